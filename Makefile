@@ -1,0 +1,94 @@
+# vstudio: build, test, install. See README.md.
+#
+#   make            build/libvstudio.so and build/vstudio
+#   make test       install missing deps, build, run every test (C + busted)
+#   make demo       install missing deps, build, render examples/plasma.lua
+#   make check      the test suite under ASan+UBSan (build-asan/)
+#   make tsan       the threaded specs under ThreadSanitizer (build-tsan/)
+#   make bench      benchmarks against ffmpeg and the seeds' Python way
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BUILD ?= build
+CC ?= cc
+PKGS := luajit libavformat libavcodec libswscale libavutil libpng libturbojpeg sqlite3 libedit freetype2
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT ?= -O2 -g
+WARN := -Wall -Wextra $(if $(WERROR),-Werror)
+SAN ?=
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -fPIC -MMD -MP -Isrc -I$(BUILD) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
+LIBS := $(PKG_LIBS) -lpthread -lm -ldl
+
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/api_header.o
+CTEST_SRCS := $(wildcard tests/c/test_*.c)
+CTESTS := $(CTEST_SRCS:tests/c/%.c=$(BUILD)/%)
+
+all: $(BUILD)/libvstudio.so $(BUILD)/vstudio
+
+$(BUILD)/libvstudio.so: $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libvstudio.so -o $@ $^ $(LDFLAGS) $(LIBS)
+
+$(BUILD)/vstudio: $(BUILD)/main.o $(BUILD)/libvstudio.so
+	$(CC) -rdynamic -o $@ $< -L$(BUILD) -lvstudio -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib' $(LDFLAGS) $(LIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The library embeds its public header so core.lua can ffi.cdef it verbatim.
+$(BUILD)/api_header.c: src/vstudio.h scripts/embed-header | $(BUILD)
+	sh scripts/embed-header $< > $@
+
+$(BUILD)/api_header.o: $(BUILD)/api_header.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/test_%: tests/c/test_%.c $(BUILD)/libvstudio.so
+	$(CC) $(CFLAGS) -o $@ $< -L$(BUILD) -lvstudio -Wl,-rpath,'$$ORIGIN' $(LDFLAGS) $(LIBS)
+
+$(BUILD):
+	mkdir -p $@
+
+ctests: $(CTESTS)
+
+deps:
+	@sh scripts/install-deps
+
+test: deps
+	@$(MAKE) --no-print-directory all ctests
+	@BUILD=$(BUILD) sh scripts/run-tests
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/vstudio run examples/plasma.lua -o demo.mp4
+
+bench: deps
+	@sh scripts/install-deps --bench
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh scripts/bench
+
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \
+		SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' all ctests
+	@BUILD=build-asan SANITIZE=address sh scripts/run-tests
+
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1 -g' SAN='-fsanitize=thread' all ctests
+	@BUILD=build-tsan SANITIZE=thread sh scripts/run-tests $(TSAN_SPECS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/vstudio/lua/vstudio \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/vstudio $(DESTDIR)$(PREFIX)/bin/vstudio
+	install -m 755 $(BUILD)/libvstudio.so $(DESTDIR)$(PREFIX)/lib/libvstudio.so
+	install -m 644 lua/vstudio/*.lua $(DESTDIR)$(PREFIX)/share/vstudio/lua/vstudio/
+	install -m 644 man/vstudio.1 $(DESTDIR)$(PREFIX)/share/man/man1/vstudio.1
+
+clean:
+	rm -rf build build-asan build-tsan
+
+.PHONY: all ctests deps test demo bench check tsan install clean
+
+-include $(wildcard $(BUILD)/*.d)

@@ -1,0 +1,2 @@
+-- act.lua: (being written) installs its names into vs.
+return function(vs) end

@@ -1,0 +1,133 @@
+-- core.lua: the C boundary. Declares libvstudio's public header (src/vstudio.h,
+-- embedded in the library, so declarations never drift from the code) with
+-- ffi.cdef, finds the library, and gives frames their Lua methods.
+--
+-- Inside the vstudio binary the symbols are already loaded (ffi.C); under a
+-- plain luajit (tests, embedding) the library is loaded from VSTUDIO_LIB,
+-- the source tree's build/, or the installed PREFIX/lib.
+local ffi = require 'ffi'
+
+local core = {}
+
+ffi.cdef [[ const char *vs_api_header(void); ]]
+
+local function script_dir()
+  local src = debug.getinfo(1, 'S').source
+  return src:sub(1, 1) == '@' and src:sub(2):match('^(.*)/[^/]*$') or '.'
+end
+
+local function load_library()
+  local env = os.getenv('VSTUDIO_LIB')
+  if env and env ~= '' then return ffi.load(env) end
+  if pcall(function() return ffi.C.vs_api_header end) then return ffi.C end
+  local dir = script_dir()
+  local tried = {}
+  for _, candidate in ipairs {
+    dir .. '/../../build/libvstudio.so',        -- source tree: lua/vstudio/ -> build/
+    dir .. '/../../../../lib/libvstudio.so',    -- installed: share/vstudio/lua/vstudio/ -> lib/
+  } do
+    local f = io.open(candidate, 'rb')
+    if f then
+      f:close()
+      return ffi.load(candidate)
+    end
+    tried[#tried + 1] = candidate
+  end
+  local ok, lib = pcall(ffi.load, 'vstudio')
+  if ok then return lib end
+  error('vstudio: cannot find libvstudio.so (run make, or set VSTUDIO_LIB); tried ' ..
+        table.concat(tried, ', '), 0)
+end
+
+local C = load_library()
+core.C = C
+
+-- Preprocessor lines (include guard, includes) are not C declarations.
+ffi.cdef((ffi.string(C.vs_api_header()):gsub('\n#[^\n]*', '\n'):gsub('^#[^\n]*', '')))
+
+-- Raises the library's last error as a Lua error at the caller's caller.
+function core.check(ok, what, level)
+  if ok == nil or ok == false or (type(ok) == 'number' and ok < 0) or
+     (type(ok) == 'cdata' and ok == nil) then
+    local msg = ffi.string(C.vs_last_error())
+    error(what and ('vstudio: ' .. what .. ': ' .. msg) or ('vstudio: ' .. msg), (level or 1) + 1)
+  end
+  return ok
+end
+
+-- Takes ownership of a frame the library allocated: the GC frees it.
+function core.own_frame(ptr)
+  return ffi.gc(ptr, C.vs_frame_free)
+end
+
+local frame_methods = {}
+core.frame_methods = frame_methods
+
+local function bad_coords(f, x, y)
+  error(string.format('vstudio: pixel (%s, %s) is outside the %dx%d frame', tostring(x), tostring(y),
+                      f.width, f.height), 3)
+end
+
+function frame_methods.get(f, x, y)
+  if not (x >= 0 and y >= 0 and x < f.width and y < f.height) or x % 1 ~= 0 or y % 1 ~= 0 then
+    bad_coords(f, x, y)
+  end
+  local p = f.data + y * f.stride + x * 4
+  return p[0], p[1], p[2], p[3]
+end
+
+function frame_methods.set(f, x, y, r, g, b, a)
+  if not (x >= 0 and y >= 0 and x < f.width and y < f.height) or x % 1 ~= 0 or y % 1 ~= 0 then
+    bad_coords(f, x, y)
+  end
+  local p = f.data + y * f.stride + x * 4
+  p[0], p[1], p[2], p[3] = r, g, b, a or 255
+end
+
+-- Unchecked: the fast path for per-pixel loops (p[x*4 + c]).
+function frame_methods.row(f, y)
+  return f.data + y * f.stride
+end
+
+function frame_methods.fill(f, r, g, b, a)
+  C.vs_frame_fill(f, r, g, b, a or 255)
+  return f
+end
+
+function frame_methods.copy(f)
+  return core.own_frame(core.check(C.vs_frame_copy(f), 'frame:copy', 2))
+end
+
+function frame_methods.blit(f, src, x, y, opacity)
+  C.vs_frame_blit(f, src, x or 0, y or 0, opacity or 1)
+  return f
+end
+
+function frame_methods.save(f, path, opts)
+  if type(path) ~= 'string' then error('vstudio: frame:save: path must be a string', 2) end
+  local quality = opts and opts.quality or 0
+  if quality ~= 0 and not (quality >= 1 and quality <= 100) then
+    error('vstudio: frame:save: quality must be 1..100, got ' .. tostring(quality), 2)
+  end
+  core.check(C.vs_image_save(f, path, quality), nil, 2)
+  return f
+end
+
+ffi.metatype('vs_frame', {
+  __index = frame_methods,
+  __tostring = function(f) return string.format('frame %dx%d', f.width, f.height) end,
+})
+
+function core.frame(w, h)
+  if type(w) ~= 'number' or type(h) ~= 'number' or w % 1 ~= 0 or h % 1 ~= 0 then
+    error('vstudio: frame: width and height must be integers, got ' .. tostring(w) .. ', ' .. tostring(h), 2)
+  end
+  return core.own_frame(core.check(C.vs_frame_new(w, h), 'frame', 2))
+end
+
+function core.load(path)
+  if type(path) ~= 'string' then error('vstudio: load: path must be a string', 2) end
+  return core.own_frame(core.check(C.vs_image_load(path), nil, 2))
+end
+
+return core

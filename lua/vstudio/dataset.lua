@@ -1,0 +1,2 @@
+-- dataset.lua: (being written) installs its names into vs.
+return function(vs) end

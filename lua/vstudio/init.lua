@@ -1,0 +1,22 @@
+-- vstudio: the Lua face of the video studio. `local vs = require 'vstudio'`.
+-- Each concept lives in its own module (lua/vstudio/<concept>.lua) that
+-- returns an installer adding its public names to `vs`; this file gathers
+-- them. The names are the stable contract of DESIGN.md.
+local core = require 'vstudio.core'
+local ffi = require 'ffi'
+
+local vs = {}
+
+vs.version = ffi.string(core.C.vs_version())
+-- true inside a render worker's Lua state: top-level code runs once per
+-- worker, so guard one-time side effects with `if not vs.worker then`.
+vs.worker = false
+
+vs.frame = core.frame
+vs.load = core.load
+
+for _, concept in ipairs { 'clip', 'ease', 'draw', 'act', 'video', 'render', 'dataset' } do
+  require('vstudio.' .. concept)(vs)
+end
+
+return vs

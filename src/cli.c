@@ -1,0 +1,142 @@
+/*
+ * cli.c: the top of the command line: global options, the command table,
+ * and the shared reporting helpers. Each command parses its own options in
+ * its own file (cmd_<name>.c) and returns an exit status.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "vstudio.h"
+
+struct command {
+    const char *name;
+    const char *summary;
+    int (*main)(int argc, char **argv); /* NULL: not built yet */
+};
+
+static const struct command commands[] = {
+    {"run", "render the clip a Lua script returns to a video", NULL},
+    {"repl", "interactive Lua prompt with vstudio loaded", NULL},
+    {"convert", "turn folders of PNG/JPEG frames into MP4s", NULL},
+    {"probe", "show size, fps, exact frame count and codec of videos", NULL},
+    {"extract", "write the frames of a video as PNG or JPEG files", NULL},
+    {"concat", "join rendered segments without re-encoding", NULL},
+    {"preview", "render one frame or a contact sheet of a script to PNG", NULL},
+};
+#define N_COMMANDS (sizeof commands / sizeof *commands)
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "vstudio %s: a Lua-scriptable video studio\n\n"
+                 "Usage: vstudio COMMAND [OPTIONS] [ARGS...]\n"
+                 "       vstudio --help | --version | help COMMAND\n\n"
+                 "Commands:\n",
+            vs_version());
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-9s %s%s\n", commands[i].name, commands[i].summary,
+                commands[i].main ? "" : " (not built yet)");
+    fprintf(out, "\nRun 'vstudio COMMAND --help' for a command's options; 'man vstudio' for the manual.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int run_command(const struct command *c, int argc, char **argv)
+{
+    if (!c->main) {
+        fprintf(stderr, "vstudio: %s: this command is not built yet in vstudio %s\n", c->name, vs_version());
+        return VS_EXIT_FAIL;
+    }
+    return c->main(argc, argv);
+}
+
+int vs_cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        /* plain `vstudio` on a terminal is the REPL */
+        const struct command *repl = find_command("repl");
+        if (isatty(STDIN_FILENO) && repl->main)
+            return run_command(repl, 1, (char *[]){"repl", NULL});
+        print_help(stderr);
+        return VS_EXIT_USAGE;
+    }
+    const char *word = argv[1];
+    if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
+        print_help(stdout);
+        return VS_EXIT_OK;
+    }
+    if (strcmp(word, "--version") == 0 || strcmp(word, "-V") == 0) {
+        printf("vstudio %s\n", vs_version());
+        return VS_EXIT_OK;
+    }
+    if (strcmp(word, "help") == 0) {
+        if (argc < 3) {
+            print_help(stdout);
+            return VS_EXIT_OK;
+        }
+        const struct command *c = find_command(argv[2]);
+        if (!c)
+            return vs_cli_usage_error("help", "unknown command '%s'", argv[2]);
+        return run_command(c, 2, (char *[]){argv[2], "--help", NULL});
+    }
+    if (word[0] == '-')
+        return vs_cli_usage_error(NULL, "unknown option '%s'", word);
+    const struct command *c = find_command(word);
+    if (!c)
+        return vs_cli_usage_error(NULL, "unknown command '%s'", word);
+    return run_command(c, argc - 1, argv + 1);
+}
+
+static void vreport(const char *cmd, const char *fmt, va_list ap)
+{
+    fputs("vstudio: ", stderr);
+    if (cmd)
+        fprintf(stderr, "%s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int vs_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(cmd, fmt, ap);
+    va_end(ap);
+    if (cmd)
+        fprintf(stderr, "Try 'vstudio %s --help'.\n", cmd);
+    else
+        fprintf(stderr, "Try 'vstudio --help'.\n");
+    return VS_EXIT_USAGE;
+}
+
+int vs_cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(cmd, fmt, ap);
+    va_end(ap);
+    return VS_EXIT_FAIL;
+}
+
+int vs_cli_int(const char *cmd, const char *option, const char *text, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        vs_cli_usage_error(cmd, "%s: '%s' is not an integer in %ld..%ld", option, text, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}

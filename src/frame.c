@@ -1,0 +1,125 @@
+/*
+ * frame.c: RGBA8 frame buffers and the kernels every layer shares.
+ *
+ * A frame is width x height pixels of 4 bytes (R, G, B, A; straight alpha).
+ * Rows start on 64-byte boundaries (stride is a multiple of 64) so SIMD
+ * kernels and swscale read whole cache lines. Sizes are capped at
+ * VS_FRAME_MAX_SIDE per side and the byte count is overflow-checked, so a
+ * corrupt header or a script typo gives an error, not a giant allocation.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "vstudio.h"
+
+#define VS_FRAME_MAX_SIDE 32768
+#define VS_FRAME_ALIGN 64
+
+vs_frame *vs_frame_new(int width, int height)
+{
+    if (width <= 0 || height <= 0 || width > VS_FRAME_MAX_SIDE || height > VS_FRAME_MAX_SIDE) {
+        vs_fail("frame size %dx%d is out of range (1..%d per side)", width, height, VS_FRAME_MAX_SIDE);
+        return NULL;
+    }
+    size_t stride = ((size_t)width * 4 + VS_FRAME_ALIGN - 1) / VS_FRAME_ALIGN * VS_FRAME_ALIGN;
+    if ((size_t)height > SIZE_MAX / stride) {
+        vs_fail("frame size %dx%d overflows memory size", width, height);
+        return NULL;
+    }
+    vs_frame *frame = malloc(sizeof *frame);
+    if (!frame)
+        goto fail;
+    frame->data = aligned_alloc(VS_FRAME_ALIGN, stride * (size_t)height);
+    if (!frame->data)
+        goto fail;
+    memset(frame->data, 0, stride * (size_t)height);
+    frame->width = width;
+    frame->height = height;
+    frame->stride = (int)stride;
+    return frame;
+fail:
+    free(frame);
+    vs_fail("out of memory allocating a %dx%d frame (%zu MiB)", width, height,
+            stride * (size_t)height >> 20);
+    return NULL;
+}
+
+void vs_frame_free(vs_frame *frame)
+{
+    if (!frame)
+        return;
+    free(frame->data);
+    free(frame);
+}
+
+int vs_frame_copy_into(vs_frame *dst, const vs_frame *src)
+{
+    if (dst->width != src->width || dst->height != src->height)
+        return vs_fail("cannot copy a %dx%d frame into a %dx%d frame", src->width, src->height,
+                       dst->width, dst->height);
+    size_t row_bytes = (size_t)src->width * 4;
+    for (int y = 0; y < src->height; y++)
+        memcpy(dst->data + (size_t)y * dst->stride, src->data + (size_t)y * src->stride, row_bytes);
+    return 0;
+}
+
+vs_frame *vs_frame_copy(const vs_frame *frame)
+{
+    vs_frame *copy = vs_frame_new(frame->width, frame->height);
+    if (copy)
+        vs_frame_copy_into(copy, frame);
+    return copy;
+}
+
+void vs_frame_fill(vs_frame *frame, uint8_t r, uint8_t g, uint8_t b, uint8_t a)
+{
+    uint8_t px[4] = {r, g, b, a};
+    uint32_t value;
+    memcpy(&value, px, 4);
+    uint32_t *row0 = (uint32_t *)frame->data;
+    for (int x = 0; x < frame->width; x++)
+        row0[x] = value;
+    for (int y = 1; y < frame->height; y++)
+        memcpy(frame->data + (size_t)y * frame->stride, row0, (size_t)frame->width * 4);
+}
+
+/* (a * b + 127) / 255 without a division, exact for a, b in 0..255. */
+static inline unsigned mul255(unsigned a, unsigned b)
+{
+    unsigned t = a * b + 128;
+    return (t + (t >> 8)) >> 8;
+}
+
+void vs_frame_blit(vs_frame *dst, const vs_frame *src, int x, int y, double opacity)
+{
+    if (opacity <= 0.0)
+        return;
+    unsigned op = opacity >= 1.0 ? 255 : (unsigned)(opacity * 255.0 + 0.5);
+    int x0 = x < 0 ? -x : 0, y0 = y < 0 ? -y : 0;
+    int x1 = src->width, y1 = src->height;
+    if (x + x1 > dst->width)
+        x1 = dst->width - x;
+    if (y + y1 > dst->height)
+        y1 = dst->height - y;
+    for (int sy = y0; sy < y1; sy++) {
+        const uint8_t *s = src->data + (size_t)sy * src->stride + (size_t)x0 * 4;
+        uint8_t *d = dst->data + (size_t)(sy + y) * dst->stride + (size_t)(x0 + x) * 4;
+        for (int sx = x0; sx < x1; sx++, s += 4, d += 4) {
+            unsigned sa = mul255(s[3], op);
+            if (sa == 255) {
+                memcpy(d, s, 4);
+                continue;
+            }
+            if (sa == 0)
+                continue;
+            /* straight-alpha "over": out_a = sa + da(1-sa), out_c = (sc sa + dc da (1-sa)) / out_a */
+            unsigned da = mul255(d[3], 255 - sa);
+            unsigned oa = sa + da;
+            for (int c = 0; c < 3; c++)
+                d[c] = (uint8_t)((s[c] * sa + d[c] * da + oa / 2) / oa);
+            d[3] = (uint8_t)oa;
+        }
+    }
+}

@@ -1,0 +1,49 @@
+local h = require 'helper'
+
+describe('vstudio command line', function()
+  it('prints help listing every command', function()
+    local out, _, rc = h.vstudio('--help')
+    assert.are.equal(0, rc)
+    for _, c in ipairs { 'run', 'repl', 'convert', 'probe', 'extract', 'concat' } do
+      assert.truthy(out:find('\n  ' .. c .. ' ', 1, true), c)
+    end
+  end)
+
+  it('prints its version', function()
+    local out, _, rc = h.vstudio('--version')
+    assert.are.equal(0, rc)
+    assert.truthy(out:match('^vstudio %d+%.%d+%.%d+\n$'))
+  end)
+
+  it('rejects an unknown command with exit 2 and a hint', function()
+    local _, err, rc = h.vstudio('frobnicate')
+    assert.are.equal(2, rc)
+    assert.truthy(err:find("vstudio: unknown command 'frobnicate'", 1, true))
+    assert.truthy(err:find('--help', 1, true))
+  end)
+
+  it('rejects an unknown global option with exit 2', function()
+    local _, err, rc = h.vstudio('--frobnicate')
+    assert.are.equal(2, rc)
+    assert.truthy(err:find("unknown option '--frobnicate'", 1, true))
+  end)
+
+  it('help COMMAND rejects unknown commands', function()
+    local _, err, rc = h.vstudio('help nope')
+    assert.are.equal(2, rc)
+    assert.truthy(err:find("unknown command 'nope'", 1, true))
+  end)
+
+  it('has a man page groff accepts without warnings', function()
+    local _, err, rc = h.sh('groff -man -ww -z man/vstudio.1')
+    assert.are.equal(0, rc)
+    assert.are.equal('', err)
+  end)
+
+  it('documents every command in the man page', function()
+    local man = h.read_file('man/vstudio.1')
+    for _, c in ipairs { 'run', 'repl', 'convert', 'probe', 'extract', 'concat', 'preview' } do
+      assert.truthy(man:find('.B ' .. c, 1, true) or man:find('\\fB' .. c, 1, true), c)
+    end
+  end)
+end)

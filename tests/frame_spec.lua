@@ -1,0 +1,70 @@
+local vs = require 'vstudio'
+
+describe('frame', function()
+  it('has width, height and a 64-byte aligned stride', function()
+    local f = vs.frame(641, 3)
+    assert.are.equal(641, f.width)
+    assert.are.equal(3, f.height)
+    assert.are.equal(0, f.stride % 64)
+    assert.is_true(f.stride >= 641 * 4)
+  end)
+
+  it('starts transparent black', function()
+    local r, g, b, a = vs.frame(4, 4):get(3, 3)
+    assert.are.same({0, 0, 0, 0}, {r, g, b, a})
+  end)
+
+  it('sets and gets pixels with 0-based coordinates', function()
+    local f = vs.frame(5, 4)
+    f:set(4, 3, 10, 20, 30, 40)
+    f:set(0, 0, 1, 2, 3)
+    assert.are.same({10, 20, 30, 40}, {f:get(4, 3)})
+    assert.are.same({1, 2, 3, 255}, {f:get(0, 0)})
+  end)
+
+  it('raises an error naming the coordinates when out of range', function()
+    local f = vs.frame(5, 4)
+    assert.has_error(function() f:get(5, 0) end, 'vstudio: pixel (5, 0) is outside the 5x4 frame')
+    assert.has_error(function() f:set(-1, 2, 0, 0, 0) end, 'vstudio: pixel (-1, 2) is outside the 5x4 frame')
+  end)
+
+  it('exposes rows as byte pointers for fast loops', function()
+    local f = vs.frame(8, 2)
+    local row = f:row(1)
+    row[7 * 4 + 1] = 99
+    assert.are.equal(99, select(2, f:get(7, 1)))
+  end)
+
+  it('fills every pixel', function()
+    local f = vs.frame(70, 3):fill(1, 2, 3)
+    for y = 0, 2 do
+      for x = 0, 69 do assert.are.same({1, 2, 3, 255}, {f:get(x, y)}) end
+    end
+  end)
+
+  it('copies into an independent frame', function()
+    local f = vs.frame(3, 3):fill(9, 9, 9)
+    local c = f:copy()
+    f:set(1, 1, 0, 0, 0)
+    assert.are.same({9, 9, 9, 255}, {c:get(1, 1)})
+    assert.are.equal('frame 3x3', tostring(c))
+  end)
+
+  it('blits with alpha and clips at the edges', function()
+    local dst = vs.frame(4, 4):fill(0, 0, 200)
+    local src = vs.frame(2, 2):fill(255, 0, 0, 255)
+    dst:blit(src, 3, 3)
+    assert.are.same({255, 0, 0, 255}, {dst:get(3, 3)})
+    assert.are.same({0, 0, 200, 255}, {dst:get(2, 2)})
+    dst:blit(vs.frame(1, 1):fill(255, 255, 255, 255), 0, 0, 0.5)
+    local r, g, b = dst:get(0, 0)
+    assert.is_true(math.abs(r - 128) <= 1 and math.abs(b - 228) <= 1, r .. "," .. b)
+  end)
+
+  it('refuses absurd sizes with a clear error', function()
+    assert.has_error(function() vs.frame(40000, 10) end,
+      'vstudio: frame: frame size 40000x10 is out of range (1..32768 per side)')
+    assert.has_error(function() vs.frame(0, 10) end)
+    assert.has_error(function() vs.frame(1.5, 10) end)
+  end)
+end)

@@ -1,0 +1,116 @@
+-- helper.lua: shared fixtures for the specs. Tests make their own media in
+-- a temporary directory and talk to vstudio through its public surface.
+local helper = {}
+
+helper.bin = os.getenv('VSTUDIO_BIN') or './build/vstudio'
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+helper.q = shell_quote
+
+-- A fresh temporary directory, removed by helper.cleanup().
+local made = {}
+function helper.tmpdir()
+  local p = io.popen('mktemp -d "${TMPDIR:-/tmp}/vstudio-spec.XXXXXX"')
+  local dir = p:read('*l')
+  p:close()
+  made[#made + 1] = dir
+  return dir
+end
+
+function helper.cleanup()
+  for _, d in ipairs(made) do os.execute('rm -rf ' .. shell_quote(d)) end
+  made = {}
+end
+
+-- Runs a shell command; returns stdout, stderr, exit code. The sanitizer
+-- runtime preloaded into luajit (make check) is not passed on: vstudio is
+-- linked with it already and other tools must run as they are.
+function helper.sh(cmd)
+  local errfile = os.tmpname()
+  local p = io.popen('(unset LD_PRELOAD; ' .. cmd .. ') 2>' .. shell_quote(errfile) .. '; echo "::rc=$?"')
+  local out = p:read('*a')
+  p:close()
+  local f = io.open(errfile)
+  local err = f:read('*a')
+  f:close()
+  os.remove(errfile)
+  local rc = tonumber(out:match('::rc=(%d+)%s*$'))
+  out = out:gsub('::rc=%d+%s*$', '')
+  return out, err, rc
+end
+
+-- Runs build/vstudio with the given argument string.
+function helper.vstudio(args)
+  return helper.sh(shell_quote(helper.bin) .. ' ' .. args)
+end
+
+function helper.exists(path)
+  local f = io.open(path, 'rb')
+  if f then f:close() return true end
+  return false
+end
+
+function helper.write_file(path, data)
+  local f = assert(io.open(path, 'wb'))
+  f:write(data)
+  f:close()
+end
+
+function helper.read_file(path)
+  local f = assert(io.open(path, 'rb'))
+  local data = f:read('*a')
+  f:close()
+  return data
+end
+
+-- ffprobe as the independent oracle: exact decoded frame count.
+function helper.ffprobe_frames(path)
+  local out = helper.sh('ffprobe -v error -count_frames -select_streams v:0 ' ..
+    '-show_entries stream=nb_read_frames -of csv=p=0 ' .. shell_quote(path))
+  return tonumber(out:match('%d+'))
+end
+
+-- ffprobe stream fields as a table (width, height, codec_name, pix_fmt, r_frame_rate, ...).
+function helper.ffprobe_stream(path)
+  local out = helper.sh('ffprobe -v error -select_streams v:0 -show_entries stream ' ..
+    '-of default=noprint_wrappers=1 ' .. shell_quote(path))
+  local t = {}
+  for k, v in out:gmatch('([%w_]+)=([^\n]*)') do t[k] = tonumber(v) or v end
+  return t
+end
+
+-- Decodes a video with the ffmpeg CLI to raw RGBA frames (a list of strings).
+function helper.ffmpeg_rgba_frames(path, w, h)
+  local out = helper.sh('ffmpeg -v error -i ' .. shell_quote(path) ..
+    ' -f rawvideo -pix_fmt rgba -')
+  local size = w * h * 4
+  local frames = {}
+  for i = 1, #out - size + 1, size do frames[#frames + 1] = out:sub(i, i + size - 1) end
+  return frames
+end
+
+-- PSNR in dB between two equal-length byte strings (or frames' RGB bytes).
+function helper.psnr(a, b)
+  assert(#a == #b, 'psnr: sizes differ')
+  local se = 0
+  for i = 1, #a do
+    local d = a:byte(i) - b:byte(i)
+    se = se + d * d
+  end
+  if se == 0 then return math.huge end
+  return 10 * math.log10(255 * 255 / (se / #a))
+end
+
+-- The tightly packed RGBA bytes of a frame (rows without padding).
+function helper.frame_bytes(frame)
+  local ffi = require 'ffi'
+  local parts = {}
+  for y = 0, frame.height - 1 do
+    parts[#parts + 1] = ffi.string(frame.data + y * frame.stride, frame.width * 4)
+  end
+  return table.concat(parts)
+end
+
+return helper
