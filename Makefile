@@ -78,6 +78,24 @@ tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1 -g' SAN='-fsanitize=thread' all ctests
 	@BUILD=build-tsan SANITIZE=thread sh scripts/run-tests $(TSAN_SPECS)
 
+# libFuzzer targets (clang): build/fuzz_<name> from tests/fuzz/fuzz_<name>.c, linked
+# statically against an instrumented copy of the runtime in build-fuzz/.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/%)
+FUZZ_SAN := -fsanitize=address,undefined
+
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT='-O1 -g' \
+		SAN='$(FUZZ_SAN) -fsanitize=fuzzer-no-link' build-fuzz/libvstudio.a
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+$(BUILD)/libvstudio.a: $(LIB_OBJS)
+	ar rcs $@ $^
+
+build/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libvstudio.a | build
+	clang -std=c11 -D_GNU_SOURCE -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -Isrc $(PKG_CFLAGS) -o $@ $< \
+		build-fuzz/libvstudio.a $(LIBS)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/vstudio/lua/vstudio \
 		$(DESTDIR)$(PREFIX)/share/man/man1
@@ -89,6 +107,6 @@ install: all
 clean:
 	rm -rf build build-asan build-tsan
 
-.PHONY: all ctests deps test demo bench check tsan install clean
+.PHONY: all ctests deps test demo bench check tsan fuzz install clean
 
 -include $(wildcard $(BUILD)/*.d)

@@ -87,6 +87,8 @@ int vs_parse_rational(const char *text, int *num, int *den)
     }
     if (n <= 0 || d <= 0)
         return vs_fail("bad rate '%s': must be positive", text);
+    if (n > INT_MAX || d > INT_MAX)
+        return vs_fail("bad rate '%s': too many digits", text);
     *num = (int)n;
     *den = (int)d;
     return 0;

@@ -43,6 +43,8 @@ int main(void)
     CHECK(vs_parse_rational("-30", &n, &d) < 0);
     CHECK(vs_parse_rational("abc", &n, &d) < 0);
     CHECK(vs_parse_rational("1.1234567", &n, &d) < 0);
+    /* found by fuzz_parse: the scaled numerator overflowed int */
+    CHECK(vs_parse_rational("256525.00005", &n, &d) < 0);
 
     vs_frame *f = vs_frame_new(3, 2);
     CHECK(f && f->stride == 64);
