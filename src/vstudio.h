@@ -103,4 +103,55 @@ int vs_parse_frame_range(const char *text, int64_t *first, int64_t *end);
 /* "30", "29.97" (becomes 2997/100) or "30000/1001"; must be positive and finite. */
 int vs_parse_rational(const char *text, int *num, int *den);
 
+/* ---- dataset (dataset.c, npy.c): frames of many videos and image folders in batches ----
+ * A source is a video file or a folder whose images are its frames (sorted
+ * as `vstudio convert` sorts them). Worker threads decode the sources and
+ * the caller takes batches; see dataset.c for the order and the shard rule. */
+typedef struct vs_dataset vs_dataset;
+typedef struct vs_dataset_options {
+    int batch;                 /* frames per batch, >= 1 */
+    int workers;               /* decoding threads; 0: one per CPU core */
+    int width, height;         /* resize to this size; 0, 0 keeps the (cropped) source size */
+    int crop_x, crop_y, crop_w, crop_h; /* crop in source pixels before resizing; crop_w 0: none */
+    int gray;                  /* 1: R = G = B = luma (BT.601), alpha 255 */
+    int every;                 /* keep every N-th frame of each source's range, >= 1 */
+    int64_t first, end;        /* range of each source: frames first..end-1; end -1: to the end */
+    int shard_index, shard_count; /* this process's part, 0-based: 0 <= index < count */
+    int skip_errors;           /* 1: a failing source is skipped and reported, 0: stops with an error */
+    const char *sort;          /* image order in folders: "natural" (default), "name" */
+} vs_dataset_options;
+void vs_dataset_options_init(vs_dataset_options *opts);
+vs_dataset *vs_dataset_new(const vs_dataset_options *opts);
+/* 0: missing, 1: a file, 2: a directory. */
+int vs_dataset_path_kind(const char *path);
+/* Adds a source; its frame count comes from the probe cache (videos) or
+ * the folder listing, nothing is decoded. */
+int vs_dataset_add(vs_dataset *ds, const char *path);
+int vs_dataset_sources(const vs_dataset *ds);
+/* Frames of this shard after range and stride: what a full iteration yields. */
+int64_t vs_dataset_count(const vs_dataset *ds);
+/* Starts the workers (stopping a previous run); 0 workers: the options' count. */
+int vs_dataset_start(vs_dataset *ds, int workers);
+/* The next batch: up to opts.batch frames; returns the count, 0 at the end,
+ * -1 on an error. Frames belong to the dataset and stay valid (same
+ * pointers, same pixels) until the next call; sources index the add order. */
+int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices);
+void vs_dataset_stop(vs_dataset *ds);
+/* Sources skipped under skip_errors in the last run, in source order. */
+int vs_dataset_skipped(const vs_dataset *ds);
+const char *vs_dataset_skipped_message(const vs_dataset *ds, int k);
+/* Runs a Lua function (bytecode from string.dump) on every frame of the
+ * shard, each worker in its own Lua state; results are kept per frame in
+ * the dataset's order (sources in add order, then frame index). */
+int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers);
+/* Result k (0-based, < count) of the last map: encoded value, NULL if the
+ * frame was skipped; source and index of that frame. */
+const char *vs_dataset_map_result(const vs_dataset *ds, int64_t k, size_t *len, int32_t *source,
+                                  int64_t *index);
+void vs_dataset_free(vs_dataset *ds);
+/* One .npy (format 1.0) of n frames of one size: layout 0 NHWC, 1 NCHW;
+ * dtype 0 uint8, 1 float32 in [0, 1]; channels 3 (RGB) or 1 (the R channel, for gray). */
+int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, int dtype,
+                 int channels);
+
 #endif

@@ -1,2 +1,305 @@
--- dataset.lua: (being written) installs its names into vs.
-return function(vs) end
+-- dataset.lua: vs.dataset{}, the frames of many videos and image folders in
+-- batches, decoded by C worker threads (src/dataset.c).
+--
+--   local ds = vs.dataset{ paths = {...}, batch = 16, workers = 4, size = {224, 224} }
+--   ds:count()                       frames a full iteration yields (probe cache, no decoding)
+--   for b in ds:batches() do ... end  b.frames[k], b.paths[k], b.indices[k], k = 1..#b.frames
+--   ds:map(fn, {workers=})           fn(frame, path, index) on worker threads, results in order
+--   ds:save_npy(dir, {layout=, dtype=})
+--
+-- Order of batches: each worker decodes its sources (assigned longest first)
+-- one after another; batch j takes frames from the worker after the one that
+-- ended batch j-1 until full, moving on to the next worker when one is done.
+-- The same every run for the same paths and options (workers included).
+-- Frames in a batch belong to the dataset: valid until the next batch (copy
+-- them with frame:copy() to keep them).
+local ffi = require 'ffi'
+local core = require 'vstudio.core'
+local C = core.C
+
+local Dataset = {}
+Dataset.__index = Dataset
+
+local function fail(msg, level)
+  error('vstudio: dataset: ' .. msg, (level or 1) + 1)
+end
+
+local function is_int(v) return type(v) == 'number' and v % 1 == 0 end
+
+local function last_error() return ffi.string(C.vs_last_error()) end
+
+local function pair(v, name, level)
+  if type(v) ~= 'table' or not is_int(v[1]) or not is_int(v[2]) then
+    fail(name .. ' must be a table of two integers {a, b}, got ' .. tostring(v), level + 1)
+  end
+  return v[1], v[2]
+end
+
+-- Options to the C struct; every check names the option and the bad value.
+local function options(opts, level)
+  local o = ffi.new('vs_dataset_options')
+  C.vs_dataset_options_init(o)
+  level = level + 1
+  if opts.batch ~= nil then
+    if not is_int(opts.batch) or opts.batch < 1 then fail('batch must be an integer >= 1, got ' .. tostring(opts.batch), level) end
+    o.batch = opts.batch
+  end
+  if opts.workers ~= nil then
+    if not is_int(opts.workers) or opts.workers < 1 then fail('workers must be an integer >= 1, got ' .. tostring(opts.workers), level) end
+    o.workers = opts.workers
+  end
+  if opts.size ~= nil then
+    local w, h = pair(opts.size, 'size', level)
+    if w < 1 or h < 1 then fail(('size must be positive, got {%d, %d}'):format(w, h), level) end
+    o.width, o.height = w, h
+  end
+  if opts.crop ~= nil then
+    local c = opts.crop
+    if type(c) ~= 'table' then fail('crop must be {x=, y=, w=, h=}, got ' .. tostring(c), level) end
+    local x, y, w, h = c.x or c[1] or 0, c.y or c[2] or 0, c.w or c[3], c.h or c[4]
+    if not (is_int(x) and is_int(y) and is_int(w) and is_int(h)) or x < 0 or y < 0 or w < 1 or h < 1 then
+      fail('crop must be {x=, y=, w=, h=} with x, y >= 0 and w, h >= 1', level)
+    end
+    o.crop_x, o.crop_y, o.crop_w, o.crop_h = x, y, w, h
+  end
+  if opts.gray ~= nil then o.gray = opts.gray and 1 or 0 end
+  if opts.every ~= nil then
+    if not is_int(opts.every) or opts.every < 1 then fail('every must be an integer >= 1, got ' .. tostring(opts.every), level) end
+    o.every = opts.every
+  end
+  local frames = opts.frames
+  if frames ~= nil and frames ~= 'all' then
+    if type(frames) == 'string' then
+      local a, b = ffi.new('int64_t[1]'), ffi.new('int64_t[1]')
+      if C.vs_parse_frame_range(frames, a, b) < 0 then fail('frames: ' .. last_error(), level) end
+      o.first, o['end'] = a[0], b[0]
+    else
+      local a, b = pair(frames, 'frames', level)
+      if a < 0 or b <= a then fail(('frames {%d, %d}: need 0 <= A < B (frames A..B-1)'):format(a, b), level) end
+      o.first, o['end'] = a, b
+    end
+  end
+  if opts.shard ~= nil then
+    local i, n = pair(opts.shard, 'shard', level)
+    if n < 1 or i < 1 or i > n then
+      fail(('shard {%d, %d}: need 1 <= i <= n (shards are numbered from 1)'):format(i, n), level)
+    end
+    o.shard_index, o.shard_count = i - 1, n
+  end
+  if opts.sort ~= nil then
+    if opts.sort ~= 'natural' and opts.sort ~= 'name' then
+      fail("sort must be 'natural' or 'name', got " .. tostring(opts.sort), level)
+    end
+    o.sort = opts.sort
+  end
+  local on_error = opts.on_error or 'error'
+  if on_error ~= 'error' and on_error ~= 'skip' then
+    fail("on_error must be 'error' or 'skip', got " .. tostring(on_error), level)
+  end
+  o.skip_errors = on_error == 'skip' and 1 or 0
+  return o
+end
+
+local known = { paths = true, batch = true, workers = true, size = true, crop = true, gray = true,
+  every = true, frames = true, shard = true, sort = true, on_error = true }
+
+local function new_dataset(opts)
+  if type(opts) ~= 'table' then fail('expects a table of options, e.g. vs.dataset{paths = {...}}', 2) end
+  for k in pairs(opts) do
+    if not known[k] then fail('unknown option ' .. tostring(k), 2) end
+  end
+  local paths = opts.paths
+  if type(paths) == 'string' then paths = { paths } end
+  if type(paths) ~= 'table' or #paths == 0 then fail('paths must be a non-empty list of videos and image folders', 2) end
+  for k, p in ipairs(paths) do
+    if type(p) ~= 'string' then fail('paths[' .. k .. '] must be a string, got ' .. type(p), 2) end
+  end
+  local o = options(opts, 2)
+  -- Every missing path at once, before anything is probed or decoded.
+  local missing = {}
+  for _, p in ipairs(paths) do
+    if C.vs_dataset_path_kind(p) == 0 then missing[#missing + 1] = p end
+  end
+  if #missing > 0 then
+    fail(('%d of %d paths not found: %s'):format(#missing, #paths, table.concat(missing, ', ')), 2)
+  end
+  local sort = o.sort -- keep the string alive while C copies the options
+  local h = core.check(C.vs_dataset_new(o), 'dataset', 2)
+  h = ffi.gc(h, C.vs_dataset_free)
+  local self = setmetatable({ handle = h, paths = paths, source_paths = {}, skipped = {},
+    batch_size = o.batch, workers = o.workers, gray = o.gray == 1, _sort = sort,
+    skip_errors = o.skip_errors == 1 }, Dataset)
+  for _, p in ipairs(paths) do
+    if C.vs_dataset_add(h, p) < 0 then
+      if not self.skip_errors then fail(last_error(), 2) end
+      self.skipped[#self.skipped + 1] = last_error()
+    else
+      self.source_paths[#self.source_paths + 1] = p
+    end
+  end
+  self._probe_skipped = { unpack(self.skipped) }
+  return self
+end
+
+function Dataset:count()
+  return tonumber(C.vs_dataset_count(self.handle))
+end
+
+-- After a run: sources skipped under on_error='skip', reported on stderr once.
+function Dataset:_report()
+  local list = { unpack(self._probe_skipped) }
+  for k = 0, C.vs_dataset_skipped(self.handle) - 1 do
+    list[#list + 1] = ffi.string(C.vs_dataset_skipped_message(self.handle, k))
+  end
+  self.skipped = list
+  if #list > 0 then
+    io.stderr:write(('vstudio: dataset: skipped %d source%s:\n'):format(#list, #list == 1 and '' or 's'))
+    for _, m in ipairs(list) do io.stderr:write('  ', m, '\n') end
+  end
+end
+
+-- Iterator over batches. Starting it again restarts from the beginning.
+function Dataset:batches(opts)
+  local workers = opts and opts.workers or 0
+  core.check(C.vs_dataset_start(self.handle, workers), 'dataset', 2)
+  local n = self.batch_size
+  local frames = ffi.new('vs_frame *[?]', n)
+  local sources = ffi.new('int32_t[?]', n)
+  local indices = ffi.new('int64_t[?]', n)
+  local source_paths = self.source_paths
+  local done = false
+  return function()
+    if done then return nil end
+    local got = C.vs_dataset_next(self.handle, frames, sources, indices)
+    if got < 0 then
+      done = true
+      fail(last_error(), 2)
+    end
+    if got == 0 then
+      done = true
+      self:_report()
+      return nil
+    end
+    local b = { frames = {}, paths = {}, indices = {} }
+    for k = 1, got do
+      b.frames[k] = frames[k - 1]
+      b.paths[k] = source_paths[sources[k - 1] + 1]
+      b.indices[k] = tonumber(indices[k - 1])
+    end
+    return b
+  end
+end
+
+-- decode_value: the inverse of encode_value in dataset.c.
+local function decode_value(s, i)
+  local tag = s:sub(i, i)
+  if tag == 'z' then return nil, i + 1 end
+  if tag == 't' then return true, i + 1 end
+  if tag == 'f' then return false, i + 1 end
+  if tag == 'n' then
+    local j = s:find(';', i, true)
+    return tonumber(s:sub(i + 1, j - 1)), j + 1
+  end
+  if tag == 's' then
+    local j = s:find(':', i, true)
+    local len = tonumber(s:sub(i + 1, j - 1))
+    return s:sub(j + 1, j + len), j + len + 1
+  end
+  if tag == 'T' then
+    local t = {}
+    i = i + 1
+    while s:sub(i, i) ~= 'E' do
+      local k, v
+      k, i = decode_value(s, i)
+      v, i = decode_value(s, i)
+      t[k] = v
+    end
+    return t, i + 1
+  end
+  error('vstudio: dataset: map: cannot decode a result (tag ' .. tag .. ')')
+end
+
+-- Runs fn(frame, path, index) on every frame, on worker threads, each with
+-- its own Lua state. fn travels as bytecode (string.dump), so it must not
+-- use upvalues: require what it needs inside (local vs = require 'vstudio').
+-- It returns nil, a boolean, number, string or a table of them. Results come
+-- in the dataset's order (sources as given, then frame index), whatever the
+-- workers: results[k], paths[k], indices[k] for k = 1..results.n.
+function Dataset:map(fn, opts)
+  if type(fn) ~= 'function' then fail('map: fn must be a function, got ' .. type(fn), 2) end
+  local name = debug.getupvalue(fn, 1)
+  if name then
+    fail(("map: fn uses the upvalue '%s'; it runs in other Lua states, so it must be self-contained: " ..
+          "require modules inside it and pass data through frames, paths and indices"):format(name), 2)
+  end
+  local workers = opts and opts.workers or 0
+  if not is_int(workers) or workers < 0 then fail('map: workers must be an integer >= 1', 2) end
+  local chunk = string.dump(fn)
+  if C.vs_dataset_map(self.handle, chunk, #chunk, workers) < 0 then fail(last_error(), 2) end
+  local results, paths, indices = { n = 0 }, {}, {}
+  local len, src, idx = ffi.new('size_t[1]'), ffi.new('int32_t[1]'), ffi.new('int64_t[1]')
+  local m = 0
+  for k = 0, self:count() - 1 do
+    local p = C.vs_dataset_map_result(self.handle, k, len, src, idx)
+    if p ~= nil then
+      m = m + 1
+      results[m] = decode_value(ffi.string(p, len[0]), 1)
+      paths[m] = self.source_paths[src[0] + 1]
+      indices[m] = tonumber(idx[0])
+    end
+  end
+  results.n = m
+  self:_report()
+  return results, paths, indices
+end
+
+local function csv_field(s)
+  s = tostring(s)
+  if s:find('[,"\n\r]') then return '"' .. s:gsub('"', '""') .. '"' end
+  return s
+end
+
+-- One .npy per batch (batch_000000.npy, ...) and index.csv (file,row,path,index).
+-- layout 'nhwc' (default) or 'nchw'; dtype 'uint8' (default) or 'float32'
+-- (scaled to [0, 1]); 3 channels RGB, or 1 when the dataset is gray.
+function Dataset:save_npy(dir, opts)
+  if type(dir) ~= 'string' then fail('save_npy: dir must be a string', 2) end
+  opts = opts or {}
+  local layout = opts.layout or 'nhwc'
+  local dtype = opts.dtype or 'uint8'
+  if layout ~= 'nhwc' and layout ~= 'nchw' then fail("save_npy: layout must be 'nhwc' or 'nchw', got " .. tostring(layout), 2) end
+  if dtype ~= 'uint8' and dtype ~= 'float32' then fail("save_npy: dtype must be 'uint8' or 'float32', got " .. tostring(dtype), 2) end
+  local kind = C.vs_dataset_path_kind(dir)
+  if kind == 1 then fail('save_npy: ' .. dir .. ' is a file, not a folder', 2) end
+  if kind == 0 and os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") ~= 0 then
+    fail('save_npy: cannot create the folder ' .. dir, 2)
+  end
+  local channels = self.gray and 1 or 3
+  local rows = { 'file,row,path,index' }
+  local files = 0
+  local arr = ffi.new('vs_frame *[?]', self.batch_size)
+  for b in self:batches() do
+    local file = ('batch_%06d.npy'):format(files)
+    for k = 1, #b.frames do
+      arr[k - 1] = b.frames[k]
+      rows[#rows + 1] = table.concat({ file, k - 1, csv_field(b.paths[k]), b.indices[k] }, ',')
+    end
+    if C.vs_npy_write(dir .. '/' .. file, arr, #b.frames, layout == 'nchw' and 1 or 0,
+                      dtype == 'float32' and 1 or 0, channels) < 0 then
+      C.vs_dataset_stop(self.handle)
+      fail('save_npy: ' .. last_error(), 2)
+    end
+    files = files + 1
+  end
+  local index = dir .. '/index.csv'
+  local f = io.open(index .. '.part', 'wb')
+  if not f then fail('save_npy: cannot write ' .. index, 2) end
+  f:write(table.concat(rows, '\n'), '\n')
+  f:close()
+  os.rename(index .. '.part', index)
+  return files
+end
+
+return function(vs)
+  vs.dataset = new_dataset
+end

@@ -1,0 +1,1078 @@
+/*
+ * dataset.c: the frames of many videos and image folders, decoded by worker
+ * threads and handed out in batches (vs.dataset in Lua).
+ *
+ * Sources. A source is a video file (its frame count from vs_probe, so the
+ * probe cache answers a second run at once) or a folder whose images are
+ * its frames, in natural order. Each source contributes the frames
+ * first, first + every, ... below end.
+ *
+ * Plan. Numbering the selected frames of all sources in order (sources as
+ * added, frames ascending) gives each frame an ordinal 0..N-1. Shard i of n
+ * owns the ordinals [i*N/n, (i+1)*N/n): contiguous, disjoint, together
+ * everything, and within one frame of equal size. A shard's part of one
+ * source is a unit. Units go to workers longest first (LPT by frames to
+ * decode), each to the least loaded worker; a worker runs its units in
+ * source order and decodes each video forward from its start (no seeking).
+ *
+ * Batches. Each worker pushes frames into its own queue of QUEUE_DEPTH;
+ * buffers come from one pool of batch + workers * QUEUE_DEPTH frames, so
+ * memory stays flat however long the sources are. Batch j starts at the
+ * worker after the one that ended batch j-1 and takes that worker's frames
+ * until the batch is full or the worker is done, then goes on with the next
+ * worker. The order depends only on the plan: the same every run with the
+ * same sources and options (workers included). Only the last batch can be
+ * short. A worker's error travels in its queue, so it is raised when the
+ * consumer reaches it, after every frame before it was delivered.
+ *
+ * Map. vs_dataset_map runs a Lua function on each frame in worker-owned Lua
+ * states and keeps each result (encoded by encode_value) in a slot per
+ * ordinal, so results come back in the dataset's order whatever the workers.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <libswscale/swscale.h>
+#include <lua.h>
+
+#include "error.h"
+#include "lua_state.h"
+#include "vstudio.h"
+
+/* TEMPORARY until decode.c/probe.c land: weak references keep the library
+ * linking; a video source fails with a clear message meanwhile. */
+#pragma weak vs_probe
+#pragma weak vs_decoder_open
+#pragma weak vs_decoder_info
+#pragma weak vs_decoder_next
+#pragma weak vs_decoder_close
+
+#define QUEUE_DEPTH 4
+#define MSG_MAX 1024
+
+enum { ITEM_FRAME, ITEM_END, ITEM_ERROR };
+
+typedef struct source {
+    char *path;
+    int is_dir;
+    char **files;      /* folder images in order */
+    int64_t frames;    /* frames in the source */
+    int64_t first, end;
+    int64_t selected;  /* frames first, first + every, ... < end */
+    int64_t ordinal;   /* ordinal of its first selected frame */
+} source;
+
+typedef struct unit {
+    int source;
+    int64_t from, count; /* selected frames from..from+count-1 of the source */
+    int64_t cost;        /* frames to decode */
+    int worker;
+} unit;
+
+typedef struct item {
+    int kind;
+    vs_frame *frame;
+    int source;
+    int64_t index;
+} item;
+
+typedef struct worker {
+    struct vs_dataset *ds;
+    int id;
+    pthread_t thread;
+    int started;
+    item queue[QUEUE_DEPTH];
+    int head, count;
+    int done;                  /* the consumer has seen its end */
+    char error[MSG_MAX];       /* ITEM_ERROR's message */
+    struct SwsContext *sws;
+    vs_frame *scratch;         /* decoded frame before transforms */
+    vs_frame *out;             /* map mode: the transformed frame */
+    lua_State *L;              /* map mode */
+    int fn_ref;
+    int fn_failed;             /* the error came from the map function: never skipped */
+} worker;
+
+typedef struct skipped {
+    int source;
+    char *message;
+} skipped;
+
+struct vs_dataset {
+    vs_dataset_options o;
+    source *src;
+    int nsrc, cap;
+    int64_t total;             /* selected frames of all shards */
+    int64_t lo, hi;            /* this shard's ordinals */
+    unit *units;
+    int nunits;
+
+    /* a run (batches or map) */
+    int mapping;
+    worker *w;
+    int nw, live, cur;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int stop;
+    int running;
+    vs_frame **all;            /* every pool frame; pointers stay fixed during a run */
+    vs_frame **pool;           /* the free ones */
+    int nall, npool;
+    vs_frame **held;           /* lent to the consumer until the next batch */
+    int nheld;
+    skipped *skip;
+    int nskip;
+
+    /* map */
+    const char *chunk;
+    size_t chunk_len;
+    char **results;
+    size_t *result_len;
+    int64_t fail_ordinal;      /* first failing frame's ordinal, for a deterministic message */
+    char fail_msg[MSG_MAX];
+};
+
+/* ---------- options, sources ---------- */
+
+void vs_dataset_options_init(vs_dataset_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->batch = 16;
+    o->every = 1;
+    o->end = -1;
+    o->shard_count = 1;
+    o->sort = "natural";
+}
+
+vs_dataset *vs_dataset_new(const vs_dataset_options *o)
+{
+    if (o->batch < 1 || o->batch > 1 << 16)
+        return vs_fail("batch must be 1..65536, got %d", o->batch), NULL;
+    if (o->workers < 0 || o->workers > 256)
+        return vs_fail("workers must be 1..256, got %d", o->workers), NULL;
+    if (o->every < 1)
+        return vs_fail("every must be >= 1, got %d", o->every), NULL;
+    if (o->shard_count < 1 || o->shard_index < 0 || o->shard_index >= o->shard_count)
+        return vs_fail("shard %d of %d is out of range", o->shard_index + 1, o->shard_count), NULL;
+    if ((o->width > 0) != (o->height > 0) || o->width < 0 || o->height < 0)
+        return vs_fail("size %dx%d: both sides must be positive", o->width, o->height), NULL;
+    if (o->crop_w < 0 || o->crop_h < 0 || o->crop_x < 0 || o->crop_y < 0 ||
+        (o->crop_w > 0) != (o->crop_h > 0))
+        return vs_fail("crop %d,%d %dx%d: position must be >= 0 and both sides positive", o->crop_x,
+                       o->crop_y, o->crop_w, o->crop_h), NULL;
+    if (o->first < 0 || (o->end >= 0 && o->end <= o->first))
+        return vs_fail("frames %lld:%lld: need 0 <= first < end", (long long)o->first,
+                       (long long)o->end), NULL;
+    const char *sort = o->sort ? o->sort : "natural";
+    if (strcmp(sort, "natural") && strcmp(sort, "name"))
+        return vs_fail("sort must be 'natural' or 'name', got '%s'", sort), NULL;
+    vs_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds)
+        return vs_fail("out of memory"), NULL;
+    ds->o = *o;
+    ds->o.sort = strcmp(sort, "name") ? "natural" : "name";
+    if (ds->o.workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        ds->o.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+    }
+    pthread_mutex_init(&ds->mu, NULL);
+    pthread_cond_init(&ds->cond, NULL);
+    return ds;
+}
+
+int vs_dataset_path_kind(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    return S_ISDIR(st.st_mode) ? 2 : 1;
+}
+
+/* Natural order: digit runs compare as numbers ("f2" < "f10"), the rest
+ * byte by byte; equal-valued names ("f01", "f1") fall back to strcmp. */
+static int natural_cmp(const char *a, const char *b)
+{
+    const char *pa = a, *pb = b;
+    while (*pa && *pb) {
+        if (isdigit((unsigned char)*pa) && isdigit((unsigned char)*pb)) {
+            while (*pa == '0')
+                pa++;
+            while (*pb == '0')
+                pb++;
+            size_t la = 0, lb = 0;
+            while (isdigit((unsigned char)pa[la]))
+                la++;
+            while (isdigit((unsigned char)pb[lb]))
+                lb++;
+            if (la != lb)
+                return la < lb ? -1 : 1;
+            int c = memcmp(pa, pb, la);
+            if (c)
+                return c;
+            pa += la;
+            pb += lb;
+        } else {
+            if (*pa != *pb)
+                return (unsigned char)*pa < (unsigned char)*pb ? -1 : 1;
+            pa++;
+            pb++;
+        }
+    }
+    if (*pa || *pb)
+        return *pa ? 1 : -1;
+    return strcmp(a, b);
+}
+
+static int cmp_natural(const void *a, const void *b)
+{
+    return natural_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_image_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+/* The folder's PNG/JPEG files as full paths, sorted; *n set. */
+static char **list_images(const char *dir, const char *sort, int64_t *n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return vs_fail("%s: cannot open folder", dir), NULL;
+    char **names = NULL;
+    size_t count = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || !is_image_name(e->d_name))
+            continue;
+        if (count == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **grown = realloc(names, cap * sizeof *names);
+            if (!grown)
+                goto oom;
+            names = grown;
+        }
+        if (!(names[count] = strdup(e->d_name)))
+            goto oom;
+        count++;
+    }
+    closedir(d);
+    d = NULL;
+    qsort(names, count, sizeof *names, strcmp(sort, "name") ? cmp_natural : cmp_name);
+    for (size_t i = 0; i < count; i++) {
+        size_t len = strlen(dir) + strlen(names[i]) + 2;
+        char *full = malloc(len);
+        if (!full)
+            goto oom;
+        snprintf(full, len, "%s/%s", dir, names[i]);
+        free(names[i]);
+        names[i] = full;
+    }
+    *n = (int64_t)count;
+    return names;
+oom:
+    if (d)
+        closedir(d);
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    vs_fail("%s: out of memory listing the folder", dir);
+    return NULL;
+}
+
+static void free_source(source *s)
+{
+    if (s->files)
+        for (int64_t i = 0; i < s->frames; i++)
+            free(s->files[i]);
+    free(s->files);
+    free(s->path);
+}
+
+int vs_dataset_add(vs_dataset *ds, const char *path)
+{
+    source s = {0};
+    int kind = vs_dataset_path_kind(path);
+    if (kind == 0)
+        return vs_fail("%s: no such file or folder", path);
+    s.is_dir = kind == 2;
+    if (s.is_dir) {
+        s.files = list_images(path, ds->o.sort, &s.frames);
+        if (!s.files)
+            return -1;
+        if (s.frames == 0) {
+            free(s.files);
+            return vs_fail("%s: no PNG or JPEG images in the folder", path);
+        }
+    } else {
+        vs_probe_info info;
+        if (!vs_probe)
+            return vs_fail("%s: video decoding is not built yet", path);
+        if (vs_probe(path, 1, &info) < 0)
+            return -1;
+        s.frames = info.frames;
+    }
+    if (!(s.path = strdup(path)))
+        goto oom;
+    s.first = ds->o.first < s.frames ? ds->o.first : s.frames;
+    s.end = ds->o.end < 0 || ds->o.end > s.frames ? s.frames : ds->o.end;
+    s.selected = s.end > s.first ? (s.end - s.first + ds->o.every - 1) / ds->o.every : 0;
+    if (ds->nsrc == ds->cap) {
+        int cap = ds->cap ? ds->cap * 2 : 16;
+        source *grown = realloc(ds->src, (size_t)cap * sizeof *grown);
+        if (!grown)
+            goto oom;
+        ds->src = grown;
+        ds->cap = cap;
+    }
+    s.ordinal = ds->total;
+    ds->total += s.selected;
+    ds->src[ds->nsrc++] = s;
+    ds->lo = ds->total * ds->o.shard_index / ds->o.shard_count;
+    ds->hi = ds->total * (ds->o.shard_index + 1) / ds->o.shard_count;
+    return 0;
+oom:
+    free_source(&s);
+    return vs_fail("out of memory");
+}
+
+int vs_dataset_sources(const vs_dataset *ds)
+{
+    return ds->nsrc;
+}
+
+int64_t vs_dataset_count(const vs_dataset *ds)
+{
+    return ds->hi - ds->lo;
+}
+
+/* ---------- plan: shard units, LPT ---------- */
+
+static int cmp_unit_cost(const void *a, const void *b)
+{
+    const unit *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost > y->cost ? -1 : 1;
+    return x->source - y->source;
+}
+
+static int cmp_unit_source(const void *a, const void *b)
+{
+    return ((const unit *)a)->source - ((const unit *)b)->source;
+}
+
+/* Cuts this shard into units and assigns them; returns the worker count used. */
+static int plan(vs_dataset *ds, int workers)
+{
+    free(ds->units);
+    ds->units = NULL;
+    ds->nunits = 0;
+    if (ds->nsrc && !(ds->units = calloc((size_t)ds->nsrc, sizeof *ds->units)))
+        return vs_fail("out of memory");
+    for (int i = 0; i < ds->nsrc; i++) {
+        const source *s = &ds->src[i];
+        int64_t a = s->ordinal > ds->lo ? s->ordinal : ds->lo;
+        int64_t b = s->ordinal + s->selected < ds->hi ? s->ordinal + s->selected : ds->hi;
+        if (b <= a)
+            continue;
+        unit *u = &ds->units[ds->nunits++];
+        u->source = i;
+        u->from = a - s->ordinal;
+        u->count = b - a;
+        /* A video decodes from its start to the last frame wanted; images load one by one. */
+        u->cost = s->is_dir ? u->count : s->first + (u->from + u->count - 1) * ds->o.every + 1;
+    }
+    int nw = workers < ds->nunits ? workers : ds->nunits;
+    if (nw < 1)
+        nw = 1;
+    qsort(ds->units, (size_t)ds->nunits, sizeof *ds->units, cmp_unit_cost);
+    int64_t load[256] = {0};
+    for (int i = 0; i < ds->nunits; i++) {
+        int best = 0;
+        for (int k = 1; k < nw; k++)
+            if (load[k] < load[best])
+                best = k;
+        ds->units[i].worker = best;
+        load[best] += ds->units[i].cost;
+    }
+    qsort(ds->units, (size_t)ds->nunits, sizeof *ds->units, cmp_unit_source);
+    return nw;
+}
+
+/* ---------- transforms ---------- */
+
+static int out_size(const vs_dataset *ds, const vs_frame *in, int *w, int *h)
+{
+    const vs_dataset_options *o = &ds->o;
+    int cw = in->width, ch = in->height;
+    if (o->crop_w > 0) {
+        if ((int64_t)o->crop_x + o->crop_w > in->width || (int64_t)o->crop_y + o->crop_h > in->height)
+            return vs_fail("crop %dx%d at %d,%d does not fit the %dx%d frame", o->crop_w, o->crop_h,
+                           o->crop_x, o->crop_y, in->width, in->height);
+        cw = o->crop_w;
+        ch = o->crop_h;
+    }
+    *w = o->width > 0 ? o->width : cw;
+    *h = o->height > 0 ? o->height : ch;
+    return 0;
+}
+
+static int needs_transform(const vs_dataset *ds)
+{
+    return ds->o.width > 0 || ds->o.crop_w > 0 || ds->o.gray;
+}
+
+/* Resizes a pool frame in place, keeping the vs_frame pointer. */
+static int ensure_size(vs_frame *f, int w, int h)
+{
+    if (f->width == w && f->height == h && f->data)
+        return 0;
+    vs_frame *n = vs_frame_new(w, h);
+    if (!n)
+        return -1;
+    free(f->data);
+    *f = *n;
+    free(n);
+    return 0;
+}
+
+/* in -> out (already sized by out_size): crop, resize, gray. */
+static int transform(worker *w, const vs_frame *in, vs_frame *out)
+{
+    const vs_dataset_options *o = &w->ds->o;
+    int cx = 0, cy = 0, cw = in->width, ch = in->height;
+    if (o->crop_w > 0) {
+        cx = o->crop_x;
+        cy = o->crop_y;
+        cw = o->crop_w;
+        ch = o->crop_h;
+    }
+    const uint8_t *src = in->data + (size_t)cy * in->stride + (size_t)cx * 4;
+    if (cw == out->width && ch == out->height) {
+        for (int y = 0; y < ch; y++)
+            memcpy(out->data + (size_t)y * out->stride, src + (size_t)y * in->stride, (size_t)cw * 4);
+    } else {
+        w->sws = sws_getCachedContext(w->sws, cw, ch, AV_PIX_FMT_RGBA, out->width, out->height,
+                                      AV_PIX_FMT_RGBA, SWS_BILINEAR, NULL, NULL, NULL);
+        if (!w->sws)
+            return vs_fail("cannot resize %dx%d to %dx%d", cw, ch, out->width, out->height);
+        const uint8_t *planes[4] = {src, NULL, NULL, NULL};
+        int strides[4] = {in->stride, 0, 0, 0};
+        uint8_t *dst[4] = {out->data, NULL, NULL, NULL};
+        int dst_strides[4] = {out->stride, 0, 0, 0};
+        sws_scale(w->sws, planes, strides, 0, ch, dst, dst_strides);
+    }
+    if (o->gray) {
+        for (int y = 0; y < out->height; y++) {
+            uint8_t *p = out->data + (size_t)y * out->stride;
+            for (int x = 0; x < out->width; x++, p += 4) {
+                uint8_t l = (uint8_t)((77 * p[0] + 150 * p[1] + 29 * p[2] + 128) >> 8);
+                p[0] = p[1] = p[2] = l;
+                p[3] = 255;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---------- the worker side of a batch run ---------- */
+
+/* A free pool frame once this worker's queue has room; NULL when stopping. */
+static vs_frame *acquire(worker *w)
+{
+    vs_dataset *ds = w->ds;
+    pthread_mutex_lock(&ds->mu);
+    while (!ds->stop && (w->count >= QUEUE_DEPTH || ds->npool == 0))
+        pthread_cond_wait(&ds->cond, &ds->mu);
+    vs_frame *f = ds->stop ? NULL : ds->pool[--ds->npool];
+    pthread_mutex_unlock(&ds->mu);
+    return f;
+}
+
+static void give_back(vs_dataset *ds, vs_frame *f)
+{
+    pthread_mutex_lock(&ds->mu);
+    ds->pool[ds->npool++] = f;
+    pthread_cond_broadcast(&ds->cond);
+    pthread_mutex_unlock(&ds->mu);
+}
+
+static void push(worker *w, int kind, vs_frame *f, int source, int64_t index)
+{
+    vs_dataset *ds = w->ds;
+    pthread_mutex_lock(&ds->mu);
+    /* End and error items may wait for room like frames do. */
+    while (!ds->stop && w->count >= QUEUE_DEPTH)
+        pthread_cond_wait(&ds->cond, &ds->mu);
+    if (ds->stop) {
+        if (f)
+            ds->pool[ds->npool++] = f;
+    } else {
+        w->queue[(w->head + w->count) % QUEUE_DEPTH] = (item){kind, f, source, index};
+        w->count++;
+    }
+    pthread_cond_broadcast(&ds->cond);
+    pthread_mutex_unlock(&ds->mu);
+}
+
+static int stopping(vs_dataset *ds)
+{
+    pthread_mutex_lock(&ds->mu);
+    int s = ds->stop;
+    pthread_mutex_unlock(&ds->mu);
+    return s;
+}
+
+static int call_map(worker *w, const vs_frame *f, int source, int64_t index, int64_t ordinal);
+
+/* Hands one selected frame on: into the pool (batches) or to the map function.
+ * `in` is the decoded frame; returns 0, 1 when stopping, -1 on error. */
+static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int64_t ordinal)
+{
+    vs_dataset *ds = w->ds;
+    int ow = 0, oh = 0;
+    if (out_size(ds, in, &ow, &oh) < 0)
+        return -1;
+    if (ds->mapping) {
+        const vs_frame *f = in;
+        if (needs_transform(ds)) {
+            if (!w->out && !(w->out = calloc(1, sizeof *w->out)))
+                return vs_fail("out of memory");
+            if (ensure_size(w->out, ow, oh) < 0 || transform(w, in, w->out) < 0)
+                return -1;
+            f = w->out;
+        }
+        return call_map(w, f, source, index, ordinal);
+    }
+    vs_frame *out = acquire(w);
+    if (!out)
+        return 1;
+    if (ensure_size(out, ow, oh) < 0 ||
+        (needs_transform(ds) ? transform(w, in, out) : vs_frame_copy_into(out, in)) < 0) {
+        give_back(ds, out);
+        return -1;
+    }
+    push(w, ITEM_FRAME, out, source, index);
+    return 0;
+}
+
+static int run_images(worker *w, const unit *u)
+{
+    vs_dataset *ds = w->ds;
+    const source *s = &ds->src[u->source];
+    for (int64_t j = u->from; j < u->from + u->count; j++) {
+        if (stopping(ds))
+            return 1;
+        int64_t index = s->first + j * ds->o.every;
+        vs_frame *f = vs_image_load(s->files[index]);
+        if (!f)
+            return vs_error_prefix("%s: frame %lld", s->path, (long long)index);
+        int rc = deliver(w, f, u->source, index, s->ordinal + j);
+        vs_frame_free(f);
+        if (rc < 0)
+            return vs_error_prefix("%s: frame %lld", s->path, (long long)index);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int run_video(worker *w, const unit *u)
+{
+    vs_dataset *ds = w->ds;
+    const source *s = &ds->src[u->source];
+    int64_t want = s->first + u->from * ds->o.every;
+    int64_t last = s->first + (u->from + u->count - 1) * ds->o.every;
+    vs_decoder *dec = vs_decoder_open(s->path, 1);
+    if (!dec)
+        return -1;
+    vs_probe_info info;
+    int rc = vs_decoder_info(dec, &info);
+    if (rc < 0)
+        goto done;
+    if (!w->scratch && !(w->scratch = calloc(1, sizeof *w->scratch))) {
+        rc = vs_fail("out of memory");
+        goto done;
+    }
+    if ((rc = ensure_size(w->scratch, info.width, info.height)) < 0)
+        goto done;
+    for (int64_t i = 0; i <= last; i++) {
+        if (stopping(ds)) {
+            rc = 1;
+            break;
+        }
+        rc = vs_decoder_next(dec, w->scratch);
+        if (rc == 1) {
+            rc = vs_fail("%s: frame %lld: the video ends early (the probe counted %lld frames)",
+                         s->path, (long long)i, (long long)s->frames);
+            break;
+        }
+        if (rc < 0) {
+            vs_error_prefix("%s: frame %lld", s->path, (long long)i);
+            break;
+        }
+        if (i < want || (i - s->first) % ds->o.every)
+            continue;
+        rc = deliver(w, w->scratch, u->source, i, s->ordinal + (i - s->first) / ds->o.every);
+        if (rc < 0)
+            vs_error_prefix("%s: frame %lld", s->path, (long long)i);
+        if (rc)
+            break;
+    }
+done:
+    vs_decoder_close(dec);
+    return rc;
+}
+
+static void note_skipped(vs_dataset *ds, int source, const char *msg)
+{
+    pthread_mutex_lock(&ds->mu);
+    skipped *grown = realloc(ds->skip, (size_t)(ds->nskip + 1) * sizeof *grown);
+    if (grown) {
+        ds->skip = grown;
+        ds->skip[ds->nskip].source = source;
+        if ((ds->skip[ds->nskip].message = strdup(msg)))
+            ds->nskip++;
+    }
+    pthread_mutex_unlock(&ds->mu);
+}
+
+static void note_map_failure(vs_dataset *ds, int64_t ordinal, const char *msg)
+{
+    pthread_mutex_lock(&ds->mu);
+    if (ds->fail_ordinal < 0 || ordinal < ds->fail_ordinal) {
+        ds->fail_ordinal = ordinal;
+        snprintf(ds->fail_msg, sizeof ds->fail_msg, "%s", msg);
+    }
+    ds->stop = 1;
+    pthread_cond_broadcast(&ds->cond);
+    pthread_mutex_unlock(&ds->mu);
+}
+
+static int start_lua(worker *w);
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    vs_dataset *ds = w->ds;
+    if (ds->mapping && start_lua(w) < 0) {
+        note_map_failure(ds, -1, vs_last_error());
+        return NULL;
+    }
+    for (int i = 0; i < ds->nunits; i++) {
+        const unit *u = &ds->units[i];
+        if (u->worker != w->id)
+            continue;
+        w->fn_failed = 0;
+        int rc = ds->src[u->source].is_dir ? run_images(w, u) : run_video(w, u);
+        if (rc > 0)
+            return NULL;
+        if (rc == 0)
+            continue;
+        const char *msg = vs_last_error();
+        if (ds->o.skip_errors && !w->fn_failed) {
+            note_skipped(ds, u->source, msg);
+            continue;
+        }
+        if (ds->mapping) {
+            note_map_failure(ds, ds->src[u->source].ordinal + u->from, msg);
+            return NULL;
+        }
+        snprintf(w->error, sizeof w->error, "%s", msg);
+        push(w, ITEM_ERROR, NULL, u->source, 0);
+        return NULL;
+    }
+    if (!ds->mapping)
+        push(w, ITEM_END, NULL, -1, 0);
+    return NULL;
+}
+
+/* ---------- map: a Lua state per worker ---------- */
+
+/* Runs in each worker's state with the user's function as bytecode; returns
+ * the function the worker calls with (frame pointer, path, index). */
+static const char map_bootstrap[] =
+    "local chunk = ...\n"
+    "local ffi = require 'ffi'\n"
+    "local vs = require 'vstudio'\n"
+    "vs.worker = true\n"
+    "local fn = assert(loadstring(chunk))\n"
+    "local frame_ptr = ffi.typeof('vs_frame *')\n"
+    "return function(p, path, index) return fn(ffi.cast(frame_ptr, p), path, index) end\n";
+
+static int start_lua(worker *w)
+{
+    vs_dataset *ds = w->ds;
+    if (!(w->L = vs_lua_state_new()))
+        return -1;
+    if (luaL_loadbuffer(w->L, map_bootstrap, sizeof map_bootstrap - 1, "=dataset map") != 0)
+        return vs_fail("map: %s", lua_tostring(w->L, -1));
+    lua_pushlstring(w->L, ds->chunk, ds->chunk_len);
+    if (vs_lua_pcall(w->L, 1, 1) != 0)
+        return vs_fail("map: cannot set up the worker's Lua state: %s", lua_tostring(w->L, -1));
+    w->fn_ref = luaL_ref(w->L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+typedef struct buf {
+    char *data;
+    size_t len, cap;
+} buf;
+
+static int put(buf *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            return vs_fail("out of memory");
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* The value at idx as text the Lua side decodes (decode_value in
+ * dataset.lua): "z" nil, "t"/"f" booleans, "n<%.17g>;" numbers,
+ * "s<len>:<bytes>" strings, "T" key value ... "E" tables. */
+static int encode_value(lua_State *L, int idx, buf *b, int depth)
+{
+    char tmp[64];
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        return put(b, "z", 1);
+    case LUA_TBOOLEAN:
+        return put(b, lua_toboolean(L, idx) ? "t" : "f", 1);
+    case LUA_TNUMBER: {
+        int n = snprintf(tmp, sizeof tmp, "n%.17g;", lua_tonumber(L, idx));
+        return put(b, tmp, (size_t)n);
+    }
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        int n = snprintf(tmp, sizeof tmp, "s%zu:", len);
+        if (put(b, tmp, (size_t)n) < 0)
+            return -1;
+        return put(b, s, len);
+    }
+    case LUA_TTABLE:
+        if (depth > 32)
+            return vs_fail("map: the function returned tables nested deeper than 32 (a cycle?)");
+        if (idx < 0)
+            idx = lua_gettop(L) + idx + 1;
+        if (put(b, "T", 1) < 0)
+            return -1;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            if (encode_value(L, -2, b, depth + 1) < 0 || encode_value(L, -1, b, depth + 1) < 0) {
+                lua_pop(L, 2);
+                return -1;
+            }
+            lua_pop(L, 1);
+        }
+        return put(b, "E", 1);
+    default:
+        return vs_fail("map: the function returned a %s; return nil, booleans, numbers, strings "
+                       "or tables of them (copy what you need out of frames)",
+                       luaL_typename(L, idx));
+    }
+}
+
+static int call_map(worker *w, const vs_frame *f, int source, int64_t index, int64_t ordinal)
+{
+    vs_dataset *ds = w->ds;
+    lua_State *L = w->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->fn_ref);
+    lua_pushlightuserdata(L, (void *)f);
+    lua_pushstring(L, ds->src[source].path);
+    lua_pushnumber(L, (lua_Number)index);
+    if (vs_lua_pcall(L, 3, 1) != 0) {
+        w->fn_failed = 1;
+        vs_fail("map function failed: %s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    buf b = {0};
+    int rc = encode_value(L, -1, &b, 0);
+    lua_pop(L, 1);
+    if (rc < 0) {
+        w->fn_failed = 1;
+        free(b.data);
+        return -1;
+    }
+    int64_t k = ordinal - ds->lo;
+    ds->results[k] = b.data;
+    ds->result_len[k] = b.len;
+    return 0;
+}
+
+/* ---------- runs ---------- */
+
+static void free_run(vs_dataset *ds)
+{
+    for (int i = 0; i < ds->nw; i++) {
+        worker *w = &ds->w[i];
+        if (w->sws)
+            sws_freeContext(w->sws);
+        vs_frame_free(w->scratch);
+        vs_frame_free(w->out);
+        if (w->L)
+            lua_close(w->L);
+    }
+    free(ds->w);
+    ds->w = NULL;
+    ds->nw = 0;
+    for (int i = 0; i < ds->nall; i++)
+        vs_frame_free(ds->all[i]);
+    free(ds->all);
+    free(ds->pool);
+    free(ds->held);
+    ds->all = ds->pool = ds->held = NULL;
+    ds->nall = ds->npool = ds->nheld = 0;
+}
+
+static void join_workers(vs_dataset *ds)
+{
+    pthread_mutex_lock(&ds->mu);
+    ds->stop = 1;
+    pthread_cond_broadcast(&ds->cond);
+    pthread_mutex_unlock(&ds->mu);
+    for (int i = 0; i < ds->nw; i++)
+        if (ds->w[i].started)
+            pthread_join(ds->w[i].thread, NULL);
+}
+
+void vs_dataset_stop(vs_dataset *ds)
+{
+    if (!ds || !ds->running)
+        return;
+    join_workers(ds);
+    free_run(ds);
+    ds->running = 0;
+}
+
+static void clear_skipped(vs_dataset *ds)
+{
+    for (int i = 0; i < ds->nskip; i++)
+        free(ds->skip[i].message);
+    free(ds->skip);
+    ds->skip = NULL;
+    ds->nskip = 0;
+}
+
+static void clear_results(vs_dataset *ds)
+{
+    if (ds->results)
+        for (int64_t k = 0; k < ds->hi - ds->lo; k++)
+            free(ds->results[k]);
+    free(ds->results);
+    free(ds->result_len);
+    ds->results = NULL;
+    ds->result_len = NULL;
+}
+
+/* Allocates workers (and for batches the frame pool) and starts the threads. */
+static int launch(vs_dataset *ds, int workers)
+{
+    vs_dataset_stop(ds);
+    clear_skipped(ds);
+    int nw = plan(ds, workers > 0 ? workers : ds->o.workers);
+    if (nw < 0)
+        return -1;
+    ds->stop = 0;
+    ds->cur = 0;
+    ds->fail_ordinal = -1;
+    ds->fail_msg[0] = 0;
+    if (!(ds->w = calloc((size_t)nw, sizeof *ds->w)))
+        return vs_fail("out of memory");
+    ds->nw = ds->live = nw;
+    ds->running = 1;
+    if (!ds->mapping) {
+        int n = ds->o.batch + nw * QUEUE_DEPTH;
+        ds->all = calloc((size_t)n, sizeof *ds->all);
+        ds->pool = calloc((size_t)n, sizeof *ds->pool);
+        ds->held = calloc((size_t)ds->o.batch, sizeof *ds->held);
+        if (!ds->all || !ds->pool || !ds->held)
+            goto oom;
+        for (ds->nall = 0; ds->nall < n; ds->nall++)
+            if (!(ds->all[ds->nall] = calloc(1, sizeof(vs_frame))))
+                goto oom;
+        memcpy(ds->pool, ds->all, (size_t)n * sizeof *ds->all);
+        ds->npool = n;
+    }
+    for (int i = 0; i < nw; i++) {
+        ds->w[i].ds = ds;
+        ds->w[i].id = i;
+        ds->w[i].fn_ref = LUA_NOREF;
+        if (pthread_create(&ds->w[i].thread, NULL, worker_main, &ds->w[i]) != 0) {
+            vs_dataset_stop(ds);
+            return vs_fail("cannot start worker thread %d", i + 1);
+        }
+        ds->w[i].started = 1;
+    }
+    return 0;
+oom:
+    vs_dataset_stop(ds);
+    return vs_fail("out of memory allocating the frame pool");
+}
+
+int vs_dataset_start(vs_dataset *ds, int workers)
+{
+    ds->mapping = 0;
+    return launch(ds, workers);
+}
+
+int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices)
+{
+    if (!ds->running || ds->mapping)
+        return vs_fail("the dataset is not running (start it first)");
+    pthread_mutex_lock(&ds->mu);
+    for (int i = 0; i < ds->nheld; i++)
+        ds->pool[ds->npool++] = ds->held[i];
+    ds->nheld = 0;
+    pthread_cond_broadcast(&ds->cond);
+    int n = 0;
+    while (n < ds->o.batch && ds->live > 0) {
+        worker *w = &ds->w[ds->cur];
+        if (w->done) {
+            ds->cur = (ds->cur + 1) % ds->nw;
+            continue;
+        }
+        while (w->count == 0)
+            pthread_cond_wait(&ds->cond, &ds->mu);
+        item it = w->queue[w->head];
+        w->head = (w->head + 1) % QUEUE_DEPTH;
+        w->count--;
+        pthread_cond_broadcast(&ds->cond);
+        if (it.kind == ITEM_END) {
+            w->done = 1;
+            ds->live--;
+            ds->cur = (ds->cur + 1) % ds->nw;
+            continue;
+        }
+        if (it.kind == ITEM_ERROR) {
+            char msg[MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", w->error);
+            pthread_mutex_unlock(&ds->mu);
+            vs_dataset_stop(ds);
+            return vs_fail("%s", msg);
+        }
+        ds->held[ds->nheld++] = it.frame;
+        frames[n] = it.frame;
+        sources[n] = it.source;
+        indices[n] = it.index;
+        n++;
+    }
+    if (n > 0)
+        ds->cur = (ds->cur + 1) % ds->nw;
+    int finished = ds->live == 0 && n == 0;
+    pthread_mutex_unlock(&ds->mu);
+    if (finished)
+        vs_dataset_stop(ds);
+    return n;
+}
+
+static int cmp_skipped(const void *a, const void *b)
+{
+    return ((const skipped *)a)->source - ((const skipped *)b)->source;
+}
+
+int vs_dataset_skipped(const vs_dataset *ds)
+{
+    qsort(ds->skip, (size_t)ds->nskip, sizeof *ds->skip, cmp_skipped);
+    return ds->nskip;
+}
+
+const char *vs_dataset_skipped_message(const vs_dataset *ds, int k)
+{
+    return k >= 0 && k < ds->nskip ? ds->skip[k].message : NULL;
+}
+
+int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
+{
+    vs_dataset_stop(ds);
+    clear_results(ds);
+    int64_t n = ds->hi - ds->lo;
+    ds->results = calloc((size_t)(n ? n : 1), sizeof *ds->results);
+    ds->result_len = calloc((size_t)(n ? n : 1), sizeof *ds->result_len);
+    if (!ds->results || !ds->result_len) {
+        clear_results(ds);
+        return vs_fail("out of memory for %lld results", (long long)n);
+    }
+    ds->mapping = 1;
+    ds->chunk = chunk;
+    ds->chunk_len = len;
+    int rc = launch(ds, workers);
+    if (rc == 0) {
+        for (int i = 0; i < ds->nw; i++)
+            pthread_join(ds->w[i].thread, NULL), ds->w[i].started = 0;
+        if (ds->fail_msg[0])
+            rc = vs_fail("%s", ds->fail_msg);
+    }
+    vs_dataset_stop(ds);
+    ds->mapping = 0;
+    ds->chunk = NULL;
+    return rc;
+}
+
+/* The source holding ordinal g (binary search over the sources' first ordinals). */
+static int source_of(const vs_dataset *ds, int64_t g)
+{
+    int lo = 0, hi = ds->nsrc - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (ds->src[mid].ordinal <= g)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    while (lo < ds->nsrc - 1 && ds->src[lo].selected == 0)
+        lo++;
+    return lo;
+}
+
+const char *vs_dataset_map_result(const vs_dataset *ds, int64_t k, size_t *len, int32_t *source,
+                                  int64_t *index)
+{
+    if (!ds->results || k < 0 || k >= ds->hi - ds->lo)
+        return NULL;
+    int64_t g = ds->lo + k;
+    int s = source_of(ds, g);
+    *source = s;
+    *index = ds->src[s].first + (g - ds->src[s].ordinal) * ds->o.every;
+    *len = ds->result_len[k];
+    return ds->results[k];
+}
+
+void vs_dataset_free(vs_dataset *ds)
+{
+    if (!ds)
+        return;
+    vs_dataset_stop(ds);
+    clear_results(ds);
+    clear_skipped(ds);
+    for (int i = 0; i < ds->nsrc; i++)
+        free_source(&ds->src[i]);
+    free(ds->src);
+    free(ds->units);
+    pthread_mutex_destroy(&ds->mu);
+    pthread_cond_destroy(&ds->cond);
+    free(ds);
+}

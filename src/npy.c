@@ -1,0 +1,113 @@
+/*
+ * npy.c: frames to NumPy's .npy format (version 1.0), for vs.dataset's
+ * save_npy: numpy.load reads the file as is.
+ *
+ * The format is a magic string, a little-endian header length and a
+ * Python dict literal (dtype, order, shape) padded with spaces to a
+ * multiple of 64 bytes, then the array in C order. Frames are RGBA; the
+ * file keeps RGB (3 channels) or, for gray frames, one channel. The file
+ * is written as PATH.part and renamed when complete.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "vstudio.h"
+
+static int write_header(FILE *f, const char *descr, const long long *shape)
+{
+    char dict[256];
+    int n = snprintf(dict, sizeof dict,
+                     "{'descr': '%s', 'fortran_order': False, 'shape': (%lld, %lld, %lld, %lld), }",
+                     descr, shape[0], shape[1], shape[2], shape[3]);
+    /* magic (6) + version (2) + length (2) + dict + padding + '\n' = multiple of 64 */
+    size_t total = (10 + (size_t)n + 1 + 63) / 64 * 64;
+    size_t hlen = total - 10;
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
+                             (unsigned char)(hlen >> 8)};
+    if (fwrite(pre, 1, 10, f) != 10 || fwrite(dict, 1, (size_t)n, f) != (size_t)n)
+        return -1;
+    for (size_t i = (size_t)n; i + 1 < hlen; i++)
+        if (fputc(' ', f) == EOF)
+            return -1;
+    return fputc('\n', f) == EOF ? -1 : 0;
+}
+
+int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, int dtype,
+                 int channels)
+{
+    if (n < 1)
+        return vs_fail("%s: no frames to write", path);
+    if (channels != 1 && channels != 3)
+        return vs_fail("%s: channels must be 1 or 3, got %d", path, channels);
+    int w = frames[0]->width, h = frames[0]->height;
+    for (int i = 1; i < n; i++)
+        if (frames[i]->width != w || frames[i]->height != h)
+            return vs_fail("%s: frames of different sizes (%dx%d and %dx%d) in one batch; "
+                           "give the dataset a size", path, w, h, frames[i]->width, frames[i]->height);
+    long long shape[4] = {n, h, w, channels};
+    if (layout == 1) {
+        shape[1] = channels;
+        shape[2] = h;
+        shape[3] = w;
+    }
+    size_t elem = dtype == 1 ? 4 : 1;
+    size_t row_len = (size_t)w * (size_t)channels * elem;
+    char part[4096];
+    if (snprintf(part, sizeof part, "%s.part", path) >= (int)sizeof part)
+        return vs_fail("%s: path too long", path);
+    unsigned char *row = malloc(row_len);
+    FILE *f = fopen(part, "wb");
+    if (!row || !f) {
+        free(row);
+        if (f)
+            fclose(f);
+        return vs_fail("%s: cannot write: %s", path, f ? "out of memory" : "cannot create the file");
+    }
+    int rc = write_header(f, dtype == 1 ? "<f4" : "|u1", shape);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        const vs_frame *fr = frames[i];
+        if (layout == 1) {
+            /* One plane per channel: rows of one channel. */
+            for (int c = 0; rc == 0 && c < channels; c++)
+                for (int y = 0; rc == 0 && y < h; y++) {
+                    const uint8_t *p = fr->data + (size_t)y * fr->stride + c;
+                    for (int x = 0; x < w; x++) {
+                        if (dtype == 1) {
+                            float v = p[x * 4] / 255.0f;
+                            memcpy(row + (size_t)x * 4, &v, 4);
+                        } else {
+                            row[x] = p[x * 4];
+                        }
+                    }
+                    rc = fwrite(row, 1, (size_t)w * elem, f) == (size_t)w * elem ? 0 : -1;
+                }
+        } else {
+            for (int y = 0; rc == 0 && y < h; y++) {
+                const uint8_t *p = fr->data + (size_t)y * fr->stride;
+                size_t k = 0;
+                for (int x = 0; x < w; x++)
+                    for (int c = 0; c < channels; c++, k++) {
+                        if (dtype == 1) {
+                            float v = p[x * 4 + c] / 255.0f;
+                            memcpy(row + k * 4, &v, 4);
+                        } else {
+                            row[k] = p[x * 4 + c];
+                        }
+                    }
+                rc = fwrite(row, 1, row_len, f) == row_len ? 0 : -1;
+            }
+        }
+    }
+    free(row);
+    if (fclose(f) != 0)
+        rc = -1;
+    if (rc == 0 && rename(part, path) != 0)
+        rc = -1;
+    if (rc < 0) {
+        remove(part);
+        return vs_fail("%s: write failed (disk full or not writable?)", path);
+    }
+    return 0;
+}
