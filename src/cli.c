@@ -25,7 +25,7 @@ static const struct command commands[] = {
     {"convert", "turn folders of PNG/JPEG frames into MP4s", NULL},
     {"probe", "show size, fps, exact frame count and codec of videos", NULL},
     {"extract", "write the frames of a video as PNG or JPEG files", NULL},
-    {"concat", "join rendered segments without re-encoding", NULL},
+    {"concat", "join rendered segments without re-encoding", vs_cmd_concat},
     {"preview", "render one frame or a contact sheet of a script to PNG", NULL},
 };
 #define N_COMMANDS (sizeof commands / sizeof *commands)

@@ -103,6 +103,20 @@ int vs_parse_frame_range(const char *text, int64_t *first, int64_t *end);
 /* "30", "29.97" (becomes 2997/100) or "30000/1001"; must be positive and finite. */
 int vs_parse_rational(const char *text, int *num, int *den);
 
+/* ---- concat (concat.c): join segments by stream copy, no re-encode ----
+ * Joins the first video stream of each part in order with continuous
+ * timestamps; refuses (naming the first difference) parts whose codec,
+ * size, pixel format, frame rate, colour tags or encoder settings differ.
+ * Writes OUT.part and renames it to OUT at the end; nothing on failure. */
+typedef struct vs_concat_result {
+    int64_t frames;
+    double duration;           /* seconds */
+    int64_t bytes;             /* size of OUT */
+    int dropped_streams;       /* non-video streams left out, over all parts */
+} vs_concat_result;
+/* result may be NULL. */
+int vs_concat(const char *out, const char *const *parts, int n_parts, vs_concat_result *result);
+
 /* ---- dataset (dataset.c, npy.c): frames of many videos and image folders in batches ----
  * A source is a video file or a folder whose images are its frames (sorted
  * as `vstudio convert` sorts them). Worker threads decode the sources and

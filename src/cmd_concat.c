@@ -1,0 +1,212 @@
+/*
+ * cmd_concat.c: `vstudio concat PART... -o OUT`, the command-line face of
+ * concat.c. Parts come from the command line and/or a list file (--from),
+ * in order. Ctrl-C or SIGTERM stops the copy and removes OUT.part.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavutil/log.h>
+
+#include "cli.h"
+#include "concat.h"
+#include "vstudio.h"
+
+static const char *const CMD = "concat";
+
+/* Set by the signal handler: the only way a signal can talk to the copy loop. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: vstudio concat PART... -o OUT.mp4 [--from LIST] [-q]\n\n"
+            "Joins rendered segments into one video by stream copy: no decoding, no\n"
+            "re-encoding, so joining takes about as long as copying the files. Parts are\n"
+            "joined in the order given, with continuous timestamps. Every part must come\n"
+            "from the same encoder settings (vstudio run --frames A:B or --segment K/N of\n"
+            "one script): the codec, size, pixel format, frame rate, colour tags, x264\n"
+            "settings and encoder headers (H.264 SPS/PPS) are compared with the first\n"
+            "part, and the first difference is reported; nothing is written then.\n"
+            "Only the video stream is joined.\n\n"
+            "Options:\n"
+            "  -o, --output OUT  the joined video (required; the container follows the\n"
+            "                    extension: .mp4, .mkv, .mov); written as OUT.part and\n"
+            "                    renamed when complete\n"
+            "      --from LIST   read more part paths from LIST, one per line ('-': stdin),\n"
+            "                    after those on the command line; blank lines and lines\n"
+            "                    starting with '#' are skipped\n"
+            "  -q, --quiet       no progress and no summary\n"
+            "  -h, --help        show this help\n\n"
+            "Example:\n"
+            "  for k in 1 2 3 4; do vstudio run anim.lua --segment $k/4 -o part$k.mp4; done\n"
+            "  vstudio concat part1.mp4 part2.mp4 part3.mp4 part4.mp4 -o anim.mp4\n");
+}
+
+struct list {
+    char **items;
+    int n, cap;
+};
+
+static int list_add(struct list *l, const char *s)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 16;
+        char **items = realloc(l->items, (size_t)cap * sizeof *items);
+        if (!items)
+            return -1;
+        l->items = items;
+        l->cap = cap;
+    }
+    if (!(l->items[l->n] = strdup(s)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static void list_free(struct list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+}
+
+static int read_list(struct list *l, const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f)
+        return vs_cli_fail(CMD, "%s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int ret = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len == 0 || line[0] == '#')
+            continue;
+        if (list_add(l, line) < 0) {
+            ret = vs_cli_fail(CMD, "out of memory");
+            break;
+        }
+    }
+    if (ret == 0 && ferror(f))
+        ret = vs_cli_fail(CMD, "%s: read error", path);
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    return ret;
+}
+
+static void show_part(void *ctx, int index, int n)
+{
+    (void)ctx;
+    fprintf(stderr, "\rvstudio: concat: part %d/%d", index + 1, n);
+    fflush(stderr);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int vs_cmd_concat(int argc, char **argv)
+{
+    const char *out = NULL, *from = NULL;
+    int quiet = 0, options_done = 0, ret;
+    struct list parts = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (list_add(&parts, a) < 0) {
+                ret = vs_cli_fail(CMD, "out of memory");
+                goto done;
+            }
+        } else if (strcmp(a, "--") == 0) {
+            options_done = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            ret = VS_EXIT_OK;
+            goto done;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--from") == 0) {
+            if (i + 1 >= argc) {
+                ret = vs_cli_usage_error(CMD, "%s needs a value", a);
+                goto done;
+            }
+            if (strcmp(a, "--from") == 0)
+                from = argv[++i];
+            else
+                out = argv[++i];
+        } else if (strncmp(a, "--output=", 9) == 0) {
+            out = a + 9;
+        } else if (strncmp(a, "--from=", 7) == 0) {
+            from = a + 7;
+        } else {
+            ret = vs_cli_usage_error(CMD, "unknown option '%s'", a);
+            goto done;
+        }
+    }
+    if (!out || !*out) {
+        ret = vs_cli_usage_error(CMD, "no output: give -o OUT.mp4");
+        goto done;
+    }
+    if (from && (ret = read_list(&parts, from)) != 0)
+        goto done;
+    if (parts.n == 0) {
+        ret = vs_cli_usage_error(CMD, "no parts to join: give PART... or --from LIST");
+        goto done;
+    }
+
+    /* Quiet libav: its warnings would only repeat what the check below says. */
+    av_log_set_level(AV_LOG_ERROR);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    stop_signal = 0;
+
+    int progress = !quiet && parts.n > 1 && isatty(STDERR_FILENO);
+    vs_concat_job job = {.stop = &stop_signal, .on_part = progress ? show_part : NULL, .ctx = NULL};
+    vs_concat_result res;
+    double t0 = now();
+    int r = vs_concat_run(out, (const char *const *)parts.items, parts.n, &job, &res);
+    double secs = now() - t0;
+    if (progress)
+        fputs("\r\033[K", stderr);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+
+    if (r < 0) {
+        if (stop_signal) {
+            fprintf(stderr, "vstudio: concat: interrupted; %s was not written\n", out);
+            ret = stop_signal == SIGTERM ? 143 : 130;
+        } else {
+            ret = vs_cli_fail(CMD, "%s", vs_last_error());
+        }
+        goto done;
+    }
+    if (!quiet) {
+        if (res.dropped_streams > 0)
+            fprintf(stderr, "vstudio: concat: note: %d non-video stream%s (audio, data) left out\n",
+                    res.dropped_streams, res.dropped_streams == 1 ? "" : "s");
+        fprintf(stderr, "vstudio: concat: %s: %d part%s, %lld frames, %.2f s of video, %.1f MB in %.2f s\n", out,
+                parts.n, parts.n == 1 ? "" : "s", (long long)res.frames, res.duration, res.bytes / 1e6, secs);
+    }
+    ret = VS_EXIT_OK;
+done:
+    list_free(&parts);
+    return ret;
+}
