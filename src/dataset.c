@@ -582,8 +582,11 @@ static int run_images(worker *w, const unit *u)
             return vs_error_prefix("%s: frame %lld", s->path, (long long)index);
         int rc = deliver(w, f, u->source, index, s->ordinal + j);
         vs_frame_free(f);
-        if (rc < 0)
-            return vs_error_prefix("%s: frame %lld", s->path, (long long)index);
+        if (rc < 0) {
+            const char *slash = strrchr(s->files[index], '/');
+            return vs_error_prefix("%s: frame %lld (%s)", s->path, (long long)index,
+                                   slash ? slash + 1 : s->files[index]);
+        }
         if (rc)
             return rc;
     }

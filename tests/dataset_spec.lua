@@ -1,0 +1,341 @@
+-- dataset_spec.lua: vs.dataset{} over image folders and videos: coverage,
+-- indices, pixels against the ffmpeg CLI, batches, transforms, shards, map,
+-- npy export (checked with numpy) and bad inputs.
+local helper = require 'helper'
+local vs = require 'vstudio'
+local ffi = require 'ffi'
+
+local q = helper.q
+local dir, A, B, C, V1, V2
+local oracle = {}        -- path -> list of RGBA strings (1-based)
+local have_video = false -- video decoding landed in this build
+local have_images = false -- PNG loading landed in this build
+
+local function ffmpeg(args)
+  local _, err, rc = helper.sh('ffmpeg -v error -y ' .. args)
+  assert(rc == 0, err)
+end
+
+local function rgba_of(pattern, w, h)
+  return helper.ffmpeg_rgba_frames(pattern, w, h)
+end
+
+-- Every (path, index, pixels) a full iteration yields, in order.
+local function collect(ds, opts)
+  local out, sizes = {}, {}
+  for b in ds:batches(opts) do
+    sizes[#sizes + 1] = #b.frames
+    for k = 1, #b.frames do
+      out[#out + 1] = { path = b.paths[k], index = b.indices[k], bytes = helper.frame_bytes(b.frames[k]),
+        w = b.frames[k].width, h = b.frames[k].height }
+    end
+  end
+  return out, sizes
+end
+
+local function keyset(items)
+  local set, dup = {}, nil
+  for _, it in ipairs(items) do
+    local k = it.path .. '#' .. it.index
+    if set[k] then dup = k end
+    set[k] = true
+  end
+  return set, dup
+end
+
+setup(function()
+  dir = helper.tmpdir()
+  A, B, C = dir .. '/a', dir .. '/b', dir .. '/c'
+  os.execute('mkdir -p ' .. q(A) .. ' ' .. q(B) .. ' ' .. q(C))
+  -- a: 12 frames named f1..f12 (natural order differs from name order)
+  ffmpeg('-f lavfi -i testsrc2=s=64x48:r=10 -frames:v 12 ' .. q(A .. '/f%d.png'))
+  ffmpeg('-f lavfi -i testsrc2=s=64x48:r=10 -frames:v 25 -vf hflip ' .. q(B .. '/img_%03d.png'))
+  ffmpeg('-f lavfi -i testsrc2=s=80x60:r=10 -frames:v 7 ' .. q(C .. '/x%d.png'))
+  oracle[A] = rgba_of(A .. '/f%d.png', 64, 48)
+  oracle[B] = rgba_of(B .. '/img_%03d.png', 64, 48)
+  oracle[C] = rgba_of(C .. '/x%d.png', 80, 60)
+  -- videos: lossless RGB (exact pixels) and H.264
+  V1, V2 = dir .. '/v1.mkv', dir .. '/v2.mp4'
+  ffmpeg('-f lavfi -i testsrc2=s=64x48:r=25 -frames:v 40 -c:v ffv1 -pix_fmt bgr0 ' .. q(V1))
+  ffmpeg('-f lavfi -i testsrc2=s=64x48:r=25 -frames:v 18 -vf vflip -c:v libx264 -crf 0 -pix_fmt yuv444p ' .. q(V2))
+  oracle[V1] = rgba_of(V1, 64, 48)
+  oracle[V2] = rgba_of(V2, 64, 48)
+  have_images = pcall(vs.load, A .. '/f1.png')
+  have_video = pcall(function() return vs.dataset{ paths = { V1 } }:count() end)
+end)
+
+teardown(helper.cleanup)
+
+-- Image-folder specs wait for PNG loading (image.c) in this build.
+local function img_it(name, fn)
+  it(name, function()
+    if not have_images then pending('PNG loading is not built yet') return end
+    fn()
+  end)
+end
+
+describe('vs.dataset over image folders', function()
+  img_it('counts frames without decoding', function()
+    assert.are.equal(12 + 25 + 7, vs.dataset{ paths = { A, B, C } }:count())
+    assert.are.equal(4 + 9 + 3, vs.dataset{ paths = { A, B, C }, every = 3 }:count())
+    assert.are.equal(3 + 3 + 3, vs.dataset{ paths = { A, B, C }, frames = { 2, 5 } }:count())
+  end)
+
+  img_it('yields every frame exactly once with its index and the right pixels', function()
+    local ds = vs.dataset{ paths = { A, B, C }, batch = 5, workers = 2 }
+    local items = collect(ds)
+    assert.are.equal(44, #items)
+    local set, dup = keyset(items)
+    assert.is_nil(dup)
+    for _, p in ipairs { A, B, C } do
+      for i = 0, #oracle[p] - 1 do assert.is_true(set[p .. '#' .. i], p .. ' frame ' .. i) end
+    end
+    for _, it in ipairs(items) do
+      assert(it.bytes == oracle[it.path][it.index + 1], it.path .. ' frame ' .. it.index .. ' differs from ffmpeg')
+    end
+  end)
+
+  img_it('sorts folder images naturally (f2 before f10)', function()
+    local ds = vs.dataset{ paths = { A }, batch = 12, workers = 1 }
+    local items = collect(ds)
+    for i, it in ipairs(items) do
+      assert.are.equal(i - 1, it.index)
+      assert(it.bytes == oracle[A][i], 'frame ' .. (i - 1) .. ' is not f' .. i .. '.png')
+    end
+  end)
+
+  img_it('fills every batch but the last, in the same order every run', function()
+    local ds = vs.dataset{ paths = { A, B, C }, batch = 6, workers = 2 }
+    local first, sizes = collect(ds)
+    assert.are.same({ 6, 6, 6, 6, 6, 6, 6, 2 }, sizes)
+    for _ = 1, 2 do
+      local again = collect(ds)
+      for k = 1, #first do
+        assert.are.equal(first[k].path, again[k].path)
+        assert.are.equal(first[k].index, again[k].index)
+      end
+    end
+  end)
+
+  img_it('resizes, crops and grays in the workers', function()
+    local items = collect(vs.dataset{ paths = { A, C }, size = { 32, 24 }, workers = 2 })
+    assert.are.equal(19, #items)
+    for _, it in ipairs(items) do assert.are.same({ 32, 24 }, { it.w, it.h }) end
+    local raw = helper.sh('ffmpeg -v error -i ' .. q(A .. '/f%d.png') ..
+      ' -vf scale=32:24:flags=bilinear -f rawvideo -pix_fmt rgba -')
+    local small = {}
+    for i = 1, #raw, 32 * 24 * 4 do small[#small + 1] = raw:sub(i, i + 32 * 24 * 4 - 1) end
+    for _, it in ipairs(items) do
+      if it.path == A then assert.is_true(helper.psnr(it.bytes, small[it.index + 1]) > 30) end
+    end
+
+    items = collect(vs.dataset{ paths = { A }, crop = { x = 8, y = 4, w = 16, h = 10 } })
+    for _, it in ipairs(items) do
+      assert.are.same({ 16, 10 }, { it.w, it.h })
+      local want = {}
+      for y = 4, 13 do want[#want + 1] = oracle[A][it.index + 1]:sub(y * 256 + 8 * 4 + 1, y * 256 + 24 * 4) end
+      assert(it.bytes == table.concat(want), 'crop of frame ' .. it.index)
+    end
+
+    items = collect(vs.dataset{ paths = { C }, gray = true })
+    for _, it in ipairs(items) do
+      for i = 1, #it.bytes, 4 * 97 do
+        local r, g, b, a = it.bytes:byte(i, i + 3)
+        assert(r == g and g == b and a == 255, 'not gray')
+      end
+    end
+  end)
+
+  img_it('keeps every N-th frame of a range of each source', function()
+    local items = collect(vs.dataset{ paths = { A, B }, frames = { 2, 10 }, every = 3, workers = 2 })
+    local got = {}
+    for _, it in ipairs(items) do got[#got + 1] = it.path .. '#' .. it.index end
+    table.sort(got)
+    assert.are.same({ A .. '#2', A .. '#5', A .. '#8', B .. '#2', B .. '#5', B .. '#8' }, got)
+  end)
+
+  img_it('splits into shards that cover every frame once', function()
+    local all = {}
+    local total = 0
+    for i = 1, 3 do
+      local ds = vs.dataset{ paths = { A, B, C }, shard = { i, 3 }, batch = 4, workers = 2 }
+      local items = collect(ds)
+      assert.are.equal(ds:count(), #items)
+      assert.is_true(#items >= 14 and #items <= 15)
+      for _, it in ipairs(items) do
+        local k = it.path .. '#' .. it.index
+        assert.is_nil(all[k], k .. ' in two shards')
+        all[k] = true
+        total = total + 1
+      end
+    end
+    assert.are.equal(44, total)
+    assert.has_error(function() vs.dataset{ paths = { A }, shard = { 0, 3 } } end,
+      'vstudio: dataset: shard {0, 3}: need 1 <= i <= n (shards are numbered from 1)')
+  end)
+
+  img_it('maps a function on worker threads, results in dataset order', function()
+    local ds = vs.dataset{ paths = { A, B, C }, every = 2 }
+    local fn = function(frame, path, index)
+      local r, g, b = frame:get(5, 7)
+      return { key = path .. '#' .. index, w = frame.width, sum = r + g + b }
+    end
+    local r1, paths, indices = ds:map(fn, { workers = 1 })
+    local r2 = ds:map(fn, { workers = 2 })
+    assert.are.equal(6 + 13 + 4, r1.n)
+    local k = 0
+    for _, p in ipairs { A, B, C } do
+      for i = 0, #oracle[p] - 1, 2 do
+        k = k + 1
+        assert.are.equal(p .. '#' .. i, r1[k].key)
+        assert.are.equal(p, paths[k])
+        assert.are.equal(i, indices[k])
+        local o = oracle[p][i + 1]
+        local w = p == C and 80 or 64
+        local at = (7 * w + 5) * 4
+        assert.are.equal(o:byte(at + 1) + o:byte(at + 2) + o:byte(at + 3), r1[k].sum)
+        assert.are.same(r1[k], r2[k])
+      end
+    end
+  end)
+
+  img_it('refuses a map function with upvalues and reports where fn failed', function()
+    local ds = vs.dataset{ paths = { A } }
+    local up = 3
+    assert.has_error(function() ds:map(function() return up end) end)
+    local ok, err = pcall(ds.map, ds, function(frame, path, index)
+      if index == 4 then error('boom') end
+    end, { workers = 2 })
+    assert.is_false(ok)
+    assert.matches('boom', err)
+    assert.matches('f5.png', err, 1, true)
+  end)
+
+  img_it('saves batches as .npy files numpy loads, with an index.csv', function()
+    local out = dir .. '/npy'
+    local ds = vs.dataset{ paths = { A, C }, size = { 16, 12 }, batch = 8, workers = 2 }
+    assert.are.equal(3, ds:save_npy(out))
+    local ds2 = vs.dataset{ paths = { A }, size = { 16, 12 }, batch = 8, gray = true }
+    ds2:save_npy(out .. '/f', { layout = 'nchw', dtype = 'float32' })
+    -- the reference: the same frames through batches()
+    local items = collect(ds)
+    local ref = io.open(dir .. '/ref.raw', 'wb')
+    for _, it in ipairs(items) do
+      for p = 1, #it.bytes, 4 do ref:write(it.bytes:sub(p, p + 2)) end
+    end
+    ref:close()
+    local py = [[
+import numpy as np, csv, sys
+d = sys.argv[1]
+ref = np.fromfile(d + '/../ref.raw', dtype=np.uint8).reshape(-1, 12, 16, 3)
+arrs = [np.load(d + '/batch_%06d.npy' % i) for i in range(3)]
+assert [a.shape for a in arrs] == [(8, 12, 16, 3), (8, 12, 16, 3), (3, 12, 16, 3)], [a.shape for a in arrs]
+assert all(a.dtype == np.uint8 for a in arrs)
+allf = np.concatenate(arrs)
+assert (allf == ref).all(), 'pixels differ'
+rows = list(csv.reader(open(d + '/index.csv')))
+assert rows[0] == ['file', 'row', 'path', 'index'], rows[0]
+assert len(rows) == 20
+assert rows[9][:2] == ['batch_000001.npy', '0']
+g = np.load(d + '/f/batch_000000.npy')
+assert g.shape == (8, 1, 12, 16) and g.dtype == np.float32, (g.shape, g.dtype)
+assert 0.0 <= g.min() and g.max() <= 1.0 and g.max() > 0.5
+print('ok')
+]]
+    helper.write_file(dir .. '/check.py', py)
+    local stdout, err, rc = helper.sh('/usr/bin/python3 ' .. q(dir .. '/check.py') .. ' ' .. q(out))
+    assert.are.equal(0, rc, err)
+    assert.matches('ok', stdout)
+  end)
+end)
+
+describe('vs.dataset bad input', function()
+  it('names every missing path before decoding anything', function()
+    local ok, err = pcall(vs.dataset, { paths = { A, dir .. '/nope1.mp4', B, dir .. '/nope2' } })
+    assert.is_false(ok)
+    assert.matches('2 of 4 paths not found', err, 1, true)
+    assert.matches('nope1.mp4', err, 1, true)
+    assert.matches('nope2', err, 1, true)
+  end)
+
+  it('stops at a corrupt image naming file and frame, or skips it with on_error=skip', function()
+    if not have_images then pending('PNG loading is not built yet') return end
+    local bad = dir .. '/bad'
+    os.execute('mkdir -p ' .. q(bad) .. ' && cp ' .. q(A) .. '/f*.png ' .. q(bad))
+    local png = helper.read_file(bad .. '/f6.png')
+    helper.write_file(bad .. '/f6.png', png:sub(1, 200))
+    local ds = vs.dataset{ paths = { A, bad, C }, batch = 4, workers = 1 }
+    local seen = 0
+    local ok, err = pcall(function()
+      for b in ds:batches() do seen = seen + #b.frames end
+    end)
+    assert.is_false(ok)
+    assert.matches('bad: frame 5', err, 1, true)
+    assert.matches('f6.png', err, 1, true)
+    assert.is_true(seen >= 12 + 5 - 4)
+
+    ds = vs.dataset{ paths = { A, bad, C }, batch = 4, workers = 2, on_error = 'skip' }
+    local items = collect(ds)
+    assert.are.equal(12 + 5 + 7, #items)
+    assert.are.equal(1, #ds.skipped)
+    assert.matches('f6.png', ds.skipped[1], 1, true)
+  end)
+
+  it('rejects bad options with the option named', function()
+    assert.has_error(function() vs.dataset{ paths = { A }, batch = 0 } end,
+      'vstudio: dataset: batch must be an integer >= 1, got 0')
+    assert.has_error(function() vs.dataset{ paths = { A }, sizes = { 1, 2 } } end,
+      'vstudio: dataset: unknown option sizes')
+    assert.has_error(function() vs.dataset{ paths = {} } end)
+  end)
+end)
+
+describe('vs.dataset over videos', function()
+  it('decodes videos and folders exactly once, pixels equal to ffmpeg', function()
+    if not have_video then pending('video decoding is not built yet') return end
+    local ds = vs.dataset{ paths = { V1, A, V2 }, batch = 7, workers = 2 }
+    assert.are.equal(40 + 12 + 18, ds:count())
+    local items = collect(ds)
+    assert.are.equal(70, #items)
+    local set, dup = keyset(items)
+    assert.is_nil(dup)
+    for _, it in ipairs(items) do
+      local want = oracle[it.path][it.index + 1]
+      if it.path == V2 then
+        assert.is_true(helper.psnr(it.bytes, want) > 35, 'frame ' .. it.index)
+      else
+        assert(it.bytes == want, it.path .. ' frame ' .. it.index .. ' differs from ffmpeg')
+      end
+    end
+  end)
+
+  it('shards videos into disjoint parts covering every frame', function()
+    if not have_video then pending('video decoding is not built yet') return end
+    local seen, total = {}, 0
+    for i = 1, 4 do
+      for _, it in ipairs(collect(vs.dataset{ paths = { V1, V2 }, shard = { i, 4 }, workers = 2, every = 2 })) do
+        assert(it.bytes == oracle[V1][it.index + 1] or it.path == V2)
+        local k = it.path .. '#' .. it.index
+        assert.is_nil(seen[k])
+        seen[k] = true
+        total = total + 1
+      end
+    end
+    assert.are.equal(20 + 9, total)
+  end)
+
+  it('stops at a corrupt video in the middle, or skips it', function()
+    if not have_video then pending('video decoding is not built yet') return end
+    local bad = dir .. '/bad.mkv'
+    local data = helper.read_file(V1)
+    helper.write_file(bad, 'garbage' .. data:sub(1, 100))
+    local ok, err = pcall(function()
+      for _ in vs.dataset{ paths = { A, bad, V1 } }:batches() do end
+    end)
+    assert.is_false(ok)
+    assert.matches('bad.mkv', err, 1, true)
+    local ds = vs.dataset{ paths = { A, bad, V1 }, on_error = 'skip' }
+    assert.are.equal(52, #collect(ds))
+    assert.are.equal(1, #ds.skipped)
+  end)
+end)
