@@ -123,3 +123,56 @@ void vs_frame_blit(vs_frame *dst, const vs_frame *src, int x, int y, double opac
         }
     }
 }
+
+void vs_frame_copy_region(vs_frame *dst, int dx, int dy, const vs_frame *src, int sx, int sy, int w, int h)
+{
+    /* clip the rectangle against both frames, moving both origins together */
+    if (sx < 0)
+        w += sx, dx -= sx, sx = 0;
+    if (sy < 0)
+        h += sy, dy -= sy, sy = 0;
+    if (dx < 0)
+        w += dx, sx -= dx, dx = 0;
+    if (dy < 0)
+        h += dy, sy -= dy, dy = 0;
+    if (w > src->width - sx)
+        w = src->width - sx;
+    if (h > src->height - sy)
+        h = src->height - sy;
+    if (w > dst->width - dx)
+        w = dst->width - dx;
+    if (h > dst->height - dy)
+        h = dst->height - dy;
+    if (w <= 0 || h <= 0)
+        return;
+    for (int y = 0; y < h; y++)
+        memmove(dst->data + (size_t)(dy + y) * dst->stride + (size_t)dx * 4,
+                src->data + (size_t)(sy + y) * src->stride + (size_t)sx * 4, (size_t)w * 4);
+}
+
+int vs_frame_mix(vs_frame *dst, const vs_frame *a, const vs_frame *b, double weight)
+{
+    if (a->width != b->width || a->height != b->height || dst->width != a->width || dst->height != a->height)
+        return vs_fail("cannot mix frames of different sizes (%dx%d, %dx%d into %dx%d)", a->width, a->height,
+                       b->width, b->height, dst->width, dst->height);
+    unsigned w = weight <= 0 ? 0 : weight >= 1 ? 256 : (unsigned)(weight * 256 + 0.5);
+    for (int y = 0; y < dst->height; y++) {
+        const uint8_t *pa = a->data + (size_t)y * a->stride, *pb = b->data + (size_t)y * b->stride;
+        uint8_t *d = dst->data + (size_t)y * dst->stride;
+        for (int i = 0; i < dst->width * 4; i++)
+            d[i] = (uint8_t)((pa[i] * (256 - w) + pb[i] * w + 128) >> 8);
+    }
+    return 0;
+}
+
+void vs_frame_mul_alpha(vs_frame *frame, double opacity)
+{
+    if (opacity >= 1.0)
+        return;
+    unsigned op = opacity <= 0.0 ? 0 : (unsigned)(opacity * 255.0 + 0.5);
+    for (int y = 0; y < frame->height; y++) {
+        uint8_t *p = frame->data + (size_t)y * frame->stride;
+        for (int x = 0; x < frame->width; x++)
+            p[x * 4 + 3] = (uint8_t)mul255(p[x * 4 + 3], op);
+    }
+}

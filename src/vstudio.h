@@ -39,6 +39,37 @@ void vs_frame_fill(vs_frame *frame, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
 void vs_frame_blit(vs_frame *dst, const vs_frame *src, int x, int y, double opacity);
 /* Copies the pixels of src into dst of the same size. */
 int vs_frame_copy_into(vs_frame *dst, const vs_frame *src);
+/* Copies the w x h pixels of src at (sx, sy) to dst at (dx, dy), clipped to both. */
+void vs_frame_copy_region(vs_frame *dst, int dx, int dy, const vs_frame *src, int sx, int sy, int w, int h);
+/* dst = a * (1 - weight) + b * weight per channel, weight in [0, 1]; all the same size (dst may be a or b). */
+int vs_frame_mix(vs_frame *dst, const vs_frame *a, const vs_frame *b, double weight);
+/* Multiplies every pixel's alpha by opacity in [0, 1]. */
+void vs_frame_mul_alpha(vs_frame *frame, double opacity);
+
+/* ---- drawing (draw.c): anti-aliased shapes blended "over" a frame ----
+ * Coordinates are pixels (fractions allowed; pixel x covers [x, x+1)); colours straight RGBA. */
+void vs_draw_rect(vs_frame *f, double x, double y, double w, double h, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
+void vs_draw_circle(vs_frame *f, double cx, double cy, double radius, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
+/* A segment `width` pixels thick with round caps. */
+void vs_draw_line(vs_frame *f, double x0, double y0, double x1, double y1, double width, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
+/* xy holds n points x0, y0, x1, y1, ...; non-zero winding. */
+int vs_draw_polygon(vs_frame *f, const double *xy, int n, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
+/* Replaces every pixel by a linear gradient from colour c0 at (x0, y0) to c1 at (x1, y1) (RGBA arrays). */
+void vs_draw_gradient(vs_frame *f, double x0, double y0, double x1, double y1, const uint8_t *c0, const uint8_t *c1);
+
+/* ---- scaling (scale.c): separable bicubic, area-like when shrinking, premultiplied ---- */
+int vs_frame_scale_into(vs_frame *dst, const vs_frame *src);
+vs_frame *vs_frame_scaled(const vs_frame *src, int width, int height);
+
+/* ---- text (text.c): UTF-8 through FreeType, anti-aliased ---- */
+typedef struct vs_font vs_font;
+vs_font *vs_font_open(const char *path, double size_px);
+void vs_font_close(vs_font *font);
+int vs_font_line_height(const vs_font *font);
+/* The text's box: widest line by (lines x line height), in pixels. */
+int vs_text_measure(vs_font *font, const char *text, int *width, int *height);
+/* Draws text with its box's top-left corner at (x, y); align 0 left, 1 centre, 2 right. */
+int vs_text_draw(vs_frame *frame, vs_font *font, const char *text, double x, double y, int align, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
 
 /* ---- images (image.c): PNG via libpng, JPEG via libturbojpeg ---- */
 vs_frame *vs_image_load(const char *path);

@@ -1,2 +1,124 @@
--- act.lua: (being written) installs its names into vs.
-return function(vs) end
+-- act.lua: pympanim-style acts and scenes.
+--
+-- A scene is a piece of animation over a shared state: apply(state, p) sets
+-- the state for progress p in [0, 1] through the scene. An act plays scenes
+-- one after another and draws each frame from the state: for frame k it
+-- builds a fresh state, applies every earlier scene at p = 1 and the current
+-- one at its p, then calls render(state, frame, t). Any frame can therefore be
+-- rendered alone, in any order, by any worker: the engine's requirement.
+--
+-- Scene boundaries are whole frames, placed by the running total of the
+-- scenes' durations (so rounding never accumulates); inside a scene of m
+-- frames, frame j has p = j / m.
+local Scene = {}
+Scene.__index = Scene
+
+local function new_scene(duration, apply)
+  return setmetatable({ duration = duration, apply = apply }, Scene)
+end
+
+local function check_positive(v, what, name, level)
+  if type(v) ~= 'number' or not (v > 0) or v == math.huge then
+    error(string.format('vstudio: %s: %s must be a positive number, got %s', what, name, tostring(v)), level + 1)
+  end
+  return v
+end
+
+-- Plays p from 1 to 0.
+function Scene:reverse()
+  local apply = self.apply
+  return new_scene(self.duration, function(state, p) return apply(state, 1 - p) end)
+end
+
+-- k times as fast: the duration divided by k.
+function Scene:speed(k)
+  check_positive(k, 'scene:speed', 'factor', 2)
+  return new_scene(self.duration / k, self.apply)
+end
+
+-- Progress remapped through an easing function (or its name).
+function Scene:ease(fn)
+  fn = Scene._resolve_ease(fn, 'scene:ease', 2)
+  local apply = self.apply
+  return new_scene(self.duration, function(state, p) return apply(state, fn(p)) end)
+end
+
+-- n rounds in a row (the last one ends at p = 1).
+function Scene:loop(n)
+  check_positive(n, 'scene:loop', 'count', 2)
+  local apply = self.apply
+  return new_scene(self.duration * n, function(state, p)
+    if p >= 1 then return apply(state, 1) end
+    local q = p * n
+    return apply(state, q - math.floor(q))
+  end)
+end
+
+-- The same scene lasting `seconds`.
+function Scene:with_duration(seconds)
+  check_positive(seconds, 'scene:with_duration', 'duration', 2)
+  return new_scene(seconds, self.apply)
+end
+
+-- Holds the state reached at p for `seconds`.
+function Scene:hold(seconds)
+  check_positive(seconds, 'scene:hold', 'seconds', 2)
+  local apply = self.apply
+  return new_scene(seconds, function(state) return apply(state, 1) end)
+end
+
+return function(vs)
+  vs.Scene = Scene
+  Scene._resolve_ease = function(fn, what, level) return vs._resolve_ease(fn, what, level + 1) end
+
+  function vs.scene(spec)
+    if type(spec) ~= 'table' then error('vstudio: scene: expected {duration=, apply=fn(state, p)}', 2) end
+    check_positive(spec.duration, 'scene', 'duration', 2)
+    if type(spec.apply) ~= 'function' then error('vstudio: scene: apply must be a function(state, p)', 2) end
+    return new_scene(spec.duration, spec.apply)
+  end
+
+  function vs.act(spec)
+    if type(spec) ~= 'table' then error('vstudio: act: expected {size=, fps=, state=, scenes=, render=}', 2) end
+    local scenes = spec.scenes
+    if type(scenes) ~= 'table' or #scenes < 1 then error('vstudio: act: scenes must be a list of vs.scene{}', 2) end
+    for i, s in ipairs(scenes) do
+      if getmetatable(s) ~= Scene then error('vstudio: act: scene ' .. i .. ' is not a vs.scene{}', 2) end
+    end
+    if type(spec.render) ~= 'function' then error('vstudio: act: render must be a function(state, frame, t)', 2) end
+    local state_fn = spec.state or function() return {} end
+    if type(state_fn) ~= 'function' then error('vstudio: act: state must be a function returning a table', 2) end
+    -- a template clip validates size and fps the same way vs.clip does
+    local total = 0
+    for _, s in ipairs(scenes) do total = total + s.duration end
+    local ok, template = pcall(vs.clip, { size = spec.size, fps = spec.fps or 30, duration = total,
+                                          draw = function() end })
+    if not ok then error((tostring(template):gsub('^[^:]*:%d+: ', ''):gsub('vstudio: clip:', 'vstudio: act:')), 2) end
+    local num, den = template.fps_num, template.fps_den
+    local starts, acc = {}, 0
+    for i, s in ipairs(scenes) do
+      starts[i] = math.floor(acc * num / den + 0.5)
+      acc = acc + s.duration
+    end
+    local frames = math.floor(acc * num / den + 0.5)
+    starts[#scenes + 1] = frames
+    local render = spec.render
+    local act = vs.new_clip(template.size, num, den, frames, function(_, k, frame)
+      local state = state_fn()
+      if state == nil then state = {} end
+      for i, s in ipairs(scenes) do
+        local a, b = starts[i], starts[i + 1]
+        if k >= b then
+          s.apply(state, 1)
+        else
+          s.apply(state, (k - a) / (b - a))
+          break
+        end
+      end
+      render(state, frame, k * den / num)
+    end)
+    act.scenes = scenes
+    act.scene_starts = starts
+    return act
+  end
+end

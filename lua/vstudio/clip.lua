@@ -8,16 +8,31 @@
 --                          owned buffer of the clip's size (opaque black on
 --                          entry), valid only during the call.
 --
--- Time is exact: frame k of a clip is at t = k * fps_den / fps_num seconds.
+-- Time is exact: frame k of a clip is at t = k * fps_den / fps_num seconds,
+-- and every operation maps an output frame number to a source frame number
+-- with integer arithmetic (times given in seconds are turned into frame
+-- numbers once, at construction), so chains of operations never drift.
+--
+-- Operations return new clips; they are plain tables and closures, rebuilt
+-- in each render worker by re-running the script, and share nothing across
+-- states. An operation that needs an intermediate frame (crop, resize,
+-- overlay, crossfade, ...) keeps one scratch frame per clip per Lua state,
+-- allocated on first use: a worker renders from one thread, so this is safe.
+local ffi = require 'ffi'
 local core = require 'vstudio.core'
+
+local C = core.C
+local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
 
 local Clip = {}
 Clip.__index = Clip
 
-local function check_size(size, level)
+local EPS = 1e-9
+
+local function check_size(size, level, what)
   if type(size) ~= 'table' or type(size[1]) ~= 'number' or type(size[2]) ~= 'number' or
      size[1] < 1 or size[2] < 1 or size[1] % 1 ~= 0 or size[2] % 1 ~= 0 then
-    error('vstudio: size must be {width, height} with positive integers', level + 1)
+    error('vstudio: ' .. (what and what .. ': ' or '') .. 'size must be {width, height} with positive integers', level + 1)
   end
 end
 
@@ -27,13 +42,14 @@ local function rational_fps(fps, level)
     if not (fps > 0 and fps < 1e6) then error('vstudio: fps must be positive, got ' .. tostring(fps), level + 1) end
     if fps % 1 == 0 then return fps, 1 end
     local den = 1000
-    return math.floor(fps * den + 0.5), den
+    return floor(fps * den + 0.5), den
   elseif type(fps) == 'string' then
     local n, d = fps:match('^(%d+)/(%d+)$')
     n, d = tonumber(n or fps), tonumber(d or 1)
     if not n or not d or n <= 0 or d <= 0 then
       error('vstudio: fps must be a number or "N/D", got ' .. fps, level + 1)
     end
+    if n % 1 ~= 0 then return floor(n * 1000 + 0.5), 1000 end
     return n, d
   end
   error('vstudio: fps must be a number or "N/D", got ' .. tostring(fps), level + 1)
@@ -50,17 +66,86 @@ local function new_clip(size, fps_num, fps_den, frames, render)
   }, Clip)
 end
 
+-- A clip made from `parent` by an operation: same rate, keeps its position
+-- in an overlay (clip:at).
+local function derive(parent, size, frames, render)
+  local c = new_clip(size, parent.fps_num, parent.fps_den, frames, render)
+  c.pos = parent.pos
+  return c
+end
+
+local function is_clip(c)
+  return type(c) == 'table' and type(c.render) == 'function' and type(c.frames) == 'number' and
+         type(c.fps_num) == 'number'
+end
+
+local function check_clip(c, what, level)
+  if not is_clip(c) then error('vstudio: ' .. what .. ': expected a clip, got ' .. type(c), level + 1) end
+  return c
+end
+
+local function same_rate(a, b)
+  return a.fps_num * b.fps_den == b.fps_num * a.fps_den
+end
+
+local function rate_str(c)
+  return c.fps_den == 1 and tostring(c.fps_num) or (c.fps_num .. '/' .. c.fps_den)
+end
+
+local function check_number(v, what, name, level)
+  if type(v) ~= 'number' or v ~= v or v == math.huge or v == -math.huge then
+    error(string.format('vstudio: %s: %s must be a number, got %s', what, name, tostring(v)), level + 1)
+  end
+  return v
+end
+
+-- A frame the clip owns for intermediate results, one per Lua state.
+local function scratch_of(holder, w, h)
+  local f = holder.frame
+  if f == nil or f.width ~= w or f.height ~= h then
+    f = core.frame(w, h)
+    holder.frame = f
+  end
+  return f
+end
+
+-- Renders clip c's frame k into a scratch frame (opaque black first, as the
+-- protocol promises) and returns it.
+local function render_into_scratch(holder, c, k)
+  local f = scratch_of(holder, c.width, c.height)
+  C.vs_frame_fill(f, 0, 0, 0, 255)
+  c:render(k, f)
+  return f
+end
+
 -- The time in seconds of frame k.
 function Clip:time_of(k)
   return k * self.fps_den / self.fps_num
 end
 
+-- The frame number shown at time t (seconds): the last frame starting at
+-- or before t (a tiny tolerance absorbs binary fractions: 4.2 s at 10 fps is
+-- frame 42, not 41).
+function Clip:frame_index(t)
+  return floor(t * self.fps_num / self.fps_den + EPS)
+end
+
 -- The frame shown at time t (seconds), rendered into a new frame.
 function Clip:frame_at(t)
   if type(t) ~= 'number' then error('vstudio: frame_at: t must be a number of seconds', 2) end
-  local k = math.floor(t * self.fps_num / self.fps_den + 1e-9)
+  local k = self:frame_index(t)
   if k < 0 or k >= self.frames then
-    error(string.format('vstudio: frame_at: t=%g is outside the clip (0..%g s)', t, self.duration), 2)
+    error(string.format('vstudio: frame_at: t=%g is outside the clip (0 <= t < %g s)', t, self.duration), 2)
+  end
+  local frame = core.frame(self.width, self.height):fill(0, 0, 0, 255)
+  self:render(k, frame)
+  return frame
+end
+
+-- Frame k (0-based) rendered into a new frame.
+function Clip:frame(k)
+  if type(k) ~= 'number' or k % 1 ~= 0 or k < 0 or k >= self.frames then
+    error(string.format('vstudio: frame: index must be an integer in 0..%d, got %s', self.frames - 1, tostring(k)), 2)
   end
   local frame = core.frame(self.width, self.height):fill(0, 0, 0, 255)
   self:render(k, frame)
@@ -68,26 +153,512 @@ function Clip:frame_at(t)
 end
 
 function Clip:__tostring()
-  return string.format('clip %dx%d %gfps %gs', self.width, self.height, self.fps, self.duration)
+  return string.format('clip %dx%d %sfps %d frames (%gs)', self.width, self.height, rate_str(self), self.frames,
+                       self.duration)
+end
+
+---------------------------------------------------------------- time
+
+-- Plays k times as fast (k > 0): output frame j shows source frame floor(j*k).
+function Clip:speed(k)
+  check_number(k, 'speed', 'factor', 2)
+  if not (k > 0) then error('vstudio: speed: factor must be > 0 (use reverse() to play backwards), got ' .. k, 2) end
+  local n, src = self.frames, self
+  local frames = ceil(n / k - EPS)
+  if frames < 1 then error(string.format('vstudio: speed: factor %g leaves no frame of %d (max %d)', k, n, n), 2) end
+  return derive(self, self.size, frames, function(_, j, frame)
+    return src:render(min(n - 1, floor(j * k + EPS)), frame)
+  end)
+end
+
+-- Frame k becomes frame n-1-k.
+function Clip:reverse()
+  local n, src = self.frames, self
+  return derive(self, self.size, n, function(_, k, frame) return src:render(n - 1 - k, frame) end)
+end
+
+-- The part from t0 to t1 seconds (t1 defaults to the end): the frames whose
+-- time lies in [t0, t1).
+function Clip:trim(t0, t1)
+  t1 = t1 == nil and self.duration or t1
+  check_number(t0, 'trim', 't0', 2)
+  check_number(t1, 'trim', 't1', 2)
+  local a = floor(t0 * self.fps_num / self.fps_den + EPS)
+  local b = min(self.frames, ceil(t1 * self.fps_num / self.fps_den - EPS))
+  if t0 < 0 or t1 > self.duration + EPS or b - a < 1 then
+    error(string.format('vstudio: trim: (%g, %g) is outside the clip or empty; need 0 <= t0 < t1 <= %g', t0, t1,
+                        self.duration), 2)
+  end
+  local src = self
+  return derive(self, self.size, b - a, function(_, k, frame) return src:render(a + k, frame) end)
+end
+
+-- Plays n times in a row (n > 0; fractions play part of the last round).
+function Clip:loop(n)
+  check_number(n, 'loop', 'count', 2)
+  local frames = floor(self.frames * n + 0.5)
+  if not (n > 0) or frames < 1 then error('vstudio: loop: count must be > 0, got ' .. n, 2) end
+  local len, src = self.frames, self
+  return derive(self, self.size, frames, function(_, k, frame) return src:render(k % len, frame) end)
+end
+
+-- Remaps time through an easing function on [0, 1] (or its name): output
+-- frame j of n shows source frame round(fn(j / (n-1)) * (n-1)), clamped.
+function Clip:ease(fn)
+  fn = Clip._resolve_ease(fn, 'ease', 2)
+  local n, src = self.frames, self
+  return derive(self, self.size, n, function(_, j, frame)
+    if n == 1 then return src:render(0, frame) end
+    local s = floor(fn(j / (n - 1)) * (n - 1) + 0.5)
+    return src:render(max(0, min(n - 1, s)), frame)
+  end)
+end
+
+-- Holds the frame shown at t for `seconds`, then plays on.
+function Clip:freeze(t, seconds)
+  check_number(t, 'freeze', 't', 2)
+  check_number(seconds, 'freeze', 'seconds', 2)
+  if t < 0 or t > self.duration + EPS then
+    error(string.format('vstudio: freeze: t=%g is outside the clip (0..%g s)', t, self.duration), 2)
+  end
+  local hold = floor(seconds * self.fps_num / self.fps_den + 0.5)
+  if not (seconds > 0) or hold < 1 then
+    error(string.format('vstudio: freeze: seconds must be at least one frame (%g s), got %g', 1 / self.fps, seconds), 2)
+  end
+  local f = min(self.frames - 1, self:frame_index(t))
+  local src = self
+  return derive(self, self.size, self.frames + hold, function(_, k, frame)
+    if k < f then return src:render(k, frame) end
+    if k < f + hold then return src:render(f, frame) end
+    return src:render(k - hold, frame)
+  end)
+end
+
+---------------------------------------------------------------- sequences
+
+-- Plays clips one after another; each keeps its own frames. All clips need
+-- the same size and frame rate.
+local function sequence(list, what, level)
+  if type(list) ~= 'table' or #list < 1 then
+    error('vstudio: ' .. what .. ': expected a list of clips', level + 1)
+  end
+  local parts = {}
+  for i, c in ipairs(list) do
+    check_clip(c, what, level + 1)
+    local first = parts[1] and parts[1].clip or c
+    if c.width ~= first.width or c.height ~= first.height then
+      error(string.format('vstudio: %s: clip %d is %dx%d, the first is %dx%d (resize it first)', what, i, c.width,
+                          c.height, first.width, first.height), level + 1)
+    end
+    if not same_rate(c, first) then
+      error(string.format('vstudio: %s: clip %d is %s fps, the first is %s fps (all must match)', what, i,
+                          rate_str(c), rate_str(first)), level + 1)
+    end
+    -- flatten nested sequences so a frame is found by one binary search
+    if c._parts then
+      for _, p in ipairs(c._parts) do parts[#parts + 1] = { clip = p.clip } end
+    else
+      parts[#parts + 1] = { clip = c }
+    end
+  end
+  local total = 0
+  for _, p in ipairs(parts) do
+    p.start = total
+    total = total + p.clip.frames
+  end
+  local first = parts[1].clip
+  local seq = new_clip(first.size, first.fps_num, first.fps_den, total, function(_, k, frame)
+    local lo, hi = 1, #parts
+    while lo < hi do
+      local mid = floor((lo + hi + 1) / 2)
+      if parts[mid].start <= k then lo = mid else hi = mid - 1 end
+    end
+    local p = parts[lo]
+    return p.clip:render(k - p.start, frame)
+  end)
+  seq._parts = parts
+  return seq
+end
+
+function Clip.__concat(a, b)
+  check_clip(a, 'a .. b', 2)
+  check_clip(b, 'a .. b', 2)
+  local s = sequence({ a, b }, 'a .. b', 2)
+  return s
+end
+
+-- Plays b over the last `seconds` of a, fading from a to b; the result
+-- lasts a + b - seconds. At overlap frame i of m, b's weight is i / m.
+local function crossfade(a, b, seconds, what, level)
+  check_clip(a, what, level + 1)
+  check_clip(b, what, level + 1)
+  if a.width ~= b.width or a.height ~= b.height then
+    error(string.format('vstudio: %s: clips are %dx%d and %dx%d (sizes must match)', what, a.width, a.height, b.width,
+                        b.height), level + 1)
+  end
+  if not same_rate(a, b) then
+    error(string.format('vstudio: %s: clips are %s and %s fps (rates must match)', what, rate_str(a), rate_str(b)),
+          level + 1)
+  end
+  check_number(seconds, what, 'seconds', level + 1)
+  local m = floor(seconds * a.fps_num / a.fps_den + 0.5)
+  local limit = min(a.frames, b.frames)
+  if not (seconds > 0) or m < 1 or m > limit then
+    error(string.format('vstudio: %s: seconds must be in (0, %g] (one frame up to the shorter clip), got %g', what,
+                        limit * a.fps_den / a.fps_num, seconds), level + 1)
+  end
+  local na = a.frames
+  local start = na - m
+  local hold = {}
+  return new_clip(a.size, a.fps_num, a.fps_den, na + b.frames - m, function(_, k, frame)
+    if k < start then return a:render(k, frame) end
+    if k >= na then return b:render(k - start, frame) end
+    local i = k - start
+    a:render(k, frame)
+    local fb = render_into_scratch(hold, b, i)
+    C.vs_frame_mix(frame, frame, fb, i / m)
+  end)
+end
+
+---------------------------------------------------------------- space
+
+-- The w x h rectangle at (x, y) of every frame.
+function Clip:crop(spec)
+  if type(spec) ~= 'table' then error('vstudio: crop: expected {x=, y=, w=, h=}', 2) end
+  local x, y = spec.x or spec[1] or 0, spec.y or spec[2] or 0
+  local w, h = spec.w or spec[3] or (self.width - x), spec.h or spec[4] or (self.height - y)
+  for name, v in pairs { x = x, y = y, w = w, h = h } do
+    if type(v) ~= 'number' or v % 1 ~= 0 then error('vstudio: crop: ' .. name .. ' must be an integer, got ' .. tostring(v), 2) end
+  end
+  if x < 0 or y < 0 or w < 1 or h < 1 or x + w > self.width or y + h > self.height then
+    error(string.format('vstudio: crop: {x=%d, y=%d, w=%d, h=%d} is outside the %dx%d clip', x, y, w, h, self.width,
+                        self.height), 2)
+  end
+  local src, hold = self, {}
+  return derive(self, { w, h }, self.frames, function(_, k, frame)
+    local f = render_into_scratch(hold, src, k)
+    C.vs_frame_copy_region(frame, 0, 0, f, x, y, w, h)
+  end)
+end
+
+-- Resized to {w, h}, {w=} or {h=} (the other side keeps the aspect ratio),
+-- or by a scale factor: clip:resize(0.5).
+function Clip:resize(spec)
+  local w, h
+  if type(spec) == 'number' then
+    if not (spec > 0) then error('vstudio: resize: scale must be > 0, got ' .. spec, 2) end
+    w, h = floor(self.width * spec + 0.5), floor(self.height * spec + 0.5)
+  elseif type(spec) == 'table' then
+    w, h = spec.w or spec[1], spec.h or spec[2]
+    if w == nil and type(h) == 'number' then w = floor(self.width * h / self.height + 0.5) end
+    if h == nil and type(w) == 'number' then h = floor(self.height * w / self.width + 0.5) end
+  end
+  if type(w) ~= 'number' or type(h) ~= 'number' or w % 1 ~= 0 or h % 1 ~= 0 or w < 1 or h < 1 or
+     w > 32768 or h > 32768 then
+    error('vstudio: resize: expected {w, h} with integers in 1..32768, {w=}, {h=} or a scale factor, got ' ..
+          tostring(w) .. 'x' .. tostring(h), 2)
+  end
+  local src, hold = self, {}
+  if w == self.width and h == self.height then
+    return derive(self, { w, h }, self.frames, function(_, k, frame) return src:render(k, frame) end)
+  end
+  return derive(self, { w, h }, self.frames, function(_, k, frame)
+    local f = render_into_scratch(hold, src, k)
+    core.check(C.vs_frame_scale_into(frame, f), 'resize', 2)
+  end)
+end
+
+local function coord(v, what, level)
+  if type(v) == 'number' or type(v) == 'function' or v == 'center' or v == 'left' or v == 'right' or
+     v == 'top' or v == 'bottom' then
+    return v
+  end
+  error('vstudio: at: ' .. what .. ' must be a number, a function of t or "center"/"left"/"right"/"top"/"bottom", got ' ..
+        tostring(v), level + 1)
+end
+
+-- Where the clip's top-left corner goes inside an overlay: numbers,
+-- functions of the clip's time t (motion), or "center", "left", ...
+function Clip:at(x, y)
+  local src = self
+  local c = derive(self, self.size, self.frames, function(_, k, frame) return src:render(k, frame) end)
+  c.pos = { coord(x, 'x', 2), coord(y == nil and 0 or y, 'y', 2) }
+  return c
+end
+
+-- Multiplies the clip's alpha by a (a number in [0, 1] or a function of t);
+-- takes effect where the clip is composited (overlay).
+function Clip:opacity(a)
+  if type(a) == 'number' then
+    if not (a >= 0 and a <= 1) then error('vstudio: opacity: must be in [0, 1], got ' .. a, 2) end
+  elseif type(a) ~= 'function' then
+    error('vstudio: opacity: must be a number in [0, 1] or a function of t, got ' .. type(a), 2)
+  end
+  local src, num, den = self, self.fps_num, self.fps_den
+  return derive(self, self.size, self.frames, function(_, k, frame)
+    src:render(k, frame)
+    local v = a
+    if type(a) == 'function' then v = a(k * den / num) end
+    if type(v) ~= 'number' or v ~= v then error('vstudio: opacity: the function returned ' .. tostring(v) .. ', not a number') end
+    C.vs_frame_mul_alpha(frame, max(0, min(1, v)))
+  end)
+end
+
+-- Per-frame effect: fn(frame, t) edits the rendered frame in place (or
+-- returns a new frame of the same size).
+function Clip:map(fn)
+  if type(fn) ~= 'function' then error('vstudio: map: expected a function(frame, t)', 2) end
+  local src, num, den = self, self.fps_num, self.fps_den
+  return derive(self, self.size, self.frames, function(_, k, frame)
+    src:render(k, frame)
+    local out = fn(frame, k * den / num)
+    if out ~= nil and out ~= frame and type(out) == 'cdata' then
+      core.check(C.vs_frame_copy_into(frame, out), 'map', 2)
+    end
+  end)
+end
+
+local function place(v, outer, inner, t, low, high)
+  if type(v) == 'function' then v = v(t) end
+  if v == 'center' then return floor((outer - inner) / 2)
+  elseif v == low then return 0
+  elseif v == high then return outer - inner end
+  if type(v) ~= 'number' or v ~= v then
+    error('vstudio: at: the position function returned ' .. tostring(v) .. ', not a number')
+  end
+  return floor(v + 0.5)
+end
+
+-- Composites clips over the first (bottom): each at its position (clip:at,
+-- default top-left), straight-alpha "over"; the result has the bottom's
+-- size and duration; shorter clips show while they last.
+local function overlay(list, level)
+  if type(list) ~= 'table' or #list < 1 then error('vstudio: overlay: expected a list {bottom, ..., top}', level + 1) end
+  local bottom = check_clip(list[1], 'overlay', level + 1)
+  local layers = {}
+  for i = 2, #list do
+    local c = check_clip(list[i], 'overlay', level + 1)
+    if not same_rate(c, bottom) then
+      error(string.format('vstudio: overlay: clip %d is %s fps, the bottom is %s fps (rates must match)', i,
+                          rate_str(c), rate_str(bottom)), level + 1)
+    end
+    layers[#layers + 1] = { clip = c }
+  end
+  local W, H, num, den = bottom.width, bottom.height, bottom.fps_num, bottom.fps_den
+  return new_clip(bottom.size, num, den, bottom.frames, function(_, k, frame)
+    bottom:render(k, frame)
+    local t = k * den / num
+    for _, l in ipairs(layers) do
+      local c = l.clip
+      if k < c.frames then
+        local f = render_into_scratch(l, c, k)
+        local pos = c.pos
+        local x = pos and place(pos[1], W, c.width, t, 'left', 'right') or 0
+        local y = pos and place(pos[2], H, c.height, t, 'top', 'bottom') or 0
+        C.vs_frame_blit(frame, f, x, y, 1)
+      end
+    end
+  end)
+end
+
+---------------------------------------------------------------- sources
+
+local function duration_frames(d, num, den, what, level, default)
+  if d == nil then d = default end
+  if type(d) ~= 'number' or not (d > 0) or d == math.huge then
+    error('vstudio: ' .. what .. ': duration must be a positive number of seconds, got ' .. tostring(d), level + 1)
+  end
+  local frames = floor(d * num / den + 0.5)
+  if frames < 1 then
+    error(string.format('vstudio: %s: duration %g s is shorter than one frame (%g s)', what, d, den / num), level + 1)
+  end
+  return frames
+end
+
+-- Natural order: digit runs compare as numbers ("f2" before "f10").
+local function natural_less(a, b)
+  local ia, ib = 1, 1
+  while ia <= #a and ib <= #b do
+    local da, db = a:match('^%d+', ia), b:match('^%d+', ib)
+    if da and db then
+      local na, nb = tonumber(da), tonumber(db)
+      if na ~= nb then return na < nb end
+      if #da ~= #db then return #da < #db end
+      ia, ib = ia + #da, ib + #db
+    else
+      local ca, cb = a:sub(ia, ia), b:sub(ib, ib)
+      if ca ~= cb then return ca < cb end
+      ia, ib = ia + 1, ib + 1
+    end
+  end
+  return #a - ia < #b - ib
+end
+
+local function glob_to_pattern(g)
+  return '^' .. g:gsub('[%^%$%(%)%%%.%[%]%+%-]', '%%%0'):gsub('%*', '.*'):gsub('%?', '.') .. '$'
+end
+
+-- Lists a folder's image files, or the files matching a glob (*, ? in the
+-- file name part only).
+local function list_images(spec, level)
+  local dir, pattern = spec, nil
+  if spec:find('[%*%?]') then
+    dir, pattern = spec:match('^(.*)/([^/]*)$')
+    if not dir then dir, pattern = '.', spec end
+    if dir:find('[%*%?]') then error('vstudio: images: wildcards only in the file name: ' .. spec, level + 1) end
+    pattern = glob_to_pattern(pattern)
+  end
+  local p = io.popen('ls -1A -- ' .. "'" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
+  local names = {}
+  for name in p:lines() do
+    local lower = name:lower()
+    if (pattern and name:match(pattern) or (not pattern and (lower:match('%.png$') or lower:match('%.jpe?g$')))) then
+      names[#names + 1] = name
+    end
+  end
+  p:close()
+  return dir, names
+end
+
+-- Width and height from a PNG header, or nil for anything else.
+local function png_size(path)
+  local f = io.open(path, 'rb')
+  if not f then return nil end
+  local head = f:read(24)
+  f:close()
+  if not head or #head < 24 or head:sub(1, 8) ~= '\137PNG\r\n\26\n' then return nil end
+  local function u32(i)
+    local a, b, c, d = head:byte(i, i + 3)
+    return ((a * 256 + b) * 256 + c) * 256 + d
+  end
+  return u32(17), u32(21)
 end
 
 return function(vs)
   vs.Clip = Clip
   vs.new_clip = new_clip
+  vs.is_clip = is_clip
+  Clip._resolve_ease = function(fn, what, level) return vs._resolve_ease(fn, what, level + 1) end
 
   function vs.clip(spec)
     if type(spec) ~= 'table' then error('vstudio: clip: expected a table {size=, fps=, duration=, draw=}', 2) end
-    check_size(spec.size, 2)
+    check_size(spec.size, 2, 'clip')
     local num, den = rational_fps(spec.fps or 30, 2)
-    if type(spec.duration) ~= 'number' or not (spec.duration > 0) then
-      error('vstudio: clip: duration must be a positive number of seconds, got ' .. tostring(spec.duration), 2)
-    end
     if type(spec.draw) ~= 'function' then error('vstudio: clip: draw must be a function(frame, t)', 2) end
-    local frames = math.floor(spec.duration * num / den + 0.5)
-    if frames < 1 then error('vstudio: clip: duration ' .. spec.duration .. ' s is shorter than one frame', 2) end
+    local frames = duration_frames(spec.duration, num, den, 'clip', 2)
     local draw = spec.draw
     return new_clip(spec.size, num, den, frames, function(self, k, frame)
       draw(frame, self:time_of(k))
     end)
   end
+
+  -- A clip of one colour: vs.color{r, g, b[, a], size=, duration=, fps=}.
+  function vs.color(spec)
+    if type(spec) ~= 'table' then error('vstudio: color: expected {r, g, b[, a], size=, duration=}', 2) end
+    local r, g, b, a = core.color(spec.color or { spec[1], spec[2], spec[3], spec[4] }, 'color', 2)
+    check_size(spec.size, 2, 'color')
+    local num, den = rational_fps(spec.fps or 30, 2)
+    local frames = duration_frames(spec.duration, num, den, 'color', 2)
+    return new_clip(spec.size, num, den, frames, function(_, _, frame) C.vs_frame_fill(frame, r, g, b, a) end)
+  end
+
+  -- A still image as a clip (default 5 s at 30 fps); alpha is kept.
+  function vs.image(path, opts)
+    if type(path) ~= 'string' then error('vstudio: image: path must be a string', 2) end
+    opts = opts or {}
+    local img = core.own_frame(core.check(C.vs_image_load(path), 'image', 2))
+    local num, den = rational_fps(opts.fps or 30, 2)
+    local frames = duration_frames(opts.duration, num, den, 'image', 2, 5)
+    return new_clip({ img.width, img.height }, num, den, frames, function(_, _, frame)
+      C.vs_frame_copy_into(frame, img)
+    end)
+  end
+
+  -- A folder of images (or a glob like "shots/*.png") as a clip, one image
+  -- per frame in natural order (sort = "natural" | "name" | a function(a, b)).
+  -- Every image must have the size of the first.
+  function vs.images(spec, opts)
+    if type(spec) ~= 'string' then error('vstudio: images: expected a folder or a glob pattern', 2) end
+    opts = opts or {}
+    local num, den = rational_fps(opts.fps or 30, 2)
+    local dir, names = list_images(spec, 2)
+    if #names == 0 then error('vstudio: images: no PNG or JPEG files in ' .. spec, 2) end
+    local sort = opts.sort or 'natural'
+    if sort == 'natural' then table.sort(names, natural_less)
+    elseif sort == 'name' then table.sort(names)
+    elseif type(sort) == 'function' then table.sort(names, sort)
+    else error('vstudio: images: sort must be "natural", "name" or a function(a, b), got ' .. tostring(sort), 2) end
+    local paths = {}
+    for i, n in ipairs(names) do paths[i] = dir .. '/' .. n end
+    local first = core.own_frame(core.check(C.vs_image_load(paths[1]), 'images', 2))
+    local w, h = first.width, first.height
+    -- PNG headers are read now so a wrong size names its file at the script's line
+    for i = 2, #paths do
+      local pw, ph = png_size(paths[i])
+      if pw and (pw ~= w or ph ~= h) then
+        error(string.format('vstudio: images: %s is %dx%d, the first image is %dx%d (all must match)', paths[i], pw,
+                            ph, w, h), 2)
+      end
+    end
+    local c = new_clip({ w, h }, num, den, #paths, function(_, k, frame)
+      local img = core.own_frame(core.check(C.vs_image_load(paths[k + 1]), 'images'))
+      if img.width ~= w or img.height ~= h then
+        error(string.format('vstudio: images: %s is %dx%d, the first image is %dx%d (all must match)', paths[k + 1],
+                            img.width, img.height, w, h))
+      end
+      C.vs_frame_copy_into(frame, img)
+    end)
+    c.paths = paths
+    return c
+  end
+
+  -- Text as a clip of its own size with a transparent background:
+  -- vs.text(str, {size=, color=, font=, align=, duration=, fps=, padding=}).
+  function vs.text(str, opts)
+    local o, font, align, w, h = vs._text_layout(str, opts, 2)
+    local r, g, b, a = core.color(o.color or 255, 'text', 2)
+    local pad = o.padding or 0
+    if type(pad) ~= 'number' or pad < 0 or pad % 1 ~= 0 then
+      error('vstudio: text: padding must be a non-negative integer, got ' .. tostring(pad), 2)
+    end
+    local num, den = rational_fps(o.fps or 30, 2)
+    local frames = duration_frames(o.duration, num, den, 'text', 2, 5)
+    local bg = o.background and { core.color(o.background, 'text', 2) } or { 0, 0, 0, 0 }
+    local cw, ch = max(1, w + 2 * pad), max(1, h + 2 * pad)
+    -- the text is the same on every frame: drawn once per Lua state, then copied
+    local cached
+    return new_clip({ cw, ch }, num, den, frames, function(_, _, frame)
+      if not cached then
+        cached = core.frame(cw, ch)
+        C.vs_frame_fill(cached, bg[1], bg[2], bg[3], bg[4])
+        C.vs_text_draw(cached, font, str, pad, pad, align, r, g, b, a)
+      end
+      C.vs_frame_copy_into(frame, cached)
+    end)
+  end
+
+  function vs.sequence(list)
+    if type(list) == 'table' and list.crossfade ~= nil then
+      local s = list.crossfade
+      if type(list[1]) ~= 'table' then error('vstudio: sequence: expected a list of clips', 2) end
+      local acc = check_clip(list[1], 'sequence', 2)
+      for i = 2, #list do acc = crossfade(acc, list[i], s, 'sequence', 2) end
+      return acc
+    end
+    -- (not tail calls: the level-2 errors inside must find this frame)
+    local s = sequence(list, 'sequence', 2)
+    return s
+  end
+
+  function vs.crossfade(a, b, seconds)
+    local c = crossfade(a, b, seconds, 'crossfade', 2)
+    return c
+  end
+
+  function vs.overlay(list)
+    local c = overlay(list, 2)
+    return c
+  end
+
+  vs._natural_less = natural_less
 end

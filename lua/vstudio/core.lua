@@ -113,6 +113,32 @@ function frame_methods.save(f, path, opts)
   return f
 end
 
+-- A colour as four bytes r, g, b, a from {r, g, b[, a]} (0..255), a grey
+-- level number, or '#rrggbb' / '#rrggbbaa'; errors at the caller's caller.
+function core.color(c, what, level)
+  level = (level or 1) + 1
+  if type(c) == 'number' then c = { c, c, c } end
+  if type(c) == 'string' then
+    local hex = c:match('^#(%x+)$')
+    if hex and (#hex == 6 or #hex == 8) then
+      return tonumber(hex:sub(1, 2), 16), tonumber(hex:sub(3, 4), 16), tonumber(hex:sub(5, 6), 16),
+             #hex == 8 and tonumber(hex:sub(7, 8), 16) or 255
+    end
+  elseif type(c) == 'table' then
+    local ok = #c >= 3 and #c <= 4
+    for i = 1, #c do
+      local v = c[i]
+      if type(v) ~= 'number' or not (v >= 0 and v <= 255) then ok = false end
+    end
+    if ok then
+      return math.floor(c[1] + 0.5), math.floor(c[2] + 0.5), math.floor(c[3] + 0.5),
+             c[4] and math.floor(c[4] + 0.5) or 255
+    end
+  end
+  error('vstudio: ' .. (what or 'color') .. ': colour must be {r, g, b[, a]} with values 0..255 or "#rrggbb[aa]", got ' ..
+        tostring(c), level)
+end
+
 ffi.metatype('vs_frame', {
   __index = frame_methods,
   __tostring = function(f) return string.format('frame %dx%d', f.width, f.height) end,

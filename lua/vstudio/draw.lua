@@ -1,2 +1,214 @@
--- draw.lua: (being written) installs its names into vs.
-return function(vs) end
+-- draw.lua: drawing on frames (frame:rect, :circle, :line, :polygon,
+-- :gradient, :scaled, :text) and text measuring (vs.text_size).
+--
+-- The pixels are C kernels (src/draw.c, scale.c, text.c); this module
+-- checks arguments and turns shape tables into calls. Shapes take named
+-- fields or positional ones: frame:rect{10, 10, 50, 20, color = {255, 0, 0}}
+-- equals frame:rect{x = 10, y = 10, w = 50, h = 20, color = ...}. Colours are
+-- {r, g, b[, a]} (0..255), a grey number or '#rrggbb[aa]'; default white.
+-- Shapes blend "over" the frame with anti-aliased edges.
+local ffi = require 'ffi'
+local core = require 'vstudio.core'
+
+local C = core.C
+local M = core.frame_methods
+
+local function num(spec, name, i, what, default)
+  local v = spec[name]
+  if v == nil then v = spec[i] end
+  if v == nil then v = default end
+  if type(v) ~= 'number' or v ~= v then
+    error(string.format('vstudio: %s: %s must be a number, got %s', what, name, tostring(v)), 3)
+  end
+  return v
+end
+
+local function shape_spec(spec, what)
+  if type(spec) ~= 'table' then error('vstudio: ' .. what .. ': expected a table of fields', 3) end
+  return spec
+end
+
+function M.rect(f, spec)
+  shape_spec(spec, 'rect')
+  local x, y = num(spec, 'x', 1, 'rect', 0), num(spec, 'y', 2, 'rect', 0)
+  local w, h = num(spec, 'w', 3, 'rect', f.width - x), num(spec, 'h', 4, 'rect', f.height - y)
+  if w < 0 or h < 0 then error('vstudio: rect: w and h must be >= 0, got ' .. w .. ', ' .. h, 2) end
+  local r, g, b, a = core.color(spec.color or spec[5] or 255, 'rect', 2)
+  C.vs_draw_rect(f, x, y, w, h, r, g, b, a)
+  return f
+end
+
+function M.circle(f, spec)
+  shape_spec(spec, 'circle')
+  local x, y, rad = num(spec, 'x', 1, 'circle'), num(spec, 'y', 2, 'circle'), num(spec, 'r', 3, 'circle')
+  if rad < 0 then error('vstudio: circle: r must be >= 0, got ' .. rad, 2) end
+  local r, g, b, a = core.color(spec.color or spec[4] or 255, 'circle', 2)
+  C.vs_draw_circle(f, x, y, rad, r, g, b, a)
+  return f
+end
+
+function M.line(f, spec)
+  shape_spec(spec, 'line')
+  local x0, y0 = num(spec, 'x0', 1, 'line'), num(spec, 'y0', 2, 'line')
+  local x1, y1 = num(spec, 'x1', 3, 'line'), num(spec, 'y1', 4, 'line')
+  local width = num(spec, 'width', 5, 'line', 1)
+  if width <= 0 then error('vstudio: line: width must be > 0, got ' .. width, 2) end
+  local r, g, b, a = core.color(spec.color or spec[6] or 255, 'line', 2)
+  C.vs_draw_line(f, x0, y0, x1, y1, width, r, g, b, a)
+  return f
+end
+
+-- points: {{x, y}, {x, y}, ...} or a flat {x0, y0, x1, y1, ...}.
+function M.polygon(f, spec)
+  shape_spec(spec, 'polygon')
+  local pts = spec.points or spec[1]
+  if type(pts) ~= 'table' then error('vstudio: polygon: points must be a list of {x, y}', 2) end
+  local flat = {}
+  for _, p in ipairs(pts) do
+    if type(p) == 'table' then
+      flat[#flat + 1], flat[#flat + 2] = p[1], p[2]
+    else
+      flat[#flat + 1] = p
+    end
+  end
+  local n = math.floor(#flat / 2)
+  if n < 3 or #flat % 2 ~= 0 then
+    error('vstudio: polygon: needs at least 3 points {x, y}, got ' .. #flat / 2, 2)
+  end
+  local xy = ffi.new('double[?]', #flat)
+  for i = 1, #flat do
+    if type(flat[i]) ~= 'number' then error('vstudio: polygon: point coordinates must be numbers', 2) end
+    xy[i - 1] = flat[i]
+  end
+  local r, g, b, a = core.color(spec.color or spec[2] or 255, 'polygon', 2)
+  core.check(C.vs_draw_polygon(f, xy, n, r, g, b, a), 'polygon', 2)
+  return f
+end
+
+-- frame:gradient{c0, c1[, direction = 'vertical'|'horizontal'|degrees]}
+-- or {c0, c1, x0 =, y0 =, x1 =, y1 =}: replaces every pixel by a linear
+-- gradient from c0 to c1 (vertical: top to bottom; degrees: 0 is left to
+-- right, 90 top to bottom, through the frame's centre).
+function M.gradient(f, spec)
+  shape_spec(spec, 'gradient')
+  local c0 = ffi.new('uint8_t[4]', { core.color(spec[1] or spec.from or 0, 'gradient', 2) })
+  local c1 = ffi.new('uint8_t[4]', { core.color(spec[2] or spec.to or 255, 'gradient', 2) })
+  local x0, y0, x1, y1 = spec.x0, spec.y0, spec.x1, spec.y1
+  if x0 == nil then
+    local dir = spec.direction or 'vertical'
+    local deg = dir == 'vertical' and 90 or dir == 'horizontal' and 0 or dir
+    if type(deg) ~= 'number' then
+      error('vstudio: gradient: direction must be "vertical", "horizontal" or degrees, got ' .. tostring(dir), 2)
+    end
+    local a = math.rad(deg)
+    local dx, dy = math.cos(a), math.sin(a)
+    -- half the frame's extent along the direction, so the ends touch corners
+    local half = (math.abs(dx) * f.width + math.abs(dy) * f.height) / 2
+    local cx, cy = f.width / 2, f.height / 2
+    x0, y0, x1, y1 = cx - dx * half, cy - dy * half, cx + dx * half, cy + dy * half
+  end
+  for _, v in ipairs { x0, y0, x1, y1 } do
+    if type(v) ~= 'number' then error('vstudio: gradient: x0, y0, x1, y1 must be numbers', 2) end
+  end
+  C.vs_draw_gradient(f, x0, y0, x1, y1, c0, c1)
+  return f
+end
+
+-- A new frame of w x h with this frame's pixels resized (bicubic, area-like
+-- when shrinking).
+function M.scaled(f, w, h)
+  if type(w) ~= 'number' or type(h) ~= 'number' or w < 1 or h < 1 or w % 1 ~= 0 or h % 1 ~= 0 then
+    error('vstudio: scaled: width and height must be positive integers, got ' .. tostring(w) .. ', ' .. tostring(h), 2)
+  end
+  return core.own_frame(core.check(C.vs_frame_scaled(f, w, h), 'scaled', 2))
+end
+
+-- Fonts: one FreeType face per (path, size) per Lua state (a worker's own).
+local DEFAULT_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'
+local FONT_DIRS = { '/usr/share/fonts/truetype/dejavu/', '/usr/share/fonts/truetype/', '/usr/share/fonts/opentype/' }
+local fonts = {}
+
+local function exists(path)
+  local f = io.open(path, 'rb')
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function font_path(name, what, level)
+  if name == nil then
+    if exists(DEFAULT_FONT) then return DEFAULT_FONT end
+    error('vstudio: ' .. what .. ': default font ' .. DEFAULT_FONT ..
+          ' is missing (apt-get install fonts-dejavu-core, or give font = "path.ttf")', level + 1)
+  end
+  if type(name) ~= 'string' then error('vstudio: ' .. what .. ': font must be a path to a .ttf/.otf file', level + 1) end
+  if exists(name) then return name end
+  if not name:find('/') then
+    for _, dir in ipairs(FONT_DIRS) do
+      for _, ext in ipairs { '', '.ttf', '.otf' } do
+        if exists(dir .. name .. ext) then return dir .. name .. ext end
+      end
+    end
+  end
+  error('vstudio: ' .. what .. ': font not found: ' .. name .. ' (give the path of a .ttf or .otf file)', level + 1)
+end
+
+local function get_font(opts, what, level)
+  local size = opts.size or 32
+  if type(size) ~= 'number' or not (size >= 1 and size <= 2000) then
+    error('vstudio: ' .. what .. ': size must be a number of pixels in 1..2000, got ' .. tostring(size), level + 1)
+  end
+  local path = font_path(opts.font, what, level + 1)
+  local key = path .. '\0' .. size
+  local font = fonts[key]
+  if not font then
+    font = core.check(C.vs_font_open(path, size), what, level + 1)
+    font = ffi.gc(font, C.vs_font_close)
+    fonts[key] = font
+  end
+  return font
+end
+
+local ALIGN = { left = 0, center = 1, centre = 1, right = 2 }
+
+local function text_opts(str, opts, what, level)
+  if type(str) ~= 'string' then error('vstudio: ' .. what .. ': text must be a string, got ' .. type(str), level + 1) end
+  opts = opts or {}
+  if type(opts) ~= 'table' then error('vstudio: ' .. what .. ': options must be a table', level + 1) end
+  local align = ALIGN[opts.align or 'left']
+  if not align then
+    error('vstudio: ' .. what .. ': align must be "left", "center" or "right", got ' .. tostring(opts.align), level + 1)
+  end
+  return opts, get_font(opts, what, level + 1), align
+end
+
+local function measure(font, str)
+  local w, h = ffi.new('int[1]'), ffi.new('int[1]')
+  C.vs_text_measure(font, str, w, h)
+  return w[0], h[0]
+end
+
+-- frame:text(str, {x =, y =, size =, color =, font =, align =}): draws
+-- UTF-8 text with its box's top-left at (x, y).
+function M.text(f, str, opts)
+  local o, font, align = text_opts(str, opts, 'text', 2)
+  local r, g, b, a = core.color(o.color or 255, 'text', 2)
+  C.vs_text_draw(f, font, str, o.x or 0, o.y or 0, align, r, g, b, a)
+  return f
+end
+
+return function(vs)
+  vs.default_font = DEFAULT_FONT
+
+  -- Width and height in pixels of the text's box (widest line x lines).
+  function vs.text_size(str, opts)
+    local _, font = text_opts(str, opts, 'text_size', 2)
+    return measure(font, str)
+  end
+
+  -- Internal: used by vs.text (clip.lua).
+  vs._text_layout = function(str, opts, level)
+    local o, font, align = text_opts(str, opts, 'text', level + 1)
+    local w, h = measure(font, str)
+    return o, font, align, w, h
+  end
+end
