@@ -612,12 +612,29 @@ static int run_video(worker *w, const unit *u)
     }
     if ((rc = ensure_size(w->scratch, info.width, info.height)) < 0)
         goto done;
+    /* Without transforms a selected frame decodes straight into a pool buffer. */
+    int direct = !ds->mapping && !needs_transform(ds);
     for (int64_t i = 0; i <= last; i++) {
         if (stopping(ds)) {
             rc = 1;
             break;
         }
-        rc = vs_decoder_next(dec, w->scratch);
+        int selected = i >= want && (i - s->first) % ds->o.every == 0;
+        vs_frame *target = w->scratch, *out = NULL;
+        if (selected && direct) {
+            if (!(out = acquire(w))) {
+                rc = 1;
+                break;
+            }
+            if ((rc = ensure_size(out, info.width, info.height)) < 0) {
+                give_back(ds, out);
+                break;
+            }
+            target = out;
+        }
+        rc = vs_decoder_next(dec, target);
+        if (rc != 0 && out)
+            give_back(ds, out);
         if (rc == 1) {
             rc = vs_fail("%s: frame %lld: the video ends early (the probe counted %lld frames)",
                          s->path, (long long)i, (long long)s->frames);
@@ -627,8 +644,12 @@ static int run_video(worker *w, const unit *u)
             vs_error_prefix("%s: frame %lld", s->path, (long long)i);
             break;
         }
-        if (i < want || (i - s->first) % ds->o.every)
+        if (!selected)
             continue;
+        if (out) {
+            push(w, ITEM_FRAME, out, u->source, i);
+            continue;
+        }
         rc = deliver(w, w->scratch, u->source, i, s->ordinal + (i - s->first) / ds->o.every);
         if (rc < 0)
             vs_error_prefix("%s: frame %lld", s->path, (long long)i);
@@ -892,10 +913,11 @@ static void clear_results(vs_dataset *ds)
 }
 
 /* Allocates workers (and for batches the frame pool) and starts the threads. */
-static int launch(vs_dataset *ds, int workers)
+static int launch(vs_dataset *ds, int workers, int mapping)
 {
     vs_dataset_stop(ds);
     clear_skipped(ds);
+    ds->mapping = mapping;
     int nw = plan(ds, workers > 0 ? workers : ds->o.workers);
     if (nw < 0)
         return -1;
@@ -938,8 +960,7 @@ oom:
 
 int vs_dataset_start(vs_dataset *ds, int workers)
 {
-    ds->mapping = 0;
-    return launch(ds, workers);
+    return launch(ds, workers, 0);
 }
 
 int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices)
@@ -999,7 +1020,8 @@ static int cmp_skipped(const void *a, const void *b)
 
 int vs_dataset_skipped(const vs_dataset *ds)
 {
-    qsort(ds->skip, (size_t)ds->nskip, sizeof *ds->skip, cmp_skipped);
+    if (ds->nskip > 1)
+        qsort(ds->skip, (size_t)ds->nskip, sizeof *ds->skip, cmp_skipped);
     return ds->nskip;
 }
 
@@ -1019,10 +1041,9 @@ int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
         clear_results(ds);
         return vs_fail("out of memory for %lld results", (long long)n);
     }
-    ds->mapping = 1;
     ds->chunk = chunk;
     ds->chunk_len = len;
-    int rc = launch(ds, workers);
+    int rc = launch(ds, workers, 1);
     if (rc == 0) {
         for (int i = 0; i < ds->nw; i++)
             pthread_join(ds->w[i].thread, NULL), ds->w[i].started = 0;

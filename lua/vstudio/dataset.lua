@@ -253,6 +253,17 @@ function Dataset:map(fn, opts)
   return results, paths, indices
 end
 
+pcall(ffi.cdef, 'int mkdir(const char *path, unsigned int mode);')
+
+-- mkdir -p without a shell.
+local function mkdir_p(dir)
+  local path = dir:sub(1, 1) == '/' and '' or '.'
+  for part in dir:gmatch('[^/]+') do
+    path = path .. '/' .. part
+    if C.vs_dataset_path_kind(path) == 0 then ffi.C.mkdir(path, tonumber('777', 8)) end
+  end
+end
+
 local function csv_field(s)
   s = tostring(s)
   if s:find('[,"\n\r]') then return '"' .. s:gsub('"', '""') .. '"' end
@@ -271,8 +282,9 @@ function Dataset:save_npy(dir, opts)
   if dtype ~= 'uint8' and dtype ~= 'float32' then fail("save_npy: dtype must be 'uint8' or 'float32', got " .. tostring(dtype), 2) end
   local kind = C.vs_dataset_path_kind(dir)
   if kind == 1 then fail('save_npy: ' .. dir .. ' is a file, not a folder', 2) end
-  if kind == 0 and os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") ~= 0 then
-    fail('save_npy: cannot create the folder ' .. dir, 2)
+  if kind == 0 then
+    mkdir_p(dir)
+    if C.vs_dataset_path_kind(dir) ~= 2 then fail('save_npy: cannot create the folder ' .. dir, 2) end
   end
   local channels = self.gray and 1 or 3
   local rows = { 'file,row,path,index' }
