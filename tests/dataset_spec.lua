@@ -324,18 +324,44 @@ describe('vs.dataset over videos', function()
     assert.are.equal(20 + 9, total)
   end)
 
-  it('stops at a corrupt video in the middle, or skips it', function()
+  it('refuses a file that is not a video before decoding, naming it', function()
     if not have_video then pending('video decoding is not built yet') return end
-    local bad = dir .. '/bad.mkv'
-    local data = helper.read_file(V1)
-    helper.write_file(bad, 'garbage' .. data:sub(1, 100))
-    local ok, err = pcall(function()
-      for _ in vs.dataset{ paths = { A, bad, V1 } }:batches() do end
-    end)
+    local bad = dir .. '/garbage.mp4'
+    helper.write_file(bad, ('not a video\n'):rep(100))
+    local ok, err = pcall(vs.dataset, { paths = { A, bad, V1 } })
     assert.is_false(ok)
-    assert.matches('bad.mkv', err, 1, true)
+    assert.matches('garbage.mp4', err, 1, true)
     local ds = vs.dataset{ paths = { A, bad, V1 }, on_error = 'skip' }
+    assert.are.equal(52, ds:count())
     assert.are.equal(52, #collect(ds))
     assert.are.equal(1, #ds.skipped)
   end)
+
+  it('stops at a video corrupt in the middle naming file and frame; on_error=skip goes on', function()
+    if not have_video then pending('video decoding is not built yet') return end
+    local bad = dir .. '/corrupt.mkv'
+    ffmpeg('-f lavfi -i testsrc2=s=64x48:r=25 -frames:v 40 -c:v ffv1 -slicecrc 1 -pix_fmt bgr0 ' .. q(bad))
+    local d = helper.read_file(bad)
+    local mid = math.floor(#d / 2)
+    local junk = {}
+    for i = 1, 300 do junk[i] = string.char((d:byte(mid + i) * 7 + 13) % 256) end
+    helper.write_file(bad, d:sub(1, mid) .. table.concat(junk) .. d:sub(mid + 301))
+    local seen = 0
+    local ok, err = pcall(function()
+      for b in vs.dataset{ paths = { A, bad, V1 }, workers = 1, batch = 4 }:batches() do seen = seen + #b.frames end
+    end)
+    assert.is_false(ok)
+    assert.matches('corrupt.mkv: frame %d+', err)
+    assert.is_true(seen >= 12)
+    local ds = vs.dataset{ paths = { A, bad, V1 }, on_error = 'skip', workers = 2 }
+    local items = collect(ds)
+    local per = {}
+    for _, it in ipairs(items) do per[it.path] = (per[it.path] or 0) + 1 end
+    assert.are.equal(12, per[A])
+    assert.are.equal(40, per[V1])
+    assert.is_true((per[bad] or 0) < 40)
+    assert.are.equal(1, #ds.skipped)
+    assert.matches('corrupt.mkv: frame %d+', ds.skipped[1])
+  end)
+
 end)
