@@ -43,6 +43,16 @@ local function bounce_out(p)
 end
 family('bounce', function(p) return 1 - bounce_out(1 - p) end)
 
+-- Penner's in_out_elastic has a longer period (4.5 instead of 3 tenths).
+do
+  local c5 = 2 * pi / 4.5
+  ease.in_out_elastic = function(p)
+    if p == 0 or p == 1 then return p end
+    if p < 0.5 then return -(2 ^ (20 * p - 10) * sin((20 * p - 11.125) * c5)) / 2 end
+    return 2 ^ (-20 * p + 10) * sin((20 * p - 11.125) * c5) / 2 + 1
+  end
+end
+
 -- in_out_back in Penner's form uses a larger overshoot (s * 1.525).
 do
   local s2 = back_s * 1.525

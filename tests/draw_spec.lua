@@ -1,0 +1,121 @@
+local vs = require 'vstudio'
+
+local function black(w, h) return vs.frame(w or 40, h or 30):fill(0, 0, 0) end
+
+describe('frame drawing', function()
+  it('rect fills inside, not outside, with partial coverage on fractional edges', function()
+    local f = black():rect{ x = 5, y = 6, w = 10, h = 4, color = { 255, 0, 0 } }
+    assert.are.same({ 255, 0, 0, 255 }, { f:get(5, 6) })
+    assert.are.same({ 255, 0, 0, 255 }, { f:get(14, 9) })
+    assert.are.same({ 0, 0, 0, 255 }, { f:get(15, 9) })
+    assert.are.same({ 0, 0, 0, 255 }, { f:get(5, 10) })
+    local g = black():rect{ 2.5, 2, 4, 1, '#ffffff' }
+    local r = g:get(2, 2)
+    assert.is_true(math.abs(r - 128) <= 1, 'half-covered pixel is half white, got ' .. r)
+    assert.are.equal(255, (g:get(3, 2)))
+  end)
+
+  it('rect blends a translucent colour over the frame', function()
+    local f = vs.frame(4, 4):fill(0, 0, 200):rect{ color = { 255, 0, 0, 128 } }
+    local r, g, b, a = f:get(1, 1)
+    assert.is_true(math.abs(r - 128) <= 1 and g == 0 and math.abs(b - 100) <= 1 and a == 255)
+  end)
+
+  it('circle covers its disc with an anti-aliased edge', function()
+    local f = black():circle{ x = 20, y = 15, r = 8, color = { 0, 255, 0 } }
+    assert.are.same({ 0, 255, 0, 255 }, { f:get(20, 15) })
+    assert.are.same({ 0, 255, 0, 255 }, { f:get(13, 15) })
+    assert.are.same({ 0, 0, 0, 255 }, { f:get(20, 24) })
+    assert.are.same({ 0, 0, 0, 255 }, { f:get(26, 21) })
+    local partial = 0
+    for y = 0, 29 do
+      for x = 0, 39 do
+        local _, g = f:get(x, y)
+        if g > 0 and g < 255 then partial = partial + 1 end
+      end
+    end
+    assert.is_true(partial > 20, 'edge pixels are partly covered: ' .. partial)
+    -- the area is close to pi r^2
+    local sum = 0
+    for y = 0, 29 do for x = 0, 39 do sum = sum + select(2, f:get(x, y)) / 255 end end
+    assert.is_true(math.abs(sum - math.pi * 64) < 2, 'area ' .. sum)
+  end)
+
+  it('line has its width and round caps', function()
+    local f = black():line{ x0 = 5, y0 = 10.5, x1 = 30, y1 = 10.5, width = 5, color = { 255, 255, 255 } }
+    assert.are.same({ 255, 255, 255, 255 }, { f:get(15, 10) })
+    assert.are.same({ 255, 255, 255, 255 }, { f:get(15, 8) })
+    assert.are.same({ 255, 255, 255, 255 }, { f:get(15, 12) })
+    assert.are.same({ 0, 0, 0, 255 }, { f:get(15, 14) })
+    assert.are.same({ 0, 0, 0, 255 }, { f:get(15, 6) })
+    assert.are.same({ 255, 255, 255, 255 }, { f:get(4, 10) })   -- cap beyond the end point
+    assert.are.same({ 0, 0, 0, 255 }, { f:get(35, 10) })
+    local d = black():line{ 0, 0, 39, 29, 1 }
+    local r = d:get(20, 15)
+    assert.is_true(r > 0, 'diagonal drawn')
+  end)
+
+  it('polygon fills inside with anti-aliased slanted edges', function()
+    local f = black():polygon{ points = { { 5, 5 }, { 35, 5 }, { 5, 25 } }, color = { 0, 0, 255 } }
+    assert.are.same({ 0, 0, 255, 255 }, { f:get(8, 8) })
+    assert.are.same({ 0, 0, 0, 255 }, { f:get(30, 20) })
+    assert.are.same({ 0, 0, 0, 255 }, { f:get(4, 10) })
+    local partial = 0
+    for x = 5, 34 do
+      for y = 5, 24 do
+        local b = select(3, f:get(x, y))
+        if b > 0 and b < 255 then partial = partial + 1 end
+      end
+    end
+    assert.is_true(partial >= 20, 'hypotenuse pixels are partial: ' .. partial)
+    local sum = 0
+    for y = 0, 29 do for x = 0, 39 do sum = sum + select(3, f:get(x, y)) / 255 end end
+    assert.is_true(math.abs(sum - 300) < 1.5, 'area ' .. sum)
+    -- flat point list, a square with exact coverage
+    local sq = black():polygon{ { 10, 10, 20, 10, 20, 20, 10, 20 }, { 9, 9, 9 } }
+    assert.are.same({ 9, 9, 9, 255 }, { sq:get(10, 10) })
+    assert.are.same({ 0, 0, 0, 255 }, { sq:get(20, 20) })
+  end)
+
+  it('gradient goes from one colour to the other', function()
+    local f = vs.frame(10, 100):gradient{ { 0, 0, 0 }, { 200, 100, 0 } }
+    assert.is_true(f:get(5, 0) <= 2)
+    assert.is_true(f:get(5, 99) >= 198)
+    local r = f:get(5, 50)
+    assert.is_true(math.abs(r - 101) <= 2, 'middle ' .. r)
+    local h = vs.frame(100, 4):gradient{ '#000000', '#ffffff', direction = 'horizontal' }
+    assert.is_true(h:get(0, 0) < h:get(50, 0) and h:get(50, 0) < h:get(99, 0))
+  end)
+
+  it('scaled keeps flat colours exact and averages when shrinking', function()
+    local flat = vs.frame(30, 20):fill(10, 200, 30, 255):scaled(77, 41)
+    assert.are.same({ 77, 41 }, { flat.width, flat.height })
+    for _, p in ipairs { { 0, 0 }, { 76, 40 }, { 38, 20 } } do
+      assert.are.same({ 10, 200, 30, 255 }, { flat:get(p[1], p[2]) })
+    end
+    local checker = vs.frame(64, 64)
+    for y = 0, 63 do for x = 0, 63 do
+      local v = (x + y) % 2 == 0 and 255 or 0
+      checker:set(x, y, v, v, v)
+    end end
+    local small = checker:scaled(16, 16)
+    for _, p in ipairs { { 3, 3 }, { 8, 9 } } do
+      local r = small:get(p[1], p[2])
+      assert.is_true(math.abs(r - 128) <= 2, 'no aliasing: ' .. r)
+    end
+    -- transparent pixels do not bleed their colour
+    local a = vs.frame(8, 8)
+    a:rect{ 0, 0, 4, 8, { 255, 0, 0 } }
+    local r, g, b = a:scaled(4, 4):get(2, 1)
+    assert.are.same({ 255, 0, 0 }, { r, g, b })
+  end)
+
+  it('refuses bad shapes', function()
+    local f = black()
+    assert.has_error(function() f:rect{ 0, 0, -1, 4 } end, 'vstudio: rect: w and h must be >= 0, got -1, 4')
+    assert.has_error(function() f:circle{ 1, 1, 5, color = { 300, 0, 0 } } end)
+    assert.has_error(function() f:polygon{ { { 1, 1 }, { 2, 2 } } } end, 'vstudio: polygon: needs at least 3 points {x, y}, got 2')
+    assert.has_error(function() f:line{ 0, 0, 1, 1, 0 } end, 'vstudio: line: width must be > 0, got 0')
+    assert.has_error(function() f:scaled(0, 4) end)
+  end)
+end)

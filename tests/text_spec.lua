@@ -1,0 +1,69 @@
+local vs = require 'vstudio'
+
+local function count_pixels(f, pred)
+  local n = 0
+  for y = 0, f.height - 1 do
+    for x = 0, f.width - 1 do
+      if pred(f:get(x, y)) then n = n + 1 end
+    end
+  end
+  return n
+end
+
+describe('text', function()
+  it('draws anti-aliased pixels of its colour inside the measured box', function()
+    local w, h = vs.text_size('Hello', { size = 20 })
+    local f = vs.frame(120, 60):fill(0, 0, 0)
+    f:text('Hello', { x = 10, y = 5, size = 20, color = { 255, 200, 0 } })
+    local full = count_pixels(f, function(r, g, b) return r == 255 and g == 200 and b == 0 end)
+    local partial = count_pixels(f, function(r, g, b) return r > 0 and r < 255 end)
+    assert.is_true(full > 30, 'solid text pixels: ' .. full)
+    assert.is_true(partial > 10, 'anti-aliased pixels: ' .. partial)
+    for y = 0, 59 do
+      for x = 0, 119 do
+        if f:get(x, y) > 0 then
+          assert.is_true(x >= 10 and x < 10 + w + 2 and y >= 5 and y < 5 + h, 'pixel ' .. x .. ',' .. y .. ' in box')
+        end
+      end
+    end
+  end)
+
+  it('measures consistently: longer is wider, two lines are twice as tall, size scales', function()
+    local w1, h1 = vs.text_size('ab', { size = 20 })
+    local w2, h2 = vs.text_size('abab', { size = 20 })
+    local w3, h3 = vs.text_size('abab\nab', { size = 20 })
+    local w4, h4 = vs.text_size('ab', { size = 40 })
+    assert.is_true(w1 > 0 and h1 > 0)
+    assert.is_true(math.abs(w2 - 2 * w1) <= 2)
+    assert.are.equal(h1, h2)
+    assert.are.equal(w2, w3)
+    assert.are.equal(2 * h1, h3)
+    assert.is_true(math.abs(w4 - 2 * w1) <= 2 and math.abs(h4 - 2 * h1) <= 2)
+  end)
+
+  it('handles UTF-8 and aligns lines', function()
+    local w = vs.text_size('Grüße – ✓', { size = 16 })
+    assert.is_true(w > 40)
+    local function first_x(align)
+      local f = vs.frame(200, 40):fill(0, 0, 0)
+      f:text('wide line\ni', { size = 16, align = align })
+      for x = 0, 199 do
+        for y = 20, 39 do if f:get(x, y) > 0 then return x end end
+      end
+    end
+    assert.is_true(first_x('left') < first_x('center') and first_x('center') < first_x('right'))
+  end)
+
+  it('takes a font path and names a missing one', function()
+    local w1 = vs.text_size('Mono', { size = 20, font = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf' })
+    local w2 = vs.text_size('Mono', { size = 20, font = 'DejaVuSansMono' })
+    assert.are.equal(w1, w2)
+    local ok, err = pcall(function() vs.text_size('x', { font = 'NoSuchFont' }) end)
+    assert.is_false(ok)
+    assert.matches('text_spec.lua:%d+: vstudio: text_size: font not found: NoSuchFont', err)
+    ok, err = pcall(function() vs.text_size('x', { size = 0 }) end)
+    assert.matches('vstudio: text_size: size must be a number of pixels in 1..2000, got 0', err)
+    ok, err = pcall(function() vs.text_size('x', { font = '/etc/hostname' }) end)
+    assert.matches('not a font', err)
+  end)
+end)
