@@ -234,6 +234,21 @@ function Clip:freeze(t, seconds)
   end)
 end
 
+-- The same clip at another frame rate: output frame j shows the source
+-- frame on screen at time j / fps (frames repeat or drop; duration kept).
+function Clip:with_fps(fps)
+  local num, den = rational_fps(fps, 2)
+  local src = self
+  local frames = floor(self.frames * self.fps_den * num / (self.fps_num * den) + 0.5)
+  if frames < 1 then error('vstudio: with_fps: ' .. tostring(fps) .. ' fps leaves no frame', 2) end
+  local c = new_clip(self.size, num, den, frames, function(_, j, frame)
+    local k = floor(j * den * src.fps_num / (num * src.fps_den) + EPS)
+    return src:render(min(src.frames - 1, k), frame)
+  end)
+  c.pos = self.pos
+  return c
+end
+
 ---------------------------------------------------------------- sequences
 
 -- Plays clips one after another; each keeps its own frames. All clips need
