@@ -205,12 +205,13 @@ void vs_draw_gradient(vs_frame *f, double x0, double y0, double x1, double y1, c
                       const uint8_t *c1)
 {
     double vx = x1 - x0, vy = y1 - y0, len2 = vx * vx + vy * vy;
+    /* t is linear in x along a row: step it instead of dividing per pixel */
+    double dx = len2 > 0 ? vx / len2 : 0;
     for (int py = 0; py < f->height; py++) {
-        uint8_t *row = f->data + (size_t)py * f->stride;
-        for (int px = 0; px < f->width; px++) {
-            double t = len2 > 0 ? ((px + 0.5 - x0) * vx + (py + 0.5 - y0) * vy) / len2 : 0;
-            unsigned w = (unsigned)(clamp01(t) * 256 + 0.5);
-            uint8_t *d = row + px * 4;
+        uint8_t *d = f->data + (size_t)py * f->stride;
+        double t = len2 > 0 ? ((0.5 - x0) * vx + (py + 0.5 - y0) * vy) / len2 : 0;
+        for (int px = 0; px < f->width; px++, d += 4, t += dx) {
+            unsigned w = t <= 0 ? 0 : t >= 1 ? 256 : (unsigned)(t * 256 + 0.5);
             for (int k = 0; k < 4; k++)
                 d[k] = (uint8_t)((c0[k] * (256 - w) + c1[k] * w + 128) >> 8);
         }

@@ -92,6 +92,13 @@ static inline unsigned mul255(unsigned a, unsigned b)
     return (t + (t >> 8)) >> 8;
 }
 
+/* x / 255 rounded to nearest, exact for x in 0..65025. */
+static inline unsigned div255(unsigned x)
+{
+    unsigned t = x + 128;
+    return (t + (t >> 8)) >> 8;
+}
+
 void vs_frame_blit(vs_frame *dst, const vs_frame *src, int x, int y, double opacity)
 {
     if (opacity <= 0.0)
@@ -114,6 +121,13 @@ void vs_frame_blit(vs_frame *dst, const vs_frame *src, int x, int y, double opac
             }
             if (sa == 0)
                 continue;
+            if (d[3] == 255) {
+                /* opaque destination (the usual case): out_a = 1 and no division;
+                 * div255 rounds like the general formula below */
+                for (int c = 0; c < 3; c++)
+                    d[c] = (uint8_t)div255(s[c] * sa + d[c] * (255 - sa));
+                continue;
+            }
             /* straight-alpha "over": out_a = sa + da(1-sa), out_c = (sc sa + dc da (1-sa)) / out_a */
             unsigned da = mul255(d[3], 255 - sa);
             unsigned oa = sa + da;

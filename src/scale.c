@@ -86,7 +86,7 @@ int vs_frame_scale_into(vs_frame *dst, const vs_frame *src)
 {
     int sw = src->width, sh = src->height, dw = dst->width, dh = dst->height;
     taps h = {0}, v = {0};
-    float *mid = NULL, *acc = NULL;
+    float *mid = NULL, *restrict acc = NULL;
     if (taps_make(&h, sw, dw) < 0 || taps_make(&v, sh, dh) < 0)
         goto fail;
     mid = malloc(sizeof(float) * 4 * (size_t)dw * (size_t)sh);
@@ -115,7 +115,7 @@ int vs_frame_scale_into(vs_frame *dst, const vs_frame *src)
         for (int x = 0; x < dw * 4; x++)
             acc[x] = 0;
         for (int i = 0; i < v.count[y]; i++) {
-            const float *m = mid + (size_t)(v.first[y] + i) * dw * 4;
+            const float *restrict m = mid + (size_t)(v.first[y] + i) * dw * 4;
             float wi = w[i];
             for (int x = 0; x < dw * 4; x++)
                 acc[x] += wi * m[x];
