@@ -17,13 +17,16 @@
  *
  * Batches. Each worker pushes frames into its own queue of QUEUE_DEPTH;
  * buffers come from one pool of batch + workers * QUEUE_DEPTH frames, so
- * memory stays flat however long the sources are. Batch j starts at the
- * worker after the one that ended batch j-1 and takes that worker's frames
- * until the batch is full or the worker is done, then goes on with the next
- * worker. The order depends only on the plan: the same every run with the
- * same sources and options (workers included). Only the last batch can be
- * short. A worker's error travels in its queue, so it is raised when the
- * consumer reaches it, after every frame before it was delivered.
+ * memory stays flat however long the sources are. The consumer takes one
+ * frame from each live worker in turn (worker 0, 1, ..., 0, 1, ...; a
+ * finished worker drops out of the turn) and cuts that stream into
+ * batches. Taking frames in turn drains every worker at the same pace, so
+ * small queues keep all of them busy (taking whole batches from one worker
+ * would stall the others once their queues fill). The order depends only on
+ * the plan: the same every run with the same sources and options (workers
+ * included). Only the last batch can be short. A worker's error travels in
+ * its queue, so it is raised when the consumer reaches it, after every
+ * frame before it was delivered.
  *
  * Map. vs_dataset_map runs a Lua function on each frame in worker-owned Lua
  * states and keeps each result (encoded by encode_value) in a slot per
@@ -54,7 +57,7 @@
 #pragma weak vs_decoder_next
 #pragma weak vs_decoder_close
 
-#define QUEUE_DEPTH 4
+#define QUEUE_DEPTH 6
 #define MSG_MAX 1024
 
 enum { ITEM_FRAME, ITEM_END, ITEM_ERROR };
@@ -1003,9 +1006,8 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         sources[n] = it.source;
         indices[n] = it.index;
         n++;
-    }
-    if (n > 0)
         ds->cur = (ds->cur + 1) % ds->nw;
+    }
     int finished = ds->live == 0 && n == 0;
     pthread_mutex_unlock(&ds->mu);
     if (finished)

@@ -7,10 +7,10 @@
 --   ds:map(fn, {workers=})           fn(frame, path, index) on worker threads, results in order
 --   ds:save_npy(dir, {layout=, dtype=})
 --
--- Order of batches: each worker decodes its sources (assigned longest first)
--- one after another; batch j takes frames from the worker after the one that
--- ended batch j-1 until full, moving on to the next worker when one is done.
--- The same every run for the same paths and options (workers included).
+-- Order: each worker decodes its sources (assigned longest first) one after
+-- another in the order given; the batches take one frame from each worker in
+-- turn (a finished worker drops out). The same every run for the same paths
+-- and options (workers included); ds:map returns results in source order.
 -- Frames in a batch belong to the dataset: valid until the next batch (copy
 -- them with frame:copy() to keep them).
 local ffi = require 'ffi'
