@@ -86,27 +86,34 @@ int vs_frame_scale_into(vs_frame *dst, const vs_frame *src)
 {
     int sw = src->width, sh = src->height, dw = dst->width, dh = dst->height;
     taps h = {0}, v = {0};
-    float *mid = NULL, *restrict acc = NULL;
+    float *mid = NULL, *restrict acc = NULL, *restrict pre = NULL;
     if (taps_make(&h, sw, dw) < 0 || taps_make(&v, sh, dh) < 0)
         goto fail;
     mid = malloc(sizeof(float) * 4 * (size_t)dw * (size_t)sh);
     acc = malloc(sizeof(float) * 4 * (size_t)dw);
-    if (!mid || !acc) {
+    pre = malloc(sizeof(float) * 4 * (size_t)sw);
+    if (!mid || !acc || !pre) {
         vs_fail("out of memory scaling %dx%d to %dx%d", sw, sh, dw, dh);
         goto fail;
     }
+    /* pass 1: each source row to premultiplied floats once, then filtered across */
     for (int y = 0; y < sh; y++) {
         const uint8_t *row = src->data + (size_t)y * src->stride;
+        for (int x = 0; x < sw; x++) {
+            float a = row[x * 4 + 3];
+            pre[x * 4 + 0] = row[x * 4 + 0] * a, pre[x * 4 + 1] = row[x * 4 + 1] * a;
+            pre[x * 4 + 2] = row[x * 4 + 2] * a, pre[x * 4 + 3] = a;
+        }
         float *m = mid + (size_t)y * dw * 4;
         for (int x = 0; x < dw; x++, m += 4) {
             const float *w = h.weights + (size_t)x * h.max;
-            const uint8_t *s = row + (size_t)h.first[x] * 4;
-            float r = 0, g = 0, b = 0, a = 0;
-            for (int i = 0; i < h.count[x]; i++, s += 4) {
-                float wa = w[i] * s[3];
-                r += wa * s[0], g += wa * s[1], b += wa * s[2], a += wa;
-            }
-            m[0] = r, m[1] = g, m[2] = b, m[3] = a;
+            const float *p = pre + (size_t)h.first[x] * 4;
+            float c[4] = {0, 0, 0, 0};
+            for (int i = 0; i < h.count[x]; i++, p += 4)
+                for (int k = 0; k < 4; k++)
+                    c[k] += w[i] * p[k];
+            for (int k = 0; k < 4; k++)
+                m[k] = c[k];
         }
     }
     /* pass 2 sums whole rows of the float buffer: sequential, vectorisable */
@@ -132,12 +139,14 @@ int vs_frame_scale_into(vs_frame *dst, const vs_frame *src)
             d[3] = to_byte(p[3]);
         }
     }
+    free(pre);
     free(acc);
     free(mid);
     taps_free(&v);
     taps_free(&h);
     return 0;
 fail:
+    free(pre);
     free(acc);
     free(mid);
     taps_free(&v);
