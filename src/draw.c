@@ -38,7 +38,7 @@ static inline void blend(uint8_t *d, unsigned r, unsigned g, unsigned b, unsigne
 
 static inline void blend_cov(uint8_t *d, const uint8_t c[4], double cov)
 {
-    if (cov <= 0.0)
+    if (!(cov > 0.0)) /* also NaN from infinite coordinates */
         return;
     if (cov > 1.0)
         cov = 1.0;
@@ -131,11 +131,11 @@ void vs_draw_line(vs_frame *f, double x0, double y0, double x1, double y1, doubl
 int vs_draw_polygon(vs_frame *f, const double *xy, int n, uint8_t r, uint8_t g, uint8_t b, uint8_t a)
 {
     if (n < 3)
-        return vs_fail("polygon needs at least 3 points, got %d", n);
+        return vs_fail("needs at least 3 points, got %d", n);
     double minx = xy[0], maxx = xy[0], miny = xy[1], maxy = xy[1];
-    for (int i = 1; i < n; i++) {
+    for (int i = 0; i < n; i++) {
         if (!isfinite(xy[2 * i]) || !isfinite(xy[2 * i + 1]))
-            return vs_fail("polygon point %d is not a finite number", i + 1);
+            return vs_fail("point %d is not a finite number", i + 1);
         minx = fmin(minx, xy[2 * i]), maxx = fmax(maxx, xy[2 * i]);
         miny = fmin(miny, xy[2 * i + 1]), maxy = fmax(maxy, xy[2 * i + 1]);
     }

@@ -171,6 +171,8 @@ int vs_text_draw(vs_frame *frame, vs_font *font, const char *text, double x, dou
 {
     if (align < 0 || align > 2)
         return vs_fail("text align must be 0 (left), 1 (centre) or 2 (right), got %d", align);
+    if (!(fabs(x) < 1e7 && fabs(y) < 1e7))
+        return 0; /* far outside any frame (or not a number): nothing to draw */
     int box_w, box_h;
     vs_text_measure(font, text, &box_w, &box_h);
     const uint8_t c[4] = {r, g, b, a};
