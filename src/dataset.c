@@ -5,7 +5,8 @@
  * Sources. A source is a video file (its frame count from vs_probe, so the
  * probe cache answers a second run at once) or a folder whose images are
  * its frames, in natural order. Each source contributes the frames
- * first, first + every, ... below end.
+ * first, first + every, ... below end (its own range or the options'; a
+ * range past the end of a source is cut to the frames it has).
  *
  * Plan. Numbering the selected frames of all sources in order (sources as
  * added, frames ascending) gives each frame an ordinal 0..N-1. Shard i of n
@@ -305,9 +306,16 @@ static void free_source(source *s)
     free(s->path);
 }
 
-int vs_dataset_add(vs_dataset *ds, const char *path)
+int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
 {
     source s = {0};
+    if (first < 0) {
+        first = ds->o.first;
+        end = ds->o.end;
+    } else if (end >= 0 && end <= first) {
+        return vs_fail("%s: frames %lld:%lld: need first < end", path, (long long)first,
+                       (long long)end);
+    }
     int kind = vs_dataset_path_kind(path);
     if (kind == 0)
         return vs_fail("%s: no such file or folder", path);
@@ -330,8 +338,8 @@ int vs_dataset_add(vs_dataset *ds, const char *path)
     }
     if (!(s.path = strdup(path)))
         goto oom;
-    s.first = ds->o.first < s.frames ? ds->o.first : s.frames;
-    s.end = ds->o.end < 0 || ds->o.end > s.frames ? s.frames : ds->o.end;
+    s.first = first < s.frames ? first : s.frames;
+    s.end = end < 0 || end > s.frames ? s.frames : end;
     s.selected = s.end > s.first ? (s.end - s.first + ds->o.every - 1) / ds->o.every : 0;
     if (ds->nsrc == ds->cap) {
         int cap = ds->cap ? ds->cap * 2 : 16;

@@ -170,8 +170,9 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *opts);
 /* 0: missing, 1: a file, 2: a directory. */
 int vs_dataset_path_kind(const char *path);
 /* Adds a source; its frame count comes from the probe cache (videos) or
- * the folder listing, nothing is decoded. */
-int vs_dataset_add(vs_dataset *ds, const char *path);
+ * the folder listing, nothing is decoded. first, end: this source's range
+ * (frames first..end-1, end -1: to the end); first -1: the options' range. */
+int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end);
 int vs_dataset_sources(const vs_dataset *ds);
 /* Frames of this shard after range and stride: what a full iteration yields. */
 int64_t vs_dataset_count(const vs_dataset *ds);

@@ -154,6 +154,16 @@ describe('vs.dataset over image folders', function()
     assert.are.same({ A .. '#2', A .. '#5', A .. '#8', B .. '#2', B .. '#5', B .. '#8' }, got)
   end)
 
+  img_it('takes a range of its own for a source given as {path, frames = {A, B}}', function()
+    local ds = vs.dataset{ paths = { { A, frames = { 3, 6 } }, B, { path = C, frames = { 5, 100 } } },
+                           frames = { 0, 2 } }
+    assert.are.equal(3 + 2 + 2, ds:count())
+    local got = {}
+    for _, it in ipairs(collect(ds)) do got[#got + 1] = it.path .. '#' .. it.index end
+    table.sort(got)
+    assert.are.same({ A .. '#3', A .. '#4', A .. '#5', B .. '#0', B .. '#1', C .. '#5', C .. '#6' }, got)
+  end)
+
   img_it('splits into shards that cover every frame once', function()
     local all = {}
     local total = 0

@@ -111,14 +111,31 @@ local function new_dataset(opts)
   local paths = opts.paths
   if type(paths) == 'string' then paths = { paths } end
   if type(paths) ~= 'table' or #paths == 0 then fail('paths must be a non-empty list of videos and image folders', 2) end
+  -- An entry is a path or {path, frames = {A, B}} (that source's own range).
+  local entries = {}
   for k, p in ipairs(paths) do
-    if type(p) ~= 'string' then fail('paths[' .. k .. '] must be a string, got ' .. type(p), 2) end
+    local e = { first = -1, last = -1 }
+    if type(p) == 'table' then
+      e.path = p.path or p[1]
+      if p.frames ~= nil then
+        e.first, e.last = pair(p.frames, 'paths[' .. k .. '].frames', 2)
+        if e.first < 0 or e.last <= e.first then
+          fail(('paths[%d].frames {%d, %d}: need 0 <= A < B (frames A..B-1)'):format(k, e.first, e.last), 2)
+        end
+      end
+    else
+      e.path = p
+    end
+    if type(e.path) ~= 'string' then
+      fail('paths[' .. k .. '] must be a path or {path, frames = {A, B}}, got ' .. type(e.path), 2)
+    end
+    entries[k] = e
   end
   local o = options(opts, 2)
   -- Every missing path at once, before anything is probed or decoded.
   local missing = {}
-  for _, p in ipairs(paths) do
-    if C.vs_dataset_path_kind(p) == 0 then missing[#missing + 1] = p end
+  for _, e in ipairs(entries) do
+    if C.vs_dataset_path_kind(e.path) == 0 then missing[#missing + 1] = e.path end
   end
   if #missing > 0 then
     fail(('%d of %d paths not found: %s'):format(#missing, #paths, table.concat(missing, ', ')), 2)
@@ -129,12 +146,12 @@ local function new_dataset(opts)
   local self = setmetatable({ handle = h, paths = paths, source_paths = {}, skipped = {},
     batch_size = o.batch, workers = o.workers, gray = o.gray == 1, _sort = sort,
     skip_errors = o.skip_errors == 1 }, Dataset)
-  for _, p in ipairs(paths) do
-    if C.vs_dataset_add(h, p) < 0 then
+  for _, e in ipairs(entries) do
+    if C.vs_dataset_add(h, e.path, e.first, e.last) < 0 then
       if not self.skip_errors then fail(last_error(), 2) end
       self.skipped[#self.skipped + 1] = last_error()
     else
-      self.source_paths[#self.source_paths + 1] = p
+      self.source_paths[#self.source_paths + 1] = e.path
     end
   end
   self._probe_skipped = { unpack(self.skipped) }
