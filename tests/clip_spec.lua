@@ -181,6 +181,17 @@ describe('clip space', function()
     for x = 0, 39 do assert.are.same({ 0, 0, 0, 255 }, { f:get(x, 4) }) end
   end)
 
+  it('delay starts a clip later in an overlay', function()
+    local bg = vs.color{ 0, 0, 0, size = { 4, 4 }, duration = 1, fps = 10 }
+    local w = vs.color{ 200, 200, 200, size = { 2, 2 }, duration = 0.3, fps = 10 }:delay(0.5)
+    assert.are.equal(8, w.frames)
+    local o = vs.overlay{ bg, w:at(1, 1) }
+    assert.are.same({ 0, 0, 0, 255 }, { o:frame_at(0.4):get(1, 1) })
+    assert.are.same({ 200, 200, 200, 255 }, { o:frame_at(0.5):get(1, 1) })
+    assert.are.same({ 200, 200, 200, 255 }, { o:frame_at(0.7):get(2, 2) })
+    assert.are.same({ 0, 0, 0, 255 }, { o:frame_at(0.8):get(1, 1) })
+  end)
+
   it('opacity may be a function of t', function()
     local bg = vs.color{ 0, 0, 0, size = { 4, 4 }, duration = 1, fps = 10 }
     local w = vs.color{ 200, 200, 200, size = { 4, 4 }, duration = 1, fps = 10 }

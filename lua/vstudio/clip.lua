@@ -249,6 +249,19 @@ function Clip:with_fps(fps)
   return c
 end
 
+-- Starts `seconds` later: transparent frames first (in an overlay the clip
+-- appears at that time).
+function Clip:delay(seconds)
+  check_number(seconds, 'delay', 'seconds', 2)
+  local d = floor(seconds * self.fps_num / self.fps_den + 0.5)
+  if seconds < 0 then error('vstudio: delay: seconds must be >= 0, got ' .. seconds, 2) end
+  local src = self
+  return derive(self, self.size, self.frames + d, function(_, k, frame)
+    if k < d then return C.vs_frame_fill(frame, 0, 0, 0, 0) end
+    return src:render(k - d, frame)
+  end)
+end
+
 ---------------------------------------------------------------- sequences
 
 -- Plays clips one after another; each keeps its own frames. All clips need
