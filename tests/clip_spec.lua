@@ -260,6 +260,12 @@ describe('clip sources', function()
     local ok, err = pcall(function() vs.images(d) end)
     assert.is_false(ok)
     assert.matches('clip_spec.lua:%d+: vstudio: images: .*a2.png is 5x4, the first image is 6x4', err)
+    local j = dir .. '/jpegs'
+    os.execute('mkdir -p ' .. j)
+    vs.frame(6, 4):fill(1, 0, 0):save(j .. '/b1.jpg')
+    vs.frame(6, 3):fill(1, 0, 0):save(j .. '/b2.jpg')
+    ok, err = pcall(function() vs.images(j) end)
+    assert.matches('clip_spec.lua:%d+: vstudio: images: .*b2.jpg is 6x3, the first image is 6x4', err)
   end)
 
   it('vs.text is a transparent clip of the measured size', function()

@@ -562,6 +562,26 @@ local function png_size(path)
   return u32(17), u32(21)
 end
 
+-- Width and height from a JPEG's start-of-frame marker, or nil.
+local function jpeg_size(path)
+  local f = io.open(path, 'rb')
+  if not f then return nil end
+  local data = f:read(65536)
+  f:close()
+  if not data or data:sub(1, 2) ~= '\255\216' then return nil end
+  local i = 3
+  while i + 8 <= #data do
+    if data:byte(i) ~= 255 then return nil end
+    local marker = data:byte(i + 1)
+    local len = data:byte(i + 2) * 256 + data:byte(i + 3)
+    if marker >= 0xC0 and marker <= 0xCF and marker ~= 0xC4 and marker ~= 0xC8 and marker ~= 0xCC then
+      return data:byte(i + 7) * 256 + data:byte(i + 8), data:byte(i + 5) * 256 + data:byte(i + 6)
+    end
+    i = i + 2 + len
+  end
+  return nil
+end
+
 return function(vs)
   vs.Clip = Clip
   vs.new_clip = new_clip
@@ -620,9 +640,10 @@ return function(vs)
     for i, n in ipairs(names) do paths[i] = dir .. '/' .. n end
     local first = core.own_frame(core.check(C.vs_image_load(paths[1]), 'images', 2))
     local w, h = first.width, first.height
-    -- PNG headers are read now so a wrong size names its file at the script's line
+    -- PNG and JPEG headers are read now so a wrong size names its file at the script's line
     for i = 2, #paths do
       local pw, ph = png_size(paths[i])
+      if not pw then pw, ph = jpeg_size(paths[i]) end
       if pw and (pw ~= w or ph ~= h) then
         error(string.format('vstudio: images: %s is %dx%d, the first image is %dx%d (all must match)', paths[i], pw,
                             ph, w, h), 2)
