@@ -312,7 +312,7 @@ describe('clip bad input', function()
     assert.matches('vstudio: freeze: seconds must be at least one frame', err_of(function() c:freeze(1, 0) end))
     assert.matches('vstudio: crop: {x=10, y=0, w=10, h=12} is outside the 16x12 clip',
                    err_of(function() c:crop{ x = 10, w = 10 } end))
-    assert.matches('vstudio: ease: easing must be a function', err_of(function() c:ease('nope') end))
+    assert.matches('clip_spec.lua:%d+: vstudio: ease: easing must be a function', err_of(function() c:ease('nope') end))
     assert.matches('vstudio: opacity: must be in %[0, 1%], got 2', err_of(function() c:opacity(2) end))
   end)
 

@@ -69,7 +69,10 @@ end
 
 return function(vs)
   vs.Scene = Scene
-  Scene._resolve_ease = function(fn, what, level) return vs._resolve_ease(fn, what, level + 1) end
+  Scene._resolve_ease = function(fn, what, level)
+    local f = vs._resolve_ease(fn, what, level + 1) -- not a tail call: keeps the level right
+    return f
+  end
 
   function vs.scene(spec)
     if type(spec) ~= 'table' then error('vstudio: scene: expected {duration=, apply=fn(state, p)}', 2) end

@@ -586,7 +586,10 @@ return function(vs)
   vs.Clip = Clip
   vs.new_clip = new_clip
   vs.is_clip = is_clip
-  Clip._resolve_ease = function(fn, what, level) return vs._resolve_ease(fn, what, level + 1) end
+  Clip._resolve_ease = function(fn, what, level)
+    local f = vs._resolve_ease(fn, what, level + 1) -- not a tail call: keeps the level right
+    return f
+  end
 
   function vs.clip(spec)
     if type(spec) ~= 'table' then error('vstudio: clip: expected a table {size=, fps=, duration=, draw=}', 2) end
