@@ -249,7 +249,7 @@ describe('clip determinism', function()
     local ref = {}
     for k = 0, one.frames - 1 do ref[k] = bytes(one, k) end
     local order = {}
-    for k = 0, one.frames - 1 do order[#order + 1] = (k * 11) % one.frames  -- 49 frames: a permutation end
+    for k = 0, one.frames - 1 do order[#order + 1] = (k * 11) % one.frames end -- 49 frames: a permutation
     for _, k in ipairs(order) do
       assert.are.equal(ref[k], bytes(k % 2 == 0 and two or one, k))
     end
