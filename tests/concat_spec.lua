@@ -141,6 +141,15 @@ describe('vstudio concat', function()
       framemd5(out, true))
   end)
 
+  it('accepts parts whose x264 thread counts differ (machines with different core counts)', function()
+    local t1 = segment(dir, 't1.mp4', 0, 10, '-crf 23 -threads 1')
+    local t4 = segment(dir, 't4.mp4', 10, 20, '-crf 23 -threads 4')
+    local out = dir .. '/threads.mp4'
+    local _, err, rc = helper.vstudio(('concat %s %s -o %s'):format(q(t1), q(t4), q(out)))
+    assert.equal(0, rc, err)
+    assert.same(concat_lists(framemd5(t1, true), framemd5(t4, true)), framemd5(out, true))
+  end)
+
   describe('refuses parts that differ, naming the part and the first difference', function()
     local cases = {
       {'size', 'testsrc2=s=160x128:r=30', '-crf 0', 'size 160x128 differs from .-%(160x120%)'},
