@@ -423,6 +423,20 @@ static int plan(vs_dataset *ds, int workers)
     return nw;
 }
 
+int vs_dataset_plan(vs_dataset *ds, int workers, int32_t *worker_of)
+{
+    if (ds->running)
+        return vs_fail("the dataset is running; plan it before batches() or after the last batch");
+    int nw = plan(ds, workers > 0 ? workers : ds->o.workers);
+    if (nw < 0)
+        return -1;
+    for (int i = 0; i < ds->nsrc; i++)
+        worker_of[i] = -1;
+    for (int i = 0; i < ds->nunits; i++)
+        worker_of[ds->units[i].source] = ds->units[i].worker;
+    return nw;
+}
+
 /* ---------- transforms ---------- */
 
 static int out_size(const vs_dataset *ds, const vs_frame *in, int *w, int *h)

@@ -176,6 +176,10 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
 int vs_dataset_sources(const vs_dataset *ds);
 /* Frames of this shard after range and stride: what a full iteration yields. */
 int64_t vs_dataset_count(const vs_dataset *ds);
+/* The plan for a run with this many workers (0: the options' count):
+ * worker_of[s] is the worker (0-based) decoding source s, -1 when source s
+ * has no frames in this shard; returns the number of workers used. */
+int vs_dataset_plan(vs_dataset *ds, int workers, int32_t *worker_of);
 /* Starts the workers (stopping a previous run); 0 workers: the options' count. */
 int vs_dataset_start(vs_dataset *ds, int workers);
 /* The next batch: up to opts.batch frames; returns the count, 0 at the end,

@@ -104,6 +104,33 @@ describe('vs.dataset over image folders', function()
     end
   end)
 
+  img_it('assigns sources longest first to the least loaded worker', function()
+    -- B 25, A 12, C 7 frames: B -> 1; A -> 2; C -> 2 (12 < 25)
+    assert.are.same({ { B }, { A, C } }, vs.dataset{ paths = { A, B, C } }:plan(2))
+    -- with every=2 on {A, B, C, A2 (12)}: 13, 6, 4, 6 -> B | A, C, A2
+    local A2 = dir .. '/a2'
+    os.execute('cp -r ' .. q(A) .. ' ' .. q(A2))
+    assert.are.same({ { B }, { A, C, A2 } }, vs.dataset{ paths = { A, B, C, A2 }, every = 2 }:plan(2))
+    assert.are.same({ { B }, { A, C }, { A2 } }, vs.dataset{ paths = { A, B, C, A2 } }:plan(3))
+    assert.are.same({ { A, B, C } }, vs.dataset{ paths = { A, B, C } }:plan(1))
+  end)
+
+  img_it('interleaves the workers frame by frame, the same order every run', function()
+    local items = collect(vs.dataset{ paths = { A, B, C }, batch = 4, workers = 2 })
+    local want = {}
+    local w1, w2 = {}, {}
+    for i = 0, 24 do w1[#w1 + 1] = B .. '#' .. i end
+    for i = 0, 11 do w2[#w2 + 1] = A .. '#' .. i end
+    for i = 0, 6 do w2[#w2 + 1] = C .. '#' .. i end
+    for k = 1, 25 do
+      want[#want + 1] = w1[k]
+      if w2[k] then want[#want + 1] = w2[k] end
+    end
+    local got = {}
+    for _, it in ipairs(items) do got[#got + 1] = it.path .. '#' .. it.index end
+    assert.are.same(want, got)
+  end)
+
   img_it('fills every batch but the last, in the same order every run', function()
     local ds = vs.dataset{ paths = { A, B, C }, batch = 6, workers = 2 }
     local first, sizes = collect(ds)

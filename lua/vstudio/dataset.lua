@@ -162,6 +162,25 @@ function Dataset:count()
   return tonumber(C.vs_dataset_count(self.handle))
 end
 
+-- How a run with this many workers shares the sources: plan[w] lists the
+-- paths worker w (1-based) decodes, in order (longest first onto the least
+-- loaded worker decides who; each worker then goes in source order).
+function Dataset:plan(workers)
+  workers = workers or 0
+  if not is_int(workers) or workers < 0 then fail('plan: workers must be an integer >= 1', 2) end
+  local n = #self.source_paths
+  local of = ffi.new('int32_t[?]', n + 1)
+  local nw = C.vs_dataset_plan(self.handle, workers, of)
+  if nw < 0 then fail('plan: ' .. last_error(), 2) end
+  local plan = {}
+  for w = 1, nw do plan[w] = {} end
+  for s = 0, n - 1 do
+    local w = of[s] + 1
+    if w > 0 then table.insert(plan[w], self.source_paths[s + 1]) end
+  end
+  return plan
+end
+
 -- After a run: sources skipped under on_error='skip', reported on stderr once.
 function Dataset:_report()
   local list = { unpack(self._probe_skipped) }
