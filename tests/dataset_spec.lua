@@ -236,6 +236,23 @@ describe('vs.dataset over image folders', function()
     end
   end)
 
+  img_it("maps 'module:function' loaded in every worker", function()
+    local mdir = dir .. '/mods'
+    os.execute('mkdir -p ' .. q(mdir))
+    helper.write_file(mdir .. '/dsmod.lua', 'local M = {}\nlocal scale = 10\n' ..
+      'function M.area(frame, path, index) return frame.width * frame.height * scale + index end\nreturn M\n')
+    local saved = package.path
+    package.path = mdir .. '/?.lua;' .. package.path
+    local ok, r = pcall(function()
+      return vs.dataset{ paths = { C } }:map('dsmod:area', { workers = 2 })
+    end)
+    package.path = saved
+    assert(ok, r)
+    assert.are.equal(7, r.n)
+    for k = 1, 7 do assert.are.equal(80 * 60 * 10 + k - 1, r[k]) end
+    assert.has_error(function() vs.dataset{ paths = { C } }:map('dsmod_missing:area') end)
+  end)
+
   img_it('refuses a map function with upvalues and reports where fn failed', function()
     local ds = vs.dataset{ paths = { A } }
     local up = 3

@@ -257,20 +257,36 @@ end
 
 -- Runs fn(frame, path, index) on every frame, on worker threads, each with
 -- its own Lua state. fn travels as bytecode (string.dump), so it must not
--- use upvalues: require what it needs inside (local vs = require 'vstudio').
+-- use upvalues: require what it needs inside (local vs = require 'vstudio');
+-- or fn is 'module:function', required in each worker.
 -- It returns nil, a boolean, number, string or a table of them. Results come
 -- in the dataset's order (sources as given, then frame index), whatever the
 -- workers: results[k], paths[k], indices[k] for k = 1..results.n.
 function Dataset:map(fn, opts)
-  if type(fn) ~= 'function' then fail('map: fn must be a function, got ' .. type(fn), 2) end
-  local name = debug.getupvalue(fn, 1)
-  if name then
-    fail(("map: fn uses the upvalue '%s'; it runs in other Lua states, so it must be self-contained: " ..
-          "require modules inside it and pass data through frames, paths and indices"):format(name), 2)
+  local chunk
+  if type(fn) == 'string' then
+    -- 'module:function': each worker requires the module (with this state's package.path).
+    local mod, name = fn:match('^([%w_%.%-/]+):([%w_]+)$')
+    if not mod then fail("map: fn must be a function or 'module:function', got '" .. fn .. "'", 2) end
+    local ok, m = pcall(require, mod)
+    if not ok then fail('map: cannot load ' .. mod .. ': ' .. tostring(m), 2) end
+    if type(m) ~= 'table' or type(m[name]) ~= 'function' then
+      fail(("map: module '%s' has no function '%s'"):format(mod, name), 2)
+    end
+    chunk = ('package.path = %q; package.cpath = %q; return require(%q)[%q](...)'):format(
+      package.path, package.cpath, mod, name)
+  elseif type(fn) == 'function' then
+    local name = debug.getupvalue(fn, 1)
+    if name then
+      fail(("map: fn uses the upvalue '%s'; it runs in other Lua states, so it must be self-contained " ..
+            "(require modules inside it) or be given as 'module:function'"):format(name), 2)
+    end
+    chunk = string.dump(fn)
+  else
+    fail("map: fn must be a function or 'module:function', got " .. type(fn), 2)
   end
   local workers = opts and opts.workers or 0
   if not is_int(workers) or workers < 0 then fail('map: workers must be an integer >= 1', 2) end
-  local chunk = string.dump(fn)
   if C.vs_dataset_map(self.handle, chunk, #chunk, workers) < 0 then fail(last_error(), 2) end
   local results, paths, indices = { n = 0 }, {}, {}
   local len, src, idx = ffi.new('size_t[1]'), ffi.new('int32_t[1]'), ffi.new('int64_t[1]')
