@@ -54,6 +54,24 @@ describe('text', function()
     assert.is_true(first_x('left') < first_x('center') and first_x('center') < first_x('right'))
   end)
 
+  it('centres the box with x/y = "center"', function()
+    local w, h = vs.text_size('Mid', { size = 20 })
+    local f = vs.frame(100, 60):fill(0, 0, 0)
+    f:text('Mid', { size = 20, x = 'center', y = 'center' })
+    local minx, maxx, miny, maxy = 1e9, -1, 1e9, -1
+    for y = 0, 59 do for x = 0, 99 do
+      if f:get(x, y) > 0 then
+        minx, maxx = math.min(minx, x), math.max(maxx, x)
+        miny, maxy = math.min(miny, y), math.max(maxy, y)
+      end
+    end end
+    local x0, y0 = math.floor((100 - w) / 2), math.floor((60 - h) / 2)
+    assert.is_true(minx >= x0 and maxx <= x0 + w + 1 and miny >= y0 and maxy < y0 + h)
+    assert.is_true(math.abs((minx + maxx) / 2 - 50) <= 3)
+    assert.has_error(function() f:text('x', { x = 'middle' }) end,
+                     'vstudio: text: x and y must be numbers or "center", got middle, 0')
+  end)
+
   it('takes a font path and names a missing one', function()
     local w1 = vs.text_size('Mono', { size = 20, font = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf' })
     local w2 = vs.text_size('Mono', { size = 20, font = 'DejaVuSansMono' })

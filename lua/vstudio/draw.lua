@@ -189,10 +189,20 @@ end
 
 -- frame:text(str, {x =, y =, size =, color =, font =, align =}): draws
 -- UTF-8 text with its box's top-left at (x, y).
+-- x or y may be "center" to centre the text's box in the frame.
 function M.text(f, str, opts)
   local o, font, align = text_opts(str, opts, 'text', 2)
   local r, g, b, a = core.color(o.color or 255, 'text', 2)
-  C.vs_text_draw(f, font, str, o.x or 0, o.y or 0, align, r, g, b, a)
+  local x, y = o.x or 0, o.y or 0
+  if x == 'center' or y == 'center' then
+    local w, h = measure(font, str)
+    if x == 'center' then x = math.floor((f.width - w) / 2) end
+    if y == 'center' then y = math.floor((f.height - h) / 2) end
+  end
+  if type(x) ~= 'number' or type(y) ~= 'number' then
+    error('vstudio: text: x and y must be numbers or "center", got ' .. tostring(x) .. ', ' .. tostring(y), 2)
+  end
+  C.vs_text_draw(f, font, str, x, y, align, r, g, b, a)
   return f
 end
 
