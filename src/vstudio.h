@@ -76,6 +76,24 @@ vs_frame *vs_image_load(const char *path);
 /* quality: JPEG quality 1..100 (0 means the default, 90); ignored for PNG. */
 int vs_image_save(const vs_frame *frame, const char *path, int quality);
 
+/* ---- frame folders (framelist.c): a folder's PNG/JPEG files in frame order ----
+ * sort: "natural" (NULL too: f2 before f10), "name" (byte order) or a POSIX
+ * extended regex with one capture group matching the frame number in the
+ * file name (non-matching files are ignored). Non-image files, folders and
+ * dot files are ignored and counted. vstudio convert and vs.dataset{} both
+ * order folders with this. */
+typedef struct vs_frame_list vs_frame_list;
+vs_frame_list *vs_frame_list_open(const char *dir, const char *sort);
+int64_t vs_frame_list_count(const vs_frame_list *list);
+/* "DIR/NAME" of frame i (0-based), NULL when out of range. */
+const char *vs_frame_list_path(const vs_frame_list *list, int64_t i);
+int64_t vs_frame_list_ignored(const vs_frame_list *list);
+/* Gaps and duplicates in the numbering as one line, or NULL when none. */
+const char *vs_frame_list_warning(const vs_frame_list *list);
+void vs_frame_list_free(vs_frame_list *list);
+/* strcmp-like natural order of two names (digit runs as numbers). */
+int vs_natural_compare(const char *a, const char *b);
+
 /* ---- encoder (encode.c): frames to a file, a pipe or an image sequence ----
  * Writes PATH.part and renames it to PATH in vs_encoder_close; "-" is stdout. */
 typedef struct vs_encoder vs_encoder;

@@ -1,0 +1,398 @@
+/*
+ * framelist.c: the images of a folder in frame order, as `vstudio convert`
+ * and vs.dataset{} read them.
+ *
+ * A folder's frames are its PNG/JPEG files (by extension, any case); other
+ * entries, sub-folders and dot files (macOS "._0001.png" shadows) are
+ * ignored and counted. Three orders:
+ *   natural  digit runs compare as numbers ("f2" < "f10", "007" = "7" with
+ *            the shorter padding first), everything else byte by byte;
+ *   name     plain byte order (strcmp);
+ *   REGEX    a POSIX extended regex with exactly one capture group that
+ *            matches the frame number in the file name; files that do not
+ *            match are ignored; ties keep natural order.
+ * Ties always fall back to byte order, so the order is total and the same
+ * on every machine.
+ *
+ * Numbering check: each name's frame number is the capture (REGEX) or its
+ * last digit run; names are grouped by the text around that number
+ * ("cam1_####.png"), and each group's numbers must run without gaps or
+ * repeats. Problems become one warning line naming the missing numbers and
+ * the duplicates; they are not errors (a render may start at 1, a camera
+ * may drop frames), but people want to know before they trust the video.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "image.h"
+#include "vstudio.h"
+
+struct entry {
+    char *name;
+    long long number;          /* frame number, -1 when the name has none */
+    size_t num_start, num_len; /* where the number sits in name */
+};
+
+struct vs_frame_list {
+    char **paths;
+    int64_t count;
+    int64_t ignored;
+    char *warning;
+};
+
+/* ---- comparisons ---- */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+int vs_natural_compare(const char *a, const char *b)
+{
+    int pad_order = 0; /* "7" before "07" when everything else is equal */
+    while (*a && *b) {
+        if (is_digit(*a) && is_digit(*b)) {
+            const char *za = a, *zb = b;
+            while (*a == '0')
+                a++;
+            while (*b == '0')
+                b++;
+            const char *sa = a, *sb = b;
+            while (is_digit(*a))
+                a++;
+            while (is_digit(*b))
+                b++;
+            size_t la = (size_t)(a - sa), lb = (size_t)(b - sb);
+            if (la != lb)
+                return la < lb ? -1 : 1;
+            int c = memcmp(sa, sb, la);
+            if (c)
+                return c < 0 ? -1 : 1;
+            if (!pad_order && (sa - za) != (sb - zb))
+                pad_order = (sa - za) < (sb - zb) ? -1 : 1;
+            continue;
+        }
+        if (*a != *b)
+            return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+        a++;
+        b++;
+    }
+    if (*a || *b)
+        return *a ? 1 : -1;
+    return pad_order;
+}
+
+static int cmp_natural(const void *pa, const void *pb)
+{
+    const struct entry *a = pa, *b = pb;
+    int c = vs_natural_compare(a->name, b->name);
+    return c ? c : strcmp(a->name, b->name);
+}
+
+static int cmp_name(const void *pa, const void *pb)
+{
+    return strcmp(((const struct entry *)pa)->name, ((const struct entry *)pb)->name);
+}
+
+static int cmp_number(const void *pa, const void *pb)
+{
+    const struct entry *a = pa, *b = pb;
+    if (a->number != b->number)
+        return a->number < b->number ? -1 : 1;
+    return cmp_natural(pa, pb);
+}
+
+/* ---- numbering ---- */
+
+static void last_number(struct entry *e)
+{
+    e->number = -1;
+    const char *dot = strrchr(e->name, '.');
+    size_t end = dot ? (size_t)(dot - e->name) : strlen(e->name);
+    size_t i = end;
+    while (i > 0 && !is_digit(e->name[i - 1]))
+        i--;
+    size_t stop = i;
+    while (i > 0 && is_digit(e->name[i - 1]))
+        i--;
+    if (stop == i || stop - i > 18)
+        return;
+    e->num_start = i;
+    e->num_len = stop - i;
+    e->number = strtoll(e->name + i, NULL, 10);
+}
+
+/* Same text around the number (extension aside): the same sequence. */
+static int same_group(const struct entry *a, const struct entry *b)
+{
+    if (a->num_start != b->num_start || memcmp(a->name, b->name, a->num_start))
+        return 0;
+    const char *sa = a->name + a->num_start + a->num_len, *sb = b->name + b->num_start + b->num_len;
+    const char *ea = strrchr(sa, '.'), *eb = strrchr(sb, '.');
+    size_t la = ea ? (size_t)(ea - sa) : strlen(sa), lb = eb ? (size_t)(eb - sb) : strlen(sb);
+    return la == lb && !memcmp(sa, sb, la);
+}
+
+struct report {
+    char text[600];
+    size_t len;
+    long long missing, dups;
+    int missing_shown, dups_shown;
+    char missing_list[200], dup_list[200];
+};
+
+static void append(char *buf, size_t cap, const char *fmt, long long a, long long b)
+{
+    size_t n = strlen(buf);
+    if (n + 40 >= cap) {
+        if (n + 5 < cap && strcmp(buf + n - 3, "...") != 0)
+            strcat(buf, ", ...");
+        return;
+    }
+    snprintf(buf + n, cap - n, fmt, n ? ", " : "", a, b);
+}
+
+static int cmp_ll(const void *pa, const void *pb)
+{
+    long long a = *(const long long *)pa, b = *(const long long *)pb;
+    return (a > b) - (a < b);
+}
+
+/* Gaps and repeats within one group of numbers (sorted here). */
+static void check_numbers(long long *nums, int64_t n, struct report *r)
+{
+    qsort(nums, (size_t)n, sizeof *nums, cmp_ll);
+    for (int64_t i = 1; i < n; i++) {
+        long long prev = nums[i - 1], cur = nums[i];
+        if (cur == prev) {
+            if (i == 1 || nums[i - 2] != cur) {
+                r->dups++;
+                append(r->dup_list, sizeof r->dup_list, "%s%lld", cur, 0);
+            }
+        } else if (cur > prev + 1) {
+            r->missing += cur - prev - 1;
+            if (cur == prev + 2)
+                append(r->missing_list, sizeof r->missing_list, "%s%lld", prev + 1, 0);
+            else
+                append(r->missing_list, sizeof r->missing_list, "%s%lld-%lld", prev + 1, cur - 1);
+        }
+    }
+}
+
+static char *numbering_warning(struct entry *e, int64_t n, int one_group)
+{
+    if (n < 2)
+        return NULL;
+    for (int64_t i = 0; i < n; i++)
+        if (e[i].number < 0)
+            return NULL; /* not a numbered sequence: nothing to check */
+    struct report r = {0};
+    long long *nums = malloc(sizeof *nums * (size_t)n);
+    int8_t *done = calloc((size_t)n, 1);
+    if (!nums || !done)
+        goto out;
+    for (int64_t i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        int64_t k = 0;
+        for (int64_t j = i; j < n; j++) {
+            if (!done[j] && (one_group || same_group(&e[i], &e[j]))) {
+                nums[k++] = e[j].number;
+                done[j] = 1;
+            }
+        }
+        check_numbers(nums, k, &r);
+    }
+out:
+    free(nums);
+    free(done);
+    if (!r.missing && !r.dups)
+        return NULL;
+    char *w = malloc(600);
+    if (!w)
+        return NULL;
+    w[0] = '\0';
+    if (r.missing)
+        snprintf(w, 600, "numbering has gaps: %lld frame number%s missing (%s)", r.missing,
+                 r.missing == 1 ? "" : "s", r.missing_list);
+    if (r.dups) {
+        size_t len = strlen(w);
+        snprintf(w + len, 600 - len, "%snumbering has duplicates: %lld number%s used twice or more (%s)",
+                 len ? "; " : "", r.dups, r.dups == 1 ? "" : "s", r.dup_list);
+    }
+    return w;
+}
+
+/* ---- listing ---- */
+
+static int is_image_entry(const char *dir, const struct dirent *d)
+{
+    if (d->d_name[0] == '.')
+        return 0;
+    if (vs_image_format(d->d_name) == VS_IMAGE_UNKNOWN)
+        return 0;
+#ifdef _DIRENT_HAVE_D_TYPE
+    if (d->d_type == DT_REG)
+        return 1;
+    if (d->d_type != DT_UNKNOWN && d->d_type != DT_LNK)
+        return 0;
+#endif
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, d->d_name);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void vs_frame_list_free(vs_frame_list *list)
+{
+    if (!list)
+        return;
+    for (int64_t i = 0; i < list->count; i++)
+        free(list->paths[i]);
+    free(list->paths);
+    free(list->warning);
+    free(list);
+}
+
+vs_frame_list *vs_frame_list_open(const char *dir, const char *sort)
+{
+    if (!dir)
+        return vs_fail("frame folder is NULL"), NULL;
+    if (!sort || !*sort)
+        sort = "natural";
+    int mode = !strcmp(sort, "natural") ? 0 : !strcmp(sort, "name") ? 1 : 2;
+    regex_t re;
+    if (mode == 2) {
+        int rc = regcomp(&re, sort, REG_EXTENDED);
+        if (rc) {
+            char msg[200];
+            regerror(rc, &re, msg, sizeof msg);
+            return vs_fail("sort: '%s' is neither natural, name nor a valid regex (%s)", sort, msg), NULL;
+        }
+        if (re.re_nsub != 1) {
+            regfree(&re);
+            return vs_fail("sort: regex '%s' needs exactly one capture group for the frame number, it has %zu",
+                           sort, re.re_nsub), NULL;
+        }
+    }
+    vs_frame_list *list = calloc(1, sizeof *list);
+    struct entry *entries = NULL;
+    int64_t n = 0, cap = 0;
+    DIR *d = NULL;
+    if (!list) {
+        vs_fail("%s: out of memory", dir);
+        goto fail;
+    }
+    d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            vs_fail("%s: no such folder", dir);
+        else if (errno == ENOTDIR)
+            vs_fail("%s: not a folder", dir);
+        else
+            vs_fail("%s: cannot read the folder (%s)", dir, strerror(errno));
+        goto fail;
+    }
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (!is_image_entry(dir, de)) {
+            list->ignored++;
+            continue;
+        }
+        struct entry e = {0};
+        if (mode == 2) {
+            regmatch_t m[2];
+            if (regexec(&re, de->d_name, 2, m, 0) || m[1].rm_so < 0) {
+                list->ignored++;
+                continue;
+            }
+            char *endp;
+            e.num_start = (size_t)m[1].rm_so;
+            e.num_len = (size_t)(m[1].rm_eo - m[1].rm_so);
+            e.number = e.num_len && e.num_len <= 18 ? strtoll(de->d_name + e.num_start, &endp, 10) : -1;
+            if (e.number < 0 || endp != de->d_name + m[1].rm_eo) {
+                list->ignored++;
+                continue;
+            }
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            struct entry *grown = realloc(entries, sizeof *entries * (size_t)cap);
+            if (!grown) {
+                vs_fail("%s: out of memory listing the folder", dir);
+                goto fail;
+            }
+            entries = grown;
+        }
+        e.name = strdup(de->d_name);
+        if (!e.name) {
+            vs_fail("%s: out of memory listing the folder", dir);
+            goto fail;
+        }
+        if (mode != 2)
+            last_number(&e);
+        entries[n++] = e;
+        errno = 0;
+    }
+    if (errno) {
+        vs_fail("%s: cannot read the folder (%s)", dir, strerror(errno));
+        goto fail;
+    }
+    closedir(d);
+    d = NULL;
+    qsort(entries, (size_t)n, sizeof *entries, mode == 0 ? cmp_natural : mode == 1 ? cmp_name : cmp_number);
+    list->warning = numbering_warning(entries, n, mode == 2);
+    list->paths = calloc((size_t)(n ? n : 1), sizeof *list->paths);
+    if (!list->paths) {
+        vs_fail("%s: out of memory", dir);
+        goto fail;
+    }
+    size_t dlen = strlen(dir);
+    while (dlen > 1 && dir[dlen - 1] == '/')
+        dlen--;
+    for (int64_t i = 0; i < n; i++) {
+        size_t nlen = strlen(entries[i].name);
+        char *p = malloc(dlen + nlen + 2);
+        if (!p) {
+            vs_fail("%s: out of memory", dir);
+            goto fail;
+        }
+        memcpy(p, dir, dlen);
+        p[dlen] = '/';
+        memcpy(p + dlen + 1, entries[i].name, nlen + 1);
+        list->paths[list->count++] = p;
+    }
+    for (int64_t i = 0; i < n; i++)
+        free(entries[i].name);
+    free(entries);
+    if (mode == 2)
+        regfree(&re);
+    return list;
+fail:
+    if (d)
+        closedir(d);
+    for (int64_t i = 0; i < n; i++)
+        free(entries[i].name);
+    free(entries);
+    vs_frame_list_free(list);
+    if (mode == 2)
+        regfree(&re);
+    return NULL;
+}
+
+int64_t vs_frame_list_count(const vs_frame_list *list) { return list->count; }
+
+const char *vs_frame_list_path(const vs_frame_list *list, int64_t i)
+{
+    return i >= 0 && i < list->count ? list->paths[i] : NULL;
+}
+
+int64_t vs_frame_list_ignored(const vs_frame_list *list) { return list->ignored; }
+
+const char *vs_frame_list_warning(const vs_frame_list *list) { return list->warning; }
