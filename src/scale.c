@@ -9,13 +9,19 @@
  * stb_image_resize. Weights are computed once per axis and normalised.
  * Colours are filtered premultiplied by alpha so transparent pixels do not
  * bleed their (invisible) colour into edges, then un-premultiplied.
- * Pass 1 filters rows into a float buffer, pass 2 filters its columns.
+ * Rows are filtered across into floats as the output rows below need them
+ * (a ring of as many rows as the vertical filter spans), then summed down.
+ * A vs_scaler keeps the weights and buffers for repeated frames of one size.
  */
 #include <math.h>
 #include <stdlib.h>
 
 #include "error.h"
 #include "vstudio.h"
+
+/* One RGBA pixel as four floats: GCC and Clang compile arithmetic on it to
+ * single SIMD instructions (their vector extension; no intrinsics needed). */
+typedef float px4 __attribute__((vector_size(16)));
 
 typedef struct taps {
     int *first;     /* per output pixel: first input index */
@@ -82,54 +88,101 @@ static inline uint8_t to_byte(float v)
     return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)(v + 0.5f);
 }
 
-int vs_frame_scale_into(vs_frame *dst, const vs_frame *src)
+struct vs_scaler {
+    int sw, sh, dw, dh;
+    taps h, v;
+    px4 *pre;    /* one source row, premultiplied */
+    px4 *ring;   /* v.max horizontally filtered rows, indexed by source row % v.max */
+    int *tag;    /* which source row each ring slot holds (-1: none) */
+    const px4 **rows; /* the ring rows one output row sums */
+};
+
+void vs_scaler_free(vs_scaler *s)
 {
-    int sw = src->width, sh = src->height, dw = dst->width, dh = dst->height;
-    taps h = {0}, v = {0};
-    float *mid = NULL, *restrict acc = NULL, *restrict pre = NULL;
-    if (taps_make(&h, sw, dw) < 0 || taps_make(&v, sh, dh) < 0)
+    if (!s)
+        return;
+    taps_free(&s->h);
+    taps_free(&s->v);
+    free(s->pre), free(s->ring), free(s->tag), free(s->rows);
+    free(s);
+}
+
+vs_scaler *vs_scaler_new(int src_width, int src_height, int dst_width, int dst_height)
+{
+    if (src_width <= 0 || src_height <= 0 || dst_width <= 0 || dst_height <= 0) {
+        vs_fail("cannot scale %dx%d to %dx%d", src_width, src_height, dst_width, dst_height);
+        return NULL;
+    }
+    vs_scaler *s = calloc(1, sizeof *s);
+    if (!s) {
+        vs_fail("out of memory for a scaler");
+        return NULL;
+    }
+    s->sw = src_width, s->sh = src_height, s->dw = dst_width, s->dh = dst_height;
+    if (taps_make(&s->h, s->sw, s->dw) < 0 || taps_make(&s->v, s->sh, s->dh) < 0)
         goto fail;
-    mid = malloc(sizeof(float) * 4 * (size_t)dw * (size_t)sh);
-    acc = malloc(sizeof(float) * 4 * (size_t)dw);
-    pre = malloc(sizeof(float) * 4 * (size_t)sw);
-    if (!mid || !acc || !pre) {
-        vs_fail("out of memory scaling %dx%d to %dx%d", sw, sh, dw, dh);
+    s->pre = aligned_alloc(sizeof(px4), sizeof(px4) * (size_t)s->sw);
+    s->ring = aligned_alloc(sizeof(px4), sizeof(px4) * (size_t)s->dw * (size_t)s->v.max);
+    s->tag = malloc(sizeof(int) * (size_t)s->v.max);
+    s->rows = malloc(sizeof(*s->rows) * (size_t)s->v.max);
+    if (!s->pre || !s->ring || !s->tag || !s->rows) {
+        vs_fail("out of memory scaling %dx%d to %dx%d", s->sw, s->sh, s->dw, s->dh);
         goto fail;
     }
-    /* pass 1: each source row to premultiplied floats once, then filtered across */
-    for (int y = 0; y < sh; y++) {
-        const uint8_t *row = src->data + (size_t)y * src->stride;
-        for (int x = 0; x < sw; x++) {
-            float a = row[x * 4 + 3];
-            pre[x * 4 + 0] = row[x * 4 + 0] * a, pre[x * 4 + 1] = row[x * 4 + 1] * a;
-            pre[x * 4 + 2] = row[x * 4 + 2] * a, pre[x * 4 + 3] = a;
-        }
-        float *m = mid + (size_t)y * dw * 4;
-        for (int x = 0; x < dw; x++, m += 4) {
-            const float *w = h.weights + (size_t)x * h.max;
-            const float *p = pre + (size_t)h.first[x] * 4;
-            float c[4] = {0, 0, 0, 0};
-            for (int i = 0; i < h.count[x]; i++, p += 4)
-                for (int k = 0; k < 4; k++)
-                    c[k] += w[i] * p[k];
-            for (int k = 0; k < 4; k++)
-                m[k] = c[k];
-        }
+    return s;
+fail:
+    vs_scaler_free(s);
+    return NULL;
+}
+
+/* Source row y, premultiplied and filtered across, into ring slot out. */
+static void filter_row(const vs_scaler *s, const vs_frame *src, int y, px4 *out)
+{
+    const uint8_t *row = src->data + (size_t)y * src->stride;
+    px4 *pre = s->pre;
+    for (int x = 0; x < s->sw; x++) {
+        const uint8_t *p = row + x * 4;
+        float a = p[3];
+        pre[x] = (px4){p[0] * a, p[1] * a, p[2] * a, a};
     }
-    /* pass 2 sums whole rows of the float buffer: sequential, vectorisable */
-    for (int y = 0; y < dh; y++) {
-        const float *w = v.weights + (size_t)y * v.max;
-        for (int x = 0; x < dw * 4; x++)
-            acc[x] = 0;
-        for (int i = 0; i < v.count[y]; i++) {
-            const float *restrict m = mid + (size_t)(v.first[y] + i) * dw * 4;
-            float wi = w[i];
-            for (int x = 0; x < dw * 4; x++)
-                acc[x] += wi * m[x];
+    const taps *h = &s->h;
+    for (int x = 0; x < s->dw; x++) {
+        const float *w = h->weights + (size_t)x * h->max;
+        const px4 *p = pre + h->first[x];
+        px4 c = {0, 0, 0, 0};
+        for (int i = 0; i < h->count[x]; i++)
+            c += w[i] * p[i];
+        out[x] = c;
+    }
+}
+
+int vs_scaler_run(vs_scaler *s, vs_frame *dst, const vs_frame *src)
+{
+    if (src->width != s->sw || src->height != s->sh || dst->width != s->dw || dst->height != s->dh)
+        return vs_fail("scaler for %dx%d to %dx%d given %dx%d to %dx%d", s->sw, s->sh, s->dw, s->dh,
+                       src->width, src->height, dst->width, dst->height);
+    const taps *v = &s->v;
+    for (int i = 0; i < v->max; i++)
+        s->tag[i] = -1;
+    const px4 **rows = s->rows;
+    for (int y = 0; y < s->dh; y++) {
+        const float *w = v->weights + (size_t)y * v->max;
+        int n = v->count[y];
+        for (int i = 0; i < n; i++) {
+            /* the rows one output row needs lie in a window of v->max: a ring holds them */
+            int sy = v->first[y] + i, slot = sy % v->max;
+            px4 *m = s->ring + (size_t)slot * s->dw;
+            if (s->tag[slot] != sy) {
+                filter_row(s, src, sy, m);
+                s->tag[slot] = sy;
+            }
+            rows[i] = m;
         }
         uint8_t *d = dst->data + (size_t)y * dst->stride;
-        for (int x = 0; x < dw; x++, d += 4) {
-            const float *p = acc + (size_t)x * 4;
+        for (int x = 0; x < s->dw; x++, d += 4) {
+            px4 p = {0, 0, 0, 0};
+            for (int i = 0; i < n; i++)
+                p += w[i] * rows[i][x];
             if (p[3] < 0.5f) {
                 d[0] = d[1] = d[2] = d[3] = 0;
                 continue;
@@ -139,19 +192,17 @@ int vs_frame_scale_into(vs_frame *dst, const vs_frame *src)
             d[3] = to_byte(p[3]);
         }
     }
-    free(pre);
-    free(acc);
-    free(mid);
-    taps_free(&v);
-    taps_free(&h);
     return 0;
-fail:
-    free(pre);
-    free(acc);
-    free(mid);
-    taps_free(&v);
-    taps_free(&h);
-    return -1;
+}
+
+int vs_frame_scale_into(vs_frame *dst, const vs_frame *src)
+{
+    vs_scaler *s = vs_scaler_new(src->width, src->height, dst->width, dst->height);
+    if (!s)
+        return -1;
+    int ret = vs_scaler_run(s, dst, src);
+    vs_scaler_free(s);
+    return ret;
 }
 
 vs_frame *vs_frame_scaled(const vs_frame *src, int width, int height)

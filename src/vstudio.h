@@ -60,6 +60,11 @@ void vs_draw_gradient(vs_frame *f, double x0, double y0, double x1, double y1, c
 /* ---- scaling (scale.c): separable bicubic, area-like when shrinking, premultiplied ---- */
 int vs_frame_scale_into(vs_frame *dst, const vs_frame *src);
 vs_frame *vs_frame_scaled(const vs_frame *src, int width, int height);
+/* The same for many frames of one size: weights and buffers made once. */
+typedef struct vs_scaler vs_scaler;
+vs_scaler *vs_scaler_new(int src_width, int src_height, int dst_width, int dst_height);
+int vs_scaler_run(vs_scaler *scaler, vs_frame *dst, const vs_frame *src);
+void vs_scaler_free(vs_scaler *scaler);
 
 /* ---- text (text.c): UTF-8 through FreeType, anti-aliased ---- */
 typedef struct vs_font vs_font;

@@ -390,9 +390,13 @@ function Clip:resize(spec)
   if w == self.width and h == self.height then
     return derive(self, { w, h }, self.frames, function(_, k, frame) return src:render(k, frame) end)
   end
+  local scaler -- weights and buffers made once per Lua state
   return derive(self, { w, h }, self.frames, function(_, k, frame)
     local f = render_into_scratch(hold, src, k)
-    core.check(C.vs_frame_scale_into(frame, f), 'resize', 2)
+    if not scaler then
+      scaler = ffi.gc(core.check(C.vs_scaler_new(src.width, src.height, w, h), 'resize'), C.vs_scaler_free)
+    end
+    core.check(C.vs_scaler_run(scaler, frame, f), 'resize')
   end)
 end
 
