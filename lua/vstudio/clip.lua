@@ -507,32 +507,15 @@ local function duration_frames(d, num, den, what, level, default)
   return frames
 end
 
--- Natural order: digit runs compare as numbers ("f2" before "f10").
-local function natural_less(a, b)
-  local ia, ib = 1, 1
-  while ia <= #a and ib <= #b do
-    local da, db = a:match('^%d+', ia), b:match('^%d+', ib)
-    if da and db then
-      local na, nb = tonumber(da), tonumber(db)
-      if na ~= nb then return na < nb end
-      if #da ~= #db then return #da < #db end
-      ia, ib = ia + #da, ib + #db
-    else
-      local ca, cb = a:sub(ia, ia), b:sub(ib, ib)
-      if ca ~= cb then return ca < cb end
-      ia, ib = ia + 1, ib + 1
-    end
-  end
-  return #a - ia < #b - ib
-end
-
 local function glob_to_pattern(g)
   return '^' .. g:gsub('[%^%$%(%)%%%.%[%]%+%-]', '%%%0'):gsub('%*', '.*'):gsub('%?', '.') .. '$'
 end
 
--- Lists a folder's image files, or the files matching a glob (*, ? in the
--- file name part only).
-local function list_images(spec, level)
+-- A folder's image files in frame order (the same listing as vstudio
+-- convert: src/framelist.c), or those matching a glob (*, ? in the file
+-- name part only). sort: "natural", "name", a regex with one capture group
+-- for the frame number, or a function(a, b) over file names.
+local function list_images(spec, sort, level)
   local dir, pattern = spec, nil
   if spec:find('[%*%?]') then
     dir, pattern = spec:match('^(.*)/([^/]*)$')
@@ -540,16 +523,21 @@ local function list_images(spec, level)
     if dir:find('[%*%?]') then error('vstudio: images: wildcards only in the file name: ' .. spec, level + 1) end
     pattern = glob_to_pattern(pattern)
   end
-  local p = io.popen('ls -1A -- ' .. "'" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null")
-  local names = {}
-  for name in p:lines() do
-    local lower = name:lower()
-    if (pattern and name:match(pattern) or (not pattern and (lower:match('%.png$') or lower:match('%.jpe?g$')))) then
-      names[#names + 1] = name
-    end
+  if type(sort) ~= 'string' and type(sort) ~= 'function' then
+    error('vstudio: images: sort must be "natural", "name", a regex or a function(a, b), got ' .. tostring(sort), level + 1)
   end
-  p:close()
-  return dir, names
+  local list = C.vs_frame_list_open(dir, type(sort) == 'string' and sort or 'name')
+  if list == nil then error('vstudio: images: ' .. ffi.string(C.vs_last_error()), level + 1) end
+  list = ffi.gc(list, C.vs_frame_list_free)
+  local paths = {}
+  for i = 0, tonumber(C.vs_frame_list_count(list)) - 1 do
+    local path = ffi.string(C.vs_frame_list_path(list, i))
+    if not pattern or path:match('[^/]*$'):match(pattern) then paths[#paths + 1] = path end
+  end
+  if type(sort) == 'function' then
+    table.sort(paths, function(a, b) return sort(a:match('[^/]*$'), b:match('[^/]*$')) end)
+  end
+  return paths
 end
 
 -- Width and height from a PNG header, or nil for anything else.
@@ -630,21 +618,15 @@ return function(vs)
   end
 
   -- A folder of images (or a glob like "shots/*.png") as a clip, one image
-  -- per frame in natural order (sort = "natural" | "name" | a function(a, b)).
+  -- per frame in natural order (sort = "natural" | "name" | a regex with a
+  -- capture group for the frame number | a function(a, b) over names).
   -- Every image must have the size of the first.
   function vs.images(spec, opts)
     if type(spec) ~= 'string' then error('vstudio: images: expected a folder or a glob pattern', 2) end
     opts = opts or {}
     local num, den = rational_fps(opts.fps or 30, 2)
-    local dir, names = list_images(spec, 2)
-    if #names == 0 then error('vstudio: images: no PNG or JPEG files in ' .. spec, 2) end
-    local sort = opts.sort or 'natural'
-    if sort == 'natural' then table.sort(names, natural_less)
-    elseif sort == 'name' then table.sort(names)
-    elseif type(sort) == 'function' then table.sort(names, sort)
-    else error('vstudio: images: sort must be "natural", "name" or a function(a, b), got ' .. tostring(sort), 2) end
-    local paths = {}
-    for i, n in ipairs(names) do paths[i] = dir .. '/' .. n end
+    local paths = list_images(spec, opts.sort or 'natural', 2)
+    if #paths == 0 then error('vstudio: images: no PNG or JPEG files in ' .. spec, 2) end
     local first = core.own_frame(core.check(C.vs_image_load(paths[1]), 'images', 2))
     local w, h = first.width, first.height
     -- PNG and JPEG headers are read now so a wrong size names its file at the script's line
@@ -716,5 +698,4 @@ return function(vs)
     return c
   end
 
-  vs._natural_less = natural_less
 end
