@@ -4,7 +4,8 @@
  *
  * Sources. A source is a video file (its frame count from vs_probe, so the
  * probe cache answers a second run at once) or a folder whose images are
- * its frames, in natural order. Each source contributes the frames
+ * its frames, listed and ordered by framelist.c exactly as `vstudio
+ * convert` reads them. Each source contributes the frames
  * first, first + every, ... below end (its own range or the options'; a
  * range past the end of a source is cut to the frames it has).
  *
@@ -33,8 +34,6 @@
  * states and keeps each result (encoded by encode_value) in a slot per
  * ordinal, so results come back in the dataset's order whatever the workers.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +65,7 @@ enum { ITEM_FRAME, ITEM_END, ITEM_ERROR };
 typedef struct source {
     char *path;
     int is_dir;
-    char **files;      /* folder images in order */
+    vs_frame_list *files; /* folder images in frame order (framelist.c, as convert reads them) */
     int64_t frames;    /* frames in the source */
     int64_t first, end;
     int64_t selected;  /* frames first, first + every, ... < end */
@@ -111,6 +110,7 @@ typedef struct skipped {
 
 struct vs_dataset {
     vs_dataset_options o;
+    char *sort;                /* the options' sort, owned */
     source *src;
     int nsrc, cap;
     int64_t total;             /* selected frames of all shards */
@@ -174,14 +174,13 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
     if (o->first < 0 || (o->end >= 0 && o->end <= o->first))
         return vs_fail("frames %lld:%lld: need 0 <= first < end", (long long)o->first,
                        (long long)o->end), NULL;
-    const char *sort = o->sort ? o->sort : "natural";
-    if (strcmp(sort, "natural") && strcmp(sort, "name"))
-        return vs_fail("sort must be 'natural' or 'name', got '%s'", sort), NULL;
     vs_dataset *ds = calloc(1, sizeof *ds);
-    if (!ds)
+    if (!ds || !(ds->sort = strdup(o->sort ? o->sort : "natural"))) {
+        free(ds);
         return vs_fail("out of memory"), NULL;
+    }
     ds->o = *o;
-    ds->o.sort = strcmp(sort, "name") ? "natural" : "name";
+    ds->o.sort = ds->sort;
     if (ds->o.workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         ds->o.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
@@ -199,110 +198,9 @@ int vs_dataset_path_kind(const char *path)
     return S_ISDIR(st.st_mode) ? 2 : 1;
 }
 
-/* Natural order: digit runs compare as numbers ("f2" < "f10"), the rest
- * byte by byte; equal-valued names ("f01", "f1") fall back to strcmp. */
-static int natural_cmp(const char *a, const char *b)
-{
-    const char *pa = a, *pb = b;
-    while (*pa && *pb) {
-        if (isdigit((unsigned char)*pa) && isdigit((unsigned char)*pb)) {
-            while (*pa == '0')
-                pa++;
-            while (*pb == '0')
-                pb++;
-            size_t la = 0, lb = 0;
-            while (isdigit((unsigned char)pa[la]))
-                la++;
-            while (isdigit((unsigned char)pb[lb]))
-                lb++;
-            if (la != lb)
-                return la < lb ? -1 : 1;
-            int c = memcmp(pa, pb, la);
-            if (c)
-                return c;
-            pa += la;
-            pb += lb;
-        } else {
-            if (*pa != *pb)
-                return (unsigned char)*pa < (unsigned char)*pb ? -1 : 1;
-            pa++;
-            pb++;
-        }
-    }
-    if (*pa || *pb)
-        return *pa ? 1 : -1;
-    return strcmp(a, b);
-}
-
-static int cmp_natural(const void *a, const void *b)
-{
-    return natural_cmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int is_image_name(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
-}
-
-/* The folder's PNG/JPEG files as full paths, sorted; *n set. */
-static char **list_images(const char *dir, const char *sort, int64_t *n)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return vs_fail("%s: cannot open folder", dir), NULL;
-    char **names = NULL;
-    size_t count = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || !is_image_name(e->d_name))
-            continue;
-        if (count == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **grown = realloc(names, cap * sizeof *names);
-            if (!grown)
-                goto oom;
-            names = grown;
-        }
-        if (!(names[count] = strdup(e->d_name)))
-            goto oom;
-        count++;
-    }
-    closedir(d);
-    d = NULL;
-    qsort(names, count, sizeof *names, strcmp(sort, "name") ? cmp_natural : cmp_name);
-    for (size_t i = 0; i < count; i++) {
-        size_t len = strlen(dir) + strlen(names[i]) + 2;
-        char *full = malloc(len);
-        if (!full)
-            goto oom;
-        snprintf(full, len, "%s/%s", dir, names[i]);
-        free(names[i]);
-        names[i] = full;
-    }
-    *n = (int64_t)count;
-    return names;
-oom:
-    if (d)
-        closedir(d);
-    for (size_t i = 0; i < count; i++)
-        free(names[i]);
-    free(names);
-    vs_fail("%s: out of memory listing the folder", dir);
-    return NULL;
-}
-
 static void free_source(source *s)
 {
-    if (s->files)
-        for (int64_t i = 0; i < s->frames; i++)
-            free(s->files[i]);
-    free(s->files);
+    vs_frame_list_free(s->files);
     free(s->path);
 }
 
@@ -321,11 +219,11 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
         return vs_fail("%s: no such file or folder", path);
     s.is_dir = kind == 2;
     if (s.is_dir) {
-        s.files = list_images(path, ds->o.sort, &s.frames);
-        if (!s.files)
+        if (!(s.files = vs_frame_list_open(path, ds->o.sort)))
             return -1;
+        s.frames = vs_frame_list_count(s.files);
         if (s.frames == 0) {
-            free(s.files);
+            vs_frame_list_free(s.files);
             return vs_fail("%s: no PNG or JPEG images in the folder", path);
         }
     } else {
@@ -602,15 +500,16 @@ static int run_images(worker *w, const unit *u)
         if (stopping(ds))
             return 1;
         int64_t index = s->first + j * ds->o.every;
-        vs_frame *f = vs_image_load(s->files[index]);
+        const char *file = vs_frame_list_path(s->files, index);
+        vs_frame *f = vs_image_load(file);
         if (!f)
             return vs_error_prefix("%s: frame %lld", s->path, (long long)index);
         int rc = deliver(w, f, u->source, index, s->ordinal + j);
         vs_frame_free(f);
         if (rc < 0) {
-            const char *slash = strrchr(s->files[index], '/');
+            const char *slash = strrchr(file, '/');
             return vs_error_prefix("%s: frame %lld (%s)", s->path, (long long)index,
-                                   slash ? slash + 1 : s->files[index]);
+                                   slash ? slash + 1 : file);
         }
         if (rc)
             return rc;
@@ -1120,6 +1019,7 @@ void vs_dataset_free(vs_dataset *ds)
         free_source(&ds->src[i]);
     free(ds->src);
     free(ds->units);
+    free(ds->sort);
     pthread_mutex_destroy(&ds->mu);
     pthread_cond_destroy(&ds->cond);
     free(ds);

@@ -186,7 +186,7 @@ typedef struct vs_dataset_options {
     int64_t first, end;        /* range of each source: frames first..end-1; end -1: to the end */
     int shard_index, shard_count; /* this process's part, 0-based: 0 <= index < count */
     int skip_errors;           /* 1: a failing source is skipped and reported, 0: stops with an error */
-    const char *sort;          /* image order in folders: "natural" (default), "name" */
+    const char *sort;          /* image order in folders: "natural" (default), "name" or a regex (vs_frame_list_open) */
 } vs_dataset_options;
 void vs_dataset_options_init(vs_dataset_options *opts);
 vs_dataset *vs_dataset_new(const vs_dataset_options *opts);

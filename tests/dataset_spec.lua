@@ -104,6 +104,16 @@ describe('vs.dataset over image folders', function()
     end
   end)
 
+  img_it('orders a folder by a regex capture when sort is a regex', function()
+    local R = dir .. '/r'
+    os.execute('mkdir -p ' .. q(R) .. ' && cp ' .. q(A .. '/f1.png') .. ' ' .. q(R .. '/z1.png') ..
+      ' && cp ' .. q(A .. '/f2.png') .. ' ' .. q(R .. '/a2.png') .. ' && cp ' .. q(A .. '/f3.png') .. ' ' .. q(R .. '/m3.png'))
+    local items = collect(vs.dataset{ paths = { R }, sort = '([0-9]+)[.]png$' })
+    for i = 1, 3 do assert(items[i].bytes == oracle[A][i], 'frame ' .. (i - 1)) end
+    items = collect(vs.dataset{ paths = { R } }) -- natural: a2, m3, z1
+    assert(items[1].bytes == oracle[A][2] and items[3].bytes == oracle[A][1])
+  end)
+
   img_it('assigns sources longest first to the least loaded worker', function()
     -- B 25, A 12, C 7 frames: B -> 1; A -> 2; C -> 2 (12 < 25)
     assert.are.same({ { B }, { A, C } }, vs.dataset{ paths = { A, B, C } }:plan(2))

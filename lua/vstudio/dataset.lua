@@ -87,8 +87,8 @@ local function options(opts, level)
     o.shard_index, o.shard_count = i - 1, n
   end
   if opts.sort ~= nil then
-    if opts.sort ~= 'natural' and opts.sort ~= 'name' then
-      fail("sort must be 'natural' or 'name', got " .. tostring(opts.sort), level)
+    if type(opts.sort) ~= 'string' then
+      fail("sort must be 'natural', 'name' or a regex with one capture group, got " .. tostring(opts.sort), level)
     end
     o.sort = opts.sort
   end
