@@ -125,6 +125,27 @@ int vs_encoder_push(vs_encoder *enc, const vs_frame *frame);
 int vs_encoder_close(vs_encoder *enc);
 /* Gives up: removes PATH.part, frees enc. Safe on NULL. */
 void vs_encoder_abort(vs_encoder *enc);
+/* Frames written so far. */
+int64_t vs_encoder_frames(const vs_encoder *enc);
+
+/* The parallel path: worker threads convert frames into pictures (the
+ * encoder's own pixel format, padded size) and one thread pushes them in
+ * order. vs_encoder_picture_get and vs_picture_from_rgba are thread-safe;
+ * the pool grows to the number of pictures in flight, so the caller bounds
+ * memory by bounding how many it holds. */
+typedef struct vs_picture vs_picture;
+vs_picture *vs_encoder_picture_get(vs_encoder *enc);
+/* Converts (RGBA -> YUV with the stream's matrix, edge-padding odd sizes). */
+int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba);
+/* Plane i of a YUV picture (NULL past the last plane or for RGBA sinks). */
+uint8_t *vs_picture_plane(vs_picture *pic, int plane, int *linesize);
+/* The encoder's pixel format name ("yuv420p", "rgba" for raw/image sinks)
+ * and padded size, for callers that fill planes themselves. */
+const char *vs_encoder_pix_fmt(const vs_encoder *enc, int *width, int *height);
+/* Encodes pic as the next frame and returns it to the pool (also on error). */
+int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic);
+/* Returns an unused picture to the pool. Safe on NULL. */
+void vs_picture_release(vs_picture *pic);
 
 /* ---- probe (probe.c, cache.c): metadata with an exact frame count ---- */
 typedef struct vs_probe_info {

@@ -1,2 +1,127 @@
--- write.lua: (being written) installs its names into vs.
-return function(vs) end
+-- write.lua: vs.write(path, opts) -> a writer for scripts that produce frames
+-- in a loop (the seeds' write_frames_to_video):
+--
+--   local w = vs.write('out.mp4', {fps = 25, crf = 18})
+--   for i = 1, 100 do w:push(frame) end
+--   w:close()
+--
+-- The encoder opens at the first push (the size comes from the first
+-- frame). Closing twice is harmless; a writer dropped without :close()
+-- is aborted by the GC and leaves no output file (only OUT.part ever
+-- existed, and it is removed).
+local ffi = require 'ffi'
+local core = require 'vstudio.core'
+local C = core.C
+
+local Writer = {}
+Writer.__index = Writer
+
+local option_names = {
+  fps = true, crf = true, preset = true, codec = true, bitrate = true, pix_fmt = true, gop = true,
+  options = true, title = true, comment = true, artist = true, format = true, threads = true, quality = true,
+}
+
+-- Fills a vs_encoder_options from a Lua table; the strings stay referenced
+-- by `keep` for as long as the options are used.
+local function encoder_options(path, opts, level)
+  local o = ffi.new('vs_encoder_options')
+  C.vs_encoder_options_init(o)
+  local keep = {}
+  local function str(name)
+    local v = opts[name]
+    if v == nil then return nil end
+    if type(v) ~= 'string' then
+      error(string.format('vstudio: write %s: %s must be a string, got %s', path, name, type(v)), level + 1)
+    end
+    keep[#keep + 1] = v
+    return v
+  end
+  for k in pairs(opts) do
+    if not option_names[k] then
+      error(string.format("vstudio: write %s: unknown option '%s'", path, tostring(k)), level + 1)
+    end
+  end
+  if opts.fps ~= nil then
+    local num, den = ffi.new('int[1]'), ffi.new('int[1]')
+    if C.vs_parse_rational(tostring(opts.fps), num, den) < 0 then
+      error(string.format('vstudio: write %s: fps %s: %s', path, tostring(opts.fps),
+                          ffi.string(C.vs_last_error())), level + 1)
+    end
+    o.fps_num, o.fps_den = num[0], den[0]
+  end
+  if opts.crf ~= nil then
+    if type(opts.crf) ~= 'number' or opts.crf < 0 or opts.crf > 63 or opts.crf % 1 ~= 0 then
+      error(string.format('vstudio: write %s: crf must be an integer 0..63, got %s', path, tostring(opts.crf)), level + 1)
+    end
+    o.crf = opts.crf
+  end
+  for _, name in ipairs { 'gop', 'threads', 'quality' } do
+    local v = opts[name]
+    if v ~= nil then
+      if type(v) ~= 'number' or v < 0 or v % 1 ~= 0 then
+        error(string.format('vstudio: write %s: %s must be a non-negative integer', path, name), level + 1)
+      end
+      o[name] = v
+    end
+  end
+  if opts.bitrate ~= nil then o.bit_rate = opts.bitrate end
+  o.format, o.codec, o.preset, o.pix_fmt = str('format'), str('codec'), str('preset'), str('pix_fmt')
+  o.codec_options, o.title, o.comment, o.artist = str('options'), str('title'), str('comment'), str('artist')
+  return o, keep
+end
+
+function Writer:push(frame)
+  if self.closed then error('vstudio: write ' .. self.path .. ': push after close', 2) end
+  if not ffi.istype('vs_frame*', frame) and not ffi.istype('vs_frame', frame) then
+    error('vstudio: write ' .. self.path .. ': push expects a frame, got ' .. type(frame), 2)
+  end
+  if not self.enc then
+    local enc = C.vs_encoder_open(self.path, frame.width, frame.height, self.options)
+    if enc == nil then error('vstudio: write: ' .. ffi.string(C.vs_last_error()), 2) end
+    self.enc = ffi.gc(enc, C.vs_encoder_abort)
+  end
+  if C.vs_encoder_push(self.enc, frame) < 0 then
+    local msg = ffi.string(C.vs_last_error())
+    self:_abort()
+    error('vstudio: write: ' .. msg, 2)
+  end
+  self.count = self.count + 1
+  return self
+end
+
+function Writer:_abort()
+  if self.enc then
+    local enc = ffi.gc(self.enc, nil)
+    self.enc = nil
+    C.vs_encoder_abort(enc)
+  end
+  self.closed = true
+end
+
+function Writer:close()
+  if self.closed then return self.count end
+  self.closed = true
+  if not self.enc then
+    error('vstudio: write ' .. self.path .. ': no frames were pushed; nothing written', 2)
+  end
+  local enc = ffi.gc(self.enc, nil)
+  self.enc = nil
+  if C.vs_encoder_close(enc) < 0 then
+    error('vstudio: write: ' .. ffi.string(C.vs_last_error()), 2)
+  end
+  return self.count
+end
+
+function Writer:__tostring()
+  return string.format('writer %s (%d frames%s)', self.path, self.count, self.closed and ', closed' or '')
+end
+
+return function(vs)
+  vs.encoder_options = encoder_options
+  function vs.write(path, opts)
+    if type(path) ~= 'string' or path == '' then error('vstudio: write: path must be a non-empty string', 2) end
+    if opts ~= nil and type(opts) ~= 'table' then error('vstudio: write: options must be a table', 2) end
+    local o, keep = encoder_options(path, opts or {}, 2)
+    return setmetatable({ path = path, options = o, keep = keep, count = 0, closed = false }, Writer)
+  end
+end

@@ -1,0 +1,767 @@
+/*
+ * encode.c: frames out: a video file through libavformat/libavcodec, a y4m
+ * or raw RGBA stream to a pipe, or a numbered PNG/JPEG sequence.
+ *
+ * Every sink takes "pictures": frames already in the sink's pixel format
+ * and padded size. Converting RGBA into a picture (swscale, one context per
+ * picture) is thread-safe, so the render engine and convert do it in their
+ * workers and the encoder thread only encodes. vs_encoder_push is the simple
+ * one-thread path on top.
+ *
+ * Files are written as PATH.part and renamed to PATH after the trailer, so
+ * a crash, an error or Ctrl-C never leaves a truncated PATH; any failure
+ * removes the .part. Colour: BT.709 from 720 lines up, BT.601 below, limited
+ * range, the same matrix in swscale and in the stream's tags, so players
+ * show the colours the script drew.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/dict.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "error.h"
+#include "vstudio.h"
+
+enum sink { SINK_LAV, SINK_Y4M, SINK_RAW, SINK_IMAGES };
+
+struct vs_picture {
+    vs_encoder *enc;
+    AVFrame *yuv;             /* SINK_LAV, SINK_Y4M */
+    vs_frame *rgba;           /* SINK_RAW, SINK_IMAGES; also the padded source for odd sizes */
+    struct SwsContext *sws;
+    vs_picture *next_free;
+};
+
+struct vs_encoder {
+    enum sink sink;
+    char *path;               /* what the user asked for */
+    char *part;               /* PATH.part, NULL when writing to stdout or a directory */
+    int fd;                   /* y4m/raw sinks */
+    int width, height;        /* frames pushed */
+    int out_width, out_height;/* padded to the pixel format's chroma grid */
+    enum AVPixelFormat pix_fmt;
+    int bt709;
+    const char *image_ext;    /* SINK_IMAGES: "png" or "jpg" */
+    int quality;
+    int64_t frames;
+    int failed;
+
+    AVFormatContext *fmt;
+    AVCodecContext *codec;
+    AVStream *stream;
+    AVPacket *packet;
+
+    pthread_mutex_t pool_lock;
+    vs_picture *free_pictures;
+    vs_picture **all_pictures;
+    int n_pictures, cap_pictures;
+};
+
+/* libav's own chatter (x264's statistics, muxer notes) is not for our
+ * users; errors still come back to us as return codes we report. */
+__attribute__((constructor)) static void quiet_libav(void) { av_log_set_level(AV_LOG_ERROR); }
+
+void vs_encoder_options_init(vs_encoder_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->fps_num = 30;
+    opts->fps_den = 1;
+    opts->crf = -1;
+}
+
+static const char *av_error(int err)
+{
+    static _Thread_local char buf[AV_ERROR_MAX_STRING_SIZE];
+    return av_make_error_string(buf, sizeof buf, err);
+}
+
+static const char *extension(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    return dot && (!slash || dot > slash) ? dot + 1 : "";
+}
+
+/* The sink's format name: explicit, else from the path. */
+static const char *pick_format(const char *path, const vs_encoder_options *o)
+{
+    if (o->format && *o->format)
+        return o->format;
+    if (strcmp(path, "-") == 0)
+        return "y4m";
+    const char *ext = extension(path);
+    if (!*ext || path[strlen(path) - 1] == '/')
+        return "png"; /* a directory: an image sequence */
+    if (strcasecmp(ext, "jpeg") == 0)
+        return "jpg";
+    return ext;
+}
+
+/* ---- file plumbing ---- */
+
+static int write_all(vs_encoder *enc, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    while (n > 0) {
+        ssize_t w = write(enc->fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return vs_fail("%s: write failed: %s", enc->path, strerror(errno));
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int open_fd(vs_encoder *enc)
+{
+    if (strcmp(enc->path, "-") == 0) {
+        enc->fd = STDOUT_FILENO;
+        return 0;
+    }
+    enc->fd = open(enc->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (enc->fd < 0)
+        return vs_fail("%s: cannot create: %s", enc->part, strerror(errno));
+    return 0;
+}
+
+/* ---- the libav sink ---- */
+
+static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_encoder_options *o)
+{
+    AVCodecContext *c = enc->codec;
+    int is_x26x = strcmp(codec->name, "libx264") == 0 || strcmp(codec->name, "libx265") == 0;
+    const char *preset = o->preset ? o->preset : "medium";
+    if (av_opt_find(c->priv_data, "preset", NULL, 0, 0)) {
+        if (av_opt_set(c->priv_data, "preset", preset, 0) < 0 && o->preset)
+            return vs_fail("%s: codec %s has no preset '%s'", enc->path, codec->name, preset);
+    } else if (o->preset) {
+        fprintf(stderr, "vstudio: note: codec %s has no presets; --preset %s ignored\n", codec->name, preset);
+    }
+    if (strcmp(codec->name, "libx265") == 0)
+        av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
+    if (o->bit_rate > 0) {
+        c->bit_rate = o->bit_rate;
+        return 0;
+    }
+    int crf = o->crf >= 0 ? o->crf : 18;
+    char value[16];
+    snprintf(value, sizeof value, "%d", crf);
+    if (crf == 0 && strcmp(codec->name, "libx264") == 0) {
+        av_opt_set(c->priv_data, "qp", "0", 0); /* exactly lossless */
+    } else if (crf == 0 && strcmp(codec->name, "libx265") == 0) {
+        av_opt_set(c->priv_data, "x265-params", "lossless=1:log-level=error", 0);
+    } else if (av_opt_find(c->priv_data, "crf", NULL, 0, 0)) {
+        av_opt_set(c->priv_data, "crf", value, 0);
+        if (strcmp(codec->name, "libvpx-vp9") == 0) {
+            c->bit_rate = 0; /* constant quality mode */
+            if (crf == 0)
+                av_opt_set(c->priv_data, "lossless", "1", 0);
+        }
+    } else if (!(codec->capabilities & AV_CODEC_CAP_LOSSLESS) && !is_x26x) {
+        /* mpeg4 and friends: a fixed quantiser from the crf scale */
+        c->flags |= AV_CODEC_FLAG_QSCALE;
+        c->global_quality = FF_QP2LAMBDA * (crf < 2 ? 2 : crf > 31 ? 31 : crf) / 2 + FF_QP2LAMBDA;
+    }
+    return 0;
+}
+
+static enum AVPixelFormat pick_pix_fmt(const AVCodec *codec, const char *name, const char *path)
+{
+    if (name) {
+        enum AVPixelFormat f = av_get_pix_fmt(name);
+        if (f == AV_PIX_FMT_NONE)
+            vs_fail("%s: unknown pixel format '%s'", path, name);
+        return f;
+    }
+    const enum AVPixelFormat *list = codec->pix_fmts;
+    if (!list)
+        return AV_PIX_FMT_YUV420P;
+    for (const enum AVPixelFormat *p = list; *p != AV_PIX_FMT_NONE; p++)
+        if (*p == AV_PIX_FMT_YUV420P)
+            return AV_PIX_FMT_YUV420P;
+    return avcodec_find_best_pix_fmt_of_list(list, AV_PIX_FMT_RGBA, 1, NULL);
+}
+
+static int is_yuv(enum AVPixelFormat f)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f);
+    return d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3;
+}
+
+static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_options *o)
+{
+    /* A format is named like an extension ("mkv"); libav names it by muxer ("matroska"). */
+    char as_file[64];
+    snprintf(as_file, sizeof as_file, "x.%s", format ? format : "");
+    const AVOutputFormat *ofmt = av_guess_format(NULL, format ? as_file : enc->path, NULL);
+    if (!ofmt && format)
+        ofmt = av_guess_format(format, NULL, NULL);
+    if (!ofmt)
+        return vs_fail("%s: unknown output format '%s' (use mp4, mkv, webm, mov, avi, y4m, raw, png or jpg)",
+                       enc->path, format);
+    if (strcmp(enc->path, "-") == 0 && (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0))
+        return vs_fail("-: %s needs a seekable file; use --format y4m or mkv for a pipe", ofmt->name);
+
+    const char *codec_name = o->codec;
+    if (!codec_name)
+        codec_name = strcmp(ofmt->name, "webm") == 0 ? "libvpx-vp9" : "libx264";
+    const AVCodec *codec = avcodec_find_encoder_by_name(codec_name);
+    if (!codec || codec->type != AVMEDIA_TYPE_VIDEO)
+        return vs_fail("%s: unknown video encoder '%s' (see ffmpeg -encoders)", enc->path, codec_name);
+
+    const char *url = strcmp(enc->path, "-") == 0 ? "pipe:1" : enc->part;
+    int err = avformat_alloc_output_context2(&enc->fmt, ofmt, NULL, url);
+    if (err < 0)
+        return vs_fail("%s: %s", enc->path, av_error(err));
+    if (avformat_query_codec(ofmt, codec->id, FF_COMPLIANCE_NORMAL) == 0)
+        return vs_fail("%s: the %s container cannot hold %s video", enc->path, ofmt->name, codec->name);
+
+    enc->stream = avformat_new_stream(enc->fmt, NULL);
+    enc->codec = avcodec_alloc_context3(codec);
+    enc->packet = av_packet_alloc();
+    if (!enc->stream || !enc->codec || !enc->packet)
+        return vs_fail("%s: out of memory", enc->path);
+
+    enc->pix_fmt = pick_pix_fmt(codec, o->pix_fmt, enc->path);
+    if (enc->pix_fmt == AV_PIX_FMT_NONE)
+        return -1;
+    AVCodecContext *c = enc->codec;
+    c->width = enc->out_width;
+    c->height = enc->out_height;
+    c->pix_fmt = enc->pix_fmt;
+    c->time_base = (AVRational){o->fps_den, o->fps_num};
+    c->framerate = (AVRational){o->fps_num, o->fps_den};
+    c->sample_aspect_ratio = (AVRational){1, 1};
+    c->thread_count = o->threads;
+    if (o->gop > 0)
+        c->gop_size = o->gop;
+    if (is_yuv(enc->pix_fmt)) {
+        c->colorspace = enc->bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+        c->color_primaries = enc->bt709 ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
+        c->color_trc = enc->bt709 ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M;
+        c->color_range = AVCOL_RANGE_MPEG;
+    }
+    if (enc->fmt->oformat->flags & AVFMT_GLOBALHEADER)
+        c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if (set_codec_quality(enc, codec, o) < 0)
+        return -1;
+
+    AVDictionary *copts = NULL;
+    if (o->codec_options && *o->codec_options &&
+        av_dict_parse_string(&copts, o->codec_options, "=", ":", 0) < 0) {
+        av_dict_free(&copts);
+        return vs_fail("%s: bad codec options '%s' (expected key=value:key=value)", enc->path, o->codec_options);
+    }
+    err = avcodec_open2(c, codec, &copts);
+    if (err >= 0 && av_dict_count(copts) > 0) {
+        const AVDictionaryEntry *e = av_dict_get(copts, "", NULL, AV_DICT_IGNORE_SUFFIX);
+        vs_fail("%s: codec %s has no option '%s'", enc->path, codec->name, e->key);
+        av_dict_free(&copts);
+        return -1;
+    }
+    av_dict_free(&copts);
+    if (err < 0)
+        return vs_fail("%s: cannot open encoder %s (%dx%d %s): %s", enc->path, codec->name, c->width, c->height,
+                       av_get_pix_fmt_name(c->pix_fmt), av_error(err));
+    err = avcodec_parameters_from_context(enc->stream->codecpar, c);
+    if (err < 0)
+        return vs_fail("%s: %s", enc->path, av_error(err));
+    enc->stream->time_base = c->time_base;
+    enc->stream->avg_frame_rate = c->framerate;
+
+    if (o->title)
+        av_dict_set(&enc->fmt->metadata, "title", o->title, 0);
+    if (o->comment)
+        av_dict_set(&enc->fmt->metadata, "comment", o->comment, 0);
+    if (o->artist)
+        av_dict_set(&enc->fmt->metadata, "artist", o->artist, 0);
+
+    if (!(ofmt->flags & AVFMT_NOFILE)) {
+        err = avio_open(&enc->fmt->pb, url, AVIO_FLAG_WRITE);
+        if (err < 0)
+            return vs_fail("%s: cannot create: %s", url, av_error(err));
+    }
+    AVDictionary *mopts = NULL;
+    if (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0)
+        av_dict_set(&mopts, "movflags", "+faststart", 0);
+    err = avformat_write_header(enc->fmt, &mopts);
+    av_dict_free(&mopts);
+    if (err < 0)
+        return vs_fail("%s: cannot write header: %s", enc->path, av_error(err));
+    return 0;
+}
+
+/* Sends one frame (NULL drains) and writes every packet that comes out. */
+static int encode_lav(vs_encoder *enc, AVFrame *frame)
+{
+    int err = avcodec_send_frame(enc->codec, frame);
+    if (err < 0)
+        return vs_fail("%s: frame %lld: encoder: %s", enc->path, (long long)enc->frames, av_error(err));
+    for (;;) {
+        err = avcodec_receive_packet(enc->codec, enc->packet);
+        if (err == AVERROR(EAGAIN) || err == AVERROR_EOF)
+            return 0;
+        if (err < 0)
+            return vs_fail("%s: encoder: %s", enc->path, av_error(err));
+        av_packet_rescale_ts(enc->packet, enc->codec->time_base, enc->stream->time_base);
+        enc->packet->stream_index = enc->stream->index;
+        err = av_interleaved_write_frame(enc->fmt, enc->packet);
+        if (err < 0)
+            return vs_fail("%s: write failed: %s", enc->path, av_error(err));
+    }
+}
+
+/* ---- opening ---- */
+
+static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
+{
+    const char *format = pick_format(enc->path, o);
+    if (strcasecmp(format, "y4m") == 0) {
+        enc->sink = SINK_Y4M;
+        enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    } else if (strcasecmp(format, "raw") == 0 || strcasecmp(format, "rgba") == 0) {
+        enc->sink = SINK_RAW;
+        enc->pix_fmt = AV_PIX_FMT_RGBA;
+    } else if (strcasecmp(format, "png") == 0 || strcasecmp(format, "jpg") == 0) {
+        enc->sink = SINK_IMAGES;
+        enc->pix_fmt = AV_PIX_FMT_RGBA;
+        enc->image_ext = strcasecmp(format, "png") == 0 ? "png" : "jpg";
+    } else {
+        enc->sink = SINK_LAV;
+    }
+
+    if (enc->sink == SINK_IMAGES) {
+        if (strcmp(enc->path, "-") == 0)
+            return vs_fail("-: an image sequence needs a directory, not stdout");
+        if (mkdir(enc->path, 0755) < 0 && errno != EEXIST)
+            return vs_fail("%s: cannot create directory: %s", enc->path, strerror(errno));
+        struct stat st;
+        if (stat(enc->path, &st) < 0 || !S_ISDIR(st.st_mode))
+            return vs_fail("%s: not a directory (an image sequence is written into a directory)", enc->path);
+        enc->out_width = enc->width;
+        enc->out_height = enc->height;
+        return 0;
+    }
+
+    if (strcmp(enc->path, "-") != 0) {
+        size_t n = strlen(enc->path) + 6;
+        enc->part = malloc(n);
+        if (!enc->part)
+            return vs_fail("out of memory");
+        snprintf(enc->part, n, "%s.part", enc->path);
+    }
+
+    /* Pad to the chroma grid of the pixel format (known now for y4m/raw). */
+    if (enc->sink == SINK_LAV) {
+        /* pick the codec's pixel format first to know its chroma grid */
+        const char *codec_name = o->codec ? o->codec : (strcasecmp(format, "webm") == 0 ? "libvpx-vp9" : "libx264");
+        const AVCodec *codec = avcodec_find_encoder_by_name(codec_name);
+        enc->pix_fmt = codec ? pick_pix_fmt(codec, o->pix_fmt, enc->path) : AV_PIX_FMT_YUV420P;
+        if (enc->pix_fmt == AV_PIX_FMT_NONE)
+            return -1;
+    }
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(enc->pix_fmt);
+    int mw = 1 << d->log2_chroma_w, mh = 1 << d->log2_chroma_h;
+    enc->out_width = (enc->width + mw - 1) / mw * mw;
+    enc->out_height = (enc->height + mh - 1) / mh * mh;
+    if (enc->out_width != enc->width || enc->out_height != enc->height)
+        fprintf(stderr, "vstudio: note: %dx%d padded to %dx%d for %s (edge pixels repeated)\n", enc->width,
+                enc->height, enc->out_width, enc->out_height, av_get_pix_fmt_name(enc->pix_fmt));
+
+    if (enc->sink == SINK_LAV)
+        return open_lav(enc, strcasecmp(format, extension(enc->path)) == 0 ? NULL : format, o);
+
+    if (open_fd(enc) < 0)
+        return -1;
+    if (enc->sink == SINK_Y4M) {
+        char header[160];
+        int n = snprintf(header, sizeof header, "YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C420jpeg XYSCSS=420JPEG XCOLORRANGE=LIMITED\n",
+                         enc->out_width, enc->out_height, o->fps_num, o->fps_den);
+        return write_all(enc, header, (size_t)n);
+    }
+    return 0;
+}
+
+vs_encoder *vs_encoder_open(const char *path, int width, int height, const vs_encoder_options *opts)
+{
+    vs_encoder_options defaults;
+    if (!opts) {
+        vs_encoder_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (!path || !*path) {
+        vs_fail("no output path");
+        return NULL;
+    }
+    if (width <= 0 || height <= 0 || width > 32768 || height > 32768) {
+        vs_fail("%s: frame size %dx%d is out of range", path, width, height);
+        return NULL;
+    }
+    vs_encoder_options o = *opts;
+    if (o.fps_num == 0 && o.fps_den == 0) {
+        o.fps_num = 30;
+        o.fps_den = 1;
+    }
+    if (o.fps_num <= 0 || o.fps_den <= 0) {
+        vs_fail("%s: frame rate %d/%d must be positive", path, o.fps_num, o.fps_den);
+        return NULL;
+    }
+    if (o.crf > 63) {
+        vs_fail("%s: crf %d is out of range (0..63)", path, o.crf);
+        return NULL;
+    }
+    vs_encoder *enc = calloc(1, sizeof *enc);
+    if (!enc) {
+        vs_fail("out of memory");
+        return NULL;
+    }
+    enc->fd = -1;
+    enc->width = width;
+    enc->height = height;
+    enc->bt709 = height >= 720;
+    enc->quality = o.quality > 0 ? o.quality : 90;
+    pthread_mutex_init(&enc->pool_lock, NULL);
+    enc->path = strdup(path);
+    if (!enc->path) {
+        vs_fail("out of memory");
+        goto fail;
+    }
+    if (open_sink(enc, &o) < 0)
+        goto fail;
+    return enc;
+fail:
+    vs_encoder_abort(enc);
+    return NULL;
+}
+
+/* ---- pictures ---- */
+
+static void picture_free(vs_picture *pic)
+{
+    if (!pic)
+        return;
+    av_frame_free(&pic->yuv);
+    vs_frame_free(pic->rgba);
+    sws_freeContext(pic->sws);
+    free(pic);
+}
+
+vs_picture *vs_encoder_picture_get(vs_encoder *enc)
+{
+    pthread_mutex_lock(&enc->pool_lock);
+    vs_picture *pic = enc->free_pictures;
+    if (pic) {
+        enc->free_pictures = pic->next_free;
+        pthread_mutex_unlock(&enc->pool_lock);
+        pic->next_free = NULL;
+        return pic;
+    }
+    if (enc->n_pictures == enc->cap_pictures) {
+        int cap = enc->cap_pictures ? enc->cap_pictures * 2 : 16;
+        vs_picture **all = realloc(enc->all_pictures, (size_t)cap * sizeof *all);
+        if (!all) {
+            pthread_mutex_unlock(&enc->pool_lock);
+            vs_fail("%s: out of memory", enc->path);
+            return NULL;
+        }
+        enc->all_pictures = all;
+        enc->cap_pictures = cap;
+    }
+    pic = calloc(1, sizeof *pic);
+    if (pic)
+        enc->all_pictures[enc->n_pictures++] = pic;
+    pthread_mutex_unlock(&enc->pool_lock);
+    if (!pic) {
+        vs_fail("%s: out of memory", enc->path);
+        return NULL;
+    }
+    pic->enc = enc;
+    if (enc->pix_fmt == AV_PIX_FMT_RGBA) {
+        pic->rgba = vs_frame_new(enc->out_width, enc->out_height);
+        if (!pic->rgba)
+            goto fail;
+    } else {
+        pic->yuv = av_frame_alloc();
+        if (!pic->yuv)
+            goto fail;
+        pic->yuv->format = enc->pix_fmt;
+        pic->yuv->width = enc->out_width;
+        pic->yuv->height = enc->out_height;
+        if (av_frame_get_buffer(pic->yuv, 64) < 0)
+            goto fail;
+    }
+    return pic;
+fail:
+    vs_fail("%s: out of memory for a %dx%d picture", enc->path, enc->out_width, enc->out_height);
+    vs_picture_release(pic);
+    return NULL;
+}
+
+void vs_picture_release(vs_picture *pic)
+{
+    if (!pic)
+        return;
+    vs_encoder *enc = pic->enc;
+    pthread_mutex_lock(&enc->pool_lock);
+    pic->next_free = enc->free_pictures;
+    enc->free_pictures = pic;
+    pthread_mutex_unlock(&enc->pool_lock);
+}
+
+uint8_t *vs_picture_plane(vs_picture *pic, int plane, int *linesize)
+{
+    if (!pic->yuv || plane < 0 || plane >= AV_NUM_DATA_POINTERS || !pic->yuv->data[plane])
+        return NULL;
+    if (av_frame_make_writable(pic->yuv) < 0)
+        return NULL;
+    if (linesize)
+        *linesize = pic->yuv->linesize[plane];
+    return pic->yuv->data[plane];
+}
+
+const char *vs_encoder_pix_fmt(const vs_encoder *enc, int *width, int *height)
+{
+    if (width)
+        *width = enc->out_width;
+    if (height)
+        *height = enc->out_height;
+    return av_get_pix_fmt_name(enc->pix_fmt);
+}
+
+/* Copies src into dst (larger), repeating the last column and row. */
+static void pad_copy(vs_frame *dst, const vs_frame *src)
+{
+    for (int y = 0; y < dst->height; y++) {
+        const uint8_t *s = src->data + (size_t)(y < src->height ? y : src->height - 1) * src->stride;
+        uint8_t *d = dst->data + (size_t)y * dst->stride;
+        memcpy(d, s, (size_t)src->width * 4);
+        for (int x = src->width; x < dst->width; x++)
+            memcpy(d + x * 4, s + (src->width - 1) * 4, 4);
+    }
+}
+
+int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
+{
+    vs_encoder *enc = pic->enc;
+    if (rgba->width != enc->width || rgba->height != enc->height)
+        return vs_fail("frame is %dx%d but the video is %dx%d (every frame must have the size of the first)",
+                       rgba->width, rgba->height, enc->width, enc->height);
+    if (pic->rgba) {
+        if (rgba->width == pic->rgba->width && rgba->height == pic->rgba->height)
+            return vs_frame_copy_into(pic->rgba, rgba);
+        pad_copy(pic->rgba, rgba);
+        return 0;
+    }
+    const vs_frame *src = rgba;
+    vs_frame *padded = NULL;
+    if (rgba->width != enc->out_width || rgba->height != enc->out_height) {
+        padded = vs_frame_new(enc->out_width, enc->out_height);
+        if (!padded)
+            return -1;
+        pad_copy(padded, rgba);
+        src = padded;
+    }
+    if (!pic->sws) {
+        pic->sws = sws_getContext(enc->out_width, enc->out_height, AV_PIX_FMT_RGBA, enc->out_width,
+                                  enc->out_height, enc->pix_fmt, SWS_BILINEAR, NULL, NULL, NULL);
+        if (!pic->sws) {
+            vs_frame_free(padded);
+            return vs_fail("cannot convert RGBA to %s", av_get_pix_fmt_name(enc->pix_fmt));
+        }
+        if (is_yuv(enc->pix_fmt)) {
+            const int *matrix = sws_getCoefficients(enc->bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601);
+            sws_setColorspaceDetails(pic->sws, matrix, 1, matrix, 0, 0, 1 << 16, 1 << 16);
+        }
+    }
+    if (av_frame_make_writable(pic->yuv) < 0) {
+        vs_frame_free(padded);
+        return vs_fail("out of memory");
+    }
+    const uint8_t *planes[1] = {src->data};
+    const int strides[1] = {src->stride};
+    sws_scale(pic->sws, planes, strides, 0, src->height, pic->yuv->data, pic->yuv->linesize);
+    vs_frame_free(padded);
+    return 0;
+}
+
+/* ---- pushing ---- */
+
+static int push_y4m(vs_encoder *enc, AVFrame *f)
+{
+    if (write_all(enc, "FRAME\n", 6) < 0)
+        return -1;
+    for (int p = 0; p < 3; p++) {
+        int w = p ? (enc->out_width + 1) / 2 : enc->out_width;
+        int h = p ? (enc->out_height + 1) / 2 : enc->out_height;
+        for (int y = 0; y < h; y++)
+            if (write_all(enc, f->data[p] + (size_t)y * f->linesize[p], (size_t)w) < 0)
+                return -1;
+    }
+    return 0;
+}
+
+static int push_raw(vs_encoder *enc, const vs_frame *f)
+{
+    for (int y = 0; y < f->height; y++)
+        if (write_all(enc, f->data + (size_t)y * f->stride, (size_t)f->width * 4) < 0)
+            return -1;
+    return 0;
+}
+
+static int push_image(vs_encoder *enc, const vs_frame *f)
+{
+    size_t n = strlen(enc->path) + 32;
+    char *file = malloc(n);
+    if (!file)
+        return vs_fail("out of memory");
+    snprintf(file, n, "%s/%06lld.%s", enc->path, (long long)enc->frames, enc->image_ext);
+    int rc = vs_image_save(f, file, enc->quality);
+    free(file);
+    return rc;
+}
+
+int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic)
+{
+    int rc;
+    if (enc->failed) {
+        vs_picture_release(pic);
+        return vs_fail("%s: the encoder already failed", enc->path);
+    }
+    switch (enc->sink) {
+    case SINK_LAV:
+        pic->yuv->pts = enc->frames;
+        rc = encode_lav(enc, pic->yuv);
+        break;
+    case SINK_Y4M:
+        rc = push_y4m(enc, pic->yuv);
+        break;
+    case SINK_RAW:
+        rc = push_raw(enc, pic->rgba);
+        break;
+    default:
+        rc = push_image(enc, pic->rgba);
+        break;
+    }
+    vs_picture_release(pic);
+    if (rc < 0) {
+        enc->failed = 1;
+        return -1;
+    }
+    enc->frames++;
+    return 0;
+}
+
+int vs_encoder_push(vs_encoder *enc, const vs_frame *frame)
+{
+    vs_picture *pic = vs_encoder_picture_get(enc);
+    if (!pic)
+        return -1;
+    if (vs_picture_from_rgba(pic, frame) < 0) {
+        vs_picture_release(pic);
+        return vs_error_prefix("%s: frame %lld", enc->path, (long long)enc->frames);
+    }
+    return vs_encoder_push_picture(enc, pic);
+}
+
+int64_t vs_encoder_frames(const vs_encoder *enc) { return enc->frames; }
+
+/* ---- closing ---- */
+
+static void free_encoder(vs_encoder *enc)
+{
+    if (enc->codec)
+        avcodec_free_context(&enc->codec);
+    av_packet_free(&enc->packet);
+    if (enc->fmt) {
+        if (enc->fmt->pb && !(enc->fmt->oformat->flags & AVFMT_NOFILE))
+            avio_closep(&enc->fmt->pb);
+        avformat_free_context(enc->fmt);
+    }
+    if (enc->fd > STDERR_FILENO)
+        close(enc->fd);
+    for (int i = 0; i < enc->n_pictures; i++)
+        picture_free(enc->all_pictures[i]);
+    free(enc->all_pictures);
+    pthread_mutex_destroy(&enc->pool_lock);
+    free(enc->path);
+    free(enc->part);
+    free(enc);
+}
+
+void vs_encoder_abort(vs_encoder *enc)
+{
+    if (!enc)
+        return;
+    char *part = enc->part;
+    enc->part = NULL;
+    free_encoder(enc);
+    if (part) {
+        unlink(part);
+        free(part);
+    }
+}
+
+int vs_encoder_close(vs_encoder *enc)
+{
+    if (!enc)
+        return 0;
+    if (enc->failed)
+        goto fail;
+    if (enc->sink == SINK_LAV) {
+        if (encode_lav(enc, NULL) < 0)
+            goto fail;
+        int err = av_write_trailer(enc->fmt);
+        if (err < 0) {
+            vs_fail("%s: cannot finish the file: %s", enc->path, av_error(err));
+            goto fail;
+        }
+        if (enc->fmt->pb && !(enc->fmt->oformat->flags & AVFMT_NOFILE)) {
+            avio_flush(enc->fmt->pb);
+            err = enc->fmt->pb->error;
+            if (err >= 0)
+                err = avio_closep(&enc->fmt->pb);
+            if (err < 0) {
+                vs_fail("%s: write failed: %s", enc->path, av_error(err));
+                goto fail;
+            }
+        }
+    } else if (enc->fd > STDERR_FILENO) {
+        if (fsync(enc->fd) < 0 && errno != EINVAL) {
+            vs_fail("%s: write failed: %s", enc->path, strerror(errno));
+            goto fail;
+        }
+        int fd = enc->fd;
+        enc->fd = -1;
+        if (close(fd) < 0) {
+            vs_fail("%s: write failed: %s", enc->path, strerror(errno));
+            goto fail;
+        }
+    }
+    if (enc->part && rename(enc->part, enc->path) < 0) {
+        vs_fail("%s: cannot rename %s: %s", enc->path, enc->part, strerror(errno));
+        goto fail;
+    }
+    free(enc->part);
+    enc->part = NULL;
+    free_encoder(enc);
+    return 0;
+fail:
+    vs_encoder_abort(enc);
+    return -1;
+}
