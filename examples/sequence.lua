@@ -38,7 +38,7 @@ if not vs.worker and (not video_path or not image_dir) then
     end
   end
   if not video_path and vs.write and not exists(dir .. '/clip.mp4') then
-    local w = vs.write(dir .. '/clip.mp4', { fps = FPS, size = { W, H } })
+    local w = vs.write(dir .. '/clip.mp4', { fps = FPS })
     local f = vs.frame(W, H)
     for k = 0, 44 do
       stripes(f, k / FPS, { 40, 40, 160 })
