@@ -4,6 +4,7 @@
  * its own file (cmd_<name>.c) and returns an exit status.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"run", "render the clip a Lua script returns to a video", NULL},
+    {"run", "render the clip a Lua script returns to a video", vs_cmd_run},
     {"repl", "interactive Lua prompt with vstudio loaded", NULL},
     {"convert", "turn folders of PNG/JPEG frames into MP4s", NULL},
     {"probe", "show size, fps, exact frame count and codec of videos", NULL},
@@ -62,6 +63,9 @@ static int run_command(const struct command *c, int argc, char **argv)
 
 int vs_cli_main(int argc, char **argv)
 {
+    /* A file size limit (ulimit -f) must be a write error we report, not a
+     * signal that kills us before the .part file is cleaned up. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         /* plain `vstudio` on a terminal is the REPL */
         const struct command *repl = find_command("repl");

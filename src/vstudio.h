@@ -117,6 +117,7 @@ typedef struct vs_encoder_options {
     const char *artist;
     int threads;               /* encoder threads; 0: auto */
     int quality;               /* JPEG sequence quality 1..100; 0: 90 */
+    int quiet;                 /* 1: no notes on stderr (odd-size padding, ignored preset) */
 } vs_encoder_options;
 void vs_encoder_options_init(vs_encoder_options *opts);
 vs_encoder *vs_encoder_open(const char *path, int width, int height, const vs_encoder_options *opts);
@@ -146,6 +147,31 @@ const char *vs_encoder_pix_fmt(const vs_encoder *enc, int *width, int *height);
 int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic);
 /* Returns an unused picture to the pool. Safe on NULL. */
 void vs_picture_release(vs_picture *pic);
+
+/* ---- render engine (render.c): a script's clip on every core ----
+ * Every worker thread loads `script` into its own Lua state (vs.worker is
+ * true there) and takes the clip it returns (or passes to vs.render); frames
+ * are drawn in parallel, converted in the workers and encoded in order. */
+typedef struct vs_render_options {
+    const char *script;         /* the script every worker loads */
+    const char **args;          /* its `arg` table (arg[1..n_args]) */
+    int n_args;
+    int64_t first, end;         /* frames [first, end); end -1: to the clip's end */
+    int segment_index;          /* with segment_count > 0: render the K-th (1-based) of N */
+    int segment_count;          /*   equal parts instead of first/end */
+    int workers;                /* 0: decided from the cores and a measurement */
+    const char **outputs;       /* one encoder per output, each frame drawn once */
+    const char **formats;       /* per output, NULL entries: from the path */
+    int n_outputs;
+    vs_encoder_options encoder; /* shared settings (format comes from formats[]) */
+    int progress;               /* 0 auto (a bar on a terminal), 1 lines, 2 quiet */
+    int check;                  /* 1: only check that frames are a pure function of t */
+    int summary;                /* print the end-of-render summary on stderr */
+} vs_render_options;
+void vs_render_options_init(vs_render_options *opts);
+/* Returns 0, -1 on failure (vs_last_error: script file:line, frame, why),
+ * or 130/143 when SIGINT/SIGTERM stopped it (no output left behind). */
+int vs_render(const vs_render_options *opts);
 
 /* ---- probe (probe.c, cache.c): metadata with an exact frame count ---- */
 typedef struct vs_probe_info {

@@ -1,2 +1,81 @@
--- render.lua: (being written) installs its names into vs.
-return function(vs) end
+-- render.lua: vs.render(clip, opts) renders a clip from inside a script run
+-- by plain luajit (`luajit anim.lua`), with the same engine as `vstudio run`.
+--
+-- The engine's workers re-run the calling script (with vs.worker = true);
+-- there vs.render only records the clip and returns, so the script's
+-- top-level code must build the same clip every time. Under `vstudio run`
+-- the script is only ever run as a worker: vs.render records the clip and
+-- the command line's options apply.
+local ffi = require 'ffi'
+local core = require 'vstudio.core'
+local C = core.C
+
+local function script_of_caller()
+  for level = 3, 8 do
+    local info = debug.getinfo(level, 'S')
+    if not info then break end
+    if info.source:sub(1, 1) == '@' and not info.source:find('/vstudio/[%w_]+%.lua$') then
+      return info.source:sub(2)
+    end
+  end
+end
+
+return function(vs)
+  function vs.render(clip, opts)
+    if type(clip) ~= 'table' or type(clip.render) ~= 'function' then
+      error('vstudio: render: expected a clip, got ' .. type(clip), 2)
+    end
+    if vs.worker then
+      vs._render_clip = clip
+      return clip
+    end
+    opts = opts or {}
+    if type(opts) ~= 'table' then error('vstudio: render: options must be a table', 2) end
+    local script = opts.script or script_of_caller()
+    if not script then
+      error('vstudio: render: the clip must come from a script file (workers re-run it); ' ..
+            'use `vstudio run` or call vs.render from a .lua file', 2)
+    end
+    local o = ffi.new('vs_render_options')
+    C.vs_render_options_init(o)
+    local keep = { script }
+    local eo = vs.encoder_options(opts.out or '?', {
+      crf = opts.crf, preset = opts.preset, codec = opts.codec, pix_fmt = opts.pix_fmt,
+      bitrate = opts.bitrate, gop = opts.gop, options = opts.options, threads = opts.threads,
+    }, 2)
+    keep[#keep + 1] = eo
+    o.encoder = eo
+    o.script = script
+    local outs = opts.out or (script:gsub('%.lua$', '') .. '.mp4')
+    if type(outs) == 'string' then outs = { outs } end
+    local n = #outs
+    local out_arr = ffi.new('const char*[?]', n)
+    local fmt_arr = ffi.new('const char*[?]', n)
+    for i, path in ipairs(outs) do
+      out_arr[i - 1] = path
+      fmt_arr[i - 1] = opts.format
+      keep[#keep + 1] = path
+    end
+    keep[#keep + 1] = opts.format
+    o.outputs, o.formats, o.n_outputs = out_arr, fmt_arr, n
+    local args = rawget(_G, 'arg') or {}
+    local arg_arr = ffi.new('const char*[?]', #args + 1)
+    for i = 1, #args do
+      arg_arr[i - 1] = tostring(args[i])
+      keep[#keep + 1] = args[i]
+    end
+    o.args, o.n_args = arg_arr, #args
+    if opts.frames then
+      local first, last = opts.frames[1], opts.frames[2]
+      if type(first) ~= 'number' or type(last) ~= 'number' or first < 0 or last <= first then
+        error('vstudio: render: frames must be {first, end} with 0 <= first < end', 2)
+      end
+      o.first, o['end'] = first, last
+    end
+    o.workers = opts.workers or 0
+    o.progress = opts.quiet and 2 or 0
+    local rc = C.vs_render(o)
+    if rc ~= 0 then error('vstudio: render: ' .. ffi.string(C.vs_last_error()), 2) end
+    return clip
+  end
+end

@@ -1,0 +1,667 @@
+/*
+ * render.c: the parallel render engine.
+ *
+ * Every worker thread owns a LuaJIT state that loads the user's script (with
+ * vs.worker = true) and takes the clip it returns; closures never cross
+ * states. Workers claim small contiguous chunks of frames (so a clip that
+ * reads a video reads forward), draw each frame into their own RGBA scratch
+ * buffer, convert it into the encoder's pixel format right there (so colour
+ * conversion runs in parallel too) and park the result in a reorder window.
+ * The calling thread takes pictures out of the window in frame order and
+ * feeds the encoders. A worker may not start frame k until k is inside the
+ * window (k < written + window), which bounds memory whatever the length of
+ * the video, and cannot deadlock: the oldest unwritten frame is always
+ * inside the window.
+ *
+ * Errors stop everything: the first failing frame's message (script
+ * file:line, traceback) is reported and the outputs' .part files removed.
+ * SIGINT/SIGTERM do the same and return 130/143. A draw stuck in a JIT-
+ * compiled loop cannot be interrupted by a Lua hook, so after a grace period
+ * such workers are abandoned (the outputs are still cleaned up).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "error.h"
+#include "lua_state.h"
+#include "progress.h"
+#include "vstudio.h"
+
+#define MAX_OUTPUTS 8
+
+struct slot {
+    int ready;
+    vs_picture *pictures[MAX_OUTPUTS];
+};
+
+struct clip_info {
+    int width, height, fps_num, fps_den;
+    int64_t frames;
+};
+
+struct engine;
+
+struct worker {
+    struct engine *engine;
+    int index;
+    pthread_t thread;
+    int started;
+    lua_State *L;
+    int render_ref;     /* function(k, frame_ptr) in L's registry */
+    vs_frame *scratch;
+    double busy;        /* seconds drawing + converting */
+    int64_t frames;
+};
+
+struct engine {
+    const vs_render_options *opts;
+    struct clip_info clip;
+    int64_t first, end;
+    int n_workers;
+    struct worker *workers;
+    vs_encoder *encoders[MAX_OUTPUTS];
+    int n_encoders;
+
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int64_t next_claim;   /* first frame no worker has claimed */
+    int64_t written;      /* frames below this are encoded */
+    int window;
+    int chunk;
+    struct slot *slots;
+    atomic_int stop;
+    int failed;
+    int64_t error_frame;
+    char error[4096];
+    int finished_workers;
+    int abandoned;        /* workers stuck in draw were left running */
+};
+
+/* Set by the signal handler while a render runs: the one piece of global
+ * state the engine needs, since a signal handler has no other way in. */
+static volatile sig_atomic_t stop_signal;
+static _Thread_local struct engine *current_engine;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+/* Counts instructions in interpreted Lua so a long draw notices a stop. */
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (current_engine && atomic_load(&current_engine->stop))
+        luaL_error(L, "render stopped");
+}
+
+void vs_render_options_init(vs_render_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->end = -1;
+    opts->summary = 1;
+    vs_encoder_options_init(&opts->encoder);
+}
+
+/* ---- Lua side of a worker ---- */
+
+/* Loads the script into a fresh state and leaves in the registry a function
+ * render(k, frame_ptr) for its clip; fills info. Errors name the script. */
+static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_info *info, int *render_ref)
+{
+    lua_State *L = vs_lua_state_new();
+    if (!L)
+        return NULL;
+    lua_createtable(L, o->n_args, 1);
+    lua_pushstring(L, o->script);
+    lua_rawseti(L, -2, 0);
+    for (int i = 0; i < o->n_args; i++) {
+        lua_pushstring(L, o->args[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setglobal(L, "arg");
+
+    static const char *prepare =
+        "local worker = ...\n"
+        "local vs = require 'vstudio'\n"
+        "vs.worker = worker\n"
+        "vs._render_clip = nil\n";
+    if (luaL_loadstring(L, prepare) != 0)
+        goto lua_fail;
+    lua_pushboolean(L, worker);
+    if (vs_lua_pcall(L, 1, 0) != 0)
+        goto lua_fail;
+
+    if (luaL_loadfile(L, o->script) != 0)
+        goto lua_fail;
+    for (int i = 0; i < o->n_args; i++)
+        lua_pushstring(L, o->args[i]);
+    if (vs_lua_pcall(L, o->n_args, 1) != 0)
+        goto lua_fail;
+
+    /* The clip: the script's return value, or what it handed to vs.render. */
+    static const char *wrap =
+        "local returned, script = ...\n"
+        "local ffi = require 'ffi'\n"
+        "local vs = require 'vstudio'\n"
+        "local clip = returned\n"
+        "if clip == nil then clip = vs._render_clip end\n"
+        "if type(clip) ~= 'table' or type(clip.render) ~= 'function' then\n"
+        "  error(script .. ': the script must return a clip (e.g. return vs.clip{...}), got ' ..\n"
+        "        (clip == nil and 'nothing' or type(clip)), 0)\n"
+        "end\n"
+        "local render = clip.render\n"
+        "return function(k, ptr) render(clip, k, ffi.cast('vs_frame*', ptr)) end,\n"
+        "       clip.width, clip.height, clip.fps_num, clip.fps_den, clip.frames\n";
+    if (luaL_loadstring(L, wrap) != 0)
+        goto lua_fail;
+    lua_insert(L, -2);
+    lua_pushstring(L, o->script);
+    if (vs_lua_pcall(L, 2, 6) != 0)
+        goto lua_fail;
+    info->width = (int)lua_tointeger(L, -5);
+    info->height = (int)lua_tointeger(L, -4);
+    info->fps_num = (int)lua_tointeger(L, -3);
+    info->fps_den = (int)lua_tointeger(L, -2);
+    info->frames = (int64_t)lua_tonumber(L, -1);
+    lua_pop(L, 5);
+    *render_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (info->width <= 0 || info->height <= 0 || info->fps_num <= 0 || info->fps_den <= 0 || info->frames <= 0) {
+        vs_fail("%s: the clip has no frames or no size (%dx%d, %lld frames)", o->script, info->width,
+                info->height, (long long)info->frames);
+        lua_close(L);
+        return NULL;
+    }
+    return L;
+lua_fail:
+    vs_fail("%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown Lua error");
+    lua_close(L);
+    return NULL;
+}
+
+static void fail_frame(struct engine *e, int64_t frame, const char *msg)
+{
+    pthread_mutex_lock(&e->lock);
+    if (!e->failed || frame < e->error_frame) {
+        e->failed = 1;
+        e->error_frame = frame;
+        if (frame >= 0)
+            snprintf(e->error, sizeof e->error, "frame %lld: %s", (long long)frame, msg);
+        else
+            snprintf(e->error, sizeof e->error, "%s", msg);
+    }
+    atomic_store(&e->stop, 1);
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* Draws frame k and converts it for every output. */
+static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
+{
+    struct engine *e = w->engine;
+    lua_State *L = w->L;
+    vs_frame_fill(w->scratch, 0, 0, 0, 255);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->render_ref);
+    lua_pushnumber(L, (lua_Number)k);
+    lua_pushlightuserdata(L, w->scratch);
+    if (vs_lua_pcall(L, 2, 0) != 0) {
+        fail_frame(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
+        lua_pop(L, 1);
+        return -1;
+    }
+    for (int i = 0; i < e->n_encoders; i++) {
+        pictures[i] = vs_encoder_picture_get(e->encoders[i]);
+        if (!pictures[i] || vs_picture_from_rgba(pictures[i], w->scratch) < 0) {
+            fail_frame(e, k, vs_last_error());
+            for (int j = 0; j <= i; j++)
+                vs_picture_release(pictures[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct engine *e = w->engine;
+    current_engine = e;
+    lua_sethook(w->L, stop_hook, LUA_MASKCOUNT, 1000);
+
+    pthread_mutex_lock(&e->lock);
+    while (!atomic_load(&e->stop) && e->next_claim < e->end) {
+        int64_t k0 = e->next_claim;
+        int64_t k1 = k0 + e->chunk < e->end ? k0 + e->chunk : e->end;
+        e->next_claim = k1;
+        for (int64_t k = k0; k < k1; k++) {
+            while (!atomic_load(&e->stop) && k >= e->written + e->window)
+                pthread_cond_wait(&e->changed, &e->lock);
+            if (atomic_load(&e->stop))
+                break;
+            pthread_mutex_unlock(&e->lock);
+            vs_picture *pictures[MAX_OUTPUTS] = {0};
+            double t0 = vs_now();
+            int rc = produce_frame(w, k, pictures);
+            w->busy += vs_now() - t0;
+            pthread_mutex_lock(&e->lock);
+            if (rc < 0)
+                break;
+            struct slot *s = &e->slots[(k - e->first) % e->window];
+            memcpy(s->pictures, pictures, sizeof pictures);
+            s->ready = 1;
+            w->frames++;
+            pthread_cond_broadcast(&e->changed);
+        }
+    }
+    e->finished_workers++;
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
+/* ---- the calling thread: encoders ---- */
+
+static int open_outputs(struct engine *e)
+{
+    const vs_render_options *o = e->opts;
+    if (o->n_outputs < 1 || o->n_outputs > MAX_OUTPUTS)
+        return vs_fail("between 1 and %d outputs, got %d", MAX_OUTPUTS, o->n_outputs);
+    for (int i = 0; i < o->n_outputs; i++) {
+        vs_encoder_options eo = o->encoder;
+        eo.fps_num = e->clip.fps_num;
+        eo.fps_den = e->clip.fps_den;
+        eo.format = o->formats ? o->formats[i] : NULL;
+        e->encoders[i] = vs_encoder_open(o->outputs[i], e->clip.width, e->clip.height, &eo);
+        if (!e->encoders[i])
+            return -1;
+        e->n_encoders = i + 1;
+    }
+    return 0;
+}
+
+static void abort_outputs(struct engine *e)
+{
+    for (int i = 0; i < e->n_encoders; i++)
+        vs_encoder_abort(e->encoders[i]);
+    e->n_encoders = 0;
+}
+
+/* Waits for frame k's pictures; returns 0, or -1 when stopping. */
+static int take_slot(struct engine *e, int64_t k, vs_picture **pictures)
+{
+    struct slot *s = &e->slots[(k - e->first) % e->window];
+    pthread_mutex_lock(&e->lock);
+    while (!s->ready && !atomic_load(&e->stop)) {
+        if (stop_signal) {
+            atomic_store(&e->stop, 1);
+            pthread_cond_broadcast(&e->changed);
+            break;
+        }
+        if (e->finished_workers == e->n_workers) {
+            /* every worker gone and frame k never came: cannot happen unless stopped */
+            atomic_store(&e->stop, 1);
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&e->changed, &e->lock, &ts);
+    }
+    int rc = -1;
+    if (s->ready && !atomic_load(&e->stop)) {
+        memcpy(pictures, s->pictures, sizeof s->pictures);
+        memset(s, 0, sizeof *s);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+static void mark_written(struct engine *e, int64_t k)
+{
+    pthread_mutex_lock(&e->lock);
+    e->written = k + 1;
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* Joins the workers, giving stuck ones (a JIT loop ignores the hook) a
+ * grace period; returns how many could not be joined. */
+static int join_workers(struct engine *e)
+{
+    double deadline = vs_now() + 2.0;
+    pthread_mutex_lock(&e->lock);
+    while (e->finished_workers < e->n_workers && vs_now() < deadline) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&e->changed, &e->lock, &ts);
+    }
+    int stuck = e->n_workers - e->finished_workers;
+    pthread_mutex_unlock(&e->lock);
+    for (int i = 0; i < e->n_workers; i++) {
+        if (!e->workers[i].started)
+            continue;
+        if (stuck == 0)
+            pthread_join(e->workers[i].thread, NULL);
+        else
+            pthread_detach(e->workers[i].thread);
+    }
+    return stuck;
+}
+
+static int online_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+static void print_summary(struct engine *e, double wall, double encode_busy)
+{
+    int64_t n = e->end - e->first;
+    double draw = 0;
+    for (int i = 0; i < e->n_workers; i++)
+        draw += e->workers[i].busy;
+    double gen_util = wall > 0 ? draw / (wall * e->n_workers) : 0;
+    double enc_util = wall > 0 ? encode_busy / wall : 0;
+    const vs_encoder_options *eo = &e->opts->encoder;
+    fprintf(stderr, "vstudio: run: %lld frames in %.2f s (%.1f fps); settings: --workers %d%s --codec %s --crf %d --preset %s\n",
+            (long long)n, wall, wall > 0 ? n / wall : 0, e->n_workers, e->opts->workers ? "" : " (auto)",
+            eo->codec ? eo->codec : "libx264", eo->crf >= 0 ? eo->crf : 18, eo->preset ? eo->preset : "medium");
+    fprintf(stderr, "vstudio: run: generator %.1f ms/frame, busy %.0f%%; encoder waits %.0f%% of the time: ",
+            n ? 1000 * draw / n : 0, 100 * gen_util, 100 * enc_util);
+    if (gen_util > 0.85 && enc_util < 0.5)
+        fprintf(stderr, "the generator is the bottleneck (simplify draw or add cores)\n");
+    else if (enc_util > 0.5)
+        fprintf(stderr, "the encoder is the bottleneck (try a faster --preset)\n");
+    else
+        fprintf(stderr, "balanced\n");
+}
+
+/* ---- --check: is each frame a pure function of its time? ---- */
+
+static uint64_t hash_frame(const vs_frame *f)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (int y = 0; y < f->height; y++) {
+        const uint8_t *p = f->data + (size_t)y * f->stride;
+        for (int i = 0; i < f->width * 4; i++)
+            h = (h ^ p[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+static int render_one(lua_State *L, int ref, vs_frame *f, int64_t k)
+{
+    vs_frame_fill(f, 0, 0, 0, 255);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    lua_pushnumber(L, (lua_Number)k);
+    lua_pushlightuserdata(L, f);
+    if (vs_lua_pcall(L, 2, 0) != 0) {
+        vs_fail("frame %lld: %s", (long long)k, lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_purity(const vs_render_options *o, int64_t first, int64_t end)
+{
+    enum { SAMPLES = 8 };
+    int64_t frames[SAMPLES];
+    int n = 0;
+    for (int i = 0; i < SAMPLES && first + i * (end - first) / SAMPLES < end; i++) {
+        int64_t k = first + i * (end - first) / SAMPLES;
+        if (n == 0 || frames[n - 1] != k)
+            frames[n++] = k;
+    }
+    uint64_t hashes[2][SAMPLES];
+    for (int pass = 0; pass < 2; pass++) {
+        struct clip_info info;
+        int ref;
+        lua_State *L = load_clip(o, 1, &info, &ref);
+        if (!L)
+            return -1;
+        vs_frame *f = vs_frame_new(info.width, info.height);
+        if (!f) {
+            lua_close(L);
+            return -1;
+        }
+        for (int j = 0; j < n; j++) {
+            int i = pass == 0 ? j : n - 1 - j; /* the second pass goes backwards */
+            if (render_one(L, ref, f, frames[i]) < 0) {
+                vs_frame_free(f);
+                lua_close(L);
+                return -1;
+            }
+            hashes[pass][i] = hash_frame(f);
+        }
+        vs_frame_free(f);
+        lua_close(L);
+    }
+    char list[256] = "";
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        if (hashes[0][i] != hashes[1][i]) {
+            size_t len = strlen(list);
+            snprintf(list + len, sizeof list - len, "%s%lld", bad ? ", " : "", (long long)frames[i]);
+            bad++;
+        }
+    }
+    if (bad)
+        return vs_fail("%s: frames %s differ when drawn in another order or on another worker: draw depends on "
+                       "something besides t (global state? unseeded randomness?)", o->script, list);
+    fprintf(stderr, "vstudio: run: check passed: %d sample frames are identical in both orders\n", n);
+    return 0;
+}
+
+/* ---- the engine ---- */
+
+static int run_engine(struct engine *e)
+{
+    const vs_render_options *o = e->opts;
+    int rc = -1, stuck = 0;
+    double encode_busy = 0, start = vs_now();
+    vs_progress *progress = NULL;
+
+    /* The clip's size and length come from a first worker state. */
+    e->workers = calloc((size_t)e->n_workers, sizeof *e->workers);
+    if (!e->workers)
+        return vs_fail("out of memory");
+    for (int i = 0; i < e->n_workers; i++) {
+        struct worker *w = &e->workers[i];
+        struct clip_info info;
+        w->engine = e;
+        w->index = i;
+        w->L = load_clip(o, 1, &info, &w->render_ref);
+        if (!w->L)
+            goto out;
+        if (i == 0) {
+            e->clip = info;
+            e->first = o->first;
+            e->end = o->end < 0 || o->end > info.frames ? info.frames : o->end;
+            if (o->segment_count > 0) {
+                /* the K-th of N equal parts (1-based), the same split on every machine */
+                e->first = info.frames * (o->segment_index - 1) / o->segment_count;
+                e->end = info.frames * o->segment_index / o->segment_count;
+            }
+            if (o->end > info.frames)
+                fprintf(stderr, "vstudio: note: the clip has %lld frames; rendering %lld:%lld\n",
+                        (long long)info.frames, (long long)e->first, (long long)e->end);
+            if (e->first >= e->end) {
+                vs_fail("%s: frame range %lld:%lld is outside the clip (%lld frames)", o->script,
+                        (long long)o->first, (long long)o->end, (long long)info.frames);
+                goto out;
+            }
+            if (open_outputs(e) < 0)
+                goto out;
+        } else if (memcmp(&info, &e->clip, sizeof info) != 0) {
+            vs_fail("%s: worker %d built a different clip (%dx%d, %lld frames) than worker 0 (%dx%d, %lld frames): "
+                    "the script must build the same clip every time it runs", o->script, i, info.width,
+                    info.height, (long long)info.frames, e->clip.width, e->clip.height, (long long)e->clip.frames);
+            goto out;
+        }
+        w->scratch = vs_frame_new(info.width, info.height);
+        if (!w->scratch)
+            goto out;
+    }
+
+    e->chunk = 4;
+    e->window = e->n_workers * e->chunk * 2 + 4;
+    e->slots = calloc((size_t)e->window, sizeof *e->slots);
+    if (!e->slots) {
+        vs_fail("out of memory");
+        goto out;
+    }
+    e->next_claim = e->written = e->first;
+
+    progress = vs_progress_start("frames", e->end - e->first, (enum vs_progress_mode)o->progress);
+    for (int i = 0; i < e->n_workers; i++) {
+        if (pthread_create(&e->workers[i].thread, NULL, worker_main, &e->workers[i]) != 0) {
+            fail_frame(e, -1, "cannot start a worker thread");
+            break;
+        }
+        e->workers[i].started = 1;
+    }
+    for (int i = 0; i < e->n_workers; i++)
+        if (!e->workers[i].started)
+            e->finished_workers++;
+
+    for (int64_t k = e->first; k < e->end; k++) {
+        vs_picture *pictures[MAX_OUTPUTS];
+        if (take_slot(e, k, pictures) < 0)
+            break;
+        double t0 = vs_now();
+        for (int i = 0; i < e->n_encoders; i++) {
+            if (vs_encoder_push_picture(e->encoders[i], pictures[i]) < 0) {
+                fail_frame(e, -1, vs_last_error());
+                for (int j = i + 1; j < e->n_encoders; j++)
+                    vs_picture_release(pictures[j]);
+                break;
+            }
+        }
+        encode_busy += vs_now() - t0;
+        if (atomic_load(&e->stop))
+            break;
+        mark_written(e, k);
+        vs_progress_update(progress, k + 1 - e->first);
+    }
+    atomic_store(&e->stop, 1);
+    pthread_mutex_lock(&e->lock);
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
+    stuck = join_workers(e);
+    e->abandoned = stuck > 0;
+    vs_progress_finish(progress);
+    progress = NULL;
+
+    if (stop_signal) {
+        abort_outputs(e);
+        vs_fail("interrupted by %s; no output written", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        rc = 128 + stop_signal;
+        goto out;
+    }
+    if (e->failed) {
+        abort_outputs(e);
+        vs_fail("%s", e->error);
+        goto out;
+    }
+    double t0 = vs_now();
+    for (int i = 0; i < e->n_encoders; i++) {
+        vs_encoder *enc = e->encoders[i];
+        e->encoders[i] = NULL;
+        if (vs_encoder_close(enc) < 0) {
+            for (int j = i + 1; j < e->n_encoders; j++)
+                vs_encoder_abort(e->encoders[j]);
+            e->n_encoders = 0;
+            goto out;
+        }
+    }
+    e->n_encoders = 0;
+    encode_busy += vs_now() - t0;
+    if (o->summary && o->progress != VS_PROGRESS_QUIET)
+        print_summary(e, vs_now() - start, encode_busy);
+    rc = 0;
+out:
+    vs_progress_finish(progress);
+    abort_outputs(e);
+    if (e->workers) {
+        for (int i = 0; i < e->n_workers; i++) {
+            struct worker *w = &e->workers[i];
+            if (stuck && w->started)
+                continue; /* still running somewhere: leak rather than pull its state away */
+            if (w->L)
+                lua_close(w->L);
+            vs_frame_free(w->scratch);
+        }
+        if (!stuck) {
+            free(e->workers);
+            free(e->slots);
+        }
+    }
+    return rc;
+}
+
+int vs_render(const vs_render_options *o)
+{
+    if (!o->script)
+        return vs_fail("no script to render");
+    if (o->first < 0 || (o->end >= 0 && o->end <= o->first))
+        return vs_fail("bad frame range %lld:%lld", (long long)o->first, (long long)o->end);
+    if (o->segment_count < 0 || (o->segment_count > 0 && (o->segment_index < 1 || o->segment_index > o->segment_count)))
+        return vs_fail("bad segment %d/%d (expected K/N with 1 <= K <= N)", o->segment_index, o->segment_count);
+    if (o->check) {
+        struct clip_info info;
+        int ref;
+        lua_State *L = load_clip(o, 1, &info, &ref);
+        if (!L)
+            return -1;
+        lua_close(L);
+        int64_t end = o->end < 0 || o->end > info.frames ? info.frames : o->end;
+        return check_purity(o, o->first, end);
+    }
+
+    /* On the heap: workers stuck in a JIT loop may outlive this call. */
+    struct engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return vs_fail("out of memory");
+    e->opts = o;
+    e->n_workers = o->workers > 0 ? o->workers : online_cores();
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->changed, NULL);
+
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    int rc = run_engine(e);
+
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    stop_signal = 0;
+    if (!e->abandoned) {
+        pthread_mutex_destroy(&e->lock);
+        pthread_cond_destroy(&e->changed);
+        free(e);
+    }
+    return rc;
+}

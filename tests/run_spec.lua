@@ -1,0 +1,195 @@
+-- vstudio run: the render engine through the command line.
+local h = require 'helper'
+
+local function script(dir, name, body)
+  local path = dir .. '/' .. name
+  h.write_file(path, body)
+  return path
+end
+
+-- A clip whose frame k is a flat colour encoding k: r = 10*k % 256.
+local COUNTER = [[
+local vs = require 'vstudio'
+return vs.clip{ size = {64, 48}, fps = 10, duration = 3,
+  draw = function(frame, t)
+    local k = math.floor(t * 10 + 0.5)
+    frame:fill((k * 10) % 256, 128, 255 - (k * 10) % 256)
+  end }
+]]
+
+describe('vstudio run', function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+  after_each(h.cleanup)
+
+  it('renders the returned clip to an MP4 named after the script', function()
+    local s = script(dir, 'count.lua', COUNTER)
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q')
+    assert.are.equal(0, rc, err)
+    assert.are.equal(30, h.ffprobe_frames(dir .. '/count.mp4'))
+    assert.are.equal(64, h.ffprobe_stream(dir .. '/count.mp4').width)
+  end)
+
+  it('prints a summary with the settings used and the bottleneck', function()
+    local s = script(dir, 'count.lua', COUNTER)
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -o ' .. h.q(dir .. '/o.mp4'))
+    assert.are.equal(0, rc, err)
+    assert.truthy(err:find('30 frames in', 1, true))
+    assert.truthy(err:find('--workers %d'))
+    assert.truthy(err:find('bottleneck') or err:find('balanced'))
+  end)
+
+  it('gives the same pixels whatever the number of workers', function()
+    local s = script(dir, 'count.lua', COUNTER)
+    local outs = {}
+    for _, w in ipairs { 1, 2, 3 } do
+      local out = dir .. '/w' .. w .. '.mkv'
+      local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --crf 0 --workers ' .. w .. ' -o ' .. h.q(out))
+      assert.are.equal(0, rc, err)
+      outs[w] = table.concat(h.ffmpeg_rgba_frames(out, 64, 48))
+    end
+    assert.are.equal(30 * 64 * 48 * 4, #outs[1])
+    assert.is_true(outs[1] == outs[2] and outs[2] == outs[3])
+  end)
+
+  it('renders only --frames A:B and --segment K/N', function()
+    local s = script(dir, 'count.lua', COUNTER)
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --frames 5:12 -o ' .. h.q(dir .. '/f.mp4'))
+    assert.are.equal(0, rc, err)
+    assert.are.equal(7, h.ffprobe_frames(dir .. '/f.mp4'))
+    _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --crf 0 --segment 2/3 -o ' .. h.q(dir .. '/s.mkv'))
+    assert.are.equal(0, rc, err)
+    local frames = h.ffmpeg_rgba_frames(dir .. '/s.mkv', 64, 48)
+    assert.are.equal(10, #frames)
+    assert.is_true(math.abs(frames[1]:byte(1) - 100) <= 2, 'segment 2/3 starts at frame 10')
+  end)
+
+  it('streams y4m to stdout with -o -', function()
+    local s = script(dir, 'count.lua', COUNTER)
+    local out, err, rc = h.sh(h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o - | ffprobe -v error -count_frames ' ..
+      '-show_entries stream=nb_read_frames -of csv=p=0 -')
+    assert.are.equal(0, rc, err)
+    assert.are.equal(30, tonumber(out:match('%d+')))
+  end)
+
+  it('writes several outputs from one pass', function()
+    local s = script(dir, 'count.lua', COUNTER)
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --frames 0:4 -o ' .. h.q(dir .. '/a.mp4') ..
+      ' -o ' .. h.q(dir .. '/frames') .. ' --format png')
+    assert.are.equal(0, rc, err)
+    assert.are.equal(4, h.ffprobe_frames(dir .. '/a.mp4'))
+    assert.is_true(h.exists(dir .. '/frames/000003.png'))
+    assert.is_false(h.exists(dir .. '/frames/000004.png'))
+  end)
+
+  it('passes arguments after -- to the script as arg', function()
+    local s = script(dir, 'args.lua', [[
+local vs = require 'vstudio'
+local w, hgt = tonumber(arg[1]), tonumber(arg[2])
+return vs.clip{ size = {w, hgt}, fps = 5, duration = 1, draw = function(f, t) end }
+]])
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/a.mp4') .. ' -- 96 32')
+    assert.are.equal(0, rc, err)
+    local st = h.ffprobe_stream(dir .. '/a.mp4')
+    assert.are.equal(96, st.width)
+    assert.are.equal(32, st.height)
+  end)
+
+  it('stops on an error in draw, naming file:line and frame, leaving no output', function()
+    local s = script(dir, 'boom.lua', [[
+local vs = require 'vstudio'
+return vs.clip{ size = {64, 48}, fps = 10, duration = 3,
+  draw = function(frame, t)
+    if t >= 1.7 then error('boom at ' .. t) end
+  end }
+]])
+    local out = dir .. '/boom.mp4'
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(out))
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('frame 17', 1, true), err)
+    assert.truthy(err:find('boom.lua:4:', 1, true), err)
+    assert.truthy(err:find('traceback', 1, true), err)
+    assert.is_false(h.exists(out))
+    assert.is_false(h.exists(out .. '.part'))
+  end)
+
+  it('reports a syntax error and a script that returns no clip', function()
+    local s = script(dir, 'syntax.lua', 'return vs.clip{ size = ')
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q')
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('syntax.lua:1:', 1, true), err)
+    s = script(dir, 'none.lua', 'local x = 1')
+    _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q')
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('must return a clip', 1, true), err)
+    assert.is_false(h.exists(dir .. '/none.mp4'))
+  end)
+
+  it('refuses a missing script and bad options', function()
+    local _, err, rc = h.vstudio('run ' .. h.q(dir .. '/nope.lua'))
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('nope.lua: cannot read the script', 1, true))
+    _, err, rc = h.vstudio('run x.lua --workers zero')
+    assert.are.equal(2, rc)
+    assert.truthy(err:find('--workers', 1, true))
+    _, err, rc = h.vstudio('run x.lua --frames 9:3')
+    assert.are.equal(2, rc)
+    _, err, rc = h.vstudio('run x.lua --bogus')
+    assert.are.equal(2, rc)
+    assert.truthy(err:find("unknown option '--bogus'", 1, true))
+  end)
+
+  it('refuses an output in a missing directory before drawing', function()
+    local s = script(dir, 'count.lua', COUNTER)
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/missing/o.mp4'))
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('missing/o.mp4', 1, true), err)
+  end)
+
+  it('--check catches a script that keeps state between frames', function()
+    local pure = script(dir, 'count.lua', COUNTER)
+    local _, err, rc = h.vstudio('run ' .. h.q(pure) .. ' --check')
+    assert.are.equal(0, rc, err)
+    assert.truthy(err:find('check passed', 1, true))
+    local impure = script(dir, 'impure.lua', [[
+local vs = require 'vstudio'
+local calls = 0
+return vs.clip{ size = {32, 32}, fps = 10, duration = 3,
+  draw = function(frame, t) calls = calls + 1; frame:fill(calls % 256, 0, 0) end }
+]])
+    _, err, rc = h.vstudio('run ' .. h.q(impure) .. ' --check')
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('differ', 1, true), err)
+  end)
+
+  it('stops on SIGINT with exit 130 and no output, even in an endless draw', function()
+    local s = script(dir, 'forever.lua', [[
+local vs = require 'vstudio'
+return vs.clip{ size = {32, 32}, fps = 10, duration = 100,
+  draw = function(frame, t) if t > 0.5 then while true do end end end }
+]])
+    local out = dir .. '/forever.mp4'
+    local _, err, rc = h.sh(h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o ' .. h.q(out) ..
+      ' & pid=$!; sleep 1; kill -INT $pid; wait $pid')
+    assert.are.equal(130, rc, err)
+    assert.truthy(err:find('interrupted', 1, true), err)
+    assert.is_false(h.exists(out))
+    assert.is_false(h.exists(out .. '.part'))
+  end)
+
+  it('keeps memory flat: 10x the frames, about the same peak RSS', function()
+    local s = script(dir, 'mem.lua', [[
+local vs = require 'vstudio'
+return vs.clip{ size = {320, 240}, fps = 30, duration = tonumber(arg[1]),
+  draw = function(frame, t) frame:fill(t * 20 % 256, 0, 0) end }
+]])
+    local function peak(seconds)
+      local _, err, rc = h.sh('/usr/bin/time -f "PEAK %M" ' .. h.q(h.bin) .. ' run ' .. h.q(s) ..
+        ' -q --preset ultrafast -o ' .. h.q(dir .. '/m.mp4') .. ' -- ' .. seconds)
+      assert.are.equal(0, rc, err)
+      return tonumber(err:match('PEAK (%d+)'))
+    end
+    local small, large = peak(1), peak(10)
+    assert.is_true(large < small * 1.3, small .. ' KiB for 30 frames, ' .. large .. ' KiB for 300')
+  end)
+end)
