@@ -25,26 +25,35 @@ end
 local dir = (os.getenv('TMPDIR') or '/tmp') .. '/vstudio-example-sequence'
 local video_path, image_dir = arg and arg[1], arg and arg[2]
 
--- Inputs are made by the main script run only: workers find them on disk.
-if not vs.worker and (not video_path or not image_dir) then
-  os.execute("mkdir -p '" .. dir .. "'")
-  if not image_dir and not exists(dir .. '/frames/f30.png') then
-    os.execute("mkdir -p '" .. dir .. "/frames'")
-    for k = 1, 30 do
-      local f = vs.frame(W, H)
-      f:gradient{ { 10, 60, 30 }, { 200, 230, 120 }, direction = k * 6 }
-      f:circle{ x = W / 2, y = H / 2, r = 10 + k * 2, color = { 255, 255, 255, 180 } }
-      f:save(dir .. '/frames/f' .. k .. '.png')
-    end
+-- Inputs are made by the main script run only (workers find them on disk),
+-- in a private folder renamed into place when complete, so runs at the same
+-- time never read half-written files.
+if not vs.worker and not exists(dir .. '/done') then
+  local tmp = os.tmpname()
+  os.remove(tmp)
+  os.execute("mkdir -p '" .. tmp .. "/frames'")
+  for k = 1, 30 do
+    local f = vs.frame(W, H)
+    f:gradient{ { 10, 60, 30 }, { 200, 230, 120 }, direction = k * 6 }
+    f:circle{ x = W / 2, y = H / 2, r = 10 + k * 2, color = { 255, 255, 255, 180 } }
+    f:save(tmp .. '/frames/f' .. k .. '.png')
   end
-  if not video_path and vs.write and not exists(dir .. '/clip.mp4') then
-    local w = vs.write(dir .. '/clip.mp4', { fps = FPS })
+  if vs.write then
+    local w = vs.write(tmp .. '/clip.mp4', { fps = FPS })
     local f = vs.frame(W, H)
     for k = 0, 44 do
       stripes(f, k / FPS, { 40, 40, 160 })
       w:push(f)
     end
     w:close()
+  end
+  io.open(tmp .. '/done', 'w'):close()
+  if not os.rename(tmp, dir) then
+    if not exists(dir .. '/done') then  -- a stale, unfinished folder: replace it
+      os.execute("rm -rf '" .. dir .. "'")
+      if os.rename(tmp, dir) then tmp = nil end
+    end
+    if tmp then os.execute("rm -rf '" .. tmp .. "'") end  -- another run was first
   end
 end
 video_path = video_path or dir .. '/clip.mp4'
