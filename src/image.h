@@ -20,4 +20,24 @@ int vs_image_read_file(const char *path, uint8_t **data, size_t *size);
 /* Decodes an in-memory file (format from path's extension) to a new RGBA8 frame. */
 vs_frame *vs_image_decode(const char *path, const uint8_t *data, size_t size);
 
+/* Where to decode: called once the size is known, returns a frame at least
+ * width x height (the image lands in its top-left corner), or NULL with
+ * vs_fail set to refuse (the decode then fails with that message). */
+typedef vs_frame *(*vs_image_target)(void *ctx, int width, int height);
+typedef struct vs_image_info {
+    int width, height;
+    int alpha;          /* the file has an alpha channel or tRNS transparency */
+} vs_image_info;
+/* Buffers a caller keeps across decodes (zero-initialise; free with
+ * vs_image_scratch_free): the fast PNG path needs them, NULL disables it. */
+typedef struct vs_image_scratch {
+    uint8_t *buf, *buf2;
+    size_t cap, cap2;
+} vs_image_scratch;
+void vs_image_scratch_free(vs_image_scratch *s);
+/* Decodes into the caller's frame; returns it or NULL (error names path).
+ * info (may be NULL) gets the size even when target refuses. */
+vs_frame *vs_image_decode_to(const char *path, const uint8_t *data, size_t size, vs_image_target target,
+                             void *ctx, vs_image_info *info, vs_image_scratch *scratch);
+
 #endif

@@ -80,6 +80,9 @@ describe('vs.load PNG', function()
     { '16-bit RGB', 'rgb48be', 1 }, { '16-bit RGBA', 'rgba64be', 1 },
     { '16-bit gray', 'gray16be', 1 }, { '16-bit gray+alpha', 'ya16be', 1 },
     { 'interlaced RGB', 'rgb24', 0, '-flags +ildct' },
+    { 'RGB with Sub filters', 'rgb24', 0, '-pred sub' }, { 'RGB with Up filters', 'rgb24', 0, '-pred up' },
+    { 'RGB with Average filters', 'rgb24', 0, '-pred avg' }, { 'RGBA with Paeth filters', 'rgba', 0, '-pred paeth' },
+    { 'RGBA with mixed filters', 'rgba', 0, '-pred mixed' }, { 'RGB with mixed filters', 'rgb24', 0, '-pred mixed' },
     { 'palette with tRNS', 'pal8', 0,
       "-vf \"format=rgba,geq=r='r(X\\,Y)':g='g(X\\,Y)':b='b(X\\,Y)':a='if(lt(X\\,32)\\,255\\,0)'," ..
       "split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse=alpha_threshold=128\"" },
@@ -97,7 +100,7 @@ describe('vs.load PNG', function()
   end
 
   it('sees the tRNS transparency of a palette image', function()
-    local f = vs.load(dir .. '/k12.png')
+    local f = vs.load(dir .. '/k18.png')
     assert.are.equal(255, select(4, f:get(0, 0)))
     assert.are.equal(0, select(4, f:get(W - 1, 0)))
   end)
@@ -112,6 +115,17 @@ describe('vs.load PNG', function()
     o:save(dir .. '/opaque.png')
     assert.are.equal('rgb24', helper.ffprobe_stream(dir .. '/opaque.png').pix_fmt)
     assert.are.equal(helper.frame_bytes(o), helper.frame_bytes(vs.load(dir .. '/opaque.png')))
+  end)
+
+  it('reads a PNG split over many IDAT chunks (noise, 320x240)', function()
+    local path = dir .. '/noise.png'
+    local _, err, rc = helper.sh('ffmpeg -v error -f lavfi -i testsrc2=s=320x240:d=0.04 -vf noise=alls=40:allf=t ' ..
+      '-frames:v 1 -pix_fmt rgba ' .. q(path))
+    assert(rc == 0, err)
+    local f = vs.load(path)
+    f:save(dir .. '/noise2.png') -- libpng writes 8 KiB IDAT chunks
+    assert.is_true(#helper.read_file(dir .. '/noise2.png') > 3 * 8192)
+    assert.are.equal(ffmpeg_rgba(path), helper.frame_bytes(vs.load(dir .. '/noise2.png')))
   end)
 
   it('leaves no .part file behind', function()

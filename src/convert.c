@@ -1,0 +1,754 @@
+/*
+ * convert.c: frame folders to videos, one or thousands, resumable.
+ *
+ * A batch is a list of (folder, output) tasks. Planning lists every folder
+ * (framelist.c: natural, name or regex order), skips outputs that are
+ * already complete (a readable video whose frame count matches the folder,
+ * or whose "vstudio convert: N files" comment matches when bad frames were
+ * skipped), and orders the rest longest first: with `jobs` folders
+ * converting at once, greedy longest-first (LPT) keeps the last minutes
+ * from being one long folder on one core.
+ *
+ * One folder is a pipeline: `workers` threads claim frame indices in order,
+ * read the file, decode it (libpng / turbojpeg, image.c) into their own
+ * RGBA buffer, lay transparency over the background, resize if asked, and
+ * convert to the encoder's picture (YUV, odd sizes edge-padded) themselves.
+ * The folder's thread takes pictures strictly in frame order from a ring of
+ * `window` slots and hands them to the encoder; a worker may not run more
+ * than `window` frames ahead, so memory is flat whatever the folder size.
+ * The encoder writes OUT.part and renames it when complete; any failure or
+ * Ctrl-C aborts it, which removes the .part: a rerun never trusts a
+ * truncated video.
+ *
+ * The batch's main thread only reports: a progress line (folders, frames/s,
+ * ETA) while the folder threads work, and the summary at the end.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavformat/avformat.h>
+
+#include "convert.h"
+#include "error.h"
+#include "image.h"
+#include "vstudio.h"
+
+enum job_state { JOB_PENDING, JOB_CONVERTED, JOB_SKIPPED, JOB_FAILED };
+
+struct job {
+    const char *dir, *out;
+    vs_frame_list *list;
+    int64_t frames;
+    enum job_state state;
+    char reason[1024];         /* why it failed or was skipped */
+    char note[512];            /* numbering warning, odd-size padding */
+    int width, height;         /* the first frame's size */
+    int64_t written;
+    int64_t processed;         /* frames taken from the ring (written or left out) */
+    char **bad;                /* frames left out under --skip-bad ("path: why") */
+    int64_t nbad;
+    double seconds;
+};
+
+struct batch {
+    struct job **order;        /* pending jobs, longest first */
+    int norder;
+    atomic_int next_job;
+    atomic_llong frames_done;
+    atomic_int jobs_done;
+    int64_t frames_total;
+    const vs_convert_options *o;
+    volatile sig_atomic_t *stop;
+    int workers;               /* per folder */
+    int encoder_threads;
+    pthread_mutex_t lock;      /* for messages printed while converting */
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void vs_convert_options_init(vs_convert_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->fps_num = 30;
+    o->fps_den = 1;
+    o->crf = -1;
+}
+
+/* ---- resume: is OUT already a complete conversion of this folder? ---- */
+
+/* Frame count of the first video stream (from the container's index when
+ * it has one, else by counting packets); -1 when unreadable. */
+static int64_t video_frames(const char *path, int64_t *files_comment)
+{
+    AVFormatContext *fmt = NULL;
+    *files_comment = -1;
+    if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
+        return -1;
+    int64_t n = -1;
+    int vi = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (vi < 0)
+        goto done;
+    AVDictionaryEntry *c = av_dict_get(fmt->metadata, "comment", NULL, 0);
+    long long files;
+    if (c && sscanf(c->value, "vstudio convert: %lld files", &files) == 1)
+        *files_comment = files;
+    n = fmt->streams[vi]->nb_frames;
+    if (n <= 0) {
+        AVPacket *pkt = av_packet_alloc();
+        n = 0;
+        while (pkt && av_read_frame(fmt, pkt) >= 0) {
+            if (pkt->stream_index == vi)
+                n++;
+            av_packet_unref(pkt);
+        }
+        av_packet_free(&pkt);
+    }
+done:
+    avformat_close_input(&fmt);
+    return n;
+}
+
+static int output_is_complete(const struct job *j)
+{
+    struct stat st;
+    if (stat(j->out, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    int64_t files;
+    int64_t n = video_frames(j->out, &files);
+    if (n <= 0)
+        return 0;
+    return n == j->frames || files == j->frames;
+}
+
+/* ---- one frame: file -> RGBA -> picture, in a worker ---- */
+
+struct worker_buf {
+    uint8_t *file;
+    size_t file_cap;
+    vs_frame *rgba;            /* the folder's size */
+    vs_frame *other;           /* a frame of another size, before resizing */
+    vs_frame *scaled;
+    vs_image_scratch inflate;  /* PNG fast-path buffers, kept across frames */
+};
+
+struct target_ctx {
+    struct job *job;
+    struct worker_buf *buf;
+    const vs_convert_options *o;
+};
+
+static vs_frame *ensure_frame(vs_frame **f, int w, int h)
+{
+    if (*f && (*f)->width == w && (*f)->height == h)
+        return *f;
+    vs_frame_free(*f);
+    *f = vs_frame_new(w, h);
+    return *f;
+}
+
+/* Decode straight into the worker's frame when the size matches. */
+static vs_frame *frame_target(void *ctx, int w, int h)
+{
+    struct target_ctx *t = ctx;
+    struct job *j = t->job;
+    if (w == j->width && h == j->height)
+        return t->buf->rgba;
+    if (t->o->resize == VS_RESIZE_NONE) {
+        vs_fail("size %dx%d differs from the first frame's %dx%d (%s); use --resize fit|fill|pad", w, h,
+                j->width, j->height, vs_frame_list_path(j->list, 0));
+        return NULL;
+    }
+    return ensure_frame(&t->buf->other, w, h);
+}
+
+static void over_background(vs_frame *f, const uint8_t *bg)
+{
+    for (int y = 0; y < f->height; y++) {
+        uint8_t *p = f->data + (size_t)y * f->stride;
+        for (int x = 0; x < f->width; x++, p += 4) {
+            unsigned a = p[3];
+            if (a == 255)
+                continue;
+            for (int c = 0; c < 3; c++)
+                p[c] = (uint8_t)((p[c] * a + bg[c] * (255 - a) + 127) / 255);
+            p[3] = 255;
+        }
+    }
+}
+
+/* Fits, fills or pads src into dst (the folder's size) over the background. */
+static int resize_into(struct worker_buf *b, vs_frame *dst, const vs_frame *src, int mode, const uint8_t *bg)
+{
+    vs_frame_fill(dst, bg[0], bg[1], bg[2], 255);
+    const vs_frame *from = src;
+    int w = src->width, h = src->height;
+    if (mode != VS_RESIZE_PAD) {
+        double sx = (double)dst->width / src->width, sy = (double)dst->height / src->height;
+        double s = mode == VS_RESIZE_FIT ? (sx < sy ? sx : sy) : (sx > sy ? sx : sy);
+        w = (int)(src->width * s + 0.5);
+        h = (int)(src->height * s + 0.5);
+        if (w < 1)
+            w = 1;
+        if (h < 1)
+            h = 1;
+        if (!ensure_frame(&b->scaled, w, h) || vs_frame_scale_into(b->scaled, src) < 0)
+            return -1;
+        from = b->scaled;
+    }
+    /* centred; copy_region clips, so a larger frame is cropped around its centre */
+    int dx = (dst->width - w) / 2, dy = (dst->height - h) / 2;
+    int sx0 = dx < 0 ? -dx : 0, sy0 = dy < 0 ? -dy : 0;
+    vs_frame_copy_region(dst, dx < 0 ? 0 : dx, dy < 0 ? 0 : dy, from, sx0, sy0, w - sx0, h - sy0);
+    return 0;
+}
+
+/* "path: why" from image.c becomes "why" (the caller names path and index). */
+static const char *strip_path(const char *msg, const char *path)
+{
+    size_t n = strlen(path);
+    if (!strncmp(msg, path, n) && msg[n] == ':' && msg[n + 1] == ' ')
+        return msg + n + 2;
+    return msg;
+}
+
+static int read_into(struct worker_buf *b, const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return vs_fail("%s: cannot open (%s)", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return vs_fail("%s: not a regular file", path);
+    }
+    size_t need = (size_t)st.st_size + 1;
+    if (need > b->file_cap) {
+        uint8_t *grown = realloc(b->file, need);
+        if (!grown) {
+            fclose(f);
+            return vs_fail("%s: out of memory reading %zu bytes", path, need);
+        }
+        b->file = grown;
+        b->file_cap = need;
+    }
+    *size = fread(b->file, 1, (size_t)st.st_size, f);
+    int err = ferror(f);
+    fclose(f);
+    if (err)
+        return vs_fail("%s: read error", path);
+    return 0;
+}
+
+/* Decodes frame i into b->rgba, ready for the encoder. */
+static int load_frame(struct job *j, struct worker_buf *b, int64_t i, const vs_convert_options *o)
+{
+    const char *path = vs_frame_list_path(j->list, i);
+    size_t size = 0;
+    if (read_into(b, path, &size) < 0)
+        return -1;
+    struct target_ctx t = {j, b, o};
+    vs_image_info info;
+    vs_frame *got = vs_image_decode_to(path, b->file, size, frame_target, &t, &info, &b->inflate);
+    if (!got)
+        return -1;
+    if (got != b->rgba) {
+        if (resize_into(b, b->rgba, got, o->resize, o->background) < 0)
+            return vs_error_prefix("%s", path);
+        if (info.alpha)
+            over_background(b->rgba, o->background);
+    } else if (info.alpha) {
+        over_background(b->rgba, o->background);
+    }
+    return 0;
+}
+
+/* ---- one folder: workers -> ordered ring -> encoder ---- */
+
+/* BAD: the frame cannot be read (--skip-bad may leave it out);
+ * FATAL: the encoder side failed, nothing to skip. */
+enum slot_state { SLOT_FREE, SLOT_READY, SLOT_BAD, SLOT_FATAL };
+
+struct slot {
+    enum slot_state state;
+    vs_picture *pic;
+    char *error;
+};
+
+struct pipeline {
+    struct job *job;
+    struct batch *batch;
+    vs_encoder *enc;
+    struct slot *slots;
+    int window;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int64_t next_claim, next_emit;
+    int stop;
+};
+
+static void *worker_main(void *arg)
+{
+    struct pipeline *p = arg;
+    struct job *j = p->job;
+    struct worker_buf b = {0};
+    b.rgba = vs_frame_new(j->width, j->height);
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (!p->stop && p->next_claim < j->frames && p->next_claim >= p->next_emit + p->window)
+            pthread_cond_wait(&p->changed, &p->lock);
+        if (p->stop || p->next_claim >= j->frames || *p->batch->stop) {
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        int64_t i = p->next_claim++;
+        pthread_mutex_unlock(&p->lock);
+
+        struct slot *s = &p->slots[i % p->window];
+        vs_picture *pic = NULL;
+        char *error = NULL;
+        int fatal = 0;
+        if (!b.rgba) {
+            error = strdup("out of memory");
+            fatal = 1;
+        } else if (load_frame(j, &b, i, p->batch->o) < 0) {
+            const char *path = vs_frame_list_path(j->list, i);
+            const char *why = strip_path(vs_last_error(), path);
+            size_t n = strlen(path) + strlen(why) + 40;
+            error = malloc(n);
+            if (error)
+                snprintf(error, n, "%s (frame %lld): %s", path, (long long)i, why);
+        } else if (!(pic = vs_encoder_picture_get(p->enc)) || vs_picture_from_rgba(pic, b.rgba) < 0) {
+            vs_picture_release(pic);
+            pic = NULL;
+            error = strdup(vs_last_error());
+            fatal = 1;
+        }
+        pthread_mutex_lock(&p->lock);
+        s->pic = pic;
+        s->error = error;
+        s->state = pic ? SLOT_READY : fatal ? SLOT_FATAL : SLOT_BAD;
+        pthread_cond_broadcast(&p->changed);
+        pthread_mutex_unlock(&p->lock);
+    }
+    vs_frame_free(b.rgba);
+    vs_frame_free(b.other);
+    vs_frame_free(b.scaled);
+    vs_image_scratch_free(&b.inflate);
+    free(b.file);
+    return NULL;
+}
+
+static int job_fail(struct job *j, const char *fmt, ...) VS_PRINTF(2, 3);
+static int job_fail(struct job *j, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->reason, sizeof j->reason, fmt, ap);
+    va_end(ap);
+    j->state = JOB_FAILED;
+    return -1;
+}
+
+static void add_bad(struct job *j, char *error)
+{
+    char **grown = realloc(j->bad, sizeof *grown * (size_t)(j->nbad + 1));
+    if (!grown) {
+        free(error);
+        return;
+    }
+    j->bad = grown;
+    j->bad[j->nbad++] = error;
+}
+
+/* The size of the first frame that decodes (only frame 0 without --skip-bad). */
+static int first_size(struct job *j, const vs_convert_options *o)
+{
+    int64_t tries = o->skip_bad ? j->frames : 1;
+    for (int64_t i = 0; i < tries; i++) {
+        const char *path = vs_frame_list_path(j->list, i);
+        vs_frame *f = vs_image_load(path);
+        if (f) {
+            j->width = f->width;
+            j->height = f->height;
+            vs_frame_free(f);
+            return 0;
+        }
+        if (!o->skip_bad)
+            return job_fail(j, "%s (frame %lld): %s", path, (long long)i, strip_path(vs_last_error(), path));
+    }
+    return job_fail(j, "%s: none of the %lld frames could be read", j->dir, (long long)j->frames);
+}
+
+static int convert_folder(struct job *j, struct batch *bt)
+{
+    const vs_convert_options *o = bt->o;
+    double t0 = now_seconds();
+    if (first_size(j, o) < 0)
+        return -1;
+    if ((j->width | j->height) & 1) {
+        size_t n = strlen(j->note);
+        snprintf(j->note + n, sizeof j->note - n, "%s%dx%d is odd: padded to %dx%d by repeating the edge",
+                 n ? "; " : "", j->width, j->height, (j->width + 1) & ~1, (j->height + 1) & ~1);
+    }
+    vs_encoder_options eo;
+    vs_encoder_options_init(&eo);
+    eo.fps_num = o->fps_num;
+    eo.fps_den = o->fps_den;
+    eo.crf = o->crf;
+    eo.preset = o->preset;
+    eo.codec = o->codec;
+    eo.threads = bt->encoder_threads;
+    char comment[64];
+    snprintf(comment, sizeof comment, "vstudio convert: %lld files", (long long)j->frames);
+    eo.comment = comment;
+    struct pipeline p = {.job = j, .batch = bt};
+    p.enc = vs_encoder_open(j->out, j->width, j->height, &eo);
+    if (!p.enc)
+        return job_fail(j, "%s", vs_last_error());
+    int workers = bt->workers;
+    if (workers > j->frames)
+        workers = (int)j->frames;
+    p.window = workers * 2 + 2;
+    p.slots = calloc((size_t)p.window, sizeof *p.slots);
+    pthread_t *threads = calloc((size_t)workers, sizeof *threads);
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.changed, NULL);
+    int started = 0, ret = -1;
+    if (!p.slots || !threads) {
+        job_fail(j, "%s: out of memory", j->dir);
+        goto done;
+    }
+    for (; started < workers; started++)
+        if (pthread_create(&threads[started], NULL, worker_main, &p)) {
+            job_fail(j, "%s: cannot start a decoding thread", j->dir);
+            goto done;
+        }
+    for (int64_t i = 0; i < j->frames; i++) {
+        struct slot *s = &p.slots[i % p.window];
+        pthread_mutex_lock(&p.lock);
+        while (s->state == SLOT_FREE && !*bt->stop)
+            pthread_cond_wait(&p.changed, &p.lock);
+        enum slot_state state = s->state;
+        vs_picture *pic = s->pic;
+        char *error = s->error;
+        s->state = SLOT_FREE;
+        s->pic = NULL;
+        s->error = NULL;
+        pthread_mutex_unlock(&p.lock);
+        if (*bt->stop) {
+            vs_picture_release(pic);
+            free(error);
+            job_fail(j, "interrupted");
+            goto done;
+        }
+        if (state != SLOT_READY) {
+            if (state == SLOT_FATAL || !o->skip_bad || !error) {
+                job_fail(j, "%s", error ? error : "out of memory");
+                free(error);
+                goto done;
+            }
+            add_bad(j, error);
+        } else if (vs_encoder_push_picture(p.enc, pic) < 0) {
+            job_fail(j, "%s: frame %lld: %s", j->out, (long long)i, vs_last_error());
+            goto done;
+        } else {
+            j->written++;
+        }
+        j->processed++;
+        atomic_fetch_add(&bt->frames_done, 1);
+        pthread_mutex_lock(&p.lock);
+        p.next_emit = i + 1;
+        pthread_cond_broadcast(&p.changed);
+        pthread_mutex_unlock(&p.lock);
+    }
+    if (j->written == 0) {
+        job_fail(j, "%s: none of the %lld frames could be read", j->dir, (long long)j->frames);
+        goto done;
+    }
+    ret = 0;
+done:
+    pthread_mutex_lock(&p.lock);
+    p.stop = 1;
+    pthread_cond_broadcast(&p.changed);
+    pthread_mutex_unlock(&p.lock);
+    for (int k = 0; k < started; k++)
+        pthread_join(threads[k], NULL);
+    for (int k = 0; p.slots && k < p.window; k++) {
+        vs_picture_release(p.slots[k].pic);
+        free(p.slots[k].error);
+    }
+    if (ret == 0) {
+        if (vs_encoder_close(p.enc) < 0)
+            ret = job_fail(j, "%s", vs_last_error());
+    } else {
+        vs_encoder_abort(p.enc);
+    }
+    pthread_cond_destroy(&p.changed);
+    pthread_mutex_destroy(&p.lock);
+    free(threads);
+    free(p.slots);
+    if (ret == 0) {
+        j->state = JOB_CONVERTED;
+        j->seconds = now_seconds() - t0;
+    }
+    return ret;
+}
+
+static void *job_thread(void *arg)
+{
+    struct batch *bt = arg;
+    for (;;) {
+        int k = atomic_fetch_add(&bt->next_job, 1);
+        if (k >= bt->norder || *bt->stop)
+            break;
+        struct job *j = bt->order[k];
+        if (convert_folder(j, bt) < 0) {
+            /* a failed folder's remaining frames count as done, so the ETA stays honest */
+            atomic_fetch_add(&bt->frames_done, j->frames - j->processed);
+        }
+        atomic_fetch_add(&bt->jobs_done, 1);
+    }
+    return NULL;
+}
+
+/* ---- the batch: plan, run, report ---- */
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Plans one task: lists the folder and decides whether it needs work. */
+static void plan_job(struct job *j, const vs_convert_options *o)
+{
+    j->list = vs_frame_list_open(j->dir, o->sort);
+    if (!j->list) {
+        job_fail(j, "%s", vs_last_error());
+        return;
+    }
+    j->frames = vs_frame_list_count(j->list);
+    const char *w = vs_frame_list_warning(j->list);
+    if (w)
+        snprintf(j->note, sizeof j->note, "%s", w);
+    if (j->frames == 0) {
+        int64_t ignored = vs_frame_list_ignored(j->list);
+        if (ignored)
+            job_fail(j, "%s: no PNG or JPEG files (%lld other entr%s ignored)", j->dir, (long long)ignored,
+                     ignored == 1 ? "y" : "ies");
+        else
+            job_fail(j, "%s: the folder is empty", j->dir);
+        return;
+    }
+    if (!o->force && output_is_complete(j)) {
+        j->state = JOB_SKIPPED;
+        snprintf(j->reason, sizeof j->reason, "%s is up to date (%lld frames; --force redoes it)", j->out,
+                 (long long)j->frames);
+    }
+}
+
+static void print_dry_run(const struct job *j)
+{
+    if (j->state == JOB_FAILED) {
+        printf("%s: cannot convert: %s\n", j->dir, j->reason);
+        return;
+    }
+    printf("%s -> %s: %lld frame%s", j->dir, j->out, (long long)j->frames, j->frames == 1 ? "" : "s");
+    if (j->state == JOB_SKIPPED)
+        printf(", up to date, skipped\n");
+    else
+        printf("\n");
+    int64_t n = j->frames, head = n < 6 ? n : 3;
+    printf("  first:");
+    for (int64_t i = 0; i < head; i++)
+        printf(" %s", base_name(vs_frame_list_path(j->list, i)));
+    printf("\n");
+    if (n > head) {
+        printf("  last: ");
+        for (int64_t i = n - 3 > head ? n - 3 : head; i < n; i++)
+            printf(" %s", base_name(vs_frame_list_path(j->list, i)));
+        printf("\n");
+    }
+    if (vs_frame_list_ignored(j->list))
+        printf("  ignored: %lld other entries\n", (long long)vs_frame_list_ignored(j->list));
+    if (j->note[0])
+        printf("  warning: %s\n", j->note);
+}
+
+static void format_duration(char *buf, size_t n, double s)
+{
+    if (s < 0 || s > 1e7)
+        snprintf(buf, n, "?");
+    else if (s >= 3600)
+        snprintf(buf, n, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
+    else
+        snprintf(buf, n, "%d:%02d", (int)s / 60, (int)s % 60);
+}
+
+static void print_progress(struct batch *bt, double t0, int final)
+{
+    double el = now_seconds() - t0;
+    long long done = atomic_load(&bt->frames_done);
+    double fps = el > 0 ? done / el : 0;
+    char eta[32];
+    format_duration(eta, sizeof eta, fps > 0 ? (bt->frames_total - done) / fps : -1);
+    fprintf(stderr, "\rconvert: %d/%d folders, %lld/%lld frames, %.0f fps, ETA %s   %s",
+            atomic_load(&bt->jobs_done), bt->norder, done, (long long)bt->frames_total, fps, eta,
+            final ? "\n" : "");
+    fflush(stderr);
+}
+
+static int cmp_longest(const void *a, const void *b)
+{
+    const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
+    return (x->frames < y->frames) - (x->frames > y->frames);
+}
+
+int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_options *o,
+                     volatile sig_atomic_t *stop)
+{
+    struct job *jobs = calloc((size_t)(n ? n : 1), sizeof *jobs);
+    struct job **order = calloc((size_t)(n ? n : 1), sizeof *order);
+    if (!jobs || !order) {
+        free(jobs);
+        free(order);
+        fprintf(stderr, "vstudio: convert: out of memory\n");
+        return 1;
+    }
+    struct batch bt = {.order = order, .o = o, .stop = stop};
+    for (int k = 0; k < n; k++) {
+        jobs[k].dir = tasks[k].dir;
+        jobs[k].out = tasks[k].out;
+        plan_job(&jobs[k], o);
+        if (jobs[k].state == JOB_PENDING) {
+            order[bt.norder++] = &jobs[k];
+            bt.frames_total += jobs[k].frames;
+        }
+    }
+    if (o->dry_run) {
+        for (int k = 0; k < n; k++)
+            print_dry_run(&jobs[k]);
+        int up = 0, bad = 0;
+        for (int k = 0; k < n; k++) {
+            up += jobs[k].state == JOB_SKIPPED;
+            bad += jobs[k].state == JOB_FAILED;
+        }
+        printf("%d to convert (%lld frames), %d up to date, %d cannot be converted\n", bt.norder,
+               (long long)bt.frames_total, up, bad);
+    }
+    int ret = 0;
+    double t0 = now_seconds();
+    if (!o->dry_run && bt.norder > 0) {
+        qsort(order, (size_t)bt.norder, sizeof *order, cmp_longest);
+        int ncpu = cpu_count();
+        int njobs = o->jobs > 0 ? o->jobs : (bt.norder > 1 && ncpu > 1 ? 2 : 1);
+        if (njobs > bt.norder)
+            njobs = bt.norder;
+        bt.workers = o->workers > 0 ? o->workers : (ncpu / njobs > 1 ? ncpu / njobs : 1);
+        bt.encoder_threads = 0;
+        pthread_mutex_init(&bt.lock, NULL);
+        pthread_t *threads = calloc((size_t)njobs, sizeof *threads);
+        int started = 0;
+        for (; threads && started < njobs; started++)
+            if (pthread_create(&threads[started], NULL, job_thread, &bt))
+                break;
+        if (started == 0)
+            job_thread(&bt); /* no threads at all: do the work here */
+        /* The main thread only reports progress while the folders convert. */
+        double last = 0;
+        while (atomic_load(&bt.jobs_done) < bt.norder && !*stop) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            if (o->progress && now_seconds() - last >= 0.25) {
+                print_progress(&bt, t0, 0);
+                last = now_seconds();
+            }
+        }
+        for (int k = 0; k < started; k++)
+            pthread_join(threads[k], NULL);
+        free(threads);
+        pthread_mutex_destroy(&bt.lock);
+        if (o->progress)
+            print_progress(&bt, t0, 1);
+    }
+    double elapsed = now_seconds() - t0;
+
+    int converted = 0, skipped = 0, failed = 0;
+    long long left_out = 0, ignored = 0, frames = 0;
+    for (int k = 0; k < n; k++) {
+        struct job *j = &jobs[k];
+        if (j->list)
+            ignored += vs_frame_list_ignored(j->list);
+        if (j->state == JOB_PENDING && o->dry_run)
+            continue;
+        if (j->state == JOB_PENDING)
+            job_fail(j, "%s: interrupted", j->dir);
+        if (j->state == JOB_CONVERTED) {
+            converted++;
+            frames += j->written;
+        } else if (j->state == JOB_SKIPPED) {
+            skipped++;
+        } else {
+            failed++;
+        }
+    }
+    if (!o->dry_run) {
+        for (int k = 0; k < n; k++) {
+            struct job *j = &jobs[k];
+            if (j->note[0] && !o->quiet)
+                fprintf(stderr, "vstudio: convert: %s: warning: %s\n", j->dir, j->note);
+            for (int64_t b = 0; b < j->nbad; b++)
+                fprintf(stderr, "vstudio: convert: left out %s\n", j->bad[b]);
+            left_out += j->nbad;
+            if (j->state == JOB_FAILED && !(*stop && !strcmp(j->reason, "interrupted")))
+                fprintf(stderr, "vstudio: convert: %s\n", j->reason);
+            else if (j->state == JOB_SKIPPED && !o->quiet)
+                fprintf(stderr, "convert: %s\n", j->reason);
+            else if (j->state == JOB_CONVERTED && !o->quiet && n <= 20)
+                fprintf(stderr, "convert: %s -> %s: %lld frames, %dx%d, %.1f s (%.0f fps)\n", j->dir, j->out,
+                        (long long)j->written, j->width, j->height, j->seconds,
+                        j->seconds > 0 ? j->written / j->seconds : 0.0);
+        }
+        if (!o->quiet) {
+            fprintf(stderr, "convert: %d converted, %d up to date, %d failed", converted, skipped, failed);
+            if (left_out)
+                fprintf(stderr, ", %lld bad frame%s left out", left_out, left_out == 1 ? "" : "s");
+            if (ignored)
+                fprintf(stderr, ", %lld non-image entr%s ignored", ignored, ignored == 1 ? "y" : "ies");
+            fprintf(stderr, "; %lld frames in %.1f s (%.0f fps)\n", frames, elapsed,
+                    elapsed > 0 ? frames / elapsed : 0.0);
+        }
+    }
+    if (failed)
+        ret = 1;
+    if (*stop)
+        ret = 128 + (int)*stop;
+    for (int k = 0; k < n; k++) {
+        vs_frame_list_free(jobs[k].list);
+        for (int64_t b = 0; b < jobs[k].nbad; b++)
+            free(jobs[k].bad[b]);
+        free(jobs[k].bad);
+    }
+    free(jobs);
+    free(order);
+    return ret;
+}

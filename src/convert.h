@@ -1,0 +1,41 @@
+/*
+ * convert.h: frame folders to videos, the engine behind `vstudio convert`.
+ */
+#ifndef VS_CONVERT_H
+#define VS_CONVERT_H
+
+#include <signal.h>
+#include <stdint.h>
+
+enum { VS_RESIZE_NONE = 0, VS_RESIZE_FIT, VS_RESIZE_FILL, VS_RESIZE_PAD };
+
+typedef struct vs_convert_options {
+    int fps_num, fps_den;      /* 30/1 by default */
+    int crf;                   /* -1: the encoder's default */
+    const char *preset;        /* NULL: the encoder's default */
+    const char *codec;         /* NULL: libx264 */
+    const char *sort;          /* NULL: natural */
+    int workers;               /* decode threads per folder; 0: auto */
+    int jobs;                  /* folders at once; 0: auto */
+    int skip_bad;              /* leave out unreadable frames instead of failing */
+    int force;                 /* redo outputs that are already complete */
+    int dry_run;               /* print the plan, convert nothing */
+    int resize;                /* VS_RESIZE_*: what to do with frames of another size */
+    uint8_t background[3];     /* under transparent pixels and around fitted frames */
+    int progress;              /* 1: progress line on stderr */
+    int quiet;                 /* 1: no summary, only errors */
+} vs_convert_options;
+
+typedef struct vs_convert_task {
+    const char *dir;           /* the frame folder */
+    const char *out;           /* the video to write */
+} vs_convert_task;
+
+void vs_convert_options_init(vs_convert_options *o);
+/* Converts every task (longest first, o->jobs at a time) and prints the
+ * summary. Returns the exit status: 0 all converted or up to date, 1 any
+ * failure, 128 + signal when *stop became non-zero (Ctrl-C). */
+int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_options *o,
+                     volatile sig_atomic_t *stop);
+
+#endif
