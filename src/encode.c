@@ -40,7 +40,8 @@ enum sink { SINK_LAV, SINK_Y4M, SINK_RAW, SINK_IMAGES };
 struct vs_picture {
     vs_encoder *enc;
     AVFrame *yuv;             /* SINK_LAV, SINK_Y4M */
-    vs_frame *rgba;           /* SINK_RAW, SINK_IMAGES; also the padded source for odd sizes */
+    vs_frame *rgba;           /* SINK_RAW, SINK_IMAGES */
+    vs_frame *padded;         /* YUV sinks with odd sizes: the edge-replicated RGBA source, kept */
     struct SwsContext *sws;
     vs_picture *next_free;
 };
@@ -50,6 +51,7 @@ struct vs_encoder {
     char *path;               /* what the user asked for */
     char *part;               /* PATH.part, NULL when writing to stdout or a directory */
     int fd;                   /* y4m/raw sinks */
+    int own_fd;               /* fd is our PATH.part (a pipe's fd belongs to the caller) */
     int width, height;        /* frames pushed */
     int out_width, out_height;/* padded to the pixel format's chroma grid */
     enum AVPixelFormat pix_fmt;
@@ -95,12 +97,28 @@ static const char *extension(const char *path)
     return dot && (!slash || dot > slash) ? dot + 1 : "";
 }
 
+/* The file descriptor a path names: "-" is stdout, "pipe:N" is fd N (as
+ * in ffmpeg); -1 for a file path. Pipes get no .part: there is nothing to
+ * rename, and the reader sees frames as they are written. */
+static int path_fd(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return STDOUT_FILENO;
+    if (strncmp(path, "pipe:", 5) == 0 && path[5] >= '0' && path[5] <= '9') {
+        char *end;
+        long fd = strtol(path + 5, &end, 10);
+        if (!*end && fd <= 65535)
+            return (int)fd;
+    }
+    return -1;
+}
+
 /* The sink's format name: explicit, else from the path. */
 static const char *pick_format(const char *path, const vs_encoder_options *o)
 {
     if (o->format && *o->format)
         return o->format;
-    if (strcmp(path, "-") == 0)
+    if (path_fd(path) >= 0)
         return "y4m";
     const char *ext = extension(path);
     if (!*ext || path[strlen(path) - 1] == '/')
@@ -130,28 +148,55 @@ static int write_all(vs_encoder *enc, const void *data, size_t n)
 
 static int open_fd(vs_encoder *enc)
 {
-    if (strcmp(enc->path, "-") == 0) {
-        enc->fd = STDOUT_FILENO;
+    if (path_fd(enc->path) >= 0) {
+        enc->fd = path_fd(enc->path);
         return 0;
     }
     enc->fd = open(enc->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (enc->fd < 0)
-        return vs_fail("%s: cannot create: %s", enc->part, strerror(errno));
+        return vs_fail("%s: cannot create: %s", enc->path, strerror(errno));
+    enc->own_fd = 1;
     return 0;
 }
 
 /* ---- the libav sink ---- */
 
+/* An encoder by its name ("libx264") or its format's ("h264", "hevc",
+ * "vp9": libavcodec's preferred encoder for it); NULL if none. */
+static const AVCodec *find_codec(const char *name)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name(name);
+    if (!codec) {
+        const AVCodecDescriptor *d = avcodec_descriptor_get_by_name(name);
+        if (d)
+            codec = avcodec_find_encoder(d->id);
+    }
+    return codec && codec->type == AVMEDIA_TYPE_VIDEO ? codec : NULL;
+}
+
 static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_encoder_options *o)
 {
     AVCodecContext *c = enc->codec;
     int is_x26x = strcmp(codec->name, "libx264") == 0 || strcmp(codec->name, "libx265") == 0;
-    const char *preset = o->preset ? o->preset : "medium";
-    if (av_opt_find(c->priv_data, "preset", NULL, 0, 0)) {
-        if (av_opt_set(c->priv_data, "preset", preset, 0) < 0 && o->preset)
+    /* x264/x265 take their preset names only at open time, with a vague
+     * EINVAL; check them here to name the choices. Other codecs' presets
+     * (SVT-AV1's are numbers) are set only when asked for. */
+    static const char *const x26x_presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                               "medium", "slow", "slower", "veryslow", "placebo"};
+    const char *preset = o->preset ? o->preset : is_x26x ? "medium" : NULL;
+    if (preset && is_x26x) {
+        size_t k = 0, n = sizeof x26x_presets / sizeof *x26x_presets;
+        while (k < n && strcmp(preset, x26x_presets[k]) != 0)
+            k++;
+        if (k == n)
+            return vs_fail("%s: codec %s has no preset '%s' (ultrafast superfast veryfast faster fast medium "
+                           "slow slower veryslow placebo)", enc->path, codec->name, preset);
+    }
+    if (preset && av_opt_find(c->priv_data, "preset", NULL, 0, 0)) {
+        if (av_opt_set(c->priv_data, "preset", preset, 0) < 0)
             return vs_fail("%s: codec %s has no preset '%s'", enc->path, codec->name, preset);
-    } else if (o->preset) {
-        fprintf(stderr, "vstudio: note: codec %s has no presets; --preset %s ignored\n", codec->name, preset);
+    } else if (preset && !o->quiet) {
+        fprintf(stderr, "vstudio: note: codec %s has no presets; preset '%s' ignored\n", codec->name, preset);
     }
     if (strcmp(codec->name, "libx265") == 0)
         av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
@@ -174,9 +219,11 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
                 av_opt_set(c->priv_data, "lossless", "1", 0);
         }
     } else if (!(codec->capabilities & AV_CODEC_CAP_LOSSLESS) && !is_x26x) {
-        /* mpeg4 and friends: a fixed quantiser from the crf scale */
+        /* mpeg4 and friends: a fixed quantiser from the crf scale, so
+         * crf 18 gives q 4 (about x264's crf 18 look), crf 51 q 11. */
+        int q = crf / 5 + 1;
         c->flags |= AV_CODEC_FLAG_QSCALE;
-        c->global_quality = FF_QP2LAMBDA * (crf < 2 ? 2 : crf > 31 ? 31 : crf) / 2 + FF_QP2LAMBDA;
+        c->global_quality = FF_QP2LAMBDA * (q < 2 ? 2 : q > 31 ? 31 : q);
     }
     return 0;
 }
@@ -185,9 +232,21 @@ static enum AVPixelFormat pick_pix_fmt(const AVCodec *codec, const char *name, c
 {
     if (name) {
         enum AVPixelFormat f = av_get_pix_fmt(name);
-        if (f == AV_PIX_FMT_NONE)
+        if (f == AV_PIX_FMT_NONE) {
             vs_fail("%s: unknown pixel format '%s'", path, name);
-        return f;
+            return f;
+        }
+        if (!codec->pix_fmts)
+            return f;
+        char list[512] = "";
+        for (const enum AVPixelFormat *p = codec->pix_fmts; *p != AV_PIX_FMT_NONE; p++) {
+            if (*p == f)
+                return f;
+            size_t n = strlen(list);
+            snprintf(list + n, sizeof list - n, "%s%s", n ? " " : "", av_get_pix_fmt_name(*p));
+        }
+        vs_fail("%s: codec %s cannot encode %s (it takes: %s)", path, codec->name, name, list);
+        return AV_PIX_FMT_NONE;
     }
     const enum AVPixelFormat *list = codec->pix_fmts;
     if (!list)
@@ -214,18 +273,21 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
         ofmt = av_guess_format(format, NULL, NULL);
     if (!ofmt)
         return vs_fail("%s: unknown output format '%s' (use mp4, mkv, webm, mov, avi, y4m, raw, png or jpg)",
-                       enc->path, format);
-    if (strcmp(enc->path, "-") == 0 && (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0))
-        return vs_fail("-: %s needs a seekable file; use --format y4m or mkv for a pipe", ofmt->name);
+                       enc->path, format ? format : extension(enc->path));
+    int fd = path_fd(enc->path);
+    if (fd >= 0 && (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0))
+        return vs_fail("%s: %s needs a seekable file; use format y4m, raw or mkv for a pipe", enc->path, ofmt->name);
 
     const char *codec_name = o->codec;
     if (!codec_name)
         codec_name = strcmp(ofmt->name, "webm") == 0 ? "libvpx-vp9" : "libx264";
-    const AVCodec *codec = avcodec_find_encoder_by_name(codec_name);
-    if (!codec || codec->type != AVMEDIA_TYPE_VIDEO)
+    const AVCodec *codec = find_codec(codec_name);
+    if (!codec)
         return vs_fail("%s: unknown video encoder '%s' (see ffmpeg -encoders)", enc->path, codec_name);
 
-    const char *url = strcmp(enc->path, "-") == 0 ? "pipe:1" : enc->part;
+    char pipe_url[32];
+    snprintf(pipe_url, sizeof pipe_url, "pipe:%d", fd);
+    const char *url = fd >= 0 ? pipe_url : enc->part;
     int err = avformat_alloc_output_context2(&enc->fmt, ofmt, NULL, url);
     if (err < 0)
         return vs_fail("%s: %s", enc->path, av_error(err));
@@ -295,7 +357,7 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     if (!(ofmt->flags & AVFMT_NOFILE)) {
         err = avio_open(&enc->fmt->pb, url, AVIO_FLAG_WRITE);
         if (err < 0)
-            return vs_fail("%s: cannot create: %s", url, av_error(err));
+            return vs_fail("%s: cannot create: %s", enc->path, av_error(err));
     }
     AVDictionary *mopts = NULL;
     if (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0)
@@ -347,8 +409,8 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
     }
 
     if (enc->sink == SINK_IMAGES) {
-        if (strcmp(enc->path, "-") == 0)
-            return vs_fail("-: an image sequence needs a directory, not stdout");
+        if (path_fd(enc->path) >= 0)
+            return vs_fail("%s: an image sequence needs a directory, not a pipe", enc->path);
         if (mkdir(enc->path, 0755) < 0 && errno != EEXIST)
             return vs_fail("%s: cannot create directory: %s", enc->path, strerror(errno));
         struct stat st;
@@ -359,7 +421,7 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
         return 0;
     }
 
-    if (strcmp(enc->path, "-") != 0) {
+    if (path_fd(enc->path) < 0) {
         size_t n = strlen(enc->path) + 6;
         enc->part = malloc(n);
         if (!enc->part)
@@ -371,7 +433,7 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
     if (enc->sink == SINK_LAV) {
         /* pick the codec's pixel format first to know its chroma grid */
         const char *codec_name = o->codec ? o->codec : (strcasecmp(format, "webm") == 0 ? "libvpx-vp9" : "libx264");
-        const AVCodec *codec = avcodec_find_encoder_by_name(codec_name);
+        const AVCodec *codec = find_codec(codec_name);
         enc->pix_fmt = codec ? pick_pix_fmt(codec, o->pix_fmt, enc->path) : AV_PIX_FMT_YUV420P;
         if (enc->pix_fmt == AV_PIX_FMT_NONE)
             return -1;
@@ -380,7 +442,7 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
     int mw = 1 << d->log2_chroma_w, mh = 1 << d->log2_chroma_h;
     enc->out_width = (enc->width + mw - 1) / mw * mw;
     enc->out_height = (enc->height + mh - 1) / mh * mh;
-    if (enc->out_width != enc->width || enc->out_height != enc->height)
+    if ((enc->out_width != enc->width || enc->out_height != enc->height) && !o->quiet)
         fprintf(stderr, "vstudio: note: %dx%d padded to %dx%d for %s (edge pixels repeated)\n", enc->width,
                 enc->height, enc->out_width, enc->out_height, av_get_pix_fmt_name(enc->pix_fmt));
 
@@ -458,6 +520,7 @@ static void picture_free(vs_picture *pic)
         return;
     av_frame_free(&pic->yuv);
     vs_frame_free(pic->rgba);
+    vs_frame_free(pic->padded);
     sws_freeContext(pic->sws);
     free(pic);
 }
@@ -503,6 +566,12 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc)
         pic->yuv->format = enc->pix_fmt;
         pic->yuv->width = enc->out_width;
         pic->yuv->height = enc->out_height;
+        if (is_yuv(enc->pix_fmt)) {
+            pic->yuv->colorspace = enc->bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+            pic->yuv->color_primaries = enc->bt709 ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
+            pic->yuv->color_trc = enc->bt709 ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M;
+            pic->yuv->color_range = AVCOL_RANGE_MPEG;
+        }
         if (av_frame_get_buffer(pic->yuv, 64) < 0)
             goto fail;
     }
@@ -569,34 +638,29 @@ int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
         return 0;
     }
     const vs_frame *src = rgba;
-    vs_frame *padded = NULL;
     if (rgba->width != enc->out_width || rgba->height != enc->out_height) {
-        padded = vs_frame_new(enc->out_width, enc->out_height);
-        if (!padded)
+        if (!pic->padded && !(pic->padded = vs_frame_new(enc->out_width, enc->out_height)))
             return -1;
-        pad_copy(padded, rgba);
-        src = padded;
+        pad_copy(pic->padded, rgba);
+        src = pic->padded;
     }
     if (!pic->sws) {
         pic->sws = sws_getContext(enc->out_width, enc->out_height, AV_PIX_FMT_RGBA, enc->out_width,
                                   enc->out_height, enc->pix_fmt, SWS_BILINEAR, NULL, NULL, NULL);
-        if (!pic->sws) {
-            vs_frame_free(padded);
+        if (!pic->sws)
             return vs_fail("cannot convert RGBA to %s", av_get_pix_fmt_name(enc->pix_fmt));
-        }
         if (is_yuv(enc->pix_fmt)) {
+            /* The matrix the stream is tagged with: RGBA in full range,
+             * YUV out in limited range. */
             const int *matrix = sws_getCoefficients(enc->bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601);
             sws_setColorspaceDetails(pic->sws, matrix, 1, matrix, 0, 0, 1 << 16, 1 << 16);
         }
     }
-    if (av_frame_make_writable(pic->yuv) < 0) {
-        vs_frame_free(padded);
+    if (av_frame_make_writable(pic->yuv) < 0)
         return vs_fail("out of memory");
-    }
     const uint8_t *planes[1] = {src->data};
     const int strides[1] = {src->stride};
     sws_scale(pic->sws, planes, strides, 0, src->height, pic->yuv->data, pic->yuv->linesize);
-    vs_frame_free(padded);
     return 0;
 }
 
@@ -693,7 +757,7 @@ static void free_encoder(vs_encoder *enc)
             avio_closep(&enc->fmt->pb);
         avformat_free_context(enc->fmt);
     }
-    if (enc->fd > STDERR_FILENO)
+    if (enc->own_fd)
         close(enc->fd);
     for (int i = 0; i < enc->n_pictures; i++)
         picture_free(enc->all_pictures[i]);
@@ -741,13 +805,12 @@ int vs_encoder_close(vs_encoder *enc)
                 goto fail;
             }
         }
-    } else if (enc->fd > STDERR_FILENO) {
-        if (fsync(enc->fd) < 0 && errno != EINVAL) {
-            vs_fail("%s: write failed: %s", enc->path, strerror(errno));
-            goto fail;
-        }
+    } else if (enc->own_fd) {
+        /* No fsync, as in the libav path: .part + rename guards against
+         * crashes and Ctrl-C, not power loss, and costs nothing. */
         int fd = enc->fd;
         enc->fd = -1;
+        enc->own_fd = 0;
         if (close(fd) < 0) {
             vs_fail("%s: write failed: %s", enc->path, strerror(errno));
             goto fail;

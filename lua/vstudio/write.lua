@@ -8,7 +8,8 @@
 -- The encoder opens at the first push (the size comes from the first
 -- frame). Closing twice is harmless; a writer dropped without :close()
 -- is aborted by the GC and leaves no output file (only OUT.part ever
--- existed, and it is removed).
+-- existed, and it is removed); :abort() does the same on purpose.
+-- Errors read 'vstudio: write: PATH[: frame N]: why'.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
 local C = core.C
@@ -31,27 +32,27 @@ local function encoder_options(path, opts, level)
     local v = opts[name]
     if v == nil then return nil end
     if type(v) ~= 'string' then
-      error(string.format('vstudio: write %s: %s must be a string, got %s', path, name, type(v)), level + 1)
+      error(string.format('vstudio: write: %s: %s must be a string, got %s', path, name, type(v)), level + 1)
     end
     keep[#keep + 1] = v
     return v
   end
   for k in pairs(opts) do
     if not option_names[k] then
-      error(string.format("vstudio: write %s: unknown option '%s'", path, tostring(k)), level + 1)
+      error(string.format("vstudio: write: %s: unknown option '%s'", path, tostring(k)), level + 1)
     end
   end
   if opts.fps ~= nil then
     local num, den = ffi.new('int[1]'), ffi.new('int[1]')
     if C.vs_parse_rational(tostring(opts.fps), num, den) < 0 then
-      error(string.format('vstudio: write %s: fps %s: %s', path, tostring(opts.fps),
+      error(string.format('vstudio: write: %s: fps %s: %s', path, tostring(opts.fps),
                           ffi.string(C.vs_last_error())), level + 1)
     end
     o.fps_num, o.fps_den = num[0], den[0]
   end
   if opts.crf ~= nil then
     if type(opts.crf) ~= 'number' or opts.crf < 0 or opts.crf > 63 or opts.crf % 1 ~= 0 then
-      error(string.format('vstudio: write %s: crf must be an integer 0..63, got %s', path, tostring(opts.crf)), level + 1)
+      error(string.format('vstudio: write: %s: crf must be an integer 0..63, got %s', path, tostring(opts.crf)), level + 1)
     end
     o.crf = opts.crf
   end
@@ -59,37 +60,54 @@ local function encoder_options(path, opts, level)
     local v = opts[name]
     if v ~= nil then
       if type(v) ~= 'number' or v < 0 or v % 1 ~= 0 then
-        error(string.format('vstudio: write %s: %s must be a non-negative integer', path, name), level + 1)
+        error(string.format('vstudio: write: %s: %s must be a non-negative integer', path, name), level + 1)
       end
       o[name] = v
     end
   end
-  if opts.bitrate ~= nil then o.bit_rate = opts.bitrate end
+  if opts.bitrate ~= nil then
+    -- a number of bits/s, or a string with a k/M suffix as in ffmpeg ('5M')
+    local b = opts.bitrate
+    if type(b) == 'string' then
+      local n, unit = b:match('^(%d+%.?%d*)([kKmM]?)$')
+      b = n and tonumber(n) * (({ k = 1e3, K = 1e3, m = 1e6, M = 1e6 })[unit] or 1)
+    end
+    if type(b) ~= 'number' or b <= 0 or b ~= b or b == math.huge then
+      error(string.format("vstudio: write: %s: bitrate must be bits/s (5000000 or '5M'), got %s", path,
+                          tostring(opts.bitrate)), level + 1)
+    end
+    o.bit_rate = math.floor(b)
+  end
   o.format, o.codec, o.preset, o.pix_fmt = str('format'), str('codec'), str('preset'), str('pix_fmt')
   o.codec_options, o.title, o.comment, o.artist = str('options'), str('title'), str('comment'), str('artist')
   return o, keep
 end
 
 function Writer:push(frame)
-  if self.closed then error('vstudio: write ' .. self.path .. ': push after close', 2) end
+  if self.closed then error('vstudio: write: ' .. self.path .. ': push after close', 2) end
   if not ffi.istype('vs_frame*', frame) and not ffi.istype('vs_frame', frame) then
-    error('vstudio: write ' .. self.path .. ': push expects a frame, got ' .. type(frame), 2)
+    error(string.format('vstudio: write: %s: frame %d: push expects a frame, got %s', self.path, self.count,
+                        type(frame)), 2)
   end
   if not self.enc then
     local enc = C.vs_encoder_open(self.path, frame.width, frame.height, self.options)
-    if enc == nil then error('vstudio: write: ' .. ffi.string(C.vs_last_error()), 2) end
+    if enc == nil then
+      self.closed = true -- nothing was created; a later close() is a no-op
+      error('vstudio: write: ' .. ffi.string(C.vs_last_error()), 2)
+    end
     self.enc = ffi.gc(enc, C.vs_encoder_abort)
   end
   if C.vs_encoder_push(self.enc, frame) < 0 then
     local msg = ffi.string(C.vs_last_error())
-    self:_abort()
+    self:abort()
     error('vstudio: write: ' .. msg, 2)
   end
   self.count = self.count + 1
   return self
 end
 
-function Writer:_abort()
+-- Gives up: no output file is left (the .part is removed).
+function Writer:abort()
   if self.enc then
     local enc = ffi.gc(self.enc, nil)
     self.enc = nil
@@ -102,7 +120,7 @@ function Writer:close()
   if self.closed then return self.count end
   self.closed = true
   if not self.enc then
-    error('vstudio: write ' .. self.path .. ': no frames were pushed; nothing written', 2)
+    error('vstudio: write: ' .. self.path .. ': no frames were pushed; nothing written', 2)
   end
   local enc = ffi.gc(self.enc, nil)
   self.enc = nil
