@@ -70,7 +70,49 @@ struct vs_encoder {
     vs_picture *free_pictures;
     vs_picture **all_pictures;
     int n_pictures, cap_pictures;
+
+    vs_encoder *next_open;    /* the list of encoders with a .part on disk */
 };
+
+/* Encoders whose PATH.part exists. A process that exits without closing or
+ * aborting them (os.exit() in a script, exit() in a command) still leaves
+ * no .part behind: the atexit hook removes them. The one global list is
+ * unavoidable for that. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static vs_encoder *open_list;
+static pthread_once_t exit_hook_once = PTHREAD_ONCE_INIT;
+
+static void remove_parts_at_exit(void)
+{
+    pthread_mutex_lock(&open_lock);
+    for (vs_encoder *e = open_list; e; e = e->next_open)
+        if (e->part)
+            unlink(e->part);
+    open_list = NULL;
+    pthread_mutex_unlock(&open_lock);
+}
+
+static void install_exit_hook(void) { atexit(remove_parts_at_exit); }
+
+static void track_open(vs_encoder *enc)
+{
+    pthread_once(&exit_hook_once, install_exit_hook);
+    pthread_mutex_lock(&open_lock);
+    enc->next_open = open_list;
+    open_list = enc;
+    pthread_mutex_unlock(&open_lock);
+}
+
+static void untrack_open(vs_encoder *enc)
+{
+    pthread_mutex_lock(&open_lock);
+    for (vs_encoder **p = &open_list; *p; p = &(*p)->next_open)
+        if (*p == enc) {
+            *p = enc->next_open;
+            break;
+        }
+    pthread_mutex_unlock(&open_lock);
+}
 
 /* libav's own chatter (x264's statistics, muxer notes) is not for our
  * users; errors still come back to us as return codes we report. */
@@ -427,6 +469,7 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
         if (!enc->part)
             return vs_fail("out of memory");
         snprintf(enc->part, n, "%s.part", enc->path);
+        track_open(enc);
     }
 
     /* Pad to the chroma grid of the pixel format (known now for y4m/raw). */
@@ -749,6 +792,7 @@ int64_t vs_encoder_frames(const vs_encoder *enc) { return enc->frames; }
 
 static void free_encoder(vs_encoder *enc)
 {
+    untrack_open(enc);
     if (enc->codec)
         avcodec_free_context(&enc->codec);
     av_packet_free(&enc->packet);
