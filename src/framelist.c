@@ -346,7 +346,8 @@ vs_frame_list *vs_frame_list_open(const char *dir, const char *sort)
     }
     closedir(d);
     d = NULL;
-    qsort(entries, (size_t)n, sizeof *entries, mode == 0 ? cmp_natural : mode == 1 ? cmp_name : cmp_number);
+    if (n > 1)
+        qsort(entries, (size_t)n, sizeof *entries, mode == 0 ? cmp_natural : mode == 1 ? cmp_name : cmp_number);
     list->warning = numbering_warning(entries, n, mode == 2);
     list->paths = calloc((size_t)(n ? n : 1), sizeof *list->paths);
     if (!list->paths) {
