@@ -219,7 +219,8 @@ static const AVCodec *find_codec(const char *name)
 static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_encoder_options *o)
 {
     AVCodecContext *c = enc->codec;
-    int is_x26x = strcmp(codec->name, "libx264") == 0 || strcmp(codec->name, "libx265") == 0;
+    /* libx264, libx264rgb, libx265 */
+    int is_x26x = strncmp(codec->name, "libx264", 7) == 0 || strcmp(codec->name, "libx265") == 0;
     /* x264/x265 take their preset names only at open time, with a vague
      * EINVAL; check them here to name the choices. Other codecs' presets
      * (SVT-AV1's are numbers) are set only when asked for. */
@@ -249,7 +250,7 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
     int crf = o->crf >= 0 ? o->crf : 18;
     char value[16];
     snprintf(value, sizeof value, "%d", crf);
-    if (crf == 0 && strcmp(codec->name, "libx264") == 0) {
+    if (crf == 0 && strncmp(codec->name, "libx264", 7) == 0) {
         av_opt_set(c->priv_data, "qp", "0", 0); /* exactly lossless */
     } else if (crf == 0 && strcmp(codec->name, "libx265") == 0) {
         av_opt_set(c->priv_data, "x265-params", "lossless=1:log-level=error", 0);

@@ -78,15 +78,17 @@ describe('encoder', function()
       local ref = vs.frame(64, 48):fill(((i - 1) * 20) % 256, 90, 200)
       assert.is_true(h.psnr(bytes, h.frame_bytes(ref)) > 45, 'frame ' .. (i - 1))
     end
-    -- noise survives bit-exactly through an RGB pixel format
-    local exact = dir .. '/x.mkv'
-    local wr = vs.write(exact, { codec = 'ffv1', pix_fmt = 'bgr0' })
+    -- noise survives bit-exactly through RGB codecs
     local src = { noise(64, 48, 1), noise(64, 48, 2), noise(64, 48, 3) }
-    for _, f in ipairs(src) do wr:push(f) end
-    wr:close()
-    local back = h.ffmpeg_rgba_frames(exact, 64, 48)
-    assert.are.equal(3, #back)
-    for i = 1, 3 do assert.are.equal(h.frame_bytes(src[i]), back[i], 'frame ' .. (i - 1)) end
+    for _, opts in ipairs { { codec = 'ffv1', pix_fmt = 'bgr0' }, { codec = 'libx264rgb', crf = 0 } } do
+      local exact = dir .. '/' .. opts.codec .. '.mkv'
+      local wr = vs.write(exact, opts)
+      for _, f in ipairs(src) do wr:push(f) end
+      wr:close()
+      local back = h.ffmpeg_rgba_frames(exact, 64, 48)
+      assert.are.equal(3, #back)
+      for i = 1, 3 do assert.are.equal(h.frame_bytes(src[i]), back[i], opts.codec .. ' frame ' .. (i - 1)) end
+    end
   end)
 
   it('pads odd sizes by edge replication, says so once, never fails', function()

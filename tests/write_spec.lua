@@ -132,6 +132,10 @@ describe('vs.write', function()
       ' | ffprobe -v error -count_frames -show_entries stream=nb_read_frames,width -of csv=p=0 -')
     assert.are.equal(0, rc, err)
     assert.are.equal('64,4', out:match('[^\n]+'))
+    out, err, rc = h.sh(luajit("local w=vs.write('-',{format='mkv'}) for i=1,3 do w:push(vs.frame(64,48)) end w:close()") ..
+      ' | ffprobe -v error -count_frames -show_entries stream=codec_name,nb_read_frames -of csv=p=0 -')
+    assert.are.equal(0, rc, err)
+    assert.are.equal('h264,3', out:match('[^\n]+'))
   end)
 
   it('accepts bitrate with a suffix and every documented option', function()
