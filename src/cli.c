@@ -24,8 +24,8 @@ static const struct command commands[] = {
     {"run", "render the clip a Lua script returns to a video", vs_cmd_run},
     {"repl", "interactive Lua prompt with vstudio loaded", NULL},
     {"convert", "turn folders of PNG/JPEG frames into MP4s", vs_cmd_convert},
-    {"probe", "show size, fps, exact frame count and codec of videos", NULL},
-    {"extract", "write the frames of a video as PNG or JPEG files", NULL},
+    {"probe", "show size, fps, exact frame count and codec of videos", vs_cmd_probe},
+    {"extract", "write the frames of a video as PNG or JPEG files", vs_cmd_extract},
     {"concat", "join rendered segments without re-encoding", vs_cmd_concat},
     {"preview", "render one frame or a contact sheet of a script to PNG", NULL},
 };

@@ -1,2 +1,104 @@
--- video.lua: (being written) installs its names into vs.
-return function(vs) end
+-- video.lua: reading videos. vs.probe(path) answers what a file holds (an
+-- exact frame count, from the probe cache when the file is unchanged);
+-- vs.video(path) opens it for frames: v:frame(i) is frame-exact random
+-- access (0-based, equal to the i-th frame of a sequential decode),
+-- v:iter() walks frames in order without seeking, and the video is a clip
+-- (clip.lua) whose render decodes forward when frames come in order.
+local ffi = require 'ffi'
+local core = require 'vstudio.core'
+
+local C = core.C
+
+local function probe_table(info)
+  return {
+    width = info.width, height = info.height,
+    fps = info.fps_num / info.fps_den, fps_num = info.fps_num, fps_den = info.fps_den,
+    frames = tonumber(info.frames), duration = info.duration,
+    codec = ffi.string(info.codec), pix_fmt = ffi.string(info.pix_fmt),
+    bit_rate = tonumber(info.bit_rate), container = ffi.string(info.container),
+  }
+end
+
+local function check_path(path, what)
+  if type(path) ~= 'string' or path == '' then
+    error('vstudio: ' .. what .. ': path must be a non-empty string, got ' .. tostring(path), 3)
+  end
+end
+
+local function check_index(v, i, what)
+  if type(i) ~= 'number' or i % 1 ~= 0 or i < 0 or i >= v.frames then
+    error(string.format('vstudio: %s: frame %s is out of range (%s has %d frames, 0..%d)', what,
+                        tostring(i), v.path, v.frames, v.frames - 1), 3)
+  end
+end
+
+return function(vs)
+  -- vs.probe(path[, {cache = false}]) -> {width, height, fps, fps_num, fps_den,
+  -- frames, duration, codec, pix_fmt, bit_rate, container}
+  function vs.probe(path, opts)
+    check_path(path, 'probe')
+    if opts ~= nil and type(opts) ~= 'table' then
+      error('vstudio: probe: options must be a table, got ' .. type(opts), 2)
+    end
+    local use_cache = not (opts and opts.cache == false)
+    local info = ffi.new('vs_probe_info')
+    core.check(C.vs_probe(path, use_cache and 1 or 0, info), 'probe', 2)
+    return probe_table(info)
+  end
+
+  -- vs.video(path[, {threads = N}]) -> a video source that is also a clip.
+  function vs.video(path, opts)
+    check_path(path, 'video')
+    local threads = opts and opts.threads or 0
+    local dec = C.vs_decoder_open(path, threads)
+    core.check(dec, 'video', 2)
+    dec = ffi.gc(dec, C.vs_decoder_close)
+    local info = ffi.new('vs_probe_info')
+    core.check(C.vs_decoder_info(dec, info), 'video', 2)
+    local p = probe_table(info)
+    -- vs_decoder_frame decodes forward without seeking when k is the next
+    -- frame (or a few ahead), so a clip rendered in order costs one decode
+    -- per frame.
+    local v = vs.new_clip({ p.width, p.height }, p.fps_num, p.fps_den, p.frames, function(_, k, frame)
+      core.check(C.vs_decoder_frame(dec, k, frame), 'video', 3)
+    end)
+    v.path, v.codec, v.pix_fmt, v.container, v.bit_rate = path, p.codec, p.pix_fmt, p.container, p.bit_rate
+
+    -- v:frame(i): frame i (0-based) in a new frame owned by the GC.
+    function v.frame(self, i)
+      check_index(self, i, 'video:frame')
+      local f = core.frame(p.width, p.height)
+      core.check(C.vs_decoder_frame(dec, i, f), 'video:frame', 2)
+      return f
+    end
+
+    -- for i, frame in v:iter([a, b]) do ... end: frames a..b-1 (0-based,
+    -- default all) in order. The same frame object is reused for every step:
+    -- copy it (frame:copy()) to keep one past its iteration.
+    function v.iter(self, a, b)
+      a = a or 0
+      b = b or self.frames
+      if type(a) ~= 'number' or type(b) ~= 'number' or a % 1 ~= 0 or b % 1 ~= 0 or a < 0 or b > self.frames or a > b then
+        error(string.format('vstudio: video:iter: range must be 0 <= a <= b <= %d, got %s, %s', self.frames,
+                            tostring(a), tostring(b)), 2)
+      end
+      local f = core.frame(p.width, p.height)
+      local i = a - 1
+      return function()
+        i = i + 1
+        if i >= b then return nil end
+        core.check(C.vs_decoder_frame(dec, i, f), 'video:iter', 2)
+        return i, f
+      end
+    end
+
+    -- Closes the file now instead of at garbage collection.
+    function v.close(self)
+      if dec ~= nil then
+        C.vs_decoder_close(ffi.gc(dec, nil))
+        dec = nil
+      end
+    end
+    return v
+  end
+end

@@ -1,0 +1,324 @@
+/*
+ * cache.c: the probe cache, one SQLite database at
+ * $XDG_CACHE_HOME/vstudio/probe.db (~/.cache/vstudio/probe.db without it).
+ *
+ * A row holds a video's metadata and its frame index (timestamps and
+ * keyframe flags as two blobs), keyed by the absolute path and checked
+ * against the file's size, mtime (ns) and inode: a file that changed is a
+ * miss and is probed again, its row replaced.
+ *
+ * Concurrency: WAL mode and a busy timeout let several processes read and
+ * write at once; inside a process each thread has its own connection (a
+ * pthread key closes it when the thread ends), so parallel probes never
+ * share a handle. The cache is an optimisation only: a directory we cannot
+ * create or write is a warning and the caller works uncached; a database
+ * that is not SQLite or is corrupt is deleted and rebuilt with a warning.
+ * Directory mode 0700, file mode 0600 (SQLite gives -wal and -shm the
+ * database file's mode).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "error.h"
+#include "probe.h"
+
+/* Bump when the meaning of a row changes: older rows are then misses. */
+enum { CACHE_VERSION = 1 };
+
+typedef struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *get, *put;
+    int dead;          /* opening failed: this thread works uncached */
+} conn;
+
+static pthread_key_t conn_key;
+static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
+static atomic_int warned;
+
+static void warn(const char *fmt, const char *a, const char *b)
+{
+    /* one warning per process: a batch of 1000 probes says it once */
+    if (atomic_exchange(&warned, 1))
+        return;
+    fprintf(stderr, "vstudio: warning: probe cache ");
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+}
+
+static void conn_close(void *p)
+{
+    conn *c = p;
+    if (!c)
+        return;
+    sqlite3_finalize(c->get);
+    sqlite3_finalize(c->put);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static void make_key(void) { pthread_key_create(&conn_key, conn_close); }
+
+int vs_cache_path(char *buf, size_t size)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    int n;
+    if (xdg && xdg[0] == '/')
+        n = snprintf(buf, size, "%s/vstudio/probe.db", xdg);
+    else {
+        const char *home = getenv("HOME");
+        if (!home || !home[0])
+            return -1;
+        n = snprintf(buf, size, "%s/.cache/vstudio/probe.db", home);
+    }
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* mkdir -p of the database's directory, new directories 0700. */
+static int make_dirs(char *path)
+{
+    char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    *slash = '\0';
+    int rc = 0;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        rc = make_dirs(path);
+        if (rc == 0 && mkdir(path, 0700) != 0 && errno != EEXIST)
+            rc = -1;
+    } else if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        rc = -1;
+    }
+    *slash = '/';
+    return rc;
+}
+
+static const char SCHEMA[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS probe("
+    " path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER, version INTEGER,"
+    " width INTEGER, height INTEGER, fps_num INTEGER, fps_den INTEGER, frames INTEGER,"
+    " duration REAL, bit_rate INTEGER, codec TEXT, pix_fmt TEXT, container TEXT,"
+    " pts BLOB, keys BLOB);";
+
+static int is_corrupt(int rc)
+{
+    rc &= 0xff;
+    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+static void remove_db(const char *path)
+{
+    char aux[PATH_MAX + 8];
+    unlink(path);
+    snprintf(aux, sizeof aux, "%s-wal", path);
+    unlink(aux);
+    snprintf(aux, sizeof aux, "%s-shm", path);
+    unlink(aux);
+}
+
+/* Opens and prepares; returns an SQLite code (SQLITE_OK or the failure). */
+static int conn_setup(conn *c, const char *path)
+{
+    /* create the file ourselves so it is 0600 whatever the umask */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return SQLITE_CANTOPEN;
+    close(fd);
+    int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_busy_timeout(c->db, 5000);
+    if ((rc = sqlite3_exec(c->db, SCHEMA, NULL, NULL, NULL)) != SQLITE_OK)
+        return rc;
+    if ((rc = sqlite3_prepare_v2(c->db,
+                                 "SELECT size, mtime_ns, inode, version, width, height, fps_num, fps_den,"
+                                 " frames, duration, bit_rate, codec, pix_fmt, container, pts, keys"
+                                 " FROM probe WHERE path = ?1",
+                                 -1, &c->get, NULL)) != SQLITE_OK)
+        return rc;
+    return sqlite3_prepare_v2(c->db,
+                              "INSERT OR REPLACE INTO probe VALUES"
+                              " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                              -1, &c->put, NULL);
+}
+
+static void conn_reset(conn *c)
+{
+    sqlite3_finalize(c->get);
+    sqlite3_finalize(c->put);
+    sqlite3_close(c->db);
+    c->get = c->put = NULL;
+    c->db = NULL;
+}
+
+static int conn_open(conn *c)
+{
+    char path[PATH_MAX];
+    if (vs_cache_path(path, sizeof path) < 0) {
+        warn("%s%s: no HOME or XDG_CACHE_HOME; working without it", "", "");
+        return -1;
+    }
+    if (make_dirs(path) < 0) {
+        warn("%s: cannot create its directory (%s); working without it", path, strerror(errno));
+        return -1;
+    }
+    int rc = conn_setup(c, path);
+    if (rc != SQLITE_OK && is_corrupt(rc)) {
+        warn("%s: %s; rebuilding it", path, "not a valid database (corrupt)");
+        conn_reset(c);
+        remove_db(path);
+        rc = conn_setup(c, path);
+    }
+    if (rc != SQLITE_OK) {
+        const char *why = c->db ? sqlite3_errmsg(c->db) : (errno ? strerror(errno) : sqlite3_errstr(rc));
+        warn("%s: cannot open (%s); working without it", path, why);
+        conn_reset(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* This thread's connection, NULL when the cache is unusable. */
+static conn *conn_get(void)
+{
+    pthread_once(&conn_once, make_key);
+    conn *c = pthread_getspecific(conn_key);
+    if (!c) {
+        if (!(c = calloc(1, sizeof *c)))
+            return NULL;
+        if (conn_open(c) < 0)
+            c->dead = 1;
+        pthread_setspecific(conn_key, c);
+    }
+    return c->dead ? NULL : c;
+}
+
+/* A failure during use: corruption drops the connection (the next call
+ * rebuilds the database), anything else just makes this call uncached. */
+static void conn_failed(conn *c, int rc)
+{
+    if (!is_corrupt(rc))
+        return;
+    char path[PATH_MAX];
+    if (vs_cache_path(path, sizeof path) == 0) {
+        warn("%s: %s; rebuilding it", path, sqlite3_errstr(rc));
+        conn_reset(c);
+        remove_db(path);
+        if (conn_setup(c, path) != SQLITE_OK) {
+            conn_reset(c);
+            c->dead = 1;
+        }
+    }
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+static void copy_text(char *dst, size_t size, const unsigned char *src)
+{
+    snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *info, vs_index **index)
+{
+    conn *c = conn_get();
+    if (!c)
+        return 0;
+    sqlite3_stmt *s = c->get;
+    int hit = 0;
+    sqlite3_bind_text(s, 1, abspath, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) == (int64_t)st->st_size &&
+        sqlite3_column_int64(s, 1) == mtime_ns(st) && sqlite3_column_int64(s, 2) == (int64_t)st->st_ino &&
+        sqlite3_column_int(s, 3) == CACHE_VERSION) {
+        vs_probe_info in = {0};
+        in.width = sqlite3_column_int(s, 4);
+        in.height = sqlite3_column_int(s, 5);
+        in.fps_num = sqlite3_column_int(s, 6);
+        in.fps_den = sqlite3_column_int(s, 7);
+        in.frames = sqlite3_column_int64(s, 8);
+        in.duration = sqlite3_column_double(s, 9);
+        in.bit_rate = sqlite3_column_int64(s, 10);
+        copy_text(in.codec, sizeof in.codec, sqlite3_column_text(s, 11));
+        copy_text(in.pix_fmt, sizeof in.pix_fmt, sqlite3_column_text(s, 12));
+        copy_text(in.container, sizeof in.container, sqlite3_column_text(s, 13));
+        hit = 1;
+        if (index) {
+            *index = NULL;
+            int np = sqlite3_column_bytes(s, 14), nk = sqlite3_column_bytes(s, 15);
+            const void *pts = sqlite3_column_blob(s, 14), *keys = sqlite3_column_blob(s, 15);
+            if (pts && keys && np == (int)(in.frames * 8) && nk == (int)in.frames && in.frames > 0) {
+                vs_index *ix = calloc(1, sizeof *ix);
+                if (ix && (ix->pts = malloc((size_t)np)) && (ix->key = malloc((size_t)nk))) {
+                    ix->n = in.frames;
+                    memcpy(ix->pts, pts, (size_t)np);
+                    memcpy(ix->key, keys, (size_t)nk);
+                    *index = ix;
+                } else {
+                    vs_index_free(ix);
+                    hit = 0;
+                }
+            }
+        }
+        if (hit)
+            *info = in;
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        conn_failed(c, rc);
+        return 0;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return hit;
+}
+
+void vs_cache_store(const char *abspath, const struct stat *st, const vs_probe_info *info, const vs_index *index)
+{
+    conn *c = conn_get();
+    if (!c)
+        return;
+    sqlite3_stmt *s = c->put;
+    sqlite3_bind_text(s, 1, abspath, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (int64_t)st->st_size);
+    sqlite3_bind_int64(s, 3, mtime_ns(st));
+    sqlite3_bind_int64(s, 4, (int64_t)st->st_ino);
+    sqlite3_bind_int(s, 5, CACHE_VERSION);
+    sqlite3_bind_int(s, 6, info->width);
+    sqlite3_bind_int(s, 7, info->height);
+    sqlite3_bind_int(s, 8, info->fps_num);
+    sqlite3_bind_int(s, 9, info->fps_den);
+    sqlite3_bind_int64(s, 10, info->frames);
+    sqlite3_bind_double(s, 11, info->duration);
+    sqlite3_bind_int64(s, 12, info->bit_rate);
+    sqlite3_bind_text(s, 13, info->codec, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 14, info->pix_fmt, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 15, info->container, -1, SQLITE_STATIC);
+    if (index && index->n == info->frames) {
+        sqlite3_bind_blob64(s, 16, index->pts, (sqlite3_uint64)index->n * 8, SQLITE_STATIC);
+        sqlite3_bind_blob64(s, 17, index->key, (sqlite3_uint64)index->n, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(s, 16);
+        sqlite3_bind_null(s, 17);
+    }
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_DONE)
+        conn_failed(c, rc);
+}

@@ -1,0 +1,212 @@
+/*
+ * cmd_probe.c: `vstudio probe FILE...`: size, frame rate, exact frame count
+ * and codec of videos, as a table or as JSON. Files are probed in parallel
+ * (one thread per core, each with its own cache connection) and printed in
+ * the order given; a file that cannot be probed gets one line on stderr and
+ * the others still print.
+ */
+#include <libavutil/log.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "vstudio.h"
+
+static const char *const CMD = "probe";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: vstudio probe FILE... [--json] [--no-cache] [--jobs N]\n\n"
+            "Shows each video's size, frame rate, exact frame count, duration, codec,\n"
+            "pixel format and container. The frame count is exact (what\n"
+            "'ffprobe -count_frames' reports) but found by reading packets, not by\n"
+            "decoding. Results are kept in the probe cache\n"
+            "($XDG_CACHE_HOME/vstudio/probe.db, else ~/.cache/vstudio/probe.db), so a\n"
+            "second probe of an unchanged file is immediate; a changed file is probed\n"
+            "again. Files are probed in parallel.\n\n"
+            "Options:\n"
+            "      --json      print a JSON array, one object per file that could be probed\n"
+            "      --no-cache  neither read nor write the probe cache\n"
+            "  -j, --jobs N    threads (default: one per core)\n"
+            "  -h, --help      show this help\n\n"
+            "A file that cannot be probed is reported on stderr; the others still\n"
+            "print, and the exit status is 1.\n\n"
+            "Examples:\n"
+            "  vstudio probe clip.mp4\n"
+            "  vstudio probe --json videos/*.mp4 > meta.json\n");
+}
+
+typedef struct job {
+    char **files;
+    int n;
+    int use_cache;
+    atomic_int next;
+    vs_probe_info *info;
+    int *ok;
+    char **err;
+} job;
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    for (;;) {
+        int i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n)
+            break;
+        if (vs_probe(j->files[i], j->use_cache, &j->info[i]) == 0)
+            j->ok[i] = 1;
+        else
+            j->err[i] = strdup(vs_last_error());
+    }
+    return NULL;
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void print_json(const job *j)
+{
+    int first = 1;
+    printf("[");
+    for (int i = 0; i < j->n; i++) {
+        if (!j->ok[i])
+            continue;
+        const vs_probe_info *p = &j->info[i];
+        printf("%s\n  {\"path\": ", first ? "" : ",");
+        json_string(j->files[i]);
+        printf(", \"width\": %d, \"height\": %d, \"fps\": %.6g, \"fps_num\": %d, \"fps_den\": %d, "
+               "\"frames\": %lld, \"duration\": %.6f, \"codec\": ",
+               p->width, p->height, (double)p->fps_num / p->fps_den, p->fps_num, p->fps_den,
+               (long long)p->frames, p->duration);
+        json_string(p->codec);
+        printf(", \"pix_fmt\": ");
+        json_string(p->pix_fmt);
+        printf(", \"bit_rate\": %lld, \"container\": ", (long long)p->bit_rate);
+        json_string(p->container);
+        printf("}");
+        first = 0;
+    }
+    printf("%s]\n", first ? "" : "\n");
+}
+
+static void print_table(const job *j)
+{
+    int w = 4;
+    for (int i = 0; i < j->n; i++)
+        if (j->ok[i] && (int)strlen(j->files[i]) > w)
+            w = (int)strlen(j->files[i]);
+    if (w > 60)
+        w = 60;
+    printf("%-*s  %9s  %10s  %8s  %9s  %-6s  %-10s  %s\n", w, "FILE", "SIZE", "FPS", "FRAMES", "DURATION",
+           "CODEC", "PIX_FMT", "CONTAINER");
+    for (int i = 0; i < j->n; i++) {
+        if (!j->ok[i])
+            continue;
+        const vs_probe_info *p = &j->info[i];
+        char size[32], fps[32];
+        snprintf(size, sizeof size, "%dx%d", p->width, p->height);
+        if (p->fps_den == 1)
+            snprintf(fps, sizeof fps, "%d", p->fps_num);
+        else
+            snprintf(fps, sizeof fps, "%.3f", (double)p->fps_num / p->fps_den);
+        printf("%-*s  %9s  %10s  %8lld  %8.3fs  %-6s  %-10s  %s\n", w, j->files[i], size, fps,
+               (long long)p->frames, p->duration, p->codec, p->pix_fmt, p->container);
+    }
+}
+
+int vs_cmd_probe(int argc, char **argv)
+{
+    int json = 0, use_cache = 1;
+    long jobs = 0;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    int n = 0, only_files = 0;
+    if (!files)
+        return vs_cli_fail(CMD, "out of memory");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
+            files[n++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            only_files = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            free(files);
+            return VS_EXIT_OK;
+        } else if (strcmp(a, "--json") == 0) {
+            json = 1;
+        } else if (strcmp(a, "--no-cache") == 0) {
+            use_cache = 0;
+        } else if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0) {
+            if (i + 1 >= argc) {
+                free(files);
+                return vs_cli_usage_error(CMD, "%s needs a number", a);
+            }
+            if (vs_cli_int(CMD, a, argv[++i], 1, 256, &jobs) < 0) {
+                free(files);
+                return VS_EXIT_USAGE;
+            }
+        } else {
+            free(files);
+            return vs_cli_usage_error(CMD, "unknown option '%s'", a);
+        }
+    }
+    if (n == 0) {
+        free(files);
+        return vs_cli_usage_error(CMD, "no files given");
+    }
+    av_log_set_level(AV_LOG_QUIET);
+    job j = {.files = files, .n = n, .use_cache = use_cache};
+    j.info = calloc((size_t)n, sizeof *j.info);
+    j.ok = calloc((size_t)n, sizeof *j.ok);
+    j.err = calloc((size_t)n, sizeof *j.err);
+    if (!j.info || !j.ok || !j.err) {
+        free(j.info), free(j.ok), free(j.err), free(files);
+        return vs_cli_fail(CMD, "out of memory");
+    }
+    if (jobs == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = cores > 0 ? cores : 1;
+    }
+    if (jobs > n)
+        jobs = n;
+    pthread_t *t = calloc((size_t)jobs, sizeof *t);
+    int started = 0;
+    for (long k = 1; t && k < jobs; k++, started++)
+        if (pthread_create(&t[k - 1], NULL, worker, &j) != 0)
+            break;
+    worker(&j); /* the main thread works too */
+    for (int k = 0; k < started; k++)
+        pthread_join(t[k], NULL);
+    free(t);
+    int failed = 0;
+    for (int i = 0; i < n; i++)
+        if (!j.ok[i]) {
+            vs_cli_fail(CMD, "%s", j.err[i] ? j.err[i] : "out of memory");
+            failed++;
+        }
+    if (json)
+        print_json(&j);
+    else if (failed < n)
+        print_table(&j);
+    for (int i = 0; i < n; i++)
+        free(j.err[i]);
+    free(j.info), free(j.ok), free(j.err), free(files);
+    return failed ? VS_EXIT_FAIL : VS_EXIT_OK;
+}

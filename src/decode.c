@@ -1,0 +1,376 @@
+/*
+ * decode.c: a video's frames as RGBA, one after another or by number.
+ *
+ * Sequential: demux the video stream, send packets, receive frames, convert
+ * each with swscale (the stream's colour matrix and range; untagged streams
+ * are read as BT.601 like ffmpeg does) into the caller's vs_frame.
+ *
+ * Random access is frame-exact: frame i is the frame whose presentation
+ * timestamp is the i-th smallest of the stream (the frame index probe.c
+ * builds and the probe cache keeps). To get it we seek to the keyframe at
+ * or before it, flush the decoder and decode forward, numbering every
+ * decoded frame by looking its timestamp up in the index, so B-frames,
+ * open GOPs and decoder delay never shift the numbering. If the seek lands
+ * past the target (containers that seek by decode time), we retry from an
+ * earlier keyframe, and in the end from the start. A request a little ahead
+ * of the current position decodes forward without seeking, and a ring of
+ * recently decoded frames (references, not copies) answers requests for
+ * nearby frames again without decoding. Streams without timestamps (some
+ * AVI) have no index: random access there restarts from the beginning and
+ * counts frames, exact but slow.
+ *
+ * Threads: libavcodec's frame and slice threads (threads 0 = auto). A
+ * decoder has no shared mutable state: different decoders may be used from
+ * different threads at once; one decoder from one thread at a time.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "error.h"
+#include "probe.h"
+
+/* Recently decoded frames kept for nearby requests. */
+enum { RING = 8 };
+/* Decode forward instead of seeking when the target is at most this far ahead. */
+enum { FORWARD_MAX = 32 };
+
+struct vs_decoder {
+    char *path;
+    int threads;
+    AVFormatContext *fmt;
+    int s;
+    AVCodecContext *cc;
+    AVPacket *pkt;
+    AVFrame *frame;
+    struct SwsContext *sws;
+    int sws_w, sws_h, sws_fmt, sws_cs, sws_range, sws_dw, sws_dh;
+    vs_probe_info info;
+    vs_index *index;
+    int index_tried;
+    int random;        /* random access used: keep the ring */
+    int64_t next;      /* number of the next decoded frame, -1 unknown */
+    int flushing;      /* the demuxer ended, the decoder is being drained */
+    int ended;
+    AVFrame *ring[RING];
+    int64_t ring_idx[RING];
+    int ring_pos;
+};
+
+static int av_fail(vs_decoder *d, const char *what, int err)
+{
+    char why[128];
+    av_strerror(err, why, sizeof why);
+    return vs_fail("%s: %s (%s)", d->path, what, why);
+}
+
+/* Opens the demuxer and decoder (again, for a restart from the beginning). */
+static int open_streams(vs_decoder *d)
+{
+    if (vs_probe_open_input(d->path, &d->fmt, &d->s) < 0)
+        return -1;
+    for (unsigned i = 0; i < d->fmt->nb_streams; i++)
+        if ((int)i != d->s)
+            d->fmt->streams[i]->discard = AVDISCARD_ALL;
+    AVCodecParameters *par = d->fmt->streams[d->s]->codecpar;
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    if (!codec) {
+        const AVCodecDescriptor *cd = avcodec_descriptor_get(par->codec_id);
+        return vs_fail("%s: no decoder for the video codec '%s'", d->path, cd ? cd->name : "unknown");
+    }
+    if (!(d->cc = avcodec_alloc_context3(codec)))
+        return vs_fail("%s: out of memory", d->path);
+    int rc = avcodec_parameters_to_context(d->cc, par);
+    if (rc < 0)
+        return av_fail(d, "bad codec parameters", rc);
+    d->cc->pkt_timebase = d->fmt->streams[d->s]->time_base;
+    d->cc->thread_count = d->threads;
+    d->cc->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    if ((rc = avcodec_open2(d->cc, codec, NULL)) < 0)
+        return av_fail(d, "cannot open the decoder", rc);
+    d->next = 0;
+    d->flushing = d->ended = 0;
+    return 0;
+}
+
+static void close_streams(vs_decoder *d)
+{
+    avcodec_free_context(&d->cc);
+    avformat_close_input(&d->fmt);
+}
+
+vs_decoder *vs_decoder_open(const char *path, int threads)
+{
+    if (!path) {
+        vs_fail("decoder: path is required");
+        return NULL;
+    }
+    vs_decoder *d = calloc(1, sizeof *d);
+    if (!d || !(d->path = strdup(path))) {
+        free(d);
+        vs_fail("%s: out of memory", path);
+        return NULL;
+    }
+    d->threads = threads < 0 ? 0 : threads;
+    for (int i = 0; i < RING; i++)
+        d->ring_idx[i] = -1;
+    if (open_streams(d) < 0)
+        goto fail;
+    if (!(d->pkt = av_packet_alloc()) || !(d->frame = av_frame_alloc())) {
+        vs_fail("%s: out of memory", path);
+        goto fail;
+    }
+    /* the exact frame count (and the index, for later seeks) from the cache */
+    if (vs_probe_index(path, 1, &d->info, &d->index) < 0)
+        goto fail;
+    d->index_tried = 1;
+    return d;
+fail:
+    vs_decoder_close(d);
+    return NULL;
+}
+
+void vs_decoder_close(vs_decoder *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < RING; i++)
+        av_frame_free(&d->ring[i]);
+    sws_freeContext(d->sws);
+    av_frame_free(&d->frame);
+    av_packet_free(&d->pkt);
+    close_streams(d);
+    vs_index_free(d->index);
+    free(d->path);
+    free(d);
+}
+
+int vs_decoder_info(const vs_decoder *d, vs_probe_info *info)
+{
+    if (!d || !info)
+        return vs_fail("decoder: no decoder");
+    *info = d->info;
+    return 0;
+}
+
+/* The next decoded frame into d->frame: 0, 1 at the end, -1 on error. */
+static int decode_one(vs_decoder *d)
+{
+    for (;;) {
+        int rc = avcodec_receive_frame(d->cc, d->frame);
+        if (rc == 0)
+            return 0;
+        if (rc == AVERROR_EOF) {
+            d->ended = 1;
+            return 1;
+        }
+        if (rc != AVERROR(EAGAIN))
+            return av_fail(d, "decoding failed", rc);
+        if (d->flushing)
+            return av_fail(d, "the decoder stalled while draining", rc);
+        rc = av_read_frame(d->fmt, d->pkt);
+        if (rc < 0) {
+            /* the end, or a damaged tail: drain what was decoded (as ffmpeg does) */
+            d->flushing = 1;
+            if ((rc = avcodec_send_packet(d->cc, NULL)) < 0 && rc != AVERROR_EOF)
+                return av_fail(d, "decoding failed", rc);
+            continue;
+        }
+        if (d->pkt->stream_index == d->s && d->pkt->size > 0) {
+            rc = avcodec_send_packet(d->cc, d->pkt);
+            /* a damaged packet is skipped, as ffmpeg skips it */
+            if (rc < 0 && rc != AVERROR_INVALIDDATA && rc != AVERROR(EAGAIN)) {
+                av_packet_unref(d->pkt);
+                return av_fail(d, "decoding failed", rc);
+            }
+        }
+        av_packet_unref(d->pkt);
+    }
+}
+
+/* The number of the frame in d->frame, from its timestamp when the index
+ * knows it, else by counting; updates d->next. */
+static int64_t number_frame(vs_decoder *d)
+{
+    int64_t idx = -1;
+    if (d->index) {
+        int64_t t = d->frame->pts != AV_NOPTS_VALUE ? d->frame->pts : d->frame->best_effort_timestamp;
+        int64_t lo = 0, hi = d->index->n - 1;
+        while (lo <= hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (d->index->pts[mid] < t)
+                lo = mid + 1;
+            else if (d->index->pts[mid] > t)
+                hi = mid - 1;
+            else {
+                idx = mid;
+                break;
+            }
+        }
+    }
+    if (idx < 0)
+        idx = d->next;
+    d->next = idx >= 0 ? idx + 1 : -1;
+    return idx;
+}
+
+static void remember(vs_decoder *d, int64_t idx)
+{
+    if (!d->random || idx < 0)
+        return;
+    int k = d->ring_pos;
+    if (!d->ring[k] && !(d->ring[k] = av_frame_alloc()))
+        return;
+    av_frame_unref(d->ring[k]);
+    if (av_frame_ref(d->ring[k], d->frame) < 0) {
+        d->ring_idx[k] = -1;
+        return;
+    }
+    d->ring_idx[k] = idx;
+    d->ring_pos = (k + 1) % RING;
+}
+
+/* RGBA conversion of f into out with f's colour matrix and range. */
+static int convert(vs_decoder *d, const AVFrame *f, vs_frame *out)
+{
+    if (!out || !out->data)
+        return vs_fail("%s: no output frame", d->path);
+    int cs = f->colorspace;
+    if (cs == AVCOL_SPC_UNSPECIFIED || cs == AVCOL_SPC_RESERVED || cs == AVCOL_SPC_RGB)
+        cs = SWS_CS_DEFAULT;
+    int full = f->color_range == AVCOL_RANGE_JPEG;
+    if (!d->sws || d->sws_w != f->width || d->sws_h != f->height || d->sws_fmt != f->format ||
+        d->sws_cs != cs || d->sws_range != full || d->sws_dw != out->width || d->sws_dh != out->height) {
+        sws_freeContext(d->sws);
+        d->sws = sws_getContext(f->width, f->height, f->format, out->width, out->height, AV_PIX_FMT_RGBA,
+                                SWS_BICUBIC, NULL, NULL, NULL);
+        if (!d->sws)
+            return vs_fail("%s: cannot convert %s frames to RGBA", d->path,
+                           av_get_pix_fmt_name(f->format) ? av_get_pix_fmt_name(f->format) : "unknown");
+        const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+        if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB))
+            sws_setColorspaceDetails(d->sws, sws_getCoefficients(cs), full, sws_getCoefficients(SWS_CS_DEFAULT),
+                                     1, 0, 1 << 16, 1 << 16);
+        d->sws_w = f->width;
+        d->sws_h = f->height;
+        d->sws_fmt = f->format;
+        d->sws_cs = cs;
+        d->sws_range = full;
+        d->sws_dw = out->width;
+        d->sws_dh = out->height;
+    }
+    uint8_t *dst[4] = {out->data, NULL, NULL, NULL};
+    int dst_stride[4] = {out->stride, 0, 0, 0};
+    sws_scale(d->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dst_stride);
+    return 0;
+}
+
+static int check_out(vs_decoder *d, const vs_frame *out)
+{
+    if (!out || out->width != d->info.width || out->height != d->info.height)
+        return vs_fail("%s: the output frame must be %dx%d (the video's size)", d->path, d->info.width,
+                       d->info.height);
+    return 0;
+}
+
+int vs_decoder_next(vs_decoder *d, vs_frame *out)
+{
+    if (!d)
+        return vs_fail("decoder: no decoder");
+    if (check_out(d, out) < 0)
+        return -1;
+    if (d->ended)
+        return 1;
+    int rc = decode_one(d);
+    if (rc != 0)
+        return rc;
+    remember(d, number_frame(d));
+    return convert(d, d->frame, out);
+}
+
+/* Back to the first frame by reopening: exact for any stream. */
+static int restart(vs_decoder *d)
+{
+    close_streams(d);
+    return open_streams(d);
+}
+
+/* Seeks to the keyframe `back` keyframes before the one at or before frame i. */
+static int seek_before(vs_decoder *d, int64_t i, int back)
+{
+    const vs_index *ix = d->index;
+    int64_t k = i;
+    for (;;) {
+        while (k > 0 && !ix->key[k])
+            k--;
+        if (back-- == 0 || k == 0)
+            break;
+        k--;
+    }
+    if (k == 0)
+        return restart(d);
+    int rc = av_seek_frame(d->fmt, d->s, ix->pts[k], AVSEEK_FLAG_BACKWARD);
+    if (rc < 0)
+        return restart(d);
+    avcodec_flush_buffers(d->cc);
+    d->next = -1;
+    d->flushing = d->ended = 0;
+    return 0;
+}
+
+int vs_decoder_frame(vs_decoder *d, int64_t i, vs_frame *out)
+{
+    if (!d)
+        return vs_fail("decoder: no decoder");
+    if (check_out(d, out) < 0)
+        return -1;
+    if (i < 0 || i >= d->info.frames)
+        return vs_fail("%s: frame %lld is out of range (the video has %lld frames, 0..%lld)", d->path,
+                       (long long)i, (long long)d->info.frames, (long long)d->info.frames - 1);
+    d->random = 1;
+    for (int k = 0; k < RING; k++)
+        if (d->ring_idx[k] == i && d->ring[k])
+            return convert(d, d->ring[k], out);
+    int back = 0, restarted = 0;
+    int forward = d->next >= 0 && !d->ended && i >= d->next;
+    if (forward && d->index && i - d->next > FORWARD_MAX) {
+        /* far ahead: seek only when a keyframe lies between here and there */
+        int64_t k = i;
+        while (k > d->next && !d->index->key[k])
+            k--;
+        forward = k <= d->next;
+    }
+    if (!forward) {
+        restarted = !d->index;
+        if ((d->index ? seek_before(d, i, 0) : restart(d)) < 0)
+            return -1;
+    }
+    for (;;) {
+        int rc = decode_one(d);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            return vs_fail("%s: frame %lld: the video ended before it (a damaged stream?)", d->path, (long long)i);
+        int64_t idx = number_frame(d);
+        remember(d, idx);
+        if (idx == i)
+            return convert(d, d->frame, out);
+        if (idx > i || idx < 0) {
+            /* landed past it: seek further back, from the start at last */
+            if (restarted)
+                return vs_fail("%s: frame %lld: not found where the index puts it (damaged timestamps?)", d->path,
+                               (long long)i);
+            if (++back > 3 || !d->index) {
+                restarted = 1;
+                if (restart(d) < 0)
+                    return -1;
+            } else if (seek_before(d, i, back) < 0) {
+                return -1;
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/*
+ * probe.h: what probe.c and cache.c share with decode.c: the frame index
+ * of a video (every frame's presentation timestamp in display order and
+ * whether its packet is a keyframe), found by the same packet scan that
+ * counts the frames and kept in the probe cache beside the metadata.
+ */
+#ifndef VS_PROBE_H
+#define VS_PROBE_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "vstudio.h"
+
+typedef struct vs_index {
+    int64_t n;         /* frames (== vs_probe_info.frames) */
+    int64_t *pts;      /* n timestamps (stream time base), ascending: frame i's pts */
+    uint8_t *key;      /* n flags: 1 when frame i comes from a keyframe packet */
+} vs_index;
+
+void vs_index_free(vs_index *index);
+
+/* Opens path with libavformat (stream info read) and finds its video
+ * stream; the errors name the file and say why in the user's words. */
+struct AVFormatContext;
+int vs_probe_open_input(const char *path, struct AVFormatContext **fmt, int *stream);
+
+/* vs_probe that also hands out the frame index (*index may be NULL when the
+ * stream's packets carry no usable timestamps). index may be NULL. */
+int vs_probe_index(const char *path, int use_cache, vs_probe_info *info, vs_index **index);
+
+/* ---- cache.c: the SQLite probe cache ----
+ * One connection per thread (opened on first use, closed when the thread
+ * exits). Every failure is a warning on stderr at most: the caller then
+ * works uncached. lookup returns 1 on a hit, 0 otherwise; with index
+ * non-NULL it also hands out the stored index (NULL when none was stored). */
+int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *info, vs_index **index);
+void vs_cache_store(const char *abspath, const struct stat *st, const vs_probe_info *info, const vs_index *index);
+/* The database path ($XDG_CACHE_HOME/vstudio/probe.db or ~/.cache/vstudio/probe.db) into buf. */
+int vs_cache_path(char *buf, size_t size);
+
+#endif
