@@ -782,6 +782,7 @@ int vs_encoder_push(vs_encoder *enc, const vs_frame *frame)
         return -1;
     if (vs_picture_from_rgba(pic, frame) < 0) {
         vs_picture_release(pic);
+        enc->failed = 1;
         return vs_error_prefix("%s: frame %lld", enc->path, (long long)enc->frames);
     }
     return vs_encoder_push_picture(enc, pic);

@@ -100,29 +100,44 @@ void vs_frame_list_free(vs_frame_list *list);
 int vs_natural_compare(const char *a, const char *b);
 
 /* ---- encoder (encode.c): frames to a file, a pipe or an image sequence ----
- * Writes PATH.part and renames it to PATH in vs_encoder_close; "-" is stdout. */
+ * Writes PATH.part and renames it to PATH in vs_encoder_close; any failure,
+ * vs_encoder_abort or an exit without closing removes the .part. "-" is
+ * stdout and "pipe:N" file descriptor N (y4m unless format says otherwise;
+ * no .part, the fd is not closed). A path without extension (or ending in
+ * "/") is a directory for a PNG sequence 000000.png, 000001.png, ...
+ * Colour: RGBA becomes YUV with BT.709 from 720 lines up, BT.601 below,
+ * limited range, and the stream is tagged the same. Odd sizes with a
+ * subsampled format are padded to even by repeating the edge (one note on
+ * stderr unless quiet). One encoder is used by one thread at a time, except
+ * for the picture functions below marked thread-safe. */
 typedef struct vs_encoder vs_encoder;
 typedef struct vs_encoder_options {
     const char *format;        /* NULL: from the extension; "mp4" "mkv" "webm" "mov" "avi" "y4m" "raw" "png" "jpg" */
-    const char *codec;         /* NULL: libx264 (container default for others) */
+    const char *codec;         /* NULL: libx264 (libvpx-vp9 for webm); an encoder ("libx265") or format ("hevc") name */
     int fps_num, fps_den;      /* frame rate; 0/0 means 30/1 */
     int crf;                   /* -1: default (18 for x264); 0 is lossless */
-    const char *preset;        /* NULL: "medium" */
+    const char *preset;        /* NULL: "medium" for x264/x265, the codec's default otherwise */
     int64_t bit_rate;          /* bits/s; 0: rate control by crf */
-    const char *pix_fmt;       /* NULL: yuv420p */
+    const char *pix_fmt;       /* NULL: yuv420p, or the codec's closest to RGBA if it has none */
     int gop;                   /* keyframe interval; 0: codec default */
     const char *codec_options; /* "key=value:key=value" passed to the codec */
     const char *title;         /* metadata, NULL for none */
     const char *comment;
     const char *artist;
-    int threads;               /* encoder threads; 0: auto */
+    int threads;               /* encoder threads; 0: the codec decides (x264: 1.5 x cores) */
     int quality;               /* JPEG sequence quality 1..100; 0: 90 */
     int quiet;                 /* 1: no notes on stderr (odd-size padding, ignored preset) */
 } vs_encoder_options;
 void vs_encoder_options_init(vs_encoder_options *opts);
+/* width x height: the size of every frame pushed; opts NULL: defaults.
+ * Errors name the path and the reason (unknown codec, bad option...). */
 vs_encoder *vs_encoder_open(const char *path, int width, int height, const vs_encoder_options *opts);
+/* Converts and encodes one RGBA frame (the one-thread path). A frame of
+ * another size fails naming the frame number and both sizes. After any
+ * push error the encoder only accepts vs_encoder_abort/close (which fail). */
 int vs_encoder_push(vs_encoder *enc, const vs_frame *frame);
-/* Flushes, writes the trailer and renames PATH.part to PATH; frees enc. */
+/* Drains the codec (no lost tail frames), writes the trailer and renames
+ * PATH.part to PATH; frees enc, also on failure (then nothing is left). */
 int vs_encoder_close(vs_encoder *enc);
 /* Gives up: removes PATH.part, frees enc. Safe on NULL. */
 void vs_encoder_abort(vs_encoder *enc);
@@ -131,14 +146,19 @@ int64_t vs_encoder_frames(const vs_encoder *enc);
 
 /* The parallel path: worker threads convert frames into pictures (the
  * encoder's own pixel format, padded size) and one thread pushes them in
- * order. vs_encoder_picture_get and vs_picture_from_rgba are thread-safe;
- * the pool grows to the number of pictures in flight, so the caller bounds
- * memory by bounding how many it holds. */
+ * order. vs_encoder_picture_get, vs_picture_from_rgba, vs_picture_plane and
+ * vs_picture_release are thread-safe (each picture has its own swscale
+ * context); the pool grows to the number of pictures in flight, so the
+ * caller bounds memory by bounding how many it holds. Pictures belong to
+ * their encoder: all are freed by vs_encoder_close/abort. */
 typedef struct vs_picture vs_picture;
 vs_picture *vs_encoder_picture_get(vs_encoder *enc);
-/* Converts (RGBA -> YUV with the stream's matrix, edge-padding odd sizes). */
+/* Converts (RGBA -> YUV with the stream's matrix, edge-padding odd sizes);
+ * rgba must have the size given to vs_encoder_open. About 2.4 ms at 720p. */
 int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba);
-/* Plane i of a YUV picture (NULL past the last plane or for RGBA sinks). */
+/* Plane i of a YUV picture, writable, at the padded size (for yuv420p:
+ * plane 0 is w x h, planes 1 and 2 are w/2 x h/2, limited range); NULL
+ * past the last plane or for RGBA sinks. */
 uint8_t *vs_picture_plane(vs_picture *pic, int plane, int *linesize);
 /* The encoder's pixel format name ("yuv420p", "rgba" for raw/image sinks)
  * and padded size, for callers that fill planes themselves. */
