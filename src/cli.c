@@ -22,12 +22,12 @@ struct command {
 
 static const struct command commands[] = {
     {"run", "render the clip a Lua script returns to a video", vs_cmd_run},
-    {"repl", "interactive Lua prompt with vstudio loaded", NULL},
+    {"repl", "interactive Lua prompt with vstudio loaded", vs_cmd_repl},
     {"convert", "turn folders of PNG/JPEG frames into MP4s", vs_cmd_convert},
     {"probe", "show size, fps, exact frame count and codec of videos", vs_cmd_probe},
     {"extract", "write the frames of a video as PNG or JPEG files", vs_cmd_extract},
     {"concat", "join rendered segments without re-encoding", vs_cmd_concat},
-    {"preview", "render one frame or a contact sheet of a script to PNG", NULL},
+    {"preview", "render one frame or a contact sheet of a script to PNG", vs_cmd_preview},
 };
 #define N_COMMANDS (sizeof commands / sizeof *commands)
 
