@@ -1,0 +1,164 @@
+-- video_spec.lua: vs.video against ffmpeg as the oracle: sizes and rates,
+-- decoded pixels (PSNR against ffmpeg's own RGBA decode), random access in
+-- shuffled order equal to a sequential decode for B-frame and long-GOP
+-- streams, iteration over a range, the clip protocol, bad paths.
+local helper = require 'helper'
+local vs = require 'vstudio'
+local q = helper.q
+
+local dir
+local clips = {}
+local SRC = '-f lavfi -i testsrc2=size=160x120:rate='
+
+local function make(name, args)
+  local path = dir .. '/' .. name
+  local _, err, rc = helper.sh('ffmpeg -v error -y ' .. args .. ' ' .. q(path))
+  assert(rc == 0, 'ffmpeg failed: ' .. err)
+  clips[#clips + 1] = path
+  return path
+end
+
+local function sequential(v)
+  local seq, n = {}, 0
+  for i, frame in v:iter() do
+    assert.are.equal(n, i)
+    seq[i] = helper.frame_bytes(frame)
+    n = n + 1
+  end
+  return seq, n
+end
+
+local function shuffled(n, seed)
+  local order = {}
+  for i = 0, n - 1 do order[#order + 1] = i end
+  math.randomseed(seed)
+  for i = #order, 2, -1 do
+    local j = math.random(i)
+    order[i], order[j] = order[j], order[i]
+  end
+  return order
+end
+
+setup(function()
+  dir = helper.tmpdir()
+  make('h264_bf.mp4', SRC .. '30 -frames:v 48 -c:v libx264 -bf 3 -g 12 -pix_fmt yuv420p')
+  make('hevc.mkv', SRC .. '30000/1001 -frames:v 40 -c:v libx265 -x265-params log-level=error:keyint=10:bframes=4')
+  make('vp9.webm', SRC .. '30 -frames:v 30 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 8')
+  make('mpeg4.avi', SRC .. '25 -frames:v 30 -c:v mpeg4 -bf 2 -g 9')
+  make('mpeg4.mkv', SRC .. '25 -frames:v 30 -c:v mpeg4 -bf 2 -g 9')
+end)
+
+teardown(helper.cleanup)
+
+describe('vs.video', function()
+  it('has the size, rate and frame count ffprobe reports', function()
+    for _, path in ipairs(clips) do
+      local v = vs.video(path)
+      local s = helper.ffprobe_stream(path)
+      assert.are.equal(s.width, v.width)
+      assert.are.equal(s.height, v.height)
+      assert.are.same({ s.width, s.height }, v.size)
+      assert.are.equal(helper.ffprobe_frames(path), v.frames)
+      local n, d = tostring(s.r_frame_rate):match('(%d+)/(%d+)')
+      assert.are.equal(tonumber(n) / tonumber(d), v.fps)
+      assert.is_near(v.frames / v.fps, v.duration, 1e-9)
+    end
+  end)
+
+  it('decodes the pixels ffmpeg decodes (PSNR >= 40 dB)', function()
+    for _, path in ipairs(clips) do
+      local v = vs.video(path)
+      local seq, n = sequential(v)
+      local ref = helper.ffmpeg_rgba_frames(path, v.width, v.height)
+      assert.are.equal(#ref, n, path)
+      for i = 0, n - 1, 7 do
+        assert.is_true(helper.psnr(ref[i + 1], seq[i]) >= 40, path .. ' frame ' .. i)
+      end
+    end
+  end)
+
+  it('gives frame i in any order equal to the i-th frame of a sequential decode', function()
+    for _, path in ipairs(clips) do
+      local seq, n = sequential(vs.video(path))
+      local v = vs.video(path)
+      for _, i in ipairs(shuffled(n, 7)) do
+        assert.is_true(helper.frame_bytes(v:frame(i)) == seq[i], path .. ': frame ' .. i)
+      end
+      -- backwards, one by one: every request goes behind the decoder
+      local w = vs.video(path)
+      for i = n - 1, 0, -3 do
+        assert.is_true(helper.frame_bytes(w:frame(i)) == seq[i], path .. ': frame ' .. i)
+      end
+    end
+  end)
+
+  it('gives frame-exact random access with a single-threaded decoder too', function()
+    local path = clips[1]
+    local seq, n = sequential(vs.video(path, { threads = 1 }))
+    local v = vs.video(path, { threads = 1 })
+    for _, i in ipairs(shuffled(n, 3)) do
+      assert.is_true(helper.frame_bytes(v:frame(i)) == seq[i], 'frame ' .. i)
+    end
+  end)
+
+  it('iterates a range in order', function()
+    local path = clips[1]
+    local seq = sequential(vs.video(path))
+    local v = vs.video(path)
+    local got = {}
+    for i, frame in v:iter(17, 30) do got[#got + 1] = i assert.is_true(helper.frame_bytes(frame) == seq[i]) end
+    assert.are.equal(13, #got)
+    assert.are.equal(17, got[1])
+    assert.are.equal(29, got[#got])
+    assert.has_error(function() v:iter(5, 1000) end)
+  end)
+
+  it('returns a new frame from :frame that the GC owns', function()
+    local v = vs.video(clips[1])
+    local a, b = v:frame(3), v:frame(3)
+    assert.are_not.equal(a, b)
+    assert.are.equal(helper.frame_bytes(a), helper.frame_bytes(b))
+    assert.are.equal(255, select(4, a:get(10, 10)))
+  end)
+
+  it('is a clip: render(k) equals frame(k), in order and out of order', function()
+    local path = clips[2]
+    local seq, n = sequential(vs.video(path))
+    local v = vs.video(path)
+    assert.is_true(vs.is_clip(v))
+    local f = vs.frame(v.width, v.height)
+    for k = 0, n - 1 do
+      v:render(k, f)
+      assert.is_true(helper.frame_bytes(f) == seq[k], 'render ' .. k)
+    end
+    for _, k in ipairs(shuffled(n, 11)) do
+      v:render(k, f)
+      assert.is_true(helper.frame_bytes(f) == seq[k], 'render ' .. k)
+    end
+    local t = 5 * v.fps_den / v.fps_num
+    assert.is_true(helper.frame_bytes(v:frame_at(t)) == seq[5])
+    -- clip operations work on it
+    local trimmed = v:trim(10 * v.fps_den / v.fps_num, 20 * v.fps_den / v.fps_num)
+    assert.are.equal(10, trimmed.frames)
+  end)
+
+  it('raises errors naming the file at the caller\'s line', function()
+    local line = debug.getinfo(1, 'l').currentline
+    local ok, err = pcall(function() vs.video(dir .. '/nope.mp4') end)
+    assert.is_false(ok)
+    assert.matches('video_spec.lua:' .. (line + 1) .. ':', err, 1, true)
+    assert.matches('nope.mp4: no such file', err, 1, true)
+    local text = dir .. '/text.mp4'
+    helper.write_file(text, 'not a video at all')
+    ok, err = pcall(vs.video, text)
+    assert.is_false(ok)
+    assert.matches('text.mp4: not a readable video', err, 1, true)
+    local v = vs.video(clips[1])
+    ok, err = pcall(function() v:frame(v.frames) end)
+    assert.is_false(ok)
+    assert.matches('out of range', err)
+    ok, err = pcall(function() v:frame(-1) end)
+    assert.is_false(ok)
+    assert.has_error(function() vs.video(42) end)
+  end)
+end)
