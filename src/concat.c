@@ -23,6 +23,8 @@
  *      two parts' delays differ, dts is nudged forward by one tick to stay
  *      strictly increasing (never past the packet's pts). OUT.part is renamed
  *      to OUT only when the trailer is written; any failure removes it.
+ *      MP4/MOV outputs get the index first (faststart), as `vstudio run`
+ *      writes them.
  *
  * Only the video stream is joined; other streams (audio, data) are left out
  * and the result says how many were dropped.
@@ -553,7 +555,12 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
                 goto fail;
             }
             opened = 1;
-            err = avformat_write_header(octx, NULL);
+            /* moov first, as a single render has it: playable while downloading */
+            AVDictionary *mopts = NULL;
+            if (strcmp(of->name, "mp4") == 0 || strcmp(of->name, "mov") == 0)
+                av_dict_set(&mopts, "movflags", "+faststart", 0);
+            err = avformat_write_header(octx, &mopts);
+            av_dict_free(&mopts);
             if (err < 0) {
                 vs_fail("%s: cannot write the header (%s)", out, err_text(err, eb, sizeof eb));
                 goto fail;
