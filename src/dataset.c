@@ -15,7 +15,8 @@
  * everything, and within one frame of equal size. A shard's part of one
  * source is a unit. Units go to workers longest first (LPT by frames to
  * decode), each to the least loaded worker; a worker runs its units in
- * source order and decodes each video forward from its start (no seeking).
+ * source order and decodes each video forward (a unit that starts inside a
+ * video seeks there once, frame-exact, with vs_decoder_frame).
  *
  * Batches. Each worker pushes frames into its own queue of QUEUE_DEPTH;
  * buffers come from one pool of batch + workers * QUEUE_DEPTH frames, so
@@ -48,14 +49,6 @@
 #include "error.h"
 #include "lua_state.h"
 #include "vstudio.h"
-
-/* TEMPORARY until decode.c/probe.c land: weak references keep the library
- * linking; a video source fails with a clear message meanwhile. */
-#pragma weak vs_probe
-#pragma weak vs_decoder_open
-#pragma weak vs_decoder_info
-#pragma weak vs_decoder_next
-#pragma weak vs_decoder_close
 
 #define QUEUE_DEPTH 6
 #define MSG_MAX 1024
@@ -228,8 +221,6 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
         }
     } else {
         vs_probe_info info;
-        if (!vs_probe)
-            return vs_fail("%s: video decoding is not built yet", path);
         if (vs_probe(path, 1, &info) < 0)
             return -1;
         s.frames = info.frames;
@@ -301,8 +292,8 @@ static int plan(vs_dataset *ds, int workers)
         u->source = i;
         u->from = a - s->ordinal;
         u->count = b - a;
-        /* A video decodes from its start to the last frame wanted; images load one by one. */
-        u->cost = s->is_dir ? u->count : s->first + (u->from + u->count - 1) * ds->o.every + 1;
+        /* A video decodes every frame from the unit's first to its last; images load one by one. */
+        u->cost = s->is_dir ? u->count : (u->count - 1) * ds->o.every + 1;
     }
     int nw = workers < ds->nunits ? workers : ds->nunits;
     if (nw < 1)
@@ -538,7 +529,9 @@ static int run_video(worker *w, const unit *u)
         goto done;
     /* Without transforms a selected frame decodes straight into a pool buffer. */
     int direct = !ds->mapping && !needs_transform(ds);
-    for (int64_t i = 0; i <= last; i++) {
+    /* A unit that starts inside the video (a shard boundary, a range) seeks
+     * to its first frame: frame-exact, then forward from there. */
+    for (int64_t i = want; i <= last; i++) {
         if (stopping(ds)) {
             rc = 1;
             break;
@@ -556,7 +549,7 @@ static int run_video(worker *w, const unit *u)
             }
             target = out;
         }
-        rc = vs_decoder_next(dec, target);
+        rc = i == want && want > 0 ? vs_decoder_frame(dec, i, target) : vs_decoder_next(dec, target);
         if (rc != 0 && out)
             give_back(ds, out);
         if (rc == 1) {
