@@ -193,27 +193,42 @@ void vs_render_options_init(vs_render_options *opts);
  * or 130/143 when SIGINT/SIGTERM stopped it (no output left behind). */
 int vs_render(const vs_render_options *opts);
 
-/* ---- probe (probe.c, cache.c): metadata with an exact frame count ---- */
+/* ---- probe (probe.c, cache.c): metadata with an exact frame count ----
+ * frames is counted from the demuxed packets (no decoding) and equals
+ * `ffprobe -count_frames` (see probe.c for the rare streams where it
+ * cannot); fps is the stream's base rate (ffprobe's r_frame_rate) and
+ * duration = frames * fps_den / fps_num. Results are kept in an SQLite
+ * cache ($XDG_CACHE_HOME/vstudio/probe.db) keyed by absolute path, size,
+ * mtime and inode. Thread-safe: each thread uses its own cache connection. */
 typedef struct vs_probe_info {
     int width, height;
     int fps_num, fps_den;
     int64_t frames;            /* exact, as ffprobe -count_frames */
-    double duration;           /* seconds */
-    int64_t bit_rate;
-    char codec[32];
-    char pix_fmt[32];
-    char container[32];
+    double duration;           /* seconds: frames / fps */
+    int64_t bit_rate;          /* bits/s of the video stream (else the file), 0 if unknown */
+    char codec[32];            /* "h264", "hevc", "vp9", "mpeg4", ... */
+    char pix_fmt[32];          /* "yuv420p", ... */
+    char container[32];        /* "mp4", "webm", "matroska", "avi", ... */
 } vs_probe_info;
 /* use_cache: 1 to read/write the SQLite probe cache, 0 to bypass it. */
 int vs_probe(const char *path, int use_cache, vs_probe_info *info);
 
-/* ---- decoder (decode.c): sequential and frame-exact random access to RGBA ---- */
+/* ---- decoder (decode.c): sequential and frame-exact random access to RGBA ----
+ * Decoders share no mutable state: different decoders may run in different
+ * threads at once (vs_decoder_open and vs_probe are thread-safe); a single
+ * decoder must be used by one thread at a time. */
 typedef struct vs_decoder vs_decoder;
+/* threads: libavcodec decoding threads, 0 = auto (frame + slice threads), 1 = single-threaded. */
 vs_decoder *vs_decoder_open(const char *path, int threads);
+/* Size, rate and exact frame count (from the probe cache when it has them). */
 int vs_decoder_info(const vs_decoder *dec, vs_probe_info *info);
 /* Decodes the next frame into out (sized to the video); returns 0, 1 at the end, -1 on error. */
 int vs_decoder_next(vs_decoder *dec, vs_frame *out);
-/* Frame index (0-based) into out, equal to the index-th frame of a sequential decode. */
+/* Frame index (0-based) into out, equal to the index-th frame of a sequential decode.
+ * Decodes forward without seeking when index is at or a little past the
+ * current position; a few recent frames are kept for nearby requests.
+ * After it, vs_decoder_next continues from the decoder's position, which
+ * is index + 1 unless the frame came from the recent-frame ring. */
 int vs_decoder_frame(vs_decoder *dec, int64_t index, vs_frame *out);
 void vs_decoder_close(vs_decoder *dec);
 
