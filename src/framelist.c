@@ -266,6 +266,14 @@ vs_frame_list *vs_frame_list_open(const char *dir, const char *sort)
     int mode = !strcmp(sort, "natural") ? 0 : !strcmp(sort, "name") ? 1 : 2;
     regex_t re;
     if (mode == 2) {
+        /* glibc compiles stacked quantifiers ("a+++") into automata that grow
+         * exponentially (found by fuzz_framelist): refuse them and long patterns. */
+        if (strlen(sort) > 200)
+            return vs_fail("sort: regex is longer than 200 characters"), NULL;
+        for (const char *p = sort; p[0] && p[1]; p++)
+            if (strchr("+*?}", p[0]) && strchr("+*?{", p[1]) && (p == sort || p[-1] != '\\'))
+                return vs_fail("sort: regex '%s' stacks quantifiers ('%c%c'); write one quantifier", sort, p[0],
+                               p[1]), NULL;
         int rc = regcomp(&re, sort, REG_EXTENDED);
         if (rc) {
             char msg[200];

@@ -60,6 +60,8 @@ struct worker {
     int render_ref;     /* function(k, frame_ptr) in L's registry */
     vs_frame *scratch;
     double busy;        /* seconds drawing + converting */
+    double waited;      /* seconds blocked on a full window: waiting for the encoder */
+    double cpu;         /* thread CPU seconds spent on frames */
     int64_t frames;
 };
 
@@ -67,7 +69,9 @@ struct engine {
     const vs_render_options *opts;
     struct clip_info clip;
     int64_t first, end;
-    int n_workers;
+    int n_workers;        /* threads started so far (<= max_workers) */
+    int max_workers;      /* --workers N, or the core count when choosing */
+    int loading;          /* started workers still loading the script */
     struct worker *workers;
     vs_encoder *encoders[MAX_OUTPUTS];
     int n_encoders;
@@ -76,7 +80,8 @@ struct engine {
     pthread_cond_t changed;
     int64_t next_claim;   /* first frame no worker has claimed */
     int64_t written;      /* frames below this are encoded */
-    int window;
+    int window;           /* frames in flight allowed now (grows with the workers) */
+    int slot_count;       /* slots allocated: the window for max_workers */
     int chunk;
     struct slot *slots;
     atomic_int stop;
@@ -228,21 +233,57 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     return 0;
 }
 
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A worker started after the first loads the script in its own thread, so
+ * adding workers never stalls the encoder; its clip must match worker 0's. */
+static int load_late(struct worker *w)
+{
+    struct engine *e = w->engine;
+    struct clip_info info;
+    w->L = load_clip(e->opts, 1, &info, &w->render_ref);
+    if (!w->L)
+        return -1;
+    if (memcmp(&info, &e->clip, sizeof info) != 0)
+        return vs_fail("%s: worker %d built a different clip (%dx%d, %lld frames) than worker 0 (%dx%d, %lld "
+                       "frames): the script must build the same clip every time it runs",
+                       e->opts->script, w->index, info.width, info.height, (long long)info.frames, e->clip.width,
+                       e->clip.height, (long long)e->clip.frames);
+    w->scratch = vs_frame_new(info.width, info.height);
+    return w->scratch ? 0 : -1;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct engine *e = w->engine;
     current_engine = e;
-    lua_sethook(w->L, stop_hook, LUA_MASKCOUNT, 1000);
+    int loaded = w->L != NULL;
+    if (!loaded && load_late(w) < 0)
+        fail_frame(e, -1, vs_last_error());
+    if (w->L)
+        lua_sethook(w->L, stop_hook, LUA_MASKCOUNT, 1000);
+    double cpu0 = thread_cpu();
 
     pthread_mutex_lock(&e->lock);
+    if (!loaded)
+        e->loading--;
     while (!atomic_load(&e->stop) && e->next_claim < e->end) {
         int64_t k0 = e->next_claim;
         int64_t k1 = k0 + e->chunk < e->end ? k0 + e->chunk : e->end;
         e->next_claim = k1;
         for (int64_t k = k0; k < k1; k++) {
-            while (!atomic_load(&e->stop) && k >= e->written + e->window)
-                pthread_cond_wait(&e->changed, &e->lock);
+            if (!atomic_load(&e->stop) && k >= e->written + e->window) {
+                double t0 = vs_now();
+                while (!atomic_load(&e->stop) && k >= e->written + e->window)
+                    pthread_cond_wait(&e->changed, &e->lock);
+                w->waited += vs_now() - t0;
+            }
             if (atomic_load(&e->stop))
                 break;
             pthread_mutex_unlock(&e->lock);
@@ -253,13 +294,14 @@ static void *worker_main(void *arg)
             pthread_mutex_lock(&e->lock);
             if (rc < 0)
                 break;
-            struct slot *s = &e->slots[(k - e->first) % e->window];
+            struct slot *s = &e->slots[(k - e->first) % e->slot_count];
             memcpy(s->pictures, pictures, sizeof pictures);
             s->ready = 1;
             w->frames++;
             pthread_cond_broadcast(&e->changed);
         }
     }
+    w->cpu = thread_cpu() - cpu0;
     e->finished_workers++;
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
@@ -296,7 +338,7 @@ static void abort_outputs(struct engine *e)
 /* Waits for frame k's pictures; returns 0, or -1 when stopping. */
 static int take_slot(struct engine *e, int64_t k, vs_picture **pictures)
 {
-    struct slot *s = &e->slots[(k - e->first) % e->window];
+    struct slot *s = &e->slots[(k - e->first) % e->slot_count];
     pthread_mutex_lock(&e->lock);
     while (!s->ready && !atomic_load(&e->stop)) {
         if (stop_signal) {
@@ -495,6 +537,11 @@ static int run_engine(struct engine *e)
             e->clip = info;
             e->first = o->first;
             e->end = o->end < 0 || o->end > info.frames ? info.frames : o->end;
+            if (o->segment_count > info.frames) {
+                vs_fail("%s: --segment %d/%d: the clip has only %lld frames, so N can be at most %lld", o->script,
+                        o->segment_index, o->segment_count, (long long)info.frames, (long long)info.frames);
+                goto out;
+            }
             if (o->segment_count > 0) {
                 /* the K-th of N equal parts (1-based), the same split on every machine */
                 e->first = info.frames * (o->segment_index - 1) / o->segment_count;

@@ -43,7 +43,8 @@ describe('vstudio command line', function()
   it('documents every command in the man page', function()
     local man = h.read_file('man/vstudio.1')
     for _, c in ipairs { 'run', 'repl', 'convert', 'probe', 'extract', 'concat', 'preview' } do
-      assert.truthy(man:find('.B ' .. c, 1, true) or man:find('\\fB' .. c, 1, true), c)
+      -- the command as an entry of COMMANDS: .B run, .BI "run " ..., or \fBrun
+      assert.truthy(man:find('\n%.B[IR]? "?' .. c .. '[ "\n]') or man:find('\\fB' .. c, 1, true), c)
     end
   end)
 end)
