@@ -10,10 +10,10 @@ describe('fuzz regressions', function()
     local dir = h.tmpdir()
     local f = require('vstudio').frame(8, 8):fill(1, 2, 3)
     f:save(dir .. '/f_1.png')
-    local _, err, rc = h.sh('ulimit -t 20; ' .. h.q(h.bin) .. ' convert ' .. h.q(dir) ..
+    local out, err, rc = h.sh('ulimit -t 20; ' .. h.q(h.bin) .. ' convert ' .. h.q(dir) ..
       " --sort 's002+++++++++++++++++++++++++++++++++pn' --dry-run -o " .. h.q(dir .. '/x.mp4'))
     assert.are.equal(1, rc, err)
-    assert.truthy(err:find('stacks quantifiers', 1, true), err)
+    assert.truthy((out .. err):find('stacks quantifiers', 1, true), out .. err)
   end)
 
   it('refuses a frame rate whose digits overflow an int', function()
