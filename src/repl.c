@@ -296,6 +296,8 @@ static int loop_pipe(lua_State *L, int ref, int failed)
         fflush(stdout);
     }
     free(line);
+    if (vs_repl_interrupted()) /* Ctrl-C while waiting for input */
+        return 130;
     if (vs_repl_call(L, ref, "finish", 0, 1) != 0)
         failed = 1;
     else {

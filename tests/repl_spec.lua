@@ -148,6 +148,17 @@ describe('vstudio repl in a terminal', function()
     t:wait('\n6\n')
   end)
 
+  it('is what plain `vstudio` starts on a terminal', function()
+    if not has_tmux then pending('tmux is not installed') return end
+    t = term(string.format('env XDG_STATE_HOME=%s %s; echo $? > %s/rc; sleep 30', h.q(dir .. '/state'), h.q(h.bin),
+                           h.q(dir)))
+    t:wait('Ctrl-D leaves')
+    t:line('vs.version')
+    t:wait('\n0.')
+    t:key('C-d')
+    assert.are.equal('0', wait_file(dir .. '/rc'):match('%d+'))
+  end)
+
   it('runs a script first and binds what it returns to clip', function()
     if not has_tmux then pending('tmux is not installed') return end
     start('anim.lua')
