@@ -59,6 +59,7 @@ struct vs_encoder {
     const char *image_ext;    /* SINK_IMAGES: "png" or "jpg" */
     int quality;
     int64_t frames;
+    int started;              /* the header is out: errors name frames */
     int failed;
 
     AVFormatContext *fmt;
@@ -180,6 +181,8 @@ static int write_all(vs_encoder *enc, const void *data, size_t n)
         if (w < 0) {
             if (errno == EINTR)
                 continue;
+            if (enc->started)
+                return vs_fail("%s: frame %lld: write failed: %s", enc->path, (long long)enc->frames, strerror(errno));
             return vs_fail("%s: write failed: %s", enc->path, strerror(errno));
         }
         p += w;
@@ -496,11 +499,15 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
     if (open_fd(enc) < 0)
         return -1;
     if (enc->sink == SINK_Y4M) {
+        /* y4m has no matrix tag: readers guess BT.601 for SD and BT.709
+         * for HD, which is what we convert with. */
         char header[160];
         int n = snprintf(header, sizeof header, "YUV4MPEG2 W%d H%d F%d:%d Ip A1:1 C420jpeg XYSCSS=420JPEG XCOLORRANGE=LIMITED\n",
                          enc->out_width, enc->out_height, o->fps_num, o->fps_den);
-        return write_all(enc, header, (size_t)n);
+        if (write_all(enc, header, (size_t)n) < 0)
+            return -1;
     }
+    enc->started = 1;
     return 0;
 }
 

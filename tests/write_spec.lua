@@ -127,6 +127,22 @@ describe('vs.write', function()
     fails('-', { format = 'mp4' }, '-: mp4 needs a seekable file')
   end)
 
+  it('removes the .part when the disk fills up mid-stream', function()
+    for _, ext in ipairs { 'y4m', 'mkv' } do
+      local out = dir .. '/full.' .. ext
+      -- a 10 KiB file size limit (SIGXFSZ ignored): write() fails with EFBIG
+      local _, err, rc = h.sh("ulimit -f 20; trap '' XFSZ; " .. luajit("local w=vs.write('" .. out ..
+        "',{crf=0,preset='ultrafast'}) local f=vs.frame(64,48) for i=1,40 do for y=0,47 do local r=f:row(y) " ..
+        "for x=0,255 do r[x]=(x*x+y*31+i*17*x)%256 end end w:push(f) end w:close()"))
+      assert.are_not.equal(0, rc)
+      assert.truthy(err:find('vstudio: write: ' .. out .. ': ', 1, true), err)
+      assert.truthy(err:find('File too large', 1, true), err)
+      if ext == 'y4m' then assert.truthy(err:find(out .. ': frame 2: write failed', 1, true), err) end
+      assert.is_false(h.exists(out))
+      assert.is_false(h.exists(out .. '.part'))
+    end
+  end)
+
   it('writes y4m to stdout for "-"', function()
     local out, err, rc = h.sh(luajit("local w=vs.write('-') for i=1,4 do w:push(vs.frame(64,48)) end w:close()") ..
       ' | ffprobe -v error -count_frames -show_entries stream=nb_read_frames,width -of csv=p=0 -')
