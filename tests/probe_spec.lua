@@ -27,6 +27,9 @@ setup(function()
   make('mpeg4.mkv', SRC .. '25 -frames:v 40 -c:v mpeg4 -bf 2 -g 10')
   make('mpeg4.avi', SRC .. '25 -frames:v 33 -c:v mpeg4 -bf 2 -g 10')
   make('ntsc.mp4', SRC .. '30000/1001 -frames:v 45 -c:v libx264 -bf 2 -g 15 -pix_fmt yuv420p')
+  -- a stream copy from mid-GOP: an MP4 edit list hides the packets before 0.5 s
+  make('edit_list.mp4', '-ss 0.5 -i ' .. q(clips[1]) .. ' -c copy')
+  make('h264.ts', SRC .. '30 -frames:v 33 -c:v libx264 -bf 3 -g 12 -pix_fmt yuv420p')
 end)
 
 teardown(helper.cleanup)

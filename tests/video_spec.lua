@@ -46,6 +46,8 @@ setup(function()
   make('vp9.webm', SRC .. '30 -frames:v 30 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 8')
   make('mpeg4.avi', SRC .. '25 -frames:v 30 -c:v mpeg4 -bf 2 -g 9')
   make('mpeg4.mkv', SRC .. '25 -frames:v 30 -c:v mpeg4 -bf 2 -g 9')
+  -- an MP4 edit list that starts mid-GOP (frames before it are decoded but not shown)
+  make('edit_list.mp4', '-ss 0.4 -i ' .. q(clips[1]) .. ' -c copy')
 end)
 
 teardown(helper.cleanup)
