@@ -260,10 +260,12 @@ end
 
 ---------------------------------------------------------------- terminal
 
+-- Private names (asm labels) so another module's cdef of ioctl/isatty
+-- cannot collide with these.
 pcall(ffi.cdef, [[
   struct vs_repl_winsize { unsigned short ws_row, ws_col, ws_xpixel, ws_ypixel; };
-  int ioctl(int fd, unsigned long request, ...);
-  int isatty(int fd);
+  int vs_repl_ioctl(int fd, unsigned long request, ...) __asm__("ioctl");
+  int vs_repl_isatty(int fd) __asm__("isatty");
 ]])
 
 local TIOCGWINSZ = 0x5413 -- Linux
@@ -275,7 +277,7 @@ local function env_int(name)
 end
 
 local function is_tty(fd)
-  local ok, r = pcall(function() return ffi.C.isatty(fd) end)
+  local ok, r = pcall(function() return ffi.C.vs_repl_isatty(fd) end)
   return ok and r == 1
 end
 
@@ -286,8 +288,8 @@ function M.terminal_size()
   if not (cols and rows) then
     local ok, ws = pcall(function()
       local w = ffi.new('struct vs_repl_winsize')
-      if ffi.C.ioctl(1, TIOCGWINSZ, w) == 0 and w.ws_col > 0 then return w end
-      if ffi.C.ioctl(2, TIOCGWINSZ, w) == 0 and w.ws_col > 0 then return w end
+      if ffi.C.vs_repl_ioctl(1, TIOCGWINSZ, w) == 0 and w.ws_col > 0 then return w end
+      if ffi.C.vs_repl_ioctl(2, TIOCGWINSZ, w) == 0 and w.ws_col > 0 then return w end
       return nil
     end)
     if ok and ws then
