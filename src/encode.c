@@ -430,8 +430,11 @@ static int encode_lav(vs_encoder *enc, AVFrame *frame)
         av_packet_rescale_ts(enc->packet, enc->codec->time_base, enc->stream->time_base);
         enc->packet->stream_index = enc->stream->index;
         err = av_interleaved_write_frame(enc->fmt, enc->packet);
+        /* avio buffers: a full disk shows in pb->error a few packets later */
+        if (err >= 0 && enc->fmt->pb && enc->fmt->pb->error < 0)
+            err = enc->fmt->pb->error;
         if (err < 0)
-            return vs_fail("%s: write failed: %s", enc->path, av_error(err));
+            return vs_fail("%s: frame %lld: write failed: %s", enc->path, (long long)enc->frames, av_error(err));
     }
 }
 
