@@ -270,9 +270,11 @@ static int loop_terminal(lua_State *L, int ref)
             HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
             if (!last || strcmp(last->line, line) != 0)
                 add_history(line);
-            if (hist[0] && write_history(hist) != 0 && errno) {
+            if (hist[0] && write_history(hist) != 0) {
                 /* a read-only home: keep going without history */
                 hist[0] = '\0';
+            } else if (hist[0]) {
+                chmod(hist, 0600); /* what people type may be private */
             }
         }
         const char *status = feed(L, ref, line);
