@@ -74,8 +74,12 @@ check: deps
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' all ctests
 	@BUILD=build-asan SANITIZE=address sh scripts/run-tests
 
+# The threaded parts (render engine, convert, segments) through the
+# ThreadSanitizer-instrumented binary.
+TSAN_SPECS ?= tests/run_spec.lua tests/convert_spec.lua tests/faults_spec.lua
 tsan: deps
-	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1 -g' SAN='-fsanitize=thread' all ctests
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1 -g' SAN='-fsanitize=thread' all
 	@BUILD=build-tsan SANITIZE=thread sh scripts/run-tests $(TSAN_SPECS)
 
 # libFuzzer targets (clang): build/fuzz_<name> from tests/fuzz/fuzz_<name>.c, linked
