@@ -178,7 +178,7 @@ describe('segment renders', function()
       assert.is_false(helper.exists(out .. '.parts/part-1.mp4'), 'parts are removed after the join')
     end)
 
-    it('stops when a segment fails and leaves no output', function()
+    it('stops when a segment fails, leaves no output, and --resume finishes the job', function()
       if not ready then return pending('vstudio run --segment is not built yet') end
       local bad = dir .. '/fails.lua'
       helper.write_file(bad, 'FAIL_AT = 40\n' .. SCRIPT)
@@ -187,6 +187,12 @@ describe('segment renders', function()
       assert.equal(1, rc, err)
       assert.truthy(err:find('a segment failed', 1, true), err)
       assert.is_false(helper.exists(out))
+      -- fixed script, --resume: the finished parts are kept, the rest rendered
+      helper.write_file(bad, SCRIPT)
+      _, err, rc = render_parallel(('--resume -n 3 -j 2 %s -o %s --crf 0'):format(q(bad), q(out)))
+      assert.equal(0, rc, err)
+      assert.truthy(err:find('reusing %d finished part'), err)
+      assert.same(framemd5(whole), framemd5(out))
     end)
   end)
 end)
