@@ -40,7 +40,9 @@ enum sink { SINK_LAV, SINK_Y4M, SINK_RAW, SINK_IMAGES };
 struct vs_picture {
     vs_encoder *enc;
     AVFrame *yuv;             /* SINK_LAV, SINK_Y4M */
-    vs_frame *rgba;           /* SINK_RAW, SINK_IMAGES */
+    vs_frame *rgba;           /* SINK_RAW */
+    char *image_tmp;          /* SINK_IMAGES: the file this picture's worker saved, renamed at push */
+    int has_image;            /* image_tmp exists */
     vs_frame *padded;         /* YUV sinks with odd sizes: the edge-replicated RGBA source, kept */
     struct SwsContext *sws;
     vs_picture *next_free;
@@ -575,6 +577,9 @@ static void picture_free(vs_picture *pic)
     av_frame_free(&pic->yuv);
     vs_frame_free(pic->rgba);
     vs_frame_free(pic->padded);
+    if (pic->has_image)
+        unlink(pic->image_tmp);
+    free(pic->image_tmp);
     sws_freeContext(pic->sws);
     free(pic);
 }
@@ -601,6 +606,7 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc)
         enc->cap_pictures = cap;
     }
     pic = calloc(1, sizeof *pic);
+    int id = enc->n_pictures;
     if (pic)
         enc->all_pictures[enc->n_pictures++] = pic;
     pthread_mutex_unlock(&enc->pool_lock);
@@ -609,7 +615,15 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc)
         return NULL;
     }
     pic->enc = enc;
-    if (enc->pix_fmt == AV_PIX_FMT_RGBA) {
+    if (enc->sink == SINK_IMAGES) {
+        /* PNG/JPEG compression is the slow part: the worker that converts
+         * the picture saves it to a hidden file, the push only renames it. */
+        size_t n = strlen(enc->path) + 80;
+        if (!(pic->image_tmp = malloc(n)))
+            goto fail;
+        snprintf(pic->image_tmp, n, "%s/.vstudio-%ld-%lx-%d.%s", enc->path, (long)getpid(),
+                 (unsigned long)(uintptr_t)enc, id, enc->image_ext);
+    } else if (enc->pix_fmt == AV_PIX_FMT_RGBA) {
         pic->rgba = vs_frame_new(enc->out_width, enc->out_height);
         if (!pic->rgba)
             goto fail;
@@ -631,8 +645,9 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc)
     }
     return pic;
 fail:
+    /* not back to the free list half-made: it stays in all_pictures and is
+     * freed with the encoder */
     vs_fail("%s: out of memory for a %dx%d picture", enc->path, enc->out_width, enc->out_height);
-    vs_picture_release(pic);
     return NULL;
 }
 
@@ -641,6 +656,10 @@ void vs_picture_release(vs_picture *pic)
     if (!pic)
         return;
     vs_encoder *enc = pic->enc;
+    if (pic->has_image) { /* saved but never pushed */
+        unlink(pic->image_tmp);
+        pic->has_image = 0;
+    }
     pthread_mutex_lock(&enc->pool_lock);
     pic->next_free = enc->free_pictures;
     enc->free_pictures = pic;
@@ -685,6 +704,16 @@ int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
     if (rgba->width != enc->width || rgba->height != enc->height)
         return vs_fail("frame is %dx%d but the video is %dx%d (every frame must have the size of the first)",
                        rgba->width, rgba->height, enc->width, enc->height);
+    if (enc->sink == SINK_IMAGES) {
+        if (pic->has_image) {
+            unlink(pic->image_tmp);
+            pic->has_image = 0;
+        }
+        if (vs_image_save(rgba, pic->image_tmp, enc->quality) < 0)
+            return -1;
+        pic->has_image = 1;
+        return 0;
+    }
     if (pic->rgba) {
         if (rgba->width == pic->rgba->width && rgba->height == pic->rgba->height)
             return vs_frame_copy_into(pic->rgba, rgba);
@@ -742,14 +771,22 @@ static int push_raw(vs_encoder *enc, const vs_frame *f)
     return 0;
 }
 
-static int push_image(vs_encoder *enc, const vs_frame *f)
+static int push_image(vs_encoder *enc, vs_picture *pic)
 {
+    if (!pic->has_image)
+        return vs_fail("%s: frame %lld: the picture holds no image (vs_picture_from_rgba first)", enc->path,
+                       (long long)enc->frames);
     size_t n = strlen(enc->path) + 32;
     char *file = malloc(n);
     if (!file)
         return vs_fail("out of memory");
     snprintf(file, n, "%s/%06lld.%s", enc->path, (long long)enc->frames, enc->image_ext);
-    int rc = vs_image_save(f, file, enc->quality);
+    int rc = 0;
+    if (rename(pic->image_tmp, file) < 0)
+        rc = vs_fail("%s: frame %lld: cannot rename to %s: %s", enc->path, (long long)enc->frames, file,
+                     strerror(errno));
+    else
+        pic->has_image = 0;
     free(file);
     return rc;
 }
@@ -773,7 +810,7 @@ int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic)
         rc = push_raw(enc, pic->rgba);
         break;
     default:
-        rc = push_image(enc, pic->rgba);
+        rc = push_image(enc, pic);
         break;
     }
     vs_picture_release(pic);

@@ -154,7 +154,9 @@ int64_t vs_encoder_frames(const vs_encoder *enc);
 typedef struct vs_picture vs_picture;
 vs_picture *vs_encoder_picture_get(vs_encoder *enc);
 /* Converts (RGBA -> YUV with the stream's matrix, edge-padding odd sizes);
- * rgba must have the size given to vs_encoder_open. About 2.4 ms at 720p. */
+ * rgba must have the size given to vs_encoder_open. About 2.4 ms at 720p.
+ * For PNG/JPEG sequences this compresses and saves the image (to a hidden
+ * file the push renames), so that work happens in the calling thread too. */
 int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba);
 /* Plane i of a YUV picture, writable, at the padded size (for yuv420p:
  * plane 0 is w x h, planes 1 and 2 are w/2 x h/2, limited range); NULL

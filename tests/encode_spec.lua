@@ -197,6 +197,8 @@ describe('encoder', function()
       assert.are.same({ (i * 20) % 256, 90, 200, 255 }, { f:get(5, 5) })
     end
     assert.is_false(h.exists(dir .. '/seq/000003.png'))
+    local listing = h.sh('ls -A ' .. h.q(dir .. '/seq'))
+    assert.are.equal('000000.png\n000001.png\n000002.png\n', listing) -- no hidden temporary files
     write(dir .. '/jpg/', 2, 64, 48, { format = 'jpg', quality = 95 })
     local f = vs.load(dir .. '/jpg/000001.jpg')
     local r, g, b = f:get(5, 5)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,6 +141,31 @@ int main(void)
     CHECK(run(path, "raw") == 0);
     CHECK(file_size(path) == (long)FRAMES * W * H * 4);
     unlink(path);
+
+    /* a PNG sequence: the workers compress, the push renames in order */
+    snprintf(path, sizeof path, "%s/seq", dir);
+    CHECK(run(path, "png") == 0);
+    int files = 0, hidden = 0;
+    DIR *d = opendir(path);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            hidden += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+        else
+            files++;
+    }
+    if (d)
+        closedir(d);
+    CHECK(files == FRAMES && hidden == 0);
+    char file[300];
+    snprintf(file, sizeof file, "%s/%06d.png", path, FRAMES - 1);
+    vs_frame *last = vs_image_load(file);
+    CHECK(last && last->width == W && last->data[0] == (uint8_t)((FRAMES - 1) * 10));
+    vs_frame_free(last);
+    for (int i = 0; i < FRAMES; i++) {
+        snprintf(file, sizeof file, "%s/%06d.png", path, i);
+        unlink(file);
+    }
+    rmdir(path);
 
     /* a failure leaves neither the file nor its .part */
     snprintf(path, sizeof path, "%s/bad.mp4", dir);
