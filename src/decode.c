@@ -55,6 +55,7 @@ struct vs_decoder {
     int random;        /* random access used: keep the ring */
     int64_t next;      /* number of the next decoded frame, -1 unknown */
     int flushing;      /* the demuxer ended, the decoder is being drained */
+    int64_t skip_before; /* packets shown before this pts may skip non-reference frames */
     int ended;
     AVFrame *ring[RING];
     int64_t ring_idx[RING];
@@ -94,6 +95,7 @@ static int open_streams(vs_decoder *d)
         return av_fail(d, "cannot open the decoder", rc);
     d->next = 0;
     d->flushing = d->ended = 0;
+    d->skip_before = INT64_MIN;
     return 0;
 }
 
@@ -181,6 +183,11 @@ static int decode_one(vs_decoder *d)
             continue;
         }
         if (d->pkt->stream_index == d->s && d->pkt->size > 0) {
+            /* on the way to a seek target, frames nothing refers to and
+             * nobody wants need not be decoded (the decoder reads this per
+             * packet, also with frame threads) */
+            int skip = d->pkt->pts != AV_NOPTS_VALUE && d->pkt->pts < d->skip_before;
+            d->cc->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
             rc = avcodec_send_packet(d->cc, d->pkt);
             /* a damaged packet is skipped, as ffmpeg skips it */
             if (rc < 0 && rc != AVERROR_INVALIDDATA && rc != AVERROR(EAGAIN)) {
@@ -299,20 +306,22 @@ static int restart(vs_decoder *d)
     return open_streams(d);
 }
 
-/* Seeks to the keyframe `back` keyframes before the one at or before frame i. */
+/* Seeks to the keyframe `back` keyframes before the one at or before frame
+ * i. A retry (back > 0) that would go before the first keyframe reopens
+ * the file instead: the start of a stream is exact whatever its container. */
 static int seek_before(vs_decoder *d, int64_t i, int back)
 {
     const vs_index *ix = d->index;
     int64_t k = i;
-    for (;;) {
+    for (int left = back;; left--) {
         while (k > 0 && !ix->key[k])
             k--;
-        if (back-- == 0 || k == 0)
+        if (left == 0)
             break;
+        if (k == 0)
+            return restart(d);
         k--;
     }
-    if (k == 0)
-        return restart(d);
     int rc = av_seek_frame(d->fmt, d->s, ix->pts[k], AVSEEK_FLAG_BACKWARD);
     if (rc < 0)
         return restart(d);
@@ -321,6 +330,8 @@ static int seek_before(vs_decoder *d, int64_t i, int back)
     d->flushing = d->ended = 0;
     return 0;
 }
+
+static int decode_to(vs_decoder *d, int64_t i, vs_frame *out, int restarted);
 
 int vs_decoder_frame(vs_decoder *d, int64_t i, vs_frame *out)
 {
@@ -335,7 +346,7 @@ int vs_decoder_frame(vs_decoder *d, int64_t i, vs_frame *out)
     for (int k = 0; k < RING; k++)
         if (d->ring_idx[k] == i && d->ring[k])
             return convert(d, d->ring[k], out);
-    int back = 0, restarted = 0;
+    int restarted = 0;
     int forward = d->next >= 0 && !d->ended && i >= d->next;
     if (forward && d->index && i - d->next > FORWARD_MAX) {
         /* far ahead: seek only when a keyframe lies between here and there */
@@ -349,6 +360,18 @@ int vs_decoder_frame(vs_decoder *d, int64_t i, vs_frame *out)
         if ((d->index ? seek_before(d, i, 0) : restart(d)) < 0)
             return -1;
     }
+    if (d->index)
+        d->skip_before = d->index->pts[i];
+    int rc = decode_to(d, i, out, restarted);
+    d->skip_before = INT64_MIN;
+    return rc;
+}
+
+/* Decodes forward to frame i (numbering frames by timestamp), seeking
+ * further back when the position was already past it. */
+static int decode_to(vs_decoder *d, int64_t i, vs_frame *out, int restarted)
+{
+    int back = 0;
     for (;;) {
         int rc = decode_one(d);
         if (rc < 0)
