@@ -29,14 +29,16 @@ static const char usage[] =
     "  --frames A:B        render frames A..B-1 only (A:, :B, A also work)\n"
     "  --segment K/N       render the K-th (1-based) of N equal parts, for\n"
     "                      `vstudio concat` to join\n"
-    "  --workers N         worker threads (default: one per core)\n"
+    "  --workers N         worker threads (default: chosen while rendering, up to\n"
+    "                      one per core; the summary prints the number used)\n"
     "  --codec NAME        video encoder (default libx264; see ffmpeg -encoders)\n"
     "  --crf N             quality, 0 = lossless (default 18)\n"
     "  --preset P          encoder preset (default medium; ultrafast..veryslow)\n"
     "  --pix-fmt F         output pixel format (default yuv420p)\n"
     "  --check             draw sample frames twice in different orders and states\n"
     "                      and compare: catches scripts that are not a pure\n"
-    "                      function of t before a long parallel render\n"
+    "                      function of t before a long parallel render; with\n"
+    "                      -o, the render follows when the check passes\n"
     "  --watch             re-render a preview whenever the script changes\n"
     "  -q, --quiet         no progress, no summary\n"
     "  --progress          progress lines even when stderr is not a terminal\n"
@@ -44,9 +46,6 @@ static const char usage[] =
     "\n"
     "Top-level code of the script runs once in every worker; guard one-time side\n"
     "effects with `if not vs.worker then ... end`.\n";
-
-/* Implemented in watch.c when the preview loop is built. */
-int vs_run_watch(int argc, char **argv) __attribute__((weak));
 
 static char *default_output(const char *script, const char *format)
 {

@@ -1,6 +1,6 @@
 /*
  * progress.c: the progress bar. Updates are rate-limited (5 redraws a
- * second on a terminal, one line every 5 s on a pipe) and serialised by a
+ * second on a terminal, one line every 2 s on a pipe) and serialised by a
  * mutex, so worker threads may report directly.
  */
 #include <pthread.h>
@@ -76,7 +76,7 @@ void vs_progress_update(vs_progress *p, int64_t done)
         return;
     double now = vs_now();
     pthread_mutex_lock(&p->lock);
-    if (now - p->last_draw >= (p->tty ? 0.2 : 5.0)) {
+    if (now - p->last_draw >= (p->tty ? 0.2 : 2.0)) {
         p->last_draw = now;
         draw(p, done, now);
     }

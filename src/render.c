@@ -89,6 +89,7 @@ struct engine {
     int64_t error_frame;
     char error[4096];
     int finished_workers;
+    double main_wait;     /* seconds the encoding thread waited for frames */
     int abandoned;        /* workers stuck in draw were left running */
 };
 
@@ -340,6 +341,7 @@ static int take_slot(struct engine *e, int64_t k, vs_picture **pictures)
 {
     struct slot *s = &e->slots[(k - e->first) % e->slot_count];
     pthread_mutex_lock(&e->lock);
+    double t0 = s->ready ? 0 : vs_now();
     while (!s->ready && !atomic_load(&e->stop)) {
         if (stop_signal) {
             atomic_store(&e->stop, 1);
@@ -360,6 +362,8 @@ static int take_slot(struct engine *e, int64_t k, vs_picture **pictures)
         }
         pthread_cond_timedwait(&e->changed, &e->lock, &ts);
     }
+    if (t0 > 0)
+        e->main_wait += vs_now() - t0;
     int rc = -1;
     if (s->ready && !atomic_load(&e->stop)) {
         memcpy(pictures, s->pictures, sizeof s->pictures);
@@ -407,32 +411,92 @@ static int join_workers(struct engine *e)
     return stuck;
 }
 
-static int online_cores(void)
+static int online_cores_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
-static void print_summary(struct engine *e, double wall, double encode_busy)
+/* Whether an output goes through a video codec (not y4m, raw or images),
+ * so the summary shows the codec settings only where they apply. */
+static int uses_codec(const char *path, const char *format)
+{
+    static const char *plain[] = {"y4m", "raw", "rgba", "png", "jpg", "jpeg"};
+    const char *ext = format;
+    if (!ext) {
+        if (strcmp(path, "-") == 0 || strncmp(path, "pipe:", 5) == 0)
+            return 0;
+        const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+        if (!dot || (slash && slash > dot))
+            return 0; /* a directory of images */
+        ext = dot + 1;
+    }
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
+        if (strcmp(ext, plain[i]) == 0)
+            return 0;
+    return 1;
+}
+
+/* Process CPU seconds (all threads: workers, encoder threads, this one). */
+static double process_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Where the time went. The encoding thread either waits for the next frame
+ * (the generator is behind) or pushes frames into the encoder; the workers
+ * either draw or wait for room in the window (the encoder is behind). The
+ * stage the other one waits for is the bottleneck. CPU per frame: the
+ * workers' thread clocks for the generator, the rest of the process (codec
+ * threads, muxing) for the encoder. */
+static void print_summary(struct engine *e, double wall, double cpu)
 {
     int64_t n = e->end - e->first;
-    double draw = 0;
-    for (int i = 0; i < e->n_workers; i++)
+    double draw = 0, waited = 0, gen_cpu = 0;
+    for (int i = 0; i < e->n_workers; i++) {
         draw += e->workers[i].busy;
+        waited += e->workers[i].waited;
+        gen_cpu += e->workers[i].cpu;
+    }
+    double enc_cpu = cpu > gen_cpu ? cpu - gen_cpu : 0;
     double gen_util = wall > 0 ? draw / (wall * e->n_workers) : 0;
-    double enc_util = wall > 0 ? encode_busy / wall : 0;
-    const vs_encoder_options *eo = &e->opts->encoder;
-    fprintf(stderr, "vstudio: run: %lld frames in %.2f s (%.1f fps); settings: --workers %d%s --codec %s --crf %d --preset %s\n",
-            (long long)n, wall, wall > 0 ? n / wall : 0, e->n_workers, e->opts->workers ? "" : " (auto)",
-            eo->codec ? eo->codec : "libx264", eo->crf >= 0 ? eo->crf : 18, eo->preset ? eo->preset : "medium");
-    fprintf(stderr, "vstudio: run: generator %.1f ms/frame, busy %.0f%%; encoder waits %.0f%% of the time: ",
-            n ? 1000 * draw / n : 0, 100 * gen_util, 100 * enc_util);
-    if (gen_util > 0.85 && enc_util < 0.5)
-        fprintf(stderr, "the generator is the bottleneck (simplify draw or add cores)\n");
-    else if (enc_util > 0.5)
-        fprintf(stderr, "the encoder is the bottleneck (try a faster --preset)\n");
+    double enc_util = wall > 0 ? 1 - e->main_wait / wall : 0;
+    double enc_waits = wall > 0 ? e->main_wait / wall : 0;         /* encoder idle, generator behind */
+    double gen_waits = wall > 0 ? waited / (wall * e->n_workers) : 0; /* workers idle, encoder behind */
+    const vs_render_options *o = e->opts;
+    const vs_encoder_options *eo = &o->encoder;
+
+    fprintf(stderr, "vstudio: run: %lld frames in %.2f s (%.1f fps)", (long long)n, wall, wall > 0 ? n / wall : 0);
+    for (int i = 0; i < o->n_outputs; i++)
+        fprintf(stderr, "%s%s", i ? ", " : " -> ", strcmp(o->outputs[i], "-") == 0 ? "stdout" : o->outputs[i]);
+    fprintf(stderr, "\n");
+    fprintf(stderr, "vstudio: run: generator: %d worker%s busy %.0f%%, %.1f ms CPU/frame; "
+                    "encoder: busy %.0f%%, %.1f ms CPU/frame\n",
+            e->n_workers, e->n_workers == 1 ? "" : "s", 100 * gen_util, n ? 1000 * gen_cpu / n : 0,
+            100 * enc_util, n ? 1000 * enc_cpu / n : 0);
+    if (enc_waits > 0.1 && enc_waits >= gen_waits)
+        fprintf(stderr, "vstudio: run: bottleneck: the generator (the encoder waited %.0f%% of the time for "
+                        "frames): simplify draw%s\n",
+                100 * enc_waits, e->n_workers < online_cores_count() ? " or add --workers" : " or add cores");
+    else if (gen_waits > 0.1)
+        fprintf(stderr, "vstudio: run: bottleneck: the encoder (workers waited %.0f%% of the time for it): a "
+                        "faster --preset would help\n",
+                100 * gen_waits);
     else
-        fprintf(stderr, "balanced\n");
+        fprintf(stderr, "vstudio: run: balanced: neither stage waited for the other\n");
+    fprintf(stderr, "vstudio: run: settings: --workers %d", e->n_workers);
+    if (!o->workers)
+        fprintf(stderr, " (chosen: %s)", e->n_workers == e->max_workers ? "one per core" :
+                                         "enough to keep the encoder busy");
+    int codec_used = 0;
+    for (int i = 0; i < o->n_outputs; i++)
+        codec_used |= uses_codec(o->outputs[i], o->formats ? o->formats[i] : NULL);
+    if (codec_used)
+        fprintf(stderr, " --codec %s --crf %d --preset %s", eo->codec ? eo->codec : "libx264",
+                eo->crf >= 0 ? eo->crf : 18, eo->preset ? eo->preset : "medium");
+    fprintf(stderr, "\n");
 }
 
 /* ---- --check: is each frame a pure function of its time? ---- */
@@ -514,80 +578,120 @@ static int check_purity(const vs_render_options *o, int64_t first, int64_t end)
 
 /* ---- the engine ---- */
 
+static int start_worker(struct engine *e)
+{
+    struct worker *w = &e->workers[e->n_workers];
+    w->engine = e;
+    w->index = e->n_workers;
+    pthread_mutex_lock(&e->lock);
+    int late = w->L == NULL;
+    if (late)
+        e->loading++;
+    pthread_mutex_unlock(&e->lock);
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        pthread_mutex_lock(&e->lock);
+        if (late)
+            e->loading--;
+        pthread_mutex_unlock(&e->lock);
+        return -1;
+    }
+    w->started = 1;
+    pthread_mutex_lock(&e->lock);
+    e->n_workers++;
+    e->window = e->n_workers * e->chunk * 2 + 4;
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
+    return 0;
+}
+
+/* Choosing the worker count when the user gave none: start with two (or
+ * one core's worth) and, every quarter second in which the encoder spent
+ * more than a fifth of its time waiting for frames, double them, up to one
+ * per core. Extra workers cost memory and start-up (each loads the script),
+ * not CPU: a worker with nothing to do sleeps on the window. */
+static void maybe_add_workers(struct engine *e, double *last_t, double *last_wait)
+{
+    double now = vs_now();
+    if (now - *last_t < 0.25)
+        return;
+    pthread_mutex_lock(&e->lock);
+    double wait = e->main_wait;
+    int loading = e->loading;
+    pthread_mutex_unlock(&e->lock);
+    double frac = (wait - *last_wait) / (now - *last_t);
+    *last_t = now;
+    *last_wait = wait;
+    if (loading || frac < 0.2)
+        return;
+    int add = e->n_workers;
+    if (add > e->max_workers - e->n_workers)
+        add = e->max_workers - e->n_workers;
+    for (int i = 0; i < add; i++)
+        if (start_worker(e) < 0)
+            break;
+}
+
 static int run_engine(struct engine *e)
 {
     const vs_render_options *o = e->opts;
     int rc = -1, stuck = 0;
-    double encode_busy = 0, start = vs_now();
+    double encode_busy = 0;
     vs_progress *progress = NULL;
 
-    /* The clip's size and length come from a first worker state. */
-    e->workers = calloc((size_t)e->n_workers, sizeof *e->workers);
+    /* The clip's size and length come from the first worker's state, loaded
+     * here so that a broken script fails before any output is opened. */
+    e->workers = calloc((size_t)e->max_workers, sizeof *e->workers);
     if (!e->workers)
         return vs_fail("out of memory");
-    for (int i = 0; i < e->n_workers; i++) {
-        struct worker *w = &e->workers[i];
-        struct clip_info info;
-        w->engine = e;
-        w->index = i;
-        w->L = load_clip(o, 1, &info, &w->render_ref);
-        if (!w->L)
-            goto out;
-        if (i == 0) {
-            e->clip = info;
-            e->first = o->first;
-            e->end = o->end < 0 || o->end > info.frames ? info.frames : o->end;
-            if (o->segment_count > info.frames) {
-                vs_fail("%s: --segment %d/%d: the clip has only %lld frames, so N can be at most %lld", o->script,
-                        o->segment_index, o->segment_count, (long long)info.frames, (long long)info.frames);
-                goto out;
-            }
-            if (o->segment_count > 0) {
-                /* the K-th of N equal parts (1-based), the same split on every machine */
-                e->first = info.frames * (o->segment_index - 1) / o->segment_count;
-                e->end = info.frames * o->segment_index / o->segment_count;
-            }
-            if (o->end > info.frames)
-                fprintf(stderr, "vstudio: note: the clip has %lld frames; rendering %lld:%lld\n",
-                        (long long)info.frames, (long long)e->first, (long long)e->end);
-            if (e->first >= e->end) {
-                vs_fail("%s: frame range %lld:%lld is outside the clip (%lld frames)", o->script,
-                        (long long)o->first, (long long)o->end, (long long)info.frames);
-                goto out;
-            }
-            if (open_outputs(e) < 0)
-                goto out;
-        } else if (memcmp(&info, &e->clip, sizeof info) != 0) {
-            vs_fail("%s: worker %d built a different clip (%dx%d, %lld frames) than worker 0 (%dx%d, %lld frames): "
-                    "the script must build the same clip every time it runs", o->script, i, info.width,
-                    info.height, (long long)info.frames, e->clip.width, e->clip.height, (long long)e->clip.frames);
-            goto out;
-        }
-        w->scratch = vs_frame_new(info.width, info.height);
-        if (!w->scratch)
-            goto out;
+    struct worker *w0 = &e->workers[0];
+    struct clip_info info;
+    w0->L = load_clip(o, 1, &info, &w0->render_ref);
+    if (!w0->L)
+        goto out;
+    e->clip = info;
+    e->first = o->first;
+    e->end = o->end < 0 || o->end > info.frames ? info.frames : o->end;
+    if (o->segment_count > 0) {
+        /* the K-th of N equal parts (1-based), the same split on every machine */
+        e->first = info.frames * (o->segment_index - 1) / o->segment_count;
+        e->end = info.frames * o->segment_index / o->segment_count;
     }
+    if (e->first >= e->end) {
+        vs_fail("%s: frame range %lld:%lld is outside the clip (%lld frames)", o->script, (long long)o->first,
+                (long long)o->end, (long long)info.frames);
+        goto out;
+    }
+    if (o->end > info.frames && o->progress != VS_PROGRESS_QUIET)
+        fprintf(stderr, "vstudio: run: note: the clip has %lld frames; rendering %lld:%lld\n",
+                (long long)info.frames, (long long)e->first, (long long)e->end);
+    w0->scratch = vs_frame_new(info.width, info.height);
+    if (!w0->scratch) {
+        vs_error_prefix("%s", o->script);
+        goto out;
+    }
+    if (open_outputs(e) < 0)
+        goto out;
 
     e->chunk = 4;
-    e->window = e->n_workers * e->chunk * 2 + 4;
-    e->slots = calloc((size_t)e->window, sizeof *e->slots);
+    e->slot_count = e->max_workers * e->chunk * 2 + 4;
+    e->slots = calloc((size_t)e->slot_count, sizeof *e->slots);
     if (!e->slots) {
         vs_fail("out of memory");
         goto out;
     }
     e->next_claim = e->written = e->first;
 
+    double start = vs_now(), cpu_start = process_cpu();
     progress = vs_progress_start("frames", e->end - e->first, (enum vs_progress_mode)o->progress);
-    for (int i = 0; i < e->n_workers; i++) {
-        if (pthread_create(&e->workers[i].thread, NULL, worker_main, &e->workers[i]) != 0) {
-            fail_frame(e, -1, "cannot start a worker thread");
+    int initial = o->workers > 0 ? e->max_workers : (e->max_workers < 2 ? e->max_workers : 2);
+    for (int i = 0; i < initial; i++) {
+        if (start_worker(e) < 0) {
+            if (i == 0)
+                fail_frame(e, -1, "cannot start a worker thread");
             break;
         }
-        e->workers[i].started = 1;
     }
-    for (int i = 0; i < e->n_workers; i++)
-        if (!e->workers[i].started)
-            e->finished_workers++;
+    double ramp_t = vs_now(), ramp_wait = 0;
 
     for (int64_t k = e->first; k < e->end; k++) {
         vs_picture *pictures[MAX_OUTPUTS];
@@ -607,6 +711,8 @@ static int run_engine(struct engine *e)
             break;
         mark_written(e, k);
         vs_progress_update(progress, k + 1 - e->first);
+        if (!o->workers && e->n_workers < e->max_workers)
+            maybe_add_workers(e, &ramp_t, &ramp_wait);
     }
     atomic_store(&e->stop, 1);
     pthread_mutex_lock(&e->lock);
@@ -628,7 +734,6 @@ static int run_engine(struct engine *e)
         vs_fail("%s", e->error);
         goto out;
     }
-    double t0 = vs_now();
     for (int i = 0; i < e->n_encoders; i++) {
         vs_encoder *enc = e->encoders[i];
         e->encoders[i] = NULL;
@@ -640,15 +745,14 @@ static int run_engine(struct engine *e)
         }
     }
     e->n_encoders = 0;
-    encode_busy += vs_now() - t0;
     if (o->summary && o->progress != VS_PROGRESS_QUIET)
-        print_summary(e, vs_now() - start, encode_busy);
+        print_summary(e, vs_now() - start, process_cpu() - cpu_start);
     rc = 0;
 out:
     vs_progress_finish(progress);
     abort_outputs(e);
     if (e->workers) {
-        for (int i = 0; i < e->n_workers; i++) {
+        for (int i = 0; i < e->max_workers; i++) {
             struct worker *w = &e->workers[i];
             if (stuck && w->started)
                 continue; /* still running somewhere: leak rather than pull its state away */
@@ -680,7 +784,10 @@ int vs_render(const vs_render_options *o)
             return -1;
         lua_close(L);
         int64_t end = o->end < 0 || o->end > info.frames ? info.frames : o->end;
-        return check_purity(o, o->first, end);
+        /* only a check unless outputs were named: then render once it passed */
+        int rc = check_purity(o, o->first, end);
+        if (rc < 0 || o->n_outputs == 0)
+            return rc;
     }
 
     /* On the heap: workers stuck in a JIT loop may outlive this call. */
@@ -688,7 +795,7 @@ int vs_render(const vs_render_options *o)
     if (!e)
         return vs_fail("out of memory");
     e->opts = o;
-    e->n_workers = o->workers > 0 ? o->workers : online_cores();
+    e->max_workers = o->workers > 0 ? o->workers : online_cores_count();
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->changed, NULL);
 
