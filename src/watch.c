@@ -32,8 +32,6 @@
 #include "repl.h"
 #include "vstudio.h"
 
-int vs_run_watch(int argc, char **argv);
-
 struct signature {
     int ok;
     off_t size;
