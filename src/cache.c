@@ -13,6 +13,8 @@
  * share a handle. The cache is an optimisation only: a directory we cannot
  * create or write is a warning and the caller works uncached; a database
  * that is not SQLite or is corrupt is deleted and rebuilt with a warning.
+ * Creating, checking and rebuilding the database happen under an flock on
+ * probe.db.lock, so two processes starting on an empty cache do not race.
  * Directory mode 0700, file mode 0600 (SQLite gives -wal and -shm the
  * database file's mode).
  */
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,17 +132,39 @@ static void remove_db(const char *path)
     unlink(aux);
 }
 
+/* An advisory lock on PATH.lock that serialises creating, checking and
+ * rebuilding the database between processes and threads. A file of its
+ * own: opening and closing the database file itself would drop the POSIX
+ * locks SQLite holds on it for other connections of this process. Returns
+ * the descriptor, or -1 when there is no lock (we go on without). */
+static int setup_lock(const char *path)
+{
+    char lock[PATH_MAX + 8];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static void setup_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
 /* Opens and prepares; returns an SQLite code (SQLITE_OK or the failure). */
 static int conn_setup(conn *c, const char *path)
 {
-    /* create the file ourselves so it is 0600 whatever the umask */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return SQLITE_CANTOPEN;
-    close(fd);
-    int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         return rc;
+    /* 0600 whatever the umask, before -wal and -shm exist (they copy it) */
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 0777) != 0600 && st.st_uid == geteuid())
+        chmod(path, 0600);
     sqlite3_busy_timeout(c->db, 5000);
     if ((rc = sqlite3_exec(c->db, SCHEMA, NULL, NULL, NULL)) != SQLITE_OK)
         return rc;
@@ -164,6 +189,40 @@ static void conn_reset(conn *c)
     c->db = NULL;
 }
 
+/* PRAGMA quick_check on an open connection: 1 when the database is sound. */
+static int db_sound(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int ok = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK &&
+             sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) &&
+             strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0;
+    sqlite3_finalize(s);
+    return ok;
+}
+
+/* (Re)opens c under the setup lock; a database that is not SQLite or
+ * fails its check (`check`: also run quick_check) is deleted and made
+ * anew with a warning. Returns 0, or -1 when the cache is unusable. */
+static int conn_open_locked(conn *c, const char *path, int check)
+{
+    int lock = setup_lock(path);
+    int rc = conn_setup(c, path);
+    int corrupt = rc != SQLITE_OK ? is_corrupt(rc) : check && !db_sound(c->db);
+    if (corrupt) {
+        warn("%s: %s; rebuilding it", path, "not a valid database (corrupt)");
+        conn_reset(c);
+        remove_db(path);
+        rc = conn_setup(c, path);
+    }
+    if (rc != SQLITE_OK) {
+        const char *why = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+        warn("%s: cannot open (%s); working without it", path, why);
+        conn_reset(c);
+    }
+    setup_unlock(lock);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 static int conn_open(conn *c)
 {
     char path[PATH_MAX];
@@ -175,20 +234,7 @@ static int conn_open(conn *c)
         warn("%s: cannot create its directory (%s); working without it", path, strerror(errno));
         return -1;
     }
-    int rc = conn_setup(c, path);
-    if (rc != SQLITE_OK && is_corrupt(rc)) {
-        warn("%s: %s; rebuilding it", path, "not a valid database (corrupt)");
-        conn_reset(c);
-        remove_db(path);
-        rc = conn_setup(c, path);
-    }
-    if (rc != SQLITE_OK) {
-        const char *why = c->db ? sqlite3_errmsg(c->db) : (errno ? strerror(errno) : sqlite3_errstr(rc));
-        warn("%s: cannot open (%s); working without it", path, why);
-        conn_reset(c);
-        return -1;
-    }
-    return 0;
+    return conn_open_locked(c, path, 0);
 }
 
 /* This thread's connection, NULL when the cache is unusable. */
@@ -206,22 +252,17 @@ static conn *conn_get(void)
     return c->dead ? NULL : c;
 }
 
-/* A failure during use: corruption drops the connection (the next call
- * rebuilds the database), anything else just makes this call uncached. */
+/* A failure during use: a corruption code is confirmed with quick_check
+ * under the setup lock (another process may have been rebuilding) before
+ * the database is rebuilt; anything else just makes this call uncached. */
 static void conn_failed(conn *c, int rc)
 {
     if (!is_corrupt(rc))
         return;
     char path[PATH_MAX];
-    if (vs_cache_path(path, sizeof path) == 0) {
-        warn("%s: %s; rebuilding it", path, sqlite3_errstr(rc));
-        conn_reset(c);
-        remove_db(path);
-        if (conn_setup(c, path) != SQLITE_OK) {
-            conn_reset(c);
-            c->dead = 1;
-        }
-    }
+    conn_reset(c);
+    if (vs_cache_path(path, sizeof path) < 0 || conn_open_locked(c, path, 1) < 0)
+        c->dead = 1;
 }
 
 static int64_t mtime_ns(const struct stat *st)
