@@ -17,6 +17,10 @@ local function term(cmd)
   self.sock = string.format('vsrepl%d_%d', math.random(1e6), serial)
   self.tmux = 'tmux -L ' .. self.sock .. ' '
   local _, err, rc = h.sh(self.tmux .. 'new-session -d -s t -x 100 -y 30 ' .. h.q(cmd))
+  if rc ~= 0 and select(3, h.sh('test -c /dev/null')) ~= 0 then
+    -- tmux's daemon() needs the device; an output renamed over it breaks it
+    error('tmux cannot start: /dev/null is not a character device any more (ls -l /dev/null)')
+  end
   assert(rc == 0, 'tmux: ' .. err)
   return self
 end
