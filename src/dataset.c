@@ -249,6 +249,47 @@ oom:
     return vs_fail("out of memory");
 }
 
+/* Probing a cold cache reads every packet of every video: spread it over
+ * threads, each filling the cache; the adds that follow then hit it. */
+typedef struct prefetch {
+    const char *const *paths;
+    int n, next;
+    pthread_mutex_t mu;
+} prefetch;
+
+static void *prefetch_main(void *arg)
+{
+    prefetch *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        int i = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->n)
+            return NULL;
+        vs_probe_info info;
+        if (vs_dataset_path_kind(p->paths[i]) == 1)
+            vs_probe(p->paths[i], 1, &info); /* errors come again from vs_dataset_add */
+    }
+}
+
+int vs_dataset_prefetch(const char *const *paths, int n, int threads)
+{
+    if (threads > 16)
+        threads = 16;
+    if (threads > n)
+        threads = n;
+    prefetch p = {paths, n, 0, PTHREAD_MUTEX_INITIALIZER};
+    pthread_t t[16];
+    int started = 0;
+    while (started < threads - 1 && pthread_create(&t[started], NULL, prefetch_main, &p) == 0)
+        started++;
+    prefetch_main(&p);
+    for (int i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    pthread_mutex_destroy(&p.mu);
+    return 0;
+}
+
 int vs_dataset_sources(const vs_dataset *ds)
 {
     return ds->nsrc;

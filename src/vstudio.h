@@ -280,6 +280,10 @@ int vs_dataset_path_kind(const char *path);
  * the folder listing, nothing is decoded. first, end: this source's range
  * (frames first..end-1, end -1: to the end); first -1: the options' range. */
 int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end);
+/* Probes the video files among paths on up to `threads` threads to fill
+ * the probe cache before the adds (which then hit it); errors are left
+ * for vs_dataset_add to report. */
+int vs_dataset_prefetch(const char *const *paths, int n, int threads);
 int vs_dataset_sources(const vs_dataset *ds);
 /* Frames of this shard after range and stride: what a full iteration yields. */
 int64_t vs_dataset_count(const vs_dataset *ds);

@@ -146,6 +146,11 @@ local function new_dataset(opts)
   local self = setmetatable({ handle = h, paths = paths, source_paths = {}, skipped = {},
     batch_size = o.batch, workers = o.workers, gray = o.gray == 1, _sort = sort,
     skip_errors = o.skip_errors == 1 }, Dataset)
+  if #entries > 1 then
+    local list = ffi.new('const char *[?]', #entries)
+    for k, e in ipairs(entries) do list[k - 1] = e.path end
+    C.vs_dataset_prefetch(list, #entries, o.workers > 0 and o.workers or 4)
+  end
   for _, e in ipairs(entries) do
     if C.vs_dataset_add(h, e.path, e.first, e.last) < 0 then
       if not self.skip_errors then fail(last_error(), 2) end
