@@ -240,14 +240,10 @@ int vs_probe_index(const char *path, int use_cache, vs_probe_info *info, vs_inde
     int cached = 0;
     if (use_cache && realpath(path, abspath) && stat(abspath, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
         cached = 1;
-        vs_index *ix = NULL;
-        if (vs_cache_lookup(abspath, &st, info, index ? &ix : NULL)) {
-            if (!index || ix) {
-                if (index)
-                    *index = ix;
-                return 0;
-            }
-        }
+        /* every row is stored with the index the scan found, so a hit
+         * without one means the stream has no usable timestamps */
+        if (vs_cache_lookup(abspath, &st, info, index))
+            return 0;
     }
     vs_index *ix = NULL;
     /* the index is always built so the cache can keep it for later seeks */

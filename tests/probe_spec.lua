@@ -8,6 +8,7 @@ local q = helper.q
 
 local dir
 local clips = {}
+local expected = {} -- path -> ffprobe -count_frames, asked once
 
 local function make(name, args)
   local path = dir .. '/' .. name
@@ -30,6 +31,7 @@ setup(function()
   -- a stream copy from mid-GOP: an MP4 edit list hides the packets before 0.5 s
   make('edit_list.mp4', '-ss 0.5 -i ' .. q(clips[1]) .. ' -c copy')
   make('h264.ts', SRC .. '30 -frames:v 33 -c:v libx264 -bf 3 -g 12 -pix_fmt yuv420p')
+  for _, path in ipairs(clips) do expected[path] = helper.ffprobe_frames(path) end
 end)
 
 teardown(helper.cleanup)
@@ -38,7 +40,8 @@ describe('vs.probe', function()
   it('counts frames exactly as ffprobe -count_frames does', function()
     for _, path in ipairs(clips) do
       local p = vs.probe(path, { cache = false })
-      assert.are.equal(helper.ffprobe_frames(path), p.frames, path)
+      assert.is_number(expected[path])
+      assert.are.equal(expected[path], p.frames, path)
     end
   end)
 
@@ -107,7 +110,7 @@ describe('vstudio probe', function()
     local k = 0
     for frames in out:gmatch('"frames": (%d+)') do
       k = k + 1
-      assert.are.equal(helper.ffprobe_frames(clips[k]), tonumber(frames))
+      assert.are.equal(expected[clips[k]], tonumber(frames))
     end
     assert.are.equal(#clips, k)
   end)
@@ -162,6 +165,22 @@ describe('vstudio probe', function()
     assert.are.equal(0, rc)
     assert.are.equal('', err)
     assert.matches('"frames": 50', out)
+  end)
+
+  it('lets several processes fill one new cache at once', function()
+    local c = helper.tmpdir() .. '/xdg'
+    local out = helper.tmpdir()
+    local list = {}
+    for _, p in ipairs(clips) do list[#list + 1] = q(p) end
+    local cmd = cache_env(c) .. q(helper.bin) .. ' probe --json ' .. table.concat(list, ' ')
+    local jobs = {}
+    for k = 1, 4 do jobs[k] = cmd .. ' > ' .. q(out .. '/' .. k) .. ' 2>&1 &' end
+    local _, _, rc = helper.sh(table.concat(jobs, ' ') .. ' wait')
+    assert.are.equal(0, rc)
+    local first = helper.read_file(out .. '/1')
+    assert.matches('"frames": 50', first)
+    assert.is_nil(first:find('warning'))
+    for k = 2, 4 do assert.are.equal(first, helper.read_file(out .. '/' .. k)) end
   end)
 
   it('works without a cache when the cache folder is read-only', function()
