@@ -29,7 +29,7 @@ static void usage(FILE *out)
             "default 0), or with --sheet a contact sheet of N evenly spaced frames with\n"
             "their times written under each, to a PNG (or .jpg) image.\n\n"
             "Options:\n"
-            "  --at T       time in seconds of the frame (default 0)\n"
+            "  --at T       time of the frame: seconds (12.5) or [H:]M:S (1:30); default 0\n"
             "  --sheet N    a contact sheet of N frames instead (grid of ceil(sqrt(N)) columns)\n"
             "  --width W    output width in pixels: the frame is scaled (aspect kept);\n"
             "               for a sheet, the whole sheet's width (default: tiles at the\n"
@@ -38,6 +38,29 @@ static void usage(FILE *out)
             "               in the current directory, NAME from SCRIPT)\n"
             "  -h, --help   this help\n\n"
             "Arguments after -- reach the script as the global `arg` table.\n");
+}
+
+/* Seconds from "12.5", "1:30" or "1:02:03.5"; -1 when it is none of these. */
+static double parse_time(const char *text)
+{
+    double total = 0;
+    const char *p = text;
+    for (int part = 0; part < 3; part++) {
+        char *end;
+        errno = 0;
+        if (*p < '0' || *p > '9')
+            return -1;
+        double v = strtod(p, &end);
+        if (errno || end == p || !isfinite(v) || v < 0)
+            return -1;
+        total = total * 60 + v;
+        if (*end == '\0')
+            return total;
+        if (*end != ':' || v != floor(v))
+            return -1;
+        p = end + 1;
+    }
+    return -1;
 }
 
 /* NAME.KIND.png in the current directory, NAME = SCRIPT's base name without .lua. */
@@ -73,11 +96,10 @@ int vs_cmd_preview(int argc, char **argv)
         if (takes && i + 1 >= argc)
             return vs_cli_usage_error(cmd, "%s needs a value", a);
         if (strcmp(a, "--at") == 0) {
-            char *end;
-            errno = 0;
-            at = strtod(argv[++i], &end);
-            if (errno || end == argv[i] || *end || !isfinite(at) || at < 0)
-                return vs_cli_usage_error(cmd, "--at: '%s' is not a time in seconds (>= 0)", argv[i]);
+            at = parse_time(argv[++i]);
+            if (at < 0)
+                return vs_cli_usage_error(cmd, "--at: '%s' is not a time (seconds like 12.5, or 1:30, 1:02:03.5)",
+                                          argv[i]);
             have_at = 1;
         } else if (strcmp(a, "--sheet") == 0) {
             if (vs_cli_int(cmd, "--sheet", argv[++i], 1, 1000, &sheet) != 0)
