@@ -15,7 +15,10 @@
  * earlier keyframe, and in the end from the start. A request a little ahead
  * of the current position decodes forward without seeking, and a ring of
  * recently decoded frames (references, not copies) answers requests for
- * nearby frames again without decoding. Streams without timestamps (some
+ * nearby frames again without decoding. On the way to a target, frames
+ * shown before it that no other frame references are skipped (the
+ * decoder's skip_frame, per packet), which the numbering by timestamp
+ * allows. Streams without timestamps (some
  * AVI) have no index: random access there restarts from the beginning and
  * counts frames, exact but slow.
  *
