@@ -430,60 +430,69 @@ function M.sheet_frames(clip, n)
   return ks
 end
 
--- sheet(clip[, n][, {width=, tile=, columns=}]) -> frame: n (default 9)
--- evenly spaced frames in a grid, each with its time written under it.
--- width: the whole sheet's width; tile: one tile's width (default the
--- clip's width up to 320). Tiles at the clip's size are exact copies.
-function M.sheet(clip, n, opts)
+local PAD = 4
+
+-- Where the tiles of a sheet go: checks the arguments (errors at the
+-- caller's caller), returns the tiles {x, y, w, h, frame}, the label strip
+-- height and the sheet's size.
+local function layout(clip, n, opts, level)
   if type(n) == 'table' then n, opts = nil, n end
   opts = opts or {}
-  if not vs.is_clip(clip) then error('vstudio: sheet: expected a clip, got ' .. type(clip), 2) end
-  n = n or opts.n or 9
+  if not vs.is_clip(clip) then error('vstudio: sheet: expected a clip, got ' .. type(clip), level + 1) end
+  if type(opts) ~= 'table' then error('vstudio: sheet: options must be a table', level + 1) end
+  n = n or 9
   if type(n) ~= 'number' or n < 1 or n % 1 ~= 0 then
-    error('vstudio: sheet: n must be a positive integer, got ' .. tostring(n), 2)
+    error('vstudio: sheet: n must be a positive integer, got ' .. tostring(n), level + 1)
   end
-  if type(opts) ~= 'table' then error('vstudio: sheet: options must be a table', 2) end
   n = min(n, clip.frames)
   local cols = opts.columns or ceil(math.sqrt(n))
+  if type(cols) ~= 'number' or cols < 1 or cols % 1 ~= 0 then
+    error('vstudio: sheet: columns must be a positive integer, got ' .. tostring(cols), level + 1)
+  end
   local rows = ceil(n / cols)
-  local pad = 4
   local tw = opts.tile or min(clip.width, 320)
   if opts.width then
-    if type(opts.width) ~= 'number' or opts.width < 1 then error('vstudio: sheet: width must be a positive number', 2) end
-    tw = floor((opts.width - pad * (cols + 1)) / cols)
+    if type(opts.width) ~= 'number' or opts.width < 1 or opts.width % 1 ~= 0 then
+      error('vstudio: sheet: width must be a positive integer, got ' .. tostring(opts.width), level + 1)
+    end
+    tw = floor((opts.width - PAD * (cols + 1)) / cols)
   end
-  if tw < 1 then error('vstudio: sheet: ' .. n .. ' tiles do not fit in ' .. tostring(opts.width) .. ' pixels', 2) end
-  local th = max(1, floor(tw * clip.height / clip.width + 0.5))
-  local lh = max(12, min(28, floor(th / 5)))
-  local W = opts.width or (cols * tw + (cols + 1) * pad) -- rounding leftovers go to the right margin
-  local H = rows * (th + lh) + (rows + 1) * pad
-  local sheet = core.frame(W, H):fill(24, 24, 24, 255)
-  for i, k in ipairs(M.sheet_frames(clip, n)) do
-    local c, r = (i - 1) % cols, floor((i - 1) / cols)
-    local x, y = pad + c * (tw + pad), pad + r * (th + lh + pad)
-    local f = clip:frame(k)
-    if f.width ~= tw or f.height ~= th then f = f:scaled(tw, th) end
-    C.vs_frame_copy_region(sheet, x, y, f, 0, 0, tw, th)
-    label(sheet, timestamp(clip:time_of(k), clip.duration), x, y + th, tw, lh)
+  if type(tw) ~= 'number' or tw < 1 or tw % 1 ~= 0 then
+    error(string.format('vstudio: sheet: %d columns of tiles do not fit (tile width %s)', cols, tostring(tw)),
+          level + 1)
   end
-  return sheet
-end
-
--- The layout sheet() uses, for tests and tools: tile positions and sizes.
-function M.sheet_layout(clip, n, opts)
-  opts = opts or {}
-  n = min(n or 9, clip.frames)
-  local cols = opts.columns or ceil(math.sqrt(n))
-  local pad = 4
-  local tw = opts.tile or min(clip.width, 320)
-  if opts.width then tw = floor((opts.width - pad * (cols + 1)) / cols) end
   local th = max(1, floor(tw * clip.height / clip.width + 0.5))
   local lh = max(12, min(28, floor(th / 5)))
   local tiles = {}
   for i, k in ipairs(M.sheet_frames(clip, n)) do
     local c, r = (i - 1) % cols, floor((i - 1) / cols)
-    tiles[i] = { x = pad + c * (tw + pad), y = pad + r * (th + lh + pad), w = tw, h = th, frame = k }
+    tiles[i] = { x = PAD + c * (tw + PAD), y = PAD + r * (th + lh + PAD), w = tw, h = th, frame = k }
   end
+  -- with a given width the rounding leftovers go to the right margin
+  local W = opts.width or (cols * tw + (cols + 1) * PAD)
+  local H = rows * (th + lh) + (rows + 1) * PAD
+  return tiles, lh, W, H
+end
+
+-- sheet(clip[, n][, {width=, tile=, columns=}]) -> frame: n (default 9)
+-- evenly spaced frames in a grid, each with its time written under it.
+-- width: the whole sheet's width; tile: one tile's width (default the
+-- clip's width up to 320). Tiles at the clip's size are exact copies.
+function M.sheet(clip, n, opts)
+  local tiles, lh, W, H = layout(clip, n, opts, 2)
+  local sheet = core.frame(W, H):fill(24, 24, 24, 255)
+  for _, tile in ipairs(tiles) do
+    local f = clip:frame(tile.frame)
+    if f.width ~= tile.w or f.height ~= tile.h then f = f:scaled(tile.w, tile.h) end
+    C.vs_frame_copy_region(sheet, tile.x, tile.y, f, 0, 0, tile.w, tile.h)
+    label(sheet, timestamp(clip:time_of(tile.frame), clip.duration), tile.x, tile.y + tile.h, tile.w, lh)
+  end
+  return sheet
+end
+
+-- The tiles sheet() draws ({x, y, w, h, frame} each), for tests and tools.
+function M.sheet_layout(clip, n, opts)
+  local tiles = layout(clip, n, opts, 2)
   return tiles
 end
 
