@@ -20,6 +20,12 @@
  * Ctrl-C aborts it, which removes the .part: a rerun never trusts a
  * truncated video.
  *
+ * JPEG frames of the folder's (even) size with 4:2:0 chroma skip RGB
+ * altogether: turbojpeg decodes them to YCbCr planes straight into the
+ * encoder's picture, and one fixed-point pass maps JPEG's full-range BT.601
+ * to the stream's limited-range matrix (BT.601 below 720 lines, BT.709 from
+ * 720 up, as encode.c tags it). Anything else goes through RGBA.
+ *
  * The batch's main thread only reports: a progress line (folders, frames/s,
  * ETA) while the folder threads work, and the summary at the end.
  */
@@ -35,6 +41,7 @@
 #include <unistd.h>
 
 #include <libavformat/avformat.h>
+#include <turbojpeg.h>
 
 #include "convert.h"
 #include "error.h"
@@ -42,6 +49,12 @@
 #include "vstudio.h"
 
 enum job_state { JOB_PENDING, JOB_CONVERTED, JOB_SKIPPED, JOB_FAILED };
+
+/* [Y', Cb', Cr'] = m * [Y, Cb - 128, Cr - 128] + (16, 128, 128), 16.16 fixed
+ * point: full-range BT.601 (JFIF) to limited-range BT.601 or BT.709. */
+struct yuv_map {
+    int32_t m[3][3];
+};
 
 struct job {
     const char *dir, *out;
@@ -51,6 +64,8 @@ struct job {
     char reason[1024];         /* why it failed or was skipped */
     char note[512];            /* numbering warning, odd-size padding */
     int width, height;         /* the first frame's size */
+    int jpeg_direct;           /* even size, yuv420p encoder: JPEGs may skip RGB */
+    struct yuv_map jpeg_map;
     int64_t written;
     int64_t processed;         /* frames taken from the ring (written or left out) */
     char **bad;                /* frames left out under --skip-bad ("path: why") */
@@ -148,6 +163,7 @@ struct worker_buf {
     vs_frame *other;           /* a frame of another size, before resizing */
     vs_frame *scaled;
     vs_image_scratch inflate;  /* PNG fast-path buffers, kept across frames */
+    tjhandle tj;               /* JPEG straight to YUV */
 };
 
 struct target_ctx {
@@ -281,6 +297,65 @@ static int load_frame(struct job *j, struct worker_buf *b, int64_t i, const vs_c
     return 0;
 }
 
+/* ---- JPEG straight into the encoder's YUV planes ---- */
+
+static void yuv_map_init(struct yuv_map *map, int bt709)
+{
+    double kr = bt709 ? 0.2126 : 0.299, kb = bt709 ? 0.0722 : 0.114;
+    double in[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+    for (int col = 0; col < 3; col++) {
+        double y = in[col][0], cb = in[col][1], cr = in[col][2];
+        double r = y + 1.402 * cr, g = y - 0.344136 * cb - 0.714136 * cr, b = y + 1.772 * cb;
+        double yf = kr * r + (1 - kr - kb) * g + kb * b;
+        double out[3] = {219.0 / 255 * yf, 224.0 / 255 * (b - yf) / (2 * (1 - kb)),
+                         224.0 / 255 * (r - yf) / (2 * (1 - kr))};
+        for (int row = 0; row < 3; row++)
+            map->m[row][col] = (int32_t)(out[row] * 65536 + (out[row] < 0 ? -0.5 : 0.5));
+    }
+}
+
+static inline uint8_t clamp8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+static void yuv_map_apply(const struct yuv_map *map, uint8_t *planes[3], const int *strides, int w, int h)
+{
+    const int32_t(*m)[3] = map->m;
+    for (int cy = 0; cy < h / 2; cy++) {
+        uint8_t *y0 = planes[0] + (size_t)(2 * cy) * strides[0], *y1 = y0 + strides[0];
+        uint8_t *u = planes[1] + (size_t)cy * strides[1], *v = planes[2] + (size_t)cy * strides[2];
+        for (int cx = 0; cx < w / 2; cx++) {
+            int32_t cb = u[cx] - 128, cr = v[cx] - 128;
+            int32_t luma_shift = m[0][1] * cb + m[0][2] * cr + (16 << 16) + 32768;
+            y0[2 * cx] = clamp8((m[0][0] * y0[2 * cx] + luma_shift) >> 16);
+            y0[2 * cx + 1] = clamp8((m[0][0] * y0[2 * cx + 1] + luma_shift) >> 16);
+            y1[2 * cx] = clamp8((m[0][0] * y1[2 * cx] + luma_shift) >> 16);
+            y1[2 * cx + 1] = clamp8((m[0][0] * y1[2 * cx + 1] + luma_shift) >> 16);
+            u[cx] = clamp8((m[1][1] * cb + m[1][2] * cr + (128 << 16) + 32768) >> 16);
+            v[cx] = clamp8((m[2][1] * cb + m[2][2] * cr + (128 << 16) + 32768) >> 16);
+        }
+    }
+}
+
+/* 1: frame decoded into pic; 0: not this path's kind (or an error: the RGBA
+ * path then decodes it again and reports the error properly). */
+static int jpeg_to_picture(struct job *j, struct worker_buf *b, const uint8_t *data, size_t size, vs_picture *pic)
+{
+    if (!b->tj && !(b->tj = tjInitDecompress()))
+        return 0;
+    int w, h, subsamp, colorspace;
+    if (tjDecompressHeader3(b->tj, data, (unsigned long)size, &w, &h, &subsamp, &colorspace) ||
+        w != j->width || h != j->height || subsamp != TJSAMP_420 || colorspace != TJCS_YCbCr)
+        return 0;
+    uint8_t *planes[3];
+    int strides[3];
+    for (int i = 0; i < 3; i++)
+        if (!(planes[i] = vs_picture_plane(pic, i, &strides[i])))
+            return 0;
+    if (tjDecompressToYUVPlanes(b->tj, data, (unsigned long)size, planes, w, strides, h, TJFLAG_STOPONWARNING))
+        return 0;
+    yuv_map_apply(&j->jpeg_map, planes, strides, w, h);
+    return 1;
+}
+
 /* ---- one folder: workers -> ordered ring -> encoder ---- */
 
 /* BAD: the frame cannot be read (--skip-bad may leave it out);
@@ -326,7 +401,17 @@ static void *worker_main(void *arg)
         vs_picture *pic = NULL;
         char *error = NULL;
         int fatal = 0;
-        if (!b.rgba) {
+        if (j->jpeg_direct && vs_image_format(vs_frame_list_path(j->list, i)) == VS_IMAGE_JPEG) {
+            size_t size = 0;
+            if (read_into(&b, vs_frame_list_path(j->list, i), &size) == 0 &&
+                (pic = vs_encoder_picture_get(p->enc)) && !jpeg_to_picture(j, &b, b.file, size, pic)) {
+                vs_picture_release(pic);
+                pic = NULL;
+            }
+        }
+        if (pic) {
+            /* done: decoded straight into the encoder's planes */
+        } else if (!b.rgba) {
             error = strdup("out of memory");
             fatal = 1;
         } else if (load_frame(j, &b, i, p->batch->o) < 0) {
@@ -353,6 +438,8 @@ static void *worker_main(void *arg)
     vs_frame_free(b.other);
     vs_frame_free(b.scaled);
     vs_image_scratch_free(&b.inflate);
+    if (b.tj)
+        tjDestroy(b.tj);
     free(b.file);
     return NULL;
 }
@@ -424,6 +511,11 @@ static int convert_folder(struct job *j, struct batch *bt)
     p.enc = vs_encoder_open(j->out, j->width, j->height, &eo);
     if (!p.enc)
         return job_fail(j, "%s", vs_last_error());
+    int pw, ph;
+    const char *pix_fmt = vs_encoder_pix_fmt(p.enc, &pw, &ph);
+    j->jpeg_direct = !getenv("VSTUDIO_JPEG_RGB") && pix_fmt && !strcmp(pix_fmt, "yuv420p") &&
+                     pw == j->width && ph == j->height;
+    yuv_map_init(&j->jpeg_map, j->height >= 720); /* encode.c's rule for BT.709 */
     int workers = bt->workers;
     if (workers > j->frames)
         workers = (int)j->frames;

@@ -89,6 +89,33 @@ describe('vstudio convert', function()
     assert.matches('1 non%-image entry ignored', err)
   end)
 
+  it('keeps JPEG colours on the straight-to-YUV path (BT.601 SD, BT.709 HD)', function()
+    for _, size in ipairs({ { 320, 240 }, { 1280, 720 } }) do
+      local w, h = size[1], size[2]
+      local d = dir .. '/j' .. w
+      os.execute('mkdir ' .. q(d))
+      local colours = { { 230, 120, 40 }, { 30, 160, 220 }, { 90, 200, 70 } }
+      for k, c in ipairs(colours) do
+        local _, e, rc = helper.sh(string.format('ffmpeg -v error -f lavfi -i color=c=0x%02x%02x%02x:s=%dx%d:d=0.04 ' ..
+          '-frames:v 1 -q:v 2 %s', c[1], c[2], c[3], w, h, q(d .. '/' .. k .. '.jpg')))
+        assert(rc == 0, e)
+      end
+      local _, err, rc = convert(q(d) .. ' -o ' .. q(d .. '.mp4') .. ' --crf 0')
+      assert.are.equal(0, rc, err)
+      local frames = helper.ffmpeg_rgba_frames(d .. '.mp4', w, h)
+      assert.are.equal(3, #frames)
+      local i = ((h / 2) * w + w / 2) * 4
+      for k = 1, 3 do
+        local src = helper.ffmpeg_rgba_frames(d .. '/' .. k .. '.jpg', w, h)[1]
+        for c = 1, 3 do
+          local got, want = frames[k]:byte(i + c), src:byte(i + c)
+          assert.is_true(math.abs(got - want) <= 4, w .. 'x' .. h .. ' frame ' .. k .. ' channel ' .. c .. ': ' ..
+            got .. ' vs ' .. want)
+        end
+      end
+    end
+  end)
+
   it('lays transparency over black, or over --background', function()
     os.execute('mkdir ' .. q(dir .. '/a'))
     for k = 1, 3 do
