@@ -122,10 +122,21 @@ void vs_frame_blit(vs_frame *dst, const vs_frame *src, int x, int y, double opac
             if (sa == 0)
                 continue;
             if (d[3] == 255) {
-                /* opaque destination (the usual case): out_a = 1 and no division;
-                 * div255 rounds like the general formula below */
-                for (int c = 0; c < 3; c++)
-                    d[c] = (uint8_t)div255(s[c] * sa + d[c] * (255 - sa));
+                /* opaque destination (the usual case): out_a = 1 and no division.
+                 * Two channels per 32-bit word (16-bit lanes; no lane overflows:
+                 * 255*255 + 128 + 254 < 65536), rounded like div255 per channel. */
+                uint32_t sp, dp;
+                memcpy(&sp, s, 4);
+                memcpy(&dp, d, 4);
+                const uint32_t lanes = 0x00ff00ffu, half = 0x00800080u;
+                uint32_t ia = 255 - sa;
+                uint32_t lo = (sp & lanes) * sa + (dp & lanes) * ia + half;
+                uint32_t hi = ((sp >> 8) & lanes) * sa + ((dp >> 8) & lanes) * ia + half;
+                lo = ((lo + ((lo >> 8) & lanes)) >> 8) & lanes;
+                hi = ((hi + ((hi >> 8) & lanes)) >> 8) & lanes;
+                uint32_t out = lo | hi << 8;
+                memcpy(d, &out, 4);
+                d[3] = 255;
                 continue;
             }
             /* straight-alpha "over": out_a = sa + da(1-sa), out_c = (sc sa + dc da (1-sa)) / out_a */
