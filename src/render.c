@@ -139,7 +139,7 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
         "local vs = require 'vstudio'\n"
         "vs.worker = worker\n"
         "vs._render_clip = nil\n";
-    if (luaL_loadstring(L, prepare) != 0)
+    if (luaL_loadbuffer(L, prepare, strlen(prepare), "=(vstudio engine)") != 0)
         goto lua_fail;
     lua_pushboolean(L, worker);
     if (vs_lua_pcall(L, 1, 0) != 0)
@@ -166,7 +166,7 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
         "local render = clip.render\n"
         "return function(k, ptr) render(clip, k, ffi.cast('vs_frame*', ptr)) end,\n"
         "       clip.width, clip.height, clip.fps_num, clip.fps_den, clip.frames\n";
-    if (luaL_loadstring(L, wrap) != 0)
+    if (luaL_loadbuffer(L, wrap, strlen(wrap), "=(vstudio engine)") != 0)
         goto lua_fail;
     lua_insert(L, -2);
     lua_pushstring(L, o->script);
