@@ -43,7 +43,7 @@ struct vs_picture {
     vs_frame *rgba;           /* SINK_RAW */
     char *image_tmp;          /* SINK_IMAGES: the file this picture's worker saved, renamed at push */
     int has_image;            /* image_tmp exists */
-    vs_frame *padded;         /* YUV sinks with odd sizes: the edge-replicated RGBA source, kept */
+    vs_frame *padded;         /* YUV sinks: the edge-padded or flattened RGBA source, kept */
     struct SwsContext *sws;
     vs_picture *next_free;
 };
@@ -58,6 +58,7 @@ struct vs_encoder {
     int out_width, out_height;/* padded to the pixel format's chroma grid */
     enum AVPixelFormat pix_fmt;
     int bt709;
+    int flatten_alpha;        /* the format has no alpha: show frames over black */
     const char *image_ext;    /* SINK_IMAGES: "png" or "jpg" */
     int quality;
     int64_t frames;
@@ -158,6 +159,15 @@ static int path_fd(const char *path)
     return -1;
 }
 
+/* An existing path that is not a regular file or a directory (/dev/null, a
+ * FIFO, a terminal) is written in place: a .part renamed over it would
+ * replace the device with a file. */
+static int is_device_path(const char *path)
+{
+    struct stat st;
+    return path_fd(path) < 0 && stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 /* The sink's format name: explicit, else from the path. */
 static const char *pick_format(const char *path, const vs_encoder_options *o)
 {
@@ -199,7 +209,10 @@ static int open_fd(vs_encoder *enc)
         enc->fd = path_fd(enc->path);
         return 0;
     }
-    enc->fd = open(enc->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (!enc->part)
+        enc->fd = open(enc->path, O_WRONLY | O_CLOEXEC); /* a device: written in place */
+    else
+        enc->fd = open(enc->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (enc->fd < 0)
         return vs_fail("%s: cannot create: %s", enc->path, strerror(errno));
     enc->own_fd = 1;
@@ -323,7 +336,8 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
         return vs_fail("%s: unknown output format '%s' (use mp4, mkv, webm, mov, avi, y4m, raw, png or jpg)",
                        enc->path, format ? format : extension(enc->path));
     int fd = path_fd(enc->path);
-    if (fd >= 0 && (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0))
+    if ((fd >= 0 || (enc->part == NULL && is_device_path(enc->path))) &&
+        (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0))
         return vs_fail("%s: %s needs a seekable file; use format y4m, raw or mkv for a pipe", enc->path, ofmt->name);
 
     const char *codec_name = o->codec;
@@ -335,7 +349,7 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
 
     char pipe_url[32];
     snprintf(pipe_url, sizeof pipe_url, "pipe:%d", fd);
-    const char *url = fd >= 0 ? pipe_url : enc->part;
+    const char *url = fd >= 0 ? pipe_url : enc->part ? enc->part : enc->path;
     int err = avformat_alloc_output_context2(&enc->fmt, ofmt, NULL, url);
     if (err < 0)
         return vs_fail("%s: %s", enc->path, av_error(err));
@@ -472,7 +486,7 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
         return 0;
     }
 
-    if (path_fd(enc->path) < 0) {
+    if (path_fd(enc->path) < 0 && !is_device_path(enc->path)) {
         size_t n = strlen(enc->path) + 6;
         enc->part = malloc(n);
         if (!enc->part)
@@ -562,6 +576,8 @@ vs_encoder *vs_encoder_open(const char *path, int width, int height, const vs_en
     }
     if (open_sink(enc, &o) < 0)
         goto fail;
+    enc->flatten_alpha = (enc->sink == SINK_LAV || enc->sink == SINK_Y4M) &&
+                         !(av_pix_fmt_desc_get(enc->pix_fmt)->flags & AV_PIX_FMT_FLAG_ALPHA);
     return enc;
 fail:
     vs_encoder_abort(enc);
@@ -698,6 +714,46 @@ static void pad_copy(vs_frame *dst, const vs_frame *src)
     }
 }
 
+/* 1 when every pixel has alpha 255 (eight bytes at a time). */
+static int is_opaque(const vs_frame *f)
+{
+    static const uint8_t alpha_bytes[8] = {0, 0, 0, 255, 0, 0, 0, 255};
+    uint64_t mask;
+    memcpy(&mask, alpha_bytes, 8);
+    for (int y = 0; y < f->height; y++) {
+        const uint8_t *row = f->data + (size_t)y * f->stride;
+        int x = 0;
+        for (; x + 2 <= f->width; x += 2) {
+            uint64_t v;
+            memcpy(&v, row + x * 4, 8);
+            if ((v & mask) != mask)
+                return 0;
+        }
+        if (x < f->width && row[x * 4 + 3] != 255)
+            return 0;
+    }
+    return 1;
+}
+
+/* Composites f over opaque black in place: what a player shows for a
+ * frame drawn on a transparent canvas (straight alpha: colour x alpha).
+ * Dropping alpha instead would turn anti-aliased edges into hard ones. */
+static void flatten_over_black(vs_frame *f)
+{
+    for (int y = 0; y < f->height; y++) {
+        uint8_t *p = f->data + (size_t)y * f->stride;
+        for (int x = 0; x < f->width; x++, p += 4) {
+            unsigned a = p[3];
+            if (a == 255)
+                continue;
+            p[0] = (uint8_t)((p[0] * a + 127) / 255);
+            p[1] = (uint8_t)((p[1] * a + 127) / 255);
+            p[2] = (uint8_t)((p[2] * a + 127) / 255);
+            p[3] = 255;
+        }
+    }
+}
+
 int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
 {
     vs_encoder *enc = pic->enc;
@@ -721,10 +777,13 @@ int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
         return 0;
     }
     const vs_frame *src = rgba;
-    if (rgba->width != enc->out_width || rgba->height != enc->out_height) {
+    int flatten = enc->flatten_alpha && !is_opaque(rgba);
+    if (flatten || rgba->width != enc->out_width || rgba->height != enc->out_height) {
         if (!pic->padded && !(pic->padded = vs_frame_new(enc->out_width, enc->out_height)))
             return -1;
         pad_copy(pic->padded, rgba);
+        if (flatten)
+            flatten_over_black(pic->padded);
         src = pic->padded;
     }
     if (!pic->sws) {

@@ -106,7 +106,8 @@ int vs_natural_compare(const char *a, const char *b);
  * no .part, the fd is not closed). A path without extension (or ending in
  * "/") is a directory for a PNG sequence 000000.png, 000001.png, ...
  * Colour: RGBA becomes YUV with BT.709 from 720 lines up, BT.601 below,
- * limited range, and the stream is tagged the same. Odd sizes with a
+ * limited range, and the stream is tagged the same; formats without
+ * alpha get the frame composited over black. Odd sizes with a
  * subsampled format are padded to even by repeating the edge (one note on
  * stderr unless quiet). One encoder is used by one thread at a time, except
  * for the picture functions below marked thread-safe. */

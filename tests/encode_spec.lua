@@ -138,6 +138,26 @@ describe('encoder', function()
     end
   end)
 
+  it('shows transparent pixels over black in video, keeps alpha in PNG and raw', function()
+    local out = dir .. '/alpha.mkv'
+    local wr = vs.write(out, { crf = 0, preset = 'ultrafast' })
+    wr:push(vs.frame(64, 48):fill(255, 0, 0, 128)) -- half-transparent red: dark red on black
+    wr:push(vs.frame(64, 48):fill(255, 255, 255, 0)) -- invisible white: black
+    wr:close()
+    local frames = h.ffmpeg_rgba_frames(out, 64, 48)
+    local a, b = { frames[1]:byte(1, 3) }, { frames[2]:byte(1, 3) }
+    assert.is_true(math.abs(a[1] - 128) <= 2 and a[2] <= 2 and a[3] <= 2, table.concat(a, ','))
+    assert.is_true(b[1] <= 2 and b[2] <= 2 and b[3] <= 2, table.concat(b, ','))
+    wr = vs.write(dir .. '/apng2', { format = 'png' })
+    wr:push(vs.frame(64, 48):fill(255, 0, 0, 128))
+    wr:close()
+    assert.are.same({ 255, 0, 0, 128 }, { vs.load(dir .. '/apng2/000000.png'):get(3, 3) })
+    wr = vs.write(dir .. '/a.raw', { format = 'raw' })
+    wr:push(vs.frame(2, 1):fill(255, 0, 0, 128))
+    wr:close()
+    assert.are.same({ 255, 0, 0, 128 }, { h.read_file(dir .. '/a.raw'):byte(1, 4) })
+  end)
+
   it('writes other codecs in their containers', function()
     for _, case in ipairs {
       { 'h.mkv', 'libx265', 'hevc' }, { 'v.webm', nil, 'vp9' }, { 'm.avi', 'mpeg4', 'mpeg4' },
