@@ -98,7 +98,22 @@ struct engine {
 static volatile sig_atomic_t stop_signal;
 static _Thread_local struct engine *current_engine;
 
-static void on_signal(int sig) { stop_signal = sig; }
+/* Set while the calling thread runs Lua before any output is open (loading
+ * the script, --check): nothing to clean up, and a loop in top-level code
+ * or a JIT-compiled draw would never look at a flag, so a signal ends the
+ * process right away with the status the shell expects. */
+static volatile sig_atomic_t exit_on_signal;
+
+static void on_signal(int sig)
+{
+    if (exit_on_signal) {
+        static const char msg[] = "vstudio: run: interrupted before any output was written\n";
+        ssize_t rc = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)rc;
+        _exit(128 + sig);
+    }
+    stop_signal = sig;
+}
 
 /* Counts instructions in interpreted Lua so a long draw notices a stop. */
 static void stop_hook(lua_State *L, lua_Debug *ar)
@@ -671,6 +686,7 @@ static int run_engine(struct engine *e)
     }
     if (open_outputs(e) < 0)
         goto out;
+    exit_on_signal = 0; /* from here on, a signal stops the engine and removes the .part files */
 
     e->chunk = 4;
     e->slot_count = e->max_workers * e->chunk * 2 + 4;
@@ -768,6 +784,8 @@ out:
     return rc;
 }
 
+static int render_signalled(const vs_render_options *o);
+
 int vs_render(const vs_render_options *o)
 {
     if (!o->script)
@@ -776,6 +794,24 @@ int vs_render(const vs_render_options *o)
         return vs_fail("bad frame range %lld:%lld", (long long)o->first, (long long)o->end);
     if (o->segment_count < 0 || (o->segment_count > 0 && (o->segment_index < 1 || o->segment_index > o->segment_count)))
         return vs_fail("bad segment %d/%d (expected K/N with 1 <= K <= N)", o->segment_index, o->segment_count);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    exit_on_signal = 1;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int rc = render_signalled(o);
+    exit_on_signal = 0;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    stop_signal = 0;
+    return rc;
+}
+
+static int render_signalled(const vs_render_options *o)
+{
     if (o->check) {
         struct clip_info info;
         int ref;
@@ -799,19 +835,7 @@ int vs_render(const vs_render_options *o)
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->changed, NULL);
 
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-
     int rc = run_engine(e);
-
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    stop_signal = 0;
     if (!e->abandoned) {
         pthread_mutex_destroy(&e->lock);
         pthread_cond_destroy(&e->changed);

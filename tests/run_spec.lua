@@ -177,6 +177,21 @@ return vs.clip{ size = {32, 32}, fps = 10, duration = 100,
     assert.is_false(h.exists(out .. '.part'))
   end)
 
+  it('stops on SIGTERM with exit 143 while top-level code never returns', function()
+    local s = script(dir, 'stuck.lua', [[
+local vs = require 'vstudio'
+local x = 0
+while true do x = x + 1 end
+]])
+    local out = dir .. '/stuck.mp4'
+    local _, err, rc = h.sh(h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o ' .. h.q(out) ..
+      ' & pid=$!; sleep 0.5; kill -TERM $pid; wait $pid')
+    assert.are.equal(143, rc, err)
+    assert.truthy(err:find('interrupted', 1, true), err)
+    assert.is_false(h.exists(out))
+    assert.is_false(h.exists(out .. '.part'))
+  end)
+
   it('keeps memory flat: 10x the frames, about the same peak RSS', function()
     local s = script(dir, 'mem.lua', [[
 local vs = require 'vstudio'
