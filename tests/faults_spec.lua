@@ -83,6 +83,20 @@ return vs.clip{ size = {32, 32}, fps = 10, duration = 1,
     assert.is_false(h.exists(out .. '.part'))
   end)
 
+  it('writes into a device or FIFO in place instead of renaming a .part over it', function()
+    local fifo = dir .. '/fifo'
+    assert.are.equal(0, select(3, h.sh('mkfifo ' .. h.q(fifo))))
+    local _, err, rc = h.sh('cat ' .. h.q(fifo) .. ' > ' .. h.q(dir .. '/got.y4m') .. ' & ' .. h.q(h.bin) ..
+      ' run ' .. h.q(script) .. ' -q --format y4m -o ' .. h.q(fifo) .. ' -- 0.2; wait')
+    assert.are.equal(0, rc, err)
+    assert.are.equal('fifo', (h.sh('stat -c %F ' .. h.q(fifo)):match('fifo')))
+    assert.are.equal(6, h.ffprobe_frames(dir .. '/got.y4m'))
+    _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -q --format y4m -o /dev/null -- 0.2')
+    assert.are.equal(0, rc, err)
+    assert.truthy(h.sh('stat -c %F /dev/null'):find('character special', 1, true))
+    assert.is_false(h.exists('/dev/null.part'))
+  end)
+
   it('stops on SIGTERM with exit 143 and no output', function()
     local out = dir .. '/term.mp4'
     local _, err, rc = h.sh(h.q(h.bin) .. ' run ' .. h.q(script) .. ' -q -o ' .. h.q(out) ..
