@@ -88,7 +88,10 @@ describe('vs.write', function()
       '(every frame must have the size of the first)')
     assert.is_false(h.exists(out))
     assert.is_false(h.exists(out .. '.part'))
-    assert.has_error(function() wr:push(vs.frame(64, 48)) end) -- the writer is finished
+    local ok, err = pcall(wr.push, wr, vs.frame(64, 48)) -- the writer is finished and says why
+    assert.is_false(ok)
+    assert.truthy(err:find('mis.mp4: nothing written, an earlier push failed: ' .. out .. ': frame 2: frame is 32x32', 1, true), err)
+    assert.has_error(function() wr:close() end)
   end)
 
   it('reports errors at the caller with the path', function()
@@ -115,7 +118,8 @@ describe('vs.write', function()
       assert.truthy(err:find(pattern, 1, true), err)
       assert.is_false(h.exists(path))
       assert.is_false(h.exists(path .. '.part'))
-      assert.are.equal(0, wr:close())
+      assert.has_error(function() wr:close() end,
+        'vstudio: write: ' .. path .. ': nothing written, an earlier push failed: ' .. err:match('vstudio: write: (.*)$'))
     end
     fails(dir .. '/b.mp4', { codec = 'nope' }, "b.mp4: unknown video encoder 'nope'")
     fails(dir .. '/p.mp4', { pix_fmt = 'rgb24' }, 'p.mp4: codec libx264 cannot encode rgb24 (it takes: yuv420p')

@@ -8,7 +8,9 @@
 -- The encoder opens at the first push (the size comes from the first
 -- frame). Closing twice is harmless; a writer dropped without :close()
 -- is aborted by the GC and leaves no output file (only OUT.part ever
--- existed, and it is removed); :abort() does the same on purpose.
+-- existed, and it is removed); :abort() does the same on purpose. After a
+-- failed push, push and close raise again (saying why) rather than let a
+-- pcall'd loop believe the file exists.
 -- Errors read 'vstudio: write: PATH[: frame N]: why'.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
@@ -83,7 +85,13 @@ local function encoder_options(path, opts, level)
   return o, keep
 end
 
+-- After a failed push the writer is finished: later calls repeat why.
+local function failed(self)
+  error('vstudio: write: ' .. self.path .. ': nothing written, an earlier push failed: ' .. self.failed, 3)
+end
+
 function Writer:push(frame)
+  if self.failed then failed(self) end
   if self.closed then error('vstudio: write: ' .. self.path .. ': push after close', 2) end
   if not ffi.istype('vs_frame*', frame) and not ffi.istype('vs_frame', frame) then
     error(string.format('vstudio: write: %s: frame %d: push expects a frame, got %s', self.path, self.count,
@@ -92,14 +100,16 @@ function Writer:push(frame)
   if not self.enc then
     local enc = C.vs_encoder_open(self.path, frame.width, frame.height, self.options)
     if enc == nil then
-      self.closed = true -- nothing was created; a later close() is a no-op
-      error('vstudio: write: ' .. ffi.string(C.vs_last_error()), 2)
+      local msg = ffi.string(C.vs_last_error())
+      self.closed, self.failed = true, msg
+      error('vstudio: write: ' .. msg, 2)
     end
     self.enc = ffi.gc(enc, C.vs_encoder_abort)
   end
   if C.vs_encoder_push(self.enc, frame) < 0 then
     local msg = ffi.string(C.vs_last_error())
     self:abort()
+    self.failed = msg
     error('vstudio: write: ' .. msg, 2)
   end
   self.count = self.count + 1
@@ -117,6 +127,7 @@ function Writer:abort()
 end
 
 function Writer:close()
+  if self.failed then failed(self) end
   if self.closed then return self.count end
   self.closed = true
   if not self.enc then
@@ -125,7 +136,8 @@ function Writer:close()
   local enc = ffi.gc(self.enc, nil)
   self.enc = nil
   if C.vs_encoder_close(enc) < 0 then
-    error('vstudio: write: ' .. ffi.string(C.vs_last_error()), 2)
+    self.failed = ffi.string(C.vs_last_error())
+    error('vstudio: write: ' .. self.failed, 2)
   end
   return self.count
 end
