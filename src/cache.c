@@ -3,7 +3,8 @@
  * $XDG_CACHE_HOME/vstudio/probe.db (~/.cache/vstudio/probe.db without it).
  *
  * A row holds a video's metadata and its frame index (timestamps and
- * keyframe flags as two blobs), keyed by the absolute path and checked
+ * keyframe flags as two blobs: NULL when not built yet, empty when the
+ * stream has no usable timestamps), keyed by the absolute path and checked
  * against the file's size, mtime (ns) and inode: a file that changed is a
  * miss and is probed again, its row replaced.
  *
@@ -299,7 +300,9 @@ int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *i
         copy_text(in.pix_fmt, sizeof in.pix_fmt, sqlite3_column_text(s, 12));
         copy_text(in.container, sizeof in.container, sqlite3_column_text(s, 13));
         hit = 1;
-        if (index) {
+        if (index && sqlite3_column_type(s, 14) == SQLITE_NULL) {
+            hit = 0; /* stored without an index (a quick count): scan again for it */
+        } else if (index) {
             *index = NULL;
             int np = sqlite3_column_bytes(s, 14), nk = sqlite3_column_bytes(s, 15);
             const void *pts = sqlite3_column_blob(s, 14), *keys = sqlite3_column_blob(s, 15);
@@ -329,7 +332,8 @@ int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *i
     return hit;
 }
 
-void vs_cache_store(const char *abspath, const struct stat *st, const vs_probe_info *info, const vs_index *index)
+void vs_cache_store(const char *abspath, const struct stat *st, const vs_probe_info *info, const vs_index *index,
+                    int indexed)
 {
     conn *c = conn_get();
     if (!c)
@@ -353,6 +357,10 @@ void vs_cache_store(const char *abspath, const struct stat *st, const vs_probe_i
     if (index && index->n == info->frames) {
         sqlite3_bind_blob64(s, 16, index->pts, (sqlite3_uint64)index->n * 8, SQLITE_STATIC);
         sqlite3_bind_blob64(s, 17, index->key, (sqlite3_uint64)index->n, SQLITE_STATIC);
+    } else if (indexed) {
+        /* scanned, but the stream has no usable timestamps: empty blobs */
+        sqlite3_bind_zeroblob(s, 16, 0);
+        sqlite3_bind_zeroblob(s, 17, 0);
     } else {
         sqlite3_bind_null(s, 16);
         sqlite3_bind_null(s, 17);

@@ -16,7 +16,12 @@
  * The same scan records every packet's presentation timestamp and keyframe
  * flag: sorted, those are the frame index decode.c seeks with. Metadata and
  * index go to the probe cache (cache.c), so the second probe of an
- * unchanged file reads one SQLite row.
+ * unchanged file reads one SQLite row. An MP4/MOV whose sample index is
+ * complete is counted from that index without reading its packets (the
+ * same count: samples an edit list discards are flagged there too); its
+ * frame index is then built by the first decoder that opens it.
+ * avformat_find_stream_info decodes a frame or so for the pixel format;
+ * the count itself never decodes.
  */
 #include <errno.h>
 #include <limits.h>
@@ -144,14 +149,50 @@ static void fill_info(AVFormatContext *fmt, int s, const char *path, vs_probe_in
     container_name(info->container, sizeof info->container, fmt->iformat->name, path);
 }
 
-/* Demuxes every packet of the video stream: frame count and index. */
-static int scan(const char *path, vs_probe_info *info, vs_index **index_out)
+/* MP4/MOV know every sample from their index (stsz/stts) before a packet
+ * is read: the count of non-empty entries not discarded by an edit list is
+ * the packet count without reading the file. Only when the index holds
+ * exactly the stream's samples (not for fragmented files, whose index
+ * grows as fragments are read, nor when an edit list dropped entries);
+ * -1 otherwise. */
+static int64_t mov_count(AVFormatContext *fmt, int s)
+{
+    if (strncmp(fmt->iformat->name, "mov,", 4) != 0)
+        return -1;
+    AVStream *st = fmt->streams[s];
+    int ne = avformat_index_get_entries_count(st);
+    if (st->nb_frames <= 0 || ne != st->nb_frames)
+        return -1;
+    int64_t n = 0;
+    for (int i = 0; i < ne; i++) {
+        const AVIndexEntry *e = avformat_index_get_entry(st, i);
+        if (e && e->size > 0 && !(e->flags & AVINDEX_DISCARD_FRAME))
+            n++;
+    }
+    return n > 0 ? n : -1;
+}
+
+/* Demuxes every packet of the video stream: frame count and index
+ * (*index_out, NULL when the packets have no usable timestamps; *indexed
+ * says the packets were read). With quick set an MP4/MOV is counted from
+ * its sample index instead, without reading packets (*indexed = 0). */
+static int scan(const char *path, vs_probe_info *info, int quick, vs_index **index_out, int *indexed)
 {
     AVFormatContext *fmt = NULL;
     int s;
+    *index_out = NULL;
+    *indexed = 0;
     if (vs_probe_open_input(path, &fmt, &s) < 0)
         return -1;
     fill_info(fmt, s, path, info);
+    int64_t counted = quick ? mov_count(fmt, s) : -1;
+    if (counted > 0) {
+        info->frames = counted;
+        info->duration = (double)counted * info->fps_den / info->fps_num;
+        avformat_close_input(&fmt);
+        return 0;
+    }
+    *indexed = 1;
     for (unsigned i = 0; i < fmt->nb_streams; i++)
         if ((int)i != s)
             fmt->streams[i]->discard = AVDISCARD_ALL;
@@ -240,17 +281,18 @@ int vs_probe_index(const char *path, int use_cache, vs_probe_info *info, vs_inde
     int cached = 0;
     if (use_cache && realpath(path, abspath) && stat(abspath, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
         cached = 1;
-        /* every row is stored with the index the scan found, so a hit
-         * without one means the stream has no usable timestamps */
         if (vs_cache_lookup(abspath, &st, info, index))
             return 0;
     }
+    /* The index is built whenever the packets are read anyway, so the
+     * cache keeps it for later seeks; a plain probe of an MP4/MOV counts
+     * from its sample index instead and the decoder's first open adds it. */
     vs_index *ix = NULL;
-    /* the index is always built so the cache can keep it for later seeks */
-    if (scan(path, info, &ix) < 0)
+    int indexed;
+    if (scan(path, info, index == NULL, &ix, &indexed) < 0)
         return -1;
     if (cached)
-        vs_cache_store(abspath, &st, info, ix);
+        vs_cache_store(abspath, &st, info, ix, indexed);
     if (index)
         *index = ix;
     else

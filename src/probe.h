@@ -33,9 +33,14 @@ int vs_probe_index(const char *path, int use_cache, vs_probe_info *info, vs_inde
  * One connection per thread (opened on first use, closed when the thread
  * exits). Every failure is a warning on stderr at most: the caller then
  * works uncached. lookup returns 1 on a hit, 0 otherwise; with index
- * non-NULL it also hands out the stored index (NULL when none was stored). */
+ * non-NULL it also hands out the stored index (NULL when the stream has
+ * none) and a row stored without one is a miss. */
 int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *info, vs_index **index);
-void vs_cache_store(const char *abspath, const struct stat *st, const vs_probe_info *info, const vs_index *index);
+/* indexed: 1 when the index was looked for (index NULL then means the
+ * stream has none), 0 when the row is stored without it (a lookup asking
+ * for the index is then a miss). */
+void vs_cache_store(const char *abspath, const struct stat *st, const vs_probe_info *info, const vs_index *index,
+                    int indexed);
 /* The database path ($XDG_CACHE_HOME/vstudio/probe.db or ~/.cache/vstudio/probe.db) into buf. */
 int vs_cache_path(char *buf, size_t size);
 
