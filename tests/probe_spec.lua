@@ -31,6 +31,8 @@ setup(function()
   -- a stream copy from mid-GOP: an MP4 edit list hides the packets before 0.5 s
   make('edit_list.mp4', '-ss 0.5 -i ' .. q(clips[1]) .. ' -c copy')
   make('h264.ts', SRC .. '30 -frames:v 33 -c:v libx264 -bf 3 -g 12 -pix_fmt yuv420p')
+  -- fragmented MP4: the sample index is incomplete at open, packets are counted
+  make('fragmented.mp4', SRC .. '30 -frames:v 41 -c:v libx264 -bf 3 -g 12 -pix_fmt yuv420p -movflags frag_keyframe+empty_moov')
   for _, path in ipairs(clips) do expected[path] = helper.ffprobe_frames(path) end
 end)
 
