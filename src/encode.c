@@ -176,6 +176,8 @@ static const char *pick_format(const char *path, const vs_encoder_options *o)
     if (path_fd(path) >= 0)
         return "y4m";
     const char *ext = extension(path);
+    if (!*ext && is_device_path(path))
+        return "y4m"; /* /dev/null, a FIFO: a stream, as for "-" */
     if (!*ext || path[strlen(path) - 1] == '/')
         return "png"; /* a directory: an image sequence */
     if (strcasecmp(ext, "jpeg") == 0)

@@ -158,6 +158,21 @@ describe('vs.write', function()
     assert.are.equal('h264,3', out:match('[^\n]+'))
   end)
 
+  it('writes y4m into a FIFO or /dev/null in place (no .part beside a device)', function()
+    local fifo = dir .. '/fifo'
+    assert.are.equal(0, select(3, h.sh('mkfifo ' .. h.q(fifo))))
+    -- the writer in the background, the reader (ffprobe) in front; rc: the writer's
+    local out, err, rc = h.sh(luajit("local w=vs.write('" .. fifo .. "') for i=1,3 do w:push(vs.frame(64,48)) end w:close()") ..
+      ' & ffprobe -v error -count_frames -show_entries stream=nb_read_frames -of csv=p=0 ' .. h.q(fifo) .. '; wait $!')
+    assert.are.equal(0, rc, err)
+    assert.are.equal(3, tonumber(out:match('%d+')), out .. err)
+    assert.is_false(h.exists(fifo .. '.part'))
+    local wr = vs.write('/dev/null')
+    wr:push(vs.frame(64, 48))
+    assert.are.equal(1, wr:close())
+    assert.is_false(h.exists('/dev/null.part'))
+  end)
+
   it('accepts bitrate with a suffix and every documented option', function()
     local out = dir .. '/all.mkv'
     local wr = vs.write(out, {
