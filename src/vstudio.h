@@ -103,8 +103,10 @@ int vs_natural_compare(const char *a, const char *b);
  * Writes PATH.part and renames it to PATH in vs_encoder_close; any failure,
  * vs_encoder_abort or an exit without closing removes the .part. "-" is
  * stdout and "pipe:N" file descriptor N (y4m unless format says otherwise;
- * no .part, the fd is not closed). A path without extension (or ending in
- * "/") is a directory for a PNG sequence 000000.png, 000001.png, ...
+ * no .part, the fd is not closed); an existing device or FIFO is written
+ * in place (y4m when it has no extension). Any other path without
+ * extension (or ending in "/") is a directory for a PNG sequence
+ * 000000.png, 000001.png, ...
  * Colour: RGBA becomes YUV with BT.709 from 720 lines up, BT.601 below,
  * limited range, and the stream is tagged the same; formats without
  * alpha get the frame composited over black. Odd sizes with a
