@@ -129,10 +129,10 @@ vs_decoder *vs_decoder_open(const char *path, int threads)
         vs_fail("%s: out of memory", path);
         goto fail;
     }
-    /* the exact frame count (and the index, for later seeks) from the cache */
-    if (vs_probe_index(path, 1, &d->info, &d->index) < 0)
+    /* the exact frame count from the cache; the frame index waits for the
+     * first seek, so sequential readers never scan for it */
+    if (vs_probe(path, 1, &d->info) < 0)
         goto fail;
-    d->index_tried = 1;
     return d;
 fail:
     vs_decoder_close(d);
@@ -351,6 +351,15 @@ int vs_decoder_frame(vs_decoder *d, int64_t i, vs_frame *out)
             return convert(d, d->ring[k], out);
     int restarted = 0;
     int forward = d->next >= 0 && !d->ended && i >= d->next;
+    if (!d->index_tried && !(forward && i - d->next <= FORWARD_MAX)) {
+        /* a seek ahead: the index from the cache, or one packet scan */
+        vs_probe_info info;
+        d->index_tried = 1;
+        if (vs_probe_index(d->path, 1, &info, &d->index) < 0 || info.frames != d->info.frames) {
+            vs_index_free(d->index);
+            d->index = NULL;
+        }
+    }
     if (forward && d->index && i - d->next > FORWARD_MAX) {
         /* far ahead: seek only when a keyframe lies between here and there */
         int64_t k = i;
