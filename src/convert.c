@@ -466,19 +466,15 @@ static void add_bad(struct job *j, char *error)
     j->bad[j->nbad++] = error;
 }
 
-/* The size of the first frame that decodes (only frame 0 without --skip-bad). */
+/* The size of the first frame whose header reads (only frame 0 without
+ * --skip-bad); a frame broken past its header is caught by the workers. */
 static int first_size(struct job *j, const vs_convert_options *o)
 {
     int64_t tries = o->skip_bad ? j->frames : 1;
     for (int64_t i = 0; i < tries; i++) {
         const char *path = vs_frame_list_path(j->list, i);
-        vs_frame *f = vs_image_load(path);
-        if (f) {
-            j->width = f->width;
-            j->height = f->height;
-            vs_frame_free(f);
+        if (vs_image_size(path, &j->width, &j->height) == 0)
             return 0;
-        }
         if (!o->skip_bad)
             return job_fail(j, "%s (frame %lld): %s", path, (long long)i, strip_path(vs_last_error(), path));
     }

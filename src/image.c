@@ -547,6 +547,34 @@ vs_frame *vs_image_decode(const char *path, const uint8_t *data, size_t size)
     return frame;
 }
 
+static vs_frame *refuse_target(void *ctx, int width, int height)
+{
+    (void)ctx;
+    (void)width;
+    (void)height;
+    vs_fail("size only");
+    return NULL;
+}
+
+int vs_image_size(const char *path, int *width, int *height)
+{
+    if (vs_image_format(path) == VS_IMAGE_UNKNOWN)
+        return unknown_format(path);
+    uint8_t *data;
+    size_t size;
+    if (vs_image_read_file(path, &data, &size))
+        return -1;
+    vs_image_info info;
+    /* no scratch: libpng reads the header and stops when the target refuses */
+    vs_image_decode_to(path, data, size, refuse_target, NULL, &info, NULL);
+    free(data);
+    if (info.width <= 0 || info.height <= 0)
+        return -1;
+    *width = info.width;
+    *height = info.height;
+    return 0;
+}
+
 vs_frame *vs_image_load(const char *path)
 {
     if (!path)

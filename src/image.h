@@ -17,6 +17,8 @@ enum { VS_IMAGE_UNKNOWN = 0, VS_IMAGE_PNG = 1, VS_IMAGE_JPEG = 2 };
 int vs_image_format(const char *path);
 /* Reads the whole file into *data (free it); errors name the path. */
 int vs_image_read_file(const char *path, uint8_t **data, size_t *size);
+/* The size from the file's header, without decoding the pixels. */
+int vs_image_size(const char *path, int *width, int *height);
 /* Decodes an in-memory file (format from path's extension) to a new RGBA8 frame. */
 vs_frame *vs_image_decode(const char *path, const uint8_t *data, size_t size);
 
