@@ -349,10 +349,19 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     if (!codec)
         return vs_fail("%s: unknown video encoder '%s' (see ffmpeg -encoders)", enc->path, codec_name);
 
-    char pipe_url[32];
-    snprintf(pipe_url, sizeof pipe_url, "pipe:%d", fd);
-    const char *url = fd >= 0 ? pipe_url : enc->part ? enc->part : enc->path;
+    /* "file:" so that a name like "http:x.mp4" stays a file; the mp4
+     * muxer reopens this same URL for +faststart. */
+    size_t url_len = strlen(enc->path) + 16;
+    char *url = malloc(url_len);
+    if (!url)
+        return vs_fail("out of memory");
+    if (fd >= 0)
+        snprintf(url, url_len, "pipe:%d", fd);
+    else
+        snprintf(url, url_len, "file:%s", enc->part ? enc->part : enc->path);
     int err = avformat_alloc_output_context2(&enc->fmt, ofmt, NULL, url);
+    free(url);
+    url = NULL;
     if (err < 0)
         return vs_fail("%s: %s", enc->path, av_error(err));
     if (avformat_query_codec(ofmt, codec->id, FF_COMPLIANCE_NORMAL) == 0)
@@ -419,7 +428,7 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
         av_dict_set(&enc->fmt->metadata, "artist", o->artist, 0);
 
     if (!(ofmt->flags & AVFMT_NOFILE)) {
-        err = avio_open(&enc->fmt->pb, url, AVIO_FLAG_WRITE);
+        err = avio_open(&enc->fmt->pb, enc->fmt->url, AVIO_FLAG_WRITE);
         if (err < 0)
             return vs_fail("%s: cannot create: %s", enc->path, av_error(err));
     }

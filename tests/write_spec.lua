@@ -173,6 +173,14 @@ describe('vs.write', function()
     assert.is_false(h.exists('/dev/null.part'))
   end)
 
+  it('treats names with a colon as files, not libav protocols', function()
+    local _, err, rc = h.sh('cd ' .. h.q(dir) .. ' && ' ..
+      luajit("for _, p in ipairs{'http:x.mp4', 'file:y.mkv'} do local w=vs.write(p) w:push(vs.frame(64,48)) w:close() end"))
+    assert.are.equal(0, rc, err)
+    assert.are.equal(1, h.ffprobe_frames(dir .. '/http:x.mp4'))
+    assert.are.equal(1, h.ffprobe_frames(dir .. '/file:y.mkv'))
+  end)
+
   it('accepts bitrate with a suffix and every documented option', function()
     local out = dir .. '/all.mkv'
     local wr = vs.write(out, {
