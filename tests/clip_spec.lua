@@ -301,6 +301,22 @@ describe('clip sources', function()
     assert.matches('clip_spec.lua:%d+: vstudio: images: .*b2.jpg is 6x3, the first image is 6x4', err)
   end)
 
+  it('operations work on video clips (vs.video) frame-exactly', function()
+    local path = dir .. '/count.mkv'
+    local w = vs.write(path, { fps = 10, codec = 'ffv1', pix_fmt = 'bgr0' })
+    for k = 0, 19 do w:push(vs.frame(32, 24):fill(k * 10, 255 - k * 10, 7)) end
+    w:close()
+    local v = vs.video(path)
+    assert.are.equal(20, v.frames)
+    local function red(c, t) return (c:frame_at(t):get(5, 5)) end
+    assert.are.equal(190, red(v:reverse(), 0))
+    assert.are.equal(120, red(v:trim(1.2, 1.6), 0))
+    assert.are.equal(80, red(v:speed(2), 0.4))
+    local o = vs.overlay{ vs.color{ 0, 0, 0, size = { 64, 48 }, fps = 10, duration = 2 }, v:resize{ 16, 12 }:at(8, 8) }
+    assert.are.same({ 150, 105, 7, 255 }, { o:frame_at(1.5):get(10, 10) })
+    assert.are.same({ 0, 0, 0, 255 }, { o:frame_at(1.5):get(30, 30) })
+  end)
+
   it('vs.text is a transparent clip of the measured size', function()
     local t = vs.text('Hi!', { size = 24, color = { 255, 255, 0 }, duration = 1 })
     local w, h = vs.text_size('Hi!', { size = 24 })
