@@ -94,6 +94,7 @@ typedef struct worker {
     lua_State *L;              /* map mode */
     int fn_ref;
     int fn_failed;             /* the error came from the map function: never skipped */
+    pthread_cond_t room;       /* signalled when its queue or the pool gains room, or on stop */
 } worker;
 
 typedef struct skipped {
@@ -115,8 +116,8 @@ struct vs_dataset {
     int mapping;
     worker *w;
     int nw, live, cur;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
+    pthread_mutex_t mu;        /* guards queues, pool, stop, skipped, map failure */
+    pthread_cond_t cond;       /* the consumer's: a queue got an item */
     int stop;
     int running;
     vs_frame **all;            /* every pool frame; pointers stay fixed during a run */
@@ -445,13 +446,20 @@ static int transform(worker *w, const vs_frame *in, vs_frame *out)
 
 /* ---------- the worker side of a batch run ---------- */
 
+/* Under ds->mu: every worker waiting for room looks again. */
+static void wake_workers(vs_dataset *ds)
+{
+    for (int i = 0; i < ds->nw; i++)
+        pthread_cond_signal(&ds->w[i].room);
+}
+
 /* A free pool frame once this worker's queue has room; NULL when stopping. */
 static vs_frame *acquire(worker *w)
 {
     vs_dataset *ds = w->ds;
     pthread_mutex_lock(&ds->mu);
     while (!ds->stop && (w->count >= QUEUE_DEPTH || ds->npool == 0))
-        pthread_cond_wait(&ds->cond, &ds->mu);
+        pthread_cond_wait(&w->room, &ds->mu);
     vs_frame *f = ds->stop ? NULL : ds->pool[--ds->npool];
     pthread_mutex_unlock(&ds->mu);
     return f;
@@ -461,7 +469,7 @@ static void give_back(vs_dataset *ds, vs_frame *f)
 {
     pthread_mutex_lock(&ds->mu);
     ds->pool[ds->npool++] = f;
-    pthread_cond_broadcast(&ds->cond);
+    wake_workers(ds);
     pthread_mutex_unlock(&ds->mu);
 }
 
@@ -471,15 +479,15 @@ static void push(worker *w, int kind, vs_frame *f, int source, int64_t index)
     pthread_mutex_lock(&ds->mu);
     /* End and error items may wait for room like frames do. */
     while (!ds->stop && w->count >= QUEUE_DEPTH)
-        pthread_cond_wait(&ds->cond, &ds->mu);
+        pthread_cond_wait(&w->room, &ds->mu);
     if (ds->stop) {
         if (f)
             ds->pool[ds->npool++] = f;
     } else {
         w->queue[(w->head + w->count) % QUEUE_DEPTH] = (item){kind, f, source, index};
         w->count++;
+        pthread_cond_signal(&ds->cond);
     }
-    pthread_cond_broadcast(&ds->cond);
     pthread_mutex_unlock(&ds->mu);
 }
 
@@ -640,7 +648,7 @@ static void note_map_failure(vs_dataset *ds, int64_t ordinal, const char *msg)
         snprintf(ds->fail_msg, sizeof ds->fail_msg, "%s", msg);
     }
     ds->stop = 1;
-    pthread_cond_broadcast(&ds->cond);
+    wake_workers(ds);
     pthread_mutex_unlock(&ds->mu);
 }
 
@@ -817,6 +825,7 @@ static void free_run(vs_dataset *ds)
         vs_frame_free(w->out);
         if (w->L)
             lua_close(w->L);
+        pthread_cond_destroy(&w->room);
     }
     free(ds->w);
     ds->w = NULL;
@@ -834,6 +843,7 @@ static void join_workers(vs_dataset *ds)
 {
     pthread_mutex_lock(&ds->mu);
     ds->stop = 1;
+    wake_workers(ds);
     pthread_cond_broadcast(&ds->cond);
     pthread_mutex_unlock(&ds->mu);
     for (int i = 0; i < ds->nw; i++)
@@ -885,6 +895,8 @@ static int launch(vs_dataset *ds, int workers, int mapping)
     ds->fail_msg[0] = 0;
     if (!(ds->w = calloc((size_t)nw, sizeof *ds->w)))
         return vs_fail("out of memory");
+    for (int i = 0; i < nw; i++)
+        pthread_cond_init(&ds->w[i].room, NULL);
     ds->nw = ds->live = nw;
     ds->running = 1;
     if (!ds->mapping) {
@@ -928,8 +940,9 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
     pthread_mutex_lock(&ds->mu);
     for (int i = 0; i < ds->nheld; i++)
         ds->pool[ds->npool++] = ds->held[i];
+    if (ds->nheld)
+        wake_workers(ds);
     ds->nheld = 0;
-    pthread_cond_broadcast(&ds->cond);
     int n = 0;
     while (n < ds->o.batch && ds->live > 0) {
         worker *w = &ds->w[ds->cur];
@@ -942,7 +955,7 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         item it = w->queue[w->head];
         w->head = (w->head + 1) % QUEUE_DEPTH;
         w->count--;
-        pthread_cond_broadcast(&ds->cond);
+        pthread_cond_signal(&w->room);
         if (it.kind == ITEM_END) {
             w->done = 1;
             ds->live--;
