@@ -91,7 +91,7 @@ static void print_json(const job *j)
         const vs_probe_info *p = &j->info[i];
         printf("%s\n  {\"path\": ", first ? "" : ",");
         json_string(j->files[i]);
-        printf(", \"width\": %d, \"height\": %d, \"fps\": %.6g, \"fps_num\": %d, \"fps_den\": %d, "
+        printf(", \"width\": %d, \"height\": %d, \"fps\": %.10g, \"fps_num\": %d, \"fps_den\": %d, "
                "\"frames\": %lld, \"duration\": %.6f, \"codec\": ",
                p->width, p->height, (double)p->fps_num / p->fps_den, p->fps_num, p->fps_den,
                (long long)p->frames, p->duration);

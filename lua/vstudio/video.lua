@@ -49,7 +49,13 @@ return function(vs)
   -- vs.video(path[, {threads = N}]) -> a video source that is also a clip.
   function vs.video(path, opts)
     check_path(path, 'video')
+    if opts ~= nil and type(opts) ~= 'table' then
+      error('vstudio: video: options must be a table, got ' .. type(opts), 2)
+    end
     local threads = opts and opts.threads or 0
+    if type(threads) ~= 'number' or threads % 1 ~= 0 or threads < 0 or threads > 256 then
+      error('vstudio: video: threads must be an integer 0..256 (0: automatic), got ' .. tostring(threads), 2)
+    end
     local dec = C.vs_decoder_open(path, threads)
     core.check(dec, 'video', 2)
     dec = ffi.gc(dec, C.vs_decoder_close)
