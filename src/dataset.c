@@ -12,7 +12,7 @@
  * Plan. Numbering the selected frames of all sources in order (sources as
  * added, frames ascending) gives each frame an ordinal 0..N-1. Shard i of n
  * owns the ordinals [i*N/n, (i+1)*N/n): contiguous, disjoint, together
- * everything, and within one frame of equal size. A shard's part of one
+ * everything, their sizes at most one frame apart. A shard's part of one
  * source is a unit. Units go to workers longest first (LPT by frames to
  * decode), each to the least loaded worker; a worker runs its units in
  * source order and decodes each video forward (a unit that starts inside a
@@ -29,7 +29,8 @@
  * the plan: the same every run with the same sources and options (workers
  * included). Only the last batch can be short. A worker's error travels in
  * its queue, so it is raised when the consumer reaches it, after every
- * frame before it was delivered.
+ * frame before it was delivered; with skip_errors the worker notes it and
+ * goes on with its next unit instead.
  *
  * Map. vs_dataset_map runs a Lua function on each frame in worker-owned Lua
  * states and keeps each result (encoded by encode_value) in a slot per
