@@ -828,8 +828,12 @@ int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_optio
     }
     if (failed)
         ret = 1;
-    if (*stop)
+    if (*stop) {
         ret = 128 + (int)*stop;
+        if (!o->dry_run)
+            fprintf(stderr, "convert: interrupted: unfinished outputs were removed; run the same command "
+                            "again to resume\n");
+    }
     for (int k = 0; k < n; k++) {
         vs_frame_list_free(jobs[k].list);
         for (int64_t b = 0; b < jobs[k].nbad; b++)

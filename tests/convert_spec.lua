@@ -254,6 +254,20 @@ describe('vstudio convert', function()
     assert.matches('4 converted, 0 up to date', err)
   end)
 
+  it('stops on Ctrl-C with status 130 and leaves neither OUT nor OUT.part', function()
+    os.execute('mkdir ' .. q(dir .. '/i'))
+    for k = 1, 150 do vs.frame(320, 240):fill(level(k % 12), k, 0):save(dir .. '/i/' .. k .. '.png') end
+    local out = dir .. '/i.mp4'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' convert ' .. q(dir .. '/i') .. ' -o ' .. q(out) ..
+      ' --workers 1 --preset veryslow & pid=$!; ' ..
+      'for i in $(seq 1 200); do [ -e ' .. q(out .. '.part') .. ' ] && break; sleep 0.02; done; ' ..
+      'kill -INT $pid; wait $pid')
+    assert.are.equal(130, rc, err)
+    assert.matches('interrupted', err)
+    assert.is_false(helper.exists(out))
+    assert.is_false(helper.exists(out .. '.part'))
+  end)
+
   it('gives usage errors exit 2 and names the word', function()
     local _, err, rc = convert('--resize squash ' .. q(dir))
     assert.are.equal(2, rc)
