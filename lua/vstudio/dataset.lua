@@ -202,7 +202,10 @@ end
 -- Iterator over batches. Starting it again restarts from the beginning.
 function Dataset:batches(opts)
   local workers = opts and opts.workers or 0
+  if not is_int(workers) or workers < 0 then fail('batches: workers must be an integer >= 1', 2) end
   core.check(C.vs_dataset_start(self.handle, workers), 'dataset', 2)
+  self._run = (self._run or 0) + 1
+  local run = self._run
   local n = self.batch_size
   local frames = ffi.new('vs_frame *[?]', n)
   local sources = ffi.new('int32_t[?]', n)
@@ -211,6 +214,9 @@ function Dataset:batches(opts)
   local done = false
   return function()
     if done then return nil end
+    if self._run ~= run then
+      fail('this batches() loop was ended by a newer ds:batches(), ds:map() or ds:save_npy()', 2)
+    end
     local got = C.vs_dataset_next(self.handle, frames, sources, indices)
     if got < 0 then
       done = true
@@ -268,6 +274,7 @@ end
 -- in the dataset's order (sources as given, then frame index), whatever the
 -- workers: results[k], paths[k], indices[k] for k = 1..results.n.
 function Dataset:map(fn, opts)
+  self._run = (self._run or 0) + 1
   local chunk
   if type(fn) == 'string' then
     -- 'module:function': each worker requires the module (with this state's package.path).
