@@ -108,6 +108,17 @@ static void close_streams(vs_decoder *d)
     avformat_close_input(&d->fmt);
 }
 
+/* Back to the first frame by reopening: exact for any stream. */
+static int restart(vs_decoder *d)
+{
+    close_streams(d);
+    if (open_streams(d) < 0) {
+        close_streams(d);
+        return -1;
+    }
+    return 0;
+}
+
 vs_decoder *vs_decoder_open(const char *path, int threads)
 {
     if (!path) {
@@ -281,6 +292,9 @@ static int convert(vs_decoder *d, const AVFrame *f, vs_frame *out)
 
 static int check_out(vs_decoder *d, const vs_frame *out)
 {
+    /* a failed reopen (restart) leaves no streams: refuse instead of crashing */
+    if (!d->fmt || !d->cc)
+        return vs_fail("%s: the file could not be reopened after an earlier error", d->path);
     if (!out || out->width != d->info.width || out->height != d->info.height)
         return vs_fail("%s: the output frame must be %dx%d (the video's size)", d->path, d->info.width,
                        d->info.height);
@@ -300,13 +314,6 @@ int vs_decoder_next(vs_decoder *d, vs_frame *out)
         return rc;
     remember(d, number_frame(d));
     return convert(d, d->frame, out);
-}
-
-/* Back to the first frame by reopening: exact for any stream. */
-static int restart(vs_decoder *d)
-{
-    close_streams(d);
-    return open_streams(d);
 }
 
 /* Seeks to the keyframe `back` keyframes before the one at or before frame
