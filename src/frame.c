@@ -92,13 +92,6 @@ static inline unsigned mul255(unsigned a, unsigned b)
     return (t + (t >> 8)) >> 8;
 }
 
-/* x / 255 rounded to nearest, exact for x in 0..65025. */
-static inline unsigned div255(unsigned x)
-{
-    unsigned t = x + 128;
-    return (t + (t >> 8)) >> 8;
-}
-
 void vs_frame_blit(vs_frame *dst, const vs_frame *src, int x, int y, double opacity)
 {
     if (opacity <= 0.0)
@@ -124,7 +117,7 @@ void vs_frame_blit(vs_frame *dst, const vs_frame *src, int x, int y, double opac
             if (d[3] == 255) {
                 /* opaque destination (the usual case): out_a = 1 and no division.
                  * Two channels per 32-bit word (16-bit lanes; no lane overflows:
-                 * 255*255 + 128 + 254 < 65536), rounded like div255 per channel. */
+                 * 255*255 + 128 + 254 < 65536), rounded like mul255 (x / 255 to nearest) per channel. */
                 uint32_t sp, dp;
                 memcpy(&sp, s, 4);
                 memcpy(&dp, d, 4);
