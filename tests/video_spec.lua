@@ -144,6 +144,22 @@ describe('vs.video', function()
     assert.are.equal(10, trimmed.frames)
   end)
 
+  it('keeps the frame index in the probe cache after the first seek', function()
+    local cache = os.getenv('XDG_CACHE_HOME')
+    if not cache then return end -- run outside scripts/run-tests: the user's cache is left alone
+    local path = dir .. '/indexed.mp4'
+    helper.sh('cp ' .. q(clips[1]) .. ' ' .. q(path))
+    local v = vs.video(path)
+    local a = helper.frame_bytes(v:frame(40))
+    local real = helper.sh('realpath ' .. q(path)):gsub('\n$', '')
+    local out = helper.sh('sqlite3 ' .. q(cache .. '/vstudio/probe.db') ..
+      ' "select frames, length(pts), length(keys) from probe where path = \'' .. real .. '\'"')
+    if select(3, helper.sh('command -v sqlite3')) ~= 0 then return end -- no sqlite3 CLI
+    assert.are.equal('48|384|48\n', out)
+    -- a new decoder seeks with the cached index and finds the same frame
+    assert.is_true(helper.frame_bytes(vs.video(path):frame(40)) == a)
+  end)
+
   it('raises errors naming the file at the caller\'s line', function()
     local line = debug.getinfo(1, 'l').currentline
     local ok, err = pcall(function() vs.video(dir .. '/nope.mp4') end)
