@@ -5,6 +5,8 @@
 #   make demo       install missing deps, build, render examples/plasma.lua
 #   make check      the test suite under ASan+UBSan (build-asan/)
 #   make tsan       the threaded specs under ThreadSanitizer (build-tsan/)
+#   make valgrind   every example under valgrind: no errors, no leaks
+#   make fuzz       libFuzzer targets (clang); scripts/fuzz runs them
 #   make bench      benchmarks against ffmpeg and the seeds' Python way
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -82,6 +84,10 @@ tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1 -g' SAN='-fsanitize=thread' all
 	@BUILD=build-tsan SANITIZE=thread sh scripts/run-tests $(TSAN_SPECS)
 
+# Every example under valgrind's memcheck: no errors, no leaks at exit.
+valgrind: all
+	@VSTUDIO_BIN=$(CURDIR)/$(BUILD)/vstudio sh scripts/valgrind-examples
+
 # libFuzzer targets (clang): build/fuzz_<name> from tests/fuzz/fuzz_<name>.c, linked
 # statically against an instrumented copy of the runtime in build-fuzz/.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -111,6 +117,6 @@ install: all
 clean:
 	rm -rf build build-asan build-tsan
 
-.PHONY: all ctests deps test demo bench check tsan fuzz install clean
+.PHONY: all ctests deps test demo bench check tsan fuzz valgrind install clean
 
 -include $(wildcard $(BUILD)/*.d)
