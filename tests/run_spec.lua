@@ -177,7 +177,10 @@ return vs.clip{ size = {32, 32}, fps = 10, duration = 100,
     assert.is_false(h.exists(out .. '.part'))
   end)
 
-  it('stops on SIGTERM with exit 143 while top-level code never returns', function()
+  -- Not under TSan: it delivers signals only at the next synchronisation
+  -- point, which a thread spinning in top-level Lua never reaches.
+  local it_untsan = os.getenv('VSTUDIO_SANITIZE') == 'thread' and pending or it
+  it_untsan('stops on SIGTERM with exit 143 while top-level code never returns', function()
     local s = script(dir, 'stuck.lua', [[
 local vs = require 'vstudio'
 local x = 0
