@@ -748,11 +748,13 @@ int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_optio
     if (!o->dry_run && bt.norder > 0) {
         qsort(order, (size_t)bt.norder, sizeof *order, cmp_longest);
         int ncpu = cpu_count();
-        int njobs = o->jobs > 0 ? o->jobs : (bt.norder > 1 && ncpu > 1 ? 2 : 1);
+        /* One folder more than cores keeps every core busy while a folder
+         * starts or its encoder drains; capped to bound memory. */
+        int njobs = o->jobs > 0 ? o->jobs : ncpu > 1 ? (ncpu + 1 < 8 ? ncpu + 1 : 8) : 1;
         if (njobs > bt.norder)
             njobs = bt.norder;
         bt.workers = o->workers > 0 ? o->workers : (ncpu / njobs > 1 ? ncpu / njobs : 1);
-        bt.encoder_threads = 0;
+        bt.encoder_threads = 0; /* x264's own choice: frame threads fill the gaps */
         pthread_mutex_init(&bt.lock, NULL);
         pthread_t *threads = calloc((size_t)njobs, sizeof *threads);
         int started = 0;

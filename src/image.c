@@ -359,7 +359,8 @@ static vs_frame *png_fast(const uint8_t *data, size_t size, vs_image_target targ
     if (!pieces)
         return NULL;
     size_t row_n = (size_t)w * bpp, raw_n = (row_n + 1) * h;
-    if (grow(scratch, 0, raw_n))
+    /* deflate expands at most ~1032:1: a bigger claim is a lie libpng can refuse */
+    if (raw_n / 1032 > idat_n + 64 || grow(scratch, 0, raw_n))
         return NULL;
     void *d = deflate_lib.alloc();
     if (!d)
