@@ -70,7 +70,20 @@ static void conn_close(void *p)
     free(c);
 }
 
-static void make_key(void) { pthread_key_create(&conn_key, conn_close); }
+/* Key destructors run when threads exit, but not for the thread that calls
+ * exit(): close that one's connection from atexit (clean under valgrind). */
+static void close_at_exit(void)
+{
+    conn *c = pthread_getspecific(conn_key);
+    pthread_setspecific(conn_key, NULL);
+    conn_close(c);
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&conn_key, conn_close);
+    atexit(close_at_exit);
+}
 
 int vs_cache_path(char *buf, size_t size)
 {

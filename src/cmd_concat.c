@@ -3,6 +3,7 @@
  * concat.c. Parts come from the command line and/or a list file (--from),
  * in order. Ctrl-C or SIGTERM stops the copy and removes OUT.part.
  */
+#include <stdatomic.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 static const char *const CMD = "concat";
 
 /* Set by the signal handler: the only way a signal can talk to the copy loop. */
-static volatile sig_atomic_t stop_signal;
+static atomic_int stop_signal;
 
 static void on_signal(int sig) { stop_signal = sig; }
 

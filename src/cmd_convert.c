@@ -4,6 +4,7 @@
  * (folder, output) tasks and runs the batch. Ctrl-C or SIGTERM stops every
  * folder, removes the .part files and exits 130 / 143.
  */
+#include <stdatomic.h>
 #include <errno.h>
 #include <glob.h>
 #include <signal.h>
@@ -22,7 +23,7 @@
 
 static const char *const CMD = "convert";
 
-static volatile sig_atomic_t stop_signal;
+static atomic_int stop_signal;
 
 static void on_signal(int sig) { stop_signal = sig; }
 

@@ -8,6 +8,7 @@
  * refused before anything is written unless --force. Ctrl-C stops after
  * the images being written are complete.
  */
+#include <stdatomic.h>
 #include <errno.h>
 #include <libavutil/log.h>
 #include <limits.h>
@@ -25,7 +26,7 @@
 
 static const char *const CMD = "extract";
 
-static volatile sig_atomic_t stop_signal;
+static atomic_int stop_signal;
 static void on_signal(int sig) { stop_signal = sig; }
 
 static void usage(FILE *out)

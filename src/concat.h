@@ -5,12 +5,13 @@
 #ifndef VS_CONCAT_H
 #define VS_CONCAT_H
 
+#include <stdatomic.h>
 #include <signal.h>
 
 #include "vstudio.h"
 
 typedef struct vs_concat_job {
-    const volatile sig_atomic_t *stop;            /* non-zero: give up (removes OUT.part) */
+    const atomic_int *stop;            /* non-zero: give up (removes OUT.part) */
     void (*on_part)(void *ctx, int index, int n); /* called before part index (0-based) is copied */
     void *ctx;
 } vs_concat_job;

@@ -81,7 +81,7 @@ struct batch {
     atomic_int jobs_done;
     int64_t frames_total;
     const vs_convert_options *o;
-    volatile sig_atomic_t *stop;
+    atomic_int *stop;
     int workers;               /* per folder */
     int encoder_threads;
     pthread_mutex_t lock;      /* for messages printed while converting */
@@ -712,7 +712,7 @@ static int cmp_longest(const void *a, const void *b)
 }
 
 int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_options *o,
-                     volatile sig_atomic_t *stop)
+                     atomic_int *stop)
 {
     struct job *jobs = calloc((size_t)(n ? n : 1), sizeof *jobs);
     struct job **order = calloc((size_t)(n ? n : 1), sizeof *order);

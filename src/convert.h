@@ -4,6 +4,7 @@
 #ifndef VS_CONVERT_H
 #define VS_CONVERT_H
 
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -36,6 +37,6 @@ void vs_convert_options_init(vs_convert_options *o);
  * summary. Returns the exit status: 0 all converted or up to date, 1 any
  * failure, 128 + signal when *stop became non-zero (Ctrl-C). */
 int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_options *o,
-                     volatile sig_atomic_t *stop);
+                     atomic_int *stop);
 
 #endif

@@ -95,14 +95,14 @@ struct engine {
 
 /* Set by the signal handler while a render runs: the one piece of global
  * state the engine needs, since a signal handler has no other way in. */
-static volatile sig_atomic_t stop_signal;
+static atomic_int stop_signal;
 static _Thread_local struct engine *current_engine;
 
 /* Set while the calling thread runs Lua before any output is open (loading
  * the script, --check): nothing to clean up, and a loop in top-level code
  * or a JIT-compiled draw would never look at a flag, so a signal ends the
  * process right away with the status the shell expects. */
-static volatile sig_atomic_t exit_on_signal;
+static atomic_int exit_on_signal;
 
 static void on_signal(int sig)
 {
