@@ -144,3 +144,54 @@ int vs_cli_int(const char *cmd, const char *option, const char *text, long min, 
     *out = v;
     return 0;
 }
+
+int vs_cli_strings_add(vs_cli_strings *l, const char *s)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 16;
+        char **items = realloc(l->items, (size_t)cap * sizeof *items);
+        if (!items)
+            return -1;
+        l->items = items;
+        l->cap = cap;
+    }
+    if (!(l->items[l->n] = strdup(s)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+void vs_cli_strings_free(vs_cli_strings *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+int vs_cli_read_list(const char *cmd, const char *path, int (*add)(void *ctx, const char *line), void *ctx)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f)
+        return vs_cli_fail(cmd, "%s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int ret = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
+            line[--len] = '\0';
+        if (len == 0 || line[0] == '#')
+            continue;
+        if (add(ctx, line) < 0) {
+            ret = vs_cli_fail(cmd, "%s: out of memory", path);
+            break;
+        }
+    }
+    if (ret == 0 && ferror(f))
+        ret = vs_cli_fail(cmd, "%s: read error", path);
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    return ret;
+}

@@ -30,4 +30,17 @@ int vs_cli_fail(const char *cmd, const char *fmt, ...) VS_PRINTF(2, 3);
 /* Strict integer option value in [min, max]; usage error naming the option. */
 int vs_cli_int(const char *cmd, const char *option, const char *text, long min, long max, long *out);
 
+/* A growable list of strings the command owns (inputs, outputs). */
+typedef struct vs_cli_strings {
+    char **items;
+    int n, cap;
+} vs_cli_strings;
+int vs_cli_strings_add(vs_cli_strings *list, const char *s);
+void vs_cli_strings_free(vs_cli_strings *list);
+/* Reads a list file (PATH, or "-" for standard input): one entry a line,
+ * trailing blanks trimmed, blank lines and lines starting with '#' skipped;
+ * add(ctx, line) takes each and returns <0 on failure. Returns 0, or
+ * VS_EXIT_FAIL after printing "vstudio: CMD: PATH: why". */
+int vs_cli_read_list(const char *cmd, const char *path, int (*add)(void *ctx, const char *line), void *ctx);
+
 #endif

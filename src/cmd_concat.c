@@ -51,60 +51,7 @@ static void usage(FILE *out)
             "  vstudio concat part1.mp4 part2.mp4 part3.mp4 part4.mp4 -o anim.mp4\n");
 }
 
-struct list {
-    char **items;
-    int n, cap;
-};
-
-static int list_add(struct list *l, const char *s)
-{
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 16;
-        char **items = realloc(l->items, (size_t)cap * sizeof *items);
-        if (!items)
-            return -1;
-        l->items = items;
-        l->cap = cap;
-    }
-    if (!(l->items[l->n] = strdup(s)))
-        return -1;
-    l->n++;
-    return 0;
-}
-
-static void list_free(struct list *l)
-{
-    for (int i = 0; i < l->n; i++)
-        free(l->items[i]);
-    free(l->items);
-}
-
-static int read_list(struct list *l, const char *path)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!f)
-        return vs_cli_fail(CMD, "%s: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int ret = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (len == 0 || line[0] == '#')
-            continue;
-        if (list_add(l, line) < 0) {
-            ret = vs_cli_fail(CMD, "out of memory");
-            break;
-        }
-    }
-    if (ret == 0 && ferror(f))
-        ret = vs_cli_fail(CMD, "%s: read error", path);
-    free(line);
-    if (f != stdin)
-        fclose(f);
-    return ret;
-}
+static int add_part(void *ctx, const char *line) { return vs_cli_strings_add(ctx, line); }
 
 static void show_part(void *ctx, int index, int n)
 {
@@ -124,11 +71,11 @@ int vs_cmd_concat(int argc, char **argv)
 {
     const char *out = NULL, *from = NULL;
     int quiet = 0, options_done = 0, ret;
-    struct list parts = {0};
+    vs_cli_strings parts = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (options_done || a[0] != '-' || strcmp(a, "-") == 0) {
-            if (list_add(&parts, a) < 0) {
+            if (vs_cli_strings_add(&parts, a) < 0) {
                 ret = vs_cli_fail(CMD, "out of memory");
                 goto done;
             }
@@ -162,7 +109,7 @@ int vs_cmd_concat(int argc, char **argv)
         ret = vs_cli_usage_error(CMD, "no output: give -o OUT.mp4");
         goto done;
     }
-    if (from && (ret = read_list(&parts, from)) != 0)
+    if (from && (ret = vs_cli_read_list(CMD, from, add_part, &parts)) != 0)
         goto done;
     if (parts.n == 0) {
         ret = vs_cli_usage_error(CMD, "no parts to join: give PART... or --from LIST");
@@ -208,6 +155,6 @@ int vs_cmd_concat(int argc, char **argv)
     }
     ret = VS_EXIT_OK;
 done:
-    list_free(&parts);
+    vs_cli_strings_free(&parts);
     return ret;
 }

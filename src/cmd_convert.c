@@ -76,38 +76,10 @@ static void usage(FILE *out)
             "  vstudio convert cam --sort 'img_([0-9]+)_' --dry-run\n");
 }
 
-struct strings {
-    char **items;
-    int n, cap;
-};
-
-static int strings_add(struct strings *l, const char *s)
-{
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 16;
-        char **items = realloc(l->items, (size_t)cap * sizeof *items);
-        if (!items)
-            return -1;
-        l->items = items;
-        l->cap = cap;
-    }
-    if (!(l->items[l->n] = strdup(s)))
-        return -1;
-    l->n++;
-    return 0;
-}
-
-static void strings_free(struct strings *l)
-{
-    for (int i = 0; i < l->n; i++)
-        free(l->items[i]);
-    free(l->items);
-}
-
 /* A folder argument; a pattern with glob characters expands to its matches
  * (sorted naturally), or stays as given when nothing matches (so the error
  * names it). */
-static int add_input(struct strings *dirs, const char *arg)
+static int add_input(vs_cli_strings *dirs, const char *arg)
 {
     if (strpbrk(arg, "*?[")) {
         glob_t g;
@@ -117,7 +89,7 @@ static int add_input(struct strings *dirs, const char *arg)
                 size_t n = strlen(g.gl_pathv[i]);
                 if (n == 0 || g.gl_pathv[i][n - 1] != '/')
                     continue; /* files in the pattern's matches are not folders */
-                if (strings_add(dirs, g.gl_pathv[i]) < 0) {
+                if (vs_cli_strings_add(dirs, g.gl_pathv[i]) < 0) {
                     globfree(&g);
                     return -1;
                 }
@@ -128,35 +100,10 @@ static int add_input(struct strings *dirs, const char *arg)
                 return 0;
         }
     }
-    return strings_add(dirs, arg);
+    return vs_cli_strings_add(dirs, arg);
 }
 
-static int read_list(struct strings *dirs, const char *path)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!f)
-        return vs_cli_fail(CMD, "%s: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int ret = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' '))
-            line[--len] = '\0';
-        if (len == 0 || line[0] == '#')
-            continue;
-        if (add_input(dirs, line) < 0) {
-            ret = vs_cli_fail(CMD, "out of memory");
-            break;
-        }
-    }
-    if (ret == 0 && ferror(f))
-        ret = vs_cli_fail(CMD, "%s: read error", path);
-    free(line);
-    if (f != stdin)
-        fclose(f);
-    return ret;
-}
+static int add_input_line(void *dirs, const char *line) { return add_input(dirs, line); }
 
 static int parse_color(const char *s, uint8_t *rgb)
 {
@@ -225,7 +172,7 @@ int vs_cmd_convert(int argc, char **argv)
     vs_convert_options_init(&o);
     const char *out = NULL;
     int progress = -1, options_done = 0, ret = VS_EXIT_OK;
-    struct strings dirs = {0}, outs = {0};
+    vs_cli_strings dirs = {0}, outs = {0};
     vs_convert_task *tasks = NULL;
     long v;
     for (int i = 1; i < argc; i++) {
@@ -309,7 +256,7 @@ int vs_cmd_convert(int argc, char **argv)
             o.workers = (int)v;
         } else if (!strcmp(a, "--from")) {
             NEED_VALUE();
-            if ((ret = read_list(&dirs, val)) != 0)
+            if ((ret = vs_cli_read_list(CMD, val, add_input_line, &dirs)) != 0)
                 goto done;
         } else if (!strcmp(a, "--skip-bad")) {
             o.skip_bad = 1;
@@ -351,7 +298,7 @@ int vs_cmd_convert(int argc, char **argv)
             if (path)
                 sprintf(path, "%.*s.mp4", (int)n, dirs.items[k]);
         }
-        if (!path || strings_add(&outs, path) < 0) {
+        if (!path || vs_cli_strings_add(&outs, path) < 0) {
             free(path);
             ret = vs_cli_fail(CMD, "out of memory");
             goto done;
@@ -386,7 +333,7 @@ int vs_cmd_convert(int argc, char **argv)
     sigaction(SIGTERM, &old_term, NULL);
 done:
     free(tasks);
-    strings_free(&dirs);
-    strings_free(&outs);
+    vs_cli_strings_free(&dirs);
+    vs_cli_strings_free(&outs);
     return ret;
 }
