@@ -201,8 +201,15 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
         return NULL;
     }
     return L;
-lua_fail:
-    vs_fail("%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown Lua error");
+lua_fail: {
+        /* An error raised through a tail call (`return vs.sequence{...}`) has
+         * no file:line of the script; name the script then. */
+        const char *msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown Lua error";
+        if (strstr(msg, o->script))
+            vs_fail("%s", msg);
+        else
+            vs_fail("%s: %s", o->script, msg);
+    }
     lua_close(L);
     return NULL;
 }

@@ -167,7 +167,7 @@ describe('vstudio repl in a terminal', function()
     if not has_tmux then pending('tmux is not installed') return end
     start('anim.lua')
     t:line('clip')
-    t:wait('clip 64x48 10fps 20 frames')
+    t:wait('clip 64x48 10fps 2s')
   end)
 
   it('show() draws a frame with 24-bit colour half blocks', function()

@@ -153,8 +153,8 @@ function Clip:frame(k)
 end
 
 function Clip:__tostring()
-  return string.format('clip %dx%d %sfps %d frames (%gs)', self.width, self.height, rate_str(self), self.frames,
-                       self.duration)
+  -- as the REPL prints it: clip 1280x720 30fps 10s
+  return string.format('clip %dx%d %sfps %gs', self.width, self.height, rate_str(self), self.duration)
 end
 
 ---------------------------------------------------------------- time
