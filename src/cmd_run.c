@@ -44,8 +44,9 @@ static const char usage[] =
     "  --progress          progress lines even when stderr is not a terminal\n"
     "  -h, --help          this help\n"
     "\n"
-    "Top-level code of the script runs once in every worker; guard one-time side\n"
-    "effects with `if not vs.worker then ... end`.\n";
+    "Top-level code of the script runs once in every worker. The first run has\n"
+    "vs.worker = false and comes before the other workers start: put one-time side\n"
+    "effects (making inputs, printing) under `if not vs.worker then ... end`.\n";
 
 static char *default_output(const char *script, const char *format)
 {

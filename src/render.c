@@ -1,9 +1,10 @@
 /*
  * render.c: the parallel render engine.
  *
- * Every worker thread owns a LuaJIT state that loads the user's script (with
- * vs.worker = true) and takes the clip it returns; closures never cross
- * states. Workers claim small contiguous chunks of frames (so a clip that
+ * Every worker thread owns a LuaJIT state that loads the user's script and
+ * takes the clip it returns; closures never cross states. The first load is
+ * the script's main run (vs.worker = false), before any other worker starts;
+ * the others see vs.worker = true. Workers claim small contiguous chunks of frames (so a clip that
  * reads a video reads forward), draw each frame into their own RGBA scratch
  * buffer, convert it into the encoder's pixel format right there (so colour
  * conversion runs in parallel too) and park the result in a reorder window.
@@ -72,6 +73,7 @@ struct engine {
     int n_workers;        /* threads started so far (<= max_workers) */
     int max_workers;      /* --workers N, or the core count when choosing */
     int loading;          /* started workers still loading the script */
+    int main_pending;     /* the script's main run (vs.worker = false) is still to come */
     struct worker *workers;
     vs_encoder *encoders[MAX_OUTPUTS];
     int n_encoders;
@@ -134,7 +136,10 @@ void vs_render_options_init(vs_render_options *opts)
 /* ---- Lua side of a worker ---- */
 
 /* Loads the script into a fresh state and leaves in the registry a function
- * render(k, frame_ptr) for its clip; fills info. Errors name the script. */
+ * render(k, frame_ptr) for its clip; fills info. Errors name the script.
+ * worker 0 is the script's main run (vs.worker = false: its one-time side
+ * effects happen there, before any worker starts). vs.render only records
+ * its clip in every state the engine loads. */
 static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_info *info, int *render_ref)
 {
     lua_State *L = vs_lua_state_new();
@@ -153,6 +158,7 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
         "local worker = ...\n"
         "local vs = require 'vstudio'\n"
         "vs.worker = worker\n"
+        "vs._record_render = true\n"
         "vs._render_clip = nil\n";
     if (luaL_loadbuffer(L, prepare, strlen(prepare), "=(vstudio engine)") != 0)
         goto lua_fail;
@@ -661,13 +667,14 @@ static int run_engine(struct engine *e)
     vs_progress *progress = NULL;
 
     /* The clip's size and length come from the first worker's state, loaded
-     * here so that a broken script fails before any output is opened. */
+     * here so that a broken script fails before any output is opened. It is
+     * the script's main run unless a check or vs.render already did that. */
     e->workers = calloc((size_t)e->max_workers, sizeof *e->workers);
     if (!e->workers)
         return vs_fail("out of memory");
     struct worker *w0 = &e->workers[0];
     struct clip_info info;
-    w0->L = load_clip(o, 1, &info, &w0->render_ref);
+    w0->L = load_clip(o, !e->main_pending, &info, &w0->render_ref);
     if (!w0->L)
         goto out;
     e->clip = info;
@@ -819,10 +826,12 @@ int vs_render(const vs_render_options *o)
 
 static int render_signalled(const vs_render_options *o)
 {
+    int main_pending = !o->script_ran;
     if (o->check) {
         struct clip_info info;
         int ref;
-        lua_State *L = load_clip(o, 1, &info, &ref);
+        lua_State *L = load_clip(o, !main_pending, &info, &ref);
+        main_pending = 0;
         if (!L)
             return -1;
         lua_close(L);
@@ -838,6 +847,7 @@ static int render_signalled(const vs_render_options *o)
     if (!e)
         return vs_fail("out of memory");
     e->opts = o;
+    e->main_pending = main_pending;
     e->max_workers = o->workers > 0 ? o->workers : online_cores_count();
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->changed, NULL);

@@ -174,11 +174,14 @@ int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic);
 void vs_picture_release(vs_picture *pic);
 
 /* ---- render engine (render.c): a script's clip on every core ----
- * Every worker thread loads `script` into its own Lua state (vs.worker is
- * true there) and takes the clip it returns (or passes to vs.render); frames
+ * Every worker thread loads `script` into its own Lua state and takes the
+ * clip it returns (or passes to vs.render). The first load is the script's
+ * main run (vs.worker = false) unless script_ran says it happened already;
+ * the other workers see vs.worker = true. Frames
  * are drawn in parallel, converted in the workers and encoded in order. */
 typedef struct vs_render_options {
     const char *script;         /* the script every worker loads */
+    int script_ran;             /* 1: its main run happened outside (vs.render from a script) */
     const char **args;          /* its `arg` table (arg[1..n_args]) */
     int n_args;
     int64_t first, end;         /* frames [first, end); end -1: to the clip's end */

@@ -56,12 +56,14 @@ describe('vs.render', function()
   it('under vstudio run, the command line decides and the script only hands over its clip', function()
     local s = dir .. '/self.lua'
     h.write_file(s, (SELF:gsub('FRAMES', 'nil')))
-    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --frames 0:5 -o ' .. h.q(dir .. '/cli.mp4') ..
-      ' -- ' .. h.q(dir))
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --workers 2 --frames 0:5 -o ' ..
+      h.q(dir .. '/cli.mp4') .. ' -- ' .. h.q(dir))
     assert.are.equal(0, rc, err)
     assert.are.equal(5, h.ffprobe_frames(dir .. '/cli.mp4'))
     assert.is_false(h.exists(dir .. '/self.mkv'))
-    assert.are.equal(0, lines(dir .. '/once'), 'vstudio run only runs workers')
+    assert.are.equal(1, lines(dir .. '/once'), 'one main run, guarded by vs.worker')
+    assert.are.equal(1, lines(dir .. '/after'), 'vs.render returned the clip to the main run')
+    assert.are.equal(2, lines(dir .. '/every'), 'the main run draws too: 2 loads for 2 workers')
   end)
 
   it('renders frames = {A, B}', function()

@@ -3,9 +3,9 @@
 --
 -- The engine's workers re-run the calling script (with vs.worker = true);
 -- there vs.render only records the clip and returns, so the script's
--- top-level code must build the same clip every time. Under `vstudio run`
--- the script is only ever run as a worker: vs.render records the clip and
--- the command line's options apply.
+-- top-level code must build the same clip every time. Under `vstudio run`,
+-- `vstudio preview` and `run --watch` vs.render also only records the clip
+-- (vs._record_render) and the command line's options apply.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
 local C = core.C
@@ -25,7 +25,7 @@ return function(vs)
     if type(clip) ~= 'table' or type(clip.render) ~= 'function' then
       error('vstudio: render: expected a clip, got ' .. type(clip), 2)
     end
-    if vs.worker then
+    if vs.worker or vs._record_render then
       vs._render_clip = clip
       return clip
     end
@@ -46,6 +46,7 @@ return function(vs)
     keep[#keep + 1] = eo
     o.encoder = eo
     o.script = script
+    o.script_ran = 1
     local outs = opts.out or (script:gsub('%.lua$', '') .. '.mp4')
     if type(outs) == 'string' then outs = { outs } end
     local n = #outs

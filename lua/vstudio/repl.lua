@@ -521,8 +521,14 @@ function M.run_script(path, args)
   return unpack(res, 2, table.maxn(res))
 end
 
+-- The clip a script returns or hands to vs.render (which only records it
+-- here: the preview is the render).
 local function load_clip(path, args)
-  local clip = M.run_script(path, args)
+  vs._record_render, vs._render_clip = true, nil
+  local ok, clip = pcall(M.run_script, path, args)
+  vs._record_render = nil
+  if not ok then error(clip, 0) end
+  if clip == nil then clip = vs._render_clip end
   if not vs.is_clip(clip) then
     error(path .. ': the script must return a clip (it returned ' .. (clip == nil and 'nothing' or type(clip)) .. ')', 0)
   end
