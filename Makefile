@@ -115,7 +115,7 @@ install: all
 	install -m 644 man/vstudio.1 $(DESTDIR)$(PREFIX)/share/man/man1/vstudio.1
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-clang build-fuzz
 
 .PHONY: all ctests deps test demo bench check tsan fuzz valgrind install clean
 

@@ -5,7 +5,6 @@
  */
 #include <stdatomic.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +15,13 @@
 
 #include "cli.h"
 #include "concat.h"
+#include "interrupt.h"
 #include "vstudio.h"
 
 static const char *const CMD = "concat";
 
 /* Set by the signal handler: the only way a signal can talk to the copy loop. */
-static atomic_int stop_signal;
 
-static void on_signal(int sig) { stop_signal = sig; }
 
 static void usage(FILE *out)
 {
@@ -118,29 +116,23 @@ int vs_cmd_concat(int argc, char **argv)
 
     /* Quiet libav: its warnings would only repeat what the check below says. */
     av_log_set_level(AV_LOG_ERROR);
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    stop_signal = 0;
+    vs_interrupt saved;
+    atomic_int *signalled = vs_interrupt_catch(&saved);
 
     int progress = !quiet && parts.n > 1 && isatty(STDERR_FILENO);
-    vs_concat_job job = {.stop = &stop_signal, .on_part = progress ? show_part : NULL, .ctx = NULL};
+    vs_concat_job job = {.stop = signalled, .on_part = progress ? show_part : NULL, .ctx = NULL};
     vs_concat_result res;
     double t0 = now();
     int r = vs_concat_run(out, (const char *const *)parts.items, parts.n, &job, &res);
     double secs = now() - t0;
     if (progress)
         fputs("\r\033[K", stderr);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    vs_interrupt_release(&saved);
 
     if (r < 0) {
-        if (stop_signal) {
+        if (atomic_load(signalled)) {
             fprintf(stderr, "vstudio: concat: interrupted; %s was not written\n", out);
-            ret = stop_signal == SIGTERM ? 143 : 130;
+            ret = vs_interrupt_status(atomic_load(signalled));
         } else {
             ret = vs_cli_fail(CMD, "%s", vs_last_error());
         }

@@ -7,7 +7,6 @@
 #include <stdatomic.h>
 #include <errno.h>
 #include <glob.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +18,12 @@
 
 #include "cli.h"
 #include "convert.h"
+#include "interrupt.h"
 #include "vstudio.h"
 
 static const char *const CMD = "convert";
 
-static atomic_int stop_signal;
 
-static void on_signal(int sig) { stop_signal = sig; }
 
 static void usage(FILE *out)
 {
@@ -322,15 +320,9 @@ int vs_cmd_convert(int argc, char **argv)
     }
     o.progress = o.quiet ? 0 : progress == 1 ? 1 : isatty(STDERR_FILENO);
     av_log_set_level(AV_LOG_ERROR);
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    ret = vs_convert_batch(tasks, dirs.n, &o, &stop_signal);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    vs_interrupt saved;
+    ret = vs_convert_batch(tasks, dirs.n, &o, vs_interrupt_catch(&saved));
+    vs_interrupt_release(&saved);
 done:
     free(tasks);
     vs_cli_strings_free(&dirs);

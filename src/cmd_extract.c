@@ -13,7 +13,6 @@
 #include <libavutil/log.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +20,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "interrupt.h"
 #include "progress.h"
 #include "vstudio.h"
 
 static const char *const CMD = "extract";
 
-static atomic_int stop_signal;
-static void on_signal(int sig) { stop_signal = sig; }
 
 static void usage(FILE *out)
 {
@@ -249,17 +247,15 @@ int vs_cmd_extract(int argc, char **argv)
             snprintf(error, sizeof error, "%s", vs_last_error());
             goto out;
         }
-    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    vs_interrupt saved;
+    atomic_int *signalled = vs_interrupt_catch(&saved);
     double t0 = vs_now();
     p.progress = vs_progress_start("frames", total, quiet ? VS_PROGRESS_QUIET : VS_PROGRESS_AUTO);
     int started = 0;
     for (; started < jobs; started++)
         if (pthread_create(&threads[started], NULL, writer, &p) != 0)
             break;
-    for (int64_t i = first; i < end && !stop_signal; i += every) {
+    for (int64_t i = first; i < end && !atomic_load(signalled); i += every) {
         pthread_mutex_lock(&p.mu);
         slot *s = NULL;
         while (!p.failed) {
@@ -290,14 +286,13 @@ int vs_cmd_extract(int argc, char **argv)
     for (int k = 0; k < started; k++)
         pthread_join(threads[k], NULL);
     vs_progress_finish(p.progress);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    vs_interrupt_release(&saved);
     if (!error[0] && p.failed)
         snprintf(error, sizeof error, "%s", p.error);
-    if (!error[0] && stop_signal) {
+    if (!error[0] && atomic_load(signalled)) {
         fprintf(stderr, "vstudio: %s: stopped after %lld of %lld frames\n", CMD, (long long)p.written,
                 (long long)total);
-        status = stop_signal == SIGTERM ? 143 : 130;
+        status = vs_interrupt_status(atomic_load(signalled));
     } else if (!error[0] && !quiet) {
         fprintf(stderr, "vstudio: %s: wrote %lld frames to %s/ in %.2f s\n", CMD, (long long)p.written, dir,
                 vs_now() - t0);

@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include <lua.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "lua_state.h"
 #include "progress.h"
 #include "vstudio.h"
@@ -74,6 +74,7 @@ struct engine {
     int max_workers;      /* --workers N, or the core count when choosing */
     int loading;          /* started workers still loading the script */
     int main_pending;     /* the script's main run (vs.worker = false) is still to come */
+    atomic_int *signalled; /* SIGINT/SIGTERM that arrived, or 0 (interrupt.h) */
     struct worker *workers;
     vs_encoder *encoders[MAX_OUTPUTS];
     int n_encoders;
@@ -95,27 +96,13 @@ struct engine {
     int abandoned;        /* workers stuck in draw were left running */
 };
 
-/* Set by the signal handler while a render runs: the one piece of global
- * state the engine needs, since a signal handler has no other way in. */
-static atomic_int stop_signal;
 static _Thread_local struct engine *current_engine;
 
-/* Set while the calling thread runs Lua before any output is open (loading
- * the script, --check): nothing to clean up, and a loop in top-level code
- * or a JIT-compiled draw would never look at a flag, so a signal ends the
- * process right away with the status the shell expects. */
-static atomic_int exit_on_signal;
-
-static void on_signal(int sig)
-{
-    if (exit_on_signal) {
-        static const char msg[] = "vstudio: run: interrupted before any output was written\n";
-        ssize_t rc = write(STDERR_FILENO, msg, sizeof msg - 1);
-        (void)rc;
-        _exit(128 + sig);
-    }
-    stop_signal = sig;
-}
+/* Before any output is open (loading the script, --check) the calling
+ * thread runs Lua with nothing to clean up, and a loop in top-level code or
+ * a JIT-compiled draw would never look at a flag: a signal then ends the
+ * process at once with the status the shell expects. */
+static const char interrupted_early[] = "vstudio: run: interrupted before any output was written\n";
 
 /* Counts instructions in interpreted Lua so a long draw notices a stop. */
 static void stop_hook(lua_State *L, lua_Debug *ar)
@@ -371,7 +358,7 @@ static int take_slot(struct engine *e, int64_t k, vs_picture **pictures)
     pthread_mutex_lock(&e->lock);
     double t0 = s->ready ? 0 : vs_now();
     while (!s->ready && !atomic_load(&e->stop)) {
-        if (stop_signal) {
+        if (atomic_load(e->signalled)) {
             atomic_store(&e->stop, 1);
             pthread_cond_broadcast(&e->changed);
             break;
@@ -663,7 +650,6 @@ static int run_engine(struct engine *e)
 {
     const vs_render_options *o = e->opts;
     int rc = -1, stuck = 0;
-    double encode_busy = 0;
     vs_progress *progress = NULL;
 
     /* The clip's size and length come from the first worker's state, loaded
@@ -700,7 +686,7 @@ static int run_engine(struct engine *e)
     }
     if (open_outputs(e) < 0)
         goto out;
-    exit_on_signal = 0; /* from here on, a signal stops the engine and removes the .part files */
+    vs_interrupt_exit_now(NULL); /* from here on, a signal stops the engine and removes the .part files */
 
     e->chunk = 4;
     e->slot_count = e->max_workers * e->chunk * 2 + 4;
@@ -727,7 +713,6 @@ static int run_engine(struct engine *e)
         vs_picture *pictures[MAX_OUTPUTS];
         if (take_slot(e, k, pictures) < 0)
             break;
-        double t0 = vs_now();
         for (int i = 0; i < e->n_encoders; i++) {
             if (vs_encoder_push_picture(e->encoders[i], pictures[i]) < 0) {
                 fail_frame(e, -1, vs_last_error());
@@ -736,7 +721,6 @@ static int run_engine(struct engine *e)
                 break;
             }
         }
-        encode_busy += vs_now() - t0;
         if (atomic_load(&e->stop))
             break;
         mark_written(e, k);
@@ -753,10 +737,11 @@ static int run_engine(struct engine *e)
     vs_progress_finish(progress);
     progress = NULL;
 
-    if (stop_signal) {
+    int sig = atomic_load(e->signalled);
+    if (sig) {
         abort_outputs(e);
-        vs_fail("interrupted by %s; no output written", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
-        rc = 128 + stop_signal;
+        vs_fail("interrupted by %s; no output written", vs_interrupt_name(sig));
+        rc = vs_interrupt_status(sig);
         goto out;
     }
     if (e->failed) {
@@ -798,7 +783,7 @@ out:
     return rc;
 }
 
-static int render_signalled(const vs_render_options *o);
+static int render_signalled(const vs_render_options *o, atomic_int *signalled);
 
 int vs_render(const vs_render_options *o)
 {
@@ -808,23 +793,16 @@ int vs_render(const vs_render_options *o)
         return vs_fail("bad frame range %lld:%lld", (long long)o->first, (long long)o->end);
     if (o->segment_count < 0 || (o->segment_count > 0 && (o->segment_index < 1 || o->segment_index > o->segment_count)))
         return vs_fail("bad segment %d/%d (expected K/N with 1 <= K <= N)", o->segment_index, o->segment_count);
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
-    exit_on_signal = 1;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    int rc = render_signalled(o);
-    exit_on_signal = 0;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    stop_signal = 0;
+    vs_interrupt saved;
+    atomic_int *signalled = vs_interrupt_catch(&saved);
+    vs_interrupt_exit_now(interrupted_early);
+    int rc = render_signalled(o, signalled);
+    vs_interrupt_exit_now(NULL);
+    vs_interrupt_release(&saved);
     return rc;
 }
 
-static int render_signalled(const vs_render_options *o)
+static int render_signalled(const vs_render_options *o, atomic_int *signalled)
 {
     int main_pending = !o->script_ran;
     if (o->check) {
@@ -848,6 +826,7 @@ static int render_signalled(const vs_render_options *o)
         return vs_fail("out of memory");
     e->opts = o;
     e->main_pending = main_pending;
+    e->signalled = signalled;
     e->max_workers = o->workers > 0 ? o->workers : online_cores_count();
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->changed, NULL);
