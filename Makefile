@@ -76,12 +76,16 @@ check: deps
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' all ctests
 	@BUILD=build-asan SANITIZE=address sh scripts/run-tests
 
-# The threaded parts (render engine, convert, segments) through the
-# ThreadSanitizer-instrumented binary.
+# The threaded parts through ThreadSanitizer: the C tests (pool, encoder
+# pictures), then the render engine, convert and fault specs through the
+# instrumented binary.
 TSAN_SPECS ?= tests/run_spec.lua tests/convert_spec.lua tests/faults_spec.lua
 tsan: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1 -g' SAN='-fsanitize=thread' all
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1 -g' SAN='-fsanitize=thread' all ctests
+	@for t in $(CTEST_SRCS:tests/c/%.c=build-tsan/%); do \
+		TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" $$t >/dev/null \
+			|| { echo "tsan: $$t failed"; exit 1; }; echo "tsan: $$t: clean"; done
 	@BUILD=build-tsan SANITIZE=thread sh scripts/run-tests $(TSAN_SPECS)
 
 # Every example under valgrind's memcheck: no errors, no leaks at exit.

@@ -13,9 +13,9 @@
  * read the file, decode it (libpng / turbojpeg, image.c) into their own
  * RGBA buffer, lay transparency over the background, resize if asked, and
  * convert to the encoder's picture (YUV, odd sizes edge-padded) themselves.
- * The folder's thread takes pictures strictly in frame order from a ring of
- * `window` slots and hands them to the encoder; a worker may not run more
- * than `window` frames ahead, so memory is flat whatever the folder size.
+ * The folder's thread takes pictures strictly in frame order from the pool's
+ * window (pool.h) and hands them to the encoder; a worker may not run more
+ * than the window ahead, so memory is flat whatever the folder size.
  * The encoder writes OUT.part and renames it when complete; any failure or
  * Ctrl-C aborts it, which removes the .part: a rerun never trusts a
  * truncated video.
@@ -46,6 +46,7 @@
 #include "convert.h"
 #include "error.h"
 #include "image.h"
+#include "pool.h"
 #include "vstudio.h"
 
 enum job_state { JOB_PENDING, JOB_CONVERTED, JOB_SKIPPED, JOB_FAILED };
@@ -372,12 +373,8 @@ struct pipeline {
     struct job *job;
     struct batch *batch;
     vs_encoder *enc;
-    struct slot *slots;
-    int window;
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    int64_t next_claim, next_emit;
-    int stop;
+    vs_pool *pool;       /* frames claimed, decoded and taken in order (pool.h) */
+    struct slot *slots;  /* the pool's capacity */
 };
 
 static void *worker_main(void *arg)
@@ -386,18 +383,10 @@ static void *worker_main(void *arg)
     struct job *j = p->job;
     struct worker_buf b = {0};
     b.rgba = vs_frame_new(j->width, j->height);
-    for (;;) {
-        pthread_mutex_lock(&p->lock);
-        while (!p->stop && p->next_claim < j->frames && p->next_claim >= p->next_emit + p->window)
-            pthread_cond_wait(&p->changed, &p->lock);
-        if (p->stop || p->next_claim >= j->frames || *p->batch->stop) {
-            pthread_mutex_unlock(&p->lock);
-            break;
-        }
-        int64_t i = p->next_claim++;
-        pthread_mutex_unlock(&p->lock);
-
-        struct slot *s = &p->slots[i % p->window];
+    vs_pool_run run = {0};
+    int64_t i;
+    while ((i = vs_pool_claim(p->pool, &run, NULL)) >= 0) {
+        struct slot *s = &p->slots[vs_pool_slot(p->pool, i)];
         vs_picture *pic = NULL;
         char *error = NULL;
         int fatal = 0;
@@ -427,13 +416,12 @@ static void *worker_main(void *arg)
             error = strdup(vs_last_error());
             fatal = 1;
         }
-        pthread_mutex_lock(&p->lock);
         s->pic = pic;
         s->error = error;
         s->state = pic ? SLOT_READY : fatal ? SLOT_FATAL : SLOT_BAD;
-        pthread_cond_broadcast(&p->changed);
-        pthread_mutex_unlock(&p->lock);
+        vs_pool_put(p->pool, i);
     }
+    vs_pool_leave(p->pool);
     vs_frame_free(b.rgba);
     vs_frame_free(b.other);
     vs_frame_free(b.scaled);
@@ -515,39 +503,35 @@ static int convert_folder(struct job *j, struct batch *bt)
     int workers = bt->workers;
     if (workers > j->frames)
         workers = (int)j->frames;
-    p.window = workers * 2 + 2;
-    p.slots = calloc((size_t)p.window, sizeof *p.slots);
+    int capacity = workers * 2 + 2;
+    p.slots = calloc((size_t)capacity, sizeof *p.slots);
+    p.pool = vs_pool_new(0, j->frames, capacity, 1, bt->stop);
     pthread_t *threads = calloc((size_t)workers, sizeof *threads);
-    pthread_mutex_init(&p.lock, NULL);
-    pthread_cond_init(&p.changed, NULL);
     int started = 0, ret = -1;
-    if (!p.slots || !threads) {
+    if (!p.slots || !p.pool || !threads) {
         job_fail(j, "%s: out of memory", j->dir);
         goto done;
     }
-    for (; started < workers; started++)
+    for (; started < workers; started++) {
+        vs_pool_join(p.pool);
         if (pthread_create(&threads[started], NULL, worker_main, &p)) {
+            vs_pool_leave(p.pool);
             job_fail(j, "%s: cannot start a decoding thread", j->dir);
             goto done;
         }
+    }
     for (int64_t i = 0; i < j->frames; i++) {
-        struct slot *s = &p.slots[i % p.window];
-        pthread_mutex_lock(&p.lock);
-        while (s->state == SLOT_FREE && !*bt->stop)
-            pthread_cond_wait(&p.changed, &p.lock);
+        if (vs_pool_take(p.pool, i, NULL) < 0) {
+            job_fail(j, "interrupted");
+            goto done;
+        }
+        struct slot *s = &p.slots[vs_pool_slot(p.pool, i)];
         enum slot_state state = s->state;
         vs_picture *pic = s->pic;
         char *error = s->error;
         s->state = SLOT_FREE;
         s->pic = NULL;
         s->error = NULL;
-        pthread_mutex_unlock(&p.lock);
-        if (*bt->stop) {
-            vs_picture_release(pic);
-            free(error);
-            job_fail(j, "interrupted");
-            goto done;
-        }
         if (state != SLOT_READY) {
             if (state == SLOT_FATAL || !o->skip_bad || !error) {
                 job_fail(j, "%s", error ? error : "out of memory");
@@ -563,10 +547,7 @@ static int convert_folder(struct job *j, struct batch *bt)
         }
         j->processed++;
         atomic_fetch_add(&bt->frames_done, 1);
-        pthread_mutex_lock(&p.lock);
-        p.next_emit = i + 1;
-        pthread_cond_broadcast(&p.changed);
-        pthread_mutex_unlock(&p.lock);
+        vs_pool_done(p.pool, i);
     }
     if (j->written == 0) {
         job_fail(j, "%s: none of the %lld frames could be read", j->dir, (long long)j->frames);
@@ -574,13 +555,11 @@ static int convert_folder(struct job *j, struct batch *bt)
     }
     ret = 0;
 done:
-    pthread_mutex_lock(&p.lock);
-    p.stop = 1;
-    pthread_cond_broadcast(&p.changed);
-    pthread_mutex_unlock(&p.lock);
+    if (p.pool)
+        vs_pool_stop(p.pool);
     for (int k = 0; k < started; k++)
         pthread_join(threads[k], NULL);
-    for (int k = 0; p.slots && k < p.window; k++) {
+    for (int k = 0; p.slots && k < capacity; k++) {
         vs_picture_release(p.slots[k].pic);
         free(p.slots[k].error);
     }
@@ -590,8 +569,7 @@ done:
     } else {
         vs_encoder_abort(p.enc);
     }
-    pthread_cond_destroy(&p.changed);
-    pthread_mutex_destroy(&p.lock);
+    vs_pool_free(p.pool);
     free(threads);
     free(p.slots);
     if (ret == 0) {

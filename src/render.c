@@ -3,16 +3,14 @@
  *
  * Every worker thread owns a LuaJIT state that loads the user's script and
  * takes the clip it returns; closures never cross states. The first load is
- * the script's main run (vs.worker = false), before any other worker starts;
- * the others see vs.worker = true. Workers claim small contiguous chunks of frames (so a clip that
- * reads a video reads forward), draw each frame into their own RGBA scratch
- * buffer, convert it into the encoder's pixel format right there (so colour
- * conversion runs in parallel too) and park the result in a reorder window.
- * The calling thread takes pictures out of the window in frame order and
- * feeds the encoders. A worker may not start frame k until k is inside the
- * window (k < written + window), which bounds memory whatever the length of
- * the video, and cannot deadlock: the oldest unwritten frame is always
- * inside the window.
+ * the script's main run (vs.worker = false), before any other worker
+ * starts; the others see vs.worker = true. Workers claim small contiguous
+ * chunks of frames from the pool (pool.h: so a clip that reads a video
+ * reads forward), draw each frame into their own RGBA scratch buffer,
+ * convert it into the encoder's pixel format right there (so colour
+ * conversion runs in parallel too) and park the result in the pool's
+ * bounded window. The calling thread takes pictures out in frame order and
+ * feeds the encoders; memory does not grow with the length of the video.
  *
  * Errors stop everything: the first failing frame's message (script
  * file:line, traceback) is reported and the outputs' .part files removed.
@@ -35,13 +33,24 @@
 #include "error.h"
 #include "interrupt.h"
 #include "lua_state.h"
+#include "pool.h"
 #include "progress.h"
 #include "vstudio.h"
 
 #define MAX_OUTPUTS 8
+/* Frames a worker claims at once: contiguous, so a clip reading a video
+ * reads it forward. */
+#define CHUNK 4
 
+/* Frames in flight for n workers: two chunks each, and a few spare. */
+static int window_for(int workers)
+{
+    return workers * CHUNK * 2 + 4;
+}
+
+/* What a worker leaves for the encoding thread: frame k's pictures, one
+ * per output, in slot vs_pool_slot(pool, k). */
 struct slot {
-    int ready;
     vs_picture *pictures[MAX_OUTPUTS];
 };
 
@@ -79,15 +88,11 @@ struct engine {
     vs_encoder *encoders[MAX_OUTPUTS];
     int n_encoders;
 
-    pthread_mutex_t lock;
+    vs_pool *pool;        /* frames claimed, drawn and taken in order (pool.h) */
+    struct slot *slots;   /* the pool's capacity: the window for max_workers */
+
+    pthread_mutex_t lock; /* the fields below, and workers finishing */
     pthread_cond_t changed;
-    int64_t next_claim;   /* first frame no worker has claimed */
-    int64_t written;      /* frames below this are encoded */
-    int window;           /* frames in flight allowed now (grows with the workers) */
-    int slot_count;       /* slots allocated: the window for max_workers */
-    int chunk;
-    struct slot *slots;
-    atomic_int stop;
     int failed;
     int64_t error_frame;
     char error[4096];
@@ -108,7 +113,7 @@ static const char interrupted_early[] = "vstudio: run: interrupted before any ou
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    if (current_engine && atomic_load(&current_engine->stop))
+    if (current_engine && vs_pool_stopped(current_engine->pool))
         luaL_error(L, "render stopped");
 }
 
@@ -218,9 +223,10 @@ static void fail_frame(struct engine *e, int64_t frame, const char *msg)
         else
             snprintf(e->error, sizeof e->error, "%s", msg);
     }
-    atomic_store(&e->stop, 1);
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
+    if (e->pool)
+        vs_pool_stop(e->pool);
 }
 
 /* Draws frame k and converts it for every output. */
@@ -289,38 +295,26 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&e->lock);
     if (!loaded)
         e->loading--;
-    while (!atomic_load(&e->stop) && e->next_claim < e->end) {
-        int64_t k0 = e->next_claim;
-        int64_t k1 = k0 + e->chunk < e->end ? k0 + e->chunk : e->end;
-        e->next_claim = k1;
-        for (int64_t k = k0; k < k1; k++) {
-            if (!atomic_load(&e->stop) && k >= e->written + e->window) {
-                double t0 = vs_now();
-                while (!atomic_load(&e->stop) && k >= e->written + e->window)
-                    pthread_cond_wait(&e->changed, &e->lock);
-                w->waited += vs_now() - t0;
-            }
-            if (atomic_load(&e->stop))
-                break;
-            pthread_mutex_unlock(&e->lock);
-            vs_picture *pictures[MAX_OUTPUTS] = {0};
-            double t0 = vs_now();
-            int rc = produce_frame(w, k, pictures);
-            w->busy += vs_now() - t0;
-            pthread_mutex_lock(&e->lock);
-            if (rc < 0)
-                break;
-            struct slot *s = &e->slots[(k - e->first) % e->slot_count];
-            memcpy(s->pictures, pictures, sizeof pictures);
-            s->ready = 1;
-            w->frames++;
-            pthread_cond_broadcast(&e->changed);
-        }
+    pthread_mutex_unlock(&e->lock);
+    vs_pool_run run = {0};
+    int64_t k;
+    while ((k = vs_pool_claim(e->pool, &run, &w->waited)) >= 0) {
+        vs_picture *pictures[MAX_OUTPUTS] = {0};
+        double t0 = vs_now();
+        int rc = produce_frame(w, k, pictures);
+        w->busy += vs_now() - t0;
+        if (rc < 0)
+            break;
+        memcpy(e->slots[vs_pool_slot(e->pool, k)].pictures, pictures, sizeof pictures);
+        w->frames++;
+        vs_pool_put(e->pool, k);
     }
     w->cpu = thread_cpu() - cpu0;
+    pthread_mutex_lock(&e->lock);
     e->finished_workers++;
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
+    vs_pool_leave(e->pool);
     return NULL;
 }
 
@@ -349,52 +343,6 @@ static void abort_outputs(struct engine *e)
     for (int i = 0; i < e->n_encoders; i++)
         vs_encoder_abort(e->encoders[i]);
     e->n_encoders = 0;
-}
-
-/* Waits for frame k's pictures; returns 0, or -1 when stopping. */
-static int take_slot(struct engine *e, int64_t k, vs_picture **pictures)
-{
-    struct slot *s = &e->slots[(k - e->first) % e->slot_count];
-    pthread_mutex_lock(&e->lock);
-    double t0 = s->ready ? 0 : vs_now();
-    while (!s->ready && !atomic_load(&e->stop)) {
-        if (atomic_load(e->signalled)) {
-            atomic_store(&e->stop, 1);
-            pthread_cond_broadcast(&e->changed);
-            break;
-        }
-        if (e->finished_workers == e->n_workers) {
-            /* every worker gone and frame k never came: cannot happen unless stopped */
-            atomic_store(&e->stop, 1);
-            break;
-        }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&e->changed, &e->lock, &ts);
-    }
-    if (t0 > 0)
-        e->main_wait += vs_now() - t0;
-    int rc = -1;
-    if (s->ready && !atomic_load(&e->stop)) {
-        memcpy(pictures, s->pictures, sizeof s->pictures);
-        memset(s, 0, sizeof *s);
-        rc = 0;
-    }
-    pthread_mutex_unlock(&e->lock);
-    return rc;
-}
-
-static void mark_written(struct engine *e, int64_t k)
-{
-    pthread_mutex_lock(&e->lock);
-    e->written = k + 1;
-    pthread_cond_broadcast(&e->changed);
-    pthread_mutex_unlock(&e->lock);
 }
 
 /* Joins the workers, giving stuck ones (a JIT loop ignores the hook) a
@@ -603,7 +551,9 @@ static int start_worker(struct engine *e)
     if (late)
         e->loading++;
     pthread_mutex_unlock(&e->lock);
+    vs_pool_join(e->pool);
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        vs_pool_leave(e->pool);
         pthread_mutex_lock(&e->lock);
         if (late)
             e->loading--;
@@ -613,9 +563,8 @@ static int start_worker(struct engine *e)
     w->started = 1;
     pthread_mutex_lock(&e->lock);
     e->n_workers++;
-    e->window = e->n_workers * e->chunk * 2 + 4;
-    pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
+    vs_pool_set_window(e->pool, window_for(e->n_workers));
     return 0;
 }
 
@@ -629,8 +578,8 @@ static void maybe_add_workers(struct engine *e, double *last_t, double *last_wai
     double now = vs_now();
     if (now - *last_t < 0.25)
         return;
-    pthread_mutex_lock(&e->lock);
     double wait = e->main_wait;
+    pthread_mutex_lock(&e->lock);
     int loading = e->loading;
     pthread_mutex_unlock(&e->lock);
     double frac = (wait - *last_wait) / (now - *last_t);
@@ -688,14 +637,14 @@ static int run_engine(struct engine *e)
         goto out;
     vs_interrupt_exit_now(NULL); /* from here on, a signal stops the engine and removes the .part files */
 
-    e->chunk = 4;
-    e->slot_count = e->max_workers * e->chunk * 2 + 4;
-    e->slots = calloc((size_t)e->slot_count, sizeof *e->slots);
-    if (!e->slots) {
+    int capacity = window_for(e->max_workers);
+    e->slots = calloc((size_t)capacity, sizeof *e->slots);
+    e->pool = vs_pool_new(e->first, e->end, capacity, CHUNK, e->signalled);
+    if (!e->slots || !e->pool) {
         vs_fail("out of memory");
         goto out;
     }
-    e->next_claim = e->written = e->first;
+    vs_pool_set_window(e->pool, window_for(1));
 
     double start = vs_now(), cpu_start = process_cpu();
     progress = vs_progress_start("frames", e->end - e->first, (enum vs_progress_mode)o->progress);
@@ -710,9 +659,9 @@ static int run_engine(struct engine *e)
     double ramp_t = vs_now(), ramp_wait = 0;
 
     for (int64_t k = e->first; k < e->end; k++) {
-        vs_picture *pictures[MAX_OUTPUTS];
-        if (take_slot(e, k, pictures) < 0)
+        if (vs_pool_take(e->pool, k, &e->main_wait) < 0)
             break;
+        vs_picture **pictures = e->slots[vs_pool_slot(e->pool, k)].pictures;
         for (int i = 0; i < e->n_encoders; i++) {
             if (vs_encoder_push_picture(e->encoders[i], pictures[i]) < 0) {
                 fail_frame(e, -1, vs_last_error());
@@ -721,17 +670,16 @@ static int run_engine(struct engine *e)
                 break;
             }
         }
-        if (atomic_load(&e->stop))
+        memset(pictures, 0, MAX_OUTPUTS * sizeof *pictures);
+        if (vs_pool_stopped(e->pool))
             break;
-        mark_written(e, k);
+        vs_pool_done(e->pool, k);
         vs_progress_update(progress, k + 1 - e->first);
         if (!o->workers && e->n_workers < e->max_workers)
             maybe_add_workers(e, &ramp_t, &ramp_wait);
     }
-    atomic_store(&e->stop, 1);
-    pthread_mutex_lock(&e->lock);
-    pthread_cond_broadcast(&e->changed);
-    pthread_mutex_unlock(&e->lock);
+    if (e->pool)
+        vs_pool_stop(e->pool);
     stuck = join_workers(e);
     e->abandoned = stuck > 0;
     vs_progress_finish(progress);
@@ -778,6 +726,7 @@ out:
         if (!stuck) {
             free(e->workers);
             free(e->slots);
+            vs_pool_free(e->pool);
         }
     }
     return rc;

@@ -10,21 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "vstudio.h"
-
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (cond)                                                                                  \
-            printf("ok %d %s\n", checks, #cond);                                                   \
-        else {                                                                                     \
-            printf("not ok %d %s (line %d): %s\n", checks, #cond, __LINE__, vs_last_error());      \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 enum { FRAMES = 24, WORKERS = 3, W = 67, H = 45 };
 
@@ -193,5 +180,5 @@ int main(void)
     CHECK(file_size(path) < 0);
 
     rmdir(dir);
-    return failures ? 1 : 0;
+    return check_status();
 }

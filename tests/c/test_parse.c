@@ -2,21 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "vstudio.h"
-
-static int failures;
-static int checks;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (cond)                                                                                  \
-            printf("ok %d %s\n", checks, #cond);                                                   \
-        else {                                                                                     \
-            printf("not ok %d %s (line %d)\n", checks, #cond, __LINE__);                           \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 int main(void)
 {
@@ -52,5 +39,5 @@ int main(void)
     CHECK(vs_frame_new(1 << 16, 1) == NULL);
     CHECK(vs_frame_new(32768, 32769) == NULL && strstr(vs_last_error(), "out of range"));
 
-    return failures ? 1 : 0;
+    return check_status();
 }
