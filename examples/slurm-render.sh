@@ -12,7 +12,9 @@
 # A failed task can be resubmitted alone (sbatch --array=K ...); parts that
 # exist are complete (written as .part, renamed at the end).
 #
-# Segments are numbered from 1, like vs.dataset{shard={i, n}}.
+# Segments are numbered from 1, like vs.dataset{shard={i, n}}. RUN OPTIONS
+# reach the tasks through the environment, split at spaces: no option value
+# may contain one (e.g. `--crf 0 --preset slow`).
 #SBATCH --job-name=vstudio-render
 #SBATCH --cpus-per-task=4
 #SBATCH --output=slurm-render-%A_%a.log
@@ -23,8 +25,9 @@ if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then
     k=$SLURM_ARRAY_TASK_ID
     n=$SLURM_ARRAY_TASK_COUNT
     mkdir -p "$OUT.parts"
+    # --workers: the task's cores when Slurm says (else vstudio decides).
     # shellcheck disable=SC2086 # RUN_OPTS is a list of options
-    exec vstudio run "$SCRIPT" --segment "$k/$n" --workers "${SLURM_CPUS_PER_TASK:-0}" \
+    exec vstudio run "$SCRIPT" --segment "$k/$n" ${SLURM_CPUS_PER_TASK:+--workers $SLURM_CPUS_PER_TASK} \
         -o "$OUT.parts/part-$k.mp4" $RUN_OPTS
 fi
 

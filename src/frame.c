@@ -94,7 +94,7 @@ static inline unsigned mul255(unsigned a, unsigned b)
 
 void vs_frame_blit(vs_frame *dst, const vs_frame *src, int x, int y, double opacity)
 {
-    if (opacity <= 0.0)
+    if (!dst || !src || opacity <= 0.0)
         return;
     unsigned op = opacity >= 1.0 ? 255 : (unsigned)(opacity * 255.0 + 0.5);
     int x0 = x < 0 ? -x : 0, y0 = y < 0 ? -y : 0;

@@ -621,8 +621,13 @@ static int run_engine(struct engine *e)
         e->end = info.frames * o->segment_index / o->segment_count;
     }
     if (e->first >= e->end) {
-        vs_fail("%s: frame range %lld:%lld is outside the clip (%lld frames)", o->script, (long long)o->first,
-                (long long)o->end, (long long)info.frames);
+        if (o->segment_count > 0)
+            vs_fail("%s: segment %d/%d is empty: the clip has %lld frames, fewer than %d segments (use at most "
+                    "%lld)", o->script, o->segment_index, o->segment_count, (long long)info.frames,
+                    o->segment_count, (long long)info.frames);
+        else
+            vs_fail("%s: frame range %lld:%lld is outside the clip (%lld frames)", o->script, (long long)o->first,
+                    (long long)o->end, (long long)info.frames);
         goto out;
     }
     if (o->end > info.frames && o->progress != VS_PROGRESS_QUIET)

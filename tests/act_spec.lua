@@ -59,6 +59,24 @@ describe('vs.act', function()
     assert.are.same({ 0, 0, 2 }, px(make{ move_x:reverse(), move_y }, 10))
   end)
 
+  it('scenes take trim and freeze as clips do', function()
+    local t = make{ move_x:trim(0.2, 0.7) }     -- x goes 40 .. 140 over 0.5 s
+    assert.are.equal(5, t.frames)
+    assert.are.same({ 40, 0, 1 }, px(t, 0))
+    assert.are.same({ 120, 0, 1 }, px(t, 4))
+    assert.are.same({ 60, 0, 1 }, px(make{ move_x:trim(0.3) }, 0))
+    local f = make{ move_x:freeze(0.5, 0.3) }   -- 0.5 s of motion, 0.3 s held at x = 100, then on
+    assert.are.equal(13, f.frames)
+    assert.are.same({ 80, 0, 1 }, px(f, 4))
+    assert.are.same({ 100, 0, 1 }, px(f, 5))
+    assert.are.same({ 100, 0, 1 }, px(f, 7))
+    assert.are.same({ 100, 0, 1 }, px(f, 8))
+    assert.are.same({ 120, 0, 1 }, px(f, 9))
+    assert.has_error(function() move_x:trim(0.5, 0.2) end,
+      'vstudio: scene:trim: (0.5, 0.2) is outside the scene or empty; need 0 <= t0 < t1 <= 1')
+    assert.has_error(function() move_x:freeze(2, 1) end, 'vstudio: scene:freeze: t=2 is outside the scene (0..1 s)')
+  end)
+
   it('places scene boundaries on the running total, so they do not drift', function()
     local third = vs.scene{ duration = 1 / 3, apply = function(s, p) s.n = s.n + 1 end }
     local scenes = {}

@@ -125,10 +125,22 @@ describe('clip time', function()
     local n = numbers(chain)
     assert.are.equal(400, #n)
     for i = 0, 399 do
-      local k = 200 + i % 200   -- trim(20, 40) of frames j -> 3 * floor(j / 3)
-      assert.are.equal(3 * math.floor(k / 3), n[i + 1])
+      assert.are.equal(200 + i % 200, n[i + 1])  -- speed(3):speed(1/3) is speed(1)
     end
     assert.are.equal(n[200], number_of(chain:frame_at(19.9)))
+  end)
+
+  it('fractional speeds that cancel leave the clip as it was, however often repeated', function()
+    local c = counter{ duration = 10 }
+    local chain = c
+    for _ = 1, 20 do chain = chain:speed(1.1):speed(1 / 1.1) end
+    assert.are.equal(100, chain.frames)
+    assert.are.same(numbers(c), numbers(chain))
+    assert.are.equal(42, number_of(chain:frame_at(4.2)))
+    local fast = c:speed(1.5):speed(2)   -- one speed(3): frames 0, 3, 6, ...
+    assert.are.equal(34, fast.frames)
+    assert.are.equal(99, number_of(fast:frame_at(fast.duration - 0.01)))
+    assert.are.equal(30, number_of(fast:frame_at(1)))
   end)
 end)
 

@@ -61,6 +61,22 @@ describe('frame', function()
     assert.is_true(math.abs(r - 128) <= 1 and math.abs(b - 228) <= 1, r .. "," .. b)
   end)
 
+  it('refuses bad blit arguments and channel values instead of crashing or wrapping', function()
+    local f = vs.frame(8, 8)
+    assert.has_error(function() f:blit(nil, 0, 0) end, 'vstudio: frame:blit: expected a frame to draw, got nil')
+    assert.has_error(function() f:blit({}, 0, 0) end, 'vstudio: frame:blit: expected a frame to draw, got table')
+    assert.has_error(function() f:blit(vs.frame(2, 2), 0.5, 0) end,
+      'vstudio: frame:blit: x and y must be integers, got 0.5, 0')
+    assert.has_error(function() f:blit(vs.frame(2, 2), 0, 0, 2) end, 'vstudio: frame:blit: opacity must be 0..1, got 2')
+    assert.has_error(function() f:fill(300, -5, 0) end,
+      'vstudio: frame:fill: channel values must be 0..255, got 300, -5, 0, 255')
+    assert.has_error(function() f:set(0, 0, 1, 2, 256) end,
+      'vstudio: frame:set: channel values must be 0..255, got 1, 2, 256, 255')
+    assert.has_error(function() f:fill('red', 0, 0) end)
+    f:fill(1, 2, 3)
+    assert.are.same({ 1, 2, 3, 255 }, { f:get(7, 7) }, 'a refused call changed nothing')
+  end)
+
   it('refuses absurd sizes with a clear error', function()
     assert.has_error(function() vs.frame(40000, 10) end,
       'vstudio: frame: frame size 40000x10 is out of range (1..32768 per side)')

@@ -54,6 +54,34 @@ function Scene:loop(n)
   end)
 end
 
+-- The part from t0 to t1 seconds of the scene (t1 defaults to its end).
+function Scene:trim(t0, t1)
+  local d = self.duration
+  t1 = t1 == nil and d or t1
+  if type(t0) ~= 'number' or type(t1) ~= 'number' or not (t0 >= 0 and t0 < t1 and t1 <= d) then
+    error(string.format('vstudio: scene:trim: (%s, %s) is outside the scene or empty; need 0 <= t0 < t1 <= %g',
+                        tostring(t0), tostring(t1), d), 2)
+  end
+  local apply = self.apply
+  return new_scene(t1 - t0, function(state, p) return apply(state, (t0 + p * (t1 - t0)) / d) end)
+end
+
+-- Holds the state at t seconds for `seconds`, then plays on.
+function Scene:freeze(t, seconds)
+  local d = self.duration
+  if type(t) ~= 'number' or not (t >= 0 and t <= d) then
+    error(string.format('vstudio: scene:freeze: t=%s is outside the scene (0..%g s)', tostring(t), d), 2)
+  end
+  check_positive(seconds, 'scene:freeze', 'seconds', 2)
+  local apply, total = self.apply, d + seconds
+  return new_scene(total, function(state, p)
+    local s = p * total
+    if s < t then return apply(state, s / d) end
+    if s < t + seconds then return apply(state, t / d) end
+    return apply(state, (s - seconds) / d)
+  end)
+end
+
 -- The same scene lasting `seconds`.
 function Scene:with_duration(seconds)
   check_positive(seconds, 'scene:with_duration', 'duration', 2)

@@ -160,15 +160,24 @@ end
 ---------------------------------------------------------------- time
 
 -- Plays k times as fast (k > 0): output frame j shows source frame floor(j*k).
+-- speed() of a speed() clip is one speed() of the product over the original
+-- source, so chains like :speed(1.1):speed(1/1.1) do not drift.
 function Clip:speed(k)
   check_number(k, 'speed', 'factor', 2)
   if not (k > 0) then error('vstudio: speed: factor must be > 0 (use reverse() to play backwards), got ' .. k, 2) end
-  local n, src = self.frames, self
+  local src = self
+  if self._speed then
+    src, k = self._speed.src, self._speed.k * k
+    if math.abs(k - 1) < 1e-12 then k = 1 end
+  end
+  local n = src.frames
   local frames = ceil(n / k - EPS)
   if frames < 1 then error(string.format('vstudio: speed: factor %g leaves no frame of %d (max %d)', k, n, n), 2) end
-  return derive(self, self.size, frames, function(_, j, frame)
+  local c = derive(self, self.size, frames, function(_, j, frame)
     return src:render(min(n - 1, floor(j * k + EPS)), frame)
   end)
+  c._speed = { src = src, k = k }
+  return c
 end
 
 -- Frame k becomes frame n-1-k.

@@ -76,12 +76,24 @@ function frame_methods.get(f, x, y)
   return p[0], p[1], p[2], p[3]
 end
 
+-- Channel values are bytes: anything else is an error, not a silent wrap.
+local function bad_channels(what, r, g, b, a)
+  error(string.format('vstudio: %s: channel values must be 0..255, got %s, %s, %s, %s', what, tostring(r),
+                      tostring(g), tostring(b), tostring(a)), 3)
+end
+
+local function is_byte(v)
+  return type(v) == 'number' and v >= 0 and v <= 255
+end
+
 function frame_methods.set(f, x, y, r, g, b, a)
   if not (x >= 0 and y >= 0 and x < f.width and y < f.height) or x % 1 ~= 0 or y % 1 ~= 0 then
     bad_coords(f, x, y)
   end
+  a = a or 255
+  if not (is_byte(r) and is_byte(g) and is_byte(b) and is_byte(a)) then bad_channels('frame:set', r, g, b, a) end
   local p = f.data + y * f.stride + x * 4
-  p[0], p[1], p[2], p[3] = r, g, b, a or 255
+  p[0], p[1], p[2], p[3] = r, g, b, a
 end
 
 -- Unchecked: the fast path for per-pixel loops (p[x*4 + c]).
@@ -90,7 +102,9 @@ function frame_methods.row(f, y)
 end
 
 function frame_methods.fill(f, r, g, b, a)
-  C.vs_frame_fill(f, r, g, b, a or 255)
+  a = a or 255
+  if not (is_byte(r) and is_byte(g) and is_byte(b) and is_byte(a)) then bad_channels('frame:fill', r, g, b, a) end
+  C.vs_frame_fill(f, r, g, b, a)
   return f
 end
 
@@ -99,7 +113,17 @@ function frame_methods.copy(f)
 end
 
 function frame_methods.blit(f, src, x, y, opacity)
-  C.vs_frame_blit(f, src, x or 0, y or 0, opacity or 1)
+  if not ffi.istype('vs_frame', src) then
+    error('vstudio: frame:blit: expected a frame to draw, got ' .. type(src), 2)
+  end
+  x, y, opacity = x or 0, y or 0, opacity or 1
+  if type(x) ~= 'number' or type(y) ~= 'number' or x % 1 ~= 0 or y % 1 ~= 0 then
+    error('vstudio: frame:blit: x and y must be integers, got ' .. tostring(x) .. ', ' .. tostring(y), 2)
+  end
+  if type(opacity) ~= 'number' or not (opacity >= 0 and opacity <= 1) then
+    error('vstudio: frame:blit: opacity must be 0..1, got ' .. tostring(opacity), 2)
+  end
+  C.vs_frame_blit(f, src, x, y, opacity)
   return f
 end
 
