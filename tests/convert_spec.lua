@@ -156,6 +156,21 @@ describe('vstudio convert', function()
     assert.matches('0 converted, 1 up to date', err)
   end)
 
+  it('fails on a PNG with flipped bits in its image data (checksums), naming file and index', function()
+    os.execute('mkdir ' .. q(dir .. '/flip'))
+    local _, err, rc = helper.sh('ffmpeg -v error -f lavfi -i testsrc2=s=64x48 -frames:v 4 -compression_level 0 ' ..
+      q(dir .. '/flip/%d.png'))
+    assert(rc == 0, err)
+    local data = helper.read_file(dir .. '/flip/2.png')
+    local at = data:find('IDAT', 1, true) + 4 + 500
+    helper.write_file(dir .. '/flip/2.png', data:sub(1, at - 1) .. string.char(bit.bxor(data:byte(at), 0x55)) ..
+      data:sub(at + 1))
+    _, err, rc = convert(q(dir .. '/flip') .. ' -o ' .. q(dir .. '/flip.mp4'))
+    assert.are.equal(1, rc, err)
+    assert.matches('flip/2%.png %(frame 1%): corrupt PNG', err)
+    assert.is_false(helper.exists(dir .. '/flip.mp4'))
+  end)
+
   it('refuses a frame of another size unless --resize, and pads odd sizes', function()
     os.execute('mkdir ' .. q(dir .. '/s'))
     for k = 1, 4 do flat(dir .. '/s/' .. k .. '.png', level(k)) end

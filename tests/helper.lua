@@ -41,6 +41,23 @@ function helper.sh(cmd)
   return out, err, rc
 end
 
+-- CRC-32 (as in PNG chunks and zlib) of a string, for tests that patch files.
+function helper.crc32(s)
+  local crc = 0xffffffff
+  for i = 1, #s do
+    crc = bit.bxor(crc, s:byte(i))
+    for _ = 1, 8 do
+      crc = bit.band(crc, 1) ~= 0 and bit.bxor(bit.rshift(crc, 1), 0xedb88320) or bit.rshift(crc, 1)
+    end
+  end
+  return bit.bxor(crc, 0xffffffff) % 2 ^ 32
+end
+
+-- n as four big-endian bytes.
+function helper.be32(n)
+  return string.char(math.floor(n / 2 ^ 24) % 256, math.floor(n / 2 ^ 16) % 256, math.floor(n / 2 ^ 8) % 256, n % 256)
+end
+
 -- Runs build/vstudio with the given argument string.
 function helper.vstudio(args)
   return helper.sh(shell_quote(helper.bin) .. ' ' .. args)

@@ -247,6 +247,24 @@ describe('image errors', function()
     assert.are.equal(320, vs.load(dir .. '/good.png').width)
   end)
 
+  it('refuses a PNG with a few flipped bits in its image data instead of showing wrong pixels', function()
+    -- stored (uncompressed) deflate blocks: a flipped byte is a wrong pixel
+    -- that only the checksums see. RGB goes through the libdeflate fast path
+    -- when present, gray through libpng.
+    for _, name in ipairs { 'rgb24', 'gray' } do
+      local _, err, rc = helper.sh('ffmpeg -v error -f lavfi -i testsrc2=s=320x240:d=0.04 -frames:v 1 -pix_fmt ' ..
+        name .. ' -compression_level 0 ' .. q(dir .. '/' .. name .. '.png'))
+      assert(rc == 0, err)
+    end
+    for _, name in ipairs { 'rgb24', 'gray' } do
+      local data = helper.read_file(dir .. '/' .. name .. '.png')
+      local at = data:find('IDAT', 1, true) + 4 + 1000   -- inside the compressed data
+      local flipped = data:sub(1, at - 1) .. string.char(bit.bxor(data:byte(at), 0x55)) .. data:sub(at + 1)
+      helper.write_file(dir .. '/flipped-' .. name .. '.png', flipped)
+      assert.matches('flipped%-' .. name .. '%.png: corrupt PNG', load_error(dir .. '/flipped-' .. name .. '.png'))
+    end
+  end)
+
   it('says a corrupt JPEG is corrupt', function()
     local data = helper.read_file(dir .. '/good.jpg')
     local mid = math.floor(#data / 2)
@@ -282,8 +300,9 @@ describe('image errors', function()
     local f = vs.load(dir .. '/good.png')
     f:save(dir .. '/small.png')
     local data = helper.read_file(dir .. '/small.png')
-    -- patch the IHDR width (bytes 17..20); the CRC is not checked for IHDR by us
-    local wide = data:sub(1, 16) .. string.char(0, 0, 0x9c, 0x40) .. data:sub(21)
+    -- patch the IHDR width (bytes 17..20) and its CRC (bytes 30..33, over type and data)
+    local ihdr = 'IHDR' .. string.char(0, 0, 0x9c, 0x40) .. data:sub(21, 29)
+    local wide = data:sub(1, 12) .. ihdr .. helper.be32(helper.crc32(ihdr)) .. data:sub(34)
     helper.write_file(dir .. '/wide.png', wide)
     assert.matches('wide%.png: .*40000', load_error(dir .. '/wide.png'))
   end)
