@@ -84,13 +84,13 @@ int vs_cli_main(int argc, char **argv)
         return VS_EXIT_OK;
     }
     if (strcmp(word, "help") == 0) {
-        if (argc < 3) {
+        if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
             print_help(stdout);
             return VS_EXIT_OK;
         }
         const struct command *c = find_command(argv[2]);
-        if (!c)
-            return vs_cli_usage_error("help", "unknown command '%s'", argv[2]);
+        if (!c) /* the hint names the top-level help: `help --help` is that too */
+            return vs_cli_usage_error(NULL, "help: unknown command '%s'", argv[2]);
         return run_command(c, 2, (char *[]){argv[2], "--help", NULL});
     }
     if (word[0] == '-')

@@ -49,6 +49,12 @@ describe('clip time', function()
     assert.are.equal(1001, c.fps_den)
     assert.are.equal(300, c.frames)
     assert.are.equal(100, c:frame_index(100 * 1001 / 30000))
+    -- written as a division it is the same rate; it prints as people say it
+    local d = vs.clip{ size = { 4, 4 }, fps = 30000 / 1001, duration = 10, draw = function() end }
+    assert.are.same({ 30000, 1001 }, { d.fps_num, d.fps_den })
+    assert.are.equal('clip 4x4 29.97fps 10.01s', tostring(d))
+    local e = vs.clip{ size = { 4, 4 }, fps = 12.5, duration = 1, draw = function() end }
+    assert.are.same({ 25, 2 }, { e.fps_num, e.fps_den })
   end)
 
   it('refuses times outside the clip', function()

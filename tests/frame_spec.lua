@@ -26,6 +26,8 @@ describe('frame', function()
     local f = vs.frame(5, 4)
     assert.has_error(function() f:get(5, 0) end, 'vstudio: pixel (5, 0) is outside the 5x4 frame')
     assert.has_error(function() f:set(-1, 2, 0, 0, 0) end, 'vstudio: pixel (-1, 2) is outside the 5x4 frame')
+    assert.has_error(function() f:get(nil, 0) end, 'vstudio: pixel (nil, 0) is outside the 5x4 frame')
+    assert.has_error(function() f:set(0, 'a', 0, 0, 0) end, 'vstudio: pixel (0, a) is outside the 5x4 frame')
   end)
 
   it('exposes rows as byte pointers for fast loops', function()

@@ -270,6 +270,9 @@ describe('image errors', function()
     local mid = math.floor(#data / 2)
     helper.write_file(dir .. '/bad.jpg', data:sub(1, mid) .. string.rep('\17\34\51', 300) .. data:sub(mid + 901))
     assert.matches('bad%.jpg: corrupt JPEG', load_error(dir .. '/bad.jpg'))
+    -- a start-of-image marker and nothing a decoder can use
+    helper.write_file(dir .. '/soi.jpg', '\255\216' .. string.rep('A', 300))
+    assert.matches('soi%.jpg: corrupt JPEG %(no frame header%)', load_error(dir .. '/soi.jpg'))
   end)
 
   it('says a non-image file is not a PNG or not a JPEG', function()

@@ -37,12 +37,21 @@ local function check_size(size, level, what)
 end
 
 -- fps as a number or a string "30000/1001" -> num, den.
+local function gcd(a, b)
+  while b ~= 0 do a, b = b, a % b end
+  return a
+end
+
 local function rational_fps(fps, level)
   if type(fps) == 'number' then
     if not (fps > 0 and fps < 1e6) then error('vstudio: fps must be positive, got ' .. tostring(fps), level + 1) end
     if fps % 1 == 0 then return fps, 1 end
-    local den = 1000
-    return floor(fps * den + 0.5), den
+    -- 30000/1001 written as a division is the NTSC rate exactly
+    local ntsc = floor(fps * 1001 + 0.5)
+    if ntsc % 1000 == 0 and math.abs(fps * 1001 - ntsc) < 1e-6 then return ntsc, 1001 end
+    local num = floor(fps * 1000 + 0.5)
+    local g = gcd(num, 1000)
+    return num / g, 1000 / g
   elseif type(fps) == 'string' then
     local n, d = fps:match('^(%d+)/(%d+)$')
     n, d = tonumber(n or fps), tonumber(d or 1)
@@ -88,7 +97,13 @@ local function same_rate(a, b)
   return a.fps_num * b.fps_den == b.fps_num * a.fps_den
 end
 
+-- "30", "29.97", "23.976": what people call the rate.
 local function rate_str(c)
+  return c.fps_den == 1 and tostring(c.fps_num) or string.format('%.5g', c.fps_num / c.fps_den)
+end
+
+-- "30" or "30000/1001": the exact rate, for errors about rates that differ.
+local function rate_exact(c)
   return c.fps_den == 1 and tostring(c.fps_num) or (c.fps_num .. '/' .. c.fps_den)
 end
 
@@ -289,7 +304,7 @@ local function sequence(list, what, level)
     end
     if not same_rate(c, first) then
       error(string.format('vstudio: %s: clip %d is %s fps, the first is %s fps (all must match)', what, i,
-                          rate_str(c), rate_str(first)), level + 1)
+                          rate_exact(c), rate_exact(first)), level + 1)
     end
     -- flatten nested sequences so a frame is found by one binary search
     if c._parts then
@@ -334,7 +349,7 @@ local function crossfade(a, b, seconds, what, level)
                         b.height), level + 1)
   end
   if not same_rate(a, b) then
-    error(string.format('vstudio: %s: clips are %s and %s fps (rates must match)', what, rate_str(a), rate_str(b)),
+    error(string.format('vstudio: %s: clips are %s and %s fps (rates must match)', what, rate_exact(a), rate_exact(b)),
           level + 1)
   end
   check_number(seconds, what, 'seconds', level + 1)
@@ -481,7 +496,7 @@ local function overlay(list, level)
     local c = check_clip(list[i], 'overlay', level + 1)
     if not same_rate(c, bottom) then
       error(string.format('vstudio: overlay: clip %d is %s fps, the bottom is %s fps (rates must match)', i,
-                          rate_str(c), rate_str(bottom)), level + 1)
+                          rate_exact(c), rate_exact(bottom)), level + 1)
     end
     layers[#layers + 1] = { clip = c }
   end

@@ -69,7 +69,7 @@ local function bad_coords(f, x, y)
 end
 
 function frame_methods.get(f, x, y)
-  if not (x >= 0 and y >= 0 and x < f.width and y < f.height) or x % 1 ~= 0 or y % 1 ~= 0 then
+  if type(x) ~= 'number' or type(y) ~= 'number' or not (x >= 0 and y >= 0 and x < f.width and y < f.height) or x % 1 ~= 0 or y % 1 ~= 0 then
     bad_coords(f, x, y)
   end
   local p = f.data + y * f.stride + x * 4
@@ -87,7 +87,7 @@ local function is_byte(v)
 end
 
 function frame_methods.set(f, x, y, r, g, b, a)
-  if not (x >= 0 and y >= 0 and x < f.width and y < f.height) or x % 1 ~= 0 or y % 1 ~= 0 then
+  if type(x) ~= 'number' or type(y) ~= 'number' or not (x >= 0 and y >= 0 and x < f.width and y < f.height) or x % 1 ~= 0 or y % 1 ~= 0 then
     bad_coords(f, x, y)
   end
   a = a or 255
