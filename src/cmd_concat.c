@@ -11,8 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libavutil/log.h>
-
 #include "cli.h"
 #include "concat.h"
 #include "interrupt.h"
@@ -114,8 +112,6 @@ int vs_cmd_concat(int argc, char **argv)
         goto done;
     }
 
-    /* Quiet libav: its warnings would only repeat what the check below says. */
-    av_log_set_level(AV_LOG_ERROR);
     vs_interrupt saved;
     atomic_int *signalled = vs_interrupt_catch(&saved);
 

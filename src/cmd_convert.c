@@ -14,8 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libavutil/log.h>
-
 #include "cli.h"
 #include "convert.h"
 #include "interrupt.h"
@@ -319,7 +317,6 @@ int vs_cmd_convert(int argc, char **argv)
         tasks[k].out = outs.items[k];
     }
     o.progress = o.quiet ? 0 : progress == 1 ? 1 : isatty(STDERR_FILENO);
-    av_log_set_level(AV_LOG_ERROR);
     vs_interrupt saved;
     ret = vs_convert_batch(tasks, dirs.n, &o, vs_interrupt_catch(&saved));
     vs_interrupt_release(&saved);

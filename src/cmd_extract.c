@@ -10,7 +10,6 @@
  */
 #include <stdatomic.h>
 #include <errno.h>
-#include <libavutil/log.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -190,8 +189,6 @@ int vs_cmd_extract(int argc, char **argv)
     if (npos < 2)
         return vs_cli_usage_error(CMD, npos == 0 ? "VIDEO and OUTDIR are required" : "OUTDIR is required");
     const char *video = pos[0], *dir = pos[1];
-    av_log_set_level(AV_LOG_QUIET);
-
     vs_decoder *dec = vs_decoder_open(video, 0);
     if (!dec)
         return vs_cli_fail(CMD, "%s", vs_last_error());

@@ -5,7 +5,6 @@
  * the order given; a file that cannot be probed gets one line on stderr and
  * the others still print.
  */
-#include <libavutil/log.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -171,7 +170,6 @@ int vs_cmd_probe(int argc, char **argv)
         free(files);
         return vs_cli_usage_error(CMD, "no files given");
     }
-    av_log_set_level(AV_LOG_QUIET);
     job j = {.files = files, .n = n, .use_cache = use_cache};
     j.info = calloc((size_t)n, sizeof *j.info);
     j.ok = calloc((size_t)n, sizeof *j.ok);

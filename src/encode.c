@@ -118,9 +118,13 @@ static void untrack_open(vs_encoder *enc)
     pthread_mutex_unlock(&open_lock);
 }
 
-/* libav's own chatter (x264's statistics, muxer notes) is not for our
- * users; errors still come back to us as return codes we report. */
-__attribute__((constructor)) static void quiet_libav(void) { av_log_set_level(AV_LOG_ERROR); }
+/* libav's own chatter (x264's statistics, muxer notes, "moov atom not
+ * found") is not for our users: errors come back to us as return codes we
+ * report with the file and frame. VSTUDIO_LIBAV_LOG=1 shows it, to debug. */
+__attribute__((constructor)) static void quiet_libav(void)
+{
+    av_log_set_level(getenv("VSTUDIO_LIBAV_LOG") ? AV_LOG_VERBOSE : AV_LOG_FATAL);
+}
 
 void vs_encoder_options_init(vs_encoder_options *opts)
 {

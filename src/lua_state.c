@@ -78,6 +78,25 @@ lua_State *vs_lua_state_new(void)
     return L;
 }
 
+/* Whether a traceback line points into the user's code: not a C function,
+ * not vstudio's own Lua modules, not the engine's glue chunks. */
+static int user_frame(const char *line, size_t len)
+{
+    const char *dir = vs_lua_dir();
+    size_t dlen = strlen(dir);
+    if (len >= 3 && strncmp(line, "[C]", 3) == 0)
+        return 0;
+    if (len >= 11 && strncmp(line, "(tail call)", 11) == 0)
+        return 0;
+    if (len >= 17 && strncmp(line, "(vstudio engine)", 16) == 0)
+        return 0;
+    return !(len > dlen && strncmp(line, dir, dlen) == 0 && line[dlen] == '/');
+}
+
+/* The error message for people: vstudio's own "vstudio: " after the
+ * script's file:line is dropped (the command names itself already), and
+ * the traceback keeps only the user's frames; none at all when the one
+ * frame left is the file:line the message starts with. */
 static int traceback(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
@@ -86,7 +105,42 @@ static int traceback(lua_State *L)
             return 1;
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
-    luaL_traceback(L, L, msg, 1);
+    luaL_traceback(L, L, NULL, 1);
+    const char *tb = lua_tostring(L, -1);
+    size_t cap = strlen(msg) + strlen(tb) + 32, used = 0;
+    char *out = malloc(cap);
+    if (!out)
+        return 1; /* the plain traceback */
+    const char *inner = strstr(msg, ": vstudio: ");
+    if (inner)
+        used = (size_t)snprintf(out, cap, "%.*s%s", (int)(inner - msg + 2), msg, inner + 11);
+    else
+        used = (size_t)snprintf(out, cap, "%s", msg);
+    size_t head = used;
+    int kept = 0;
+    const char *first = NULL;
+    size_t first_len = 0;
+    for (const char *p = strchr(tb, '\n'); p && *p;) { /* after "stack traceback:" */
+        const char *line = p + 1 + (p[1] == '\t');
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (user_frame(line, len)) {
+            if (!kept++) {
+                first = line;
+                first_len = len;
+                used += (size_t)snprintf(out + used, cap - used, "\nstack traceback:");
+            }
+            used += (size_t)snprintf(out + used, cap - used, "\n\t%.*s", (int)len, line);
+        }
+        p = end;
+    }
+    /* "script.lua:12: in main chunk" alone repeats "script.lua:12: why" */
+    const char *colon = first ? memchr(first, ':', first_len) : NULL;
+    const char *loc_end = colon ? memchr(colon + 1, ':', first_len - (size_t)(colon + 1 - first)) : NULL;
+    if (kept == 1 && loc_end && strncmp(out, first, (size_t)(loc_end - first)) == 0)
+        used = head;
+    lua_pushlstring(L, out, used);
+    free(out);
     return 1;
 }
 

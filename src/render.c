@@ -127,6 +127,25 @@ void vs_render_options_init(vs_render_options *opts)
 
 /* ---- Lua side of a worker ---- */
 
+/* A Lua error as the user should read it: without the engine glue's own
+ * location ("(vstudio engine):11: ") or a leading "vstudio: " (the command
+ * names itself). */
+static const char *user_message(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    if (!msg)
+        return "(error object is not a string)";
+    static const char glue[] = "(vstudio engine):";
+    if (strncmp(msg, glue, sizeof glue - 1) == 0) {
+        const char *after = strstr(msg + sizeof glue - 1, ": ");
+        if (after)
+            msg = after + 2;
+    }
+    if (strncmp(msg, "vstudio: ", 9) == 0)
+        msg += 9;
+    return msg;
+}
+
 /* Loads the script into a fresh state and leaves in the registry a function
  * render(k, frame_ptr) for its clip; fills info. Errors name the script.
  * worker 0 is the script's main run (vs.worker = false: its one-time side
@@ -202,7 +221,7 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
 lua_fail: {
         /* An error raised through a tail call (`return vs.sequence{...}`) has
          * no file:line of the script; name the script then. */
-        const char *msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown Lua error";
+        const char *msg = user_message(L);
         if (strstr(msg, o->script))
             vs_fail("%s", msg);
         else
@@ -239,7 +258,7 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     lua_pushnumber(L, (lua_Number)k);
     lua_pushlightuserdata(L, w->scratch);
     if (vs_lua_pcall(L, 2, 0) != 0) {
-        fail_frame(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
+        fail_frame(e, k, user_message(L));
         lua_pop(L, 1);
         return -1;
     }
@@ -482,7 +501,7 @@ static int render_one(lua_State *L, int ref, vs_frame *f, int64_t k)
     lua_pushnumber(L, (lua_Number)k);
     lua_pushlightuserdata(L, f);
     if (vs_lua_pcall(L, 2, 0) != 0) {
-        vs_fail("frame %lld: %s", (long long)k, lua_tostring(L, -1));
+        vs_fail("frame %lld: %s", (long long)k, user_message(L));
         lua_pop(L, 1);
         return -1;
     }

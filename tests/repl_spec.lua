@@ -10,11 +10,15 @@ local function sleep(s) os.execute('sleep ' .. s) end
 local Term = {}
 Term.__index = Term
 local serial = 0
+local ffi = require 'ffi'
+pcall(ffi.cdef, 'int getpid(void);')
+local PID = ffi.C.getpid()
 
 local function term(cmd)
   serial = serial + 1
   local self = setmetatable({}, Term)
-  self.sock = string.format('vsrepl%d_%d', math.random(1e6), serial)
+  -- the pid keeps test runs side by side (other checkouts) off each other's servers
+  self.sock = string.format('vsrepl%d_%d', PID, serial)
   self.tmux = 'tmux -L ' .. self.sock .. ' '
   local _, err, rc = h.sh(self.tmux .. 'new-session -d -s t -x 100 -y 30 ' .. h.q(cmd))
   if rc ~= 0 and select(3, h.sh('test -c /dev/null')) ~= 0 then

@@ -98,17 +98,23 @@ return vs.clip{ size = {w, hgt}, fps = 5, duration = 1, draw = function(f, t) en
   it('stops on an error in draw, naming file:line and frame, leaving no output', function()
     local s = script(dir, 'boom.lua', [[
 local vs = require 'vstudio'
+local function explode(t) error('boom at ' .. t) end
 return vs.clip{ size = {64, 48}, fps = 10, duration = 3,
   draw = function(frame, t)
-    if t >= 1.7 then error('boom at ' .. t) end
+    if t >= 1.7 then explode(t) end
   end }
 ]])
     local out = dir .. '/boom.mp4'
     local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(out))
     assert.are.equal(1, rc)
     assert.truthy(err:find('frame 17', 1, true), err)
-    assert.truthy(err:find('boom.lua:4:', 1, true), err)
-    assert.truthy(err:find('traceback', 1, true), err)
+    assert.truthy(err:find('boom.lua:2: boom at 1.7', 1, true), err)
+    -- the traceback shows the script's frames only, not vstudio's or C's
+    assert.truthy(err:find('traceback:\n\t[^\n]*boom.lua:2: in function', 1), err)
+    assert.truthy(err:find('\n\t[^\n]*boom.lua:5: in function', 1), err)
+    assert.falsy(err:find('[C]', 1, true), err)
+    assert.falsy(err:find('vstudio/clip.lua', 1, true), err)
+    assert.falsy(err:find('vstudio engine', 1, true), err)
     assert.is_false(h.exists(out))
     assert.is_false(h.exists(out .. '.part'))
   end)
@@ -122,7 +128,28 @@ return vs.clip{ size = {64, 48}, fps = 10, duration = 3,
     _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q')
     assert.are.equal(1, rc)
     assert.truthy(err:find('must return a clip', 1, true), err)
+    assert.falsy(err:find('traceback', 1, true), err)
     assert.is_false(h.exists(dir .. '/none.mp4'))
+  end)
+
+  it('words API errors for people: one vstudio: prefix, the script line, no library frames', function()
+    h.write_file(dir .. '/half.mp4', 'not really a video')
+    local s = script(dir, 'open.lua', "local vs = require 'vstudio'\nlocal v = vs.video(" ..
+      ("%q"):format(dir .. '/half.mp4') .. ')\nreturn v')
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q')
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('^vstudio: run: [^\n]*open%.lua:2: video: [^\n]*half%.mp4: not a readable video file'), err)
+    assert.falsy(err:find('traceback', 1, true), err)
+    assert.falsy(err:find('moov atom', 1, true), 'libav says nothing of its own: ' .. err)
+    s = script(dir, 'map.lua', [[
+local vs = require 'vstudio'
+return vs.color{ 1, 2, 3, size = {16, 16}, duration = 1 }:map(function(frame, t)
+  return vs.frame(8, 8)
+end)
+]])
+    _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/map.mp4'))
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('frame 0: [^\n]*map%.lua:2: map: the function returned a 8x8 frame for a 16x16 clip'), err)
   end)
 
   it('refuses a missing script and bad options', function()

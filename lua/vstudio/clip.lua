@@ -468,8 +468,12 @@ function Clip:map(fn)
   return derive(self, self.size, self.frames, function(_, k, frame)
     src:render(k, frame)
     local out = fn(frame, k * den / num)
-    if out ~= nil and out ~= frame and type(out) == 'cdata' then
-      core.check(C.vs_frame_copy_into(frame, out), 'map', 2)
+    if out ~= nil and out ~= frame and type(out) == 'cdata' and C.vs_frame_copy_into(frame, out) ~= 0 then
+      -- name the function's own line: the error surfaces far from the script
+      local info = debug.getinfo(fn, 'S')
+      error(string.format('%s:%d: map: the function returned a %dx%d frame for a %dx%d clip (draw into the ' ..
+                          'frame it gets, or return one of its size)', info.short_src, info.linedefined,
+                          out.width, out.height, frame.width, frame.height), 0)
     end
   end)
 end
