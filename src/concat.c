@@ -10,10 +10,13 @@
  *
  *   1. check: open every part, take its first video stream and its first
  *      packet, and compare with the first part: codec, size, pixel format,
- *      frame rate, colour tags, x264's settings string, profile, level and
- *      the decoder configuration bytes (extradata: for H.264 in MP4 the
- *      avcC box holding SPS and PPS, which must be byte-identical for a
- *      clean join). The first difference is reported with both values and
+ *      frame rate, colour tags, the encoder settings vstudio records in
+ *      every video it writes (codec, preset, crf, bit rate, GOP, pixel
+ *      format, codec options: see concat.h; parts from other tools have
+ *      none and skip this), x264's settings string, profile, level and the
+ *      decoder configuration bytes (extradata: for H.264 in MP4 the avcC
+ *      box holding SPS and PPS, which must be byte-identical for a clean
+ *      join). The first difference is reported with both values and
  *      nothing is written.
  *   2. copy: remux the packets of each part in the given order into
  *      OUT.part, shifting each part's timestamps by the presentation time
@@ -58,7 +61,40 @@ struct signature {
     AVCodecParameters *par;
     AVRational fps;
     char *x264; /* x264's "options: ..." string from the first packet, or NULL */
+    char *settings; /* what vstudio's encoder recorded (concat.h), or NULL */
 };
+
+static const char SETTINGS_PREFIX[] = VS_SETTINGS_TAG " ";
+
+/* The mp4 muxer family, which drops stream tags but the handler name. */
+static int keeps_handler_name_only(const AVOutputFormat *of)
+{
+    static const char *const names[] = {"mp4", "mov", "ipod", "ismv", "3gp", "3g2", "psp", "f4v"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcmp(of->name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int vs_settings_tag_set(AVStream *st, const AVOutputFormat *of, const char *settings)
+{
+    if (!keeps_handler_name_only(of))
+        return av_dict_set(&st->metadata, VS_SETTINGS_TAG, settings, 0) < 0 ? -1 : 0;
+    char name[sizeof SETTINGS_PREFIX + VS_SETTINGS_MAX];
+    snprintf(name, sizeof name, "%s%s", SETTINGS_PREFIX, settings);
+    return av_dict_set(&st->metadata, "handler_name", name, 0) < 0 ? -1 : 0;
+}
+
+const char *vs_settings_tag_get(const AVStream *st)
+{
+    const AVDictionaryEntry *e = av_dict_get(st->metadata, VS_SETTINGS_TAG, NULL, 0);
+    if (e)
+        return e->value;
+    e = av_dict_get(st->metadata, "handler_name", NULL, 0);
+    if (e && strncmp(e->value, SETTINGS_PREFIX, sizeof SETTINGS_PREFIX - 1) == 0)
+        return e->value + sizeof SETTINGS_PREFIX - 1;
+    return NULL;
+}
 
 static const char *err_text(int err, char *buf, size_t size)
 {
@@ -159,8 +195,8 @@ static int x264_key_ignored(const char *tok, size_t len)
     return 0;
 }
 
-/* Next "key=value" token of an x264 options string that matters, or NULL. */
-static const char *next_x264_token(const char *s, size_t *len)
+/* Next "key=value" token of a settings string that matters, or NULL. */
+static const char *next_token(const char *s, size_t *len, int x264)
 {
     for (;;) {
         while (*s == ' ')
@@ -168,7 +204,7 @@ static const char *next_x264_token(const char *s, size_t *len)
         if (!*s)
             return NULL;
         size_t n = strcspn(s, " ");
-        if (!x264_key_ignored(s, n)) {
+        if (!x264 || !x264_key_ignored(s, n)) {
             *len = n;
             return s;
         }
@@ -176,14 +212,14 @@ static const char *next_x264_token(const char *s, size_t *len)
     }
 }
 
-/* The first x264 setting that differs, written as "a" and "b"; 0 if none. */
-static int diff_x264(const char *a, const char *b, char *va, char *vb, size_t size)
+/* The first setting that differs, written as "a" and "b"; 0 if none. */
+static int diff_settings(const char *a, const char *b, char *va, char *vb, size_t size, int x264)
 {
     size_t la = 0, lb = 0;
     const char *ta = a, *tb = b;
     for (;;) {
-        ta = next_x264_token(ta, &la);
-        tb = next_x264_token(tb, &lb);
+        ta = next_token(ta, &la, x264);
+        tb = next_token(tb, &lb, x264);
         if (!ta && !tb)
             return 0;
         if (!ta || !tb || la != lb || memcmp(ta, tb, la) != 0) {
@@ -203,6 +239,8 @@ static void signature_free(struct signature *s)
     avcodec_parameters_free(&s->par);
     free(s->x264);
     s->x264 = NULL;
+    free(s->settings);
+    s->settings = NULL;
 }
 
 static AVRational part_fps(const AVStream *st)
@@ -222,6 +260,12 @@ static int take_signature(struct part *p, struct signature *sig)
         return vs_fail("%s: out of memory", p->path);
     }
     sig->fps = part_fps(p->st);
+    const char *settings = vs_settings_tag_get(p->st);
+    if (settings && !(sig->settings = strdup(settings))) {
+        av_packet_free(&pkt);
+        signature_free(sig);
+        return vs_fail("%s: out of memory", p->path);
+    }
     int r = read_video_packet(p, pkt);
     if (r != 0) {
         av_packet_free(&pkt);
@@ -240,11 +284,22 @@ static int take_signature(struct part *p, struct signature *sig)
     return 0;
 }
 
+/* What the extradata of a codec holds, for messages. */
+static const char *extradata_name(enum AVCodecID id, char *buf, size_t size)
+{
+    if (id == AV_CODEC_ID_H264)
+        return "H.264 SPS/PPS";
+    if (id == AV_CODEC_ID_HEVC)
+        return "HEVC VPS/SPS/PPS";
+    snprintf(buf, size, "%s headers", avcodec_get_name(id));
+    return buf;
+}
+
 /* Compares part b with the first part a; names the first difference. */
 static int compare(const char *pa, const struct signature *a, const char *pb, const struct signature *b)
 {
     const AVCodecParameters *x = a->par, *y = b->par;
-    char va[256], vb[256];
+    char va[256], vb[256], what_buf[96];
     const char *what = NULL;
     if (x->codec_id != y->codec_id) {
         what = "codec";
@@ -287,11 +342,13 @@ static int compare(const char *pa, const struct signature *a, const char *pb, co
         what = "sample aspect ratio";
         snprintf(va, sizeof va, "%d:%d", x->sample_aspect_ratio.num, x->sample_aspect_ratio.den);
         snprintf(vb, sizeof vb, "%d:%d", y->sample_aspect_ratio.num, y->sample_aspect_ratio.den);
+    } else if (a->settings && b->settings && diff_settings(a->settings, b->settings, va, vb, sizeof va, 0)) {
+        what = "encoder setting";
     } else if ((a->x264 != NULL) != (b->x264 != NULL)) {
         what = "encoder";
         snprintf(va, sizeof va, "%s", a->x264 ? "x264" : "not x264");
         snprintf(vb, sizeof vb, "%s", b->x264 ? "x264" : "not x264");
-    } else if (a->x264 && diff_x264(a->x264, b->x264, va, vb, sizeof va)) {
+    } else if (a->x264 && diff_settings(a->x264, b->x264, va, vb, sizeof va, 1)) {
         what = "x264 setting";
     } else if (x->profile != y->profile) {
         what = "profile";
@@ -303,7 +360,10 @@ static int compare(const char *pa, const struct signature *a, const char *pb, co
         snprintf(vb, sizeof vb, "%d", y->level);
     } else if (x->extradata_size != y->extradata_size ||
                (x->extradata_size > 0 && memcmp(x->extradata, y->extradata, (size_t)x->extradata_size) != 0)) {
-        what = "encoder headers (extradata: H.264 SPS/PPS)";
+        char kind[64];
+        snprintf(what_buf, sizeof what_buf, "encoder headers (extradata: %s)",
+                 extradata_name(x->codec_id, kind, sizeof kind));
+        what = what_buf;
         snprintf(va, sizeof va, "%d bytes", x->extradata_size);
         snprintf(vb, sizeof vb, "%d bytes%s", y->extradata_size,
                  x->extradata_size == y->extradata_size ? ", different content" : "");
@@ -314,11 +374,13 @@ static int compare(const char *pa, const struct signature *a, const char *pb, co
                    vb, pa, va);
 }
 
-/* Pass 1: every part opens, has video frames starting on a keyframe, and matches the first. */
-static int check_parts(const char *const *parts, int n)
+/* Pass 1: every part opens, has video frames starting on a keyframe, and
+ * matches the first. *recorded: every part carries the encoder settings. */
+static int check_parts(const char *const *parts, int n, int *recorded)
 {
     struct signature first = {0};
     int ret = -1;
+    *recorded = 1;
     for (int i = 0; i < n; i++) {
         struct part p;
         struct signature sig;
@@ -328,6 +390,8 @@ static int check_parts(const char *const *parts, int n)
         close_part(&p);
         if (r < 0)
             goto done;
+        if (!sig.settings)
+            *recorded = 0;
         if (i == 0) {
             first = sig;
             continue;
@@ -349,8 +413,10 @@ static int same_file(const char *a, const char *b)
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* The output stream, set up from the first part. */
-static int setup_output(AVFormatContext *out, const struct part *p)
+/* The output stream, set up from the first part. recorded: every part had
+ * the same encoder settings, so the joined file can say so too (and be
+ * joined again). */
+static int setup_output(AVFormatContext *out, const struct part *p, int recorded)
 {
     const AVCodecParameters *in = p->st->codecpar;
     AVStream *ost = avformat_new_stream(out, NULL);
@@ -370,6 +436,9 @@ static int setup_output(AVFormatContext *out, const struct part *p)
             return vs_fail("out of memory");
         memcpy(dst, sd->data, sd->size);
     }
+    const char *settings = vs_settings_tag_get(p->st);
+    if (recorded && settings && vs_settings_tag_set(ost, out->oformat, settings) < 0)
+        return vs_fail("out of memory");
     if (av_dict_copy(&out->metadata, p->fmt->metadata, 0) < 0)
         return vs_fail("out of memory");
     /* The muxer writes its own brand, encoder and time. */
@@ -513,7 +582,8 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
     const AVOutputFormat *of = av_guess_format(NULL, out, NULL);
     if (!of || (of->flags & AVFMT_NOFILE))
         return vs_fail("%s: cannot tell the container from the name (use .mp4, .mkv or .mov)", out);
-    if (check_parts(parts, n_parts) < 0)
+    int recorded;
+    if (check_parts(parts, n_parts, &recorded) < 0)
         return -1;
 
     size_t plen = strlen(out) + sizeof ".part";
@@ -546,7 +616,7 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
                         avcodec_get_name(p.st->codecpar->codec_id));
                 goto fail;
             }
-            if (setup_output(octx, &p) < 0)
+            if (setup_output(octx, &p, recorded) < 0)
                 goto fail;
             tb = p.st->time_base;
             err = avio_open(&octx->pb, partpath, AVIO_FLAG_WRITE);

@@ -32,6 +32,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "concat.h"
 #include "error.h"
 #include "vstudio.h"
 
@@ -240,17 +241,28 @@ static const AVCodec *find_codec(const char *name)
     return codec && codec->type == AVMEDIA_TYPE_VIDEO ? codec : NULL;
 }
 
+/* libx264, libx264rgb, libx265 */
+static int is_x26x_codec(const AVCodec *codec)
+{
+    return strncmp(codec->name, "libx264", 7) == 0 || strcmp(codec->name, "libx265") == 0;
+}
+
+/* The preset asked for, or the one we default to; NULL for the codec's own. */
+static const char *pick_preset(const AVCodec *codec, const vs_encoder_options *o)
+{
+    return o->preset ? o->preset : is_x26x_codec(codec) ? "medium" : NULL;
+}
+
 static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_encoder_options *o)
 {
     AVCodecContext *c = enc->codec;
-    /* libx264, libx264rgb, libx265 */
-    int is_x26x = strncmp(codec->name, "libx264", 7) == 0 || strcmp(codec->name, "libx265") == 0;
+    int is_x26x = is_x26x_codec(codec);
     /* x264/x265 take their preset names only at open time, with a vague
      * EINVAL; check them here to name the choices. Other codecs' presets
      * (SVT-AV1's are numbers) are set only when asked for. */
     static const char *const x26x_presets[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
                                                "medium", "slow", "slower", "veryslow", "placebo"};
-    const char *preset = o->preset ? o->preset : is_x26x ? "medium" : NULL;
+    const char *preset = pick_preset(codec, o);
     if (preset && is_x26x) {
         size_t k = 0, n = sizeof x26x_presets / sizeof *x26x_presets;
         while (k < n && strcmp(preset, x26x_presets[k]) != 0)
@@ -292,6 +304,67 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
         c->flags |= AV_CODEC_FLAG_QSCALE;
         c->global_quality = FF_QP2LAMBDA * (q < 2 ? 2 : q > 31 ? 31 : q);
     }
+    return 0;
+}
+
+/* Writes s with ' ' and '%' escaped, so the settings stay one word per
+ * setting; returns the length it needed, as snprintf does. */
+static size_t escape_word(char *dst, size_t size, const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++) {
+        const char *e = *s == ' ' ? "%20" : *s == '%' ? "%25" : NULL;
+        size_t len = e ? 3 : 1;
+        if (n + len < size)
+            memcpy(dst + n, e ? e : s, len);
+        n += len;
+    }
+    if (size > 0)
+        dst[n < size ? n : size - 1] = '\0';
+    return n;
+}
+
+/* FNV-1a: stands in for codec options too long for the settings tag. */
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    return h;
+}
+
+/*
+ * Records in the stream what a stream-copy join must agree on, for
+ * vstudio concat (concat.h): VP9 and MPEG-4 headers do not say which crf
+ * made them, so segments of different quality would otherwise join
+ * silently. Nothing that legitimately differs between the segments of one
+ * render is in it: no frame range, title or thread count.
+ */
+static int record_settings(vs_encoder *enc, const AVCodec *codec, const vs_encoder_options *o)
+{
+    char crf[16] = "none", gop[16] = "default", opts[VS_SETTINGS_MAX + 1] = "none", tag[VS_SETTINGS_MAX + 1];
+    if (o->bit_rate <= 0)
+        snprintf(crf, sizeof crf, "%d", o->crf >= 0 ? o->crf : 18);
+    if (o->gop > 0)
+        snprintf(gop, sizeof gop, "%d", o->gop);
+    /* a preset the codec has no option for is ignored (set_codec_quality) */
+    const char *preset = pick_preset(codec, o);
+    if (!preset || !av_opt_find(enc->codec->priv_data, "preset", NULL, 0, 0))
+        preset = "default";
+    if (o->codec_options && *o->codec_options)
+        escape_word(opts, sizeof opts, o->codec_options);
+    for (int pass = 0; pass < 2; pass++) {
+        int n = snprintf(tag, sizeof tag, "codec=%s preset=%s crf=%s bitrate=%lld gop=%s pix_fmt=%s options=%s",
+                         codec->name, preset, crf, (long long)(o->bit_rate > 0 ? o->bit_rate : 0), gop,
+                         av_get_pix_fmt_name(enc->pix_fmt), opts);
+        if (n >= 0 && (size_t)n < sizeof tag)
+            break;
+        if (pass == 1) /* only a preset name could be this long */
+            return vs_fail("%s: preset '%s' is too long", enc->path, preset);
+        snprintf(opts, sizeof opts, "#%016llx", (unsigned long long)fnv1a(o->codec_options));
+    }
+    if (vs_settings_tag_set(enc->stream, enc->fmt->oformat, tag) < 0)
+        return vs_fail("%s: out of memory", enc->path);
     return 0;
 }
 
@@ -423,6 +496,8 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
         return vs_fail("%s: %s", enc->path, av_error(err));
     enc->stream->time_base = c->time_base;
     enc->stream->avg_frame_rate = c->framerate;
+    if (record_settings(enc, codec, o) < 0)
+        return -1;
 
     if (o->title)
         av_dict_set(&enc->fmt->metadata, "title", o->title, 0);

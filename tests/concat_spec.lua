@@ -231,3 +231,113 @@ describe('vstudio concat', function()
     assert.truthy(err:find('cannot tell the container', 1, true), err)
   end)
 end)
+
+-- Segments rendered by vstudio itself: VP9 and MPEG-4 headers do not record
+-- quality, so the check relies on the settings vstudio writes into every
+-- video stream it encodes.
+describe('vstudio concat of vstudio renders', function()
+  local dir, script
+
+  local SCRIPT = [[
+local vs = require 'vstudio'
+return vs.clip{size = {64, 48}, fps = 30, duration = 0.5, draw = function(frame, t)
+  local k = math.floor(t * 30 + 0.5)
+  frame:fill((k * 37) % 256, (k * 59) % 256, (k * 83) % 256, 255)
+end}
+]]
+
+  setup(function()
+    dir = helper.tmpdir()
+    script = dir .. '/tiny.lua'
+    helper.write_file(script, SCRIPT)
+  end)
+
+  teardown(helper.cleanup)
+
+  local function has_encoder(name)
+    local out = helper.sh('ffmpeg -hide_banner -encoders 2>/dev/null')
+    return out:find(' ' .. name:gsub('%p', '%%%0') .. ' ') ~= nil
+  end
+
+  local function render(name, frames, args)
+    local path = dir .. '/' .. name
+    local _, err, rc = helper.vstudio(('run %s -q --frames %s %s -o %s'):format(q(script), frames, args, q(path)))
+    assert.equal(0, rc, err)
+    return path
+  end
+
+  local function refused(a, b, out, pattern)
+    local _, err, rc = helper.vstudio(('concat %s %s -o %s'):format(q(a), q(b), q(out)))
+    assert.equal(1, rc, err)
+    assert.truthy(err:find('^vstudio: concat: ' .. b:gsub('%p', '%%%0') .. ': ' .. pattern), err)
+    assert.is_true(no_output(out))
+    return err
+  end
+
+  for _, case in ipairs({
+    {'VP9 in WebM', 'webm', '--codec libvpx-vp9', 'libvpx-vp9'},
+    {'MPEG-4 in MKV', 'mkv', '--codec mpeg4', 'mpeg4'},
+    {'MPEG-4 in MP4', 'mp4', '--codec mpeg4', 'mpeg4'},
+    {'H.264 in MOV', 'mov', '--codec libx264', 'libx264'},
+  }) do
+    local label, ext, codec, encoder = case[1], case[2], case[3], case[4]
+
+    it(label .. ': refuses parts rendered at different crf, naming crf', function()
+      if not has_encoder(encoder) then pending(encoder .. ' is not in this ffmpeg') return end
+      local a = render('crf20-a.' .. ext, '0:7', codec .. ' --crf 20')
+      local b = render('crf40-b.' .. ext, '7:15', codec .. ' --crf 40')
+      refused(a, b, dir .. '/crf-mixed.' .. ext,
+        'encoder setting crf=40 differs from .-%(crf=20%); parts must be rendered with the same settings')
+    end)
+
+    it(label .. ': joins parts with equal settings, all frames kept', function()
+      if not has_encoder(encoder) then pending(encoder .. ' is not in this ffmpeg') return end
+      local a = render('same-a.' .. ext, '0:7', codec .. ' --crf 20')
+      local b = render('same-b.' .. ext, '7:15', codec .. ' --crf 20')
+      local out = dir .. '/same.' .. ext
+      local _, err, rc = helper.vstudio(('concat %s %s -o %s'):format(q(a), q(b), q(out)))
+      assert.equal(0, rc, err)
+      assert.equal(helper.ffprobe_frames(a) + helper.ffprobe_frames(b), helper.ffprobe_frames(out))
+      assert.equal(15, helper.ffprobe_frames(out))
+      assert.is_false(helper.exists(out .. '.part'))
+    end)
+  end
+
+  it('names the first differing setting: preset before crf, and the codec options', function()
+    local a = render('p-a.mp4', '0:7', '--preset fast --crf 20')
+    local b = render('p-b.mp4', '7:15', '--preset slow --crf 30')
+    refused(a, b, dir .. '/preset.mp4', 'encoder setting preset=slow differs from .-%(preset=fast%)')
+  end)
+
+  it('keeps the settings in the joined file, so it can be joined again', function()
+    local a = render('again-a.webm', '0:5', '--crf 30')
+    local b = render('again-b.webm', '5:10', '--crf 30')
+    local c = render('again-c.webm', '10:15', '--crf 30')
+    local ab = dir .. '/again-ab.webm'
+    local _, err, rc = helper.vstudio(('concat -q %s %s -o %s'):format(q(a), q(b), q(ab)))
+    assert.equal(0, rc, err)
+    local odd = render('again-odd.webm', '10:15', '--crf 31')
+    refused(ab, odd, dir .. '/again-odd-out.webm', 'encoder setting crf=31 differs')
+    local out = dir .. '/again-abc.webm'
+    _, err, rc = helper.vstudio(('concat -q %s %s -o %s'):format(q(ab), q(c), q(out)))
+    assert.equal(0, rc, err)
+    assert.equal(15, helper.ffprobe_frames(out))
+  end)
+
+  it('x265: names HEVC headers, not H.264, when parts made elsewhere differ', function()
+    if not has_encoder('libx265') then pending('libx265 is not in this ffmpeg') return end
+    local parts = {}
+    for i, crf in ipairs({20, 40}) do
+      parts[i] = dir .. '/hevc' .. crf .. '.mp4'
+      local _, err, rc = helper.sh(('ffmpeg -v error -y -f lavfi -i testsrc2=s=64x48:r=30 -frames:v 5 ' ..
+        '-c:v libx265 -x265-params log-level=error -crf %d %s'):format(crf, q(parts[i])))
+      assert.equal(0, rc, err)
+    end
+    local err = refused(parts[1], parts[2], dir .. '/hevc.mp4', 'encoder headers %(extradata: HEVC VPS/SPS/PPS%)')
+    assert.falsy(err:find('H.264', 1, true), err)
+    -- rendered by vstudio, the recorded settings name the difference first
+    local a = render('x265-a.mp4', '0:7', '--codec libx265 --crf 20')
+    local b = render('x265-b.mp4', '7:15', '--codec libx265 --crf 40')
+    refused(a, b, dir .. '/x265.mp4', 'encoder setting crf=40 differs from .-%(crf=20%)')
+  end)
+end)
