@@ -39,7 +39,7 @@ enum sink { SINK_LAV, SINK_Y4M, SINK_RAW, SINK_IMAGES };
 
 struct vs_picture {
     vs_encoder *enc;
-    AVFrame *yuv;             /* SINK_LAV, SINK_Y4M */
+    AVFrame *frame;           /* SINK_LAV, SINK_Y4M: in the encoder's pixel format (YUV or RGB) */
     vs_frame *rgba;           /* SINK_RAW */
     char *image_tmp;          /* SINK_IMAGES: the file this picture's worker saved, renamed at push */
     int has_image;            /* image_tmp exists */
@@ -326,6 +326,20 @@ static int is_yuv(enum AVPixelFormat f)
     return d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3;
 }
 
+/* 1 when the container certainly cannot hold the codec; a muxer that does
+ * not say is left to judge at the header. Matroska says no to codecs it
+ * has no ID of its own for, yet stores them by their AVI tag and libav
+ * reads them back (png, ffv1); without an AVI tag the file would not
+ * decode (qtrle). */
+static int container_refuses(const AVOutputFormat *ofmt, enum AVCodecID id)
+{
+    if (avformat_query_codec(ofmt, id, FF_COMPLIANCE_NORMAL) != 0)
+        return 0;
+    const struct AVCodecTag *const riff[] = {avformat_get_riff_video_tags(), NULL};
+    unsigned tag;
+    return avformat_query_codec(ofmt, id, FF_COMPLIANCE_EXPERIMENTAL) != 1 || !av_codec_get_tag2(riff, id, &tag);
+}
+
 static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_options *o)
 {
     /* A format is named like an extension ("mkv"); libav names it by muxer ("matroska"). */
@@ -364,7 +378,7 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     url = NULL;
     if (err < 0)
         return vs_fail("%s: %s", enc->path, av_error(err));
-    if (avformat_query_codec(ofmt, codec->id, FF_COMPLIANCE_NORMAL) == 0)
+    if (container_refuses(ofmt, codec->id))
         return vs_fail("%s: the %s container cannot hold %s video", enc->path, ofmt->name, codec->name);
 
     enc->stream = avformat_new_stream(enc->fmt, NULL);
@@ -438,7 +452,8 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     err = avformat_write_header(enc->fmt, &mopts);
     av_dict_free(&mopts);
     if (err < 0)
-        return vs_fail("%s: cannot write header: %s", enc->path, av_error(err));
+        return vs_fail("%s: the %s container cannot hold this %s video (%s): %s", enc->path, ofmt->name,
+                       codec->name, av_get_pix_fmt_name(c->pix_fmt), av_error(err));
     return 0;
 }
 
@@ -601,7 +616,7 @@ static void picture_free(vs_picture *pic)
 {
     if (!pic)
         return;
-    av_frame_free(&pic->yuv);
+    av_frame_free(&pic->frame);
     vs_frame_free(pic->rgba);
     vs_frame_free(pic->padded);
     if (pic->has_image)
@@ -650,24 +665,26 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc)
             goto fail;
         snprintf(pic->image_tmp, n, "%s/.vstudio-%ld-%lx-%d.%s", enc->path, (long)getpid(),
                  (unsigned long)(uintptr_t)enc, id, enc->image_ext);
-    } else if (enc->pix_fmt == AV_PIX_FMT_RGBA) {
+    } else if (enc->sink == SINK_RAW) {
+        /* by sink, not pixel format: a video file in rgba (png, qtrle)
+         * still needs an AVFrame for its codec */
         pic->rgba = vs_frame_new(enc->out_width, enc->out_height);
         if (!pic->rgba)
             goto fail;
     } else {
-        pic->yuv = av_frame_alloc();
-        if (!pic->yuv)
+        pic->frame = av_frame_alloc();
+        if (!pic->frame)
             goto fail;
-        pic->yuv->format = enc->pix_fmt;
-        pic->yuv->width = enc->out_width;
-        pic->yuv->height = enc->out_height;
+        pic->frame->format = enc->pix_fmt;
+        pic->frame->width = enc->out_width;
+        pic->frame->height = enc->out_height;
         if (is_yuv(enc->pix_fmt)) {
-            pic->yuv->colorspace = enc->bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
-            pic->yuv->color_primaries = enc->bt709 ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
-            pic->yuv->color_trc = enc->bt709 ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M;
-            pic->yuv->color_range = AVCOL_RANGE_MPEG;
+            pic->frame->colorspace = enc->bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+            pic->frame->color_primaries = enc->bt709 ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
+            pic->frame->color_trc = enc->bt709 ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M;
+            pic->frame->color_range = AVCOL_RANGE_MPEG;
         }
-        if (av_frame_get_buffer(pic->yuv, 64) < 0)
+        if (av_frame_get_buffer(pic->frame, 64) < 0)
             goto fail;
     }
     return pic;
@@ -695,13 +712,13 @@ void vs_picture_release(vs_picture *pic)
 
 uint8_t *vs_picture_plane(vs_picture *pic, int plane, int *linesize)
 {
-    if (!pic->yuv || plane < 0 || plane >= AV_NUM_DATA_POINTERS || !pic->yuv->data[plane])
+    if (!pic->frame || plane < 0 || plane >= AV_NUM_DATA_POINTERS || !pic->frame->data[plane])
         return NULL;
-    if (av_frame_make_writable(pic->yuv) < 0)
+    if (av_frame_make_writable(pic->frame) < 0)
         return NULL;
     if (linesize)
-        *linesize = pic->yuv->linesize[plane];
-    return pic->yuv->data[plane];
+        *linesize = pic->frame->linesize[plane];
+    return pic->frame->data[plane];
 }
 
 const char *vs_encoder_pix_fmt(const vs_encoder *enc, int *width, int *height)
@@ -809,11 +826,11 @@ int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
             sws_setColorspaceDetails(pic->sws, matrix, 1, matrix, 0, 0, 1 << 16, 1 << 16);
         }
     }
-    if (av_frame_make_writable(pic->yuv) < 0)
+    if (av_frame_make_writable(pic->frame) < 0)
         return vs_fail("out of memory");
     const uint8_t *planes[1] = {src->data};
     const int strides[1] = {src->stride};
-    sws_scale(pic->sws, planes, strides, 0, src->height, pic->yuv->data, pic->yuv->linesize);
+    sws_scale(pic->sws, planes, strides, 0, src->height, pic->frame->data, pic->frame->linesize);
     return 0;
 }
 
@@ -870,11 +887,11 @@ int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic)
     }
     switch (enc->sink) {
     case SINK_LAV:
-        pic->yuv->pts = enc->frames;
-        rc = encode_lav(enc, pic->yuv);
+        pic->frame->pts = enc->frames;
+        rc = encode_lav(enc, pic->frame);
         break;
     case SINK_Y4M:
-        rc = push_y4m(enc, pic->yuv);
+        rc = push_y4m(enc, pic->frame);
         break;
     case SINK_RAW:
         rc = push_raw(enc, pic->rgba);

@@ -161,9 +161,10 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc);
  * For PNG/JPEG sequences this compresses and saves the image (to a hidden
  * file the push renames), so that work happens in the calling thread too. */
 int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba);
-/* Plane i of a YUV picture, writable, at the padded size (for yuv420p:
- * plane 0 is w x h, planes 1 and 2 are w/2 x h/2, limited range); NULL
- * past the last plane or for RGBA sinks. */
+/* Plane i of a video or y4m picture in the encoder's pixel format,
+ * writable, at the padded size (for yuv420p: plane 0 is w x h, planes 1
+ * and 2 are w/2 x h/2, limited range); NULL past the last plane or for raw
+ * and image sinks. */
 uint8_t *vs_picture_plane(vs_picture *pic, int plane, int *linesize);
 /* The encoder's pixel format name ("yuv420p", "rgba" for raw/image sinks)
  * and padded size, for callers that fill planes themselves. */

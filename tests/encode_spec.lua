@@ -171,6 +171,53 @@ describe('encoder', function()
     end
   end)
 
+  it('writes RGB codecs into video files, decoding to exactly what was drawn', function()
+    -- noise with some translucent pixels: rgba keeps alpha, the rest show it over black
+    local src = { noise(33, 7, 7), noise(33, 7, 8), noise(33, 7, 9) }
+    src[2]:set(4, 2, 10, 200, 30, 99)
+    local flat = { src[1], src[2]:copy(), src[3] }
+    flat[2]:set(4, 2, 4, 78, 12, 255)
+    local cases = {
+      { 'p.mov', 'png', 'rgba', src }, { 'p.mkv', 'png', 'rgba', src }, { 'p.mp4', 'png', 'rgba', src },
+      { 'p.avi', 'png', 'rgba', src }, { 'f.mkv', 'ffv1', 'bgra', src, 'bgra' }, { 'f.avi', 'ffv1', 'bgra', src, 'bgra' },
+      { 'q.mov', 'qtrle', 'argb', src }, { 'g.mkv', 'png', 'rgb24', flat, 'rgb24' },
+    }
+    for _, case in ipairs(cases) do
+      local out = dir .. '/' .. case[1]
+      local wr = vs.write(out, { codec = case[2], pix_fmt = case[5] })
+      for _, f in ipairs(src) do wr:push(f) end
+      assert.are.equal(3, wr:close(), case[1])
+      assert.is_false(h.exists(out .. '.part'), case[1])
+      local s = h.ffprobe_stream(out)
+      assert.are.equal(case[2], s.codec_name, case[1])
+      assert.are.equal(case[3], s.pix_fmt, case[1])
+      assert.are.equal(33, s.width, case[1])
+      assert.are.equal(3, h.ffprobe_frames(out), case[1])
+      local back = h.ffmpeg_rgba_frames(out, 33, 7)
+      assert.are.equal(3, #back, case[1])
+      for i = 1, 3 do
+        assert.are.equal(h.frame_bytes(case[4][i]), back[i], case[1] .. ' frame ' .. (i - 1))
+      end
+    end
+  end)
+
+  it('refuses a codec the container cannot hold, naming both, and leaves no file', function()
+    for _, case in ipairs {
+      { 'p.webm', 'png', 'the webm container cannot hold png video' },
+      -- matroska would store it without the tag its decoder needs
+      { 'q.mkv', 'qtrle', 'the matroska container cannot hold qtrle video' },
+      -- the muxer itself refuses at the header
+      { 'p.gif', 'png', 'the gif container cannot hold this png video %(rgba%)' },
+    } do
+      local out = dir .. '/' .. case[1]
+      local ok, err = pcall(write, out, 2, 64, 48, { codec = case[2] })
+      assert.is_false(ok, case[1])
+      assert.matches(case[1]:gsub('%.', '%%.') .. ': ' .. case[3], err)
+      assert.is_false(h.exists(out), case[1])
+      assert.is_false(h.exists(out .. '.part'), case[1])
+    end
+  end)
+
   it('puts a keyframe every gop frames', function()
     local out = dir .. '/g.mp4'
     local wr = vs.write(out, { gop = 5, preset = 'ultrafast' })
