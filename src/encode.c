@@ -267,7 +267,17 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
         c->bit_rate = o->bit_rate;
         return 0;
     }
+    /* png, ffv1, qtrle, huffyuv: nothing to set, nothing lost */
+    const AVCodecDescriptor *d = avcodec_descriptor_get(codec->id);
+    if (d && (d->props & AV_CODEC_PROP_LOSSLESS) && !(d->props & AV_CODEC_PROP_LOSSY))
+        return 0;
     int crf = o->crf >= 0 ? o->crf : 18;
+    int is_vp9 = strcmp(codec->name, "libvpx-vp9") == 0;
+    /* crf 0 promises lossless: a codec without that mode (mpeg4, SVT-AV1)
+     * would quietly give its best lossy picture instead */
+    if (crf == 0 && !is_x26x && !is_vp9)
+        return vs_fail("%s: codec %s has no lossless mode for crf 0; use codec libx264, ffv1 or png", enc->path,
+                       codec->name);
     char value[16];
     snprintf(value, sizeof value, "%d", crf);
     if (crf == 0 && strncmp(codec->name, "libx264", 7) == 0) {
@@ -276,12 +286,12 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
         av_opt_set(c->priv_data, "x265-params", "lossless=1:log-level=error", 0);
     } else if (av_opt_find(c->priv_data, "crf", NULL, 0, 0)) {
         av_opt_set(c->priv_data, "crf", value, 0);
-        if (strcmp(codec->name, "libvpx-vp9") == 0) {
+        if (is_vp9) {
             c->bit_rate = 0; /* constant quality mode */
             if (crf == 0)
                 av_opt_set(c->priv_data, "lossless", "1", 0);
         }
-    } else if (!(codec->capabilities & AV_CODEC_CAP_LOSSLESS) && !is_x26x) {
+    } else if (!is_x26x) {
         /* mpeg4 and friends: a fixed quantiser from the crf scale, so
          * crf 18 gives q 4 (about x264's crf 18 look), crf 51 q 11. */
         int q = crf / 5 + 1;

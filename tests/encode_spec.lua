@@ -91,6 +91,38 @@ describe('encoder', function()
     end
   end)
 
+  it('is exactly lossless with crf 0 for every codec that has the mode, and refuses the rest', function()
+    local src = { noise(64, 64, 11), noise(64, 64, 12) } -- SVT-AV1 takes no less than 64 lines
+    local function push_all(out, opts)
+      local wr = vs.write(out, opts)
+      for _, f in ipairs(src) do wr:push(f) end
+      return wr:close()
+    end
+    -- the reference: the same frames converted to yuv420p and stored raw
+    push_all(dir .. '/ref.y4m', {})
+    local function yuv(path)
+      return (h.sh('ffmpeg -v error -i ' .. h.q(path) .. ' -f rawvideo -pix_fmt yuv420p -'))
+    end
+    local ref = yuv(dir .. '/ref.y4m')
+    assert.are.equal(2 * 64 * 64 * 3 / 2, #ref)
+    for _, case in ipairs { { 'x.mp4', 'libx264' }, { 'x.mkv', 'libx265' }, { 'v.webm', 'libvpx-vp9' },
+                            { 'f.mkv', 'ffv1' } } do
+      local out = dir .. '/' .. case[1]
+      push_all(out, { codec = case[2], crf = 0, preset = case[2]:match('^libx') and 'ultrafast' or nil })
+      assert.are.equal(ref, yuv(out), case[2])
+    end
+    for _, codec in ipairs { 'mpeg4', 'libsvtav1' } do
+      local out = dir .. '/' .. codec .. '.mkv'
+      local ok, err = pcall(push_all, out, { codec = codec, crf = 0 })
+      assert.is_false(ok, codec)
+      assert.matches('codec ' .. codec .. ' has no lossless mode for crf 0; use codec libx264, ffv1 or png', err)
+      assert.is_false(h.exists(out), codec)
+      assert.is_false(h.exists(out .. '.part'), codec)
+      -- other crf values are the codec's lossy scale, as before
+      assert.are.equal(2, push_all(out, { codec = codec, crf = 20 }))
+    end
+  end)
+
   it('pads odd sizes by edge replication, says so once, never fails', function()
     local out = dir .. '/odd.mp4'
     local pre = "package.path='" .. os.getenv('PWD') .. "/lua/?.lua;'..package.path local vs=require'vstudio' "
