@@ -259,7 +259,8 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
         if (av_opt_set(c->priv_data, "preset", preset, 0) < 0)
             return vs_fail("%s: codec %s has no preset '%s'", enc->path, codec->name, preset);
     } else if (preset && !o->quiet) {
-        fprintf(stderr, "vstudio: note: codec %s has no presets; preset '%s' ignored\n", codec->name, preset);
+        fprintf(stderr, "vstudio: note: %s: codec %s has no presets; preset '%s' ignored\n", enc->path, codec->name,
+                preset);
     }
     if (strcmp(codec->name, "libx265") == 0)
         av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
@@ -544,9 +545,9 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
     int mw = 1 << d->log2_chroma_w, mh = 1 << d->log2_chroma_h;
     enc->out_width = (enc->width + mw - 1) / mw * mw;
     enc->out_height = (enc->height + mh - 1) / mh * mh;
-    if ((enc->out_width != enc->width || enc->out_height != enc->height) && !o->quiet)
-        fprintf(stderr, "vstudio: note: %dx%d padded to %dx%d for %s (edge pixels repeated)\n", enc->width,
-                enc->height, enc->out_width, enc->out_height, av_get_pix_fmt_name(enc->pix_fmt));
+    if ((enc->out_width != enc->width || enc->out_height != enc->height) && !o->quiet && !o->no_pad_note)
+        fprintf(stderr, "vstudio: note: %s: %dx%d padded to %dx%d for %s (edge pixels repeated)\n", enc->path,
+                enc->width, enc->height, enc->out_width, enc->out_height, av_get_pix_fmt_name(enc->pix_fmt));
 
     if (enc->sink == SINK_LAV)
         return open_lav(enc, strcasecmp(format, extension(enc->path)) == 0 ? NULL : format, o);

@@ -130,6 +130,7 @@ typedef struct vs_encoder_options {
     int threads;               /* encoder threads; 0: the codec decides (x264: 1.5 x cores) */
     int quality;               /* JPEG sequence quality 1..100; 0: 90 */
     int quiet;                 /* 1: no notes on stderr (odd-size padding, ignored preset) */
+    int no_pad_note;           /* 1: no odd-size padding note (the caller reports it, as convert per folder) */
 } vs_encoder_options;
 void vs_encoder_options_init(vs_encoder_options *opts);
 /* width x height: the size of every frame pushed; opts NULL: defaults.
