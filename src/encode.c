@@ -677,7 +677,7 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc)
         snprintf(pic->image_tmp, n, "%s/.vstudio-%ld-%lx-%d.%s", enc->path, (long)getpid(),
                  (unsigned long)(uintptr_t)enc, id, enc->image_ext);
     } else if (enc->sink == SINK_RAW) {
-        /* by sink, not pixel format: a video file in rgba (png, qtrle)
+        /* by sink, not pixel format: a video file in rgba (png)
          * still needs an AVFrame for its codec */
         pic->rgba = vs_frame_new(enc->out_width, enc->out_height);
         if (!pic->rgba)
