@@ -475,11 +475,6 @@ static int convert_folder(struct job *j, struct batch *bt)
     double t0 = now_seconds();
     if (first_size(j, o) < 0)
         return -1;
-    if ((j->width | j->height) & 1) {
-        size_t n = strlen(j->note);
-        snprintf(j->note + n, sizeof j->note - n, "%s%dx%d is odd: padded to %dx%d by repeating the edge",
-                 n ? "; " : "", j->width, j->height, (j->width + 1) & ~1, (j->height + 1) & ~1);
-    }
     vs_encoder_options eo;
     vs_encoder_options_init(&eo);
     eo.fps_num = o->fps_num;
@@ -488,6 +483,7 @@ static int convert_folder(struct job *j, struct batch *bt)
     eo.preset = o->preset;
     eo.codec = o->codec;
     eo.threads = bt->encoder_threads;
+    eo.no_pad_note = 1; /* said once in the folder's warning below, with the folder's name */
     char comment[64];
     snprintf(comment, sizeof comment, "vstudio convert: %lld files", (long long)j->frames);
     eo.comment = comment;
@@ -497,6 +493,11 @@ static int convert_folder(struct job *j, struct batch *bt)
         return job_fail(j, "%s", vs_last_error());
     int pw, ph;
     const char *pix_fmt = vs_encoder_pix_fmt(p.enc, &pw, &ph);
+    if (pw != j->width || ph != j->height) {
+        size_t n = strlen(j->note);
+        snprintf(j->note + n, sizeof j->note - n, "%s%dx%d is odd: padded to %dx%d by repeating the edge",
+                 n ? "; " : "", j->width, j->height, pw, ph);
+    }
     j->jpeg_direct = !getenv("VSTUDIO_JPEG_RGB") && pix_fmt && !strcmp(pix_fmt, "yuv420p") &&
                      pw == j->width && ph == j->height;
     yuv_map_init(&j->jpeg_map, j->height >= 720); /* encode.c's rule for BT.709 */

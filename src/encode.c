@@ -40,7 +40,7 @@ enum sink { SINK_LAV, SINK_Y4M, SINK_RAW, SINK_IMAGES };
 
 struct vs_picture {
     vs_encoder *enc;
-    AVFrame *yuv;             /* SINK_LAV, SINK_Y4M */
+    AVFrame *frame;           /* SINK_LAV, SINK_Y4M: in the encoder's pixel format (YUV or RGB) */
     vs_frame *rgba;           /* SINK_RAW */
     char *image_tmp;          /* SINK_IMAGES: the file this picture's worker saved, renamed at push */
     int has_image;            /* image_tmp exists */
@@ -275,7 +275,8 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
         if (av_opt_set(c->priv_data, "preset", preset, 0) < 0)
             return vs_fail("%s: codec %s has no preset '%s'", enc->path, codec->name, preset);
     } else if (preset && !o->quiet) {
-        fprintf(stderr, "vstudio: note: codec %s has no presets; preset '%s' ignored\n", codec->name, preset);
+        fprintf(stderr, "vstudio: note: %s: codec %s has no presets; preset '%s' ignored\n", enc->path, codec->name,
+                preset);
     }
     if (strcmp(codec->name, "libx265") == 0)
         av_opt_set(c->priv_data, "x265-params", "log-level=error", 0);
@@ -283,7 +284,17 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
         c->bit_rate = o->bit_rate;
         return 0;
     }
+    /* png, ffv1, qtrle, huffyuv: nothing to set, nothing lost */
+    const AVCodecDescriptor *d = avcodec_descriptor_get(codec->id);
+    if (d && (d->props & AV_CODEC_PROP_LOSSLESS) && !(d->props & AV_CODEC_PROP_LOSSY))
+        return 0;
     int crf = o->crf >= 0 ? o->crf : 18;
+    int is_vp9 = strcmp(codec->name, "libvpx-vp9") == 0;
+    /* crf 0 promises lossless: a codec without that mode (mpeg4, SVT-AV1)
+     * would quietly give its best lossy picture instead */
+    if (crf == 0 && !is_x26x && !is_vp9)
+        return vs_fail("%s: codec %s has no lossless mode for crf 0; use codec libx264, ffv1 or png", enc->path,
+                       codec->name);
     char value[16];
     snprintf(value, sizeof value, "%d", crf);
     if (crf == 0 && strncmp(codec->name, "libx264", 7) == 0) {
@@ -292,12 +303,12 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
         av_opt_set(c->priv_data, "x265-params", "lossless=1:log-level=error", 0);
     } else if (av_opt_find(c->priv_data, "crf", NULL, 0, 0)) {
         av_opt_set(c->priv_data, "crf", value, 0);
-        if (strcmp(codec->name, "libvpx-vp9") == 0) {
+        if (is_vp9) {
             c->bit_rate = 0; /* constant quality mode */
             if (crf == 0)
                 av_opt_set(c->priv_data, "lossless", "1", 0);
         }
-    } else if (!(codec->capabilities & AV_CODEC_CAP_LOSSLESS) && !is_x26x) {
+    } else if (!is_x26x) {
         /* mpeg4 and friends: a fixed quantiser from the crf scale, so
          * crf 18 gives q 4 (about x264's crf 18 look), crf 51 q 11. */
         int q = crf / 5 + 1;
@@ -403,6 +414,20 @@ static int is_yuv(enum AVPixelFormat f)
     return d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3;
 }
 
+/* 1 when the container certainly cannot hold the codec; a muxer that does
+ * not say is left to judge at the header. Matroska says no to codecs it
+ * has no ID of its own for, yet stores them by their AVI tag and libav
+ * reads them back (png, ffv1); without an AVI tag the file would not
+ * decode (qtrle). */
+static int container_refuses(const AVOutputFormat *ofmt, enum AVCodecID id)
+{
+    if (avformat_query_codec(ofmt, id, FF_COMPLIANCE_NORMAL) != 0)
+        return 0;
+    const struct AVCodecTag *const riff[] = {avformat_get_riff_video_tags(), NULL};
+    unsigned tag;
+    return avformat_query_codec(ofmt, id, FF_COMPLIANCE_EXPERIMENTAL) != 1 || !av_codec_get_tag2(riff, id, &tag);
+}
+
 static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_options *o)
 {
     /* A format is named like an extension ("mkv"); libav names it by muxer ("matroska"). */
@@ -441,7 +466,7 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     url = NULL;
     if (err < 0)
         return vs_fail("%s: %s", enc->path, av_error(err));
-    if (avformat_query_codec(ofmt, codec->id, FF_COMPLIANCE_NORMAL) == 0)
+    if (container_refuses(ofmt, codec->id))
         return vs_fail("%s: the %s container cannot hold %s video", enc->path, ofmt->name, codec->name);
 
     enc->stream = avformat_new_stream(enc->fmt, NULL);
@@ -517,7 +542,8 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     err = avformat_write_header(enc->fmt, &mopts);
     av_dict_free(&mopts);
     if (err < 0)
-        return vs_fail("%s: cannot write header: %s", enc->path, av_error(err));
+        return vs_fail("%s: the %s container cannot hold this %s video (%s): %s", enc->path, ofmt->name,
+                       codec->name, av_get_pix_fmt_name(c->pix_fmt), av_error(err));
     return 0;
 }
 
@@ -598,9 +624,9 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
     int mw = 1 << d->log2_chroma_w, mh = 1 << d->log2_chroma_h;
     enc->out_width = (enc->width + mw - 1) / mw * mw;
     enc->out_height = (enc->height + mh - 1) / mh * mh;
-    if ((enc->out_width != enc->width || enc->out_height != enc->height) && !o->quiet)
-        fprintf(stderr, "vstudio: note: %dx%d padded to %dx%d for %s (edge pixels repeated)\n", enc->width,
-                enc->height, enc->out_width, enc->out_height, av_get_pix_fmt_name(enc->pix_fmt));
+    if ((enc->out_width != enc->width || enc->out_height != enc->height) && !o->quiet && !o->no_pad_note)
+        fprintf(stderr, "vstudio: note: %s: %dx%d padded to %dx%d for %s (edge pixels repeated)\n", enc->path,
+                enc->width, enc->height, enc->out_width, enc->out_height, av_get_pix_fmt_name(enc->pix_fmt));
 
     if (enc->sink == SINK_LAV)
         return open_lav(enc, strcasecmp(format, extension(enc->path)) == 0 ? NULL : format, o);
@@ -680,7 +706,7 @@ static void picture_free(vs_picture *pic)
 {
     if (!pic)
         return;
-    av_frame_free(&pic->yuv);
+    av_frame_free(&pic->frame);
     vs_frame_free(pic->rgba);
     vs_frame_free(pic->padded);
     if (pic->has_image)
@@ -729,24 +755,26 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc)
             goto fail;
         snprintf(pic->image_tmp, n, "%s/.vstudio-%ld-%lx-%d.%s", enc->path, (long)getpid(),
                  (unsigned long)(uintptr_t)enc, id, enc->image_ext);
-    } else if (enc->pix_fmt == AV_PIX_FMT_RGBA) {
+    } else if (enc->sink == SINK_RAW) {
+        /* by sink, not pixel format: a video file in rgba (png)
+         * still needs an AVFrame for its codec */
         pic->rgba = vs_frame_new(enc->out_width, enc->out_height);
         if (!pic->rgba)
             goto fail;
     } else {
-        pic->yuv = av_frame_alloc();
-        if (!pic->yuv)
+        pic->frame = av_frame_alloc();
+        if (!pic->frame)
             goto fail;
-        pic->yuv->format = enc->pix_fmt;
-        pic->yuv->width = enc->out_width;
-        pic->yuv->height = enc->out_height;
+        pic->frame->format = enc->pix_fmt;
+        pic->frame->width = enc->out_width;
+        pic->frame->height = enc->out_height;
         if (is_yuv(enc->pix_fmt)) {
-            pic->yuv->colorspace = enc->bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
-            pic->yuv->color_primaries = enc->bt709 ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
-            pic->yuv->color_trc = enc->bt709 ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M;
-            pic->yuv->color_range = AVCOL_RANGE_MPEG;
+            pic->frame->colorspace = enc->bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+            pic->frame->color_primaries = enc->bt709 ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
+            pic->frame->color_trc = enc->bt709 ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M;
+            pic->frame->color_range = AVCOL_RANGE_MPEG;
         }
-        if (av_frame_get_buffer(pic->yuv, 64) < 0)
+        if (av_frame_get_buffer(pic->frame, 64) < 0)
             goto fail;
     }
     return pic;
@@ -774,13 +802,13 @@ void vs_picture_release(vs_picture *pic)
 
 uint8_t *vs_picture_plane(vs_picture *pic, int plane, int *linesize)
 {
-    if (!pic->yuv || plane < 0 || plane >= AV_NUM_DATA_POINTERS || !pic->yuv->data[plane])
+    if (!pic->frame || plane < 0 || plane >= AV_NUM_DATA_POINTERS || !pic->frame->data[plane])
         return NULL;
-    if (av_frame_make_writable(pic->yuv) < 0)
+    if (av_frame_make_writable(pic->frame) < 0)
         return NULL;
     if (linesize)
-        *linesize = pic->yuv->linesize[plane];
-    return pic->yuv->data[plane];
+        *linesize = pic->frame->linesize[plane];
+    return pic->frame->data[plane];
 }
 
 const char *vs_encoder_pix_fmt(const vs_encoder *enc, int *width, int *height)
@@ -888,11 +916,11 @@ int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
             sws_setColorspaceDetails(pic->sws, matrix, 1, matrix, 0, 0, 1 << 16, 1 << 16);
         }
     }
-    if (av_frame_make_writable(pic->yuv) < 0)
+    if (av_frame_make_writable(pic->frame) < 0)
         return vs_fail("out of memory");
     const uint8_t *planes[1] = {src->data};
     const int strides[1] = {src->stride};
-    sws_scale(pic->sws, planes, strides, 0, src->height, pic->yuv->data, pic->yuv->linesize);
+    sws_scale(pic->sws, planes, strides, 0, src->height, pic->frame->data, pic->frame->linesize);
     return 0;
 }
 
@@ -949,11 +977,11 @@ int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic)
     }
     switch (enc->sink) {
     case SINK_LAV:
-        pic->yuv->pts = enc->frames;
-        rc = encode_lav(enc, pic->yuv);
+        pic->frame->pts = enc->frames;
+        rc = encode_lav(enc, pic->frame);
         break;
     case SINK_Y4M:
-        rc = push_y4m(enc, pic->yuv);
+        rc = push_y4m(enc, pic->frame);
         break;
     case SINK_RAW:
         rc = push_raw(enc, pic->rgba);

@@ -130,6 +130,7 @@ typedef struct vs_encoder_options {
     int threads;               /* encoder threads; 0: the codec decides (x264: 1.5 x cores) */
     int quality;               /* JPEG sequence quality 1..100; 0: 90 */
     int quiet;                 /* 1: no notes on stderr (odd-size padding, ignored preset) */
+    int no_pad_note;           /* 1: no odd-size padding note (the caller reports it, as convert per folder) */
 } vs_encoder_options;
 void vs_encoder_options_init(vs_encoder_options *opts);
 /* width x height: the size of every frame pushed; opts NULL: defaults.
@@ -161,9 +162,10 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc);
  * For PNG/JPEG sequences this compresses and saves the image (to a hidden
  * file the push renames), so that work happens in the calling thread too. */
 int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba);
-/* Plane i of a YUV picture, writable, at the padded size (for yuv420p:
- * plane 0 is w x h, planes 1 and 2 are w/2 x h/2, limited range); NULL
- * past the last plane or for RGBA sinks. */
+/* Plane i of a video or y4m picture in the encoder's pixel format,
+ * writable, at the padded size (for yuv420p: plane 0 is w x h, planes 1
+ * and 2 are w/2 x h/2, limited range); NULL past the last plane or for raw
+ * and image sinks. */
 uint8_t *vs_picture_plane(vs_picture *pic, int plane, int *linesize);
 /* The encoder's pixel format name ("yuv420p", "rgba" for raw/image sinks)
  * and padded size, for callers that fill planes themselves. */

@@ -194,6 +194,29 @@ describe('vstudio convert', function()
     assert.matches('65x49 is odd: padded to 66x50', err)
   end)
 
+  it('says once per folder, naming it, that odd sizes were padded, and only when they were', function()
+    for _, name in ipairs { 'a', 'b' } do
+      os.execute('mkdir ' .. q(dir .. '/' .. name))
+      for k = 1, 3 do vs.frame(63, 47):fill(level(k), 0, 0):save(dir .. '/' .. name .. '/' .. k .. '.png') end
+    end
+    local _, err, rc = convert(q(dir .. '/a') .. ' -o ' .. q(dir .. '/a.mp4'))
+    assert.are.equal(0, rc, err)
+    local _, n = err:gsub('padded', '')
+    assert.are.equal(1, n, err)
+    assert.truthy(err:find('vstudio: convert: ' .. dir .. '/a: warning: 63x47 is odd: padded to 64x48', 1, true), err)
+    -- a batch: one warning per folder, each with its name
+    _, err, rc = convert(q(dir .. '/a') .. ' ' .. q(dir .. '/b') .. ' -o ' .. q(dir .. '/out/'))
+    assert.are.equal(0, rc, err)
+    _, n = err:gsub('padded', '')
+    assert.are.equal(2, n, err)
+    assert.truthy(err:find(dir .. '/b: warning: 63x47 is odd', 1, true), err)
+    -- png keeps RGBA at any size: nothing padded, nothing said
+    _, err, rc = convert(q(dir .. '/a') .. ' --codec png -o ' .. q(dir .. '/a.mkv'))
+    assert.are.equal(0, rc, err)
+    assert.falsy(err:find('padded', 1, true), err)
+    assert.are.equal(63, helper.ffprobe_stream(dir .. '/a.mkv').width)
+  end)
+
   it('converts a batch into OUTDIR/, reports empty and missing folders, exit 1', function()
     for _, name in ipairs({ 'a', 'b', 'c' }) do
       os.execute('mkdir ' .. q(dir .. '/' .. name))

@@ -91,7 +91,39 @@ describe('encoder', function()
     end
   end)
 
-  it('pads odd sizes by edge replication, says so once, never fails', function()
+  it('is exactly lossless with crf 0 for every codec that has the mode, and refuses the rest', function()
+    local src = { noise(64, 64, 11), noise(64, 64, 12) } -- SVT-AV1 takes no less than 64 lines
+    local function push_all(out, opts)
+      local wr = vs.write(out, opts)
+      for _, f in ipairs(src) do wr:push(f) end
+      return wr:close()
+    end
+    -- the reference: the same frames converted to yuv420p and stored raw
+    push_all(dir .. '/ref.y4m', {})
+    local function yuv(path)
+      return (h.sh('ffmpeg -v error -i ' .. h.q(path) .. ' -f rawvideo -pix_fmt yuv420p -'))
+    end
+    local ref = yuv(dir .. '/ref.y4m')
+    assert.are.equal(2 * 64 * 64 * 3 / 2, #ref)
+    for _, case in ipairs { { 'x.mp4', 'libx264' }, { 'x.mkv', 'libx265' }, { 'v.webm', 'libvpx-vp9' },
+                            { 'f.mkv', 'ffv1' } } do
+      local out = dir .. '/' .. case[1]
+      push_all(out, { codec = case[2], crf = 0, preset = case[2]:match('^libx') and 'ultrafast' or nil })
+      assert.are.equal(ref, yuv(out), case[2])
+    end
+    for _, codec in ipairs { 'mpeg4', 'libsvtav1' } do
+      local out = dir .. '/' .. codec .. '.mkv'
+      local ok, err = pcall(push_all, out, { codec = codec, crf = 0 })
+      assert.is_false(ok, codec)
+      assert.matches('codec ' .. codec .. ' has no lossless mode for crf 0; use codec libx264, ffv1 or png', err)
+      assert.is_false(h.exists(out), codec)
+      assert.is_false(h.exists(out .. '.part'), codec)
+    end
+    -- other crf values are the codec's lossy scale, as before
+    assert.are.equal(2, push_all(dir .. '/m.avi', { codec = 'mpeg4', crf = 20 }))
+  end)
+
+  it('pads odd sizes by edge replication, says so once naming the file, never fails', function()
     local out = dir .. '/odd.mp4'
     local pre = "package.path='" .. os.getenv('PWD') .. "/lua/?.lua;'..package.path local vs=require'vstudio' "
     local code = pre .. "local w=vs.write('" .. out .. "',{crf=0,preset='ultrafast'}) " ..
@@ -99,8 +131,9 @@ describe('encoder', function()
       "for i=1,3 do w:push(f) end w:close()"
     local _, err, rc = h.sh(LUAJIT .. ' -e ' .. h.q(code))
     assert.are.equal(0, rc, err)
-    local _, n = err:gsub('vstudio: note: 641x481 padded to 642x482 for yuv420p', '')
+    local _, n = err:gsub('padded', '')
     assert.are.equal(1, n, err)
+    assert.truthy(err:find('vstudio: note: ' .. out .. ': 641x481 padded to 642x482 for yuv420p', 1, true), err)
     local s = h.ffprobe_stream(out)
     assert.are.equal(642, s.width)
     assert.are.equal(482, s.height)
@@ -168,6 +201,53 @@ describe('encoder', function()
       assert.are.equal(case[3], h.ffprobe_stream(out).codec_name, case[1])
       assert.are.equal(6, h.ffprobe_frames(out), case[1])
       assert.are.equal(6, #h.ffmpeg_rgba_frames(out, 64, 48), case[1])
+    end
+  end)
+
+  it('writes RGB codecs into video files, decoding to exactly what was drawn', function()
+    -- noise with some translucent pixels: rgba keeps alpha, the rest show it over black
+    local src = { noise(33, 7, 7), noise(33, 7, 8), noise(33, 7, 9) }
+    src[2]:set(4, 2, 10, 200, 30, 99)
+    local flat = { src[1], src[2]:copy(), src[3] }
+    flat[2]:set(4, 2, 4, 78, 12, 255)
+    local cases = {
+      { 'p.mov', 'png', 'rgba', src }, { 'p.mkv', 'png', 'rgba', src }, { 'p.mp4', 'png', 'rgba', src },
+      { 'p.avi', 'png', 'rgba', src }, { 'f.mkv', 'ffv1', 'bgra', src, 'bgra' }, { 'f.avi', 'ffv1', 'bgra', src, 'bgra' },
+      { 'q.mov', 'qtrle', 'argb', src }, { 'g.mkv', 'png', 'rgb24', flat, 'rgb24' },
+    }
+    for _, case in ipairs(cases) do
+      local out = dir .. '/' .. case[1]
+      local wr = vs.write(out, { codec = case[2], pix_fmt = case[5] })
+      for _, f in ipairs(src) do wr:push(f) end
+      assert.are.equal(3, wr:close(), case[1])
+      assert.is_false(h.exists(out .. '.part'), case[1])
+      local s = h.ffprobe_stream(out)
+      assert.are.equal(case[2], s.codec_name, case[1])
+      assert.are.equal(case[3], s.pix_fmt, case[1])
+      assert.are.equal(33, s.width, case[1])
+      assert.are.equal(3, h.ffprobe_frames(out), case[1])
+      local back = h.ffmpeg_rgba_frames(out, 33, 7)
+      assert.are.equal(3, #back, case[1])
+      for i = 1, 3 do
+        assert.are.equal(h.frame_bytes(case[4][i]), back[i], case[1] .. ' frame ' .. (i - 1))
+      end
+    end
+  end)
+
+  it('refuses a codec the container cannot hold, naming both, and leaves no file', function()
+    for _, case in ipairs {
+      { 'p.webm', 'png', 'the webm container cannot hold png video' },
+      -- matroska would store it without the tag its decoder needs
+      { 'q.mkv', 'qtrle', 'the matroska container cannot hold qtrle video' },
+      -- the muxer itself refuses at the header
+      { 'p.gif', 'png', 'the gif container cannot hold this png video %(rgba%)' },
+    } do
+      local out = dir .. '/' .. case[1]
+      local ok, err = pcall(write, out, 2, 64, 48, { codec = case[2] })
+      assert.is_false(ok, case[1])
+      assert.matches(case[1]:gsub('%.', '%%.') .. ': ' .. case[3], err)
+      assert.is_false(h.exists(out), case[1])
+      assert.is_false(h.exists(out .. '.part'), case[1])
     end
   end)
 

@@ -52,6 +52,22 @@ describe('vstudio run', function()
     assert.is_true(outs[1] == outs[2] and outs[2] == outs[3])
   end)
 
+  it('renders with --codec png into MOV and MKV, every pixel as drawn', function()
+    local s = script(dir, 'count.lua', COUNTER)
+    for _, name in ipairs { 'p.mov', 'p.mkv' } do
+      local out = dir .. '/' .. name
+      local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --workers 2 --codec png -o ' .. h.q(out))
+      assert.are.equal(0, rc, err)
+      assert.is_false(h.exists(out .. '.part'))
+      assert.are.equal('png', h.ffprobe_stream(out).codec_name)
+      assert.are.equal(30, h.ffprobe_frames(out))
+      local frames = h.ffmpeg_rgba_frames(out, 64, 48)
+      for _, k in ipairs { 0, 17, 29 } do
+        assert.are.same({ (k * 10) % 256, 128, 255 - (k * 10) % 256, 255 }, { frames[k + 1]:byte(1, 4) })
+      end
+    end
+  end)
+
   it('renders only --frames A:B and --segment K/N', function()
     local s = script(dir, 'count.lua', COUNTER)
     local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --frames 5:12 -o ' .. h.q(dir .. '/f.mp4'))
