@@ -77,8 +77,8 @@ check: deps
 	@BUILD=build-asan SANITIZE=address sh scripts/run-tests
 
 # The threaded parts through ThreadSanitizer: the C tests (pool, encoder
-# pictures), then the render engine, convert and fault specs through the
-# instrumented binary.
+# pictures, the dataset's workers and map), then the render engine, convert
+# and fault specs through the instrumented binary.
 TSAN_SPECS ?= tests/run_spec.lua tests/convert_spec.lua tests/faults_spec.lua
 tsan: deps
 	@$(MAKE) --no-print-directory all

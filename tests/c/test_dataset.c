@@ -1,0 +1,424 @@
+/* test_dataset.c: the dataset's worker threads through its C API
+ * (src/dataset.c): videos and an image folder made here, decoded by several
+ * workers; every selected frame comes exactly once with its source, index
+ * and pixels, in the same order every run, in full batches but the last;
+ * shards split the frames without gap or overlap; stopping, freeing a
+ * running dataset and a worker's error all end cleanly; map runs Lua on the
+ * workers. Run under ThreadSanitizer by `make tsan` (the dataset specs run
+ * in a plain luajit, uninstrumented). */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "vstudio.h"
+
+enum { W = 32, H = 24, NSRC = 4, MAXF = 16 };
+
+/* Sources in add order: three videos and a folder of four PNGs. */
+static const int nframes[NSRC] = {10, 4, 7, 13};
+static const int is_video[NSRC] = {1, 0, 1, 1};
+/* Natural order: 8, 9, 10, 11 (plain name order would put 10 and 11 first). */
+static const int image_names[] = {10, 8, 11, 9};
+static char dir[] = "/tmp/vstudio-test-dataset.XXXXXX";
+static char paths[NSRC][300];
+
+/* Every frame is one flat colour that names it. */
+static int red(int index) { return 16 + 12 * index; }
+static int green(int source) { return 40 + 50 * source; }
+
+static int near(int got, int want) { return got >= want - 5 && got <= want + 5; }
+
+static int pixel_ok(const vs_frame *f, int source, int64_t index)
+{
+    const uint8_t *p = f->data + (size_t)(f->height / 2) * f->stride + (size_t)(f->width / 2) * 4;
+    return f->width == W && f->height == H && near(p[0], red((int)index)) && near(p[1], green(source)) &&
+           near(p[2], 128);
+}
+
+static int make_video(const char *path, int source, int frames)
+{
+    vs_encoder_options o;
+    vs_encoder_options_init(&o);
+    o.preset = "ultrafast";
+    o.quiet = 1;
+    vs_encoder *enc = vs_encoder_open(path, W, H, &o);
+    vs_frame *f = vs_frame_new(W, H);
+    int rc = enc && f ? 0 : -1;
+    for (int i = 0; rc == 0 && i < frames; i++) {
+        vs_frame_fill(f, (uint8_t)red(i), (uint8_t)green(source), 128, 255);
+        rc = vs_encoder_push(enc, f);
+    }
+    vs_frame_free(f);
+    if (rc == 0)
+        return vs_encoder_close(enc);
+    vs_encoder_abort(enc);
+    return -1;
+}
+
+static int make_images(const char *folder, int source)
+{
+    vs_frame *f = vs_frame_new(W, H);
+    int rc = f && mkdir(folder, 0755) == 0 ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < sizeof image_names / sizeof *image_names; i++) {
+        char file[300];
+        snprintf(file, sizeof file, "%.256s/%d.png", folder, image_names[i]);
+        /* frame k of the folder is number 8 + k */
+        vs_frame_fill(f, (uint8_t)red(image_names[i] - 8), (uint8_t)green(source), 128, 255);
+        rc = vs_image_save(f, file, 0);
+    }
+    vs_frame_free(f);
+    return rc;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* At exit, after the probe cache (opened later, so its atexit runs first) is closed. */
+static void remove_dir(void)
+{
+    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static vs_dataset *open_dataset(const vs_dataset_options *o)
+{
+    vs_dataset *ds = vs_dataset_new(o);
+    for (int s = 0; ds && s < NSRC; s++)
+        if (vs_dataset_add(ds, paths[s], -1, -1) < 0) {
+            vs_dataset_free(ds);
+            return NULL;
+        }
+    return ds;
+}
+
+typedef struct seen {
+    int count[NSRC][MAXF];  /* deliveries of each (source, index) */
+    int32_t src[NSRC * MAXF];
+    int64_t idx[NSRC * MAXF];
+    int n;                  /* frames delivered, in order */
+    int bad_pixels, bad_batches, out_of_range;
+    int batches, last_batch;
+} seen;
+
+/* Takes every batch (at most `limit`, -1 for all); returns the last vs_dataset_next result. */
+static int drain(vs_dataset *ds, int batch, int limit, seen *s)
+{
+    vs_frame *frames[64];
+    int32_t sources[64];
+    int64_t indices[64];
+    memset(s, 0, sizeof *s);
+    int n = 0;
+    while (limit-- != 0 && (n = vs_dataset_next(ds, frames, sources, indices)) > 0) {
+        if (s->last_batch != 0 && s->last_batch != batch)
+            s->bad_batches++; /* a short batch that was not the last */
+        s->last_batch = n;
+        s->batches++;
+        for (int i = 0; i < n; i++) {
+            if (sources[i] < 0 || sources[i] >= NSRC || indices[i] < 0 || indices[i] >= nframes[sources[i]]) {
+                s->out_of_range++;
+                continue;
+            }
+            s->count[sources[i]][indices[i]]++;
+            if (s->n < NSRC * MAXF) {
+                s->src[s->n] = sources[i];
+                s->idx[s->n] = indices[i];
+            }
+            s->n++;
+            if (!pixel_ok(frames[i], sources[i], indices[i]))
+                s->bad_pixels++;
+        }
+    }
+    return n;
+}
+
+/* The frames `every` selects, in ordinal order (sources in add order, then index). */
+static int ordinals(int every, int32_t *src, int64_t *idx)
+{
+    int n = 0;
+    for (int s = 0; s < NSRC; s++)
+        for (int i = 0; i < nframes[s]; i += every, n++)
+            src[n] = s, idx[n] = i;
+    return n;
+}
+
+/* Exactly the frames of ordinals [lo, hi), each once. */
+static int exactly(const seen *s, int lo, int hi, const int32_t *src, const int64_t *idx)
+{
+    int want[NSRC][MAXF] = {{0}};
+    for (int k = lo; k < hi; k++)
+        want[src[k]][idx[k]] = 1;
+    for (int a = 0; a < NSRC; a++)
+        for (int i = 0; i < MAXF; i++)
+            if (s->count[a][i] != want[a][i])
+                return 0;
+    return s->n == hi - lo && s->out_of_range == 0;
+}
+
+/* Within the stream, each source's frames come in ascending index order. */
+static int ascending_per_source(const seen *s)
+{
+    int64_t last[NSRC] = {-1, -1, -1, -1};
+    for (int k = 0; k < s->n; k++) {
+        if (s->idx[k] <= last[s->src[k]])
+            return 0;
+        last[s->src[k]] = s->idx[k];
+    }
+    return 1;
+}
+
+static void every_frame_once(void)
+{
+    int32_t src[NSRC * MAXF];
+    int64_t idx[NSRC * MAXF];
+    int total = ordinals(1, src, idx);
+    vs_dataset_options o;
+    vs_dataset_options_init(&o);
+    o.batch = 4;
+    o.workers = 3;
+    vs_dataset *ds = open_dataset(&o);
+    CHECK(ds != NULL);
+    if (!ds)
+        return;
+    CHECK(vs_dataset_sources(ds) == NSRC);
+    CHECK(vs_dataset_count(ds) == total);
+    int32_t worker_of[NSRC];
+    CHECK(vs_dataset_plan(ds, 3, worker_of) == 3);
+
+    static seen a, b, c;
+    CHECK(vs_dataset_start(ds, 0) == 0);
+    CHECK(drain(ds, o.batch, -1, &a) == 0);
+    CHECK(exactly(&a, 0, total, src, idx));
+    CHECK(a.bad_pixels == 0);
+    CHECK(a.bad_batches == 0 && a.batches == (total + 3) / 4 && a.last_batch == total % 4);
+    CHECK(ascending_per_source(&a));
+
+    /* the same workers, the same order */
+    CHECK(vs_dataset_start(ds, 0) == 0);
+    drain(ds, o.batch, -1, &b);
+    CHECK(b.n == a.n && memcmp(a.src, b.src, sizeof a.src) == 0 && memcmp(a.idx, b.idx, sizeof a.idx) == 0);
+
+    /* two workers: the same frames */
+    CHECK(vs_dataset_start(ds, 2) == 0);
+    drain(ds, o.batch, -1, &c);
+    CHECK(exactly(&c, 0, total, src, idx) && c.bad_pixels == 0);
+    vs_dataset_free(ds);
+}
+
+/* Three shards, every other frame, two workers each: contiguous ordinal
+ * ranges, together all selected frames, sizes at most one apart. */
+static void shards(void)
+{
+    int32_t src[NSRC * MAXF];
+    int64_t idx[NSRC * MAXF];
+    int total = ordinals(2, src, idx);
+    int sum = 0, min = total, max = 0, all_exact = 1, pixels = 0, batches = 0;
+    for (int i = 0; i < 3; i++) {
+        vs_dataset_options o;
+        vs_dataset_options_init(&o);
+        o.batch = 3;
+        o.workers = 2;
+        o.every = 2;
+        o.shard_index = i;
+        o.shard_count = 3;
+        vs_dataset *ds = open_dataset(&o);
+        CHECK(ds != NULL);
+        if (!ds)
+            return;
+        int n = (int)vs_dataset_count(ds);
+        static seen s;
+        CHECK(vs_dataset_start(ds, 0) == 0);
+        drain(ds, o.batch, -1, &s);
+        all_exact &= exactly(&s, total * i / 3, total * (i + 1) / 3, src, idx) && s.n == n;
+        pixels += s.bad_pixels;
+        batches += s.bad_batches;
+        sum += n;
+        min = n < min ? n : min;
+        max = n > max ? n : max;
+        vs_dataset_free(ds);
+    }
+    CHECK(all_exact);
+    CHECK(pixels == 0 && batches == 0);
+    CHECK(sum == total && max - min <= 1);
+}
+
+/* Resizing and gray run per worker (each its own swscale context). */
+static void transforms(void)
+{
+    vs_dataset_options o;
+    vs_dataset_options_init(&o);
+    o.batch = 5;
+    o.workers = 3;
+    o.width = 16;
+    o.height = 10;
+    o.gray = 1;
+    vs_dataset *ds = open_dataset(&o);
+    CHECK(ds != NULL && vs_dataset_start(ds, 0) == 0);
+    vs_frame *frames[5];
+    int32_t sources[5];
+    int64_t indices[5];
+    int n, total = 0, bad = 0;
+    while (ds && (n = vs_dataset_next(ds, frames, sources, indices)) > 0)
+        for (int i = 0; i < n; i++, total++) {
+            const uint8_t *p = frames[i]->data + (size_t)5 * frames[i]->stride + 8 * 4;
+            bad += frames[i]->width != 16 || frames[i]->height != 10 || p[0] != p[1] || p[1] != p[2] ||
+                   p[3] != 255;
+        }
+    CHECK(total == 34 && bad == 0);
+    vs_dataset_free(ds);
+}
+
+static void nap(int ms)
+{
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Workers blocked on full queues wake and are joined by stop and by free. */
+static void stopping(void)
+{
+    vs_dataset_options o;
+    vs_dataset_options_init(&o);
+    o.batch = 2;
+    o.workers = 3;
+    vs_dataset *ds = open_dataset(&o);
+    CHECK(ds != NULL);
+    if (!ds)
+        return;
+    static seen s;
+    CHECK(vs_dataset_start(ds, 0) == 0);
+    CHECK(drain(ds, o.batch, 1, &s) == 2 && s.bad_pixels == 0);
+    nap(50); /* let the queues fill */
+    vs_dataset_stop(ds);
+    CHECK(vs_dataset_next(ds, NULL, NULL, NULL) == -1); /* not running */
+    vs_dataset_stop(ds);                                 /* twice is harmless */
+
+    /* a new run after a stop starts from the beginning */
+    CHECK(vs_dataset_start(ds, 0) == 0);
+    CHECK(drain(ds, o.batch, -1, &s) == 0 && s.n == 34 && s.bad_pixels == 0);
+
+    /* freed while running, with and without a batch taken */
+    CHECK(vs_dataset_start(ds, 0) == 0);
+    drain(ds, o.batch, 2, &s);
+    nap(50);
+    vs_dataset_free(ds);
+    ds = open_dataset(&o);
+    CHECK(ds != NULL && vs_dataset_start(ds, 0) == 0);
+    vs_dataset_free(ds);
+}
+
+/* A broken image stops the run when the consumer reaches it, after the
+ * frames before it; the other workers are joined. */
+static void worker_error(void)
+{
+    char bad[400], file[420];
+    snprintf(bad, sizeof bad, "%s/bad", dir);
+    vs_frame *f = vs_frame_new(W, H);
+    int made = f && mkdir(bad, 0755) == 0;
+    for (int i = 0; made && i < 3; i++) {
+        vs_frame_fill(f, (uint8_t)red(i), 0, 128, 255);
+        snprintf(file, sizeof file, "%s/%d.png", bad, i);
+        made = vs_image_save(f, file, 0) == 0;
+    }
+    vs_frame_free(f);
+    snprintf(file, sizeof file, "%s/1.png", bad);
+    made = made && truncate(file, 60) == 0;
+    CHECK(made);
+
+    vs_dataset_options o;
+    vs_dataset_options_init(&o);
+    o.batch = 1;
+    o.workers = 2;
+    vs_dataset *ds = vs_dataset_new(&o);
+    CHECK(ds && vs_dataset_add(ds, paths[3], -1, -1) == 0 && vs_dataset_add(ds, bad, -1, -1) == 0);
+    CHECK(ds && vs_dataset_start(ds, 0) == 0);
+    vs_frame *frames[1];
+    int32_t sources[1];
+    int64_t indices[1];
+    int n = 0, from_bad = 0, first_came = 0;
+    while (ds && (n = vs_dataset_next(ds, frames, sources, indices)) > 0)
+        if (sources[0] == 1) {
+            from_bad++;
+            first_came |= indices[0] == 0;
+        }
+    CHECK(n == -1 && strstr(vs_last_error(), "1.png") != NULL);
+    CHECK(from_bad == 1 && first_came); /* 0.png came, nothing after 1.png */
+    vs_dataset_free(ds);
+}
+
+/* map: a Lua state per worker; results in the dataset's order. */
+static void map(void)
+{
+    int32_t src[NSRC * MAXF];
+    int64_t idx[NSRC * MAXF];
+    int total = ordinals(1, src, idx);
+    vs_dataset_options o;
+    vs_dataset_options_init(&o);
+    vs_dataset *ds = open_dataset(&o);
+    CHECK(ds != NULL);
+    if (!ds)
+        return;
+    /* loadstring takes source as well as string.dump's bytecode */
+    const char *fn = "local frame, path, index = ...\n"
+                     "return index * 1000 + frame.data[(frame.height / 2) * frame.stride + frame.width * 2]\n";
+    CHECK(vs_dataset_map(ds, fn, strlen(fn), 3) == 0);
+    int ok = 1;
+    for (int k = 0; k < total; k++) {
+        size_t len = 0;
+        int32_t s = -1;
+        int64_t i = -1;
+        const char *r = vs_dataset_map_result(ds, k, &len, &s, &i);
+        double v = -1;
+        ok &= r && r[0] == 'n' && sscanf(r + 1, "%lf", &v) == 1 && s == src[k] && i == idx[k] &&
+              (int64_t)v / 1000 == i && near((int)v % 1000, red((int)i));
+    }
+    CHECK(ok);
+
+    const char *fails = "local frame, path, index = ...\n"
+                        "if index == 5 then error('boom at 5') end\n"
+                        "return true\n";
+    CHECK(vs_dataset_map(ds, fails, strlen(fails), 3) == -1 && strstr(vs_last_error(), "boom at 5") != NULL);
+    vs_dataset_free(ds);
+}
+
+int main(void)
+{
+    /* the library this test links, not another one a luajit would load */
+    unsetenv("VSTUDIO_LIB");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    atexit(remove_dir);
+    char cache[300];
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    setenv("XDG_CACHE_HOME", cache, 1); /* never the user's probe cache */
+
+    int made = 1;
+    for (int s = 0; s < NSRC; s++) {
+        if (is_video[s]) {
+            snprintf(paths[s], sizeof paths[s], "%s/v%d.mp4", dir, s);
+            made &= make_video(paths[s], s, nframes[s]) == 0;
+        } else {
+            snprintf(paths[s], sizeof paths[s], "%s/images", dir);
+            made &= make_images(paths[s], s) == 0;
+        }
+    }
+    CHECK(made);
+    if (!made)
+        return check_status();
+
+    every_frame_once();
+    shards();
+    transforms();
+    stopping();
+    worker_error();
+    map();
+    return check_status();
+}
