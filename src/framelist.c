@@ -137,47 +137,56 @@ static int same_group(const struct entry *a, const struct entry *b)
 }
 
 struct report {
-    char text[600];
-    size_t len;
     long long missing, dups;
-    int missing_shown, dups_shown;
     char missing_list[200], dup_list[200];
 };
 
-static void append(char *buf, size_t cap, const char *fmt, long long a, long long b)
+/* Adds ", text" to a short list, or ", ..." once when it is full. */
+static void append(char *buf, size_t cap, const char *text)
 {
-    size_t n = strlen(buf);
-    if (n + 40 >= cap) {
-        if (n + 5 < cap && strcmp(buf + n - 3, "...") != 0)
-            strcat(buf, ", ...");
+    size_t n = strlen(buf), len = strlen(text);
+    if (n + len + 8 >= cap) {
+        if (n + 6 < cap && (n < 3 || strcmp(buf + n - 3, "...") != 0))
+            strcat(buf, n ? ", ..." : "...");
         return;
     }
-    snprintf(buf + n, cap - n, fmt, n ? ", " : "", a, b);
+    snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", text);
 }
 
-static int cmp_ll(const void *pa, const void *pb)
+static int cmp_number_ptr(const void *pa, const void *pb)
 {
-    long long a = *(const long long *)pa, b = *(const long long *)pb;
-    return (a > b) - (a < b);
+    return cmp_number(*(const struct entry *const *)pa, *(const struct entry *const *)pb);
 }
 
-/* Gaps and repeats within one group of numbers (sorted here). */
-static void check_numbers(long long *nums, int64_t n, struct report *r)
+/* Gaps and repeats within one group of numbered names (sorted here by
+ * number). Repeats name their files ("f5.png = f05.png"); with several
+ * groups, gaps say which group ("c1_f#: 4-19"). */
+static void check_group(const struct entry **g, int64_t n, int several, struct report *r)
 {
-    qsort(nums, (size_t)n, sizeof *nums, cmp_ll);
+    qsort(g, (size_t)n, sizeof *g, cmp_number_ptr);
+    char label[96] = "";
+    if (several)
+        snprintf(label, sizeof label, "%.*s#%.*s: ", (int)g[0]->num_start, g[0]->name,
+                 (int)strcspn(g[0]->name + g[0]->num_start + g[0]->num_len, "."),
+                 g[0]->name + g[0]->num_start + g[0]->num_len);
+    int labelled = 0;
+    char item[300];
     for (int64_t i = 1; i < n; i++) {
-        long long prev = nums[i - 1], cur = nums[i];
+        long long prev = g[i - 1]->number, cur = g[i]->number;
         if (cur == prev) {
-            if (i == 1 || nums[i - 2] != cur) {
+            if (i == 1 || g[i - 2]->number != cur) {
                 r->dups++;
-                append(r->dup_list, sizeof r->dup_list, "%s%lld", cur, 0);
+                snprintf(item, sizeof item, "%.120s = %.120s", g[i - 1]->name, g[i]->name);
+                append(r->dup_list, sizeof r->dup_list, item);
             }
         } else if (cur > prev + 1) {
             r->missing += cur - prev - 1;
+            const char *at = labelled++ ? "" : label;
             if (cur == prev + 2)
-                append(r->missing_list, sizeof r->missing_list, "%s%lld", prev + 1, 0);
+                snprintf(item, sizeof item, "%s%lld", at, prev + 1);
             else
-                append(r->missing_list, sizeof r->missing_list, "%s%lld-%lld", prev + 1, cur - 1);
+                snprintf(item, sizeof item, "%s%lld-%lld", at, prev + 1, cur - 1);
+            append(r->missing_list, sizeof r->missing_list, item);
         }
     }
 }
@@ -190,24 +199,27 @@ static char *numbering_warning(struct entry *e, int64_t n, int one_group)
         if (e[i].number < 0)
             return NULL; /* not a numbered sequence: nothing to check */
     struct report r = {0};
-    long long *nums = malloc(sizeof *nums * (size_t)n);
+    const struct entry **group = malloc(sizeof *group * (size_t)n);
     int8_t *done = calloc((size_t)n, 1);
-    if (!nums || !done)
+    if (!group || !done)
         goto out;
+    int several = 0;
+    for (int64_t i = 1; i < n && !one_group && !several; i++)
+        several = !same_group(&e[0], &e[i]);
     for (int64_t i = 0; i < n; i++) {
         if (done[i])
             continue;
         int64_t k = 0;
         for (int64_t j = i; j < n; j++) {
             if (!done[j] && (one_group || same_group(&e[i], &e[j]))) {
-                nums[k++] = e[j].number;
+                group[k++] = &e[j];
                 done[j] = 1;
             }
         }
-        check_numbers(nums, k, &r);
+        check_group(group, k, several, &r);
     }
 out:
-    free(nums);
+    free(group);
     free(done);
     if (!r.missing && !r.dups)
         return NULL;

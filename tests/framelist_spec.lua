@@ -62,10 +62,14 @@ describe('frame folder order', function()
     touch(d, { 'f0001.png', 'f0002.png', 'f0004.png', 'f0008.png', 'f0008.jpg', 'f0009.png' })
     local w = list(d).warning
     assert.matches('gaps: 4 frame numbers missing %(3, 5%-7%)', w)
-    assert.matches('duplicates: 1 number used twice or more %(8%)', w)
+    assert.matches('duplicates: 1 number used twice or more %(f0008%.jpg = f0008%.png%)', w)
     local e = helper.tmpdir()
     touch(e, { 'cam1_1.png', 'cam1_2.png', 'cam2_1.png', 'cam2_2.png' })
     assert.is_nil(list(e).warning)
+    -- several numbered groups: each gap says whose it is
+    local g = helper.tmpdir()
+    touch(g, { 'c1_f1.png', 'c1_f2.png', 'c1_f5.png', 'c2_f1.png', 'c2_f4.png', 'c2_f5.png' })
+    assert.matches('gaps: 4 frame numbers missing %(c1_f#: 3%-4, c2_f#: 2%-3%)', list(g).warning)
   end)
 
   it('explains a bad folder or regex', function()

@@ -32,9 +32,11 @@ return function(vs)
     opts = opts or {}
     if type(opts) ~= 'table' then error('vstudio: render: options must be a table', 2) end
     local script = opts.script or script_of_caller()
+    if not script and vs._script_clip and vs._script_clip.clip == clip then script = vs._script_clip.path end
     if not script then
-      error('vstudio: render: the clip must come from a script file (workers re-run it); ' ..
-            'use `vstudio run` or call vs.render from a .lua file', 2)
+      error('vstudio: render: the clip must come from a script file (workers re-run it and take what it ' ..
+            'returns): use `vstudio run`, call vs.render from a .lua file, or render the clip a script ' ..
+            "returns (vstudio repl anim.lua, then vs.render(clip, {out = 'a.mp4'}))", 2)
     end
     local o = ffi.new('vs_render_options')
     C.vs_render_options_init(o)

@@ -518,6 +518,9 @@ function M.run_script(path, args)
   rawset(_G, 'arg', a)
   local res = { xpcall(fn, traceback, unpack(a)) }
   if not res[1] then error(res[2], 0) end
+  -- vs.render(clip) at the prompt re-runs this script in its workers: fine
+  -- for the very clip it returned (not for one derived from it)
+  if vs.is_clip(res[2]) then vs._script_clip = { clip = res[2], path = path } end
   return unpack(res, 2, table.maxn(res))
 end
 
