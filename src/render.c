@@ -458,14 +458,21 @@ static void print_summary(struct engine *e, double wall, double cpu)
                     "encoder: busy %.0f%%, %.1f ms CPU/frame\n",
             e->n_workers, e->n_workers == 1 ? "" : "s", 100 * gen_util, n ? 1000 * gen_cpu / n : 0,
             100 * enc_util, n ? 1000 * enc_cpu / n : 0);
+    /* Who waited for whom decides; in a short render the workers may be done
+     * long before the encoder flushes (nobody waited), then the busier stage. */
+    const char *more = e->n_workers < online_cores_count() ? " or add --workers" : " or add cores";
     if (enc_waits > 0.1 && enc_waits >= gen_waits)
         fprintf(stderr, "vstudio: run: bottleneck: the generator (the encoder waited %.0f%% of the time for "
-                        "frames): simplify draw%s\n",
-                100 * enc_waits, e->n_workers < online_cores_count() ? " or add --workers" : " or add cores");
+                        "frames): simplify draw%s\n", 100 * enc_waits, more);
     else if (gen_waits > 0.1)
         fprintf(stderr, "vstudio: run: bottleneck: the encoder (workers waited %.0f%% of the time for it): a "
-                        "faster --preset would help\n",
-                100 * gen_waits);
+                        "faster --preset would help\n", 100 * gen_waits);
+    else if (enc_util > 0.5 && enc_util > gen_util + 0.25)
+        fprintf(stderr, "vstudio: run: bottleneck: the encoder (busy %.0f%% of the time, the workers %.0f%%): a "
+                        "faster --preset would help\n", 100 * enc_util, 100 * gen_util);
+    else if (gen_util > 0.5 && gen_util > enc_util + 0.25)
+        fprintf(stderr, "vstudio: run: bottleneck: the generator (workers busy %.0f%% of the time, the encoder "
+                        "%.0f%%): simplify draw%s\n", 100 * gen_util, 100 * enc_util, more);
     else
         fprintf(stderr, "vstudio: run: balanced: neither stage waited for the other\n");
     fprintf(stderr, "vstudio: run: settings: --workers %d", e->n_workers);
