@@ -59,6 +59,7 @@ struct vs_encoder {
     int out_width, out_height;/* padded to the pixel format's chroma grid */
     enum AVPixelFormat pix_fmt;
     int bt709;
+    int full_range;           /* YUV in full range (JPEG codecs), else limited */
     int flatten_alpha;        /* the format has no alpha: show frames over black */
     const char *image_ext;    /* SINK_IMAGES: "png" or "jpg" */
     int quality;
@@ -478,6 +479,8 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     enc->pix_fmt = pick_pix_fmt(codec, o->pix_fmt, enc->path);
     if (enc->pix_fmt == AV_PIX_FMT_NONE)
         return -1;
+    /* JPEG codecs take full-range YUV (mjpeg refuses limited range) */
+    enc->full_range = codec->id == AV_CODEC_ID_MJPEG || codec->id == AV_CODEC_ID_LJPEG;
     AVCodecContext *c = enc->codec;
     c->width = enc->out_width;
     c->height = enc->out_height;
@@ -492,7 +495,7 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
         c->colorspace = enc->bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
         c->color_primaries = enc->bt709 ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
         c->color_trc = enc->bt709 ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M;
-        c->color_range = AVCOL_RANGE_MPEG;
+        c->color_range = enc->full_range ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
     }
     if (enc->fmt->oformat->flags & AVFMT_GLOBALHEADER)
         c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -772,7 +775,7 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc)
             pic->frame->colorspace = enc->bt709 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
             pic->frame->color_primaries = enc->bt709 ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
             pic->frame->color_trc = enc->bt709 ? AVCOL_TRC_BT709 : AVCOL_TRC_SMPTE170M;
-            pic->frame->color_range = AVCOL_RANGE_MPEG;
+            pic->frame->color_range = enc->full_range ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
         }
         if (av_frame_get_buffer(pic->frame, 64) < 0)
             goto fail;
@@ -817,6 +820,8 @@ const char *vs_encoder_pix_fmt(const vs_encoder *enc, int *width, int *height)
         *width = enc->out_width;
     if (height)
         *height = enc->out_height;
+    if (enc->full_range && enc->pix_fmt == AV_PIX_FMT_YUV420P)
+        return "yuvj420p"; /* libav's name for full-range 4:2:0 */
     return av_get_pix_fmt_name(enc->pix_fmt);
 }
 
@@ -911,9 +916,9 @@ int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
             return vs_fail("cannot convert RGBA to %s", av_get_pix_fmt_name(enc->pix_fmt));
         if (is_yuv(enc->pix_fmt)) {
             /* The matrix the stream is tagged with: RGBA in full range,
-             * YUV out in limited range. */
+             * YUV out in limited range (full for JPEG codecs). */
             const int *matrix = sws_getCoefficients(enc->bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601);
-            sws_setColorspaceDetails(pic->sws, matrix, 1, matrix, 0, 0, 1 << 16, 1 << 16);
+            sws_setColorspaceDetails(pic->sws, matrix, 1, matrix, enc->full_range, 0, 1 << 16, 1 << 16);
         }
     }
     if (av_frame_make_writable(pic->frame) < 0)
