@@ -25,7 +25,15 @@
  * Threads: libavcodec's frame and slice threads (threads 0 = auto). A
  * decoder has no shared mutable state: different decoders may be used from
  * different threads at once; one decoder from one thread at a time.
+ *
+ * Shared decoders (vs_decoder_open_shared) are for the render engine, whose
+ * workers all open the same videos and ask for nearby frames: one core
+ * decoder per (path, threads) decodes each frame once, under its lock, into
+ * a larger ring of references; each worker's handle converts its frames to
+ * RGBA itself, in parallel. Without it every worker would decode every
+ * frame of every video (frames between its chunks included).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +45,9 @@
 #include "error.h"
 #include "probe.h"
 
-/* Recently decoded frames kept for nearby requests. */
-enum { RING = 8 };
+/* Recently decoded frames kept for nearby requests: a few for one reader,
+ * more for a core shared by workers that run a window of frames apart. */
+enum { RING = 8, RING_SHARED = 32 };
 /* Decode forward instead of seeking when the target is at most this far ahead. */
 enum { FORWARD_MAX = 32 };
 
@@ -60,10 +69,25 @@ struct vs_decoder {
     int flushing;      /* the demuxer ended, the decoder is being drained */
     int64_t skip_before; /* packets shown before this pts may skip non-reference frames */
     int ended;
-    AVFrame *ring[RING];
-    int64_t ring_idx[RING];
+    AVFrame *ring[RING_SHARED];
+    int64_t ring_idx[RING_SHARED];
+    int ring_n;        /* ring slots in use: RING, or RING_SHARED for a core */
     int ring_pos;
+
+    /* a shared core: its lock, users (under cores_lock) and place in the registry */
+    int shared;        /* set before the core is published, read-only after */
+    pthread_mutex_t lock;
+    int refs;
+    vs_decoder *next_core;
+    /* a handle on a shared core: frames are located there, converted here */
+    vs_decoder *core;
+    AVFrame *held;
+    int64_t pos;       /* vs_decoder_next's position through the core */
 };
+
+/* Shared cores by (path, threads): the one process-wide registry. */
+static pthread_mutex_t cores_lock = PTHREAD_MUTEX_INITIALIZER;
+static vs_decoder *cores;
 
 static int av_fail(vs_decoder *d, const char *what, int err)
 {
@@ -132,7 +156,8 @@ vs_decoder *vs_decoder_open(const char *path, int threads)
         return NULL;
     }
     d->threads = threads < 0 ? 0 : threads;
-    for (int i = 0; i < RING; i++)
+    d->ring_n = RING;
+    for (int i = 0; i < RING_SHARED; i++)
         d->ring_idx[i] = -1;
     if (open_streams(d) < 0)
         goto fail;
@@ -150,11 +175,16 @@ fail:
     return NULL;
 }
 
+static void release_core(vs_decoder *core);
+
 void vs_decoder_close(vs_decoder *d)
 {
     if (!d)
         return;
-    for (int i = 0; i < RING; i++)
+    if (d->core)
+        release_core(d->core);
+    av_frame_free(&d->held);
+    for (int i = 0; i < RING_SHARED; i++)
         av_frame_free(&d->ring[i]);
     sws_freeContext(d->sws);
     av_frame_free(&d->frame);
@@ -252,7 +282,7 @@ static void remember(vs_decoder *d, int64_t idx)
         return;
     }
     d->ring_idx[k] = idx;
-    d->ring_pos = (k + 1) % RING;
+    d->ring_pos = (k + 1) % d->ring_n;
 }
 
 /* RGBA conversion of f into out with f's colour matrix and range. */
@@ -292,8 +322,9 @@ static int convert(vs_decoder *d, const AVFrame *f, vs_frame *out)
 
 static int check_out(vs_decoder *d, const vs_frame *out)
 {
-    /* a failed reopen (restart) leaves no streams: refuse instead of crashing */
-    if (!d->fmt || !d->cc)
+    /* a failed reopen (restart) leaves no streams: refuse instead of crashing
+     * (a handle's core is checked when it locates the frame) */
+    if (!d->core && (!d->fmt || !d->cc))
         return vs_fail("%s: the file could not be reopened after an earlier error", d->path);
     if (!out || out->width != d->info.width || out->height != d->info.height)
         return vs_fail("%s: the output frame must be %dx%d (the video's size)", d->path, d->info.width,
@@ -307,6 +338,14 @@ int vs_decoder_next(vs_decoder *d, vs_frame *out)
         return vs_fail("decoder: no decoder");
     if (check_out(d, out) < 0)
         return -1;
+    if (d->core) { /* the core's position belongs to every worker: keep our own */
+        if (d->pos >= d->info.frames)
+            return 1;
+        int rc = vs_decoder_frame(d, d->pos, out);
+        if (rc == 0)
+            d->pos++;
+        return rc;
+    }
     if (d->ended)
         return 1;
     int rc = decode_one(d);
@@ -341,7 +380,26 @@ static int seek_before(vs_decoder *d, int64_t i, int back)
     return 0;
 }
 
-static int decode_to(vs_decoder *d, int64_t i, vs_frame *out, int restarted);
+static int decode_to(vs_decoder *d, int64_t i, const AVFrame **found, int restarted);
+static int locate(vs_decoder *d, int64_t i, const AVFrame **found);
+
+/* A shared core's frame i, referenced into the handle under the core's
+ * lock and converted outside it, so workers convert in parallel. */
+static int shared_frame(vs_decoder *h, int64_t i, vs_frame *out)
+{
+    vs_decoder *core = h->core;
+    pthread_mutex_lock(&core->lock);
+    const AVFrame *f = NULL;
+    int rc = locate(core, i, &f);
+    if (rc == 0 && av_frame_ref(h->held, f) < 0)
+        rc = vs_fail("%s: out of memory", h->path);
+    pthread_mutex_unlock(&core->lock);
+    if (rc < 0)
+        return -1;
+    rc = convert(h, h->held, out);
+    av_frame_unref(h->held);
+    return rc;
+}
 
 int vs_decoder_frame(vs_decoder *d, int64_t i, vs_frame *out)
 {
@@ -352,10 +410,25 @@ int vs_decoder_frame(vs_decoder *d, int64_t i, vs_frame *out)
     if (i < 0 || i >= d->info.frames)
         return vs_fail("%s: frame %lld is out of range (the video has %lld frames, 0..%lld)", d->path,
                        (long long)i, (long long)d->info.frames, (long long)d->info.frames - 1);
+    if (d->core)
+        return shared_frame(d, i, out);
+    const AVFrame *f = NULL;
+    if (locate(d, i, &f) < 0)
+        return -1;
+    return convert(d, f, out);
+}
+
+/* Points *found at decoded frame i (in the ring or just decoded). */
+static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
+{
+    if (!d->fmt || !d->cc)
+        return vs_fail("%s: the file could not be reopened after an earlier error", d->path);
     d->random = 1;
-    for (int k = 0; k < RING; k++)
-        if (d->ring_idx[k] == i && d->ring[k])
-            return convert(d, d->ring[k], out);
+    for (int k = 0; k < d->ring_n; k++)
+        if (d->ring_idx[k] == i && d->ring[k]) {
+            *found = d->ring[k];
+            return 0;
+        }
     int restarted = 0;
     int forward = d->next >= 0 && !d->ended && i >= d->next;
     if (!d->index_tried && !(forward && i - d->next <= FORWARD_MAX)) {
@@ -379,16 +452,18 @@ int vs_decoder_frame(vs_decoder *d, int64_t i, vs_frame *out)
         if ((d->index ? seek_before(d, i, 0) : restart(d)) < 0)
             return -1;
     }
-    if (d->index)
+    /* frames before i nobody refers to need not be decoded, unless other
+     * workers of a shared core will ask for them */
+    if (d->index && !d->shared)
         d->skip_before = d->index->pts[i];
-    int rc = decode_to(d, i, out, restarted);
+    int rc = decode_to(d, i, found, restarted);
     d->skip_before = INT64_MIN;
     return rc;
 }
 
 /* Decodes forward to frame i (numbering frames by timestamp), seeking
  * further back when the position was already past it. */
-static int decode_to(vs_decoder *d, int64_t i, vs_frame *out, int restarted)
+static int decode_to(vs_decoder *d, int64_t i, const AVFrame **found, int restarted)
 {
     int back = 0;
     for (;;) {
@@ -399,8 +474,10 @@ static int decode_to(vs_decoder *d, int64_t i, vs_frame *out, int restarted)
             return vs_fail("%s: frame %lld: the video ended before it (a damaged stream?)", d->path, (long long)i);
         int64_t idx = number_frame(d);
         remember(d, idx);
-        if (idx == i)
-            return convert(d, d->frame, out);
+        if (idx == i) {
+            *found = d->frame;
+            return 0;
+        }
         if (idx > i || idx < 0) {
             /* landed past it: seek further back, from the start at last */
             if (restarted)
@@ -414,5 +491,61 @@ static int decode_to(vs_decoder *d, int64_t i, vs_frame *out, int restarted)
                 return -1;
             }
         }
+    }
+}
+
+/* ---- shared cores ---- */
+
+vs_decoder *vs_decoder_open_shared(const char *path, int threads)
+{
+    if (!path) {
+        vs_fail("decoder: path is required");
+        return NULL;
+    }
+    threads = threads < 0 ? 0 : threads;
+    vs_decoder *h = calloc(1, sizeof *h);
+    if (!h || !(h->path = strdup(path)) || !(h->held = av_frame_alloc())) {
+        vs_decoder_close(h);
+        vs_fail("%s: out of memory", path);
+        return NULL;
+    }
+    pthread_mutex_lock(&cores_lock);
+    vs_decoder *core = cores;
+    while (core && (core->threads != threads || strcmp(core->path, path) != 0))
+        core = core->next_core;
+    if (!core && (core = vs_decoder_open(path, threads))) {
+        pthread_mutex_init(&core->lock, NULL);
+        core->shared = 1;
+        core->ring_n = RING_SHARED;
+        core->next_core = cores;
+        cores = core;
+    }
+    if (core)
+        core->refs++;
+    pthread_mutex_unlock(&cores_lock);
+    if (!core) {
+        vs_decoder_close(h);
+        return NULL;
+    }
+    h->core = core;
+    h->threads = threads;
+    h->info = core->info; /* set once at open, read-only after */
+    return h;
+}
+
+static void release_core(vs_decoder *core)
+{
+    pthread_mutex_lock(&cores_lock);
+    int last = --core->refs == 0;
+    if (last) {
+        vs_decoder **p = &cores;
+        while (*p != core)
+            p = &(*p)->next_core;
+        *p = core->next_core;
+    }
+    pthread_mutex_unlock(&cores_lock);
+    if (last) {
+        pthread_mutex_destroy(&core->lock);
+        vs_decoder_close(core);
     }
 }

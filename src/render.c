@@ -170,6 +170,7 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
         "local vs = require 'vstudio'\n"
         "vs.worker = worker\n"
         "vs._record_render = true\n"
+        "vs._shared_video = true\n"
         "vs._render_clip = nil\n";
     if (luaL_loadbuffer(L, prepare, strlen(prepare), "=(vstudio engine)") != 0)
         goto lua_fail;

@@ -241,6 +241,13 @@ int vs_decoder_next(vs_decoder *dec, vs_frame *out);
  * is index + 1 unless the frame came from the recent-frame ring. */
 int vs_decoder_frame(vs_decoder *dec, int64_t index, vs_frame *out);
 void vs_decoder_close(vs_decoder *dec);
+/* A handle on the process's one decoder for (path, threads), opened on first
+ * use and closed with its last handle: the render engine's workers open the
+ * same videos, and this way each frame is decoded once, not once per worker.
+ * Handles may be used from different threads at once (the core decoder
+ * works under a lock; each handle converts to RGBA itself); the same calls
+ * as a decoder, each handle with its own vs_decoder_next position. */
+vs_decoder *vs_decoder_open_shared(const char *path, int threads);
 
 /* ---- parsing (parse.c): the CLI's and the Lua API's shared parsers ---- */
 /* "A:B" (frames A..B-1), "A:" (A to the end: *end = -1), ":B", or "A" (one

@@ -52,6 +52,35 @@ describe('vstudio run', function()
     assert.is_true(outs[1] == outs[2] and outs[2] == outs[3])
   end)
 
+  it('gives the same pixels whatever the number of workers for clips reading a video', function()
+    -- the workers share one decoder per video: frames must still be exact
+    local src = dir .. '/src.mp4'
+    local _, err, rc = h.sh('ffmpeg -v error -f lavfi -i testsrc2=s=64x48:r=10 -frames:v 40 -c:v libx264 -g 8 ' ..
+      '-bf 2 -pix_fmt yuv420p ' .. h.q(src))
+    assert(rc == 0, err)
+    local s = script(dir, 'pip.lua', string.format([[
+local vs = require 'vstudio'
+local v = vs.video(%q)
+return vs.overlay{ v:reverse(), v:resize{ 32, 24 }:opacity(0.6):at(8, 8) }
+]], src))
+    local outs = {}
+    for _, w in ipairs { 1, 3 } do
+      local out = dir .. '/v' .. w .. '.mkv'
+      _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --codec png --workers ' .. w .. ' -o ' .. h.q(out))
+      assert.are.equal(0, rc, err)
+      outs[w] = h.ffmpeg_rgba_frames(out, 64, 48)
+    end
+    assert.are.equal(40, #outs[1])
+    assert.is_true(table.concat(outs[1]) == table.concat(outs[3]))
+    -- and equal to ffmpeg's decode of the source, reversed, where nothing is overlaid
+    local ref = h.ffmpeg_rgba_frames(src, 64, 48)
+    local corner = function(f) return f:sub(1, 4) end -- pixel (0, 0) is outside the overlay
+    for k = 1, 40 do
+      local a, b = { corner(outs[3][k]):byte(1, 3) }, { corner(ref[41 - k]):byte(1, 3) }
+      for c = 1, 3 do assert.is_true(math.abs(a[c] - b[c]) <= 3, ('frame %d'):format(k - 1)) end
+    end
+  end)
+
   it('renders with --codec png into MOV and MKV, every pixel as drawn', function()
     local s = script(dir, 'count.lua', COUNTER)
     for _, name in ipairs { 'p.mov', 'p.mkv' } do

@@ -2,9 +2,10 @@
 -- embedded in the library, so declarations never drift from the code) with
 -- ffi.cdef, finds the library, and gives frames their Lua methods.
 --
--- Inside the vstudio binary the symbols are already loaded (ffi.C); under a
--- plain luajit (tests, embedding) the library is loaded from VSTUDIO_LIB,
--- the source tree's build/, or the installed PREFIX/lib.
+-- Inside the vstudio binary the symbols are already loaded (ffi.C), and
+-- used whatever the environment says; under a plain luajit (tests,
+-- embedding) the library is loaded from VSTUDIO_LIB, the source tree's
+-- build/, or the installed PREFIX/lib.
 local ffi = require 'ffi'
 
 local core = {}
@@ -17,9 +18,11 @@ local function script_dir()
 end
 
 local function load_library()
+  -- inside the vstudio binary, its own library (a second copy loaded from
+  -- VSTUDIO_LIB would keep its own per-thread errors and shared decoders)
+  if pcall(function() return ffi.C.vs_api_header end) then return ffi.C end
   local env = os.getenv('VSTUDIO_LIB')
   if env and env ~= '' then return ffi.load(env) end
-  if pcall(function() return ffi.C.vs_api_header end) then return ffi.C end
   local dir = script_dir()
   local tried = {}
   for _, candidate in ipairs {

@@ -56,7 +56,8 @@ return function(vs)
     if type(threads) ~= 'number' or threads % 1 ~= 0 or threads < 0 or threads > 256 then
       error('vstudio: video: threads must be an integer 0..256 (0: automatic), got ' .. tostring(threads), 2)
     end
-    local dec = C.vs_decoder_open(path, threads)
+    -- in the render engine every worker opens this video: share one decoder
+    local dec = (vs._shared_video and C.vs_decoder_open_shared or C.vs_decoder_open)(path, threads)
     core.check(dec, 'video', 2)
     dec = ffi.gc(dec, C.vs_decoder_close)
     local info = ffi.new('vs_probe_info')

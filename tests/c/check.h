@@ -1,10 +1,13 @@
 /* check.h: TAP-style checks for the C tests ("ok N cond" / "not ok N cond
  * (line L): last error"); scripts/run-tests counts the "ok" lines and a
- * test fails by exiting non-zero: return check_status() from main. */
+ * test fails by exiting non-zero: return check_status() from main. Also
+ * the tests' scratch folder, with its own probe cache, removed at exit. */
 #ifndef VS_TEST_CHECK_H
 #define VS_TEST_CHECK_H
 
+#include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "vstudio.h"
 
@@ -27,6 +30,36 @@ static inline int check_status(void)
 {
     printf("%d checks, %d failed\n", check_count, check_failures);
     return check_failures ? 1 : 0;
+}
+
+static char check_dir[64];
+
+static int check_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* At exit, after the probe cache (opened later, so its atexit runs first) is closed. */
+static void check_remove_dir(void)
+{
+    nftw(check_dir, check_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fresh folder under /tmp named after the test, removed at exit; the
+ * probe cache goes there too (never the user's). NULL on failure. */
+static inline const char *check_tmpdir(const char *name)
+{
+    snprintf(check_dir, sizeof check_dir, "/tmp/vstudio-%s.XXXXXX", name);
+    if (!mkdtemp(check_dir)) {
+        perror("mkdtemp");
+        return NULL;
+    }
+    atexit(check_remove_dir);
+    char cache[128];
+    snprintf(cache, sizeof cache, "%s/cache", check_dir);
+    setenv("XDG_CACHE_HOME", cache, 1);
+    return check_dir;
 }
 
 #endif

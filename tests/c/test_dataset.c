@@ -6,7 +6,6 @@
  * running dataset and a worker's error all end cleanly; map runs Lua on the
  * workers. Run under ThreadSanitizer by `make tsan` (the dataset specs run
  * in a plain luajit, uninstrumented). */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +23,7 @@ static const int nframes[NSRC] = {10, 4, 7, 13};
 static const int is_video[NSRC] = {1, 0, 1, 1};
 /* Natural order: 8, 9, 10, 11 (plain name order would put 10 and 11 first). */
 static const int image_names[] = {10, 8, 11, 9};
-static char dir[] = "/tmp/vstudio-test-dataset.XXXXXX";
+static const char *dir;
 static char paths[NSRC][300];
 
 /* Every frame is one flat colour that names it. */
@@ -73,18 +72,6 @@ static int make_images(const char *folder, int source)
     }
     vs_frame_free(f);
     return rc;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* At exit, after the probe cache (opened later, so its atexit runs first) is closed. */
-static void remove_dir(void)
-{
-    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static vs_dataset *open_dataset(const vs_dataset_options *o)
@@ -391,14 +378,8 @@ int main(void)
 {
     /* the library this test links, not another one a luajit would load */
     unsetenv("VSTUDIO_LIB");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!(dir = check_tmpdir("test-dataset")))
         return 1;
-    }
-    atexit(remove_dir);
-    char cache[300];
-    snprintf(cache, sizeof cache, "%s/cache", dir);
-    setenv("XDG_CACHE_HOME", cache, 1); /* never the user's probe cache */
 
     int made = 1;
     for (int s = 0; s < NSRC; s++) {
