@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -45,9 +46,10 @@
 #include "error.h"
 #include "probe.h"
 
-/* Recently decoded frames kept for nearby requests: a few for one reader,
- * more for a core shared by workers that run a window of frames apart. */
-enum { RING = 8, RING_SHARED = 32 };
+/* Recently decoded frames kept for nearby requests: a few for one reader;
+ * for a core shared by render workers, as many as the engine lets them run
+ * apart (its window: 8 frames a core and 4 more), at most RING_SHARED. */
+enum { RING = 8, RING_SHARED = 64 };
 /* Decode forward instead of seeking when the target is at most this far ahead. */
 enum { FORWARD_MAX = 32 };
 
@@ -71,7 +73,7 @@ struct vs_decoder {
     int ended;
     AVFrame *ring[RING_SHARED];
     int64_t ring_idx[RING_SHARED];
-    int ring_n;        /* ring slots in use: RING, or RING_SHARED for a core */
+    int ring_n;        /* ring slots in use: RING, or up to RING_SHARED for a core */
     int ring_pos;
 
     /* a shared core: its lock, users (under cores_lock) and place in the registry */
@@ -516,7 +518,9 @@ vs_decoder *vs_decoder_open_shared(const char *path, int threads)
     if (!core && (core = vs_decoder_open(path, threads))) {
         pthread_mutex_init(&core->lock, NULL);
         core->shared = 1;
-        core->ring_n = RING_SHARED;
+        long cores_online = sysconf(_SC_NPROCESSORS_ONLN);
+        long n = 8 * (cores_online > 0 ? cores_online : 1) + 4;
+        core->ring_n = n < RING ? RING : n > RING_SHARED ? RING_SHARED : (int)n;
         core->next_core = cores;
         cores = core;
     }
