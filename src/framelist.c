@@ -255,7 +255,9 @@ static int is_image_entry(const char *dir, const struct dirent *d)
     char path[4096];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, d->d_name);
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    if (stat(path, &st) != 0)
+        return 1; /* a dangling link named like a frame: reading it will say why */
+    return S_ISREG(st.st_mode);
 }
 
 void vs_frame_list_free(vs_frame_list *list)
@@ -317,8 +319,10 @@ vs_frame_list *vs_frame_list_open(const char *dir, const char *sort)
         goto fail;
     }
     struct dirent *de;
-    errno = 0;
-    while ((de = readdir(d))) {
+    for (;;) {
+        errno = 0; /* readdir says "no more" and "failed" both with NULL */
+        if (!(de = readdir(d)))
+            break;
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
         if (!is_image_entry(dir, de)) {
@@ -358,7 +362,6 @@ vs_frame_list *vs_frame_list_open(const char *dir, const char *sort)
         if (mode != 2)
             last_number(&e);
         entries[n++] = e;
-        errno = 0;
     }
     if (errno) {
         vs_fail("%s: cannot read the folder (%s)", dir, strerror(errno));

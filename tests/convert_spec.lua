@@ -171,6 +171,34 @@ describe('vstudio convert', function()
     assert.is_false(helper.exists(dir .. '/flip.mp4'))
   end)
 
+  it('handles an unreadable frame, an unwritable output folder and a full disk without losing anything', function()
+    os.execute('mkdir ' .. q(dir .. '/u'))
+    for k = 1, 4 do flat(dir .. '/u/' .. k .. '.png', level(k)) end
+    -- a frame that cannot be opened (a dangling link: chmod does not stop root)
+    os.execute('ln -s ' .. q(dir .. '/gone.png') .. ' ' .. q(dir .. '/u/5.png'))
+    local _, err, rc = convert(q(dir .. '/u') .. ' -o ' .. q(dir .. '/u.mp4'))
+    assert.are.equal(1, rc, err)
+    assert.matches('u/5%.png %(frame 4%): cannot open', err)
+    assert.is_false(helper.exists(dir .. '/u.mp4'))
+    assert.is_false(helper.exists(dir .. '/u.mp4.part'))
+    os.remove(dir .. '/u/5.png')
+    -- an output folder that cannot be made (a file is in the way): refused, the input untouched
+    helper.write_file(dir .. '/blocker', 'x')
+    _, err, rc = convert(q(dir .. '/u') .. ' -o ' .. q(dir .. '/blocker/out/'))
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:find('blocker', 1, true), err)
+    for k = 1, 4 do assert.is_true(helper.exists(dir .. '/u/' .. k .. '.png')) end
+    -- a full disk (file size limit): exit 1, says so, no output
+    os.execute('mkdir ' .. q(dir .. '/big'))
+    for k = 1, 30 do vs.frame(W, H):fill((k * 37) % 256, (k * 91) % 256, k, 255):save(dir .. '/big/' .. k .. '.png') end
+    _, err, rc = helper.sh('ulimit -f 2; ' .. q(helper.bin) .. ' convert ' .. q(dir .. '/big') .. ' -o ' ..
+      q(dir .. '/big.mp4') .. ' --crf 0')
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:lower():find('file too large') or err:lower():find('no space'), err)
+    assert.is_false(helper.exists(dir .. '/big.mp4'))
+    assert.is_false(helper.exists(dir .. '/big.mp4.part'))
+  end)
+
   it('refuses a frame of another size unless --resize, and pads odd sizes', function()
     os.execute('mkdir ' .. q(dir .. '/s'))
     for k = 1, 4 do flat(dir .. '/s/' .. k .. '.png', level(k)) end
