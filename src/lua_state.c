@@ -88,15 +88,28 @@ static int user_frame(const char *line, size_t len)
         return 0;
     if (len >= 11 && strncmp(line, "(tail call)", 11) == 0)
         return 0;
-    if (len >= 17 && strncmp(line, "(vstudio engine)", 16) == 0)
+    size_t glue = sizeof VS_LUA_GLUE_CHUNK - 2; /* shown without the leading '=' */
+    if (len > glue && strncmp(line, VS_LUA_GLUE_CHUNK + 1, glue) == 0)
         return 0;
     return !(len > dlen && strncmp(line, dir, dlen) == 0 && line[dlen] == '/');
 }
 
-/* The error message for people: vstudio's own "vstudio: " after the
- * script's file:line is dropped (the command names itself already), and
- * the traceback keeps only the user's frames; none at all when the one
- * frame left is the file:line the message starts with. */
+/* msg without the glue's location ("(vstudio engine):11: ") and a leading
+ * "vstudio: ". */
+static const char *skip_prefixes(const char *msg)
+{
+    size_t glue = sizeof VS_LUA_GLUE_CHUNK - 2;
+    if (strncmp(msg, VS_LUA_GLUE_CHUNK + 1, glue) == 0 && msg[glue] == ':') {
+        const char *after = strstr(msg + glue, ": ");
+        if (after)
+            msg = after + 2;
+    }
+    if (strncmp(msg, "vstudio: ", 9) == 0)
+        msg += 9;
+    return msg;
+}
+
+/* The handler behind vs_lua_pcall (lua_state.h). */
 static int traceback(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
@@ -111,6 +124,7 @@ static int traceback(lua_State *L)
     char *out = malloc(cap);
     if (!out)
         return 1; /* the plain traceback */
+    msg = skip_prefixes(msg);
     const char *inner = strstr(msg, ": vstudio: ");
     if (inner)
         used = (size_t)snprintf(out, cap, "%.*s%s", (int)(inner - msg + 2), msg, inner + 11);

@@ -12,7 +12,13 @@
 lua_State *vs_lua_state_new(void);
 /* The directory holding vstudio/init.lua (source tree or installed prefix). */
 const char *vs_lua_dir(void);
-/* lua_pcall with a traceback handler; on error the message (with traceback)
+/* The chunk name of the engine's own Lua glue: its location is left out of
+ * error messages and tracebacks, which show the user's code. */
+#define VS_LUA_GLUE_CHUNK "=(vstudio engine)"
+/* lua_pcall with a handler that words the error for people: no "vstudio: "
+ * of the library's own (the command names itself), no location inside the
+ * glue, and a traceback of the user's frames only (none when the one frame
+ * left is the file:line the message starts with). On error the message
  * stays on the stack top. */
 int vs_lua_pcall(lua_State *L, int nargs, int nresults);
 

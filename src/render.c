@@ -127,25 +127,6 @@ void vs_render_options_init(vs_render_options *opts)
 
 /* ---- Lua side of a worker ---- */
 
-/* A Lua error as the user should read it: without the engine glue's own
- * location ("(vstudio engine):11: ") or a leading "vstudio: " (the command
- * names itself). */
-static const char *user_message(lua_State *L)
-{
-    const char *msg = lua_tostring(L, -1);
-    if (!msg)
-        return "(error object is not a string)";
-    static const char glue[] = "(vstudio engine):";
-    if (strncmp(msg, glue, sizeof glue - 1) == 0) {
-        const char *after = strstr(msg + sizeof glue - 1, ": ");
-        if (after)
-            msg = after + 2;
-    }
-    if (strncmp(msg, "vstudio: ", 9) == 0)
-        msg += 9;
-    return msg;
-}
-
 /* Loads the script into a fresh state and leaves in the registry a function
  * render(k, frame_ptr) for its clip; fills info. Errors name the script.
  * worker 0 is the script's main run (vs.worker = false: its one-time side
@@ -172,7 +153,7 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
         "vs._record_render = true\n"
         "vs._shared_video = true\n"
         "vs._render_clip = nil\n";
-    if (luaL_loadbuffer(L, prepare, strlen(prepare), "=(vstudio engine)") != 0)
+    if (luaL_loadbuffer(L, prepare, strlen(prepare), VS_LUA_GLUE_CHUNK) != 0)
         goto lua_fail;
     lua_pushboolean(L, worker);
     if (vs_lua_pcall(L, 1, 0) != 0)
@@ -199,7 +180,7 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
         "local render = clip.render\n"
         "return function(k, ptr) render(clip, k, ffi.cast('vs_frame*', ptr)) end,\n"
         "       clip.width, clip.height, clip.fps_num, clip.fps_den, clip.frames\n";
-    if (luaL_loadbuffer(L, wrap, strlen(wrap), "=(vstudio engine)") != 0)
+    if (luaL_loadbuffer(L, wrap, strlen(wrap), VS_LUA_GLUE_CHUNK) != 0)
         goto lua_fail;
     lua_insert(L, -2);
     lua_pushstring(L, o->script);
@@ -222,7 +203,7 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
 lua_fail: {
         /* An error raised through a tail call (`return vs.sequence{...}`) has
          * no file:line of the script; name the script then. */
-        const char *msg = user_message(L);
+        const char *msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown Lua error";
         if (strstr(msg, o->script))
             vs_fail("%s", msg);
         else
@@ -259,7 +240,7 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     lua_pushnumber(L, (lua_Number)k);
     lua_pushlightuserdata(L, w->scratch);
     if (vs_lua_pcall(L, 2, 0) != 0) {
-        fail_frame(e, k, user_message(L));
+        fail_frame(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
         lua_pop(L, 1);
         return -1;
     }
@@ -509,7 +490,7 @@ static int render_one(lua_State *L, int ref, vs_frame *f, int64_t k)
     lua_pushnumber(L, (lua_Number)k);
     lua_pushlightuserdata(L, f);
     if (vs_lua_pcall(L, 2, 0) != 0) {
-        vs_fail("frame %lld: %s", (long long)k, user_message(L));
+        vs_fail("frame %lld: %s", (long long)k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
         lua_pop(L, 1);
         return -1;
     }
