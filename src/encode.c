@@ -34,6 +34,7 @@
 
 #include "concat.h"
 #include "error.h"
+#include "hash.h"
 #include "vstudio.h"
 
 enum sink { SINK_LAV, SINK_Y4M, SINK_RAW, SINK_IMAGES };
@@ -336,15 +337,6 @@ static size_t escape_word(char *dst, size_t size, const char *s)
     return n;
 }
 
-/* FNV-1a: stands in for codec options too long for the settings tag. */
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-    return h;
-}
-
 /*
  * Records in the stream what a stream-copy join must agree on, for
  * vstudio concat (concat.h): VP9 and MPEG-4 headers do not say which crf
@@ -373,7 +365,9 @@ static int record_settings(vs_encoder *enc, const AVCodec *codec, const vs_encod
             break;
         if (pass == 1) /* only a preset name could be this long */
             return vs_fail("%s: preset '%s' is too long", enc->path, preset);
-        snprintf(opts, sizeof opts, "#%016llx", (unsigned long long)fnv1a(o->codec_options));
+        /* a hash stands in for codec options too long for the tag */
+        snprintf(opts, sizeof opts, "#%016llx",
+                 (unsigned long long)vs_fnv1a(VS_FNV1A_SEED, o->codec_options, strlen(o->codec_options)));
     }
     if (vs_settings_tag_set(enc->stream, enc->fmt->oformat, tag) < 0)
         return vs_fail("%s: out of memory", enc->path);

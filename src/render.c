@@ -31,6 +31,7 @@
 #include <lua.h>
 
 #include "error.h"
+#include "hash.h"
 #include "interrupt.h"
 #include "lua_state.h"
 #include "pool.h"
@@ -474,12 +475,9 @@ static void print_summary(struct engine *e, double wall, double cpu)
 
 static uint64_t hash_frame(const vs_frame *f)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (int y = 0; y < f->height; y++) {
-        const uint8_t *p = f->data + (size_t)y * f->stride;
-        for (int i = 0; i < f->width * 4; i++)
-            h = (h ^ p[i]) * 1099511628211ull;
-    }
+    uint64_t h = VS_FNV1A_SEED;
+    for (int y = 0; y < f->height; y++)
+        h = vs_fnv1a(h, f->data + (size_t)y * f->stride, (size_t)f->width * 4);
     return h;
 }
 
