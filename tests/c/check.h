@@ -1,7 +1,8 @@
 /* check.h: TAP-style checks for the C tests ("ok N cond" / "not ok N cond
  * (line L): last error"); scripts/run-tests counts the "ok" lines and a
  * test fails by exiting non-zero: return check_status() from main. Also
- * the tests' scratch folder, with its own probe cache, removed at exit. */
+ * the tests' fixtures: a scratch folder with its own probe cache, removed
+ * at exit, and small clips made with the project's encoder. */
 #ifndef VS_TEST_CHECK_H
 #define VS_TEST_CHECK_H
 
@@ -60,6 +61,30 @@ static inline const char *check_tmpdir(const char *name)
     snprintf(cache, sizeof cache, "%s/cache", check_dir);
     setenv("XDG_CACHE_HOME", cache, 1);
     return check_dir;
+}
+
+/* Writes an H.264 clip of frames w x h to path, frame i drawn by
+ * draw(frame, i, ctx), a keyframe every 12 frames; 0, or -1. */
+static inline int check_make_video(const char *path, int w, int h, int frames,
+                                   void (*draw)(vs_frame *f, int i, void *ctx), void *ctx)
+{
+    vs_encoder_options o;
+    vs_encoder_options_init(&o);
+    o.preset = "ultrafast";
+    o.gop = 12;
+    o.quiet = 1;
+    vs_encoder *enc = vs_encoder_open(path, w, h, &o);
+    vs_frame *f = vs_frame_new(w, h);
+    int rc = enc && f ? 0 : -1;
+    for (int i = 0; rc == 0 && i < frames; i++) {
+        draw(f, i, ctx);
+        rc = vs_encoder_push(enc, f);
+    }
+    vs_frame_free(f);
+    if (rc == 0)
+        return vs_encoder_close(enc);
+    vs_encoder_abort(enc);
+    return -1;
 }
 
 #endif

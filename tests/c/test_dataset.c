@@ -39,24 +39,9 @@ static int pixel_ok(const vs_frame *f, int source, int64_t index)
            near(p[2], 128);
 }
 
-static int make_video(const char *path, int source, int frames)
+static void draw_frame(vs_frame *f, int i, void *source)
 {
-    vs_encoder_options o;
-    vs_encoder_options_init(&o);
-    o.preset = "ultrafast";
-    o.quiet = 1;
-    vs_encoder *enc = vs_encoder_open(path, W, H, &o);
-    vs_frame *f = vs_frame_new(W, H);
-    int rc = enc && f ? 0 : -1;
-    for (int i = 0; rc == 0 && i < frames; i++) {
-        vs_frame_fill(f, (uint8_t)red(i), (uint8_t)green(source), 128, 255);
-        rc = vs_encoder_push(enc, f);
-    }
-    vs_frame_free(f);
-    if (rc == 0)
-        return vs_encoder_close(enc);
-    vs_encoder_abort(enc);
-    return -1;
+    vs_frame_fill(f, (uint8_t)red(i), (uint8_t)green(*(int *)source), 128, 255);
 }
 
 static int make_images(const char *folder, int source)
@@ -385,7 +370,7 @@ int main(void)
     for (int s = 0; s < NSRC; s++) {
         if (is_video[s]) {
             snprintf(paths[s], sizeof paths[s], "%s/v%d.mp4", dir, s);
-            made &= make_video(paths[s], s, nframes[s]) == 0;
+            made &= check_make_video(paths[s], W, H, nframes[s], draw_frame, &s) == 0;
         } else {
             snprintf(paths[s], sizeof paths[s], "%s/images", dir);
             made &= make_images(paths[s], s) == 0;
