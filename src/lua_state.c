@@ -88,8 +88,8 @@ static int user_frame(const char *line, size_t len)
         return 0;
     if (len >= 11 && strncmp(line, "(tail call)", 11) == 0)
         return 0;
-    size_t glue = sizeof VS_LUA_GLUE_CHUNK - 2; /* shown without the leading '=' */
-    if (len > glue && strncmp(line, VS_LUA_GLUE_CHUNK + 1, glue) == 0)
+    size_t glue = sizeof VS_LUA_GLUE_NAME - 1;
+    if (len > glue && strncmp(line, VS_LUA_GLUE_NAME, glue) == 0)
         return 0;
     return !(len > dlen && strncmp(line, dir, dlen) == 0 && line[dlen] == '/');
 }
@@ -98,8 +98,8 @@ static int user_frame(const char *line, size_t len)
  * "vstudio: ". */
 static const char *skip_prefixes(const char *msg)
 {
-    size_t glue = sizeof VS_LUA_GLUE_CHUNK - 2;
-    if (strncmp(msg, VS_LUA_GLUE_CHUNK + 1, glue) == 0 && msg[glue] == ':') {
+    size_t glue = sizeof VS_LUA_GLUE_NAME - 1;
+    if (strncmp(msg, VS_LUA_GLUE_NAME, glue) == 0 && msg[glue] == ':') {
         const char *after = strstr(msg + glue, ": ");
         if (after)
             msg = after + 2;

@@ -14,7 +14,8 @@ lua_State *vs_lua_state_new(void);
 const char *vs_lua_dir(void);
 /* The chunk name of the engine's own Lua glue: its location is left out of
  * error messages and tracebacks, which show the user's code. */
-#define VS_LUA_GLUE_CHUNK "=(vstudio engine)"
+#define VS_LUA_GLUE_NAME "(vstudio engine)"
+#define VS_LUA_GLUE_CHUNK "=" VS_LUA_GLUE_NAME
 /* lua_pcall with a handler that words the error for people: no "vstudio: "
  * of the library's own (the command names itself), no location inside the
  * glue, and a traceback of the user's frames only (none when the one frame
