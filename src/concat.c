@@ -46,6 +46,7 @@
 
 #include "concat.h"
 #include "error.h"
+#include "libav_log.h"
 #include "vstudio.h"
 
 /* One opened part: its demuxer and video stream. */
@@ -96,12 +97,6 @@ const char *vs_settings_tag_get(const AVStream *st)
     return NULL;
 }
 
-static const char *err_text(int err, char *buf, size_t size)
-{
-    av_strerror(err, buf, size);
-    return buf;
-}
-
 static void close_part(struct part *p)
 {
     avformat_close_input(&p->fmt);
@@ -110,7 +105,6 @@ static void close_part(struct part *p)
 
 static int open_part(struct part *p, const char *path)
 {
-    char eb[128];
     memset(p, 0, sizeof *p);
     p->path = path;
     struct stat sb;
@@ -120,7 +114,7 @@ static int open_part(struct part *p, const char *path)
         return vs_fail("%s: not a regular file", path);
     int err = avformat_open_input(&p->fmt, path, NULL, NULL);
     if (err < 0)
-        return vs_fail("%s: not a video file (%s)", path, err_text(err, eb, sizeof eb));
+        return vs_fail("%s: not a video file (%s)", path, vs_av_error(err));
     /* MP4/MOV headers hold sizes, timestamps and decode order: a short look
      * at the first frame is enough and halves the time of a join. */
     if (strcmp(p->fmt->iformat->name, "mov,mp4,m4a,3gp,3g2,mj2") == 0) {
@@ -130,7 +124,7 @@ static int open_part(struct part *p, const char *path)
     err = avformat_find_stream_info(p->fmt, NULL);
     if (err < 0) {
         close_part(p);
-        return vs_fail("%s: cannot read the stream layout (%s)", path, err_text(err, eb, sizeof eb));
+        return vs_fail("%s: cannot read the stream layout (%s)", path, vs_av_error(err));
     }
     int vi = av_find_best_stream(p->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
     /* The tty demuxer reads any text file as "ANSI art" video. */
@@ -147,13 +141,12 @@ static int open_part(struct part *p, const char *path)
 /* Next packet of the part's video stream: 0, 1 at the end, -1 on error. */
 static int read_video_packet(struct part *p, AVPacket *pkt)
 {
-    char eb[128];
     for (;;) {
         int err = av_read_frame(p->fmt, pkt);
         if (err == AVERROR_EOF)
             return 1;
         if (err < 0)
-            return vs_fail("%s: read error (%s)", p->path, err_text(err, eb, sizeof eb));
+            return vs_fail("%s: read error (%s)", p->path, vs_av_error(err));
         if (pkt->stream_index == p->st->index)
             return 0;
         av_packet_unref(pkt);
@@ -489,7 +482,6 @@ static int64_t guess_dts(struct reorder *r, int64_t pts, int64_t dur)
 static int copy_part(AVFormatContext *out, struct part *p, AVRational tb, int64_t *clock, int64_t *last_dts,
                      int64_t *frames, const vs_concat_job *job)
 {
-    char eb[128];
     AVStream *ost = out->streams[0];
     AVRational itb = p->st->time_base;
     AVRational fps = part_fps(p->st);
@@ -554,7 +546,7 @@ static int copy_part(AVFormatContext *out, struct part *p, AVRational tb, int64_
         av_packet_rescale_ts(pkt, tb, ost->time_base);
         int err = av_interleaved_write_frame(out, pkt);
         if (err < 0) {
-            vs_fail("%s: frame %lld: cannot write (%s)", p->path, (long long)k, err_text(err, eb, sizeof eb));
+            vs_fail("%s: frame %lld: cannot write (%s)", p->path, (long long)k, vs_av_error(err));
             goto done;
         }
         ++*frames;
@@ -573,7 +565,6 @@ done:
 int vs_concat_run(const char *out, const char *const *parts, int n_parts, const vs_concat_job *job,
                   vs_concat_result *result)
 {
-    char eb[128];
     if (n_parts < 1)
         return vs_fail("no parts to join");
     for (int i = 0; i < n_parts; i++)
@@ -601,7 +592,7 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
 
     int err = avformat_alloc_output_context2(&octx, of, NULL, partpath);
     if (err < 0) {
-        vs_fail("%s: %s", out, err_text(err, eb, sizeof eb));
+        vs_fail("%s: %s", out, vs_av_error(err));
         goto fail;
     }
     for (int i = 0; i < n_parts; i++) {
@@ -621,7 +612,7 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
             tb = p.st->time_base;
             err = avio_open(&octx->pb, partpath, AVIO_FLAG_WRITE);
             if (err < 0) {
-                vs_fail("%s: %s", partpath, err_text(err, eb, sizeof eb));
+                vs_fail("%s: %s", partpath, vs_av_error(err));
                 goto fail;
             }
             opened = 1;
@@ -632,7 +623,7 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
             err = avformat_write_header(octx, &mopts);
             av_dict_free(&mopts);
             if (err < 0) {
-                vs_fail("%s: cannot write the header (%s)", out, err_text(err, eb, sizeof eb));
+                vs_fail("%s: cannot write the header (%s)", out, vs_av_error(err));
                 goto fail;
             }
         }
@@ -642,12 +633,12 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
     }
     err = av_write_trailer(octx);
     if (err < 0) {
-        vs_fail("%s: cannot finish the file (%s)", out, err_text(err, eb, sizeof eb));
+        vs_fail("%s: cannot finish the file (%s)", out, vs_av_error(err));
         goto fail;
     }
     err = avio_closep(&octx->pb);
     if (err < 0) {
-        vs_fail("%s: %s", partpath, err_text(err, eb, sizeof eb));
+        vs_fail("%s: %s", partpath, vs_av_error(err));
         goto fail;
     }
     if (rename(partpath, out) < 0) {

@@ -44,6 +44,7 @@
 #include <libswscale/swscale.h>
 
 #include "error.h"
+#include "libav_log.h"
 #include "probe.h"
 
 /* Recently decoded frames kept for nearby requests: a few for one reader;
@@ -93,9 +94,7 @@ static vs_decoder *cores;
 
 static int av_fail(vs_decoder *d, const char *what, int err)
 {
-    char why[128];
-    av_strerror(err, why, sizeof why);
-    return vs_fail("%s: %s (%s)", d->path, what, why);
+    return vs_fail("%s: %s (%s)", d->path, what, vs_av_error(err));
 }
 
 /* Opens the demuxer and decoder (again, for a restart from the beginning). */

@@ -35,6 +35,7 @@
 #include "concat.h"
 #include "error.h"
 #include "hash.h"
+#include "libav_log.h"
 #include "vstudio.h"
 
 enum sink { SINK_LAV, SINK_Y4M, SINK_RAW, SINK_IMAGES };
@@ -65,6 +66,7 @@ struct vs_encoder {
     const char *image_ext;    /* SINK_IMAGES: "png" or "jpg" */
     int quality;
     int64_t frames;
+    int64_t last_dts;         /* of the last packet muxed, in the stream's time base */
     int started;              /* the header is out: errors name frames */
     int failed;
 
@@ -121,26 +123,12 @@ static void untrack_open(vs_encoder *enc)
     pthread_mutex_unlock(&open_lock);
 }
 
-/* libav's own chatter (x264's statistics, muxer notes, "moov atom not
- * found") is not for our users: errors come back to us as return codes we
- * report with the file and frame. VSTUDIO_LIBAV_LOG=1 shows it, to debug. */
-__attribute__((constructor)) static void quiet_libav(void)
-{
-    av_log_set_level(getenv("VSTUDIO_LIBAV_LOG") ? AV_LOG_VERBOSE : AV_LOG_FATAL);
-}
-
 void vs_encoder_options_init(vs_encoder_options *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->fps_num = 30;
     opts->fps_den = 1;
     opts->crf = -1;
-}
-
-static const char *av_error(int err)
-{
-    static _Thread_local char buf[AV_ERROR_MAX_STRING_SIZE];
-    return av_make_error_string(buf, sizeof buf, err);
 }
 
 static const char *extension(const char *path)
@@ -439,6 +427,7 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
         (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0))
         return vs_fail("%s: %s needs a seekable file; use format y4m, raw or mkv for a pipe", enc->path, ofmt->name);
 
+    vs_av_reason_clear();
     const char *codec_name = o->codec;
     if (!codec_name)
         codec_name = strcmp(ofmt->name, "webm") == 0 ? "libvpx-vp9" : "libx264";
@@ -460,7 +449,7 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     free(url);
     url = NULL;
     if (err < 0)
-        return vs_fail("%s: %s", enc->path, av_error(err));
+        return vs_fail("%s: %s", enc->path, vs_av_error(err));
     if (container_refuses(ofmt, codec->id))
         return vs_fail("%s: the %s container cannot hold %s video", enc->path, ofmt->name, codec->name);
 
@@ -512,10 +501,10 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     av_dict_free(&copts);
     if (err < 0)
         return vs_fail("%s: cannot open encoder %s (%dx%d %s): %s", enc->path, codec->name, c->width, c->height,
-                       av_get_pix_fmt_name(c->pix_fmt), av_error(err));
+                       av_get_pix_fmt_name(c->pix_fmt), vs_av_error(err));
     err = avcodec_parameters_from_context(enc->stream->codecpar, c);
     if (err < 0)
-        return vs_fail("%s: %s", enc->path, av_error(err));
+        return vs_fail("%s: %s", enc->path, vs_av_error(err));
     enc->stream->time_base = c->time_base;
     enc->stream->avg_frame_rate = c->framerate;
     if (record_settings(enc, codec, o) < 0)
@@ -531,7 +520,7 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     if (!(ofmt->flags & AVFMT_NOFILE)) {
         err = avio_open(&enc->fmt->pb, enc->fmt->url, AVIO_FLAG_WRITE);
         if (err < 0)
-            return vs_fail("%s: cannot create: %s", enc->path, av_error(err));
+            return vs_fail("%s: cannot create: %s", enc->path, vs_av_error(err));
     }
     AVDictionary *mopts = NULL;
     if (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0)
@@ -540,30 +529,50 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     av_dict_free(&mopts);
     if (err < 0)
         return vs_fail("%s: the %s container cannot hold this %s video (%s): %s", enc->path, ofmt->name,
-                       codec->name, av_get_pix_fmt_name(c->pix_fmt), av_error(err));
+                       codec->name, av_get_pix_fmt_name(c->pix_fmt), vs_av_error(err));
     return 0;
+}
+
+/* Some encoders (libx265 while draining, seen once in CI) hand out a dts
+ * that does not increase, which the muxer refuses with EINVAL and the file
+ * is lost. The ffmpeg CLI nudges such a dts forward; so do we. */
+static void keep_dts_increasing(vs_encoder *enc, AVPacket *pkt)
+{
+    if (pkt->dts != AV_NOPTS_VALUE && enc->last_dts != AV_NOPTS_VALUE) {
+        int strict = !(enc->fmt->oformat->flags & AVFMT_TS_NONSTRICT);
+        int64_t least = enc->last_dts + strict;
+        if (pkt->dts < least) {
+            if (pkt->pts != AV_NOPTS_VALUE && pkt->pts >= pkt->dts && pkt->pts < least)
+                pkt->pts = least;
+            pkt->dts = least;
+        }
+    }
+    if (pkt->dts != AV_NOPTS_VALUE)
+        enc->last_dts = pkt->dts;
 }
 
 /* Sends one frame (NULL drains) and writes every packet that comes out. */
 static int encode_lav(vs_encoder *enc, AVFrame *frame)
 {
+    vs_av_reason_clear();
     int err = avcodec_send_frame(enc->codec, frame);
     if (err < 0)
-        return vs_fail("%s: frame %lld: encoder: %s", enc->path, (long long)enc->frames, av_error(err));
+        return vs_fail("%s: frame %lld: encoder: %s", enc->path, (long long)enc->frames, vs_av_error(err));
     for (;;) {
         err = avcodec_receive_packet(enc->codec, enc->packet);
         if (err == AVERROR(EAGAIN) || err == AVERROR_EOF)
             return 0;
         if (err < 0)
-            return vs_fail("%s: encoder: %s", enc->path, av_error(err));
+            return vs_fail("%s: encoder: %s", enc->path, vs_av_error(err));
         av_packet_rescale_ts(enc->packet, enc->codec->time_base, enc->stream->time_base);
+        keep_dts_increasing(enc, enc->packet);
         enc->packet->stream_index = enc->stream->index;
         err = av_interleaved_write_frame(enc->fmt, enc->packet);
         /* avio buffers: a full disk shows in pb->error a few packets later */
         if (err >= 0 && enc->fmt->pb && enc->fmt->pb->error < 0)
             err = enc->fmt->pb->error;
         if (err < 0)
-            return vs_fail("%s: frame %lld: write failed: %s", enc->path, (long long)enc->frames, av_error(err));
+            return vs_fail("%s: frame %lld: write failed: %s", enc->path, (long long)enc->frames, vs_av_error(err));
     }
 }
 
@@ -677,6 +686,7 @@ vs_encoder *vs_encoder_open(const char *path, int width, int height, const vs_en
         return NULL;
     }
     enc->fd = -1;
+    enc->last_dts = AV_NOPTS_VALUE;
     enc->width = width;
     enc->height = height;
     enc->bt709 = height >= 720;
@@ -1059,9 +1069,10 @@ int vs_encoder_close(vs_encoder *enc)
     if (enc->sink == SINK_LAV) {
         if (encode_lav(enc, NULL) < 0)
             goto fail;
+        vs_av_reason_clear();
         int err = av_write_trailer(enc->fmt);
         if (err < 0) {
-            vs_fail("%s: cannot finish the file: %s", enc->path, av_error(err));
+            vs_fail("%s: cannot finish the file: %s", enc->path, vs_av_error(err));
             goto fail;
         }
         if (enc->fmt->pb && !(enc->fmt->oformat->flags & AVFMT_NOFILE)) {
@@ -1070,7 +1081,7 @@ int vs_encoder_close(vs_encoder *enc)
             if (err >= 0)
                 err = avio_closep(&enc->fmt->pb);
             if (err < 0) {
-                vs_fail("%s: write failed: %s", enc->path, av_error(err));
+                vs_fail("%s: write failed: %s", enc->path, vs_av_error(err));
                 goto fail;
             }
         }

@@ -34,6 +34,7 @@
 #include <libavutil/pixdesc.h>
 
 #include "error.h"
+#include "libav_log.h"
 #include "probe.h"
 
 void vs_index_free(vs_index *index)
@@ -93,18 +94,16 @@ int vs_probe_open_input(const char *path, AVFormatContext **fmt_out, int *stream
     if (st.st_size == 0)
         return vs_fail("%s: empty file (0 bytes), not a video", path);
     AVFormatContext *fmt = NULL;
+    vs_av_reason_clear();
     int rc = avformat_open_input(&fmt, path, NULL, NULL);
     if (rc < 0) {
-        char why[128];
-        av_strerror(rc, why, sizeof why);
         if (rc == AVERROR_INVALIDDATA)
             return vs_fail("%s: not a readable video file (unknown format, or truncated: an MP4 cut short has no index)",
                            path);
-        return vs_fail("%s: cannot open (%s)", path, why);
+        return vs_fail("%s: cannot open (%s)", path, vs_av_error(rc));
     }
     if ((rc = avformat_find_stream_info(fmt, NULL)) < 0) {
-        char why[128];
-        av_strerror(rc, why, sizeof why);
+        const char *why = vs_av_error(rc);
         avformat_close_input(&fmt);
         return vs_fail("%s: cannot read the stream headers (%s)", path, why);
     }
@@ -212,9 +211,7 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
             /* a damaged tail: what was read is what a decoder would get too */
             if (n > 0)
                 break;
-            char why[128];
-            av_strerror(r, why, sizeof why);
-            rc = vs_fail("%s: cannot read packets (%s)", path, why);
+            rc = vs_fail("%s: cannot read packets (%s)", path, vs_av_error(r));
             goto done;
         }
         if (pkt->stream_index == s && pkt->size > 0 && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {

@@ -125,6 +125,10 @@ describe('vs.write', function()
     fails(dir .. '/p.mp4', { pix_fmt = 'rgb24' }, 'p.mp4: codec libx264 cannot encode rgb24 (it takes: yuv420p')
     fails(dir .. '/s.mp4', { preset = 'warp' }, "s.mp4: codec libx264 has no preset 'warp'")
     fails(dir .. '/o.mp4', { options = 'nope=1' }, "o.mp4: codec libx264 has no option 'nope'")
+    -- libav's log is silenced, but what it said about the failure is kept
+    fails(dir .. '/r.mp4', { options = 'profile=bogus' },
+      'r.mp4: cannot open encoder libx264 (64x48 yuv420p): Invalid argument (Error setting profile bogus)')
+    fails(dir .. '/q.mkv', { codec = 'mpeg4', options = 'qmin=60' }, 'Invalid argument (qmin and or qmax are invalid')
     fails(dir .. '/w.webm', { codec = 'libx264' }, 'w.webm: the webm container cannot hold libx264 video')
     fails(dir .. '/f.xyz', nil, "f.xyz: unknown output format 'xyz'")
     fails(dir .. '/missing/x.mp4', nil, 'missing/x.mp4: cannot create: No such file or directory')
