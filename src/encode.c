@@ -36,6 +36,7 @@
 #include "error.h"
 #include "hash.h"
 #include "libav_log.h"
+#include "yuv420.h"
 #include "vstudio.h"
 
 enum sink { SINK_LAV, SINK_Y4M, SINK_RAW, SINK_IMAGES };
@@ -63,6 +64,7 @@ struct vs_encoder {
     int bt709;
     int full_range;           /* YUV in full range (JPEG codecs), else limited */
     int flatten_alpha;        /* the format has no alpha: show frames over black */
+    vs_yuv420_coeffs yuv420;  /* for 8-bit 4:2:0 output, swscale's slow case */
     const char *image_ext;    /* SINK_IMAGES: "png" or "jpg" */
     int quality;
     int64_t frames;
@@ -701,6 +703,7 @@ vs_encoder *vs_encoder_open(const char *path, int width, int height, const vs_en
         goto fail;
     enc->flatten_alpha = (enc->sink == SINK_LAV || enc->sink == SINK_Y4M) &&
                          !(av_pix_fmt_desc_get(enc->pix_fmt)->flags & AV_PIX_FMT_FLAG_ALPHA);
+    vs_yuv420_coeffs_init(&enc->yuv420, enc->bt709, enc->full_range);
     return enc;
 fail:
     vs_encoder_abort(enc);
@@ -903,15 +906,27 @@ int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
         pad_copy(pic->rgba, rgba);
         return 0;
     }
+    int yuv420 = enc->pix_fmt == AV_PIX_FMT_YUV420P || enc->pix_fmt == AV_PIX_FMT_YUVJ420P;
+    int padded = rgba->width != enc->out_width || rgba->height != enc->out_height;
+    if (av_frame_make_writable(pic->frame) < 0)
+        return vs_fail("out of memory");
+    /* the common case in one pass: the conversion also tells opacity */
+    if (yuv420 && !padded &&
+        (vs_rgba_to_yuv420(rgba, &enc->yuv420, pic->frame->data, pic->frame->linesize) || !enc->flatten_alpha))
+        return 0;
     const vs_frame *src = rgba;
     int flatten = enc->flatten_alpha && !is_opaque(rgba);
-    if (flatten || rgba->width != enc->out_width || rgba->height != enc->out_height) {
+    if (flatten || padded) {
         if (!pic->padded && !(pic->padded = vs_frame_new(enc->out_width, enc->out_height)))
             return -1;
         pad_copy(pic->padded, rgba);
         if (flatten)
             flatten_over_black(pic->padded);
         src = pic->padded;
+    }
+    if (yuv420) {
+        vs_rgba_to_yuv420(src, &enc->yuv420, pic->frame->data, pic->frame->linesize);
+        return 0;
     }
     if (!pic->sws) {
         pic->sws = sws_getContext(enc->out_width, enc->out_height, AV_PIX_FMT_RGBA, enc->out_width,
@@ -925,8 +940,6 @@ int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
             sws_setColorspaceDetails(pic->sws, matrix, 1, matrix, enc->full_range, 0, 1 << 16, 1 << 16);
         }
     }
-    if (av_frame_make_writable(pic->frame) < 0)
-        return vs_fail("out of memory");
     const uint8_t *planes[1] = {src->data};
     const int strides[1] = {src->stride};
     sws_scale(pic->sws, planes, strides, 0, src->height, pic->frame->data, pic->frame->linesize);

@@ -99,9 +99,12 @@ function helper.ffprobe_stream(path)
 end
 
 -- Decodes a video with the ffmpeg CLI to raw RGBA frames (a list of strings).
-function helper.ffmpeg_rgba_frames(path, w, h)
+-- ffmpeg's default YUV->RGB (also vs.video's) is fast and off by up to 3
+-- levels; `exact` asks for exact rounding and interpolated chroma, to judge
+-- the encoder's colours alone.
+function helper.ffmpeg_rgba_frames(path, w, h, exact)
   local out = helper.sh('ffmpeg -v error -i ' .. shell_quote(path) ..
-    ' -f rawvideo -pix_fmt rgba -')
+    (exact and ' -sws_flags accurate_rnd+full_chroma_int+bitexact' or '') .. ' -f rawvideo -pix_fmt rgba -')
   local size = w * h * 4
   local frames = {}
   for i = 1, #out - size + 1, size do frames[#frames + 1] = out:sub(i, i + size - 1) end

@@ -1,0 +1,181 @@
+/* test_yuv420.c: the encoder's RGBA -> 4:2:0 conversion (src/yuv420.c).
+ * swscale is the independent oracle inside flat 8x8 blocks (away from
+ * their edges chroma siting and filter width cannot matter); the vector path must give exactly what the plain
+ * path gives, which every 2x2 block converted on its own (too narrow for
+ * the vector path) shows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+
+#include "check.h"
+#include "yuv420.h"
+
+enum { W = 50, H = 6 }; /* 50: 48 columns for the 16-wide path, 2 left for the plain one */
+
+struct planes {
+    uint8_t *data[4];
+    int linesize[4];
+};
+
+static void planes_alloc(struct planes *p, int w, int h)
+{
+    if (av_image_alloc(p->data, p->linesize, w, h, AV_PIX_FMT_YUV420P, 64) < 0)
+        abort();
+}
+
+static void set_px(vs_frame *f, int x, int y, unsigned rgb)
+{
+    uint8_t *p = f->data + (size_t)y * f->stride + 4 * x;
+    p[0] = rgb >> 16, p[1] = rgb >> 8 & 255, p[2] = rgb & 255, p[3] = 255;
+}
+
+/* Largest |ours - swscale| per plane over a frame of flat 8x8 blocks,
+ * chroma taken inside the blocks only. */
+static void against_swscale(int bt709, int full, int worst[3])
+{
+    enum { BW = 64, BH = 32, B = 8 };
+    vs_frame *f = vs_frame_new(BW, BH);
+    srand(7 + bt709 * 2 + full);
+    for (int by = 0; by < BH; by += B)
+        for (int bx = 0; bx < BW; bx += B) {
+            unsigned rgb = (unsigned)rand() & 0xffffff;
+            for (int k = 0; k < B * B; k++)
+                set_px(f, bx + k % B, by + k / B, rgb);
+        }
+    struct planes ours, ref;
+    planes_alloc(&ours, BW, BH);
+    planes_alloc(&ref, BW, BH);
+    vs_yuv420_coeffs c;
+    vs_yuv420_coeffs_init(&c, bt709, full);
+    vs_rgba_to_yuv420(f, &c, ours.data, ours.linesize);
+
+    struct SwsContext *sws = sws_getContext(BW, BH, AV_PIX_FMT_RGBA, BW, BH, AV_PIX_FMT_YUV420P,
+                                            SWS_BILINEAR | SWS_ACCURATE_RND, NULL, NULL, NULL);
+    const int *matrix = sws_getCoefficients(bt709 ? SWS_CS_ITU709 : SWS_CS_ITU601);
+    sws_setColorspaceDetails(sws, matrix, 1, matrix, full, 0, 1 << 16, 1 << 16);
+    const uint8_t *src[1] = {f->data};
+    const int stride[1] = {f->stride};
+    sws_scale(sws, src, stride, 0, BH, ref.data, ref.linesize);
+    sws_freeContext(sws);
+
+    for (int p = 0; p < 3; p++) {
+        worst[p] = 0;
+        int pw = p ? BW / 2 : BW, ph = p ? BH / 2 : BH, cb = B / 2;
+        for (int y = 0; y < ph; y++)
+            for (int x = 0; x < pw; x++) {
+                if (p && (x % cb == 0 || x % cb == cb - 1 || y % cb == 0 || y % cb == cb - 1))
+                    continue;
+                int d = abs(ours.data[p][y * ours.linesize[p] + x] - ref.data[p][y * ref.linesize[p] + x]);
+                if (d > worst[p])
+                    worst[p] = d;
+            }
+    }
+    av_freep(&ours.data[0]);
+    av_freep(&ref.data[0]);
+    vs_frame_free(f);
+}
+
+/* 1 when the whole-frame conversion of noise equals each 2x2 block's own. */
+static int vector_equals_plain(int bt709, int full)
+{
+    vs_frame *f = vs_frame_new(W, H), *block = vs_frame_new(2, 2);
+    srand(11);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            set_px(f, x, y, (unsigned)rand() & 0xffffff);
+    vs_yuv420_coeffs c;
+    vs_yuv420_coeffs_init(&c, bt709, full);
+    struct planes whole, one;
+    planes_alloc(&whole, W, H);
+    planes_alloc(&one, 2, 2);
+    vs_rgba_to_yuv420(f, &c, whole.data, whole.linesize);
+    int same = 1;
+    for (int by = 0; by < H; by += 2)
+        for (int bx = 0; bx < W; bx += 2) {
+            for (int k = 0; k < 2; k++)
+                memcpy(block->data + k * block->stride, f->data + (size_t)(by + k) * f->stride + 4 * bx, 8);
+            vs_rgba_to_yuv420(block, &c, one.data, one.linesize);
+            for (int k = 0; k < 4; k++)
+                same &= one.data[0][(k / 2) * one.linesize[0] + k % 2] ==
+                        whole.data[0][(by + k / 2) * whole.linesize[0] + bx + k % 2];
+            same &= one.data[1][0] == whole.data[1][(by / 2) * whole.linesize[1] + bx / 2];
+            same &= one.data[2][0] == whole.data[2][(by / 2) * whole.linesize[2] + bx / 2];
+        }
+    av_freep(&whole.data[0]);
+    av_freep(&one.data[0]);
+    vs_frame_free(f);
+    vs_frame_free(block);
+    return same;
+}
+
+/* Y, Cb, Cr of one flat colour. */
+static void flat(unsigned rgb, int bt709, int full, int out[3])
+{
+    vs_frame *f = vs_frame_new(32, 2);
+    for (int x = 0; x < 32; x++)
+        for (int y = 0; y < 2; y++)
+            set_px(f, x, y, rgb);
+    vs_yuv420_coeffs c;
+    vs_yuv420_coeffs_init(&c, bt709, full);
+    struct planes p;
+    planes_alloc(&p, 32, 2);
+    vs_rgba_to_yuv420(f, &c, p.data, p.linesize);
+    for (int k = 0; k < 3; k++)
+        out[k] = p.data[k][0];
+    av_freep(&p.data[0]);
+    vs_frame_free(f);
+}
+
+/* The return value: 1 only when every pixel is opaque, wherever the one
+ * translucent pixel sits (vector columns, the plain tail, the last row). */
+static int opacity_seen(int x, int y)
+{
+    vs_frame *f = vs_frame_new(W, H);
+    for (int i = 0; i < W * H; i++)
+        set_px(f, i % W, i / W, 0x336699);
+    if (x >= 0)
+        f->data[(size_t)y * f->stride + 4 * x + 3] = 254;
+    vs_yuv420_coeffs c;
+    vs_yuv420_coeffs_init(&c, 0, 0);
+    struct planes p;
+    planes_alloc(&p, W, H);
+    int opaque = vs_rgba_to_yuv420(f, &c, p.data, p.linesize);
+    av_freep(&p.data[0]);
+    vs_frame_free(f);
+    return opaque;
+}
+
+int main(void)
+{
+    CHECK(opacity_seen(-1, 0) == 1);
+    CHECK(opacity_seen(5, 0) == 0);
+    CHECK(opacity_seen(49, 3) == 0);
+    CHECK(opacity_seen(20, H - 1) == 0);
+    for (int bt709 = 0; bt709 < 2; bt709++)
+        for (int full = 0; full < 2; full++) {
+            int worst[3];
+            against_swscale(bt709, full, worst);
+            printf("# bt709=%d full=%d: largest difference from swscale Y %d Cb %d Cr %d\n", bt709, full,
+                   worst[0], worst[1], worst[2]);
+            CHECK(worst[0] <= 1 && worst[1] <= 1 && worst[2] <= 1);
+            CHECK(vector_equals_plain(bt709, full));
+        }
+    /* the ends of the scale, exactly */
+    int yuv[3];
+    flat(0xffffff, 1, 0, yuv);
+    CHECK(yuv[0] == 235 && yuv[1] == 128 && yuv[2] == 128);
+    flat(0x000000, 0, 0, yuv);
+    CHECK(yuv[0] == 16 && yuv[1] == 128 && yuv[2] == 128);
+    flat(0xffffff, 0, 1, yuv);
+    CHECK(yuv[0] == 255 && yuv[1] == 128 && yuv[2] == 128);
+    /* pure blue and red reach the chroma extremes: 240 limited, 255 full */
+    flat(0x0000ff, 1, 0, yuv);
+    CHECK(yuv[1] == 240);
+    flat(0xff0000, 0, 0, yuv);
+    CHECK(yuv[2] == 240);
+    flat(0x0000ff, 0, 1, yuv);
+    CHECK(yuv[1] >= 254);
+    return check_status();
+}
