@@ -464,8 +464,10 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     enc->pix_fmt = pick_pix_fmt(codec, o->pix_fmt, enc->path);
     if (enc->pix_fmt == AV_PIX_FMT_NONE)
         return -1;
-    /* JPEG codecs take full-range YUV (mjpeg refuses limited range) */
-    enc->full_range = codec->id == AV_CODEC_ID_MJPEG || codec->id == AV_CODEC_ID_LJPEG;
+    /* JPEG codecs take full-range YUV (mjpeg refuses limited range), and
+     * the yuvj formats are full range by definition */
+    enc->full_range = codec->id == AV_CODEC_ID_MJPEG || codec->id == AV_CODEC_ID_LJPEG ||
+                      strncmp(av_get_pix_fmt_name(enc->pix_fmt), "yuvj", 4) == 0;
     AVCodecContext *c = enc->codec;
     c->width = enc->out_width;
     c->height = enc->out_height;

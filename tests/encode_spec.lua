@@ -204,20 +204,26 @@ describe('encoder', function()
     end
   end)
 
-  it('writes MJPEG in full range, as JPEG codecs require, with the colours drawn', function()
-    local out = dir .. '/m.avi'
-    local w = vs.write(out, { fps = 10, codec = 'mjpeg' })
-    local f = vs.frame(64, 48):fill(200, 40, 90)
-    for _ = 1, 3 do w:push(f) end
-    w:close()
-    local st = h.ffprobe_stream(out)
-    assert.are.equal('mjpeg', st.codec_name)
-    assert.are.equal('pc', st.color_range)
-    local px = h.ffmpeg_rgba_frames(out, 64, 48)
-    assert.are.equal(3, #px)
-    local i = (24 * 64 + 32) * 4
-    for c, want in ipairs { 200, 40, 90 } do
-      assert.is_true(math.abs(px[2]:byte(i + c) - want) <= 3, ('channel %d: %d, drew %d'):format(c, px[2]:byte(i + c), want))
+  it('writes MJPEG and yuvj formats in full range, with the colours drawn', function()
+    for _, case in ipairs { { 'm.avi', { codec = 'mjpeg' }, 'mjpeg' },
+                            { 'j.mp4', { pix_fmt = 'yuvj420p', crf = 0 }, 'h264' } } do
+      local out = dir .. '/' .. case[1]
+      local opts = case[2]
+      opts.fps = 10
+      local w = vs.write(out, opts)
+      local f = vs.frame(64, 48):fill(200, 40, 90)
+      for _ = 1, 3 do w:push(f) end
+      w:close()
+      local st = h.ffprobe_stream(out)
+      assert.are.equal(case[3], st.codec_name)
+      assert.are.equal('pc', st.color_range)
+      local px = h.ffmpeg_rgba_frames(out, 64, 48, 'exact')
+      assert.are.equal(3, #px)
+      local i = (24 * 64 + 32) * 4
+      for c, want in ipairs { 200, 40, 90 } do
+        assert.is_true(math.abs(px[2]:byte(i + c) - want) <= 3,
+          ('%s channel %d: %d, drew %d'):format(case[1], c, px[2]:byte(i + c), want))
+      end
     end
   end)
 
