@@ -78,18 +78,21 @@ static int stopping(vs_pool *p)
     return atomic_load(&p->stop);
 }
 
-/* With the lock held: waits for a change, at most 50 ms. */
-static void wait_change(vs_pool *p)
+void vs_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *lock, int ms)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 50 * 1000000;
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
     if (ts.tv_nsec >= 1000000000) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000;
     }
-    pthread_cond_timedwait(&p->changed, &p->lock, &ts);
+    pthread_cond_timedwait(cond, lock, &ts);
 }
+
+/* With the lock held: waits for a change, at most 50 ms. */
+static void wait_change(vs_pool *p) { vs_cond_wait_ms(&p->changed, &p->lock, 50); }
 
 void vs_pool_join(vs_pool *p)
 {

@@ -14,10 +14,15 @@
 #ifndef VS_POOL_H
 #define VS_POOL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 typedef struct vs_pool vs_pool;
+
+/* With lock held: pthread_cond_timedwait for at most ms milliseconds (the
+ * waits that also poll a flag a signal handler sets). */
+void vs_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *lock, int ms);
 
 /* A worker's current run of claimed indices. Start with {0}. */
 typedef struct vs_pool_run {

@@ -354,14 +354,7 @@ static int join_workers(struct engine *e)
     double deadline = vs_now() + 2.0;
     pthread_mutex_lock(&e->lock);
     while (e->finished_workers < e->n_workers && vs_now() < deadline) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&e->changed, &e->lock, &ts);
+        vs_cond_wait_ms(&e->changed, &e->lock, 20);
     }
     int stuck = e->n_workers - e->finished_workers;
     pthread_mutex_unlock(&e->lock);
