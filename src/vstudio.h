@@ -253,7 +253,10 @@ vs_decoder *vs_decoder_open_shared(const char *path, int threads);
 /* "A:B" (frames A..B-1), "A:" (A to the end: *end = -1), ":B", or "A" (one
  * frame). Frames are 0-based and non-negative; B > A. */
 int vs_parse_frame_range(const char *text, int64_t *first, int64_t *end);
-/* "30", "29.97" (becomes 2997/100) or "30000/1001"; must be positive and finite. */
+/* "30", "30000/1001" (exact) or a decimal: the NTSC rates written as decimals
+ * ("23.976", "29.97", "59.94", or 30000/1001 printed by Lua as "29.97002997003")
+ * become k*1000/1001, other decimals the nearest fraction with a denominator up
+ * to 1001 ("12.5" is 25/2). Must be positive. The Lua API parses rates here too. */
 int vs_parse_rational(const char *text, int *num, int *den);
 
 /* ---- concat (concat.c): join segments by stream copy, no re-encode ----
