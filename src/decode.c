@@ -198,7 +198,8 @@ vs_decoder *vs_decoder_open(const char *path, int threads)
         vs_index_free(d->index);
         d->index = NULL;
     }
-    d->index_tried = d->index != NULL;
+    /* a VFR index is set here and never after: handles read it unlocked */
+    d->index_tried = d->index != NULL || d->info.vfr;
     return d;
 fail:
     vs_decoder_close(d);
