@@ -47,6 +47,7 @@ describe('random access', function()
       assert.are.equal(150, #frames, path)
       local v = vs.video(path)
       assert.are.equal(#frames, v.frames, path)
+      assert.is_false(v.vfr, path) -- B-frames reorder timestamps; their gaps, sorted, are even
       for i = 120, 149 do
         assert.is_true(helper.frame_bytes(v:frame(i)) == frames[i + 1], path .. ': frame ' .. i)
       end
