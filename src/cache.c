@@ -2,11 +2,15 @@
  * cache.c: the probe cache, one SQLite database at
  * $XDG_CACHE_HOME/vstudio/probe.db (~/.cache/vstudio/probe.db without it).
  *
- * A row holds a video's metadata and its frame index (timestamps and
- * keyframe flags as two blobs: NULL when not built yet, empty when the
- * stream has no usable timestamps), keyed by the absolute path and checked
- * against the file's size, mtime (ns) and inode: a file that changed is a
- * miss and is probed again, its row replaced.
+ * A row holds a video's metadata and its frame index (presentation and
+ * decode timestamps and keyframe flags as three blobs: NULL when not built
+ * yet, empty when the stream has no usable timestamps), keyed by the
+ * absolute path and checked against the file's device, inode, size, mtime
+ * and ctime (ns): a file that changed is a miss and is probed again, its
+ * row replaced. ctime catches a file rewritten in place and given its old
+ * mtime back (`cat b > a; touch -r ref a`, `rsync --inplace -t`); the stat
+ * is the one of the descriptor probe.c read, so a file replaced during a
+ * probe is never stored under the new file's key.
  *
  * Concurrency: WAL mode and a busy timeout let several processes read and
  * write at once; inside a process each thread has its own connection (a
@@ -15,7 +19,10 @@
  * create or write is a warning and the caller works uncached; a database
  * that is not SQLite or is corrupt is deleted and rebuilt with a warning.
  * Creating, checking and rebuilding the database happen under an flock on
- * probe.db.lock, so two processes starting on an empty cache do not race.
+ * probe.db.lock, so two processes starting on an empty cache do not race;
+ * a lock held longer than LOCK_WAIT_MS (a process stopped while holding
+ * it) is a note and this process works uncached. A database of another
+ * schema version (PRAGMA user_version) has its table dropped and made anew.
  * Directory mode 0700, file mode 0600 (SQLite gives -wal and -shm the
  * database file's mode).
  */
@@ -36,8 +43,12 @@
 #include "error.h"
 #include "probe.h"
 
-/* Bump when the meaning of a row changes: older rows are then misses. */
-enum { CACHE_VERSION = 1 };
+/* Bump when the table or the meaning of a row changes: a database of
+ * another version is emptied and made anew (v2: device, ctime, decode
+ * timestamps, VFR). */
+enum { SCHEMA_VERSION = 2 };
+/* How long setup waits for another process's setup lock. */
+enum { LOCK_WAIT_MS = 3000 };
 
 typedef struct conn {
     sqlite3 *db;
@@ -125,10 +136,10 @@ static const char SCHEMA[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS probe("
-    " path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, inode INTEGER, version INTEGER,"
+    " path TEXT PRIMARY KEY, dev INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,"
     " width INTEGER, height INTEGER, fps_num INTEGER, fps_den INTEGER, frames INTEGER,"
-    " duration REAL, bit_rate INTEGER, codec TEXT, pix_fmt TEXT, container TEXT,"
-    " pts BLOB, keys BLOB);";
+    " duration REAL, bit_rate INTEGER, codec TEXT, pix_fmt TEXT, container TEXT, vfr INTEGER,"
+    " pts BLOB, dts BLOB, keys BLOB);";
 
 static int is_corrupt(int rc)
 {
@@ -156,9 +167,15 @@ static int setup_lock(const char *path)
     char lock[PATH_MAX + 8];
     snprintf(lock, sizeof lock, "%s.lock", path);
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
-        close(fd);
-        fd = -1;
+    if (fd < 0)
+        return -1;
+    /* a bounded wait: a holder that is stopped must not stop us */
+    for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; waited += 20) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= LOCK_WAIT_MS) {
+            close(fd);
+            return errno == EWOULDBLOCK ? -2 : -1;
+        }
+        usleep(20 * 1000);
     }
     return fd;
 }
@@ -167,6 +184,23 @@ static void setup_unlock(int fd)
 {
     if (fd >= 0)
         close(fd);
+}
+
+/* A database of another schema version loses its table (the rows are only
+ * a cache: SCHEMA makes it anew); called under the setup lock. */
+static int migrate(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    int version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    rc = sqlite3_finalize(s);
+    if (rc != SQLITE_OK || version == SCHEMA_VERSION)
+        return rc;
+    char sql[96];
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS probe; PRAGMA user_version = %d;", SCHEMA_VERSION);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
 /* Opens and prepares; returns an SQLite code (SQLITE_OK or the failure). */
@@ -180,17 +214,19 @@ static int conn_setup(conn *c, const char *path)
     if (stat(path, &st) == 0 && (st.st_mode & 0777) != 0600 && st.st_uid == geteuid())
         chmod(path, 0600);
     sqlite3_busy_timeout(c->db, 5000);
+    if ((rc = migrate(c->db)) != SQLITE_OK)
+        return rc;
     if ((rc = sqlite3_exec(c->db, SCHEMA, NULL, NULL, NULL)) != SQLITE_OK)
         return rc;
     if ((rc = sqlite3_prepare_v2(c->db,
-                                 "SELECT size, mtime_ns, inode, version, width, height, fps_num, fps_den,"
-                                 " frames, duration, bit_rate, codec, pix_fmt, container, pts, keys"
+                                 "SELECT dev, inode, size, mtime_ns, ctime_ns, width, height, fps_num, fps_den,"
+                                 " frames, duration, bit_rate, codec, pix_fmt, container, vfr, pts, dts, keys"
                                  " FROM probe WHERE path = ?1",
                                  -1, &c->get, NULL)) != SQLITE_OK)
         return rc;
     return sqlite3_prepare_v2(c->db,
-                              "INSERT OR REPLACE INTO probe VALUES"
-                              " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                              "INSERT OR REPLACE INTO probe VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                              " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
                               -1, &c->put, NULL);
 }
 
@@ -220,6 +256,10 @@ static int db_sound(sqlite3 *db)
 static int conn_open_locked(conn *c, const char *path, int check)
 {
     int lock = setup_lock(path);
+    if (lock == -2) {
+        warn("%s.lock: held by another process for over %s; working without the cache", path, "3 s");
+        return -1;
+    }
     int rc = conn_setup(c, path);
     int corrupt = rc != SQLITE_OK ? is_corrupt(rc) : check && !db_sound(c->db);
     if (corrupt) {
@@ -279,9 +319,42 @@ static void conn_failed(conn *c, int rc)
         c->dead = 1;
 }
 
-static int64_t mtime_ns(const struct stat *st)
+static int64_t ns(struct timespec t)
 {
-    return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The row's key columns (dev, inode, size, mtime, ctime) match st. */
+static int same_file(sqlite3_stmt *s, const struct stat *st)
+{
+    return sqlite3_column_int64(s, 0) == (int64_t)st->st_dev && sqlite3_column_int64(s, 1) == (int64_t)st->st_ino &&
+           sqlite3_column_int64(s, 2) == (int64_t)st->st_size && sqlite3_column_int64(s, 3) == ns(st->st_mtim) &&
+           sqlite3_column_int64(s, 4) == ns(st->st_ctim);
+}
+
+/* The stored index (columns 16-18) for `frames` frames: 1 and *index (NULL
+ * for an empty one: no usable timestamps), or 0 when it is malformed or
+ * out of memory. */
+static int read_index(sqlite3_stmt *s, int64_t frames, vs_index **index)
+{
+    *index = NULL;
+    int np = sqlite3_column_bytes(s, 16), nd = sqlite3_column_bytes(s, 17), nk = sqlite3_column_bytes(s, 18);
+    const void *pts = sqlite3_column_blob(s, 16), *dts = sqlite3_column_blob(s, 17), *keys = sqlite3_column_blob(s, 18);
+    if (np == 0 && nd == 0 && nk == 0)
+        return 1;
+    if (!pts || !dts || !keys || frames <= 0 || np != (int)(frames * 8) || nd != np || nk != (int)frames)
+        return 0;
+    vs_index *ix = calloc(1, sizeof *ix);
+    if (!ix || !(ix->pts = malloc((size_t)np)) || !(ix->dts = malloc((size_t)nd)) || !(ix->key = malloc((size_t)nk))) {
+        vs_index_free(ix);
+        return 0;
+    }
+    ix->n = frames;
+    memcpy(ix->pts, pts, (size_t)np);
+    memcpy(ix->dts, dts, (size_t)nd);
+    memcpy(ix->key, keys, (size_t)nk);
+    *index = ix;
+    return 1;
 }
 
 static void copy_text(char *dst, size_t size, const unsigned char *src)
@@ -289,7 +362,8 @@ static void copy_text(char *dst, size_t size, const unsigned char *src)
     snprintf(dst, size, "%s", src ? (const char *)src : "");
 }
 
-int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *info, vs_index **index)
+int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *info, vs_index **index,
+                    vs_index_need need)
 {
     conn *c = conn_get();
     if (!c)
@@ -298,40 +372,24 @@ int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *i
     int hit = 0;
     sqlite3_bind_text(s, 1, abspath, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW && sqlite3_column_int64(s, 0) == (int64_t)st->st_size &&
-        sqlite3_column_int64(s, 1) == mtime_ns(st) && sqlite3_column_int64(s, 2) == (int64_t)st->st_ino &&
-        sqlite3_column_int(s, 3) == CACHE_VERSION) {
+    if (rc == SQLITE_ROW && same_file(s, st)) {
         vs_probe_info in = {0};
-        in.width = sqlite3_column_int(s, 4);
-        in.height = sqlite3_column_int(s, 5);
-        in.fps_num = sqlite3_column_int(s, 6);
-        in.fps_den = sqlite3_column_int(s, 7);
-        in.frames = sqlite3_column_int64(s, 8);
-        in.duration = sqlite3_column_double(s, 9);
-        in.bit_rate = sqlite3_column_int64(s, 10);
-        copy_text(in.codec, sizeof in.codec, sqlite3_column_text(s, 11));
-        copy_text(in.pix_fmt, sizeof in.pix_fmt, sqlite3_column_text(s, 12));
-        copy_text(in.container, sizeof in.container, sqlite3_column_text(s, 13));
+        in.width = sqlite3_column_int(s, 5);
+        in.height = sqlite3_column_int(s, 6);
+        in.fps_num = sqlite3_column_int(s, 7);
+        in.fps_den = sqlite3_column_int(s, 8);
+        in.frames = sqlite3_column_int64(s, 9);
+        in.duration = sqlite3_column_double(s, 10);
+        in.bit_rate = sqlite3_column_int64(s, 11);
+        copy_text(in.codec, sizeof in.codec, sqlite3_column_text(s, 12));
+        copy_text(in.pix_fmt, sizeof in.pix_fmt, sqlite3_column_text(s, 13));
+        copy_text(in.container, sizeof in.container, sqlite3_column_text(s, 14));
+        in.vfr = sqlite3_column_int(s, 15);
         hit = 1;
-        if (index && sqlite3_column_type(s, 14) == SQLITE_NULL) {
-            hit = 0; /* stored without an index (a quick count): scan again for it */
-        } else if (index) {
-            *index = NULL;
-            int np = sqlite3_column_bytes(s, 14), nk = sqlite3_column_bytes(s, 15);
-            const void *pts = sqlite3_column_blob(s, 14), *keys = sqlite3_column_blob(s, 15);
-            if (pts && keys && np == (int)(in.frames * 8) && nk == (int)in.frames && in.frames > 0) {
-                vs_index *ix = calloc(1, sizeof *ix);
-                if (ix && (ix->pts = malloc((size_t)np)) && (ix->key = malloc((size_t)nk))) {
-                    ix->n = in.frames;
-                    memcpy(ix->pts, pts, (size_t)np);
-                    memcpy(ix->key, keys, (size_t)nk);
-                    *index = ix;
-                } else {
-                    vs_index_free(ix);
-                    hit = 0;
-                }
-            }
-        }
+        if (index && sqlite3_column_type(s, 16) == SQLITE_NULL)
+            hit = need != VS_INDEX_BUILD; /* stored without an index (a quick count) */
+        else if (index)
+            hit = read_index(s, in.frames, index);
         if (hit)
             *info = in;
     } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -353,30 +411,33 @@ void vs_cache_store(const char *abspath, const struct stat *st, const vs_probe_i
         return;
     sqlite3_stmt *s = c->put;
     sqlite3_bind_text(s, 1, abspath, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, (int64_t)st->st_size);
-    sqlite3_bind_int64(s, 3, mtime_ns(st));
-    sqlite3_bind_int64(s, 4, (int64_t)st->st_ino);
-    sqlite3_bind_int(s, 5, CACHE_VERSION);
-    sqlite3_bind_int(s, 6, info->width);
-    sqlite3_bind_int(s, 7, info->height);
-    sqlite3_bind_int(s, 8, info->fps_num);
-    sqlite3_bind_int(s, 9, info->fps_den);
-    sqlite3_bind_int64(s, 10, info->frames);
-    sqlite3_bind_double(s, 11, info->duration);
-    sqlite3_bind_int64(s, 12, info->bit_rate);
-    sqlite3_bind_text(s, 13, info->codec, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 14, info->pix_fmt, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 15, info->container, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (int64_t)st->st_dev);
+    sqlite3_bind_int64(s, 3, (int64_t)st->st_ino);
+    sqlite3_bind_int64(s, 4, (int64_t)st->st_size);
+    sqlite3_bind_int64(s, 5, ns(st->st_mtim));
+    sqlite3_bind_int64(s, 6, ns(st->st_ctim));
+    sqlite3_bind_int(s, 7, info->width);
+    sqlite3_bind_int(s, 8, info->height);
+    sqlite3_bind_int(s, 9, info->fps_num);
+    sqlite3_bind_int(s, 10, info->fps_den);
+    sqlite3_bind_int64(s, 11, info->frames);
+    sqlite3_bind_double(s, 12, info->duration);
+    sqlite3_bind_int64(s, 13, info->bit_rate);
+    sqlite3_bind_text(s, 14, info->codec, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 15, info->pix_fmt, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 16, info->container, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 17, info->vfr);
     if (index && index->n == info->frames) {
-        sqlite3_bind_blob64(s, 16, index->pts, (sqlite3_uint64)index->n * 8, SQLITE_STATIC);
-        sqlite3_bind_blob64(s, 17, index->key, (sqlite3_uint64)index->n, SQLITE_STATIC);
+        sqlite3_bind_blob64(s, 18, index->pts, (sqlite3_uint64)index->n * 8, SQLITE_STATIC);
+        sqlite3_bind_blob64(s, 19, index->dts, (sqlite3_uint64)index->n * 8, SQLITE_STATIC);
+        sqlite3_bind_blob64(s, 20, index->key, (sqlite3_uint64)index->n, SQLITE_STATIC);
     } else if (indexed) {
         /* scanned, but the stream has no usable timestamps: empty blobs */
-        sqlite3_bind_zeroblob(s, 16, 0);
-        sqlite3_bind_zeroblob(s, 17, 0);
+        for (int k = 18; k <= 20; k++)
+            sqlite3_bind_zeroblob(s, k, 0);
     } else {
-        sqlite3_bind_null(s, 16);
-        sqlite3_bind_null(s, 17);
+        for (int k = 18; k <= 20; k++)
+            sqlite3_bind_null(s, k);
     }
     int rc = sqlite3_step(s);
     sqlite3_reset(s);

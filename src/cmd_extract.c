@@ -188,7 +188,15 @@ int vs_cmd_extract(int argc, char **argv)
     }
     if (npos < 2)
         return vs_cli_usage_error(CMD, npos == 0 ? "VIDEO and OUTDIR are required" : "OUTDIR is required");
-    const char *video = pos[0], *dir = pos[1];
+    /* OUTDIR without its trailing slashes: paths and messages add one */
+    char dir[PATH_MAX - 32]; /* room for the frame's name */
+    const char *video = pos[0];
+    size_t dir_len = strlen(pos[1]);
+    while (dir_len > 1 && pos[1][dir_len - 1] == '/')
+        dir_len--;
+    if (dir_len >= sizeof dir)
+        return vs_cli_usage_error(CMD, "OUTDIR is too long");
+    snprintf(dir, sizeof dir, "%.*s", (int)dir_len, pos[1]);
     vs_decoder *dec = vs_decoder_open(video, 0);
     if (!dec)
         return vs_cli_fail(CMD, "%s", vs_last_error());

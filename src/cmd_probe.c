@@ -24,7 +24,11 @@ static void usage(FILE *out)
             "Shows each video's size, frame rate, exact frame count, duration, codec,\n"
             "pixel format and container. The frame count is exact (what\n"
             "'ffprobe -count_frames' reports) but found by reading packets, not by\n"
-            "decoding. Results are kept in the probe cache\n"
+            "decoding. A variable frame rate (the gaps between timestamps differ)\n"
+            "shows as 'VFR' after the base rate (\"vfr\": true in JSON); its duration\n"
+            "is the timestamps' span. An MP4 cut short (its index lists frames its\n"
+            "data no longer holds) is an error, not a count.\n"
+            "Results are kept in the probe cache\n"
             "($XDG_CACHE_HOME/vstudio/probe.db, else ~/.cache/vstudio/probe.db), so a\n"
             "second probe of an unchanged file is immediate; a changed file is probed\n"
             "again. Files are probed in parallel.\n\n"
@@ -91,9 +95,9 @@ static void print_json(const job *j)
         printf("%s\n  {\"path\": ", first ? "" : ",");
         json_string(j->files[i]);
         printf(", \"width\": %d, \"height\": %d, \"fps\": %.10g, \"fps_num\": %d, \"fps_den\": %d, "
-               "\"frames\": %lld, \"duration\": %.6f, \"codec\": ",
+               "\"vfr\": %s, \"frames\": %lld, \"duration\": %.6f, \"codec\": ",
                p->width, p->height, (double)p->fps_num / p->fps_den, p->fps_num, p->fps_den,
-               (long long)p->frames, p->duration);
+               p->vfr ? "true" : "false", (long long)p->frames, p->duration);
         json_string(p->codec);
         printf(", \"pix_fmt\": ");
         json_string(p->pix_fmt);
@@ -122,9 +126,9 @@ static void print_table(const job *j)
         char size[32], fps[32];
         snprintf(size, sizeof size, "%dx%d", p->width, p->height);
         if (p->fps_den == 1)
-            snprintf(fps, sizeof fps, "%d", p->fps_num);
+            snprintf(fps, sizeof fps, "%d%s", p->fps_num, p->vfr ? " VFR" : "");
         else
-            snprintf(fps, sizeof fps, "%.3f", (double)p->fps_num / p->fps_den);
+            snprintf(fps, sizeof fps, "%.3f%s", (double)p->fps_num / p->fps_den, p->vfr ? " VFR" : "");
         printf("%-*s  %9s  %10s  %8lld  %8.3fs  %-6s  %-10s  %s\n", w, j->files[i], size, fps,
                (long long)p->frames, p->duration, p->codec, p->pix_fmt, p->container);
     }

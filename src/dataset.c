@@ -599,14 +599,11 @@ static int run_video(worker *w, const unit *u)
             }
             target = out;
         }
-        rc = i == want && want > 0 ? vs_decoder_frame(dec, i, target) : vs_decoder_next(dec, target);
+        /* by number, so frames are labelled as the decoder's index numbers them
+         * (forward without seeking from the second frame on) */
+        rc = vs_decoder_frame(dec, i, target);
         if (rc != 0 && out)
             give_back(ds, out);
-        if (rc == 1) {
-            rc = vs_fail("%s: frame %lld: the video ends early (the probe counted %lld frames)",
-                         s->path, (long long)i, (long long)s->frames);
-            break;
-        }
         if (rc < 0) {
             vs_error_prefix("%s: frame %lld", s->path, (long long)i);
             break;

@@ -8,11 +8,18 @@
  * Random access is frame-exact: frame i is the frame whose presentation
  * timestamp is the i-th smallest of the stream (the frame index probe.c
  * builds and the probe cache keeps). To get it we seek to the keyframe at
- * or before it, flush the decoder and decode forward, numbering every
- * decoded frame by looking its timestamp up in the index, so B-frames,
- * open GOPs and decoder delay never shift the numbering. If the seek lands
- * past the target (containers that seek by decode time), we retry from an
- * earlier keyframe, and in the end from the start. A request a little ahead
+ * or before it (by the keyframe's decode timestamp, which is what
+ * demuxers seek by: its presentation timestamp lands a GOP late, or past
+ * the end in the last GOP of an MPEG-TS with B-frames), flush the decoder
+ * and decode forward, numbering every decoded frame by looking its
+ * timestamp up in the index, so B-frames, open GOPs and decoder delay
+ * never shift the numbering. A decoded frame the index does not list, or
+ * a sequential read that skips one, is an error: decoder and index
+ * disagree, and a frame is never delivered under another's number. If the
+ * seek lands past the target (or at the end of the stream), we retry from
+ * an earlier keyframe, and in the end from the start. The index is used
+ * from the first frame when the probe cache holds it, so sequential and
+ * random reads number alike. A request a little ahead
  * of the current position decodes forward without seeking, and a ring of
  * recently decoded frames (references, not copies) answers requests for
  * nearby frames again without decoding. On the way to a target, frames
@@ -21,6 +28,10 @@
  * allows. Streams without timestamps (some
  * AVI) have no index: random access there restarts from the beginning and
  * counts frames, exact but slow.
+ *
+ * Variable frame rate: vs_decoder_index_at maps a time to the frame shown
+ * then (the last whose timestamp is at or before it), from the index,
+ * which a VFR video loads at open.
  *
  * Threads: libavcodec's frame and slice threads (threads 0 = auto). A
  * decoder has no shared mutable state: different decoders may be used from
@@ -33,6 +44,7 @@
  * RGBA itself, in parallel. Without it every worker would decode every
  * frame of every video (frames between its chunks included).
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,12 +77,14 @@ struct vs_decoder {
     struct SwsContext *sws;
     int sws_w, sws_h, sws_fmt, sws_cs, sws_range, sws_dw, sws_dh;
     vs_probe_info info;
+    AVRational time_base; /* the video stream's, set at open */
     vs_index *index;
     int index_tried;
     int random;        /* random access used: keep the ring */
     int64_t next;      /* number of the next decoded frame, -1 unknown */
     int flushing;      /* the demuxer ended, the decoder is being drained */
     int64_t skip_before; /* packets shown before this pts may skip non-reference frames */
+    int64_t want;      /* the frame being decoded for, named in errors; -1 none */
     int ended;
     AVFrame *ring[RING_SHARED];
     int64_t ring_idx[RING_SHARED];
@@ -94,14 +108,17 @@ static vs_decoder *cores;
 
 static int av_fail(vs_decoder *d, const char *what, int err)
 {
+    if (d->want >= 0)
+        return vs_fail("%s: frame %lld: %s (%s)", d->path, (long long)d->want, what, vs_av_error(err));
     return vs_fail("%s: %s (%s)", d->path, what, vs_av_error(err));
 }
 
 /* Opens the demuxer and decoder (again, for a restart from the beginning). */
 static int open_streams(vs_decoder *d)
 {
-    if (vs_probe_open_input(d->path, &d->fmt, &d->s) < 0)
+    if (vs_probe_open_input(d->path, &d->fmt, &d->s, NULL) < 0)
         return -1;
+    d->time_base = d->fmt->streams[d->s]->time_base;
     for (unsigned i = 0; i < d->fmt->nb_streams; i++)
         if ((int)i != d->s)
             d->fmt->streams[i]->discard = AVDISCARD_ALL;
@@ -130,7 +147,7 @@ static int open_streams(vs_decoder *d)
 static void close_streams(vs_decoder *d)
 {
     avcodec_free_context(&d->cc);
-    avformat_close_input(&d->fmt);
+    vs_probe_close_input(&d->fmt);
 }
 
 /* Back to the first frame by reopening: exact for any stream. */
@@ -158,6 +175,7 @@ vs_decoder *vs_decoder_open(const char *path, int threads)
     }
     d->threads = threads < 0 ? 0 : threads;
     d->ring_n = RING;
+    d->want = -1;
     for (int i = 0; i < RING_SHARED; i++)
         d->ring_idx[i] = -1;
     if (open_streams(d) < 0)
@@ -166,10 +184,22 @@ vs_decoder *vs_decoder_open(const char *path, int threads)
         vs_fail("%s: out of memory", path);
         goto fail;
     }
-    /* the exact frame count from the cache; the frame index waits for the
-     * first seek, so sequential readers never scan for it */
-    if (vs_probe(path, 1, &d->info) < 0)
+    /* the exact frame count and, when the cache has it, the frame index;
+     * otherwise the index waits for the first seek, so sequential readers
+     * never scan for it, except in a VFR video, which needs it for time */
+    if (vs_probe_index(path, 1, &d->info, &d->index, VS_INDEX_AT_HAND) < 0)
         goto fail;
+    if (!d->index && d->info.vfr) {
+        vs_probe_info info;
+        if (vs_probe_index(path, 1, &info, &d->index, VS_INDEX_BUILD) < 0)
+            goto fail;
+    }
+    if (d->index && d->index->n != d->info.frames) {
+        vs_index_free(d->index);
+        d->index = NULL;
+    }
+    /* a VFR index is set here and never after: handles read it unlocked */
+    d->index_tried = d->index != NULL || d->info.vfr;
     return d;
 fail:
     vs_decoder_close(d);
@@ -244,9 +274,10 @@ static int decode_one(vs_decoder *d)
     }
 }
 
-/* The number of the frame in d->frame, from its timestamp when the index
- * knows it, else by counting; updates d->next. */
-static int64_t number_frame(vs_decoder *d)
+/* The number of the frame in d->frame into *out: by its timestamp when
+ * there is an index (one the index does not list is an error), else by
+ * counting; updates d->next. */
+static int number_frame(vs_decoder *d, int64_t *out)
 {
     int64_t idx = -1;
     if (d->index) {
@@ -263,11 +294,16 @@ static int64_t number_frame(vs_decoder *d)
                 break;
             }
         }
-    }
-    if (idx < 0)
+        if (idx < 0)
+            return vs_fail("%s: the decoder delivered a frame at pts %lld that the frame index does not list: "
+                           "decoder and index disagree (damaged timestamps?)",
+                           d->path, (long long)t);
+    } else {
         idx = d->next;
+    }
     d->next = idx >= 0 ? idx + 1 : -1;
-    return idx;
+    *out = idx;
+    return 0;
 }
 
 static void remember(vs_decoder *d, int64_t idx)
@@ -349,10 +385,19 @@ int vs_decoder_next(vs_decoder *d, vs_frame *out)
     }
     if (d->ended)
         return 1;
+    d->want = d->next;
     int rc = decode_one(d);
+    d->want = -1;
     if (rc != 0)
         return rc;
-    remember(d, number_frame(d));
+    int64_t want = d->next, idx;
+    if (number_frame(d, &idx) < 0)
+        return -1;
+    if (d->index && want >= 0 && idx != want)
+        return vs_fail("%s: frame %lld: the decoder delivered frame %lld in its place (frames missing from the "
+                       "stream: decoder and index disagree)",
+                       d->path, (long long)want, (long long)idx);
+    remember(d, idx);
     return convert(d, d->frame, out);
 }
 
@@ -372,7 +417,7 @@ static int seek_before(vs_decoder *d, int64_t i, int back)
             return restart(d);
         k--;
     }
-    int rc = av_seek_frame(d->fmt, d->s, ix->pts[k], AVSEEK_FLAG_BACKWARD);
+    int rc = av_seek_frame(d->fmt, d->s, ix->dts[k], AVSEEK_FLAG_BACKWARD);
     if (rc < 0)
         return restart(d);
     avcodec_flush_buffers(d->cc);
@@ -419,6 +464,38 @@ int vs_decoder_frame(vs_decoder *d, int64_t i, vs_frame *out)
     return convert(d, f, out);
 }
 
+int vs_decoder_index_at(const vs_decoder *d, double seconds, int64_t *index)
+{
+    if (!d || !index)
+        return vs_fail("decoder: no decoder");
+    if (!(seconds >= 0))
+        return vs_fail("%s: time %g is not a time in the video", d->path, seconds);
+    /* a handle reads its core's index: set at open, read-only after, as a
+     * VFR core loads it there */
+    const vs_decoder *c = d->core ? d->core : d;
+    int64_t n = d->info.frames, i;
+    if (!d->info.vfr || !c->index) {
+        double k = floor(seconds * d->info.fps_num / d->info.fps_den + 1e-6);
+        i = k < (double)n ? (int64_t)k : n - 1;
+    } else {
+        /* the last frame whose timestamp is at or before t (t = 0 is the first frame) */
+        const int64_t *pts = c->index->pts;
+        double ticks = seconds * c->time_base.den / c->time_base.num;
+        int64_t t = ticks < 9e18 ? pts[0] + (int64_t)floor(ticks + 1e-6) : INT64_MAX;
+        int64_t lo = 0, hi = n - 1;
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo + 1) / 2;
+            if (pts[mid] <= t)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        i = lo;
+    }
+    *index = i;
+    return 0;
+}
+
 /* Points *found at decoded frame i (in the ring or just decoded). */
 static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
 {
@@ -436,7 +513,7 @@ static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
         /* a seek ahead: the index from the cache, or one packet scan */
         vs_probe_info info;
         d->index_tried = 1;
-        if (vs_probe_index(d->path, 1, &info, &d->index) < 0 || info.frames != d->info.frames) {
+        if (vs_probe_index(d->path, 1, &info, &d->index, VS_INDEX_BUILD) < 0 || info.frames != d->info.frames) {
             vs_index_free(d->index);
             d->index = NULL;
         }
@@ -457,13 +534,16 @@ static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
      * workers of a shared core will ask for them */
     if (d->index && !d->shared)
         d->skip_before = d->index->pts[i];
+    d->want = i;
     int rc = decode_to(d, i, found, restarted);
+    d->want = -1;
     d->skip_before = INT64_MIN;
     return rc;
 }
 
 /* Decodes forward to frame i (numbering frames by timestamp), seeking
- * further back when the position was already past it. */
+ * further back when the position was already past it: a frame after it,
+ * or the end of the stream right after a seek. */
 static int decode_to(vs_decoder *d, int64_t i, const AVFrame **found, int restarted)
 {
     int back = 0;
@@ -471,18 +551,22 @@ static int decode_to(vs_decoder *d, int64_t i, const AVFrame **found, int restar
         int rc = decode_one(d);
         if (rc < 0)
             return -1;
-        if (rc == 1)
+        if (rc == 1 && restarted)
             return vs_fail("%s: frame %lld: the video ended before it (a damaged stream?)", d->path, (long long)i);
-        int64_t idx = number_frame(d);
-        remember(d, idx);
-        if (idx == i) {
+        int64_t idx = -1;
+        if (rc == 0) {
+            if (number_frame(d, &idx) < 0)
+                return -1;
+            remember(d, idx);
+        }
+        if (rc == 0 && idx == i) {
             *found = d->frame;
             return 0;
         }
-        if (idx > i || idx < 0) {
+        if (rc == 1 || idx > i || idx < 0) {
             /* landed past it: seek further back, from the start at last */
             if (restarted)
-                return vs_fail("%s: frame %lld: not found where the index puts it (damaged timestamps?)", d->path,
+                return vs_fail("%s: frame %lld: the decoder delivers no picture for it (a damaged stream?)", d->path,
                                (long long)i);
             if (++back > 3 || !d->index) {
                 restarted = 1;

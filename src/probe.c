@@ -13,21 +13,37 @@
  * frames in one packet), and streams whose decoder drops frames it cannot
  * decode (e.g. an HEVC file that starts with a CRA and RASL pictures).
  *
- * The same scan records every packet's presentation timestamp and keyframe
- * flag: sorted, those are the frame index decode.c seeks with. Metadata and
+ * Packets before the first keyframe (a stream cut mid-GOP: `-c copy
+ * -copyinkf`) cannot be decoded and are not frames either: they are left
+ * out, so the count is what a decoder delivers (as ffprobe -count_frames).
+ *
+ * The same scan records every packet's presentation and decode timestamps
+ * and keyframe flag: sorted by presentation, those are the frame index
+ * decode.c seeks with (by decode timestamp, which is what demuxers seek
+ * by). The gaps between the sorted timestamps also tell a variable frame
+ * rate: when they differ by more than half a frame (and a tick of
+ * rounding), the video is VFR and its duration is the timestamps' span. Metadata and
  * index go to the probe cache (cache.c), so the second probe of an
  * unchanged file reads one SQLite row. An MP4/MOV whose sample index is
  * complete is counted from that index without reading its packets (the
  * same count: samples an edit list discards are flagged there too); its
- * frame index is then built by the first decoder that opens it.
+ * frame index is then built by the first decoder that opens it. A
+ * faststart MP4 cut short still has its whole index up front: the index's
+ * last sample must lie inside the file, else the file is refused as cut
+ * short (the man page's exit 1) rather than counted whole.
+ *
+ * libavformat reads through a descriptor opened here (a custom AVIO), so
+ * the stat the cache keys the row by is the fstat of the very file read.
  * avformat_find_stream_info decodes a frame or so for the pixel format;
  * the count itself never decodes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -42,6 +58,7 @@ void vs_index_free(vs_index *index)
     if (!index)
         return;
     free(index->pts);
+    free(index->dts);
     free(index->key);
     free(index);
 }
@@ -75,7 +92,7 @@ static int cmp_i64(const void *a, const void *b)
 
 /* One packet of the scan. */
 typedef struct entry {
-    int64_t pts;
+    int64_t pts, dts;
     int key;
 } entry;
 
@@ -84,19 +101,106 @@ static int cmp_entry(const void *a, const void *b)
     return cmp_i64(&((const entry *)a)->pts, &((const entry *)b)->pts);
 }
 
-int vs_probe_open_input(const char *path, AVFormatContext **fmt_out, int *stream_out)
+/* The custom AVIO over our descriptor (its opaque is the fd). */
+enum { IO_BUFFER = 1 << 16 };
+
+static int io_read(void *opaque, uint8_t *buf, int size)
+{
+    int fd = (int)(intptr_t)opaque;
+    ssize_t n;
+    do
+        n = read(fd, buf, (size_t)size);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return AVERROR(errno);
+    return n == 0 ? AVERROR_EOF : (int)n;
+}
+
+static int64_t io_seek(void *opaque, int64_t offset, int whence)
+{
+    int fd = (int)(intptr_t)opaque;
+    if (whence == AVSEEK_SIZE) {
+        struct stat st;
+        return fstat(fd, &st) == 0 ? (int64_t)st.st_size : AVERROR(errno);
+    }
+    off_t at = lseek(fd, (off_t)offset, whence & ~AVSEEK_FORCE);
+    return at < 0 ? AVERROR(errno) : (int64_t)at;
+}
+
+static void free_io(AVIOContext **pb, int fd)
+{
+    if (*pb)
+        av_freep(&(*pb)->buffer);
+    avio_context_free(pb);
+    if (fd >= 0)
+        close(fd);
+}
+
+void vs_probe_close_input(AVFormatContext **fmt)
+{
+    if (!*fmt)
+        return;
+    AVIOContext *pb = (*fmt)->pb;
+    int fd = pb ? (int)(intptr_t)pb->opaque : -1;
+    avformat_close_input(fmt);
+    free_io(&pb, fd);
+}
+
+/* avformat_open_input over a descriptor of path; fills *st with its fstat.
+ * Returns 0, -1 with a message, or 1 with libavformat's error in *av_rc. */
+static int open_fd_input(const char *path, AVFormatContext **fmt_out, struct stat *st, int *av_rc)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return vs_fail("%s: %s", path, errno == ENOENT ? "no such file" : strerror(errno));
+    AVIOContext *pb = NULL;
+    AVFormatContext *fmt = NULL;
+    if (fstat(fd, st) != 0) {
+        vs_fail("%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (S_ISDIR(st->st_mode)) {
+        vs_fail("%s: is a directory, not a video file", path);
+        goto fail;
+    }
+    if (st->st_size == 0 && S_ISREG(st->st_mode)) {
+        vs_fail("%s: empty file (0 bytes), not a video", path);
+        goto fail;
+    }
+    uint8_t *buf = av_malloc(IO_BUFFER);
+    if (!buf || !(pb = avio_alloc_context(buf, IO_BUFFER, 0, (void *)(intptr_t)fd, io_read, NULL,
+                                          S_ISREG(st->st_mode) ? io_seek : NULL))) {
+        av_free(buf);
+        vs_fail("%s: out of memory", path);
+        goto fail;
+    }
+    if (!(fmt = avformat_alloc_context())) {
+        vs_fail("%s: out of memory", path);
+        goto fail;
+    }
+    fmt->pb = pb;
+    fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+    vs_av_reason_clear();
+    *av_rc = avformat_open_input(&fmt, path, NULL, NULL); /* frees fmt on failure, not pb */
+    if (*av_rc < 0) {
+        free_io(&pb, fd);
+        return 1;
+    }
+    *fmt_out = fmt;
+    return 0;
+fail:
+    free_io(&pb, fd);
+    return -1;
+}
+
+int vs_probe_open_input(const char *path, AVFormatContext **fmt_out, int *stream_out, struct stat *st_out)
 {
     struct stat st;
-    if (stat(path, &st) != 0)
-        return vs_fail("%s: %s", path, errno == ENOENT ? "no such file" : strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return vs_fail("%s: is a directory, not a video file", path);
-    if (st.st_size == 0)
-        return vs_fail("%s: empty file (0 bytes), not a video", path);
     AVFormatContext *fmt = NULL;
-    vs_av_reason_clear();
-    int rc = avformat_open_input(&fmt, path, NULL, NULL);
-    if (rc < 0) {
+    int rc = 0;
+    if (open_fd_input(path, &fmt, &st, &rc) < 0)
+        return -1;
+    if (!fmt) {
         if (rc == AVERROR_INVALIDDATA)
             return vs_fail("%s: not a readable video file (unknown format, or truncated: an MP4 cut short has no index)",
                            path);
@@ -104,23 +208,55 @@ int vs_probe_open_input(const char *path, AVFormatContext **fmt_out, int *stream
     }
     if ((rc = avformat_find_stream_info(fmt, NULL)) < 0) {
         const char *why = vs_av_error(rc);
-        avformat_close_input(&fmt);
+        vs_probe_close_input(&fmt);
         return vs_fail("%s: cannot read the stream headers (%s)", path, why);
     }
     int s = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
     if (s >= 0 && (fmt->streams[s]->disposition & AV_DISPOSITION_ATTACHED_PIC))
         s = -1;
     if (s < 0) {
-        avformat_close_input(&fmt);
+        vs_probe_close_input(&fmt);
         return vs_fail("%s: no video stream in the file", path);
     }
     AVCodecParameters *par = fmt->streams[s]->codecpar;
     if (par->width <= 0 || par->height <= 0) {
-        avformat_close_input(&fmt);
+        vs_probe_close_input(&fmt);
         return vs_fail("%s: the video stream has no frame size (damaged or unsupported)", path);
     }
     *fmt_out = fmt;
     *stream_out = s;
+    if (st_out)
+        *st_out = st;
+    return 0;
+}
+
+static int is_mov(const AVFormatContext *fmt)
+{
+    return strncmp(fmt->iformat->name, "mov,", 4) == 0;
+}
+
+int vs_probe_check_complete(const char *path, AVFormatContext *fmt, int s)
+{
+    if (!is_mov(fmt))
+        return 0;
+    AVStream *st = fmt->streams[s];
+    int64_t size = avio_size(fmt->pb);
+    int ne = avformat_index_get_entries_count(st);
+    if (size <= 0 || ne <= 0)
+        return 0;
+    int64_t listed = 0, held = 0;
+    for (int i = 0; i < ne; i++) {
+        const AVIndexEntry *e = avformat_index_get_entry(st, i);
+        if (!e || e->size <= 0 || (e->flags & AVINDEX_DISCARD_FRAME))
+            continue;
+        listed++;
+        if (e->pos + e->size <= size)
+            held++;
+    }
+    if (held < listed)
+        return vs_fail("%s: cut short: its index lists %lld frames, the data holds %lld (an incomplete copy or "
+                       "download?)",
+                       path, (long long)listed, (long long)held);
     return 0;
 }
 
@@ -148,58 +284,110 @@ static void fill_info(AVFormatContext *fmt, int s, const char *path, vs_probe_in
     container_name(info->container, sizeof info->container, fmt->iformat->name, path);
 }
 
+/* Variable frame rate from ascending timestamps: the gaps between them
+ * differ by more than half the smallest one (and a tick of rounding: a
+ * 1 ms time base gives 33 and 34 ms at 29.97 fps). Sets info->vfr and,
+ * for VFR, the duration as the timestamps' span (the last frame lasting
+ * as long as the gap before it). */
+static void set_timing(vs_probe_info *info, const AVStream *st, const int64_t *ts, int64_t n)
+{
+    info->duration = (double)info->frames * info->fps_den / info->fps_num;
+    int64_t lo = INT64_MAX, hi = 0;
+    for (int64_t i = 1; i < n; i++) {
+        int64_t gap = ts[i] - ts[i - 1];
+        if (gap <= 0)
+            continue;
+        lo = gap < lo ? gap : lo;
+        hi = gap > hi ? gap : hi;
+    }
+    info->vfr = hi > 0 && 2 * hi > 3 * lo + 2;
+    if (info->vfr)
+        info->duration = (double)(ts[n - 1] - ts[0] + (ts[n - 1] - ts[n - 2])) * av_q2d(st->time_base);
+}
+
 /* MP4/MOV know every sample from their index (stsz/stts) before a packet
  * is read: the count of non-empty entries not discarded by an edit list is
  * the packet count without reading the file. Only when the index holds
  * exactly the stream's samples (not for fragmented files, whose index
- * grows as fragments are read, nor when an edit list dropped entries);
- * -1 otherwise. */
-static int64_t mov_count(AVFormatContext *fmt, int s)
+ * grows as fragments are read, nor when an edit list dropped entries).
+ * Returns 1 when counted (info->frames and timing set), 0 when the packets
+ * must be read, -1 on error. */
+static int mov_count(const char *path, AVFormatContext *fmt, int s, vs_probe_info *info)
 {
-    if (strncmp(fmt->iformat->name, "mov,", 4) != 0)
-        return -1;
+    if (!is_mov(fmt))
+        return 0;
     AVStream *st = fmt->streams[s];
     int ne = avformat_index_get_entries_count(st);
     if (st->nb_frames <= 0 || ne != st->nb_frames)
-        return -1;
-    int64_t n = 0;
+        return 0;
+    int64_t *ts = malloc((size_t)ne * sizeof *ts);
+    if (!ts)
+        return vs_fail("%s: out of memory", path);
+    /* the decode timestamps of all samples, ascending, time the stream (an
+     * edit list's discarded samples too: leaving them out would open gaps) */
+    int64_t n = 0, nts = 0;
     for (int i = 0; i < ne; i++) {
         const AVIndexEntry *e = avformat_index_get_entry(st, i);
-        if (e && e->size > 0 && !(e->flags & AVINDEX_DISCARD_FRAME))
-            n++;
+        if (!e || e->size <= 0)
+            continue;
+        ts[nts++] = e->timestamp;
+        n += !(e->flags & AVINDEX_DISCARD_FRAME);
     }
-    return n > 0 ? n : -1;
+    if (n > 0) {
+        info->frames = n;
+        set_timing(info, st, ts, nts);
+    }
+    free(ts);
+    return n > 0;
+}
+
+/* The descriptor libavformat reads (vs_probe_open_input's custom AVIO). */
+static int input_fd(const AVFormatContext *fmt)
+{
+    return (int)(intptr_t)fmt->pb->opaque;
+}
+
+static int same_file_state(const struct stat *a, const struct stat *b)
+{
+    return a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+           a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 /* Demuxes every packet of the video stream: frame count and index
  * (*index_out, NULL when the packets have no usable timestamps; *indexed
  * says the packets were read). With quick set an MP4/MOV is counted from
- * its sample index instead, without reading packets (*indexed = 0). */
-static int scan(const char *path, vs_probe_info *info, int quick, vs_index **index_out, int *indexed)
+ * its sample index instead, without reading packets (*indexed = 0). *st is
+ * the fstat of the file read, *steady 0 when it changed while being read
+ * (then nothing may be cached). */
+static int scan(const char *path, vs_probe_info *info, int quick, vs_index **index_out, int *indexed,
+                struct stat *st, int *steady)
 {
     AVFormatContext *fmt = NULL;
     int s;
     *index_out = NULL;
     *indexed = 0;
-    if (vs_probe_open_input(path, &fmt, &s) < 0)
+    *steady = 0;
+    if (vs_probe_open_input(path, &fmt, &s, st) < 0)
         return -1;
     fill_info(fmt, s, path, info);
-    int64_t counted = quick ? mov_count(fmt, s) : -1;
-    if (counted > 0) {
-        info->frames = counted;
-        info->duration = (double)counted * info->fps_den / info->fps_num;
-        avformat_close_input(&fmt);
-        return 0;
+    AVPacket *pkt = NULL;
+    entry *e = NULL;
+    int64_t n = 0, cap = 0, first_key = -1;
+    int have_pts = 1;
+    int rc = vs_probe_check_complete(path, fmt, s);
+    if (rc < 0)
+        goto done;
+    int counted = quick ? mov_count(path, fmt, s, info) : 0;
+    if (counted != 0) {
+        rc = counted < 0 ? -1 : 0;
+        goto done;
     }
     *indexed = 1;
     for (unsigned i = 0; i < fmt->nb_streams; i++)
         if ((int)i != s)
             fmt->streams[i]->discard = AVDISCARD_ALL;
-    AVPacket *pkt = av_packet_alloc();
-    entry *e = NULL;
-    int64_t n = 0, cap = 0;
-    int rc = 0, have_pts = 1;
-    if (!pkt) {
+    if (!(pkt = av_packet_alloc())) {
         rc = vs_fail("%s: out of memory", path);
         goto done;
     }
@@ -226,69 +414,87 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
                 e = e2;
                 cap = c2;
             }
-            if (pkt->pts == AV_NOPTS_VALUE)
-                have_pts = 0;
             e[n].pts = pkt->pts;
+            e[n].dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
             e[n].key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+            if (e[n].key && first_key < 0)
+                first_key = n;
             n++;
         }
         av_packet_unref(pkt);
+    }
+    /* packets before the first keyframe have nothing to be decoded from */
+    if (first_key > 0) {
+        memmove(e, e + first_key, (size_t)(n - first_key) * sizeof *e);
+        n -= first_key;
     }
     if (n == 0) {
         rc = vs_fail("%s: the video stream has no frames", path);
         goto done;
     }
     info->frames = n;
-    info->duration = (double)n * info->fps_den / info->fps_num;
-    if (index_out && have_pts) {
+    for (int64_t i = 0; i < n; i++)
+        if (e[i].pts == AV_NOPTS_VALUE)
+            have_pts = 0;
+    if (have_pts) {
         qsort(e, (size_t)n, sizeof *e, cmp_entry);
         for (int64_t i = 1; i < n; i++)
             if (e[i].pts == e[i - 1].pts)
                 have_pts = 0; /* duplicate timestamps cannot identify frames */
     }
-    if (index_out && have_pts) {
-        vs_index *ix = calloc(1, sizeof *ix);
-        if (!ix || !(ix->pts = malloc((size_t)n * 8)) || !(ix->key = malloc((size_t)n))) {
-            vs_index_free(ix);
-            rc = vs_fail("%s: out of memory", path);
-            goto done;
-        }
-        ix->n = n;
-        for (int64_t i = 0; i < n; i++) {
-            ix->pts[i] = e[i].pts;
-            ix->key[i] = (uint8_t)e[i].key;
-        }
-        *index_out = ix;
+    if (!have_pts) {
+        set_timing(info, fmt->streams[s], NULL, 0);
+        goto done;
     }
+    vs_index *ix = calloc(1, sizeof *ix);
+    if (!ix || !(ix->pts = malloc((size_t)n * 8)) || !(ix->dts = malloc((size_t)n * 8)) ||
+        !(ix->key = malloc((size_t)n))) {
+        vs_index_free(ix);
+        rc = vs_fail("%s: out of memory", path);
+        goto done;
+    }
+    ix->n = n;
+    for (int64_t i = 0; i < n; i++) {
+        ix->pts[i] = e[i].pts;
+        ix->dts[i] = e[i].dts;
+        ix->key[i] = (uint8_t)e[i].key;
+    }
+    set_timing(info, fmt->streams[s], ix->pts, n);
+    *index_out = ix;
 done:
+    if (rc == 0) {
+        struct stat after;
+        *steady = fstat(input_fd(fmt), &after) == 0 && same_file_state(st, &after);
+    }
     free(e);
     av_packet_free(&pkt);
-    avformat_close_input(&fmt);
+    vs_probe_close_input(&fmt);
     return rc;
 }
 
-int vs_probe_index(const char *path, int use_cache, vs_probe_info *info, vs_index **index)
+int vs_probe_index(const char *path, int use_cache, vs_probe_info *info, vs_index **index, vs_index_need need)
 {
     if (index)
         *index = NULL;
-    if (!path || !info)
+    if (!path || !info || (!index && need != VS_INDEX_NONE))
         return vs_fail("probe: path and info are required");
     char abspath[PATH_MAX];
     struct stat st;
     int cached = 0;
     if (use_cache && realpath(path, abspath) && stat(abspath, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
         cached = 1;
-        if (vs_cache_lookup(abspath, &st, info, index))
+        if (vs_cache_lookup(abspath, &st, info, index, need))
             return 0;
     }
     /* The index is built whenever the packets are read anyway, so the
      * cache keeps it for later seeks; a plain probe of an MP4/MOV counts
-     * from its sample index instead and the decoder's first open adds it. */
+     * from its sample index instead and the decoder's first seek adds it.
+     * The row is keyed by the stat of the descriptor that was read. */
     vs_index *ix = NULL;
-    int indexed;
-    if (scan(path, info, index == NULL, &ix, &indexed) < 0)
+    int indexed, steady;
+    if (scan(path, info, need != VS_INDEX_BUILD, &ix, &indexed, &st, &steady) < 0)
         return -1;
-    if (cached)
+    if (cached && steady)
         vs_cache_store(abspath, &st, info, ix, indexed);
     if (index)
         *index = ix;
@@ -299,5 +505,5 @@ int vs_probe_index(const char *path, int use_cache, vs_probe_info *info, vs_inde
 
 int vs_probe(const char *path, int use_cache, vs_probe_info *info)
 {
-    return vs_probe_index(path, use_cache, info, NULL);
+    return vs_probe_index(path, use_cache, info, NULL, VS_INDEX_NONE);
 }

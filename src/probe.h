@@ -15,27 +15,51 @@
 typedef struct vs_index {
     int64_t n;         /* frames (== vs_probe_info.frames) */
     int64_t *pts;      /* n timestamps (stream time base), ascending: frame i's pts */
+    int64_t *dts;      /* n: the decode timestamp of frame i's packet (its pts when the
+                        * container gives none): what av_seek_frame seeks by */
     uint8_t *key;      /* n flags: 1 when frame i comes from a keyframe packet */
 } vs_index;
 
 void vs_index_free(vs_index *index);
 
 /* Opens path with libavformat (stream info read) and finds its video
- * stream; the errors name the file and say why in the user's words. */
+ * stream; the errors name the file and say why in the user's words.
+ * libavformat reads through a descriptor we opened, so *st (may be NULL)
+ * is the fstat of the very file that is read, whatever happens to the
+ * path meanwhile. Close with vs_probe_close_input. */
 struct AVFormatContext;
-int vs_probe_open_input(const char *path, struct AVFormatContext **fmt, int *stream);
+int vs_probe_open_input(const char *path, struct AVFormatContext **fmt, int *stream, struct stat *st);
+void vs_probe_close_input(struct AVFormatContext **fmt);
+
+/* For an MP4/MOV: 0 when the file's data covers every sample its index
+ * lists, else -1 with "cut short" and how many frames the data holds
+ * (the moov of a faststart file lists samples a cut file no longer has).
+ * 0 for other containers. */
+int vs_probe_check_complete(const char *path, struct AVFormatContext *fmt, int stream);
+
+/* What vs_probe_index hands out as *index. */
+typedef enum vs_index_need {
+    VS_INDEX_NONE,     /* no index */
+    VS_INDEX_AT_HAND,  /* the index when the cache or the count had it, else NULL */
+    VS_INDEX_BUILD,    /* the index, scanning the packets for it when needed */
+} vs_index_need;
 
 /* vs_probe that also hands out the frame index (*index may be NULL when the
- * stream's packets carry no usable timestamps). index may be NULL. */
-int vs_probe_index(const char *path, int use_cache, vs_probe_info *info, vs_index **index);
+ * stream's packets carry no usable timestamps, or with VS_INDEX_AT_HAND
+ * when it was not at hand). index may be NULL with VS_INDEX_NONE. */
+int vs_probe_index(const char *path, int use_cache, vs_probe_info *info, vs_index **index, vs_index_need need);
 
 /* ---- cache.c: the SQLite probe cache ----
  * One connection per thread (opened on first use, closed when the thread
  * exits). Every failure is a warning on stderr at most: the caller then
- * works uncached. lookup returns 1 on a hit, 0 otherwise; with index
- * non-NULL it also hands out the stored index (NULL when the stream has
- * none) and a row stored without one is a miss. */
-int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *info, vs_index **index);
+ * works uncached. A row is keyed by path and checked against the file's
+ * device, inode, size, mtime and ctime. lookup returns 1 on a hit, 0
+ * otherwise; with index non-NULL it also hands out the stored index (NULL
+ * when the stream has none, or when the row was stored without one and
+ * need is VS_INDEX_AT_HAND); with VS_INDEX_BUILD a row stored without an
+ * index is a miss. */
+int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *info, vs_index **index,
+                    vs_index_need need);
 /* indexed: 1 when the index was looked for (index NULL then means the
  * stream has none), 0 when the row is stored without it (a lookup asking
  * for the index is then a miss). */

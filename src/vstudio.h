@@ -219,6 +219,8 @@ typedef struct vs_probe_info {
     char codec[32];            /* "h264", "hevc", "vp9", "mpeg4", ... */
     char pix_fmt[32];          /* "yuv420p", ... */
     char container[32];        /* "mp4", "webm", "matroska", "avi", ... */
+    int vfr;                   /* 1: variable frame rate (the gaps between timestamps differ):
+                                * duration is the timestamps' span, fps the base rate */
 } vs_probe_info;
 /* use_cache: 1 to read/write the SQLite probe cache, 0 to bypass it. */
 int vs_probe(const char *path, int use_cache, vs_probe_info *info);
@@ -240,6 +242,10 @@ int vs_decoder_next(vs_decoder *dec, vs_frame *out);
  * After it, vs_decoder_next continues from the decoder's position, which
  * is index + 1 unless the frame came from the recent-frame ring. */
 int vs_decoder_frame(vs_decoder *dec, int64_t index, vs_frame *out);
+/* The frame shown `seconds` after the first: in a VFR video (probe's vfr)
+ * the last frame whose timestamp is at or before it, else frame
+ * floor(seconds * fps); past the end, the last frame. */
+int vs_decoder_index_at(const vs_decoder *dec, double seconds, int64_t *index);
 void vs_decoder_close(vs_decoder *dec);
 /* A handle on the process's one decoder for (path, threads), opened on first
  * use and closed with its last handle: the render engine's workers open the
@@ -253,7 +259,10 @@ vs_decoder *vs_decoder_open_shared(const char *path, int threads);
 /* "A:B" (frames A..B-1), "A:" (A to the end: *end = -1), ":B", or "A" (one
  * frame). Frames are 0-based and non-negative; B > A. */
 int vs_parse_frame_range(const char *text, int64_t *first, int64_t *end);
-/* "30", "29.97" (becomes 2997/100) or "30000/1001"; must be positive and finite. */
+/* "30", "30000/1001" (exact) or a decimal: the NTSC rates written as decimals
+ * ("23.976", "29.97", "59.94", or 30000/1001 printed by Lua as "29.97002997003")
+ * become k*1000/1001, other decimals the nearest fraction with a denominator up
+ * to 1001 ("12.5" is 25/2). Must be positive. The Lua API parses rates here too. */
 int vs_parse_rational(const char *text, int *num, int *den);
 
 /* ---- concat (concat.c): join segments by stream copy, no re-encode ----

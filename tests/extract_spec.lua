@@ -52,6 +52,41 @@ describe('vstudio extract', function()
     assert.is_true(helper.psnr(helper.frame_bytes(f), ref[14]) >= 25)
   end)
 
+  it('names the frame a damaged stream stops at, and labels every frame before it rightly', function()
+    local ts = dir .. '/damaged.ts'
+    local _, err, rc = helper.sh('ffmpeg -v error -y -f lavfi -i testsrc2=size=64x48:rate=25 -frames:v 40 ' ..
+      '-c:v libx264 -g 10 ' .. q(ts))
+    assert(rc == 0, err)
+    local d = helper.read_file(ts)
+    local mid = math.floor(#d / 2)
+    local junk = {}
+    for i = 1, 3000 do junk[i] = string.char((d:byte(mid + i) * 7 + 13) % 256) end
+    helper.write_file(ts, d:sub(1, mid) .. table.concat(junk) .. d:sub(mid + 3001))
+    local frames = helper.ffmpeg_rgba_frames(ts, 64, 48)
+    local out = dir .. '/damaged'
+    _, err, rc = helper.vstudio('extract ' .. q(ts) .. ' ' .. q(out))
+    assert.are.equal(1, rc)
+    local at = tonumber(err:match('^vstudio: extract: ' .. ts:gsub('%p', '%%%0') .. ': frame (%d+): '))
+    assert.is_number(at, err)
+    assert.is_true(at > 0 and at < 40, err)
+    local names = list(out)
+    assert.is_true(#names > 0)
+    for _, name in ipairs(names) do
+      local i = tonumber(name:match('^(%d+)%.png$'))
+      assert.is_true(i < at, name)
+      assert.is_true(helper.frame_bytes(vs.load(out .. '/' .. name)) == frames[i + 1], name)
+    end
+  end)
+
+  it('prints the folder with one slash', function()
+    local out = dir .. '/slash'
+    local _, err, rc = helper.vstudio('extract ' .. q(video) .. ' ' .. q(out .. '//') .. ' --frames 0:2')
+    assert.are.equal(0, rc, err)
+    assert.matches('wrote 2 frames to ' .. out .. '/ in', err, 1, true)
+    assert.is_nil(err:find('//', 1, true))
+    assert.are.same({ '000000.png', '000001.png' }, list(out))
+  end)
+
   it('refuses to overwrite frame files unless --force', function()
     local out = dir .. '/again'
     assert.are.equal(0, select(3, helper.vstudio('extract -q ' .. q(video) .. ' ' .. q(out) .. ' --frames 0:3')))

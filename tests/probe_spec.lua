@@ -195,6 +195,85 @@ describe('vstudio probe', function()
     if helper.sh('id -u') ~= '0\n' then assert.matches('warning: probe cache', err) end
   end)
 
+  it('re-probes a file rewritten in place with its old size and mtime', function()
+    local c = helper.tmpdir() .. '/xdg'
+    local d = helper.tmpdir()
+    local a, b, ref = d .. '/a.y4m', d .. '/b.y4m', d .. '/ref'
+    -- two raw videos of one byte size: 10 frames of 64x48 and of 32x96
+    helper.sh('ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=25 -frames:v 10 -pix_fmt yuv420p ' .. q(a))
+    helper.sh('ffmpeg -v error -y -f lavfi -i testsrc=size=32x96:rate=25 -frames:v 10 -pix_fmt yuv420p ' .. q(b))
+    assert.are.equal(#helper.read_file(a), #helper.read_file(b))
+    local out, _, rc = helper.sh(cache_env(c) .. q(helper.bin) .. ' probe --json ' .. q(a))
+    assert.are.equal(0, rc)
+    assert.matches('"width": 64, "height": 48', out, 1, true)
+    -- same inode, size and mtime; only the ctime tells
+    helper.sh('touch -r ' .. q(a) .. ' ' .. q(ref) .. ' && cat ' .. q(b) .. ' > ' .. q(a) .. ' && touch -r ' .. q(ref) ..
+      ' ' .. q(a))
+    out, _, rc = helper.sh(cache_env(c) .. q(helper.bin) .. ' probe --json ' .. q(a))
+    assert.are.equal(0, rc)
+    assert.matches('"width": 32, "height": 96', out, 1, true)
+    assert.are.equal(32, vs.probe(a, { cache = false }).width)
+  end)
+
+  it('empties a cache of the old schema and works on', function()
+    local c = helper.tmpdir() .. '/xdg'
+    helper.sh('mkdir -p ' .. q(c .. '/vstudio'))
+    local _, _, rc = helper.sh('sqlite3 ' .. q(c .. '/vstudio/probe.db') .. ' "create table probe(path text primary key,' ..
+      ' size integer, mtime_ns integer, inode integer, version integer, width integer, height integer, fps_num integer,' ..
+      ' fps_den integer, frames integer, duration real, bit_rate integer, codec text, pix_fmt text, container text,' ..
+      ' pts blob, keys blob)"')
+    if rc ~= 0 then return end -- no sqlite3 CLI
+    local out, err
+    out, err, rc = helper.sh(cache_env(c) .. q(helper.bin) .. ' probe --json ' .. q(clips[1]))
+    assert.are.equal(0, rc, err)
+    assert.are.equal('', err)
+    assert.matches('"frames": 50', out)
+    local version = helper.sh('sqlite3 ' .. q(c .. '/vstudio/probe.db') .. ' "pragma user_version"')
+    assert.are_not.equal('0\n', version)
+    assert.matches('ctime_ns', (helper.sh('sqlite3 ' .. q(c .. '/vstudio/probe.db') .. ' .schema')))
+  end)
+
+  it('works uncached with a note when another process holds the setup lock', function()
+    local c = helper.tmpdir() .. '/xdg'
+    helper.sh('mkdir -p ' .. q(c .. '/vstudio'))
+    if select(3, helper.sh('command -v flock')) ~= 0 then return end
+    local lock = c .. '/vstudio/probe.db.lock'
+    local t0 = os.time()
+    -- the holder outlives the wait (3 s) and then ends by itself
+    local out, err, rc = helper.sh('flock ' .. q(lock) .. ' sleep 6 >/dev/null 2>&1 & sleep 0.5; ' .. cache_env(c) ..
+      q(helper.bin) .. ' probe --json ' .. q(clips[1]))
+    assert.are.equal(0, rc, err)
+    assert.matches('"frames": 50', out)
+    assert.matches('probe.db.lock: held by another process', err, 1, true)
+    assert.is_true(os.time() - t0 < 20)
+  end)
+
+  it('refuses a faststart MP4 cut short, cached or not, counting what its data holds', function()
+    local c = helper.tmpdir() .. '/xdg'
+    local d = helper.tmpdir()
+    local whole = d .. '/faststart.mp4'
+    helper.sh('ffmpeg -v error -y ' .. SRC .. '30 -frames:v 90 -c:v libx264 -pix_fmt yuv420p -movflags +faststart ' ..
+      q(whole))
+    local data = helper.read_file(whole)
+    local _, _, rc = helper.sh(cache_env(c) .. q(helper.bin) .. ' probe ' .. q(whole))
+    assert.are.equal(0, rc)
+    for _, part in ipairs{ 0.25, 0.5, 0.9, 'one byte' } do
+      local path = d .. '/cut.mp4'
+      helper.write_file(path, data:sub(1, part == 'one byte' and #data - 1 or math.floor(#data * part)))
+      local held = helper.ffprobe_frames(path)
+      for _, flags in ipairs{ '', '--no-cache ' } do
+        local out, err
+        out, err, rc = helper.sh(cache_env(c) .. q(helper.bin) .. ' probe ' .. flags .. q(path))
+        assert.are.equal(1, rc, tostring(part) .. ' ' .. flags)
+        assert.are.equal('', out)
+        assert.matches('cut.mp4: cut short: its index lists 90 frames', err, 1, true)
+        local n = tonumber(err:match('the data holds (%d+)'))
+        assert.is_true(n < 90 and math.abs(n - held) <= 1, err .. ' ffprobe: ' .. held)
+      end
+      assert.has_error(function() vs.video(path) end)
+    end
+  end)
+
   describe('bad input', function()
     local bad
     setup(function()

@@ -160,6 +160,61 @@ describe('vs.video', function()
     assert.is_true(helper.frame_bytes(vs.video(path):frame(40)) == a)
   end)
 
+  it('times a variable-frame-rate video by its timestamps, :frame(i) by index', function()
+    -- 30 fps for 1 s, a 2 s pause, 30 fps for 1 s: 60 frames over 4 s
+    for _, ext in ipairs{ 'mp4', 'mkv' } do
+      local path = dir .. '/vfr.' .. ext
+      local _, err, rc = helper.sh('ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=30 -frames:v 60 ' ..
+        '-vf "setpts=\'if(gte(N,30),N+60,N)/(30*TB)\'" -fps_mode vfr -c:v libx264 -bf 2 ' .. q(path))
+      assert.are.equal(0, rc, err)
+      local p = vs.probe(path, { cache = false })
+      assert.is_true(p.vfr, path)
+      assert.are.equal(60, p.frames)
+      assert.is_near(4.0, p.duration, 0.01)
+      assert.are.same(p, vs.probe(path))
+      local out = helper.vstudio('probe --json ' .. q(path))
+      assert.matches('"vfr": true', out, 1, true)
+      assert.matches('"duration": 4.0', out, 1, true)
+      assert.matches('30 VFR', (helper.vstudio('probe ' .. q(path))), 1, true)
+      -- the stored frames, each once, as ffmpeg decodes them
+      local stored = helper.sh('ffmpeg -v error -i ' .. q(path) .. ' -fps_mode passthrough -f rawvideo -pix_fmt rgba -')
+      local size = 64 * 48 * 4
+      assert.are.equal(60 * size, #stored)
+      local v = vs.video(path)
+      assert.is_true(v.vfr)
+      assert.are.equal(60, v.video_frames)
+      assert.are.equal(120, v.frames)
+      assert.are.equal(30, v.fps)
+      for i = 0, 59 do
+        assert.is_true(helper.frame_bytes(v:frame(i)) == stored:sub(i * size + 1, (i + 1) * size), path .. ': frame ' .. i)
+      end
+      -- as a clip at 30 fps, clip frame k (time k/30) shows the last frame whose
+      -- timestamp (ffprobe's, in display order) is at or before it
+      local times = {}
+      local tb_num, tb_den = tostring(helper.ffprobe_stream(path).time_base):match('(%d+)/(%d+)')
+      for t in helper.sh('ffprobe -v error -select_streams v -show_entries frame=best_effort_timestamp ' ..
+                         '-of csv=p=0 ' .. q(path)):gmatch('%d+') do
+        times[#times + 1] = tonumber(t) * tb_num / tb_den
+      end
+      assert.are.equal(60, #times)
+      local f = vs.frame(64, 48)
+      for k = 0, 119 do
+        local j = 1
+        while j < #times and times[j + 1] - times[1] <= k / 30 + 1e-9 do j = j + 1 end
+        v:render(k, f)
+        assert.is_true(helper.frame_bytes(f) == stored:sub((j - 1) * size + 1, j * size), path .. ': clip frame ' .. k)
+      end
+      assert.is_true(helper.frame_bytes(v:frame_at(2.5)) == helper.frame_bytes(v:frame(29)))
+      assert.is_true(helper.frame_bytes(v:frame_at(3.0)) == helper.frame_bytes(v:frame(30)))
+    end
+    -- constant rates are not VFR, a 1 ms time base at 30000/1001 included
+    for _, path in ipairs(clips) do
+      assert.is_false(vs.probe(path).vfr, path)
+      local v = vs.video(path)
+      assert.are.equal(v.frames, v.video_frames)
+    end
+  end)
+
   it('raises errors naming the file at the caller\'s line', function()
     local line = debug.getinfo(1, 'l').currentline
     local ok, err = pcall(function() vs.video(dir .. '/nope.mp4') end)

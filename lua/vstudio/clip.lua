@@ -36,32 +36,21 @@ local function check_size(size, level, what)
   end
 end
 
--- fps as a number or a string "30000/1001" -> num, den.
-local function gcd(a, b)
-  while b ~= 0 do a, b = b, a % b end
-  return a
-end
-
+-- fps as a number or a string ("30000/1001", "29.97") -> num, den, by the C
+-- parser's rules (vs_parse_rational: decimals of the NTSC rates, also
+-- 30000/1001 computed here, are x000/1001), so a rate means the same in
+-- the Lua API and on the command line.
 local function rational_fps(fps, level)
   if type(fps) == 'number' then
     if not (fps > 0 and fps < 1e6) then error('vstudio: fps must be positive, got ' .. tostring(fps), level + 1) end
-    if fps % 1 == 0 then return fps, 1 end
-    -- 30000/1001 written as a division is the NTSC rate exactly
-    local ntsc = floor(fps * 1001 + 0.5)
-    if ntsc % 1000 == 0 and math.abs(fps * 1001 - ntsc) < 1e-6 then return ntsc, 1001 end
-    local num = floor(fps * 1000 + 0.5)
-    local g = gcd(num, 1000)
-    return num / g, 1000 / g
-  elseif type(fps) == 'string' then
-    local n, d = fps:match('^(%d+)/(%d+)$')
-    n, d = tonumber(n or fps), tonumber(d or 1)
-    if not n or not d or n <= 0 or d <= 0 then
-      error('vstudio: fps must be a number or "N/D", got ' .. fps, level + 1)
-    end
-    if n % 1 ~= 0 then return floor(n * 1000 + 0.5), 1000 end
-    return n, d
+  elseif type(fps) ~= 'string' then
+    error('vstudio: fps must be a number or "N/D", got ' .. tostring(fps), level + 1)
   end
-  error('vstudio: fps must be a number or "N/D", got ' .. tostring(fps), level + 1)
+  local num, den = ffi.new('int[1]'), ffi.new('int[1]')
+  if C.vs_parse_rational(tostring(fps), num, den) < 0 then
+    error('vstudio: fps must be a number or "N/D": ' .. ffi.string(C.vs_last_error()), level + 1)
+  end
+  return num[0], den[0]
 end
 
 -- A new clip of the given size and rate with `frames` frames; used by every

@@ -4,6 +4,11 @@
 -- access (0-based, equal to the i-th frame of a sequential decode),
 -- v:iter() walks frames in order without seeking, and the video is a clip
 -- (clip.lua) whose render decodes forward when frames come in order.
+-- A variable-frame-rate video (probe's vfr) is timed by its timestamps: as
+-- a clip at its base rate v.fps, the frame shown at time t is the last one
+-- whose timestamp is at or before t, so v.frames (the clip's frames, its
+-- duration times v.fps) differs from v.video_frames (the frames stored,
+-- which :frame(i) and :iter() number); in a constant-rate video they agree.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
 
@@ -16,6 +21,7 @@ local function probe_table(info)
     frames = tonumber(info.frames), duration = info.duration,
     codec = ffi.string(info.codec), pix_fmt = ffi.string(info.pix_fmt),
     bit_rate = tonumber(info.bit_rate), container = ffi.string(info.container),
+    vfr = info.vfr ~= 0,
   }
 end
 
@@ -26,15 +32,15 @@ local function check_path(path, what)
 end
 
 local function check_index(v, i, what)
-  if type(i) ~= 'number' or i % 1 ~= 0 or i < 0 or i >= v.frames then
+  if type(i) ~= 'number' or i % 1 ~= 0 or i < 0 or i >= v.video_frames then
     error(string.format('vstudio: %s: frame %s is out of range (%s has %d frames, 0..%d)', what,
-                        tostring(i), v.path, v.frames, v.frames - 1), 3)
+                        tostring(i), v.path, v.video_frames, v.video_frames - 1), 3)
   end
 end
 
 return function(vs)
   -- vs.probe(path[, {cache = false}]) -> {width, height, fps, fps_num, fps_den,
-  -- frames, duration, codec, pix_fmt, bit_rate, container}
+  -- frames, duration, codec, pix_fmt, bit_rate, container, vfr}
   function vs.probe(path, opts)
     check_path(path, 'probe')
     if opts ~= nil and type(opts) ~= 'table' then
@@ -66,10 +72,21 @@ return function(vs)
     -- vs_decoder_frame decodes forward without seeking when k is the next
     -- frame (or a few ahead), so a clip rendered in order costs one decode
     -- per frame.
-    local v = vs.new_clip({ p.width, p.height }, p.fps_num, p.fps_den, p.frames, function(_, k, frame)
+    local frames, render = p.frames, function(_, k, frame)
       core.check(C.vs_decoder_frame(dec, k, frame), 'video', 3)
-    end)
+    end
+    if p.vfr then
+      -- clip frame k is time k/fps: the frame shown then, by timestamp
+      frames = math.max(1, math.floor(p.duration * p.fps_num / p.fps_den + 0.5))
+      local shown = ffi.new('int64_t[1]')
+      render = function(_, k, frame)
+        core.check(C.vs_decoder_index_at(dec, k * p.fps_den / p.fps_num, shown), 'video', 3)
+        core.check(C.vs_decoder_frame(dec, shown[0], frame), 'video', 3)
+      end
+    end
+    local v = vs.new_clip({ p.width, p.height }, p.fps_num, p.fps_den, frames, render)
     v.path, v.codec, v.pix_fmt, v.container, v.bit_rate = path, p.codec, p.pix_fmt, p.container, p.bit_rate
+    v.vfr, v.video_frames = p.vfr, p.frames
 
     -- v:frame(i): frame i (0-based) in a new frame owned by the GC.
     function v.frame(self, i)
@@ -80,13 +97,14 @@ return function(vs)
     end
 
     -- for i, frame in v:iter([a, b]) do ... end: frames a..b-1 (0-based,
-    -- default all) in order. The same frame object is reused for every step:
-    -- copy it (frame:copy()) to keep one past its iteration.
+    -- default all of v.video_frames) in order. The same frame object is reused
+    -- for every step: copy it (frame:copy()) to keep one past its iteration.
     function v.iter(self, a, b)
+      local n = self.video_frames
       a = a or 0
-      b = b or self.frames
-      if type(a) ~= 'number' or type(b) ~= 'number' or a % 1 ~= 0 or b % 1 ~= 0 or a < 0 or b > self.frames or a > b then
-        error(string.format('vstudio: video:iter: range must be 0 <= a <= b <= %d, got %s, %s', self.frames,
+      b = b or n
+      if type(a) ~= 'number' or type(b) ~= 'number' or a % 1 ~= 0 or b % 1 ~= 0 or a < 0 or b > n or a > b then
+        error(string.format('vstudio: video:iter: range must be 0 <= a <= b <= %d, got %s, %s', n,
                             tostring(a), tostring(b)), 2)
       end
       local f = core.frame(p.width, p.height)

@@ -2,7 +2,9 @@
  * as the render engine's workers use it) from several threads at once, each
  * walking the frames in interleaved chunks as render workers claim them,
  * get exactly the frames a private sequential decode gives, with B-frames
- * in the stream. Run under ThreadSanitizer by `make tsan`. */
+ * in the stream; the last GOP of an MPEG-TS with B-frames (seeks by decode
+ * timestamp) from handles on several threads; time to frame in a VFR video
+ * through a handle. Run under ThreadSanitizer by `make tsan`. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,24 @@ struct walker {
     int wrong, failed, frames;
 };
 
+/* Runs fn on THREADS walkers at once; their sums into *total. */
+static void run_walkers(void *(*fn)(void *), struct walker *total)
+{
+    struct walker w[THREADS] = {{0}};
+    pthread_t t[THREADS];
+    for (int k = 0; k < THREADS; k++) {
+        w[k].index = k;
+        pthread_create(&t[k], NULL, fn, &w[k]);
+    }
+    memset(total, 0, sizeof *total);
+    for (int k = 0; k < THREADS; k++) {
+        pthread_join(t[k], NULL);
+        total->wrong += w[k].wrong;
+        total->failed += w[k].failed;
+        total->frames += w[k].frames;
+    }
+}
+
 /* Worker k takes chunks k, k + THREADS, ... (as the engine hands them out). */
 static void *walk(void *arg)
 {
@@ -63,6 +83,72 @@ static void *walk(void *arg)
     return NULL;
 }
 
+/* An MPEG-TS with B-frames, and a VFR MKV (30 fps, a 2 s pause, 30 fps), by ffmpeg. */
+static int ffmpeg(const char *args, const char *out)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=30 %s '%s' </dev/null", args,
+             out);
+    return system(cmd);
+}
+
+static char ts_path[300];
+static uint64_t ts_want[150];
+
+/* Handle k asks the last GOP's frames from the end backwards, each k-th. */
+static void *walk_last_gop(void *arg)
+{
+    struct walker *w = arg;
+    vs_decoder *d = vs_decoder_open_shared(ts_path, 0);
+    vs_frame *f = vs_frame_new(64, 48);
+    if (!d || !f) {
+        w->failed++;
+    } else {
+        for (int i = 149 - w->index; i >= 120; i -= THREADS) {
+            if (vs_decoder_frame(d, i, f) < 0)
+                w->failed++;
+            else if (hash_frame(f) != ts_want[i])
+                w->wrong++;
+            w->frames++;
+        }
+    }
+    vs_frame_free(f);
+    vs_decoder_close(d);
+    return NULL;
+}
+
+static void test_ts_and_vfr(void)
+{
+    snprintf(ts_path, sizeof ts_path, "%s/last_gop.ts", dir);
+    CHECK(ffmpeg("-frames:v 150 -c:v libx264 -bf 3 -g 30", ts_path) == 0);
+    vs_decoder *seq = vs_decoder_open(ts_path, 1);
+    vs_frame *f = vs_frame_new(64, 48);
+    int n = 0;
+    while (seq && f && n < 150 && vs_decoder_next(seq, f) == 0)
+        ts_want[n++] = hash_frame(f);
+    CHECK(n == 150);
+    vs_decoder_close(seq);
+    struct walker sum;
+    run_walkers(walk_last_gop, &sum);
+    CHECK(sum.failed == 0 && sum.wrong == 0 && sum.frames == 30);
+
+    char vfr[300];
+    snprintf(vfr, sizeof vfr, "%s/vfr.mkv", dir);
+    CHECK(ffmpeg("-frames:v 60 -vf \"setpts='if(gte(N,30),N+60,N)/(30*TB)'\" -fps_mode vfr -c:v libx264 -bf 2", vfr) ==
+          0);
+    vs_decoder *h = vs_decoder_open_shared(vfr, 0);
+    vs_probe_info info;
+    int64_t at[5] = {-1, -1, -1, -1, -1};
+    CHECK(h && vs_decoder_info(h, &info) == 0 && info.vfr && info.frames == 60);
+    CHECK(h && vs_decoder_index_at(h, 0, &at[0]) == 0 && vs_decoder_index_at(h, 0.99, &at[1]) == 0 &&
+          vs_decoder_index_at(h, 2.5, &at[2]) == 0 && vs_decoder_index_at(h, 3.0, &at[3]) == 0 &&
+          vs_decoder_index_at(h, 100, &at[4]) == 0);
+    CHECK(at[0] == 0 && at[1] == 29 && at[2] == 29 && at[3] == 30 && at[4] == 59);
+    CHECK(h && vs_decoder_index_at(h, -1, &at[0]) < 0);
+    vs_decoder_close(h);
+    vs_frame_free(f);
+}
+
 int main(void)
 {
     if (!(dir = check_tmpdir("test-shared")))
@@ -80,22 +166,11 @@ int main(void)
     vs_decoder_close(seq);
 
     for (int round = 0; round < 3; round++) {
-        struct walker w[THREADS] = {{0}};
-        pthread_t t[THREADS];
-        for (int k = 0; k < THREADS; k++) {
-            w[k].index = k;
-            pthread_create(&t[k], NULL, walk, &w[k]);
-        }
-        int wrong = 0, failed = 0, frames = 0;
-        for (int k = 0; k < THREADS; k++) {
-            pthread_join(t[k], NULL);
-            wrong += w[k].wrong;
-            failed += w[k].failed;
-            frames += w[k].frames;
-        }
-        CHECK(failed == 0);
-        CHECK(wrong == 0);
-        CHECK(frames == FRAMES);
+        struct walker sum;
+        run_walkers(walk, &sum);
+        CHECK(sum.failed == 0);
+        CHECK(sum.wrong == 0);
+        CHECK(sum.frames == FRAMES);
     }
 
     /* two handles share one core but not a position */
@@ -118,5 +193,6 @@ int main(void)
     CHECK(vs_decoder_open_shared(missing, 0) == NULL);
     CHECK(vs_decoder_open_shared(missing, 0) == NULL);
     vs_frame_free(f);
+    test_ts_and_vfr();
     return check_status();
 }
