@@ -27,10 +27,13 @@
  * small queues keep all of them busy (taking whole batches from one worker
  * would stall the others once their queues fill). The order depends only on
  * the plan: the same every run with the same sources and options (workers
- * included). Only the last batch can be short. A worker's error travels in
- * its queue, so it is raised when the consumer reaches it, after every
- * frame before it was delivered; with skip_errors the worker notes it and
- * goes on with its next unit instead.
+ * included). Only the last batch can be short, and a batch cut short by an
+ * error. A worker's error travels in its queue, so it is raised when the
+ * consumer reaches it, after every frame before it was delivered (the
+ * frames already gathered go out as a batch first); with skip_errors the
+ * worker notes it and goes on: with the folder's next image, or with its
+ * next unit after a video (a decoder that failed mid-stream is not trusted
+ * to go on).
  *
  * Map. vs_dataset_map runs a Lua function on each frame in worker-owned Lua
  * states and keeps each result (encoded by encode_value) in a slot per
@@ -52,6 +55,7 @@
 #include "vstudio.h"
 
 #define QUEUE_DEPTH 6
+#define MAX_WORKERS 256
 #define MSG_MAX 1024
 
 enum { ITEM_FRAME, ITEM_END, ITEM_ERROR };
@@ -100,6 +104,7 @@ typedef struct worker {
 
 typedef struct skipped {
     int source;
+    int64_t index; /* the skipped frame, or the first frame of a skipped video's rest */
     char *message;
 } skipped;
 
@@ -150,12 +155,20 @@ void vs_dataset_options_init(vs_dataset_options *o)
     o->sort = "natural";
 }
 
+/* 0 asks for one worker per core (at most 64). */
+static int check_workers(int workers)
+{
+    if (workers < 0 || workers > MAX_WORKERS)
+        return vs_fail("workers must be 1..%d, got %d", MAX_WORKERS, workers);
+    return 0;
+}
+
 vs_dataset *vs_dataset_new(const vs_dataset_options *o)
 {
     if (o->batch < 1 || o->batch > 1 << 16)
         return vs_fail("batch must be 1..65536, got %d", o->batch), NULL;
-    if (o->workers < 0 || o->workers > 256)
-        return vs_fail("workers must be 1..256, got %d", o->workers), NULL;
+    if (check_workers(o->workers) < 0)
+        return NULL;
     if (o->every < 1)
         return vs_fail("every must be >= 1, got %d", o->every), NULL;
     if (o->shard_count < 1 || o->shard_index < 0 || o->shard_index >= o->shard_count)
@@ -320,6 +333,8 @@ static int cmp_unit_source(const void *a, const void *b)
 /* Cuts this shard into units and assigns them; returns the worker count used. */
 static int plan(vs_dataset *ds, int workers)
 {
+    if (check_workers(workers) < 0)
+        return -1;
     free(ds->units);
     ds->units = NULL;
     ds->nunits = 0;
@@ -342,7 +357,7 @@ static int plan(vs_dataset *ds, int workers)
     if (nw < 1)
         nw = 1;
     qsort(ds->units, (size_t)ds->nunits, sizeof *ds->units, cmp_unit_cost);
-    int64_t load[256] = {0};
+    int64_t load[MAX_WORKERS] = {0};
     for (int i = 0; i < ds->nunits; i++) {
         int best = 0;
         for (int k = 1; k < nw; k++)
@@ -502,6 +517,20 @@ static int stopping(vs_dataset *ds)
 
 static int call_map(worker *w, const vs_frame *f, int source, int64_t index, int64_t ordinal);
 
+static void note_skipped(vs_dataset *ds, int source, int64_t index, const char *msg)
+{
+    pthread_mutex_lock(&ds->mu);
+    skipped *grown = realloc(ds->skip, (size_t)(ds->nskip + 1) * sizeof *grown);
+    if (grown) {
+        ds->skip = grown;
+        ds->skip[ds->nskip].source = source;
+        ds->skip[ds->nskip].index = index;
+        if ((ds->skip[ds->nskip].message = strdup(msg)))
+            ds->nskip++;
+    }
+    pthread_mutex_unlock(&ds->mu);
+}
+
 /* Hands one selected frame on: into the pool (batches) or to the map function.
  * `in` is the decoded frame; returns 0, 1 when stopping, -1 on error. */
 static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int64_t ordinal)
@@ -543,17 +572,22 @@ static int run_images(worker *w, const unit *u)
         int64_t index = s->first + j * ds->o.every;
         const char *file = vs_frame_list_path(s->files, index);
         vs_frame *f = vs_image_load(file);
-        if (!f)
-            return vs_error_prefix("%s: frame %lld", s->path, (long long)index);
-        int rc = deliver(w, f, u->source, index, s->ordinal + j);
+        int rc = f ? deliver(w, f, u->source, index, s->ordinal + j) : -1;
         vs_frame_free(f);
-        if (rc < 0) {
-            const char *slash = strrchr(file, '/');
-            return vs_error_prefix("%s: frame %lld (%s)", s->path, (long long)index,
-                                   slash ? slash + 1 : file);
-        }
-        if (rc)
+        if (rc > 0)
             return rc;
+        if (rc == 0)
+            continue;
+        if (f) {
+            const char *slash = strrchr(file, '/');
+            vs_error_prefix("%s: frame %lld (%s)", s->path, (long long)index, slash ? slash + 1 : file);
+        } else {
+            vs_error_prefix("%s: frame %lld", s->path, (long long)index);
+        }
+        /* An image stands alone: skipping it loses nothing else of the folder. */
+        if (!ds->o.skip_errors || w->fn_failed)
+            return -1;
+        note_skipped(ds, u->source, index, vs_last_error());
     }
     return 0;
 }
@@ -628,18 +662,6 @@ done:
     return rc;
 }
 
-static void note_skipped(vs_dataset *ds, int source, const char *msg)
-{
-    pthread_mutex_lock(&ds->mu);
-    skipped *grown = realloc(ds->skip, (size_t)(ds->nskip + 1) * sizeof *grown);
-    if (grown) {
-        ds->skip = grown;
-        ds->skip[ds->nskip].source = source;
-        if ((ds->skip[ds->nskip].message = strdup(msg)))
-            ds->nskip++;
-    }
-    pthread_mutex_unlock(&ds->mu);
-}
 
 static void note_map_failure(vs_dataset *ds, int64_t ordinal, const char *msg)
 {
@@ -675,7 +697,7 @@ static void *worker_main(void *arg)
             continue;
         const char *msg = vs_last_error();
         if (ds->o.skip_errors && !w->fn_failed) {
-            note_skipped(ds, u->source, msg);
+            note_skipped(ds, u->source, ds->src[u->source].first + u->from * ds->o.every, msg);
             continue;
         }
         if (ds->mapping) {
@@ -954,6 +976,10 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         while (w->count == 0)
             pthread_cond_wait(&ds->cond, &ds->mu);
         item it = w->queue[w->head];
+        /* The frames gathered before an error are a batch of their own; the
+         * error stays queued (and this worker's turn current) for the next call. */
+        if (it.kind == ITEM_ERROR && n > 0)
+            break;
         w->head = (w->head + 1) % QUEUE_DEPTH;
         w->count--;
         pthread_cond_signal(&w->room);
@@ -986,7 +1012,10 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
 
 static int cmp_skipped(const void *a, const void *b)
 {
-    return ((const skipped *)a)->source - ((const skipped *)b)->source;
+    const skipped *x = a, *y = b;
+    if (x->source != y->source)
+        return x->source - y->source;
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 int vs_dataset_skipped(const vs_dataset *ds)

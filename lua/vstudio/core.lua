@@ -48,6 +48,35 @@ core.C = C
 -- Preprocessor lines (include guard, includes) are not C declarations.
 ffi.cdef((ffi.string(C.vs_api_header()):gsub('\n#[^\n]*', '\n'):gsub('^#[^\n]*', '')))
 
+-- vstudio's own modules, which an argument error looks past.
+local own_source = '@' .. script_dir() .. '/'
+
+-- Raises msg at the first caller outside vstudio's own Lua: the script's line.
+function core.raise(msg)
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, 'S')
+    if not info or info.source:sub(1, #own_source) ~= own_source then break end
+    level = level + 1
+  end
+  error(msg, level)
+end
+
+-- Limits of what C takes: frame sides, frame counts, plain C ints.
+core.MAX_SIDE = 32768
+core.MAX_FRAMES = 2 ^ 31 - 1
+core.INT_MAX = 2 ^ 31 - 1
+
+-- The one check for a whole number that goes to C: an integer (not NaN, not
+-- infinite, no fraction) in lo..hi, or an error naming it and the limits.
+-- `what` reads like 'frame: width'.
+function core.int(v, lo, hi, what)
+  if type(v) ~= 'number' or not (v >= lo and v <= hi) or v % 1 ~= 0 then
+    core.raise(('vstudio: %s must be an integer in %d..%d, got %s'):format(what, lo, hi, tostring(v)))
+  end
+  return v
+end
+
 -- Raises the library's last error as a Lua error at the caller's caller.
 function core.check(ok, what, level)
   if ok == nil or ok == false or (type(ok) == 'number' and ok < 0) or
@@ -172,9 +201,8 @@ ffi.metatype('vs_frame', {
 })
 
 function core.frame(w, h)
-  if type(w) ~= 'number' or type(h) ~= 'number' or w % 1 ~= 0 or h % 1 ~= 0 then
-    error('vstudio: frame: width and height must be integers, got ' .. tostring(w) .. ', ' .. tostring(h), 2)
-  end
+  core.int(w, 1, core.MAX_SIDE, 'frame: width')
+  core.int(h, 1, core.MAX_SIDE, 'frame: height')
   return core.own_frame(core.check(C.vs_frame_new(w, h), 'frame', 2))
 end
 
