@@ -149,9 +149,8 @@ function frame_methods.blit(f, src, x, y, opacity)
     error('vstudio: frame:blit: expected a frame to draw, got ' .. type(src), 2)
   end
   x, y, opacity = x or 0, y or 0, opacity or 1
-  if type(x) ~= 'number' or type(y) ~= 'number' or x % 1 ~= 0 or y % 1 ~= 0 then
-    error('vstudio: frame:blit: x and y must be integers, got ' .. tostring(x) .. ', ' .. tostring(y), 2)
-  end
+  core.int(x, -core.INT_MAX, core.INT_MAX, 'frame:blit: x')
+  core.int(y, -core.INT_MAX, core.INT_MAX, 'frame:blit: y')
   if type(opacity) ~= 'number' or not (opacity >= 0 and opacity <= 1) then
     error('vstudio: frame:blit: opacity must be 0..1, got ' .. tostring(opacity), 2)
   end
@@ -161,10 +160,8 @@ end
 
 function frame_methods.save(f, path, opts)
   if type(path) ~= 'string' then error('vstudio: frame:save: path must be a string', 2) end
-  local quality = opts and opts.quality or 0
-  if quality ~= 0 and not (quality >= 1 and quality <= 100) then
-    error('vstudio: frame:save: quality must be 1..100, got ' .. tostring(quality), 2)
-  end
+  -- 0 is the C side's "default" (90), not a quality: only 1..100 are
+  local quality = opts and opts.quality ~= nil and core.int(opts.quality, 1, 100, 'frame:save: JPEG quality') or 0
   core.check(C.vs_image_save(f, path, quality), nil, 2)
   return f
 end

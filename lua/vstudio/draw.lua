@@ -117,9 +117,8 @@ end
 -- A new frame of w x h with this frame's pixels resized (bicubic, area-like
 -- when shrinking).
 function M.scaled(f, w, h)
-  if type(w) ~= 'number' or type(h) ~= 'number' or w < 1 or h < 1 or w % 1 ~= 0 or h % 1 ~= 0 then
-    error('vstudio: scaled: width and height must be positive integers, got ' .. tostring(w) .. ', ' .. tostring(h), 2)
-  end
+  core.int(w, 1, core.MAX_SIDE, 'scaled: width')
+  core.int(h, 1, core.MAX_SIDE, 'scaled: height')
   return core.own_frame(core.check(C.vs_frame_scaled(f, w, h), 'scaled', 2))
 end
 
