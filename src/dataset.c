@@ -38,6 +38,12 @@
  * Map. vs_dataset_map runs a Lua function on each frame in worker-owned Lua
  * states and keeps each result (encoded by encode_value) in a slot per
  * ordinal, so results come back in the dataset's order whatever the workers.
+ * SIGINT/SIGTERM during a map stop it as they stop a render: the workers'
+ * states count instructions and raise at a stop, and a worker stuck in a
+ * JIT-compiled loop (which no hook reaches) is abandoned after a grace
+ * period, with everything it can reach kept (the dataset is then unusable
+ * and never freed). The signal is then raised again for the host (luajit,
+ * the REPL, vstudio run), which ends the script as its own Ctrl-C does.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -51,11 +57,15 @@
 #include <lua.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "lua_state.h"
+#include "pool.h"
+#include "progress.h"
 #include "vstudio.h"
 
 #define QUEUE_DEPTH 6
 #define MAX_WORKERS 256
+#define STOP_GRACE_S 2.0 /* as the render engine's */
 #define MSG_MAX 1024
 
 enum { ITEM_FRAME, ITEM_END, ITEM_ERROR };
@@ -126,6 +136,8 @@ struct vs_dataset {
     pthread_cond_t cond;       /* the consumer's: a queue got an item */
     int stop;
     int running;
+    int finished;              /* map: workers that returned */
+    int abandoned;             /* map: a worker stuck in a loop still runs; keep everything */
     vs_frame **all;            /* every pool frame; pointers stay fixed during a run */
     vs_frame **pool;           /* the free ones */
     int nall, npool;
@@ -676,15 +688,26 @@ static void note_map_failure(vs_dataset *ds, int64_t ordinal, const char *msg)
 }
 
 static int start_lua(worker *w);
+static void run_units(worker *w);
 
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     vs_dataset *ds = w->ds;
-    if (ds->mapping && start_lua(w) < 0) {
+    if (!ds->mapping || start_lua(w) == 0)
+        run_units(w);
+    else
         note_map_failure(ds, -1, vs_last_error());
-        return NULL;
-    }
+    pthread_mutex_lock(&ds->mu);
+    ds->finished++;
+    pthread_cond_broadcast(&ds->cond);
+    pthread_mutex_unlock(&ds->mu);
+    return NULL;
+}
+
+static void run_units(worker *w)
+{
+    vs_dataset *ds = w->ds;
     for (int i = 0; i < ds->nunits; i++) {
         const unit *u = &ds->units[i];
         if (u->worker != w->id)
@@ -692,7 +715,7 @@ static void *worker_main(void *arg)
         w->fn_failed = 0;
         int rc = ds->src[u->source].is_dir ? run_images(w, u) : run_video(w, u);
         if (rc > 0)
-            return NULL;
+            return;
         if (rc == 0)
             continue;
         const char *msg = vs_last_error();
@@ -702,15 +725,15 @@ static void *worker_main(void *arg)
         }
         if (ds->mapping) {
             note_map_failure(ds, ds->src[u->source].ordinal + u->from, msg);
-            return NULL;
+            return;
         }
         snprintf(w->error, sizeof w->error, "%s", msg);
         push(w, ITEM_ERROR, NULL, u->source, 0);
-        return NULL;
+        return;
     }
     if (!ds->mapping)
         push(w, ITEM_END, NULL, -1, 0);
-    return NULL;
+    return;
 }
 
 /* ---------- map: a Lua state per worker ---------- */
@@ -726,11 +749,23 @@ static const char map_bootstrap[] =
     "local frame_ptr = ffi.typeof('vs_frame *')\n"
     "return function(p, path, index) return fn(ffi.cast(frame_ptr, p), path, index) end\n";
 
+static _Thread_local vs_dataset *hooked_dataset;
+
+/* Counts instructions in interpreted Lua so a long map function notices a stop. */
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (hooked_dataset && stopping(hooked_dataset))
+        luaL_error(L, "map stopped");
+}
+
 static int start_lua(worker *w)
 {
     vs_dataset *ds = w->ds;
     if (!(w->L = vs_lua_state_new()))
         return -1;
+    hooked_dataset = ds;
+    lua_sethook(w->L, stop_hook, LUA_MASKCOUNT, 1000);
     if (luaL_loadbuffer(w->L, map_bootstrap, sizeof map_bootstrap - 1, "=dataset map") != 0)
         return vs_fail("map: %s", lua_tostring(w->L, -1));
     lua_pushlstring(w->L, ds->chunk, ds->chunk_len);
@@ -817,6 +852,10 @@ static int call_map(worker *w, const vs_frame *f, int source, int64_t index, int
     lua_pushstring(L, ds->src[source].path);
     lua_pushnumber(L, (lua_Number)index);
     if (vs_lua_pcall(L, 3, 1) != 0) {
+        if (stopping(ds)) { /* stopped by another frame's error or a signal: not an error of its own */
+            lua_pop(L, 1);
+            return 1;
+        }
         w->fn_failed = 1;
         vs_fail("map function failed: %s", lua_tostring(L, -1));
         lua_pop(L, 1);
@@ -876,7 +915,7 @@ static void join_workers(vs_dataset *ds)
 
 void vs_dataset_stop(vs_dataset *ds)
 {
-    if (!ds || !ds->running)
+    if (!ds || !ds->running || ds->abandoned)
         return;
     join_workers(ds);
     free_run(ds);
@@ -906,6 +945,8 @@ static void clear_results(vs_dataset *ds)
 /* Allocates workers (and for batches the frame pool) and starts the threads. */
 static int launch(vs_dataset *ds, int workers, int mapping)
 {
+    if (ds->abandoned)
+        return vs_fail("an interrupted map left a worker stuck in its function; make a new dataset");
     vs_dataset_stop(ds);
     clear_skipped(ds);
     ds->mapping = mapping;
@@ -913,6 +954,7 @@ static int launch(vs_dataset *ds, int workers, int mapping)
     if (nw < 0)
         return -1;
     ds->stop = 0;
+    ds->finished = 0;
     ds->cur = 0;
     ds->fail_ordinal = -1;
     ds->fail_msg[0] = 0;
@@ -1030,8 +1072,37 @@ const char *vs_dataset_skipped_message(const vs_dataset *ds, int k)
     return k >= 0 && k < ds->nskip ? ds->skip[k].message : NULL;
 }
 
+/* Waits for the map's workers; a signal stops them, and those still
+ * running STOP_GRACE_S later are abandoned. Returns the signal or 0. */
+static int wait_for_map(vs_dataset *ds, atomic_int *signalled)
+{
+    double deadline = 0;
+    pthread_mutex_lock(&ds->mu);
+    while (ds->finished < ds->nw && !(deadline && vs_now() > deadline)) {
+        if (atomic_load(signalled) && !deadline) {
+            ds->stop = 1;
+            wake_workers(ds);
+            deadline = vs_now() + STOP_GRACE_S;
+        }
+        vs_cond_wait_ms(&ds->cond, &ds->mu, 20);
+    }
+    int stuck = ds->finished < ds->nw;
+    pthread_mutex_unlock(&ds->mu);
+    for (int i = 0; i < ds->nw; i++) {
+        if (stuck)
+            pthread_detach(ds->w[i].thread);
+        else
+            pthread_join(ds->w[i].thread, NULL);
+        ds->w[i].started = 0;
+    }
+    ds->abandoned = stuck;
+    return atomic_load(signalled);
+}
+
 int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
 {
+    if (ds->abandoned)
+        return vs_fail("an interrupted map left a worker stuck in its function; make a new dataset");
     vs_dataset_stop(ds);
     clear_results(ds);
     int64_t n = ds->hi - ds->lo;
@@ -1043,16 +1114,24 @@ int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
     }
     ds->chunk = chunk;
     ds->chunk_len = len;
-    int rc = launch(ds, workers, 1);
+    vs_interrupt saved;
+    atomic_int *signalled = vs_interrupt_catch(&saved);
+    int rc = launch(ds, workers, 1), sig = 0;
     if (rc == 0) {
-        for (int i = 0; i < ds->nw; i++)
-            pthread_join(ds->w[i].thread, NULL), ds->w[i].started = 0;
-        if (ds->fail_msg[0])
+        sig = wait_for_map(ds, signalled);
+        if (sig)
+            rc = vs_fail("map: interrupted by %s", vs_interrupt_name(sig));
+        else if (ds->fail_msg[0])
             rc = vs_fail("%s", ds->fail_msg);
     }
-    vs_dataset_stop(ds);
-    ds->mapping = 0;
-    ds->chunk = NULL;
+    vs_interrupt_release(&saved);
+    if (!ds->abandoned) { /* else a stuck worker still reads the run: keep it */
+        vs_dataset_stop(ds);
+        ds->mapping = 0;
+        ds->chunk = NULL;
+    }
+    if (sig)
+        raise(sig); /* the host's own Ctrl-C: luajit's, the REPL's, vstudio run's */
     return rc;
 }
 
@@ -1087,8 +1166,8 @@ const char *vs_dataset_map_result(const vs_dataset *ds, int64_t k, size_t *len, 
 
 void vs_dataset_free(vs_dataset *ds)
 {
-    if (!ds)
-        return;
+    if (!ds || ds->abandoned)
+        return; /* a stuck map worker may still read any of it */
     vs_dataset_stop(ds);
     clear_results(ds);
     clear_skipped(ds);

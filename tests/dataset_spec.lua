@@ -442,6 +442,31 @@ describe('vs.dataset bad input', function()
     assert.are.equal(2, #ds:plan(256))
   end)
 
+  it('stops a map function stuck in a loop on the first Ctrl-C', function()
+    if not have_images then pending('PNG loading is not built yet') return end
+    local script = dir .. '/map_loop.lua'
+    local started = A .. '.started' -- made by the map function, so the signal comes during the map
+    os.remove(started)
+    helper.write_file(script, ([[
+package.path = %q
+local vs = require 'vstudio'
+vs.dataset{ paths = { %q }, workers = 2 }:map(function(frame, path)
+  io.open(path .. '.started', 'w'):close()
+  local x = 0
+  while true do x = x + 1 end -- JIT-compiled: no hook reaches it, the grace period does
+end)
+]]):format(package.path, A))
+    local preload = os.getenv('LD_PRELOAD') and 'LD_PRELOAD=' .. q(os.getenv('LD_PRELOAD')) .. ' ' or ''
+    local t0 = os.time()
+    local _, err, rc = helper.sh('timeout 60 env ' .. preload .. 'luajit ' .. q(script) .. ' & pid=$!; ' ..
+      'for i in $(seq 300); do [ -e ' .. q(started) .. ' ] && break; sleep 0.1; done; kill -INT $pid; wait $pid')
+    assert.is_true(helper.exists(started), 'the map function ran')
+    assert.are_not.equal(124, rc, 'still running after Ctrl-C')
+    assert.are_not.equal(0, rc)
+    assert.matches('interrupted', err)
+    assert.is_true(os.time() - t0 < 30)
+  end)
+
   it('refuses numbers that do not fit instead of truncating them', function()
     for _, v in ipairs { 2 ^ 32 + 64, math.huge, 0 / 0, 1.5 } do
       for _, opts in ipairs {
