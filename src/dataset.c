@@ -167,6 +167,15 @@ void vs_dataset_options_init(vs_dataset_options *o)
     o->sort = "natural";
 }
 
+/* After an interrupted map abandoned a worker stuck in a loop, that worker
+ * may still read the sources, units and results: nothing may change them. */
+static int check_usable(const vs_dataset *ds)
+{
+    if (ds->abandoned)
+        return vs_fail("an interrupted map left a worker stuck in its function; make a new dataset");
+    return 0;
+}
+
 /* 0 asks for one worker per core (at most 64). */
 static int check_workers(int workers)
 {
@@ -226,6 +235,8 @@ static void free_source(source *s)
 
 int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
 {
+    if (check_usable(ds) < 0)
+        return -1;
     source s = {0};
     if (first < 0) {
         first = ds->o.first;
@@ -386,6 +397,8 @@ int vs_dataset_plan(vs_dataset *ds, int workers, int32_t *worker_of)
 {
     if (ds->running)
         return vs_fail("the dataset is running; plan it before batches() or after the last batch");
+    if (check_usable(ds) < 0)
+        return -1;
     int nw = plan(ds, workers > 0 ? workers : ds->o.workers);
     if (nw < 0)
         return -1;
@@ -674,7 +687,6 @@ done:
     return rc;
 }
 
-
 static void note_map_failure(vs_dataset *ds, int64_t ordinal, const char *msg)
 {
     pthread_mutex_lock(&ds->mu);
@@ -733,7 +745,6 @@ static void run_units(worker *w)
     }
     if (!ds->mapping)
         push(w, ITEM_END, NULL, -1, 0);
-    return;
 }
 
 /* ---------- map: a Lua state per worker ---------- */
@@ -945,8 +956,8 @@ static void clear_results(vs_dataset *ds)
 /* Allocates workers (and for batches the frame pool) and starts the threads. */
 static int launch(vs_dataset *ds, int workers, int mapping)
 {
-    if (ds->abandoned)
-        return vs_fail("an interrupted map left a worker stuck in its function; make a new dataset");
+    if (check_usable(ds) < 0)
+        return -1;
     vs_dataset_stop(ds);
     clear_skipped(ds);
     ds->mapping = mapping;
@@ -1101,8 +1112,8 @@ static int wait_for_map(vs_dataset *ds, atomic_int *signalled)
 
 int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
 {
-    if (ds->abandoned)
-        return vs_fail("an interrupted map left a worker stuck in its function; make a new dataset");
+    if (check_usable(ds) < 0)
+        return -1;
     vs_dataset_stop(ds);
     clear_results(ds);
     int64_t n = ds->hi - ds->lo;
