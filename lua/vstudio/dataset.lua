@@ -36,7 +36,8 @@ local function last_error() return ffi.string(C.vs_last_error()) end
 
 local function pair(v, name, level, hi)
   if type(v) ~= 'table' or not is_int(v[1]) or not is_int(v[2]) then
-    fail(name .. ' must be a table of two integers {a, b}, got ' .. tostring(v), level + 1)
+    local got = type(v) == 'table' and ('{%s, %s}'):format(tostring(v[1]), tostring(v[2])) or tostring(v)
+    fail(name .. ' must be a table of two integers {a, b}, got ' .. got, level + 1)
   end
   hi = hi or MAX_INDEX
   return int(v[1], -hi, hi, name .. '[1]'), int(v[2], -hi, hi, name .. '[2]')
