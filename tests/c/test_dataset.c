@@ -6,6 +6,9 @@
  * running dataset and a worker's error all end cleanly; map runs Lua on the
  * workers. Run under ThreadSanitizer by `make tsan` (the dataset specs run
  * in a plain luajit, uninstrumented). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +71,13 @@ static vs_dataset *open_dataset(const vs_dataset_options *o)
             return NULL;
         }
     return ds;
+}
+
+static vs_dataset *open_default(void)
+{
+    vs_dataset_options o;
+    vs_dataset_options_init(&o);
+    return open_dataset(&o);
 }
 
 typedef struct seen {
@@ -395,9 +405,7 @@ static void map(void)
     int32_t src[NSRC * MAXF];
     int64_t idx[NSRC * MAXF];
     int total = ordinals(1, src, idx);
-    vs_dataset_options o;
-    vs_dataset_options_init(&o);
-    vs_dataset *ds = open_dataset(&o);
+    vs_dataset *ds = open_default();
     CHECK(ds != NULL);
     if (!ds)
         return;
@@ -422,6 +430,58 @@ static void map(void)
                         "return true\n";
     CHECK(vs_dataset_map(ds, fails, strlen(fails), 3) == -1 && strstr(vs_last_error(), "boom at 5") != NULL);
     vs_dataset_free(ds);
+}
+
+static atomic_int host_sigints;
+
+/* The host's own Ctrl-C handler, which the map hands the signal on to. */
+static void count_sigint(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&host_sigints, 1);
+}
+
+static void *send_sigint_soon(void *arg)
+{
+    (void)arg;
+    nap(300);
+    kill(getpid(), SIGINT);
+    return NULL;
+}
+
+/* One Ctrl-C stops a map whose function never returns: interpreted (the
+ * hook stops it, the dataset goes on) or JIT-compiled (abandoned after the
+ * grace period, the dataset refuses further runs); the host's handler then
+ * sees the signal once. */
+static void map_interrupted(void)
+{
+    signal(SIGINT, count_sigint);
+    const char *loops[] = {
+        "require('jit').off(); while true do end",
+        "local x = 0; while true do x = x + 1 end",
+    };
+    for (int k = 0; k < 2; k++) {
+        vs_dataset *ds = open_default();
+        CHECK(ds != NULL);
+        if (!ds)
+            return;
+        atomic_store(&host_sigints, 0);
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, send_sigint_soon, NULL) == 0);
+        CHECK(vs_dataset_map(ds, loops[k], strlen(loops[k]), 2) == -1 &&
+              strstr(vs_last_error(), "interrupted by SIGINT"));
+        pthread_join(t, NULL);
+        CHECK(atomic_load(&host_sigints) == 1);
+        if (k == 0) {
+            CHECK(vs_dataset_start(ds, 0) == 0);
+            static seen s;
+            CHECK(drain(ds, 4, -1, &s) == 0 && s.n == 34);
+        } else {
+            CHECK(vs_dataset_start(ds, 0) == -1 && strstr(vs_last_error(), "make a new dataset"));
+        }
+        vs_dataset_free(ds); /* abandoned: kept for the stuck workers */
+    }
+    signal(SIGINT, SIG_DFL);
 }
 
 int main(void)
@@ -453,5 +513,6 @@ int main(void)
     error_keeps_gathered();
     too_many_workers();
     map();
+    map_interrupted(); /* last: it leaves two workers spinning */
     return check_status();
 }
