@@ -4,6 +4,8 @@
  * its own file (cmd_<name>.c) and returns an exit status.
  */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +33,23 @@ static const struct command commands[] = {
 };
 #define N_COMMANDS (sizeof commands / sizeof *commands)
 
+/* Run from a source tree (build/vstudio beside man/), `man vstudio` finds
+ * nothing: name the tree's page, which `man` reads by path. */
+static void print_manual_hint(FILE *out)
+{
+    char exe[PATH_MAX], page[PATH_MAX + 32], real[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        snprintf(page, sizeof page, "%s/../man/vstudio.1", dirname(exe));
+        if (realpath(page, real) && access(real, R_OK) == 0) {
+            fprintf(out, "'man %s' for the manual.\n", real);
+            return;
+        }
+    }
+    fprintf(out, "'man vstudio' for the manual.\n");
+}
+
 static void print_help(FILE *out)
 {
     fprintf(out, "vstudio %s: a Lua-scriptable video studio\n\n"
@@ -41,7 +60,8 @@ static void print_help(FILE *out)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-9s %s%s\n", commands[i].name, commands[i].summary,
                 commands[i].main ? "" : " (not built yet)");
-    fprintf(out, "\nRun 'vstudio COMMAND --help' for a command's options; 'man vstudio' for the manual.\n");
+    fprintf(out, "\nRun 'vstudio COMMAND --help' for a command's options; ");
+    print_manual_hint(out);
 }
 
 static const struct command *find_command(const char *name)

@@ -27,14 +27,23 @@
  * small queues keep all of them busy (taking whole batches from one worker
  * would stall the others once their queues fill). The order depends only on
  * the plan: the same every run with the same sources and options (workers
- * included). Only the last batch can be short. A worker's error travels in
- * its queue, so it is raised when the consumer reaches it, after every
- * frame before it was delivered; with skip_errors the worker notes it and
- * goes on with its next unit instead.
+ * included). Only the last batch can be short, and a batch cut short by an
+ * error. A worker's error travels in its queue, so it is raised when the
+ * consumer reaches it, after every frame before it was delivered (the
+ * frames already gathered go out as a batch first); with skip_errors the
+ * worker notes it and goes on: with the folder's next image, or with its
+ * next unit after a video (a decoder that failed mid-stream is not trusted
+ * to go on).
  *
  * Map. vs_dataset_map runs a Lua function on each frame in worker-owned Lua
  * states and keeps each result (encoded by encode_value) in a slot per
  * ordinal, so results come back in the dataset's order whatever the workers.
+ * SIGINT/SIGTERM during a map stop it as they stop a render: the workers'
+ * states count instructions and raise at a stop, and a worker stuck in a
+ * JIT-compiled loop (which no hook reaches) is abandoned after a grace
+ * period, with everything it can reach kept (the dataset is then unusable
+ * and never freed). The signal is then raised again for the host (luajit,
+ * the REPL, vstudio run), which ends the script as its own Ctrl-C does.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -48,10 +57,15 @@
 #include <lua.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "lua_state.h"
+#include "pool.h"
+#include "progress.h"
 #include "vstudio.h"
 
 #define QUEUE_DEPTH 6
+#define MAX_WORKERS 256
+#define STOP_GRACE_S 2.0 /* as the render engine's */
 #define MSG_MAX 1024
 
 enum { ITEM_FRAME, ITEM_END, ITEM_ERROR };
@@ -100,6 +114,7 @@ typedef struct worker {
 
 typedef struct skipped {
     int source;
+    int64_t index; /* the skipped frame, or the first frame of a skipped video's rest */
     char *message;
 } skipped;
 
@@ -121,6 +136,8 @@ struct vs_dataset {
     pthread_cond_t cond;       /* the consumer's: a queue got an item */
     int stop;
     int running;
+    int finished;              /* map: workers that returned */
+    int abandoned;             /* map: a worker stuck in a loop still runs; keep everything */
     vs_frame **all;            /* every pool frame; pointers stay fixed during a run */
     vs_frame **pool;           /* the free ones */
     int nall, npool;
@@ -150,12 +167,29 @@ void vs_dataset_options_init(vs_dataset_options *o)
     o->sort = "natural";
 }
 
+/* After an interrupted map abandoned a worker stuck in a loop, that worker
+ * may still read the sources, units and results: nothing may change them. */
+static int check_usable(const vs_dataset *ds)
+{
+    if (ds->abandoned)
+        return vs_fail("an interrupted map left a worker stuck in its function; make a new dataset");
+    return 0;
+}
+
+/* 0 asks for one worker per core (at most 64). */
+static int check_workers(int workers)
+{
+    if (workers < 0 || workers > MAX_WORKERS)
+        return vs_fail("workers must be 1..%d, got %d", MAX_WORKERS, workers);
+    return 0;
+}
+
 vs_dataset *vs_dataset_new(const vs_dataset_options *o)
 {
     if (o->batch < 1 || o->batch > 1 << 16)
         return vs_fail("batch must be 1..65536, got %d", o->batch), NULL;
-    if (o->workers < 0 || o->workers > 256)
-        return vs_fail("workers must be 1..256, got %d", o->workers), NULL;
+    if (check_workers(o->workers) < 0)
+        return NULL;
     if (o->every < 1)
         return vs_fail("every must be >= 1, got %d", o->every), NULL;
     if (o->shard_count < 1 || o->shard_index < 0 || o->shard_index >= o->shard_count)
@@ -201,6 +235,8 @@ static void free_source(source *s)
 
 int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
 {
+    if (check_usable(ds) < 0)
+        return -1;
     source s = {0};
     if (first < 0) {
         first = ds->o.first;
@@ -320,6 +356,8 @@ static int cmp_unit_source(const void *a, const void *b)
 /* Cuts this shard into units and assigns them; returns the worker count used. */
 static int plan(vs_dataset *ds, int workers)
 {
+    if (check_workers(workers) < 0)
+        return -1;
     free(ds->units);
     ds->units = NULL;
     ds->nunits = 0;
@@ -342,7 +380,7 @@ static int plan(vs_dataset *ds, int workers)
     if (nw < 1)
         nw = 1;
     qsort(ds->units, (size_t)ds->nunits, sizeof *ds->units, cmp_unit_cost);
-    int64_t load[256] = {0};
+    int64_t load[MAX_WORKERS] = {0};
     for (int i = 0; i < ds->nunits; i++) {
         int best = 0;
         for (int k = 1; k < nw; k++)
@@ -359,6 +397,8 @@ int vs_dataset_plan(vs_dataset *ds, int workers, int32_t *worker_of)
 {
     if (ds->running)
         return vs_fail("the dataset is running; plan it before batches() or after the last batch");
+    if (check_usable(ds) < 0)
+        return -1;
     int nw = plan(ds, workers > 0 ? workers : ds->o.workers);
     if (nw < 0)
         return -1;
@@ -502,6 +542,20 @@ static int stopping(vs_dataset *ds)
 
 static int call_map(worker *w, const vs_frame *f, int source, int64_t index, int64_t ordinal);
 
+static void note_skipped(vs_dataset *ds, int source, int64_t index, const char *msg)
+{
+    pthread_mutex_lock(&ds->mu);
+    skipped *grown = realloc(ds->skip, (size_t)(ds->nskip + 1) * sizeof *grown);
+    if (grown) {
+        ds->skip = grown;
+        ds->skip[ds->nskip].source = source;
+        ds->skip[ds->nskip].index = index;
+        if ((ds->skip[ds->nskip].message = strdup(msg)))
+            ds->nskip++;
+    }
+    pthread_mutex_unlock(&ds->mu);
+}
+
 /* Hands one selected frame on: into the pool (batches) or to the map function.
  * `in` is the decoded frame; returns 0, 1 when stopping, -1 on error. */
 static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int64_t ordinal)
@@ -543,17 +597,22 @@ static int run_images(worker *w, const unit *u)
         int64_t index = s->first + j * ds->o.every;
         const char *file = vs_frame_list_path(s->files, index);
         vs_frame *f = vs_image_load(file);
-        if (!f)
-            return vs_error_prefix("%s: frame %lld", s->path, (long long)index);
-        int rc = deliver(w, f, u->source, index, s->ordinal + j);
+        int rc = f ? deliver(w, f, u->source, index, s->ordinal + j) : -1;
         vs_frame_free(f);
-        if (rc < 0) {
-            const char *slash = strrchr(file, '/');
-            return vs_error_prefix("%s: frame %lld (%s)", s->path, (long long)index,
-                                   slash ? slash + 1 : file);
-        }
-        if (rc)
+        if (rc > 0)
             return rc;
+        if (rc == 0)
+            continue;
+        if (f) {
+            const char *slash = strrchr(file, '/');
+            vs_error_prefix("%s: frame %lld (%s)", s->path, (long long)index, slash ? slash + 1 : file);
+        } else {
+            vs_error_prefix("%s: frame %lld", s->path, (long long)index);
+        }
+        /* An image stands alone: skipping it loses nothing else of the folder. */
+        if (!ds->o.skip_errors || w->fn_failed)
+            return -1;
+        note_skipped(ds, u->source, index, vs_last_error());
     }
     return 0;
 }
@@ -625,19 +684,6 @@ done:
     return rc;
 }
 
-static void note_skipped(vs_dataset *ds, int source, const char *msg)
-{
-    pthread_mutex_lock(&ds->mu);
-    skipped *grown = realloc(ds->skip, (size_t)(ds->nskip + 1) * sizeof *grown);
-    if (grown) {
-        ds->skip = grown;
-        ds->skip[ds->nskip].source = source;
-        if ((ds->skip[ds->nskip].message = strdup(msg)))
-            ds->nskip++;
-    }
-    pthread_mutex_unlock(&ds->mu);
-}
-
 static void note_map_failure(vs_dataset *ds, int64_t ordinal, const char *msg)
 {
     pthread_mutex_lock(&ds->mu);
@@ -651,15 +697,26 @@ static void note_map_failure(vs_dataset *ds, int64_t ordinal, const char *msg)
 }
 
 static int start_lua(worker *w);
+static void run_units(worker *w);
 
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     vs_dataset *ds = w->ds;
-    if (ds->mapping && start_lua(w) < 0) {
+    if (!ds->mapping || start_lua(w) == 0)
+        run_units(w);
+    else
         note_map_failure(ds, -1, vs_last_error());
-        return NULL;
-    }
+    pthread_mutex_lock(&ds->mu);
+    ds->finished++;
+    pthread_cond_broadcast(&ds->cond);
+    pthread_mutex_unlock(&ds->mu);
+    return NULL;
+}
+
+static void run_units(worker *w)
+{
+    vs_dataset *ds = w->ds;
     for (int i = 0; i < ds->nunits; i++) {
         const unit *u = &ds->units[i];
         if (u->worker != w->id)
@@ -667,25 +724,24 @@ static void *worker_main(void *arg)
         w->fn_failed = 0;
         int rc = ds->src[u->source].is_dir ? run_images(w, u) : run_video(w, u);
         if (rc > 0)
-            return NULL;
+            return;
         if (rc == 0)
             continue;
         const char *msg = vs_last_error();
         if (ds->o.skip_errors && !w->fn_failed) {
-            note_skipped(ds, u->source, msg);
+            note_skipped(ds, u->source, ds->src[u->source].first + u->from * ds->o.every, msg);
             continue;
         }
         if (ds->mapping) {
             note_map_failure(ds, ds->src[u->source].ordinal + u->from, msg);
-            return NULL;
+            return;
         }
         snprintf(w->error, sizeof w->error, "%s", msg);
         push(w, ITEM_ERROR, NULL, u->source, 0);
-        return NULL;
+        return;
     }
     if (!ds->mapping)
         push(w, ITEM_END, NULL, -1, 0);
-    return NULL;
 }
 
 /* ---------- map: a Lua state per worker ---------- */
@@ -701,11 +757,23 @@ static const char map_bootstrap[] =
     "local frame_ptr = ffi.typeof('vs_frame *')\n"
     "return function(p, path, index) return fn(ffi.cast(frame_ptr, p), path, index) end\n";
 
+static _Thread_local vs_dataset *hooked_dataset;
+
+/* Counts instructions in interpreted Lua so a long map function notices a stop. */
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (hooked_dataset && stopping(hooked_dataset))
+        luaL_error(L, "map stopped");
+}
+
 static int start_lua(worker *w)
 {
     vs_dataset *ds = w->ds;
     if (!(w->L = vs_lua_state_new()))
         return -1;
+    hooked_dataset = ds;
+    lua_sethook(w->L, stop_hook, LUA_MASKCOUNT, 1000);
     if (luaL_loadbuffer(w->L, map_bootstrap, sizeof map_bootstrap - 1, "=dataset map") != 0)
         return vs_fail("map: %s", lua_tostring(w->L, -1));
     lua_pushlstring(w->L, ds->chunk, ds->chunk_len);
@@ -792,6 +860,10 @@ static int call_map(worker *w, const vs_frame *f, int source, int64_t index, int
     lua_pushstring(L, ds->src[source].path);
     lua_pushnumber(L, (lua_Number)index);
     if (vs_lua_pcall(L, 3, 1) != 0) {
+        if (stopping(ds)) { /* stopped by another frame's error or a signal: not an error of its own */
+            lua_pop(L, 1);
+            return 1;
+        }
         w->fn_failed = 1;
         vs_fail("map function failed: %s", lua_tostring(L, -1));
         lua_pop(L, 1);
@@ -851,7 +923,7 @@ static void join_workers(vs_dataset *ds)
 
 void vs_dataset_stop(vs_dataset *ds)
 {
-    if (!ds || !ds->running)
+    if (!ds || !ds->running || ds->abandoned)
         return;
     join_workers(ds);
     free_run(ds);
@@ -881,6 +953,8 @@ static void clear_results(vs_dataset *ds)
 /* Allocates workers (and for batches the frame pool) and starts the threads. */
 static int launch(vs_dataset *ds, int workers, int mapping)
 {
+    if (check_usable(ds) < 0)
+        return -1;
     vs_dataset_stop(ds);
     clear_skipped(ds);
     ds->mapping = mapping;
@@ -888,6 +962,7 @@ static int launch(vs_dataset *ds, int workers, int mapping)
     if (nw < 0)
         return -1;
     ds->stop = 0;
+    ds->finished = 0;
     ds->cur = 0;
     ds->fail_ordinal = -1;
     ds->fail_msg[0] = 0;
@@ -951,6 +1026,10 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         while (w->count == 0)
             pthread_cond_wait(&ds->cond, &ds->mu);
         item it = w->queue[w->head];
+        /* The frames gathered before an error are a batch of their own; the
+         * error stays queued (and this worker's turn current) for the next call. */
+        if (it.kind == ITEM_ERROR && n > 0)
+            break;
         w->head = (w->head + 1) % QUEUE_DEPTH;
         w->count--;
         pthread_cond_signal(&w->room);
@@ -983,7 +1062,10 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
 
 static int cmp_skipped(const void *a, const void *b)
 {
-    return ((const skipped *)a)->source - ((const skipped *)b)->source;
+    const skipped *x = a, *y = b;
+    if (x->source != y->source)
+        return x->source - y->source;
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 int vs_dataset_skipped(const vs_dataset *ds)
@@ -998,8 +1080,37 @@ const char *vs_dataset_skipped_message(const vs_dataset *ds, int k)
     return k >= 0 && k < ds->nskip ? ds->skip[k].message : NULL;
 }
 
+/* Waits for the map's workers; a signal stops them, and those still
+ * running STOP_GRACE_S later are abandoned. Returns the signal or 0. */
+static int wait_for_map(vs_dataset *ds, atomic_int *signalled)
+{
+    double deadline = 0;
+    pthread_mutex_lock(&ds->mu);
+    while (ds->finished < ds->nw && !(deadline && vs_now() > deadline)) {
+        if (atomic_load(signalled) && !deadline) {
+            ds->stop = 1;
+            wake_workers(ds);
+            deadline = vs_now() + STOP_GRACE_S;
+        }
+        vs_cond_wait_ms(&ds->cond, &ds->mu, 20);
+    }
+    int stuck = ds->finished < ds->nw;
+    pthread_mutex_unlock(&ds->mu);
+    for (int i = 0; i < ds->nw; i++) {
+        if (stuck)
+            pthread_detach(ds->w[i].thread);
+        else
+            pthread_join(ds->w[i].thread, NULL);
+        ds->w[i].started = 0;
+    }
+    ds->abandoned = stuck;
+    return atomic_load(signalled);
+}
+
 int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
 {
+    if (check_usable(ds) < 0)
+        return -1;
     vs_dataset_stop(ds);
     clear_results(ds);
     int64_t n = ds->hi - ds->lo;
@@ -1011,16 +1122,24 @@ int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
     }
     ds->chunk = chunk;
     ds->chunk_len = len;
-    int rc = launch(ds, workers, 1);
+    vs_interrupt saved;
+    atomic_int *signalled = vs_interrupt_catch(&saved);
+    int rc = launch(ds, workers, 1), sig = 0;
     if (rc == 0) {
-        for (int i = 0; i < ds->nw; i++)
-            pthread_join(ds->w[i].thread, NULL), ds->w[i].started = 0;
-        if (ds->fail_msg[0])
+        sig = wait_for_map(ds, signalled);
+        if (sig)
+            rc = vs_fail("map: interrupted by %s", vs_interrupt_name(sig));
+        else if (ds->fail_msg[0])
             rc = vs_fail("%s", ds->fail_msg);
     }
-    vs_dataset_stop(ds);
-    ds->mapping = 0;
-    ds->chunk = NULL;
+    vs_interrupt_release(&saved);
+    if (!ds->abandoned) { /* else a stuck worker still reads the run: keep it */
+        vs_dataset_stop(ds);
+        ds->mapping = 0;
+        ds->chunk = NULL;
+    }
+    if (sig)
+        raise(sig); /* the host's own Ctrl-C: luajit's, the REPL's, vstudio run's */
     return rc;
 }
 
@@ -1055,8 +1174,8 @@ const char *vs_dataset_map_result(const vs_dataset *ds, int64_t k, size_t *len, 
 
 void vs_dataset_free(vs_dataset *ds)
 {
-    if (!ds)
-        return;
+    if (!ds || ds->abandoned)
+        return; /* a stuck map worker may still read any of it */
     vs_dataset_stop(ds);
     clear_results(ds);
     clear_skipped(ds);

@@ -96,6 +96,9 @@ void vs_frame_blit(vs_frame *dst, const vs_frame *src, int x, int y, double opac
 {
     if (!dst || !src || opacity <= 0.0)
         return;
+    /* entirely outside (also keeps the sums below within int for any x, y) */
+    if (x >= dst->width || y >= dst->height || (int64_t)x + src->width <= 0 || (int64_t)y + src->height <= 0)
+        return;
     unsigned op = opacity >= 1.0 ? 255 : (unsigned)(opacity * 255.0 + 0.5);
     int x0 = x < 0 ? -x : 0, y0 = y < 0 ? -y : 0;
     int x1 = src->width, y1 = src->height;

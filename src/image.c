@@ -31,6 +31,7 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <png.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -39,6 +40,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <turbojpeg.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "image.h"
@@ -76,13 +78,20 @@ int vs_image_read_file(const char *path, uint8_t **data, size_t *size)
 {
     *data = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer
+     * before fstat can refuse it; a regular file reads the same either way. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return vs_fail("%s: cannot open (%s)", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         return vs_fail("%s: not a regular file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return vs_fail("%s: cannot open (%s)", path, strerror(errno));
     }
     size_t cap = (size_t)st.st_size;
     uint8_t *buf = malloc(cap ? cap : 1);
@@ -158,6 +167,39 @@ static void png_to_rgba8(png_structp png, png_infop info)
     png_read_update_info(png, info);
 }
 
+/* Deflate expands at most about 1032:1, so `compressed` bytes of IDAT cannot
+ * hold more than this many bytes of image: a bigger claim (a 167-byte file
+ * whose header says 30000x30000) is refused before anything is allocated. */
+static int idat_can_hold(size_t compressed, uint64_t raw)
+{
+    return raw / 1032 <= (uint64_t)compressed + 64;
+}
+
+/* The IDAT bytes the file holds: the chunks' lengths, as far as the data goes. */
+static size_t idat_bytes(const uint8_t *data, size_t size)
+{
+    size_t total = 0;
+    for (size_t pos = 8; pos + 8 <= size;) {
+        size_t n = (uint32_t)data[pos] << 24 | (uint32_t)data[pos + 1] << 16 | (uint32_t)data[pos + 2] << 8 |
+                   data[pos + 3];
+        size_t have = size - pos - 8;
+        if (!memcmp(data + pos + 4, "IDAT", 4))
+            total += n < have ? n : have;
+        if (n >= have)
+            break;
+        pos += 12 + n;
+    }
+    return total;
+}
+
+/* Bytes of image data (before filtering, without filter bytes) a PNG header claims. */
+static uint64_t png_claimed_bytes(png_structp png, png_infop info)
+{
+    uint64_t bits = (uint64_t)png_get_image_width(png, info) * png_get_channels(png, info) *
+                    png_get_bit_depth(png, info);
+    return (bits + 7) / 8 * png_get_image_height(png, info);
+}
+
 /* The one place libpng may longjmp to. Decodes into the frame target()
  * gives for the image's size (top-left corner). Returns it, or NULL with
  * io->message (or vs_last_error for our own failures) set. */
@@ -203,6 +245,13 @@ static vs_frame *png_decode(struct png_io *io, vs_image_target target, void *ctx
         *own_error = 1;
         goto done;
     }
+    size_t idat = idat_bytes(io->data, io->size);
+    if (!idat_can_hold(idat, png_claimed_bytes(png, info))) {
+        vs_fail("truncated PNG (%zu bytes of image data cannot hold the %ux%u image its header claims)", idat,
+                (unsigned)w, (unsigned)h);
+        *own_error = 1;
+        goto done;
+    }
     png_to_rgba8(png, info);
     if (png_get_rowbytes(png, info) != (size_t)w * 4) {
         snprintf(io->message, sizeof io->message, "unsupported PNG layout");
@@ -235,6 +284,7 @@ struct deflate_api {
     void *(*alloc)(void);
     int (*zlib_decompress)(void *d, const void *in, size_t in_n, void *out, size_t out_n, size_t *actual);
     void (*free)(void *d);
+    uint32_t (*crc32)(uint32_t crc, const void *buf, size_t len);
 };
 static struct deflate_api deflate_lib;
 static pthread_once_t deflate_once = PTHREAD_ONCE_INIT;
@@ -250,7 +300,8 @@ static void deflate_load(void)
     *(void **)&api.alloc = dlsym(h, "libdeflate_alloc_decompressor");
     *(void **)&api.zlib_decompress = dlsym(h, "libdeflate_zlib_decompress");
     *(void **)&api.free = dlsym(h, "libdeflate_free_decompressor");
-    if (api.alloc && api.zlib_decompress && api.free)
+    *(void **)&api.crc32 = dlsym(h, "libdeflate_crc32");
+    if (api.alloc && api.zlib_decompress && api.free && api.crc32)
         deflate_lib = api;
 }
 
@@ -312,6 +363,22 @@ static int unfilter(uint8_t *row, const uint8_t *prev, size_t n, int bpp, int ty
     return -1;
 }
 
+/* A critical chunk (IHDR, IDAT, IEND, ...: upper-case first letter) whose
+ * CRC is wrong makes libpng refuse the file, so it makes the fast path
+ * decline: one verdict whether libdeflate is installed or not. Ancillary
+ * chunks are dropped by libpng either way. */
+static int chunk_crc_bad(const uint8_t *chunk, uint32_t n)
+{
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    (void)chunk, (void)n;
+    return 0; /* as libpng there: let mutated data reach the decoder */
+#else
+    if (chunk[4] & 0x20)
+        return 0;
+    return deflate_lib.crc32(0, chunk + 4, (size_t)n + 4) != be32(chunk + 8 + n);
+#endif
+}
+
 /* Returns the frame, NULL with *declined = 1 to let libpng handle the file,
  * or NULL with *declined = 0 when target refused (vs_last_error set). */
 static vs_frame *png_fast(const uint8_t *data, size_t size, vs_image_target target, void *ctx,
@@ -323,7 +390,8 @@ static vs_frame *png_fast(const uint8_t *data, size_t size, vs_image_target targ
         return NULL;
     uint32_t w = be32(data + 16), h = be32(data + 20);
     int depth = data[24], color = data[25], interlace = data[28];
-    if (depth != 8 || (color != 2 && color != 6) || interlace != 0 || w == 0 || h == 0 || w > 32768 || h > 32768)
+    if (depth != 8 || (color != 2 && color != 6) || interlace != 0 || w == 0 || h == 0 || w > 32768 ||
+        h > 32768 || chunk_crc_bad(data + 8, 13))
         return NULL;
     int bpp = color == 6 ? 4 : 3;
     /* gather the IDAT payload; any chunk with tRNS means colour-key alpha: libpng */
@@ -335,7 +403,7 @@ static vs_frame *png_fast(const uint8_t *data, size_t size, vs_image_target targ
             return NULL;
         uint32_t n = be32(data + pos);
         const uint8_t *type = data + pos + 4;
-        if (n > size - pos - 12)
+        if (n > size - pos - 12 || chunk_crc_bad(data + pos, n))
             return NULL;
         if (!memcmp(type, "IDAT", 4)) {
             if (pieces == 0) {
@@ -364,8 +432,8 @@ static vs_frame *png_fast(const uint8_t *data, size_t size, vs_image_target targ
     if (!pieces)
         return NULL;
     size_t row_n = (size_t)w * bpp, raw_n = (row_n + 1) * h;
-    /* deflate expands at most ~1032:1: a bigger claim is a lie libpng can refuse */
-    if (raw_n / 1032 > idat_n + 64 || grow(scratch, 0, raw_n))
+    /* a claim the data cannot hold is libpng's to refuse, with its message */
+    if (!idat_can_hold(idat_n, raw_n) || grow(scratch, 0, raw_n))
         return NULL;
     void *d = deflate_lib.alloc();
     if (!d)
@@ -472,6 +540,36 @@ static void cmyk_to_rgba(vs_frame *frame, int w, int h)
     }
 }
 
+/* 1 when the marker segments before the frame header run into the end of
+ * the data (a file cut short), 0 when something else is in the way. */
+static int jpeg_cut_in_header(const uint8_t *data, size_t size)
+{
+    size_t pos = 2;
+    for (;;) {
+        if (pos + 4 > size)
+            return 1;
+        if (data[pos] != 0xff)
+            return 0;
+        int marker = data[pos + 1];
+        if (marker == 0xff) { /* fill byte */
+            pos++;
+            continue;
+        }
+        if (marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc)
+            return 0; /* a frame header is there */
+        if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
+            pos += 2;
+            continue;
+        }
+        size_t len = (size_t)data[pos + 2] << 8 | data[pos + 3];
+        if (len < 2)
+            return 0;
+        if (len > size - pos - 2)
+            return 1;
+        pos += 2 + len;
+    }
+}
+
 static vs_frame *jpeg_load(const char *path, const uint8_t *data, size_t size, vs_image_target target,
                            void *ctx, vs_image_info *info)
 {
@@ -488,22 +586,24 @@ static vs_frame *jpeg_load(const char *path, const uint8_t *data, size_t size, v
         return NULL;
     }
     vs_frame *frame = NULL;
-    int w, h, subsamp, colorspace;
+    /* turbojpeg accepts a stream with no frame header and then leaves these as they were */
+    int w = 0, h = 0, subsamp = -1, colorspace = -1;
     if (tjDecompressHeader3(tj, data, (unsigned long)size, &w, &h, &subsamp, &colorspace)) {
         jpeg_error(path, tj);
         goto fail;
     }
-    info->width = w;
-    info->height = h;
-    info->alpha = 0;
-    if (w <= 0 || h <= 0) { /* turbojpeg accepts a stream with no frame header */
-        vs_fail("%s: corrupt JPEG (no frame header)", path);
+    if (w <= 0 || h <= 0) {
+        vs_fail(jpeg_cut_in_header(data, size) ? "%s: truncated JPEG (data ends before the frame header)"
+                                               : "%s: corrupt JPEG (no frame header)", path);
         goto fail;
     }
     if (w > 32768 || h > 32768) {
         vs_fail("%s: image size %dx%d is out of range (1..32768 per side)", path, w, h);
         goto fail;
     }
+    info->width = w;
+    info->height = h;
+    info->alpha = 0;
     vs_frame *dst = target(ctx, w, h);
     if (!dst) {
         vs_error_prefix("%s", path);

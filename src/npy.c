@@ -6,8 +6,11 @@
  * Python dict literal (dtype, order, shape) padded with spaces to a
  * multiple of 64 bytes, then the array in C order. Frames are RGBA; the
  * file keeps RGB (3 channels) or, for gray frames, one channel. The file
- * is written as PATH.part and renamed when complete.
+ * is written as PATH.part and renamed when complete; a failed write, close
+ * or rename is an error that names the step and its reason, and removes
+ * the part.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +61,12 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
     if (snprintf(part, sizeof part, "%s.part", path) >= (int)sizeof part)
         return vs_fail("%s: path too long", path);
     unsigned char *row = malloc(row_len);
+    if (!row)
+        return vs_fail("%s: out of memory", path);
     FILE *f = fopen(part, "wb");
-    if (!row || !f) {
+    if (!f) {
         free(row);
-        if (f)
-            fclose(f);
-        return vs_fail("%s: cannot write: %s", path, f ? "out of memory" : "cannot create the file");
+        return vs_fail("%s: cannot create: %s", part, strerror(errno));
     }
     int rc = write_header(f, dtype == 1 ? "<f4" : "|u1", shape);
     for (int i = 0; rc == 0 && i < n; i++) {
@@ -101,13 +104,15 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
         }
     }
     free(row);
-    if (fclose(f) != 0)
-        rc = -1;
-    if (rc == 0 && rename(part, path) != 0)
-        rc = -1;
-    if (rc < 0) {
+    const char *step = rc < 0 ? "cannot write" : NULL;
+    int err = errno;
+    if (fclose(f) != 0 && !step)
+        step = "cannot close", err = errno;
+    if (!step && rename(part, path) != 0)
+        step = "cannot rename it over the output", err = errno;
+    if (step) {
         remove(part);
-        return vs_fail("%s: write failed (disk full or not writable?)", path);
+        return vs_fail("%s: %s: %s", part, step, strerror(err));
     }
     return 0;
 }

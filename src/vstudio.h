@@ -318,11 +318,12 @@ int vs_dataset_plan(vs_dataset *ds, int workers, int32_t *worker_of);
 /* Starts the workers (stopping a previous run); 0 workers: the options' count. */
 int vs_dataset_start(vs_dataset *ds, int workers);
 /* The next batch: up to opts.batch frames; returns the count, 0 at the end,
- * -1 on an error. Frames belong to the dataset and stay valid (same
- * pointers, same pixels) until the next call; sources index the add order. */
+ * -1 on an error (the frames before it come first, as a short batch).
+ * Frames belong to the dataset and stay valid (same pointers, same pixels)
+ * until the next call; sources index the add order. */
 int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices);
 void vs_dataset_stop(vs_dataset *ds);
-/* Sources skipped under skip_errors in the last run, in source order. */
+/* Images, or the rest of videos, skipped under skip_errors in the last run, in source order. */
 int vs_dataset_skipped(const vs_dataset *ds);
 const char *vs_dataset_skipped_message(const vs_dataset *ds, int k);
 /* Runs a Lua function (bytecode from string.dump) on every frame of the

@@ -102,6 +102,6 @@ describe('vs.act', function()
       local a = vs.act{ size = { 0, 4 }, scenes = { move_x }, render = function() end }
       return a
     end)
-    assert.matches('act_spec.lua:%d+: vstudio: act: size must be', err)
+    assert.matches('act_spec.lua:%d+: vstudio: act: width must be an integer in 1..32768, got 0', err)
   end)
 end)

@@ -9,6 +9,19 @@ describe('vstudio command line', function()
     end
   end)
 
+  it('points at a manual page that exists: the tree\'s man/vstudio.1 when run from a checkout', function()
+    local out = h.vstudio('--help')
+    local page = out:match("'man ([^']+)' for the manual")
+    assert.is_not_nil(page, out)
+    local exe = h.sh('readlink -f ' .. h.q(h.bin))
+    local tree_page = exe:gsub('\n$', ''):gsub('/[^/]+/[^/]+$', '') .. '/man/vstudio.1'
+    if h.exists(tree_page) then
+      assert.are.equal(h.sh('readlink -f ' .. h.q(tree_page)), h.sh('readlink -f ' .. h.q(page)))
+    else
+      assert.are.equal('vstudio', page)
+    end
+  end)
+
   it('prints its version', function()
     local out, _, rc = h.vstudio('--version')
     assert.are.equal(0, rc)

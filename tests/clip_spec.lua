@@ -396,6 +396,42 @@ describe('clip bad input', function()
                    err_of(function() vs.crossfade(a, a, 11) end))
   end)
 
+  it('refuses durations and frame counts past the limit, naming it', function()
+    local draw = function() end
+    local limit = 'is longer than the limit of 2147483647 frames'
+    -- 1e12 s rendered until killed; past 3e17 s the count went negative in C
+    for _, d in ipairs { 1e12, 3e17, 1e300 } do
+      local e = err_of(function() vs.clip{ size = { 2, 2 }, duration = d, draw = draw } end)
+      assert.matches('clip_spec.lua:%d+: vstudio: a clip of [%d.e+]+ frames', e)
+      assert.matches(limit, e, 1, true)
+      assert.matches(limit, err_of(function() vs.color{ 0, 0, 0, size = { 2, 2 }, duration = d } end), 1, true)
+    end
+    local c = counter()
+    assert.matches('clip_spec.lua:%d+: vstudio: a clip of 100000000000 frames', err_of(function() c:loop(1e9) end))
+    assert.matches(limit, err_of(function() c:speed(1e-12) end), 1, true)
+    assert.matches(limit, err_of(function() c:freeze(1, 1e12) end), 1, true)
+    assert.matches(limit, err_of(function() c:delay(1e12) end), 1, true)
+    -- the largest count is still a clip
+    assert.are.equal(2 ^ 31 - 1, vs.clip{ size = { 2, 2 }, fps = 1, duration = 2 ^ 31 - 1, draw = draw }.frames)
+  end)
+
+  it('says the fps limit it applies', function()
+    assert.matches('clip_spec.lua:%d+: vstudio: fps must be above 0 and below 1000000, got 1000000000',
+                   err_of(function() vs.clip{ size = { 2, 2 }, fps = 1e9, duration = 1, draw = function() end } end))
+  end)
+
+  it('refuses sizes that do not fit a frame instead of truncating them', function()
+    local draw = function() end
+    for _, size in ipairs { { 2 ^ 32 + 64, 2 }, { 2, 1e10 }, { math.huge, 2 }, { 0 / 0, 2 }, { 40000, 2 } } do
+      assert.matches('clip_spec.lua:%d+: vstudio: clip: [a-z]+ must be an integer in 1..32768, got',
+                     err_of(function() vs.clip{ size = size, duration = 1, draw = draw } end))
+    end
+    assert.matches('vstudio: color: width must be an integer in 1..32768, got 4294967360',
+                   err_of(function() vs.color{ 0, 0, 0, size = { 2 ^ 32 + 64, 2 }, duration = 1 } end))
+    assert.matches('vstudio: resize: ', err_of(function() counter():resize{ 2 ^ 32 + 64, 2 } end))
+    assert.matches('vstudio: crop: ', err_of(function() counter():crop{ x = 0, y = 0, w = 2 ^ 32 + 4, h = 2 } end))
+  end)
+
   it('names a missing image or font', function()
     assert.matches('clip_spec.lua:%d+: vstudio: image: .*nope.png', err_of(function() vs.image('/nonexistent/nope.png') end))
     assert.matches('clip_spec.lua:%d+: vstudio: text: font not found: /no/such.ttf',

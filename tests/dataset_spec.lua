@@ -311,6 +311,44 @@ print('ok')
     assert.are.equal(0, rc, err)
     assert.matches('ok', stdout)
   end)
+
+  img_it('removes the batch files of an earlier, longer export', function()
+    local out = dir .. '/npy_rerun'
+    assert.are.equal(6, vs.dataset{ paths = { A }, batch = 2, size = { 4, 3 } }:save_npy(out))
+    assert.is_true(helper.exists(out .. '/batch_000005.npy'))
+    assert.are.equal(2, vs.dataset{ paths = { A }, batch = 8, size = { 4, 3 } }:save_npy(out))
+    local ls = helper.sh('ls ' .. q(out))
+    assert.are.equal('batch_000000.npy\nbatch_000001.npy\nindex.csv\n', ls)
+    local rows = 0
+    for line in io.lines(out .. '/index.csv') do
+      rows = rows + 1
+      if rows > 1 then assert.matches('^batch_00000[01]%.npy,', line) end
+    end
+    assert.are.equal(13, rows)
+  end)
+
+  img_it('fails when index.csv cannot be written whole, leaving no index', function()
+    -- a file size limit (ulimit -f, in KiB) the small batches fit and the index does not
+    local src = dir .. '/a_folder_with_a_long_name_so_that_the_index_rows_are_long_enough'
+    local out = dir .. '/npy_limit'
+    os.execute('rm -rf ' .. q(src) .. ' && cp -r ' .. q(A) .. ' ' .. q(src))
+    local script = dir .. '/limit.lua'
+    helper.write_file(script, ([[
+package.path = %q
+local vs = require 'vstudio'
+local paths = {}
+for i = 1, 3 do paths[i] = %q end
+vs.dataset{ paths = paths, batch = 4, size = { 1, 1 }, gray = true }:save_npy(%q)
+]]):format(package.path, src, out))
+    -- under ASan (make check) luajit needs the sanitizer runtime preloaded
+    local preload = os.getenv('LD_PRELOAD') and 'LD_PRELOAD=' .. q(os.getenv('LD_PRELOAD')) .. ' ' or ''
+    local _, err, rc = helper.sh("ulimit -f 1; trap '' XFSZ; " .. preload .. 'luajit ' .. q(script))
+    assert.are_not.equal(0, rc)
+    assert.matches('save_npy: cannot write .*index.csv', err)
+    assert.is_true(helper.exists(out .. '/batch_000008.npy'))
+    assert.is_false(helper.exists(out .. '/index.csv'))
+    assert.is_false(helper.exists(out .. '/index.csv.part'))
+  end)
 end)
 
 describe('vs.dataset bad input', function()
@@ -340,14 +378,121 @@ describe('vs.dataset bad input', function()
 
     ds = vs.dataset{ paths = { A, bad, C }, batch = 4, workers = 2, on_error = 'skip' }
     local items = collect(ds)
-    assert.are.equal(12 + 5 + 7, #items)
+    assert.are.equal(12 + 11 + 7, #items)
     assert.are.equal(1, #ds.skipped)
     assert.matches('f6.png', ds.skipped[1], 1, true)
   end)
 
+  it('delivers the frames gathered into a batch before an error, then raises it', function()
+    if not have_images then pending('PNG loading is not built yet') return end
+    local bad = dir .. '/bad_batch'
+    os.execute('mkdir -p ' .. q(bad) .. ' && cp ' .. q(A) .. '/f*.png ' .. q(bad))
+    helper.write_file(bad .. '/f6.png', helper.read_file(bad .. '/f6.png'):sub(1, 200))
+    local got = {}
+    local ok, err = pcall(function()
+      for b in vs.dataset{ paths = { bad }, batch = 4, workers = 1 }:batches() do
+        for k = 1, #b.frames do
+          got[#got + 1] = b.indices[k]
+          assert(helper.frame_bytes(b.frames[k]) == oracle[A][b.indices[k] + 1], 'frame ' .. b.indices[k])
+        end
+      end
+    end)
+    assert.is_false(ok)
+    assert.matches('f6.png', err, 1, true)
+    assert.are.same({ 0, 1, 2, 3, 4 }, got)
+  end)
+
+  it('skips only the bad images of a folder with on_error=skip, in map too', function()
+    if not have_images then pending('PNG loading is not built yet') return end
+    local bad = dir .. '/two_bad'
+    os.execute('mkdir -p ' .. q(bad) .. ' && cp ' .. q(A) .. '/f*.png ' .. q(bad))
+    for _, n in ipairs { 3, 9 } do
+      local f = bad .. '/f' .. n .. '.png'
+      helper.write_file(f, helper.read_file(f):sub(1, 100))
+    end
+    local want = { 0, 1, 3, 4, 5, 6, 7, 9, 10, 11 }
+    local ds = vs.dataset{ paths = { bad }, batch = 3, workers = 2, on_error = 'skip' }
+    local got = {}
+    for _, it in ipairs(collect(ds)) do
+      assert(it.bytes == oracle[A][it.index + 1], 'frame ' .. it.index)
+      got[#got + 1] = it.index
+    end
+    table.sort(got)
+    assert.are.same(want, got)
+    assert.are.equal(2, #ds.skipped)
+    assert.matches('f3.png', ds.skipped[1], 1, true)
+    assert.matches('f9.png', ds.skipped[2], 1, true)
+    local results, _, indices = ds:map(function(_, _, index) return index end, { workers = 2 })
+    assert.are.same(want, indices)
+    assert.are.equal(#want, results.n)
+  end)
+
+  it('refuses more than 256 workers in the options, plan, batches and map', function()
+    local ds = vs.dataset{ paths = { A, B } }
+    for _, f in ipairs {
+      function() vs.dataset{ paths = { A }, workers = 300 } end,
+      function() ds:plan(300) end,
+      function() ds:batches{ workers = 300 } end,
+      function() ds:map(function() end, { workers = 300 }) end,
+    } do
+      local ok, err = pcall(f)
+      assert.is_false(ok)
+      assert.matches('workers must be an integer in %d%.%.256, got 300', err)
+    end
+    assert.are.equal(2, #ds:plan(256))
+  end)
+
+  it('stops a map function stuck in a loop on the first Ctrl-C', function()
+    if not have_images then pending('PNG loading is not built yet') return end
+    local script = dir .. '/map_loop.lua'
+    local started = A .. '.started' -- made by the map function, so the signal comes during the map
+    os.remove(started)
+    helper.write_file(script, ([[
+package.path = %q
+local vs = require 'vstudio'
+local ds = vs.dataset{ paths = { %q }, workers = 2 }
+local ok, err = pcall(ds.map, ds, function(frame, path)
+  io.open(path .. '.started', 'w'):close()
+  local x = 0
+  while true do x = x + 1 end -- JIT-compiled: no hook reaches it, the grace period does
+end)
+io.stderr:write('map: ', tostring(err), '\n')
+-- the abandoned worker still runs: the dataset refuses to go on
+io.stderr:write('again: ', select(2, pcall(ds.batches, ds)), '\n')
+os.exit(ok and 0 or 3)
+]]):format(package.path, A))
+    local preload = os.getenv('LD_PRELOAD') and 'LD_PRELOAD=' .. q(os.getenv('LD_PRELOAD')) .. ' ' or ''
+    local t0 = os.time()
+    local _, err, rc = helper.sh('timeout 60 env ' .. preload .. 'luajit ' .. q(script) .. ' & pid=$!; ' ..
+      'for i in $(seq 300); do [ -e ' .. q(started) .. ' ] && break; sleep 0.1; done; kill -INT $pid; wait $pid')
+    assert.is_true(helper.exists(started), 'the map function ran')
+    assert.are_not.equal(124, rc, 'still running after Ctrl-C')
+    assert.are.equal(3, rc, err)
+    assert.matches('map: [^\n]*interrupted', err)
+    assert.matches('again: [^\n]*make a new dataset', err)
+    assert.is_true(os.time() - t0 < 30)
+  end)
+
+  it('refuses numbers that do not fit instead of truncating them', function()
+    for _, v in ipairs { 2 ^ 32 + 64, math.huge, 0 / 0, 1.5 } do
+      for _, opts in ipairs {
+        { batch = v }, { workers = v }, { every = v }, { size = { v, 10 } }, { shard = { 1, v } },
+        { crop = { x = 0, y = 0, w = v, h = 4 } }, v % 1 ~= 0 and { frames = { 0, v } } or { every = v },
+      } do
+        opts.paths = { A }
+        local ok, err = pcall(vs.dataset, opts)
+        assert.is_false(ok, tostring(v))
+        assert.matches('vstudio: dataset: ', err, 1, true)
+      end
+    end
+    local ok, err = pcall(vs.dataset, { paths = { A }, batch = 2 ^ 32 + 1 })
+    assert.is_false(ok)
+    assert.matches('batch must be an integer in 1..65536, got 4294967297', err, 1, true)
+  end)
+
   it('rejects bad options with the option named', function()
     assert.has_error(function() vs.dataset{ paths = { A }, batch = 0 } end,
-      'vstudio: dataset: batch must be an integer >= 1, got 0')
+      'vstudio: dataset: batch must be an integer in 1..65536, got 0')
     assert.has_error(function() vs.dataset{ paths = { A }, sizes = { 1, 2 } } end,
       'vstudio: dataset: unknown option sizes')
     assert.has_error(function() vs.dataset{ paths = {} } end)

@@ -77,6 +77,42 @@ describe('frame drawing', function()
     assert.are.same({ 0, 0, 0, 255 }, { sq:get(20, 20) })
   end)
 
+  -- The covered area: the sum of a channel drawn at 255 on black, in pixels.
+  local function area(f)
+    local sum = 0
+    for y = 0, f.height - 1 do for x = 0, f.width - 1 do sum = sum + select(3, f:get(x, y)) / 255 end end
+    return sum
+  end
+
+  it('polygon clips to the frame, keeps non-zero winding and takes 100,000 points quickly', function()
+    -- a triangle reaching left of the frame: the part inside is 640 px
+    assert.is_true(math.abs(area(vs.frame(64, 48):fill(0, 0, 0):polygon{ { -20, 0, 40, 0, -20, 48 },
+      color = { 0, 0, 255 } }) - 640) < 1.5)
+    -- a square larger than the frame on every side covers all of it
+    assert.are.equal(64 * 48, area(vs.frame(64, 48):fill(0, 0, 0):polygon{ { -9, -9, 80, -9, 80, 60, -9, 60 },
+      color = { 0, 0, 255 } }))
+    -- a pentagram: its centre has winding 2 and is inside under non-zero
+    local star = {}
+    for k = 0, 4 do
+      local a = math.pi * 2 * (2 * k) / 5 - math.pi / 2
+      star[#star + 1] = { 32 + 20 * math.cos(a), 24 + 20 * math.sin(a) }
+    end
+    local f = vs.frame(64, 48):fill(0, 0, 0):polygon{ star, color = { 0, 0, 255 } }
+    assert.are.same({ 0, 0, 255, 255 }, { f:get(32, 24) })
+    -- a circle of 100,000 points (area pi r^2) and 100,000 random points: seconds, not minutes
+    local circle, noise = {}, {}
+    for k = 1, 100000 do
+      local a = k / 100000 * 2 * math.pi
+      circle[k] = { 32 + 20 * math.cos(a), 24 + 20 * math.sin(a) }
+      noise[k] = { (k * 7919 % 6400) / 100, (k * 104729 % 4800) / 100 }
+    end
+    local t = os.clock()
+    local c = vs.frame(64, 48):fill(0, 0, 0):polygon{ circle, color = { 0, 0, 255 } }
+    vs.frame(64, 48):fill(0, 0, 0):polygon{ noise, color = { 0, 0, 255 } }
+    assert.is_true(os.clock() - t < 5, 'seconds: ' .. (os.clock() - t))
+    assert.is_true(math.abs(area(c) - math.pi * 400) < 2, 'circle area ' .. area(c))
+  end)
+
   it('gradient goes from one colour to the other', function()
     local f = vs.frame(10, 100):gradient{ { 0, 0, 0 }, { 200, 100, 0 } }
     assert.is_true(f:get(5, 0) <= 2)

@@ -68,7 +68,15 @@ describe('frame', function()
     assert.has_error(function() f:blit(nil, 0, 0) end, 'vstudio: frame:blit: expected a frame to draw, got nil')
     assert.has_error(function() f:blit({}, 0, 0) end, 'vstudio: frame:blit: expected a frame to draw, got table')
     assert.has_error(function() f:blit(vs.frame(2, 2), 0.5, 0) end,
-      'vstudio: frame:blit: x and y must be integers, got 0.5, 0')
+      'vstudio: frame:blit: x must be an integer in -2147483647..2147483647, got 0.5')
+    -- 2^32 + 64 would land at x = 64 as a C int
+    assert.has_error(function() f:blit(vs.frame(2, 2), 2 ^ 32 + 64, 0) end,
+      'vstudio: frame:blit: x must be an integer in -2147483647..2147483647, got 4294967360')
+    assert.has_error(function() f:blit(vs.frame(2, 2), 0, 0 / 0) end)
+    -- far outside in any direction: nothing drawn (and no int overflow in C, see make check)
+    for _, xy in ipairs { { 2 ^ 31 - 1, 0 }, { 0, 2 ^ 31 - 1 }, { -(2 ^ 31 - 1), 0 }, { 0, -(2 ^ 31 - 1) } } do
+      f:blit(vs.frame(2, 2):fill(9, 9, 9), xy[1], xy[2])
+    end
     assert.has_error(function() f:blit(vs.frame(2, 2), 0, 0, 2) end, 'vstudio: frame:blit: opacity must be 0..1, got 2')
     assert.has_error(function() f:fill(300, -5, 0) end,
       'vstudio: frame:fill: channel values must be 0..255, got 300, -5, 0, 255')
@@ -81,8 +89,31 @@ describe('frame', function()
 
   it('refuses absurd sizes with a clear error', function()
     assert.has_error(function() vs.frame(40000, 10) end,
-      'vstudio: frame: frame size 40000x10 is out of range (1..32768 per side)')
+      'vstudio: frame: width must be an integer in 1..32768, got 40000')
     assert.has_error(function() vs.frame(0, 10) end)
     assert.has_error(function() vs.frame(1.5, 10) end)
+    -- as C ints these were -2147483648 and 64: refused, not truncated
+    assert.has_error(function() vs.frame(1e10, 10) end,
+      'vstudio: frame: width must be an integer in 1..32768, got 10000000000')
+    assert.has_error(function() vs.frame(10, 2 ^ 32 + 64) end,
+      'vstudio: frame: height must be an integer in 1..32768, got 4294967360')
+    assert.has_error(function() vs.frame(math.huge, 10) end)
+    assert.has_error(function() vs.frame(0 / 0, 10) end)
+    assert.has_error(function() vs.frame(4, 4):scaled(2 ^ 32 + 64, 4) end,
+      'vstudio: scaled: width must be an integer in 1..32768, got 4294967360')
+  end)
+
+  it('refuses a JPEG quality outside 1..100, 0 included', function()
+    local f = vs.frame(4, 4)
+    local dir = os.tmpname()
+    os.remove(dir)
+    for _, q in ipairs { 0, 101, 50.5, 0 / 0 } do
+      assert.has_error(function() f:save(dir .. '.jpg', { quality = q }) end,
+        'vstudio: frame:save: JPEG quality must be an integer in 1..100, got ' .. tostring(q))
+    end
+    assert.is_nil(io.open(dir .. '.jpg'))
+    f:save(dir .. '.jpg', { quality = 1 })
+    assert.is_not_nil(io.open(dir .. '.jpg'))
+    os.remove(dir .. '.jpg')
   end)
 end)

@@ -310,6 +310,68 @@ describe('image errors', function()
     assert.matches('wide%.png: .*40000', load_error(dir .. '/wide.png'))
   end)
 
+  it('refuses a PNG whose header claims more pixels than its data can hold, at once', function()
+    -- a small file whose IHDR says 30000 x 30000 (3.6 GB as RGBA): refused before allocating
+    for _, fmt in ipairs { 'rgb24', 'gray' } do
+      local small = dir .. '/small-' .. fmt .. '.png'
+      local _, err, rc = helper.sh('ffmpeg -v error -y -f lavfi -i testsrc2=s=16x16:d=0.04 -frames:v 1 -pix_fmt ' ..
+        fmt .. ' ' .. q(small))
+      assert(rc == 0, err)
+      local data = helper.read_file(small)
+      local ihdr = 'IHDR' .. helper.be32(30000) .. helper.be32(30000) .. data:sub(25, 29)
+      local huge = dir .. '/huge-' .. fmt .. '.png'
+      helper.write_file(huge, data:sub(1, 12) .. ihdr .. helper.be32(helper.crc32(ihdr)) .. data:sub(34))
+      local t0 = os.time()
+      assert.matches('huge%-' .. fmt .. '%.png: truncated PNG %(.*30000x30000', load_error(huge))
+      assert.is_true(os.time() - t0 <= 2)
+    end
+  end)
+
+  -- vs.load(path) in a new luajit (env first, e.g. 'timeout 20 env VAR=1'): "loaded" or the error
+  local function load_in_luajit(path, env)
+    local script = dir .. '/load.lua'
+    helper.write_file(script, ('package.path = %q\nlocal ok, err = pcall(require("vstudio").load, arg[1])\n' ..
+      'io.write(ok and "loaded" or err)\n'):format(package.path))
+    -- under ASan (make check) luajit needs the sanitizer runtime preloaded
+    local preload = os.getenv('LD_PRELOAD') and 'LD_PRELOAD=' .. q(os.getenv('LD_PRELOAD')) .. ' ' or ''
+    return helper.sh((env or '') .. ' ' .. preload .. 'luajit ' .. q(script) .. ' ' .. q(path))
+  end
+
+  it('gives one verdict on a bad chunk CRC with or without libdeflate', function()
+    -- rgb24 goes through the libdeflate fast path when it is installed;
+    -- VSTUDIO_NO_LIBDEFLATE=1 makes every PNG go through libpng
+    local data = helper.read_file(dir .. '/good.png')
+    local idat = data:find('IDAT', 1, true) - 4
+    local n = data:byte(idat) * 2 ^ 24 + data:byte(idat + 1) * 2 ^ 16 + data:byte(idat + 2) * 2 ^ 8 + data:byte(idat + 3)
+    local crc_at = idat + 8 + n
+    local bad = data:sub(1, crc_at - 1) .. string.char(bit.bxor(data:byte(crc_at), 1)) .. data:sub(crc_at + 1)
+    helper.write_file(dir .. '/badcrc.png', bad)
+    local verdicts = {}
+    for _, env in ipairs { '', 'VSTUDIO_NO_LIBDEFLATE=1' } do
+      local out = load_in_luajit(dir .. '/badcrc.png', env)
+      assert.matches('badcrc%.png: corrupt PNG', out)
+      verdicts[#verdicts + 1] = out
+      -- the intact file loads both ways
+      assert.are.equal('loaded', (load_in_luajit(dir .. '/good.png', env)))
+    end
+    assert.are.equal(verdicts[1], verdicts[2])
+  end)
+
+  it('refuses a FIFO without waiting for a writer', function()
+    os.execute('mkfifo ' .. q(dir .. '/fifo.png'))
+    local out, _, rc = load_in_luajit(dir .. '/fifo.png', 'timeout 20 env')
+    assert.are.equal(0, rc)
+    assert.matches('fifo%.png: not a regular file', out)
+  end)
+
+  it('says a JPEG cut inside its header is truncated', function()
+    local data = helper.read_file(dir .. '/good.jpg')
+    for _, n in ipairs { 30, 100 } do
+      helper.write_file(dir .. '/cut.jpg', data:sub(1, n))
+      assert.matches('cut%.jpg: truncated JPEG', load_error(dir .. '/cut.jpg'))
+    end
+  end)
+
   it('says where it cannot write', function()
     local ok, err = pcall(function() vs.frame(4, 4):save(dir .. '/no/such/dir/x.png') end)
     assert.is_false(ok)

@@ -41,30 +41,56 @@ describe('text', function()
     assert.is_true(math.abs(w4 - 2 * w1) <= 2 and math.abs(h4 - 2 * h1) <= 2)
   end)
 
-  it('handles UTF-8 and aligns lines', function()
-    local w = vs.text_size('Grüße – ✓', { size = 16 })
-    assert.is_true(w > 40)
-    local function first_x(align)
-      local f = vs.frame(200, 40):fill(0, 0, 0)
-      f:text('wide line\ni', { size = 16, align = align })
-      for x = 0, 199 do
-        for y = 20, 39 do if f:get(x, y) > 0 then return x end end
+  -- The drawn pixels' bounding box, optionally of rows y0..y1 only.
+  local function drawn_box(f, y0, y1)
+    local minx, maxx, miny, maxy = 1e9, -1, 1e9, -1
+    for y = y0 or 0, y1 or f.height - 1 do
+      for x = 0, f.width - 1 do
+        if f:get(x, y) > 0 then
+          minx, maxx = math.min(minx, x), math.max(maxx, x)
+          miny, maxy = math.min(miny, y), math.max(maxy, y)
+        end
       end
     end
-    assert.is_true(first_x('left') < first_x('center') and first_x('center') < first_x('right'))
+    return minx, maxx, miny, maxy
+  end
+
+  it('handles UTF-8 and aligns lines inside the box', function()
+    local w = vs.text_size('Grüße – ✓', { size = 16 })
+    assert.is_true(w > 40)
+    -- the second line's start relative to the first's
+    local function indent(align)
+      local f = vs.frame(200, 40):fill(0, 0, 0)
+      f:text('wide line\ni', { x = 100, size = 16, align = align })
+      return drawn_box(f, 20, 39) - drawn_box(f, 0, 19)
+    end
+    assert.is_true(indent('left') < indent('center') and indent('center') < indent('right'))
+  end)
+
+  it('puts x at the left edge, the centre or the right edge of the text by align', function()
+    for _, size in ipairs { 14, 30 } do
+      for _, x in ipairs { 150, 200, 251 } do
+        local ends = {}
+        for _, align in ipairs { 'left', 'center', 'right' } do
+          local f = vs.frame(400, 50):fill(0, 0, 0)
+          f:text('Centre me', { x = x, y = 5, size = size, align = align })
+          local minx, maxx = drawn_box(f)
+          ends[align] = { minx, maxx }
+        end
+        local tol = 2 + size / 10 -- the glyphs' side bearings
+        assert.is_true(math.abs(ends.left[1] - x) <= tol, 'left ' .. ends.left[1] .. ' at ' .. x)
+        assert.is_true(math.abs((ends.center[1] + ends.center[2]) / 2 - x) <= tol,
+          'centre ' .. ends.center[1] .. '..' .. ends.center[2] .. ' at ' .. x)
+        assert.is_true(math.abs(ends.right[2] + 1 - x) <= tol, 'right ' .. ends.right[2] .. ' at ' .. x)
+      end
+    end
   end)
 
   it('centres the box with x/y = "center"', function()
     local w, h = vs.text_size('Mid', { size = 20 })
     local f = vs.frame(100, 60):fill(0, 0, 0)
     f:text('Mid', { size = 20, x = 'center', y = 'center' })
-    local minx, maxx, miny, maxy = 1e9, -1, 1e9, -1
-    for y = 0, 59 do for x = 0, 99 do
-      if f:get(x, y) > 0 then
-        minx, maxx = math.min(minx, x), math.max(maxx, x)
-        miny, maxy = math.min(miny, y), math.max(maxy, y)
-      end
-    end end
+    local minx, maxx, miny, maxy = drawn_box(f)
     local x0, y0 = math.floor((100 - w) / 2), math.floor((60 - h) / 2)
     assert.is_true(minx >= x0 and maxx <= x0 + w + 1 and miny >= y0 and maxy < y0 + h)
     assert.is_true(math.abs((minx + maxx) / 2 - 50) <= 3)

@@ -30,10 +30,11 @@ Clip.__index = Clip
 local EPS = 1e-9
 
 local function check_size(size, level, what)
-  if type(size) ~= 'table' or type(size[1]) ~= 'number' or type(size[2]) ~= 'number' or
-     size[1] < 1 or size[2] < 1 or size[1] % 1 ~= 0 or size[2] % 1 ~= 0 then
+  if type(size) ~= 'table' or type(size[1]) ~= 'number' or type(size[2]) ~= 'number' then
     error('vstudio: ' .. (what and what .. ': ' or '') .. 'size must be {width, height} with positive integers', level + 1)
   end
+  core.int(size[1], 1, core.MAX_SIDE, (what and what .. ': ' or '') .. 'width')
+  core.int(size[2], 1, core.MAX_SIDE, (what and what .. ': ' or '') .. 'height')
 end
 
 -- fps as a number or a string ("30000/1001", "29.97") -> num, den, by the C
@@ -42,7 +43,7 @@ end
 -- the Lua API and on the command line.
 local function rational_fps(fps, level)
   if type(fps) == 'number' then
-    if not (fps > 0 and fps < 1e6) then error('vstudio: fps must be positive, got ' .. tostring(fps), level + 1) end
+    if not (fps > 0 and fps < 1e6) then error('vstudio: fps must be above 0 and below 1000000, got ' .. tostring(fps), level + 1) end
   elseif type(fps) ~= 'string' then
     error('vstudio: fps must be a number or "N/D", got ' .. tostring(fps), level + 1)
   end
@@ -54,8 +55,14 @@ local function rational_fps(fps, level)
 end
 
 -- A new clip of the given size and rate with `frames` frames; used by every
--- clip constructor. `render` is the clip's frame function.
+-- clip constructor. `render` is the clip's frame function. Frame numbers
+-- stay exact integers in C (int64) and in Lua: a count past the limit (a
+-- 1e12 s clip, a loop of a billion rounds) is refused, not rendered until killed.
 local function new_clip(size, fps_num, fps_den, frames, render)
+  if not (frames <= core.MAX_FRAMES) then
+    core.raise(('vstudio: a clip of %.17g frames (%.6g s at %.6g fps) is longer than the limit of %d frames'):format(
+      frames, frames * fps_den / fps_num, fps_num / fps_den, core.MAX_FRAMES))
+  end
   return setmetatable({
     size = { size[1], size[2] }, width = size[1], height = size[2],
     fps = fps_num / fps_den, fps_num = fps_num, fps_den = fps_den,

@@ -48,6 +48,35 @@ core.C = C
 -- Preprocessor lines (include guard, includes) are not C declarations.
 ffi.cdef((ffi.string(C.vs_api_header()):gsub('\n#[^\n]*', '\n'):gsub('^#[^\n]*', '')))
 
+-- vstudio's own modules, which an argument error looks past.
+local own_source = '@' .. script_dir() .. '/'
+
+-- Raises msg at the first caller outside vstudio's own Lua: the script's line.
+function core.raise(msg)
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, 'S')
+    if not info or info.source:sub(1, #own_source) ~= own_source then break end
+    level = level + 1
+  end
+  error(msg, level)
+end
+
+-- Limits of what C takes: frame sides, frame counts, plain C ints.
+core.MAX_SIDE = 32768
+core.MAX_FRAMES = 2 ^ 31 - 1
+core.INT_MAX = 2 ^ 31 - 1
+
+-- The one check for a whole number that goes to C: an integer (not NaN, not
+-- infinite, no fraction) in lo..hi, or an error naming it and the limits.
+-- `what` reads like 'frame: width'.
+function core.int(v, lo, hi, what)
+  if type(v) ~= 'number' or not (v >= lo and v <= hi) or v % 1 ~= 0 then
+    core.raise(('vstudio: %s must be an integer in %d..%d, got %s'):format(what, lo, hi, tostring(v)))
+  end
+  return v
+end
+
 -- Raises the library's last error as a Lua error at the caller's caller.
 function core.check(ok, what, level)
   if ok == nil or ok == false or (type(ok) == 'number' and ok < 0) or
@@ -120,9 +149,8 @@ function frame_methods.blit(f, src, x, y, opacity)
     error('vstudio: frame:blit: expected a frame to draw, got ' .. type(src), 2)
   end
   x, y, opacity = x or 0, y or 0, opacity or 1
-  if type(x) ~= 'number' or type(y) ~= 'number' or x % 1 ~= 0 or y % 1 ~= 0 then
-    error('vstudio: frame:blit: x and y must be integers, got ' .. tostring(x) .. ', ' .. tostring(y), 2)
-  end
+  core.int(x, -core.INT_MAX, core.INT_MAX, 'frame:blit: x')
+  core.int(y, -core.INT_MAX, core.INT_MAX, 'frame:blit: y')
   if type(opacity) ~= 'number' or not (opacity >= 0 and opacity <= 1) then
     error('vstudio: frame:blit: opacity must be 0..1, got ' .. tostring(opacity), 2)
   end
@@ -132,10 +160,8 @@ end
 
 function frame_methods.save(f, path, opts)
   if type(path) ~= 'string' then error('vstudio: frame:save: path must be a string', 2) end
-  local quality = opts and opts.quality or 0
-  if quality ~= 0 and not (quality >= 1 and quality <= 100) then
-    error('vstudio: frame:save: quality must be 1..100, got ' .. tostring(quality), 2)
-  end
+  -- 0 is the C side's "default" (90), not a quality: only 1..100 are
+  local quality = opts and opts.quality ~= nil and core.int(opts.quality, 1, 100, 'frame:save: JPEG quality') or 0
   core.check(C.vs_image_save(f, path, quality), nil, 2)
   return f
 end
@@ -172,9 +198,8 @@ ffi.metatype('vs_frame', {
 })
 
 function core.frame(w, h)
-  if type(w) ~= 'number' or type(h) ~= 'number' or w % 1 ~= 0 or h % 1 ~= 0 then
-    error('vstudio: frame: width and height must be integers, got ' .. tostring(w) .. ', ' .. tostring(h), 2)
-  end
+  core.int(w, 1, core.MAX_SIDE, 'frame: width')
+  core.int(h, 1, core.MAX_SIDE, 'frame: height')
   return core.own_frame(core.check(C.vs_frame_new(w, h), 'frame', 2))
 end
 

@@ -26,13 +26,21 @@ end
 
 local function is_int(v) return type(v) == 'number' and v % 1 == 0 end
 
+-- The limits dataset.c takes.
+local MAX_BATCH, MAX_WORKERS = 65536, 256
+local MAX_INDEX = 2 ^ 53
+
+local function int(v, lo, hi, what) return core.int(v, lo, hi, 'dataset: ' .. what) end
+
 local function last_error() return ffi.string(C.vs_last_error()) end
 
-local function pair(v, name, level)
+local function pair(v, name, level, hi)
   if type(v) ~= 'table' or not is_int(v[1]) or not is_int(v[2]) then
-    fail(name .. ' must be a table of two integers {a, b}, got ' .. tostring(v), level + 1)
+    local got = type(v) == 'table' and ('{%s, %s}'):format(tostring(v[1]), tostring(v[2])) or tostring(v)
+    fail(name .. ' must be a table of two integers {a, b}, got ' .. got, level + 1)
   end
-  return v[1], v[2]
+  hi = hi or MAX_INDEX
+  return int(v[1], -hi, hi, name .. '[1]'), int(v[2], -hi, hi, name .. '[2]')
 end
 
 -- Options to the C struct; every check names the option and the bad value.
@@ -40,16 +48,10 @@ local function options(opts, level)
   local o = ffi.new('vs_dataset_options')
   C.vs_dataset_options_init(o)
   level = level + 1
-  if opts.batch ~= nil then
-    if not is_int(opts.batch) or opts.batch < 1 then fail('batch must be an integer >= 1, got ' .. tostring(opts.batch), level) end
-    o.batch = opts.batch
-  end
-  if opts.workers ~= nil then
-    if not is_int(opts.workers) or opts.workers < 1 then fail('workers must be an integer >= 1, got ' .. tostring(opts.workers), level) end
-    o.workers = opts.workers
-  end
+  if opts.batch ~= nil then o.batch = int(opts.batch, 1, MAX_BATCH, 'batch') end
+  if opts.workers ~= nil then o.workers = int(opts.workers, 1, MAX_WORKERS, 'workers') end
   if opts.size ~= nil then
-    local w, h = pair(opts.size, 'size', level)
+    local w, h = pair(opts.size, 'size', level, core.MAX_SIDE)
     if w < 1 or h < 1 then fail(('size must be positive, got {%d, %d}'):format(w, h), level) end
     o.width, o.height = w, h
   end
@@ -60,13 +62,14 @@ local function options(opts, level)
     if not (is_int(x) and is_int(y) and is_int(w) and is_int(h)) or x < 0 or y < 0 or w < 1 or h < 1 then
       fail('crop must be {x=, y=, w=, h=} with x, y >= 0 and w, h >= 1', level)
     end
+    int(x, 0, core.MAX_SIDE, 'crop: x')
+    int(y, 0, core.MAX_SIDE, 'crop: y')
+    int(w, 1, core.MAX_SIDE, 'crop: w')
+    int(h, 1, core.MAX_SIDE, 'crop: h')
     o.crop_x, o.crop_y, o.crop_w, o.crop_h = x, y, w, h
   end
   if opts.gray ~= nil then o.gray = opts.gray and 1 or 0 end
-  if opts.every ~= nil then
-    if not is_int(opts.every) or opts.every < 1 then fail('every must be an integer >= 1, got ' .. tostring(opts.every), level) end
-    o.every = opts.every
-  end
+  if opts.every ~= nil then o.every = int(opts.every, 1, core.INT_MAX, 'every') end
   local frames = opts.frames
   if frames ~= nil and frames ~= 'all' then
     if type(frames) == 'string' then
@@ -80,7 +83,7 @@ local function options(opts, level)
     end
   end
   if opts.shard ~= nil then
-    local i, n = pair(opts.shard, 'shard', level)
+    local i, n = pair(opts.shard, 'shard', level, core.INT_MAX)
     if n < 1 or i < 1 or i > n then
       fail(('shard {%d, %d}: need 1 <= i <= n (shards are numbered from 1)'):format(i, n), level)
     end
@@ -171,8 +174,7 @@ end
 -- paths worker w (1-based) decodes, in order (longest first onto the least
 -- loaded worker decides who; each worker then goes in source order).
 function Dataset:plan(workers)
-  workers = workers or 0
-  if not is_int(workers) or workers < 0 then fail('plan: workers must be an integer >= 1', 2) end
+  workers = int(workers or 0, 0, MAX_WORKERS, 'plan: workers')
   local n = #self.source_paths
   local of = ffi.new('int32_t[?]', n + 1)
   local nw = C.vs_dataset_plan(self.handle, workers, of)
@@ -186,7 +188,7 @@ function Dataset:plan(workers)
   return plan
 end
 
--- After a run: sources skipped under on_error='skip', reported on stderr once.
+-- After a run: sources and images skipped under on_error='skip', reported on stderr once.
 function Dataset:_report()
   local list = { unpack(self._probe_skipped) }
   for k = 0, C.vs_dataset_skipped(self.handle) - 1 do
@@ -194,15 +196,15 @@ function Dataset:_report()
   end
   self.skipped = list
   if #list > 0 then
-    io.stderr:write(('vstudio: dataset: skipped %d source%s:\n'):format(#list, #list == 1 and '' or 's'))
+    local s = #list == 1 and '' or 's'
+    io.stderr:write(('vstudio: dataset: skipped %d bad source%s or image%s:\n'):format(#list, s, s))
     for _, m in ipairs(list) do io.stderr:write('  ', m, '\n') end
   end
 end
 
 -- Iterator over batches. Starting it again restarts from the beginning.
 function Dataset:batches(opts)
-  local workers = opts and opts.workers or 0
-  if not is_int(workers) or workers < 0 then fail('batches: workers must be an integer >= 1', 2) end
+  local workers = int(opts and opts.workers or 0, 0, MAX_WORKERS, 'batches: workers')
   core.check(C.vs_dataset_start(self.handle, workers), 'dataset', 2)
   self._run = (self._run or 0) + 1
   local run = self._run
@@ -297,8 +299,7 @@ function Dataset:map(fn, opts)
   else
     fail("map: fn must be a function or 'module:function', got " .. type(fn), 2)
   end
-  local workers = opts and opts.workers or 0
-  if not is_int(workers) or workers < 0 then fail('map: workers must be an integer >= 1', 2) end
+  local workers = int(opts and opts.workers or 0, 0, MAX_WORKERS, 'map: workers')
   if C.vs_dataset_map(self.handle, chunk, #chunk, workers) < 0 then fail(last_error(), 2) end
   local results, paths, indices = { n = 0 }, {}, {}
   local len, src, idx = ffi.new('size_t[1]'), ffi.new('int32_t[1]'), ffi.new('int64_t[1]')
@@ -334,7 +335,30 @@ local function csv_field(s)
   return s
 end
 
+local function batch_file(k) return ('batch_%06d.npy'):format(k) end
+
+-- index.csv through a temporary renamed over it: every write checked, so a
+-- full disk is an error, never a short index taken as complete.
+local function write_index(path, rows)
+  local part = path .. '.part'
+  local f, err = io.open(part, 'wb')
+  local ok = f ~= nil
+  if f then
+    ok, err = f:write(table.concat(rows, '\n'), '\n')
+    local closed, cerr = f:close()
+    if ok and not closed then ok, err = false, cerr end
+  end
+  if ok then ok, err = os.rename(part, path) end
+  if not ok then
+    os.remove(part)
+    fail('save_npy: cannot write ' .. path .. ': ' .. tostring(err), 3)
+  end
+end
+
 -- One .npy per batch (batch_000000.npy, ...) and index.csv (file,row,path,index).
+-- index.csv is written last: a folder without it holds no complete export
+-- (the old one is removed first, and batch files past the new last one
+-- after, so nothing of an earlier, longer export stays).
 -- layout 'nhwc' (default) or 'nchw'; dtype 'uint8' (default) or 'float32'
 -- (scaled to [0, 1]); 3 channels RGB, or 1 when the dataset is gray.
 function Dataset:save_npy(dir, opts)
@@ -350,12 +374,17 @@ function Dataset:save_npy(dir, opts)
     mkdir_p(dir)
     if C.vs_dataset_path_kind(dir) ~= 2 then fail('save_npy: cannot create the folder ' .. dir, 2) end
   end
+  local index = dir .. '/index.csv'
+  local removed, rerr = os.remove(index)
+  if not removed and C.vs_dataset_path_kind(index) ~= 0 then
+    fail('save_npy: cannot remove the old ' .. index .. ': ' .. tostring(rerr), 2)
+  end
   local channels = self.gray and 1 or 3
   local rows = { 'file,row,path,index' }
   local files = 0
   local arr = ffi.new('vs_frame *[?]', self.batch_size)
   for b in self:batches() do
-    local file = ('batch_%06d.npy'):format(files)
+    local file = batch_file(files)
     for k = 1, #b.frames do
       arr[k - 1] = b.frames[k]
       rows[#rows + 1] = table.concat({ file, k - 1, csv_field(b.paths[k]), b.indices[k] }, ',')
@@ -367,12 +396,13 @@ function Dataset:save_npy(dir, opts)
     end
     files = files + 1
   end
-  local index = dir .. '/index.csv'
-  local f = io.open(index .. '.part', 'wb')
-  if not f then fail('save_npy: cannot write ' .. index, 2) end
-  f:write(table.concat(rows, '\n'), '\n')
-  f:close()
-  os.rename(index .. '.part', index)
+  local k = files
+  while C.vs_dataset_path_kind(dir .. '/' .. batch_file(k)) == 1 do
+    local ok, err = os.remove(dir .. '/' .. batch_file(k))
+    if not ok then fail('save_npy: cannot remove the stale ' .. batch_file(k) .. ': ' .. tostring(err), 2) end
+    k = k + 1
+  end
+  write_index(index, rows)
   return files
 end
 

@@ -117,9 +117,8 @@ end
 -- A new frame of w x h with this frame's pixels resized (bicubic, area-like
 -- when shrinking).
 function M.scaled(f, w, h)
-  if type(w) ~= 'number' or type(h) ~= 'number' or w < 1 or h < 1 or w % 1 ~= 0 or h % 1 ~= 0 then
-    error('vstudio: scaled: width and height must be positive integers, got ' .. tostring(w) .. ', ' .. tostring(h), 2)
-  end
+  core.int(w, 1, core.MAX_SIDE, 'scaled: width')
+  core.int(h, 1, core.MAX_SIDE, 'scaled: height')
   return core.own_frame(core.check(C.vs_frame_scaled(f, w, h), 'scaled', 2))
 end
 
@@ -188,21 +187,21 @@ local function measure(font, str)
 end
 
 -- frame:text(str, {x =, y =, size =, color =, font =, align =}): draws
--- UTF-8 text with its box's top-left at (x, y).
--- x or y may be "center" to centre the text's box in the frame.
+-- UTF-8 text whose box has its top at y and its left edge (align 'left'),
+-- centre ('center') or right edge ('right') at x; each line is aligned the
+-- same way inside the box. x or y may be "center" to centre the box in the frame.
 function M.text(f, str, opts)
   local o, font, align = text_opts(str, opts, 'text', 2)
   local r, g, b, a = core.color(o.color or 255, 'text', 2)
   local x, y = o.x or 0, o.y or 0
-  if x == 'center' or y == 'center' then
-    local w, h = measure(font, str)
-    if x == 'center' then x = math.floor((f.width - w) / 2) end
-    if y == 'center' then y = math.floor((f.height - h) / 2) end
-  end
-  if type(x) ~= 'number' or type(y) ~= 'number' then
+  if (type(x) ~= 'number' and x ~= 'center') or (type(y) ~= 'number' and y ~= 'center') then
     error('vstudio: text: x and y must be numbers or "center", got ' .. tostring(x) .. ', ' .. tostring(y), 2)
   end
-  C.vs_text_draw(f, font, str, x, y, align, r, g, b, a)
+  local w, h = measure(font, str)
+  -- the C side takes the box's top-left corner (align 0, 1, 2: x is 0, w/2, w into the box)
+  local left = x == 'center' and math.floor((f.width - w) / 2) or x - align * w / 2
+  if y == 'center' then y = math.floor((f.height - h) / 2) end
+  C.vs_text_draw(f, font, str, left, y, align, r, g, b, a)
   return f
 end
 

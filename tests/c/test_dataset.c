@@ -6,6 +6,9 @@
  * running dataset and a worker's error all end cleanly; map runs Lua on the
  * workers. Run under ThreadSanitizer by `make tsan` (the dataset specs run
  * in a plain luajit, uninstrumented). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +71,13 @@ static vs_dataset *open_dataset(const vs_dataset_options *o)
             return NULL;
         }
     return ds;
+}
+
+static vs_dataset *open_default(void)
+{
+    vs_dataset_options o;
+    vs_dataset_options_init(&o);
+    return open_dataset(&o);
 }
 
 typedef struct seen {
@@ -285,31 +295,49 @@ static void stopping(void)
     vs_dataset_free(ds);
 }
 
+/* A folder of `count` images, i.png coloured by i, whose image `cut` is cut short. */
+static int make_cut_folder(const char *folder, int count, int cut)
+{
+    char file[420];
+    vs_frame *f = vs_frame_new(W, H);
+    int made = f && mkdir(folder, 0755) == 0;
+    for (int i = 0; made && i < count; i++) {
+        vs_frame_fill(f, (uint8_t)red(i), 0, 128, 255);
+        snprintf(file, sizeof file, "%s/%d.png", folder, i);
+        made = vs_image_save(f, file, 0) == 0;
+    }
+    vs_frame_free(f);
+    snprintf(file, sizeof file, "%s/%d.png", folder, cut);
+    return made && truncate(file, 60) == 0 ? 0 : -1;
+}
+
+/* A started dataset over the given folders. */
+static vs_dataset *start_folders(const char *a, const char *b, int batch, int workers, int skip_errors)
+{
+    vs_dataset_options o;
+    vs_dataset_options_init(&o);
+    o.batch = batch;
+    o.workers = workers;
+    o.skip_errors = skip_errors;
+    vs_dataset *ds = vs_dataset_new(&o);
+    if (ds && (vs_dataset_add(ds, a, -1, -1) < 0 || (b && vs_dataset_add(ds, b, -1, -1) < 0) ||
+               vs_dataset_start(ds, 0) < 0)) {
+        vs_dataset_free(ds);
+        return NULL;
+    }
+    return ds;
+}
+
 /* A broken image stops the run when the consumer reaches it, after the
  * frames before it; the other workers are joined. */
 static void worker_error(void)
 {
-    char bad[400], file[420];
+    char bad[400];
     snprintf(bad, sizeof bad, "%s/bad", dir);
-    vs_frame *f = vs_frame_new(W, H);
-    int made = f && mkdir(bad, 0755) == 0;
-    for (int i = 0; made && i < 3; i++) {
-        vs_frame_fill(f, (uint8_t)red(i), 0, 128, 255);
-        snprintf(file, sizeof file, "%s/%d.png", bad, i);
-        made = vs_image_save(f, file, 0) == 0;
-    }
-    vs_frame_free(f);
-    snprintf(file, sizeof file, "%s/1.png", bad);
-    made = made && truncate(file, 60) == 0;
-    CHECK(made);
+    CHECK(make_cut_folder(bad, 3, 1) == 0);
 
-    vs_dataset_options o;
-    vs_dataset_options_init(&o);
-    o.batch = 1;
-    o.workers = 2;
-    vs_dataset *ds = vs_dataset_new(&o);
-    CHECK(ds && vs_dataset_add(ds, paths[3], -1, -1) == 0 && vs_dataset_add(ds, bad, -1, -1) == 0);
-    CHECK(ds && vs_dataset_start(ds, 0) == 0);
+    vs_dataset *ds = start_folders(paths[3], bad, 1, 2, 0);
+    CHECK(ds != NULL);
     vs_frame *frames[1];
     int32_t sources[1];
     int64_t indices[1];
@@ -324,15 +352,60 @@ static void worker_error(void)
     vs_dataset_free(ds);
 }
 
+/* The frames gathered before an error come out as a batch, then the error;
+ * skip_errors skips the one bad image and keeps the rest of its folder. */
+static void error_keeps_gathered(void)
+{
+    char cut[400];
+    snprintf(cut, sizeof cut, "%s/cut", dir);
+    CHECK(make_cut_folder(cut, 4, 2) == 0);
+    vs_dataset *ds = start_folders(cut, NULL, 4, 1, 0);
+    CHECK(ds != NULL);
+    vs_frame *frames[4];
+    int32_t sources[4];
+    int64_t indices[4];
+    CHECK(ds && vs_dataset_next(ds, frames, sources, indices) == 2 && indices[0] == 0 && indices[1] == 1);
+    CHECK(ds && vs_dataset_next(ds, frames, sources, indices) == -1 && strstr(vs_last_error(), "2.png"));
+    vs_dataset_free(ds);
+
+    ds = start_folders(cut, NULL, 4, 1, 1);
+    CHECK(ds != NULL);
+    int n = ds ? vs_dataset_next(ds, frames, sources, indices) : -1;
+    CHECK(n == 3 && indices[0] == 0 && indices[1] == 1 && indices[2] == 3);
+    CHECK(ds && vs_dataset_next(ds, frames, sources, indices) == 0);
+    CHECK(ds && vs_dataset_skipped(ds) == 1 && strstr(vs_dataset_skipped_message(ds, 0), "2.png"));
+    vs_dataset_free(ds);
+}
+
+/* More workers than the limit is refused by plan, start and map alike, even
+ * with more sources than that (the plan once kept its loads on the stack). */
+static void too_many_workers(void)
+{
+    vs_dataset_options o;
+    vs_dataset_options_init(&o);
+    vs_dataset *ds = vs_dataset_new(&o);
+    enum { N = 300 };
+    int added = 0;
+    for (int i = 0; ds && i < N; i++)
+        added += vs_dataset_add(ds, paths[1], -1, -1) == 0;
+    CHECK(added == N);
+    static int32_t worker_of[N];
+    CHECK(ds && vs_dataset_plan(ds, 256, worker_of) == 256);
+    CHECK(ds && vs_dataset_plan(ds, N, worker_of) == -1 && strstr(vs_last_error(), "1..256, got 300"));
+    CHECK(ds && vs_dataset_start(ds, N) == -1 && strstr(vs_last_error(), "1..256"));
+    CHECK(ds && vs_dataset_map(ds, "return 1", 8, N) == -1 && strstr(vs_last_error(), "1..256"));
+    o.workers = N;
+    CHECK(vs_dataset_new(&o) == NULL && strstr(vs_last_error(), "1..256"));
+    vs_dataset_free(ds);
+}
+
 /* map: a Lua state per worker; results in the dataset's order. */
 static void map(void)
 {
     int32_t src[NSRC * MAXF];
     int64_t idx[NSRC * MAXF];
     int total = ordinals(1, src, idx);
-    vs_dataset_options o;
-    vs_dataset_options_init(&o);
-    vs_dataset *ds = open_dataset(&o);
+    vs_dataset *ds = open_default();
     CHECK(ds != NULL);
     if (!ds)
         return;
@@ -357,6 +430,58 @@ static void map(void)
                         "return true\n";
     CHECK(vs_dataset_map(ds, fails, strlen(fails), 3) == -1 && strstr(vs_last_error(), "boom at 5") != NULL);
     vs_dataset_free(ds);
+}
+
+static atomic_int host_sigints;
+
+/* The host's own Ctrl-C handler, which the map hands the signal on to. */
+static void count_sigint(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&host_sigints, 1);
+}
+
+static void *send_sigint_soon(void *arg)
+{
+    (void)arg;
+    nap(300);
+    kill(getpid(), SIGINT);
+    return NULL;
+}
+
+/* One Ctrl-C stops a map whose function never returns: interpreted (the
+ * hook stops it, the dataset goes on) or JIT-compiled (abandoned after the
+ * grace period, the dataset refuses further runs); the host's handler then
+ * sees the signal once. */
+static void map_interrupted(void)
+{
+    signal(SIGINT, count_sigint);
+    const char *loops[] = {
+        "require('jit').off(); while true do end",
+        "local x = 0; while true do x = x + 1 end",
+    };
+    for (int k = 0; k < 2; k++) {
+        vs_dataset *ds = open_default();
+        CHECK(ds != NULL);
+        if (!ds)
+            return;
+        atomic_store(&host_sigints, 0);
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, send_sigint_soon, NULL) == 0);
+        CHECK(vs_dataset_map(ds, loops[k], strlen(loops[k]), 2) == -1 &&
+              strstr(vs_last_error(), "interrupted by SIGINT"));
+        pthread_join(t, NULL);
+        CHECK(atomic_load(&host_sigints) == 1);
+        if (k == 0) {
+            CHECK(vs_dataset_start(ds, 0) == 0);
+            static seen s;
+            CHECK(drain(ds, 4, -1, &s) == 0 && s.n == 34);
+        } else {
+            CHECK(vs_dataset_start(ds, 0) == -1 && strstr(vs_last_error(), "make a new dataset"));
+        }
+        vs_dataset_free(ds); /* abandoned: kept for the stuck workers */
+    }
+    signal(SIGINT, SIG_DFL);
 }
 
 int main(void)
@@ -385,6 +510,9 @@ int main(void)
     transforms();
     stopping();
     worker_error();
+    error_keeps_gathered();
+    too_many_workers();
     map();
+    map_interrupted(); /* last: it leaves two workers spinning */
     return check_status();
 }
