@@ -663,10 +663,8 @@ static int run_video(worker *w, const unit *u)
         rc = vs_decoder_frame(dec, i, target);
         if (rc != 0 && out)
             give_back(ds, out);
-        if (rc < 0) {
-            vs_error_prefix("%s: frame %lld", s->path, (long long)i);
-            break;
-        }
+        if (rc < 0)
+            break; /* the decoder's message names the file and the frame */
         if (!selected)
             continue;
         if (out) {

@@ -561,6 +561,8 @@ describe('vs.dataset over videos', function()
     end)
     assert.is_false(ok)
     assert.matches('corrupt.mkv: frame %d+', err)
+    local _, named = err:gsub('corrupt%.mkv', '')
+    assert.are.equal(1, named, 'the file is named once: ' .. err)
     assert.is_true(seen >= 12)
     local ds = vs.dataset{ paths = { A, bad, V1 }, on_error = 'skip', workers = 2 }
     local items = collect(ds)
