@@ -748,6 +748,10 @@ static int setup_output(AVFormatContext *out, const struct part *p, int recorded
                                       "creation_time"};
     for (size_t i = 0; i < sizeof own / sizeof *own; i++)
         av_dict_set(&out->metadata, own[i], NULL, 0);
+    /* the first part's convert record (convert.c) is not the joined file's */
+    const AVDictionaryEntry *c = av_dict_get(out->metadata, "comment", NULL, 0);
+    if (c && strncmp(c->value, "vstudio convert: ", 17) == 0)
+        av_dict_set(&out->metadata, "comment", NULL, 0);
     return 0;
 }
 
