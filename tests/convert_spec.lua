@@ -481,6 +481,28 @@ describe('vstudio convert', function()
     assert.falsy(out:find('7.png (frame 6)', 1, true), out)
   end)
 
+  it('says "no space left on device" at the output, naming it and the frame once', function()
+    os.execute('mkdir ' .. q(dir .. '/big'))
+    local _, err0, rc0 = helper.sh('ffmpeg -v error -f lavfi -i testsrc2=s=320x240 -frames:v 80 ' .. q(dir .. '/big/%d.png'))
+    assert.are.equal(0, rc0, err0)
+    -- a small tmpfs is a real full disk (root only); a file size limit stands in otherwise
+    local disk = dir .. '/disk'
+    os.execute('mkdir ' .. q(disk))
+    local _, _, mounted = helper.sh('mount -t tmpfs -o size=100k tmpfs ' .. q(disk))
+    local out = disk .. '/big.mp4'
+    local _, err, rc = helper.sh((mounted == 0 and '' or 'ulimit -f 100; ') .. q(helper.bin) .. ' convert ' ..
+      q(dir .. '/big') .. ' -o ' .. q(out) .. ' --crf 0')
+    local left = helper.exists(out) or helper.exists(out .. '.part')
+    if mounted == 0 then os.execute('umount ' .. q(disk)) end
+    assert.are.equal(1, rc, err)
+    local why = mounted == 0 and 'No space left on device' or 'File too large'
+    assert.truthy(err:find('vstudio: convert: ' .. out .. ': ', 1, true), err)
+    assert.truthy(err:find(why, 1, true), err)
+    local _, n = err:gsub(out:gsub('%p', '%%%0'), '')
+    assert.are.equal(1, n, err)
+    assert.is_false(left)
+  end)
+
   it('hints at DIR/* for a folder of folders', function()
     for _, name in ipairs({ 'a', 'b' }) do
       os.execute('mkdir -p ' .. q(dir .. '/set/' .. name))
