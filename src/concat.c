@@ -242,12 +242,11 @@ int vs_media_check_complete(AVFormatContext *fmt, const AVStream *st, const char
         }
         return 0;
     }
-    /* no complete index (Matroska, AVI): read on from the last indexed frame */
-    if (n > 0) {
-        const AVIndexEntry *e = avformat_index_get_entry((AVStream *)st, n - 1);
-        if (av_seek_frame(fmt, st->index, e->timestamp, AVSEEK_FLAG_BACKWARD) < 0)
-            avformat_seek_file(fmt, st->index, INT64_MIN, 0, 0, 0);
-    }
+    /* no complete index (Matroska, AVI): read from the last indexed frame,
+     * or from the start (as far as the file can seek) */
+    const AVIndexEntry *last = n > 0 ? avformat_index_get_entry((AVStream *)st, n - 1) : NULL;
+    if (!last || av_seek_frame(fmt, st->index, last->timestamp, AVSEEK_FLAG_BACKWARD) < 0)
+        avformat_seek_file(fmt, -1, INT64_MIN, fmt->start_time != AV_NOPTS_VALUE ? fmt->start_time : 0, INT64_MAX, 0);
     AVPacket *pkt = av_packet_alloc();
     if (!pkt)
         return vs_fail("%s: out of memory", path);
@@ -259,7 +258,9 @@ int vs_media_check_complete(AVFormatContext *fmt, const AVStream *st, const char
             /* the header's duration (Matroska writes it when the file is finished) against the frames there */
             AVRational fps = part_fps(st);
             int64_t slack = fmt->duration / 100 + (fps.num > 0 ? av_rescale_q(1, av_inv_q(fps), AV_TIME_BASE_Q) : 0);
-            if (fmt->duration > 0 && shown_until != AV_NOPTS_VALUE && shown_until < fmt->duration - slack)
+            if (shown_until == AV_NOPTS_VALUE)
+                ret = vs_fail("%s: cut short: none of its frames can be read", path);
+            else if (fmt->duration > 0 && shown_until < fmt->duration - slack)
                 ret = vs_fail("%s: cut short: its frames end at %.2f s of the %.2f s its header gives", path,
                               shown_until / (double)AV_TIME_BASE, fmt->duration / (double)AV_TIME_BASE);
             break;

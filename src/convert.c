@@ -160,6 +160,19 @@ static int source_digest(struct job *j, const vs_convert_options *o)
     return 0;
 }
 
+/* The video packets from where fmt stands to the end. */
+static int64_t count_packets(AVFormatContext *fmt, int vi)
+{
+    AVPacket *pkt = av_packet_alloc();
+    int64_t n = 0;
+    while (pkt && av_read_frame(fmt, pkt) >= 0) {
+        n += pkt->stream_index == vi;
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    return n;
+}
+
 enum resume { RESUME_ABSENT, RESUME_CURRENT, RESUME_STALE, RESUME_FOREIGN };
 
 /* What is at j->out: nothing, this folder's complete conversion, an
@@ -195,11 +208,12 @@ static enum resume resume_state(struct job *j, int64_t *frames)
         snprintf(j->reason, sizeof j->reason, "%s: the frames or the options changed since it was written", j->out);
         goto done;
     }
+    /* no count in the header (Matroska): count the packets, before the check reads */
+    *frames = fmt->streams[vi]->nb_frames > 0 ? fmt->streams[vi]->nb_frames : count_packets(fmt, vi);
     if (vs_media_check_complete(fmt, fmt->streams[vi], j->out) < 0) {
         snprintf(j->reason, sizeof j->reason, "%s", vs_last_error());
         goto done;
     }
-    *frames = fmt->streams[vi]->nb_frames;
     r = RESUME_CURRENT;
 done:
     avformat_close_input(&fmt);
