@@ -626,10 +626,15 @@ static int check_segments(const char *const *parts, const struct signature *sig,
         for (int j = i + 1; j < n && later < 0; j++)
             if (sig[order[j]].rec.first == next)
                 later = j;
+        const char *prev = i > 0 ? parts[order[i - 1]] : NULL;
+        const vs_segment_record *rp = i > 0 ? &sig[order[i - 1]].rec : NULL;
+        if (r->first < next && r->end > rp->first)
+            return vs_fail("%s (%s) overlaps %s (%s): a part of another split of the render?", path,
+                           segment_name(r, a, sizeof a), prev, segment_name(rp, b, sizeof b));
         if (r->first < next || later >= 0)
             return vs_fail("%s (%s) is out of order: %s (%s) must come %s it; give the parts in frame order",
-                           path, segment_name(r, a, sizeof a), later >= 0 ? parts[order[later]] : parts[order[i - 1]],
-                           segment_name(later >= 0 ? &sig[order[later]].rec : &sig[order[i - 1]].rec, b, sizeof b),
+                           path, segment_name(r, a, sizeof a), later >= 0 ? parts[order[later]] : prev,
+                           segment_name(later >= 0 ? &sig[order[later]].rec : rp, b, sizeof b),
                            later >= 0 ? "before" : "after");
         return vs_fail("%s: %s are missing before it (%s)", path, missing_name(r, next, r->first, a, sizeof a),
                        segment_name(r, b, sizeof b));

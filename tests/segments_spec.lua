@@ -179,6 +179,13 @@ describe('segment renders', function()
       refused({parts[2], parts[1], parts[3], parts[4]}, '^vstudio: concat: ' .. name(parts[2]) ..
         ' %(segment 2/4, frames 11:22%) is out of order: ' .. name(parts[1]) .. ' .* must come before it')
       refused({parts[1], parts[3], parts[2], parts[4]}, name(parts[3]) .. ' %(segment 3/4, frames 22:33%) is out of order')
+      -- ranges that overlap (--frames 0:30 and 20:45 of the same render)
+      local front, back = dir .. '/front-0-30.mp4', dir .. '/back-20-45.mp4'
+      for path, range in pairs({[front] = '0:30', [back] = '20:45'}) do
+        local _, err, rc = helper.vstudio(('run %s --frames %s --crf 0 -q -o %s'):format(q(script), range, q(path)))
+        assert.equal(0, rc, err)
+      end
+      refused({front, back}, name(back) .. ' %(frames 20:45%) overlaps ' .. name(front) .. ' %(frames 0:30%)')
     end)
 
     it('refuses a segment of another render and a whole video among segments', function()
