@@ -744,17 +744,48 @@ static void plan_job(struct job *j, const vs_convert_options *o)
     }
 }
 
+static vs_frame *size_only(void *ctx, int width, int height)
+{
+    (void)ctx;
+    (void)width;
+    (void)height;
+    vs_fail("size only");
+    return NULL;
+}
+
+/* A frame's size from its first bytes (PNG's IHDR, JPEG's SOF), without
+ * reading or decoding the rest; a header further in (JPEG behind a large
+ * EXIF block) is looked for in the whole file. */
+static int header_size(const char *path, uint8_t *head, size_t cap, int *w, int *h)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return vs_fail("%s: cannot open (%s)", path, strerror(errno));
+    size_t n = fread(head, 1, cap, f);
+    fclose(f);
+    vs_image_info info = {0};
+    vs_image_decode_to(path, head, n, size_only, NULL, &info, NULL);
+    if (info.width > 0 && info.height > 0) {
+        *w = info.width;
+        *h = info.height;
+        return 0;
+    }
+    return n == cap ? vs_image_size(path, w, h) : -1;
+}
+
 /* --dry-run: every frame's header (no decoding), so that unreadable frames
  * and frames of another size show before a long batch. The problems go to
  * j->bad; plan_fails when the conversion would stop at one. */
 static void check_headers(struct job *j, const vs_convert_options *o)
 {
+    enum { HEAD = 256 * 1024 };
+    uint8_t *head = malloc(HEAD);
     int w0 = 0, h0 = 0;
-    for (int64_t i = 0; i < j->frames; i++) {
+    for (int64_t i = 0; head && i < j->frames; i++) {
         const char *path = vs_frame_list_path(j->list, i);
         int w, h;
         char why[600];
-        if (vs_image_size(path, &w, &h) < 0) {
+        if (header_size(path, head, HEAD, &w, &h) < 0) {
             snprintf(why, sizeof why, "%s", strip_path(vs_last_error(), path));
             j->plan_fails |= !o->skip_bad;
         } else if (!w0) {
@@ -777,6 +808,7 @@ static void check_headers(struct job *j, const vs_convert_options *o)
             add_bad(j, line);
         }
     }
+    free(head);
 }
 
 static void print_dry_run(const struct job *j)
