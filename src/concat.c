@@ -255,9 +255,10 @@ int vs_media_check_complete(AVFormatContext *fmt, const AVStream *st, const char
     for (;;) {
         int err = av_read_frame(fmt, pkt);
         if (err == AVERROR_EOF) {
-            /* the header's duration (Matroska writes it when the file is finished) against the frames there */
+            /* the header's duration (Matroska writes it when the file is finished) against the
+             * frames there; half a frame of slack for the header's rounding */
             AVRational fps = part_fps(st);
-            int64_t slack = fmt->duration / 100 + (fps.num > 0 ? av_rescale_q(1, av_inv_q(fps), AV_TIME_BASE_Q) : 0);
+            int64_t slack = fps.num > 0 ? av_rescale_q(1, av_inv_q(fps), AV_TIME_BASE_Q) / 2 : fmt->duration / 100;
             if (shown_until == AV_NOPTS_VALUE)
                 ret = vs_fail("%s: cut short: none of its frames can be read", path);
             else if (fmt->duration > 0 && shown_until < fmt->duration - slack)

@@ -136,7 +136,7 @@ void vs_convert_options_init(vs_convert_options *o)
 static const char COMMENT_PREFIX[] = "vstudio convert: ";
 
 /* The digest the output of this folder with these options must carry. */
-static int source_digest(struct job *j, const vs_convert_options *o)
+static void source_digest(struct job *j, const vs_convert_options *o)
 {
     uint64_t h = VS_FNV1A_SEED;
     char words[256];
@@ -157,7 +157,6 @@ static int source_digest(struct job *j, const vs_convert_options *o)
         h = vs_fnv1a(h, facts, sizeof facts);
     }
     j->source = h;
-    return 0;
 }
 
 /* The video packets from where fmt stands to the end. */
