@@ -197,6 +197,10 @@ static enum resume resume_state(struct job *j, int64_t *frames)
     const AVDictionaryEntry *c = av_dict_get(fmt->metadata, "comment", NULL, 0);
     unsigned long long source = 0;
     int vi = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (!c && !strcmp(fmt->iformat->name, "yuv4mpegpipe")) {
+        snprintf(j->reason, sizeof j->reason, "%s exists, and y4m cannot record what it was converted from", j->out);
+        goto done;
+    }
     if (!c || strncmp(c->value, COMMENT_PREFIX, sizeof COMMENT_PREFIX - 1) != 0 || vi < 0) {
         snprintf(j->reason, sizeof j->reason, "%s exists and was not written by vstudio convert", j->out);
         goto done;

@@ -414,6 +414,20 @@ describe('vstudio convert', function()
       assert.are.same({ 1, 2, 3, 4, 5 }, order_of(out))
     end)
 
+    it('resumes in every container that keeps the record; y4m, which cannot, needs --force', function()
+      frames_dir(3)
+      for _, ext in ipairs({ 'mkv', 'webm', 'mov', 'avi' }) do
+        out = dir .. '/r.' .. ext
+        run()
+        assert.is_true(up_to_date(run(), 3), ext)
+      end
+      out = dir .. '/r.y4m'
+      run()
+      local _, err, rc = convert(q(src) .. ' -o ' .. q(out))
+      assert.are.equal(1, rc, err)
+      assert.truthy(err:find('y4m cannot record what it was converted from; --force replaces it', 1, true), err)
+    end)
+
     it('reports the frames of an up-to-date output, not the files of its folder', function()
       frames_dir(6)
       helper.write_file(src .. '/4.png', 'not a png')
