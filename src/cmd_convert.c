@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavformat/avformat.h>
+
 #include "cli.h"
 #include "convert.h"
 #include "interrupt.h"
@@ -29,14 +31,20 @@ static void usage(FILE *out)
             "Usage: vstudio convert DIR... [-o OUT.mp4 | -o OUTDIR/] [options]\n\n"
             "Turns folders of PNG/JPEG frames into videos. One folder and -o OUT.mp4 writes\n"
             "that file; several folders (or -o ending in '/', or an existing folder) write\n"
-            "OUTDIR/<folder name>.mp4 each. Without -o, DIR.mp4 is written beside DIR.\n"
+            "OUTDIR/<folder name>.mp4 each (a file name such as two.mp4 is refused for\n"
+            "several folders). Without -o, DIR.mp4 is written beside DIR.\n"
             "Folders may also be quoted globs ('shots/*') or come from --from LIST.\n\n"
             "Frames are the folder's .png/.jpg/.jpeg files (any PNG kind, mixed with JPEG);\n"
             "other files are ignored and counted. Transparent pixels are laid over the\n"
             "background. Odd sizes are padded to even by repeating the edge.\n\n"
-            "Resumable: an output that is already a complete video of its folder (same\n"
-            "frame count) is skipped; outputs are written as OUT.part and renamed when\n"
-            "complete, so an interrupted batch can simply be run again.\n\n"
+            "Resumable: an output is skipped only when it is this folder's complete,\n"
+            "current conversion: each output records a digest of its frame list (names,\n"
+            "sizes, modification times) and of the options that change the video (--fps,\n"
+            "--crf, --codec, --resize, --background, --skip-bad; not --preset), and its\n"
+            "data must hold every frame its index lists. An earlier or cut-short\n"
+            "conversion is converted again; a file vstudio convert did not write is\n"
+            "refused (--force replaces it). Outputs are written as OUT.part and renamed\n"
+            "when complete, so an interrupted batch can simply be run again.\n\n"
             "Options:\n"
             "  -o, --output PATH     OUT.mp4 for one folder, or OUTDIR/ for one video per folder\n"
             "      --fps RATE        frame rate: 30 (default), 29.97, 30000/1001\n"
@@ -54,9 +62,12 @@ static void usage(FILE *out)
             "                        white, gray, #rrggbb or r,g,b\n"
             "      --skip-bad        leave out unreadable frames (listed at the end) instead\n"
             "                        of failing the folder\n"
-            "      --force           convert even when the output is already complete\n"
+            "      --force           convert even when the output is up to date, and replace\n"
+            "                        a file at the output path that convert did not write\n"
             "      --dry-run         print what would be done: folders, outputs, frame counts,\n"
-            "                        the first and last frames in order; convert nothing\n"
+            "                        the first and last frames in order, and frames whose\n"
+            "                        header is unreadable or gives another size (headers\n"
+            "                        only, no decoding); convert nothing\n"
             "  -j, --jobs N          folders converted at once (default: cores + 1, at most\n"
             "                        8); longest folders first\n"
             "  -w, --workers N       decoding threads per folder (default cores / jobs)\n"
@@ -138,6 +149,17 @@ static int is_dir(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A name whose extension libavformat writes (two.mp4, clip.mkv): meant as a
+ * file, never to become a folder. */
+static int looks_like_video(const char *path)
+{
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash) || dot[1] == '\0' || dot == path || dot[-1] == '/')
+        return 0;
+    const AVOutputFormat *of = av_guess_format(NULL, path, NULL);
+    return of && !(of->flags & AVFMT_NOFILE);
 }
 
 /* OUTDIR/<name of dir>.mp4 */
@@ -277,6 +299,11 @@ int vs_cmd_convert(int argc, char **argv)
     }
     /* several folders, "dir/" or an existing folder: one video per folder inside it */
     int to_dir = out && (dirs.n > 1 || out[strlen(out) - 1] == '/' || is_dir(out));
+    if (to_dir && !is_dir(out) && out[strlen(out) - 1] != '/' && looks_like_video(out)) {
+        ret = vs_cli_usage_error(CMD, "%s: a file name, but %d folders need an output folder (-o DIR/), one video each",
+                                 out, dirs.n);
+        goto done;
+    }
     if (to_dir && !is_dir(out) && mkdir(out, 0777) != 0 && errno != EEXIST) {
         ret = vs_cli_fail(CMD, "%s: cannot create the output folder (%s)", out, strerror(errno));
         goto done;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hash.h"
 #include "vstudio.h"
 
 #define MAX_OUTPUTS 8
@@ -28,7 +29,9 @@ static const char usage[] =
     "                      (or for every output without its own when given first)\n"
     "  --frames A:B        render frames A..B-1 only (A:, :B, A also work)\n"
     "  --segment K/N       render the K-th (1-based) of N equal parts, for\n"
-    "                      `vstudio concat` to join\n"
+    "                      `vstudio concat` to join (each part, as with --frames,\n"
+    "                      records its place and a digest of the script, its\n"
+    "                      arguments and the settings)\n"
     "  --workers N         worker threads (default: chosen while rendering, up to\n"
     "                      one per core; the summary prints the number used)\n"
     "  --codec NAME        video encoder (default libx264; see ffmpeg -encoders)\n"
@@ -67,6 +70,31 @@ static char *default_output(const char *script, const char *format)
         strcat(out, ext);
     }
     return out;
+}
+
+/* What makes the segments of one render belong together (recorded in
+ * each part for vstudio concat): the script's bytes, its arguments and the
+ * settings that change the frames. 0 when the script cannot be read. */
+static uint64_t render_digest(const vs_render_options *o)
+{
+    FILE *f = fopen(o->script, "rb");
+    if (!f)
+        return 0;
+    uint64_t h = VS_FNV1A_SEED;
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        h = vs_fnv1a(h, buf, n);
+    fclose(f);
+    const vs_encoder_options *e = &o->encoder;
+    char settings[96];
+    snprintf(settings, sizeof settings, "%d %lld %d", e->crf, (long long)e->bit_rate, e->gop);
+    const char *words[] = {settings, e->codec, e->preset, e->pix_fmt, e->codec_options};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        h = vs_fnv1a(h, words[i] ? words[i] : "", words[i] ? strlen(words[i]) + 1 : 1);
+    for (int i = 0; i < o->n_args; i++)
+        h = vs_fnv1a(h, o->args[i], strlen(o->args[i]) + 1);
+    return h;
 }
 
 int vs_cmd_run(int argc, char **argv)
@@ -186,6 +214,7 @@ int vs_cmd_run(int argc, char **argv)
     o.outputs = outputs;
     o.formats = formats;
     o.n_outputs = n_outputs;
+    o.encoder.segment_render = render_digest(&o);
     int rc = vs_render(&o);
     free(generated);
     if (rc == 0)

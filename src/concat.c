@@ -17,7 +17,12 @@
  *      decoder configuration bytes (extradata: for H.264 in MP4 the avcC
  *      box holding SPS and PPS, which must be byte-identical for a clean
  *      join). The first difference is reported with both values and
- *      nothing is written.
+ *      nothing is written. Each part must also be whole
+ *      (vs_media_check_complete: its data holds every frame its index
+ *      lists), and parts carrying a segment record (concat.h) must be one
+ *      render's segments, each once, in frame order, none missing; names
+ *      given in byte order (a shell glob's part-10 before part-2) are taken
+ *      in natural order first.
  *   2. copy: remux the packets of each part in the given order into
  *      OUT.part, shifting each part's timestamps by the presentation time
  *      already written, so the timeline is continuous. With B-frames a
@@ -63,6 +68,8 @@ struct signature {
     AVRational fps;
     char *x264; /* x264's "options: ..." string from the first packet, or NULL */
     char *settings; /* what vstudio's encoder recorded (concat.h), or NULL */
+    vs_segment_record rec; /* which segment of which render, when has_rec */
+    int has_rec;
 };
 
 static const char SETTINGS_PREFIX[] = VS_SETTINGS_TAG " ";
@@ -92,9 +99,194 @@ const char *vs_settings_tag_get(const AVStream *st)
     if (e)
         return e->value;
     e = av_dict_get(st->metadata, "handler_name", NULL, 0);
-    if (e && strncmp(e->value, SETTINGS_PREFIX, sizeof SETTINGS_PREFIX - 1) == 0)
-        return e->value + sizeof SETTINGS_PREFIX - 1;
+    if (!e)
+        return NULL;
+    /* libavformat 59's MOV demuxer keeps the name's length byte in front */
+    const char *name = e->value[0] && strncmp(e->value, SETTINGS_PREFIX, 1) ? e->value + 1 : e->value;
+    if (strncmp(name, SETTINGS_PREFIX, sizeof SETTINGS_PREFIX - 1) == 0)
+        return name + sizeof SETTINGS_PREFIX - 1;
     return NULL;
+}
+
+/* ---- the segment record (concat.h) ---- */
+
+size_t vs_segment_format(char *buf, size_t size, const vs_segment_record *rec)
+{
+    size_t n = strnlen(buf, size);
+    char words[160], seg[40] = "";
+    if (rec->count > 0)
+        snprintf(seg, sizeof seg, " segment=%d/%d", rec->index, rec->count);
+    int len = snprintf(words, sizeof words, "%s frames=%lld:%lld/%lld render=%016llx", seg, (long long)rec->first,
+                       (long long)rec->end, (long long)rec->total, (unsigned long long)rec->render);
+    if (n < size)
+        snprintf(buf + n, size - n, "%s", words);
+    return n + (size_t)(len > 0 ? len : 0);
+}
+
+/* A decimal number of at most 18 digits spanning exactly [s, end). */
+static int parse_count(const char *s, const char *end, int64_t *v)
+{
+    if (s == end || end - s > 18)
+        return -1;
+    int64_t x = 0;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        x = x * 10 + (*s - '0');
+    }
+    *v = x;
+    return 0;
+}
+
+/* "A<sep>B" within [s, end), both numbers. */
+static int parse_pair(const char *s, const char *end, char sep, int64_t *a, int64_t *b)
+{
+    const char *mid = memchr(s, sep, (size_t)(end - s));
+    return mid && parse_count(s, mid, a) == 0 && parse_count(mid + 1, end, b) == 0 ? 0 : -1;
+}
+
+static int parse_record_word(const char *w, size_t len, vs_segment_record *rec, int *seen)
+{
+    const char *end = w + len, *eq = memchr(w, '=', len);
+    size_t klen = (size_t)(eq - w);
+    int64_t a, b;
+    if (klen == 7 && !memcmp(w, "segment", 7) && !(*seen & 1)) {
+        if (parse_pair(eq + 1, end, '/', &a, &b) < 0 || a < 1 || a > b || b > 1000000)
+            return -1;
+        rec->index = (int)a;
+        rec->count = (int)b;
+        *seen |= 1;
+    } else if (klen == 6 && !memcmp(w, "frames", 6) && !(*seen & 2)) {
+        const char *slash = memchr(eq + 1, '/', (size_t)(end - eq - 1));
+        if (!slash || parse_pair(eq + 1, slash, ':', &rec->first, &rec->end) < 0 ||
+            parse_count(slash + 1, end, &rec->total) < 0 || rec->first >= rec->end || rec->end > rec->total)
+            return -1;
+        *seen |= 2;
+    } else if (klen == 6 && !memcmp(w, "render", 6) && !(*seen & 4)) {
+        if (end - eq - 1 != 16 || strspn(eq + 1, "0123456789abcdef") < 16)
+            return -1;
+        rec->render = strtoull(eq + 1, NULL, 16);
+        *seen |= 4;
+    } else {
+        return -1; /* a record word twice */
+    }
+    return 0;
+}
+
+static int is_record_key(const char *w, size_t len)
+{
+    const char *eq = memchr(w, '=', len);
+    size_t k = eq ? (size_t)(eq - w) : 0;
+    return eq && ((k == 7 && !memcmp(w, "segment", 7)) || (k == 6 && !memcmp(w, "frames", 6)) ||
+                  (k == 6 && !memcmp(w, "render", 6)));
+}
+
+int vs_settings_parse(const char *tag, char *settings, size_t size, vs_segment_record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    size_t n = 0;
+    int seen = 0, bad = 0;
+    if (size)
+        settings[0] = '\0';
+    for (const char *s = tag;;) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            break;
+        size_t len = strcspn(s, " ");
+        if (is_record_key(s, len)) {
+            bad |= parse_record_word(s, len, rec, &seen) < 0;
+        } else if (size) {
+            if (n + len + 1 < size) {
+                if (n)
+                    settings[n++] = ' ';
+                memcpy(settings + n, s, len);
+                n += len;
+                settings[n] = '\0';
+            } else {
+                bad = 1; /* longer than the tag can be */
+            }
+        }
+        s += len;
+    }
+    if (!seen && !bad)
+        return 0;
+    /* frames and render always come together, and K/N names the range of the split render.c makes */
+    if (bad || !(seen & 2) || !(seen & 4) ||
+        ((seen & 1) && (rec->first != rec->total * (rec->index - 1) / rec->count ||
+                        rec->end != rec->total * rec->index / rec->count))) {
+        memset(rec, 0, sizeof *rec);
+        return -1;
+    }
+    return 1;
+}
+
+/* ---- is a file whole? ---- */
+
+static AVRational part_fps(const AVStream *st);
+
+int vs_media_check_complete(AVFormatContext *fmt, const AVStream *st, const char *path)
+{
+    int64_t size = avio_size(fmt->pb);
+    if (size < 0)
+        return 0; /* not a file: nothing to measure against */
+    int n = avformat_index_get_entries_count(st);
+    if (n > 0 && st->nb_frames > 0 && n >= st->nb_frames) {
+        /* the sample table lists every frame (MP4, MOV): compare it with the data */
+        for (int i = 0; i < n; i++) {
+            const AVIndexEntry *e = avformat_index_get_entry((AVStream *)st, i);
+            if (e->pos + e->size > size)
+                return vs_fail("%s: cut short: the index lists %d frames, but the file (%lld bytes) ends inside "
+                               "frame %d: %d frame%s missing", path, n, (long long)size, i, n - i,
+                               n - i == 1 ? " is" : "s are");
+        }
+        return 0;
+    }
+    /* no complete index (Matroska, AVI): read from the last indexed frame,
+     * or from the start (as far as the file can seek) */
+    const AVIndexEntry *last = n > 0 ? avformat_index_get_entry((AVStream *)st, n - 1) : NULL;
+    if (!last || av_seek_frame(fmt, st->index, last->timestamp, AVSEEK_FLAG_BACKWARD) < 0)
+        avformat_seek_file(fmt, -1, INT64_MIN, fmt->start_time != AV_NOPTS_VALUE ? fmt->start_time : 0, INT64_MAX, 0);
+    AVPacket *pkt = av_packet_alloc();
+    if (!pkt)
+        return vs_fail("%s: out of memory", path);
+    int ret = 0;
+    int64_t shown_until = AV_NOPTS_VALUE; /* end of the latest frame read, in AV_TIME_BASE */
+    for (;;) {
+        int err = av_read_frame(fmt, pkt);
+        if (err == AVERROR_EOF) {
+            /* the header's duration (Matroska writes it when the file is finished) against the
+             * frames there; half a frame of slack for the header's rounding */
+            AVRational fps = part_fps(st);
+            int64_t slack = fps.num > 0 ? av_rescale_q(1, av_inv_q(fps), AV_TIME_BASE_Q) / 2 : fmt->duration / 100;
+            if (shown_until == AV_NOPTS_VALUE)
+                ret = vs_fail("%s: cut short: none of its frames can be read", path);
+            else if (fmt->duration > 0 && shown_until < fmt->duration - slack)
+                ret = vs_fail("%s: cut short: its frames end at %.2f s of the %.2f s its header gives", path,
+                              shown_until / (double)AV_TIME_BASE, fmt->duration / (double)AV_TIME_BASE);
+            break;
+        }
+        if (err < 0) {
+            ret = vs_fail("%s: cut short or damaged: %s", path, vs_av_error(err));
+            break;
+        }
+        int cut = pkt->pos >= 0 && pkt->pos + pkt->size > size;
+        if (pkt->stream_index == st->index && pkt->pts != AV_NOPTS_VALUE) {
+            int64_t t = av_rescale_q(pkt->pts + pkt->duration - (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0),
+                                     st->time_base, AV_TIME_BASE_Q);
+            if (shown_until == AV_NOPTS_VALUE || t > shown_until)
+                shown_until = t;
+        }
+        int corrupt = pkt->flags & AV_PKT_FLAG_CORRUPT;
+        av_packet_unref(pkt);
+        if (cut || corrupt) {
+            ret = vs_fail("%s: cut short: its last frame %s", path,
+                          cut ? "ends after the end of the file" : "is incomplete");
+            break;
+        }
+    }
+    av_packet_free(&pkt);
+    return ret;
 }
 
 static void close_part(struct part *p)
@@ -253,11 +445,20 @@ static int take_signature(struct part *p, struct signature *sig)
         return vs_fail("%s: out of memory", p->path);
     }
     sig->fps = part_fps(p->st);
-    const char *settings = vs_settings_tag_get(p->st);
-    if (settings && !(sig->settings = strdup(settings))) {
-        av_packet_free(&pkt);
-        signature_free(sig);
-        return vs_fail("%s: out of memory", p->path);
+    const char *tag = vs_settings_tag_get(p->st);
+    if (tag) {
+        char settings[VS_SETTINGS_MAX + 1];
+        sig->has_rec = vs_settings_parse(tag, settings, sizeof settings, &sig->rec);
+        if (sig->has_rec < 0) {
+            av_packet_free(&pkt);
+            signature_free(sig);
+            return vs_fail("%s: its segment record is damaged ('%s')", p->path, tag);
+        }
+        if (!(sig->settings = strdup(settings))) {
+            av_packet_free(&pkt);
+            signature_free(sig);
+            return vs_fail("%s: out of memory", p->path);
+        }
     }
     int r = read_video_packet(p, pkt);
     if (r != 0) {
@@ -367,36 +568,144 @@ static int compare(const char *pa, const struct signature *a, const char *pb, co
                    vb, pa, va);
 }
 
-/* Pass 1: every part opens, has video frames starting on a keyframe, and
- * matches the first. *recorded: every part carries the encoder settings. */
-static int check_parts(const char *const *parts, int n, int *recorded)
+/* "segment K/N, frames A:B" or "frames A:B", for messages. */
+static const char *segment_name(const vs_segment_record *r, char *buf, size_t size)
 {
-    struct signature first = {0};
-    int ret = -1;
+    if (r->count > 0)
+        snprintf(buf, size, "segment %d/%d, frames %lld:%lld", r->index, r->count, (long long)r->first,
+                 (long long)r->end);
+    else
+        snprintf(buf, size, "frames %lld:%lld", (long long)r->first, (long long)r->end);
+    return buf;
+}
+
+/* The missing frames [from, to) as "frames A:B" plus the segment they
+ * are, when the render was split by --segment. */
+static const char *missing_name(const vs_segment_record *r, int64_t from, int64_t to, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "frames %lld:%lld", (long long)from, (long long)to);
+    for (int k = 1; r->count > 0 && k <= r->count && n > 0 && (size_t)n < size; k++)
+        if (r->total * (k - 1) / r->count == from) {
+            snprintf(buf + n, size - (size_t)n, " (segment %d/%d)", k, r->count);
+            break;
+        }
+    return buf;
+}
+
+/* Parts with segment records must be one render's segments, each once, in
+ * frame order, none missing (partial: none missing between them): the first
+ * problem is reported. *joined: the frames the join holds. */
+static int check_segments(const char *const *parts, const struct signature *sig, const int *order, int n,
+                          int partial, vs_segment_record *joined)
+{
+    char a[96], b[96];
+    const vs_segment_record *r0 = &sig[order[0]].rec;
+    int64_t next = partial ? r0->first : 0; /* the frame the next part must start with */
+    for (int i = 0; i < n; i++) {
+        const char *path = parts[order[i]];
+        const vs_segment_record *r = &sig[order[i]].rec;
+        if (!sig[order[i]].has_rec) {
+            int j = 0;
+            while (!sig[order[j]].has_rec)
+                j++;
+            const char *with = parts[order[j]];
+            return vs_fail("%s: not a segment (no segment record), but %s is one: join the segments of one "
+                           "render (vstudio run --segment K/N or --frames A:B), or only whole videos", path, with);
+        }
+        if (r->render != r0->render || r->total != r0->total)
+            return vs_fail("%s: a segment of another render than %s (the script, its arguments or the "
+                           "settings differ)", path, parts[order[0]]);
+        if (r->first == next) {
+            next = r->end;
+            continue;
+        }
+        for (int j = 0; j < i; j++)
+            if (sig[order[j]].rec.first == r->first && sig[order[j]].rec.end == r->end)
+                return vs_fail("%s: %s again, already given as %s", path, segment_name(r, a, sizeof a),
+                               parts[order[j]]);
+        int later = -1; /* the part that should come here */
+        for (int j = i + 1; j < n && later < 0; j++)
+            if (sig[order[j]].rec.first == next)
+                later = j;
+        const char *prev = i > 0 ? parts[order[i - 1]] : NULL;
+        const vs_segment_record *rp = i > 0 ? &sig[order[i - 1]].rec : NULL;
+        if (r->first < next && r->end > rp->first)
+            return vs_fail("%s (%s) overlaps %s (%s): a part of another split of the render?", path,
+                           segment_name(r, a, sizeof a), prev, segment_name(rp, b, sizeof b));
+        if (r->first < next || later >= 0)
+            return vs_fail("%s (%s) is out of order: %s (%s) must come %s it; give the parts in frame order",
+                           path, segment_name(r, a, sizeof a), later >= 0 ? parts[order[later]] : prev,
+                           segment_name(later >= 0 ? &sig[order[later]].rec : rp, b, sizeof b),
+                           later >= 0 ? "before" : "after");
+        return vs_fail("%s: %s are missing before it (%s)", path, missing_name(r, next, r->first, a, sizeof a),
+                       segment_name(r, b, sizeof b));
+    }
+    *joined = (vs_segment_record){0, 0, r0->first, next, r0->total, r0->render};
+    if (next < r0->total && !partial)
+        return vs_fail("%s: %s are missing after it (the render has %lld frames; --partial joins "
+                       "a run of segments)", parts[order[n - 1]], missing_name(r0, next, r0->total, a, sizeof a),
+                       (long long)r0->total);
+    return 0;
+}
+
+/* A shell glob lists part-10 before part-2: names given in byte order that
+ * natural order would change are taken in natural order. Any other order
+ * is the caller's choice (and checked). */
+static void glob_order(const char *const *parts, int *order, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (strcmp(parts[order[i - 1]], parts[order[i]]) > 0)
+            return;
+    for (int i = 1; i < n; i++) /* insertion sort: a handful of parts */
+        for (int j = i; j > 0 && vs_natural_compare(parts[order[j - 1]], parts[order[j]]) > 0; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+}
+
+/* Pass 1: every part opens, is whole, has video frames starting on a
+ * keyframe, and matches the first; segments of a render come each once, in
+ * order (after glob_order). order[] receives the order to join in;
+ * *recorded: every part carries the encoder settings; joined->total > 0:
+ * the parts are segments and the join holds joined's frames. */
+static int check_parts(const char *const *parts, int n, int partial, int *order, int *recorded,
+                       vs_segment_record *joined)
+{
+    memset(joined, 0, sizeof *joined);
     *recorded = 1;
+    struct signature *sig = calloc((size_t)n, sizeof *sig);
+    if (!sig)
+        return vs_fail("out of memory");
+    int ret = -1, segments = 0;
     for (int i = 0; i < n; i++) {
         struct part p;
-        struct signature sig;
+        order[i] = i;
         if (open_part(&p, parts[i]) < 0)
             goto done;
-        int r = take_signature(&p, &sig);
+        int r = take_signature(&p, &sig[i]);
+        if (r == 0)
+            r = vs_media_check_complete(p.fmt, p.st, p.path);
         close_part(&p);
         if (r < 0)
             goto done;
-        if (!sig.settings)
+        if (!sig[i].settings)
             *recorded = 0;
-        if (i == 0) {
-            first = sig;
-            continue;
-        }
-        r = compare(parts[0], &first, parts[i], &sig);
-        signature_free(&sig);
-        if (r < 0)
+        segments += sig[i].has_rec;
+        if (i > 0 && compare(parts[0], &sig[0], parts[i], &sig[i]) < 0)
+            goto done;
+    }
+    if (segments > 0) {
+        if (segments == n)
+            glob_order(parts, order, n);
+        if (check_segments(parts, sig, order, n, partial, joined) < 0)
             goto done;
     }
     ret = 0;
 done:
-    signature_free(&first);
+    for (int i = 0; i < n; i++)
+        signature_free(&sig[i]);
+    free(sig);
     return ret;
 }
 
@@ -408,8 +717,9 @@ static int same_file(const char *a, const char *b)
 
 /* The output stream, set up from the first part. recorded: every part had
  * the same encoder settings, so the joined file can say so too (and be
- * joined again). */
-static int setup_output(AVFormatContext *out, const struct part *p, int recorded)
+ * joined again); a join of some of a render's segments is a segment too
+ * (joined: its frames), the whole render is not. */
+static int setup_output(AVFormatContext *out, const struct part *p, int recorded, const vs_segment_record *joined)
 {
     const AVCodecParameters *in = p->st->codecpar;
     AVStream *ost = avformat_new_stream(out, NULL);
@@ -429,9 +739,15 @@ static int setup_output(AVFormatContext *out, const struct part *p, int recorded
             return vs_fail("out of memory");
         memcpy(dst, sd->data, sd->size);
     }
-    const char *settings = vs_settings_tag_get(p->st);
-    if (recorded && settings && vs_settings_tag_set(ost, out->oformat, settings) < 0)
-        return vs_fail("out of memory");
+    const char *tag = vs_settings_tag_get(p->st);
+    char settings[VS_SETTINGS_MAX + 1];
+    vs_segment_record rec;
+    if (recorded && tag && vs_settings_parse(tag, settings, sizeof settings, &rec) >= 0) {
+        if (joined->total > 0 && (joined->first > 0 || joined->end < joined->total))
+            vs_segment_format(settings, sizeof settings, joined);
+        if (vs_settings_tag_set(ost, out->oformat, settings) < 0)
+            return vs_fail("out of memory");
+    }
     if (av_dict_copy(&out->metadata, p->fmt->metadata, 0) < 0)
         return vs_fail("out of memory");
     /* The muxer writes its own brand, encoder and time. */
@@ -439,6 +755,10 @@ static int setup_output(AVFormatContext *out, const struct part *p, int recorded
                                       "creation_time"};
     for (size_t i = 0; i < sizeof own / sizeof *own; i++)
         av_dict_set(&out->metadata, own[i], NULL, 0);
+    /* the first part's convert record (convert.c) is not the joined file's */
+    const AVDictionaryEntry *c = av_dict_get(out->metadata, "comment", NULL, 0);
+    if (c && strncmp(c->value, "vstudio convert: ", 17) == 0)
+        av_dict_set(&out->metadata, "comment", NULL, 0);
     return 0;
 }
 
@@ -479,8 +799,8 @@ static int64_t guess_dts(struct reorder *r, int64_t pts, int64_t dur)
  * Copies one part's video packets, shifted so its first frame shows at
  * *clock (in tb); advances *clock to the end of its last frame.
  */
-static int copy_part(AVFormatContext *out, struct part *p, AVRational tb, int64_t *clock, int64_t *last_dts,
-                     int64_t *frames, const vs_concat_job *job)
+static int copy_part(AVFormatContext *out, const char *out_name, struct part *p, AVRational tb, int64_t *clock,
+                     int64_t *last_dts, int64_t *frames, const vs_concat_job *job)
 {
     AVStream *ost = out->streams[0];
     AVRational itb = p->st->time_base;
@@ -546,7 +866,9 @@ static int copy_part(AVFormatContext *out, struct part *p, AVRational tb, int64_
         av_packet_rescale_ts(pkt, tb, ost->time_base);
         int err = av_interleaved_write_frame(out, pkt);
         if (err < 0) {
-            vs_fail("%s: frame %lld: cannot write (%s)", p->path, (long long)k, vs_av_error(err));
+            /* the output failed (a full disk), not the part being read */
+            vs_fail("%s: cannot write (%s), copying frame %lld of %s", out_name, vs_av_error(err), (long long)k,
+                    p->path);
             goto done;
         }
         ++*frames;
@@ -574,13 +896,21 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
     if (!of || (of->flags & AVFMT_NOFILE))
         return vs_fail("%s: cannot tell the container from the name (use .mp4, .mkv or .mov)", out);
     int recorded;
-    if (check_parts(parts, n_parts, &recorded) < 0)
+    vs_segment_record joined;
+    int *order = malloc(sizeof *order * (size_t)n_parts);
+    if (!order)
+        return vs_fail("out of memory");
+    if (check_parts(parts, n_parts, job && job->partial, order, &recorded, &joined) < 0) {
+        free(order);
         return -1;
+    }
 
     size_t plen = strlen(out) + sizeof ".part";
     char *partpath = malloc(plen);
-    if (!partpath)
+    if (!partpath) {
+        free(order);
         return vs_fail("out of memory");
+    }
     snprintf(partpath, plen, "%s.part", out);
 
     AVFormatContext *octx = NULL;
@@ -598,7 +928,7 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
     for (int i = 0; i < n_parts; i++) {
         if (job && job->on_part)
             job->on_part(job->ctx, i, n_parts);
-        if (open_part(&p, parts[i]) < 0)
+        if (open_part(&p, parts[order[i]]) < 0)
             goto fail;
         dropped += p.dropped;
         if (i == 0) {
@@ -607,7 +937,7 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
                         avcodec_get_name(p.st->codecpar->codec_id));
                 goto fail;
             }
-            if (setup_output(octx, &p, recorded) < 0)
+            if (setup_output(octx, &p, recorded, &joined) < 0)
                 goto fail;
             tb = p.st->time_base;
             err = avio_open(&octx->pb, partpath, AVIO_FLAG_WRITE);
@@ -627,7 +957,7 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
                 goto fail;
             }
         }
-        if (copy_part(octx, &p, tb, &clock, &last_dts, &frames, job) < 0)
+        if (copy_part(octx, out, &p, tb, &clock, &last_dts, &frames, job) < 0)
             goto fail;
         close_part(&p);
     }
@@ -663,6 +993,7 @@ done:
     close_part(&p);
     avformat_free_context(octx);
     free(partpath);
+    free(order);
     return ret;
 }
 

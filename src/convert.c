@@ -3,9 +3,9 @@
  *
  * A batch is a list of (folder, output) tasks. Planning lists every folder
  * (framelist.c: natural, name or regex order), skips outputs that are
- * already complete (a readable video whose frame count matches the folder,
- * or whose "vstudio convert: N files" comment matches when bad frames were
- * skipped), and orders the rest longest first: with `jobs` folders
+ * this folder's complete, current conversion (see "resume" below: a
+ * digest of the frame list and options in the output, and data that holds
+ * every frame), and orders the rest longest first: with `jobs` folders
  * converting at once, greedy longest-first (LPT) keeps the last minutes
  * from being one long folder on one core.
  *
@@ -29,6 +29,7 @@
  * The batch's main thread only reports: a progress line (folders, frames/s,
  * ETA) while the folder threads work, and the summary at the end.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -43,13 +44,22 @@
 #include <libavformat/avformat.h>
 #include <turbojpeg.h>
 
+#include "concat.h"
 #include "convert.h"
 #include "error.h"
+#include "hash.h"
+#include "libav_log.h"
 #include "image.h"
 #include "pool.h"
 #include "vstudio.h"
 
-enum job_state { JOB_PENDING, JOB_CONVERTED, JOB_SKIPPED, JOB_FAILED };
+enum job_state {
+    JOB_PENDING,               /* planned; not started when the batch ends so */
+    JOB_CONVERTED,
+    JOB_SKIPPED,               /* up to date */
+    JOB_FAILED,
+    JOB_INTERRUPTED,           /* converting when Ctrl-C came: its .part is removed */
+};
 
 /* [Y', Cb', Cr'] = m * [Y, Cb - 128, Cr - 128] + (16, 128, 128), 16.16 fixed
  * point: full-range BT.601 (JFIF) to limited-range BT.601 or BT.709. */
@@ -64,7 +74,11 @@ struct job {
     enum job_state state;
     char reason[1024];         /* why it failed or was skipped */
     char note[512];            /* numbering warning, odd-size padding */
+    char redo[1024];           /* why an earlier output is converted again */
+    uint64_t source;           /* digest of the frame list and options (resume) */
     int width, height;         /* the first frame's size */
+    int out_width, out_height; /* the encoded size (odd sizes padded) */
+    int plan_fails;            /* --dry-run: a frame's header says the conversion would fail */
     int jpeg_direct;           /* even size, yuv420p encoder: JPEGs may skip RGB */
     struct yuv_map jpeg_map;
     int64_t written;
@@ -109,50 +123,104 @@ void vs_convert_options_init(vs_convert_options *o)
     o->crf = -1;
 }
 
-/* ---- resume: is OUT already a complete conversion of this folder? ---- */
+/* ---- resume: is OUT already a complete conversion of this folder? ----
+ *
+ * Every output records, in its comment, "vstudio convert: N files, source
+ * HEX": a digest of the frame list (names, sizes, mtimes, in order) and of
+ * the options that change the video. An output is skipped only when it
+ * carries this folder's digest and its data holds every frame its index
+ * lists (concat.h); one of ours that is stale or cut short is redone, and
+ * anything else at the path is refused without --force: it is not ours to
+ * replace. */
 
-/* Frame count of the first video stream (from the container's index when
- * it has one, else by counting packets); -1 when unreadable. */
-static int64_t video_frames(const char *path, int64_t *files_comment)
+static const char COMMENT_PREFIX[] = "vstudio convert: ";
+
+/* The digest the output of this folder with these options must carry. */
+static void source_digest(struct job *j, const vs_convert_options *o)
 {
-    AVFormatContext *fmt = NULL;
-    *files_comment = -1;
-    if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
-        return -1;
-    int64_t n = -1;
-    int vi = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (vi < 0)
-        goto done;
-    AVDictionaryEntry *c = av_dict_get(fmt->metadata, "comment", NULL, 0);
-    long long files;
-    if (c && sscanf(c->value, "vstudio convert: %lld files", &files) == 1)
-        *files_comment = files;
-    n = fmt->streams[vi]->nb_frames;
-    if (n <= 0) {
-        AVPacket *pkt = av_packet_alloc();
-        n = 0;
-        while (pkt && av_read_frame(fmt, pkt) >= 0) {
-            if (pkt->stream_index == vi)
-                n++;
-            av_packet_unref(pkt);
-        }
-        av_packet_free(&pkt);
+    uint64_t h = VS_FNV1A_SEED;
+    char words[256];
+    /* the preset is left out: a rerun with a faster one resumes the batch */
+    snprintf(words, sizeof words, "fps=%d/%d crf=%d codec=%s resize=%d background=%u,%u,%u skip_bad=%d", o->fps_num,
+             o->fps_den, o->crf, o->codec ? o->codec : "", o->resize, o->background[0], o->background[1],
+             o->background[2], o->skip_bad);
+    h = vs_fnv1a(h, words, strlen(words) + 1);
+    for (int64_t i = 0; i < j->frames; i++) {
+        const char *path = vs_frame_list_path(j->list, i);
+        const char *name = strrchr(path, '/');
+        name = name ? name + 1 : path;
+        struct stat st;
+        if (stat(path, &st) != 0)
+            memset(&st, 0, sizeof st); /* unreadable: the conversion will say so */
+        int64_t facts[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
+        h = vs_fnv1a(h, name, strlen(name) + 1);
+        h = vs_fnv1a(h, facts, sizeof facts);
     }
-done:
-    avformat_close_input(&fmt);
+    j->source = h;
+}
+
+/* The video packets from where fmt stands to the end. */
+static int64_t count_packets(AVFormatContext *fmt, int vi)
+{
+    AVPacket *pkt = av_packet_alloc();
+    int64_t n = 0;
+    while (pkt && av_read_frame(fmt, pkt) >= 0) {
+        n += pkt->stream_index == vi;
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
     return n;
 }
 
-static int output_is_complete(const struct job *j)
+enum resume { RESUME_ABSENT, RESUME_CURRENT, RESUME_STALE, RESUME_FOREIGN };
+
+/* What is at j->out: nothing, this folder's complete conversion, an
+ * earlier or cut-short conversion (why in j->reason), or a file that
+ * vstudio convert did not write (why in j->reason). *frames: the
+ * output's frame count when current. */
+static enum resume resume_state(struct job *j, int64_t *frames)
 {
     struct stat st;
-    if (stat(j->out, &st) != 0 || !S_ISREG(st.st_mode))
-        return 0;
-    int64_t files;
-    int64_t n = video_frames(j->out, &files);
-    if (n <= 0)
-        return 0;
-    return n == j->frames || files == j->frames;
+    if (lstat(j->out, &st) != 0)
+        return RESUME_ABSENT;
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(j->reason, sizeof j->reason, "%s exists and is not a regular file", j->out);
+        return RESUME_FOREIGN;
+    }
+    AVFormatContext *fmt = NULL;
+    int err = avformat_open_input(&fmt, j->out, NULL, NULL);
+    if (err < 0) {
+        snprintf(j->reason, sizeof j->reason, "%s exists and is not a video (%s)", j->out, vs_av_error(err));
+        return RESUME_FOREIGN;
+    }
+    enum resume r = RESUME_FOREIGN;
+    const AVDictionaryEntry *c = av_dict_get(fmt->metadata, "comment", NULL, 0);
+    unsigned long long source = 0;
+    int vi = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (!c && !strcmp(fmt->iformat->name, "yuv4mpegpipe")) {
+        snprintf(j->reason, sizeof j->reason, "%s exists, and y4m cannot record what it was converted from", j->out);
+        goto done;
+    }
+    if (!c || strncmp(c->value, COMMENT_PREFIX, sizeof COMMENT_PREFIX - 1) != 0 || vi < 0) {
+        snprintf(j->reason, sizeof j->reason, "%s exists and was not written by vstudio convert", j->out);
+        goto done;
+    }
+    r = RESUME_STALE;
+    const char *at = strstr(c->value, ", source ");
+    if (!at || sscanf(at, ", source %16llx", &source) != 1 || source != j->source) {
+        snprintf(j->reason, sizeof j->reason, "%s: the frames or the options changed since it was written", j->out);
+        goto done;
+    }
+    /* no count in the header (Matroska): count the packets, before the check reads */
+    *frames = fmt->streams[vi]->nb_frames > 0 ? fmt->streams[vi]->nb_frames : count_packets(fmt, vi);
+    if (vs_media_check_complete(fmt, fmt->streams[vi], j->out) < 0) {
+        snprintf(j->reason, sizeof j->reason, "%s", vs_last_error());
+        goto done;
+    }
+    r = RESUME_CURRENT;
+done:
+    avformat_close_input(&fmt);
+    return r;
 }
 
 /* ---- one frame: file -> RGBA -> picture, in a worker ---- */
@@ -484,8 +552,9 @@ static int convert_folder(struct job *j, struct batch *bt)
     eo.codec = o->codec;
     eo.threads = bt->encoder_threads;
     eo.no_pad_note = 1; /* said once in the folder's warning below, with the folder's name */
-    char comment[64];
-    snprintf(comment, sizeof comment, "vstudio convert: %lld files", (long long)j->frames);
+    char comment[96];
+    snprintf(comment, sizeof comment, "%s%lld files, source %016llx", COMMENT_PREFIX, (long long)j->frames,
+             (unsigned long long)j->source);
     eo.comment = comment;
     struct pipeline p = {.job = j, .batch = bt};
     p.enc = vs_encoder_open(j->out, j->width, j->height, &eo);
@@ -493,6 +562,8 @@ static int convert_folder(struct job *j, struct batch *bt)
         return job_fail(j, "%s", vs_last_error());
     int pw, ph;
     const char *pix_fmt = vs_encoder_pix_fmt(p.enc, &pw, &ph);
+    j->out_width = pw;
+    j->out_height = ph;
     if (pw != j->width || ph != j->height) {
         size_t n = strlen(j->note);
         snprintf(j->note + n, sizeof j->note - n, "%s%dx%d is odd: padded to %dx%d by repeating the edge",
@@ -523,7 +594,7 @@ static int convert_folder(struct job *j, struct batch *bt)
     }
     for (int64_t i = 0; i < j->frames; i++) {
         if (vs_pool_take(p.pool, i, NULL) < 0) {
-            job_fail(j, "interrupted");
+            j->state = JOB_INTERRUPTED;
             goto done;
         }
         struct slot *s = &p.slots[vs_pool_slot(p.pool, i)];
@@ -541,7 +612,7 @@ static int convert_folder(struct job *j, struct batch *bt)
             }
             add_bad(j, error);
         } else if (vs_encoder_push_picture(p.enc, pic) < 0) {
-            job_fail(j, "%s: frame %lld: %s", j->out, (long long)i, vs_last_error());
+            job_fail(j, "%s", vs_last_error()); /* names the output and the frame */
             goto done;
         } else {
             j->written++;
@@ -588,7 +659,7 @@ static void *job_thread(void *arg)
         if (k >= bt->norder || *bt->stop)
             break;
         struct job *j = bt->order[k];
-        if (convert_folder(j, bt) < 0) {
+        if (convert_folder(j, bt) < 0 && j->state == JOB_FAILED) {
             /* a failed folder's remaining frames count as done, so the ETA stays honest */
             atomic_fetch_add(&bt->frames_done, j->frames - j->processed);
         }
@@ -605,6 +676,26 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
+/* Folders inside dir (dot folders aside): a folder of frame folders. */
+static int64_t count_subfolders(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int64_t n = 0;
+    struct dirent *e;
+    char path[4096];
+    struct stat st;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        n += stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    closedir(d);
+    return n;
+}
+
 /* Plans one task: lists the folder and decides whether it needs work. */
 static void plan_job(struct job *j, const vs_convert_options *o)
 {
@@ -618,19 +709,109 @@ static void plan_job(struct job *j, const vs_convert_options *o)
     if (w)
         snprintf(j->note, sizeof j->note, "%s", w);
     if (j->frames == 0) {
-        int64_t ignored = vs_frame_list_ignored(j->list);
-        if (ignored)
+        int64_t ignored = vs_frame_list_ignored(j->list), folders = count_subfolders(j->dir);
+        size_t len = strlen(j->dir);
+        if (folders)
+            job_fail(j, "%s: no PNG or JPEG files, but %lld folder%s: to convert each, give '%s%s*' (quoted)",
+                     j->dir, (long long)folders, folders == 1 ? "" : "s", j->dir,
+                     len && j->dir[len - 1] == '/' ? "" : "/");
+        else if (ignored)
             job_fail(j, "%s: no PNG or JPEG files (%lld other entr%s ignored)", j->dir, (long long)ignored,
                      ignored == 1 ? "y" : "ies");
         else
             job_fail(j, "%s: the folder is empty", j->dir);
         return;
     }
-    if (!o->force && output_is_complete(j)) {
+    source_digest(j, o);
+    if (o->force)
+        return;
+    int64_t frames = 0;
+    switch (resume_state(j, &frames)) {
+    case RESUME_CURRENT:
         j->state = JOB_SKIPPED;
         snprintf(j->reason, sizeof j->reason, "%s is up to date (%lld frames; --force redoes it)", j->out,
-                 (long long)j->frames);
+                 (long long)frames);
+        break;
+    case RESUME_STALE: /* ours: converted again, saying why */
+        snprintf(j->redo, sizeof j->redo, "%s", j->reason);
+        j->reason[0] = '\0';
+        break;
+    case RESUME_FOREIGN: {
+        char why[sizeof j->reason];
+        snprintf(why, sizeof why, "%s", j->reason);
+        job_fail(j, "%s; --force replaces it", why);
+        break;
     }
+    case RESUME_ABSENT:
+        break;
+    }
+}
+
+static vs_frame *size_only(void *ctx, int width, int height)
+{
+    (void)ctx;
+    (void)width;
+    (void)height;
+    vs_fail("size only");
+    return NULL;
+}
+
+/* A frame's size from its first bytes (PNG's IHDR, JPEG's SOF), without
+ * reading or decoding the rest; a header further in (JPEG behind a large
+ * EXIF block) is looked for in the whole file. */
+static int header_size(const char *path, uint8_t *head, size_t cap, int *w, int *h)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return vs_fail("%s: cannot open (%s)", path, strerror(errno));
+    size_t n = fread(head, 1, cap, f);
+    fclose(f);
+    vs_image_info info = {0};
+    vs_image_decode_to(path, head, n, size_only, NULL, &info, NULL);
+    if (info.width > 0 && info.height > 0) {
+        *w = info.width;
+        *h = info.height;
+        return 0;
+    }
+    return n == cap ? vs_image_size(path, w, h) : -1;
+}
+
+/* --dry-run: every frame's header (no decoding), so that unreadable frames
+ * and frames of another size show before a long batch. The problems go to
+ * j->bad; plan_fails when the conversion would stop at one. */
+static void check_headers(struct job *j, const vs_convert_options *o)
+{
+    enum { HEAD = 256 * 1024 };
+    uint8_t *head = malloc(HEAD);
+    int w0 = 0, h0 = 0;
+    for (int64_t i = 0; head && i < j->frames; i++) {
+        const char *path = vs_frame_list_path(j->list, i);
+        int w, h;
+        char why[600];
+        if (header_size(path, head, HEAD, &w, &h) < 0) {
+            snprintf(why, sizeof why, "%s", strip_path(vs_last_error(), path));
+            j->plan_fails |= !o->skip_bad;
+        } else if (!w0) {
+            w0 = w;
+            h0 = h;
+            continue;
+        } else if (w != w0 || h != h0) {
+            if (o->resize != VS_RESIZE_NONE)
+                continue;
+            snprintf(why, sizeof why, "size %dx%d differs from the first frame's %dx%d; use --resize fit|fill|pad",
+                     w, h, w0, h0);
+            j->plan_fails = 1;
+        } else {
+            continue;
+        }
+        size_t n = strlen(path) + strlen(why) + 40;
+        char *line = malloc(n);
+        if (line) {
+            snprintf(line, n, "%s (frame %lld): %s", path, (long long)i, why);
+            add_bad(j, line);
+        }
+    }
+    free(head);
 }
 
 static void print_dry_run(const struct job *j)
@@ -659,6 +840,13 @@ static void print_dry_run(const struct job *j)
         printf("  ignored: %lld other entries\n", (long long)vs_frame_list_ignored(j->list));
     if (j->note[0])
         printf("  warning: %s\n", j->note);
+    if (j->redo[0])
+        printf("  converted again: %s\n", j->redo);
+    enum { SHOWN = 5 };
+    for (int64_t b = 0; b < j->nbad && b < SHOWN; b++)
+        printf("  %s: %s\n", j->plan_fails ? "problem" : "left out (--skip-bad)", j->bad[b]);
+    if (j->nbad > SHOWN)
+        printf("  ... and %lld more\n", (long long)(j->nbad - SHOWN));
 }
 
 static void format_duration(char *buf, size_t n, double s)
@@ -678,7 +866,7 @@ static void print_progress(struct batch *bt, double t0, int final)
     double fps = el > 0 ? done / el : 0;
     char eta[32];
     format_duration(eta, sizeof eta, fps > 0 ? (bt->frames_total - done) / fps : -1);
-    fprintf(stderr, "\rconvert: %d/%d folders, %lld/%lld frames, %.0f fps, ETA %s   %s",
+    fprintf(stderr, "\rvstudio: convert: %d/%d folders, %lld/%lld frames, %.0f fps, ETA %s   %s",
             atomic_load(&bt->jobs_done), bt->norder, done, (long long)bt->frames_total, fps, eta,
             final ? "\n" : "");
     fflush(stderr);
@@ -706,6 +894,8 @@ int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_optio
         jobs[k].dir = tasks[k].dir;
         jobs[k].out = tasks[k].out;
         plan_job(&jobs[k], o);
+        if (o->dry_run && jobs[k].state == JOB_PENDING)
+            check_headers(&jobs[k], o);
         if (jobs[k].state == JOB_PENDING) {
             order[bt.norder++] = &jobs[k];
             bt.frames_total += jobs[k].frames;
@@ -714,13 +904,17 @@ int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_optio
     if (o->dry_run) {
         for (int k = 0; k < n; k++)
             print_dry_run(&jobs[k]);
-        int up = 0, bad = 0;
+        int up = 0, bad = 0, todo = 0;
+        long long todo_frames = 0;
         for (int k = 0; k < n; k++) {
             up += jobs[k].state == JOB_SKIPPED;
-            bad += jobs[k].state == JOB_FAILED;
+            bad += jobs[k].state == JOB_FAILED || jobs[k].plan_fails;
+            if (jobs[k].state == JOB_PENDING && !jobs[k].plan_fails) {
+                todo++;
+                todo_frames += jobs[k].frames;
+            }
         }
-        printf("%d to convert (%lld frames), %d up to date, %d cannot be converted\n", bt.norder,
-               (long long)bt.frames_total, up, bad);
+        printf("%d to convert (%lld frames), %d up to date, %d cannot be converted\n", todo, todo_frames, up, bad);
     }
     int ret = 0;
     double t0 = now_seconds();
@@ -756,26 +950,32 @@ int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_optio
             pthread_join(threads[k], NULL);
         free(threads);
         pthread_mutex_destroy(&bt.lock);
-        if (o->progress)
+        if (o->progress && !*stop)
             print_progress(&bt, t0, 1);
+        else if (o->progress)
+            fputc('\n', stderr); /* the last line stays as it was: no jump to the end */
     }
     double elapsed = now_seconds() - t0;
 
-    int converted = 0, skipped = 0, failed = 0;
+    int converted = 0, skipped = 0, failed = 0, interrupted = 0, not_started = 0;
     long long left_out = 0, ignored = 0, frames = 0;
     for (int k = 0; k < n; k++) {
         struct job *j = &jobs[k];
         if (j->list)
             ignored += vs_frame_list_ignored(j->list);
-        if (j->state == JOB_PENDING && o->dry_run)
+        if (j->state == JOB_PENDING && o->dry_run) {
+            failed += j->plan_fails;
             continue;
-        if (j->state == JOB_PENDING)
-            job_fail(j, "%s: interrupted", j->dir);
+        }
         if (j->state == JOB_CONVERTED) {
             converted++;
             frames += j->written;
         } else if (j->state == JOB_SKIPPED) {
             skipped++;
+        } else if (j->state == JOB_INTERRUPTED) {
+            interrupted++;
+        } else if (j->state == JOB_PENDING) {
+            not_started++;
         } else {
             failed++;
         }
@@ -788,17 +988,21 @@ int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_optio
             for (int64_t b = 0; b < j->nbad; b++)
                 fprintf(stderr, "vstudio: convert: left out %s\n", j->bad[b]);
             left_out += j->nbad;
-            if (j->state == JOB_FAILED && !(*stop && !strcmp(j->reason, "interrupted")))
+            if (j->redo[0] && j->state == JOB_CONVERTED && !o->quiet)
+                fprintf(stderr, "vstudio: convert: %s: converted again: %s\n", j->dir, j->redo);
+            if (j->state == JOB_FAILED)
                 fprintf(stderr, "vstudio: convert: %s\n", j->reason);
             else if (j->state == JOB_SKIPPED && !o->quiet)
-                fprintf(stderr, "convert: %s\n", j->reason);
+                fprintf(stderr, "vstudio: convert: %s\n", j->reason);
             else if (j->state == JOB_CONVERTED && !o->quiet && n <= 20)
-                fprintf(stderr, "convert: %s -> %s: %lld frames, %dx%d, %.1f s (%.0f fps)\n", j->dir, j->out,
-                        (long long)j->written, j->width, j->height, j->seconds,
+                fprintf(stderr, "vstudio: convert: %s -> %s: %lld frames, %dx%d, %.1f s (%.0f fps)\n", j->dir,
+                        j->out, (long long)j->written, j->out_width, j->out_height, j->seconds,
                         j->seconds > 0 ? j->written / j->seconds : 0.0);
         }
         if (!o->quiet) {
-            fprintf(stderr, "convert: %d converted, %d up to date, %d failed", converted, skipped, failed);
+            fprintf(stderr, "vstudio: convert: %d converted, %d up to date, %d failed", converted, skipped, failed);
+            if (*stop)
+                fprintf(stderr, ", %d interrupted, %d not started", interrupted, not_started);
             if (left_out)
                 fprintf(stderr, ", %lld bad frame%s left out", left_out, left_out == 1 ? "" : "s");
             if (ignored)
@@ -811,9 +1015,19 @@ int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_optio
         ret = 1;
     if (*stop) {
         ret = 128 + (int)*stop;
-        if (!o->dry_run)
-            fprintf(stderr, "convert: interrupted: unfinished outputs were removed; run the same command "
-                            "again to resume\n");
+        if (!o->dry_run) {
+            /* which folders were running, and how far they got */
+            fprintf(stderr, "vstudio: convert: interrupted");
+            const char *sep = " while converting ";
+            for (int k = 0; k < n; k++) {
+                if (jobs[k].state != JOB_INTERRUPTED)
+                    continue;
+                fprintf(stderr, "%s%s (frame %lld of %lld)", sep, jobs[k].dir, (long long)jobs[k].processed,
+                        (long long)jobs[k].frames);
+                sep = ", ";
+            }
+            fprintf(stderr, ": unfinished outputs were removed; run the same command again to resume\n");
+        }
     }
     for (int k = 0; k < n; k++) {
         vs_frame_list_free(jobs[k].list);

@@ -332,7 +332,9 @@ static size_t escape_word(char *dst, size_t size, const char *s)
  * vstudio concat (concat.h): VP9 and MPEG-4 headers do not say which crf
  * made them, so segments of different quality would otherwise join
  * silently. Nothing that legitimately differs between the segments of one
- * render is in it: no frame range, title or thread count.
+ * render is in the settings (no title or thread count); a segment's range
+ * follows them as its own words (the segment record), which concat reads
+ * apart from the settings.
  */
 static int record_settings(vs_encoder *enc, const AVCodec *codec, const vs_encoder_options *o)
 {
@@ -351,6 +353,11 @@ static int record_settings(vs_encoder *enc, const AVCodec *codec, const vs_encod
         int n = snprintf(tag, sizeof tag, "codec=%s preset=%s crf=%s bitrate=%lld gop=%s pix_fmt=%s options=%s",
                          codec->name, preset, crf, (long long)(o->bit_rate > 0 ? o->bit_rate : 0), gop,
                          av_get_pix_fmt_name(enc->pix_fmt), opts);
+        if (n >= 0 && o->segment_total > 0) {
+            vs_segment_record rec = {o->segment_index, o->segment_count, o->segment_first, o->segment_end,
+                                     o->segment_total, o->segment_render};
+            n = (int)vs_segment_format(tag, sizeof tag, &rec);
+        }
         if (n >= 0 && (size_t)n < sizeof tag)
             break;
         if (pass == 1) /* only a preset name could be this long */

@@ -332,6 +332,14 @@ static int open_outputs(struct engine *e)
         eo.fps_num = e->clip.fps_num;
         eo.fps_den = e->clip.fps_den;
         eo.format = o->formats ? o->formats[i] : NULL;
+        if (o->segment_count > 0 || o->first > 0 || o->end >= 0) {
+            /* a piece of the clip: say which, for vstudio concat */
+            eo.segment_index = o->segment_index;
+            eo.segment_count = o->segment_count;
+            eo.segment_first = e->first;
+            eo.segment_end = e->end;
+            eo.segment_total = e->clip.frames;
+        }
         e->encoders[i] = vs_encoder_open(o->outputs[i], e->clip.width, e->clip.height, &eo);
         if (!e->encoders[i])
             return -1;

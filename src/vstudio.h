@@ -131,6 +131,13 @@ typedef struct vs_encoder_options {
     int quality;               /* JPEG sequence quality 1..100; 0: 90 */
     int quiet;                 /* 1: no notes on stderr (odd-size padding, ignored preset) */
     int no_pad_note;           /* 1: no odd-size padding note (the caller reports it, as convert per folder) */
+    /* One piece of a render (vstudio run --frames A:B or --segment K/N),
+     * recorded in the video's settings tag for vstudio concat; segment_total
+     * 0: the whole clip, no record. */
+    int segment_index, segment_count;       /* K/N of --segment; 0/0 for --frames */
+    int64_t segment_first, segment_end;     /* frames [first, end) of the clip */
+    int64_t segment_total;                  /* the clip's frames */
+    uint64_t segment_render;                /* digest of the script, its arguments and the settings */
 } vs_encoder_options;
 void vs_encoder_options_init(vs_encoder_options *opts);
 /* width x height: the size of every frame pushed; opts NULL: defaults.

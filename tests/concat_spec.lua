@@ -230,6 +230,52 @@ describe('vstudio concat', function()
     assert.equal(1, rc)
     assert.truthy(err:find('cannot tell the container', 1, true), err)
   end)
+
+  -- The first n bytes of a file, as a transfer cut short would leave it.
+  local function cut(src, name, n)
+    local data = helper.read_file(src)
+    local path = dir .. '/' .. name
+    helper.write_file(path, data:sub(1, n < 0 and #data + n or n))
+    return path
+  end
+
+  it('refuses a part cut short, however little is missing, naming it and the frames lost', function()
+    -- moov first (faststart): a cut file still lists every frame in its index
+    local whole_b = segment(dir, 'fast-b.mp4', 15, 30, '-crf 0 -movflags +faststart')
+    local size = #helper.read_file(whole_b)
+    for _, case in ipairs({{'one byte', -1, 1}, {'a third', math.floor(size * 2 / 3)}}) do
+      local part = cut(whole_b, 'cut.mp4', case[2])
+      local out = dir .. '/cut-join.mp4'
+      local _, err, rc = helper.vstudio(('concat %s %s -o %s'):format(q(a), q(part), q(out)))
+      assert.equal(1, rc, case[1] .. ': ' .. err)
+      assert.truthy(err:find('vstudio: concat: ' .. part .. ': cut short: the index lists 15 frames', 1, true), err)
+      local lost = tonumber(err:match('(%d+) frames? %a+ missing'))
+      assert.truthy(lost and lost >= (case[3] or 2) and lost < 15, err)
+      assert.is_true(no_output(out))
+    end
+    -- Matroska keeps no sample table: its header's duration tells a cut file
+    local mkv = dir .. '/whole-b.mkv'
+    local _, err, rc = helper.sh(('ffmpeg -v error -y -i %s -c copy %s'):format(q(whole_b), q(mkv)))
+    assert.equal(0, rc, err)
+    local part = cut(mkv, 'cut.mkv', math.floor(#helper.read_file(mkv) / 2))
+    _, err, rc = helper.vstudio(('concat %s %s -o %s'):format(q(a), q(part), q(dir .. '/cut-join.mp4')))
+    assert.equal(1, rc, err)
+    assert.truthy(err:find('vstudio: concat: ' .. part .. ': cut short', 1, true), err)
+    -- the uncut parts still join
+    _, err, rc = helper.vstudio(('concat -q %s %s -o %s'):format(q(a), q(mkv), q(dir .. '/uncut.mp4')))
+    assert.equal(0, rc, err)
+    assert.equal(30, helper.ffprobe_frames(dir .. '/uncut.mp4'))
+  end)
+
+  it('blames the output, not the part it was copying, when the output cannot be written', function()
+    local out = dir .. '/limited.mp4'
+    local big = segment(dir, 'big.mp4', 0, 90, '-crf 0 -s 320x240')
+    -- a file size limit (ulimit -f, 1 KB blocks): writes fail as on a full disk
+    local _, err, rc = helper.sh(('ulimit -f 600; %s concat %s %s -o %s'):format(q(helper.bin), q(big), q(big), q(out)))
+    assert.equal(1, rc, err)
+    assert.truthy(err:find('^vstudio: concat: ' .. out:gsub('%p', '%%%0') .. ': cannot write %(File too large%)'), err)
+    assert.is_true(no_output(out))
+  end)
 end)
 
 -- Segments rendered by vstudio itself: VP9 and MPEG-4 headers do not record
@@ -314,7 +360,7 @@ end}
     local b = render('again-b.webm', '5:10', '--crf 30')
     local c = render('again-c.webm', '10:15', '--crf 30')
     local ab = dir .. '/again-ab.webm'
-    local _, err, rc = helper.vstudio(('concat -q %s %s -o %s'):format(q(a), q(b), q(ab)))
+    local _, err, rc = helper.vstudio(('concat -q --partial %s %s -o %s'):format(q(a), q(b), q(ab)))
     assert.equal(0, rc, err)
     local odd = render('again-odd.webm', '10:15', '--crf 31')
     refused(ab, odd, dir .. '/again-odd-out.webm', 'encoder setting crf=31 differs')

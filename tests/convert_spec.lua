@@ -334,6 +334,212 @@ describe('vstudio convert', function()
     assert.is_false(helper.exists(out .. '.part'))
   end)
 
+  describe('resume', function()
+    local src, out
+    local function frames_dir(n)
+      src = dir .. '/r'
+      os.execute('mkdir -p ' .. q(src))
+      for k = 1, n do flat(src .. '/' .. k .. '.png', level(k)) end
+      out = dir .. '/r.mp4'
+    end
+    local function run(extra)
+      local _, err, rc = convert(q(src) .. ' -o ' .. q(out) .. ' ' .. (extra or ''))
+      assert.are.equal(0, rc, err)
+      return err
+    end
+    local function up_to_date(err, n)
+      return err:find('vstudio: convert: ' .. out .. ' is up to date (' .. n .. ' frames', 1, true) ~= nil
+    end
+
+    it('skips its own complete output, and converts again one cut short', function()
+      frames_dir(12)
+      run()
+      assert.is_true(up_to_date(run(), 12))
+      -- MP4 with the index first: a cut file still lists every frame
+      local data = helper.read_file(out)
+      helper.write_file(out, data:sub(1, math.floor(#data * 0.6)))
+      local err = run()
+      assert.truthy(err:find(src .. ': converted again: ' .. out .. ': cut short', 1, true), err)
+      assert.matches('1 converted, 0 up to date', err)
+      assert.are.same({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }, order_of(out))
+      -- Matroska has no count in its header and no sample table: packets and duration tell
+      out = dir .. '/r.mkv'
+      run()
+      assert.is_true(up_to_date(run(), 12))
+      data = helper.read_file(out)
+      helper.write_file(out, data:sub(1, math.floor(#data / 2)))
+      err = run()
+      assert.truthy(err:find(src .. ': converted again: ' .. out .. ': cut short', 1, true), err)
+      assert.are.equal(12, helper.ffprobe_frames(out))
+    end)
+
+    it('converts again when frames were edited or replaced after the conversion', function()
+      frames_dir(6)
+      run()
+      -- same names, same count: frame 3 now has another level, and another mtime
+      flat(src .. '/3.png', level(9))
+      os.execute('touch -d "2001-01-01" ' .. q(src .. '/3.png'))
+      local err = run()
+      assert.truthy(err:find('the frames or the options changed', 1, true), err)
+      assert.are.same({ 1, 2, 9, 4, 5, 6 }, order_of(out))
+      -- only the mtime changes (an edit that kept the size)
+      os.execute('touch ' .. q(src .. '/5.png'))
+      assert.matches('1 converted, 0 up to date', run())
+      assert.is_true(up_to_date(run(), 6))
+    end)
+
+    it('converts again with other --fps, --crf or --resize, not for another --preset', function()
+      frames_dir(4)
+      run()
+      assert.matches('1 converted', run('--fps 24'))
+      assert.are.equal('24/1', helper.ffprobe_stream(out).r_frame_rate)
+      assert.is_true(up_to_date(run('--fps 24'), 4))
+      assert.matches('1 converted', run('--fps 24 --crf 30'))
+      assert.matches('1 converted', run('--fps 24 --crf 30 --resize fit'))
+      assert.is_true(up_to_date(run('--fps 24 --crf 30 --resize fit --preset ultrafast'), 4))
+    end)
+
+    it('refuses a file it did not write at the output path, unless --force', function()
+      frames_dir(5)
+      -- another video with the same frame count
+      local _, err, rc = helper.sh('ffmpeg -v error -f lavfi -i testsrc=size=64x48:rate=30 -frames:v 5 ' .. q(out))
+      assert.are.equal(0, rc, err)
+      local before = helper.read_file(out)
+      _, err, rc = convert(q(src) .. ' -o ' .. q(out))
+      assert.are.equal(1, rc, err)
+      assert.truthy(err:find('vstudio: convert: ' .. out .. ' exists and was not written by vstudio convert; ' ..
+        '--force replaces it', 1, true), err)
+      assert.are.equal(before, helper.read_file(out))
+      run('--force')
+      assert.are.same({ 1, 2, 3, 4, 5 }, order_of(out))
+    end)
+
+    it('resumes in every container that keeps the record; y4m, which cannot, needs --force', function()
+      frames_dir(3)
+      for _, ext in ipairs({ 'mkv', 'webm', 'mov', 'avi' }) do
+        out = dir .. '/r.' .. ext
+        run()
+        assert.is_true(up_to_date(run(), 3), ext)
+      end
+      out = dir .. '/r.y4m'
+      run()
+      local _, err, rc = convert(q(src) .. ' -o ' .. q(out))
+      assert.are.equal(1, rc, err)
+      assert.truthy(err:find('y4m cannot record what it was converted from; --force replaces it', 1, true), err)
+    end)
+
+    it('reports the frames of an up-to-date output, not the files of its folder', function()
+      frames_dir(6)
+      helper.write_file(src .. '/4.png', 'not a png')
+      run('--skip-bad')
+      assert.are.equal(5, helper.ffprobe_frames(out))
+      assert.is_true(up_to_date(run('--skip-bad'), 5))
+    end)
+  end)
+
+  it('refuses a file name for several folders instead of making a folder of it', function()
+    for _, name in ipairs({ 'A', 'B' }) do
+      os.execute('mkdir ' .. q(dir .. '/' .. name))
+      for k = 1, 2 do flat(dir .. '/' .. name .. '/' .. k .. '.png', level(k)) end
+    end
+    local _, err, rc = convert(q(dir .. '/A') .. ' ' .. q(dir .. '/B') .. ' -o ' .. q(dir .. '/two.mp4'))
+    assert.are.equal(2, rc, err)
+    assert.truthy(err:find(dir .. '/two.mp4: a file name, but 2 folders need an output folder', 1, true), err)
+    assert.is_false(helper.exists(dir .. '/two.mp4'))
+    -- a name without a video extension is still an output folder
+    _, err, rc = convert(q(dir .. '/A') .. ' ' .. q(dir .. '/B') .. ' -o ' .. q(dir .. '/videos'))
+    assert.are.equal(0, rc, err)
+    assert.are.equal(2, helper.ffprobe_frames(dir .. '/videos/B.mp4'))
+  end)
+
+  it('says which folder an interrupted batch was converting, without a progress line at 100%', function()
+    -- a test pattern keeps x264 (veryslow) busy long enough to be interrupted
+    for name, n in pairs({ i = 300, j = 60 }) do
+      os.execute('mkdir ' .. q(dir .. '/' .. name))
+      local _, e, c = helper.sh(('ffmpeg -v error -f lavfi -i testsrc2=s=320x240 -frames:v %d %s')
+        :format(n, q(dir .. '/' .. name .. '/%d.png')))
+      assert.are.equal(0, c, e)
+    end
+    local part = dir .. '/v/i.mp4.part'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' convert ' .. q(dir .. '/i') .. ' ' .. q(dir .. '/j') .. ' -o ' ..
+      q(dir .. '/v/') .. ' --jobs 1 --workers 1 --preset veryslow --progress & pid=$!; ' ..
+      'for i in $(seq 1 300); do [ -e ' .. q(part) .. ' ] && break; sleep 0.02; done; sleep 0.1; ' ..
+      'kill -INT $pid; wait $pid')
+    assert.are.equal(130, rc, err)
+    assert.truthy(err:find('vstudio: convert: interrupted while converting ' .. dir:gsub('%p', '%%%0') ..
+      '/i %(frame %d+ of 300%): ' ..
+      'unfinished outputs were removed'), err)
+    assert.matches('0 converted, 0 up to date, 0 failed, 1 interrupted, 1 not started', err)
+    assert.falsy(err:find('360/360 frames', 1, true), err)
+    assert.falsy(err:find('2/2 folders', 1, true), err)
+    assert.is_false(helper.exists(part))
+  end)
+
+  it('gives the encoded size of padded outputs and one message prefix', function()
+    os.execute('mkdir ' .. q(dir .. '/odd') .. ' ' .. q(dir .. '/empty'))
+    for k = 1, 3 do vs.frame(65, 49):fill(level(k), 0, 0):save(dir .. '/odd/' .. k .. '.png') end
+    local _, err, rc = convert(q(dir .. '/odd') .. ' ' .. q(dir .. '/empty') .. ' -o ' .. q(dir .. '/o/'))
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:find(': 3 frames, 66x50, ', 1, true), err)
+    _, err = convert(q(dir .. '/odd') .. ' ' .. q(dir .. '/empty') .. ' -o ' .. q(dir .. '/o/'))
+    assert.matches('is up to date', err)
+    for line in err:gmatch('[^\n]+') do
+      assert.truthy(line:find('^vstudio: convert: '), line)
+    end
+  end)
+
+  it('reads every frame header with --dry-run: unreadable frames and other sizes show first', function()
+    os.execute('mkdir ' .. q(dir .. '/d'))
+    for k = 1, 8 do flat(dir .. '/d/' .. k .. '.png', level(k)) end
+    helper.write_file(dir .. '/d/5.png', helper.read_file(dir .. '/d/5.png'):sub(1, 20))
+    vs.frame(32, 20):fill(9, 9, 9):save(dir .. '/d/7.png')
+    local out, err, rc = convert(q(dir .. '/d') .. ' -o ' .. q(dir .. '/d.mp4') .. ' --dry-run')
+    assert.are.equal(1, rc, err)
+    assert.truthy(out:find('problem: ' .. dir .. '/d/5.png (frame 4): ', 1, true), out)
+    assert.truthy(out:find('problem: ' .. dir .. '/d/7.png (frame 6): size 32x20 differs from the first frame\'s 64x48',
+      1, true), out)
+    assert.matches('0 to convert %(0 frames%), 0 up to date, 1 cannot be converted', out)
+    assert.is_false(helper.exists(dir .. '/d.mp4'))
+    -- with --resize the other size is fine; with --skip-bad the unreadable frame is left out
+    out, err, rc = convert(q(dir .. '/d') .. ' -o ' .. q(dir .. '/d.mp4') .. ' --dry-run --resize fit --skip-bad')
+    assert.are.equal(0, rc, err)
+    assert.truthy(out:find('left out (--skip-bad): ' .. dir .. '/d/5.png (frame 4)', 1, true), out)
+    assert.falsy(out:find('7.png (frame 6)', 1, true), out)
+  end)
+
+  it('says "no space left on device" at the output, naming it and the frame once', function()
+    os.execute('mkdir ' .. q(dir .. '/big'))
+    local _, err0, rc0 = helper.sh('ffmpeg -v error -f lavfi -i testsrc2=s=320x240 -frames:v 80 ' .. q(dir .. '/big/%d.png'))
+    assert.are.equal(0, rc0, err0)
+    -- a small tmpfs is a real full disk (root only); a file size limit stands in otherwise
+    local disk = dir .. '/disk'
+    os.execute('mkdir ' .. q(disk))
+    local _, _, mounted = helper.sh('mount -t tmpfs -o size=100k tmpfs ' .. q(disk))
+    local out = disk .. '/big.mp4'
+    local _, err, rc = helper.sh((mounted == 0 and '' or 'ulimit -f 100; ') .. q(helper.bin) .. ' convert ' ..
+      q(dir .. '/big') .. ' -o ' .. q(out) .. ' --crf 0')
+    local left = helper.exists(out) or helper.exists(out .. '.part')
+    if mounted == 0 then os.execute('umount ' .. q(disk)) end
+    assert.are.equal(1, rc, err)
+    local why = mounted == 0 and 'No space left on device' or 'File too large'
+    assert.truthy(err:find('vstudio: convert: ' .. out .. ': ', 1, true), err)
+    assert.truthy(err:find(why, 1, true), err)
+    local _, n = err:gsub(out:gsub('%p', '%%%0'), '')
+    assert.are.equal(1, n, err)
+    assert.is_false(left)
+  end)
+
+  it('hints at DIR/* for a folder of folders', function()
+    for _, name in ipairs({ 'a', 'b' }) do
+      os.execute('mkdir -p ' .. q(dir .. '/set/' .. name))
+      flat(dir .. '/set/' .. name .. '/1.png', level(1))
+    end
+    local _, err, rc = convert(q(dir .. '/set') .. ' -o ' .. q(dir .. '/set.mp4'))
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:find(dir .. "/set: no PNG or JPEG files, but 2 folders: to convert each, give '" .. dir ..
+      "/set/*' (quoted)", 1, true), err)
+  end)
+
   it('gives usage errors exit 2 and names the word', function()
     local _, err, rc = convert('--resize squash ' .. q(dir))
     assert.are.equal(2, rc)

@@ -13,6 +13,7 @@ local SCRIPT = [[
 local vs = require 'vstudio'
 return vs.clip{size = {160, 120}, fps = 30, duration = 1.5, draw = function(frame, t)
   local k = math.floor(t * 30 + 0.5)
+  local FAIL_AT = tonumber(os.getenv('FAIL_AT'))
   if FAIL_AT and k == FAIL_AT then error('frame ' .. k .. ' fails on purpose') end
   frame:fill((k * 37) % 256, (k * 59) % 256, (k * 83) % 256, 255)
   for x = 0, k * 3 do frame:set(x % 160, 60 + math.floor(x / 160) * 8, 255, 255, 255, 255) end
@@ -139,6 +140,93 @@ describe('segment renders', function()
     assert.equal(stream(whole), stream(part))
   end)
 
+  describe('concat checks the segments', function()
+    local parts
+    local function refused(list, pattern)
+      local quoted = {}
+      for i, p in ipairs(list) do quoted[i] = q(p) end
+      local out = dir .. '/refused.mp4'
+      local _, err, rc = helper.vstudio(('concat %s -o %s'):format(table.concat(quoted, ' '), q(out)))
+      assert.equal(1, rc, err)
+      assert.truthy(err:find(pattern), err)
+      assert.is_false(helper.exists(out))
+      assert.is_false(helper.exists(out .. '.part'))
+    end
+    local function name(p) return p:gsub('%p', '%%%0') end
+
+    before_each(function()
+      if not ready then return end
+      parts = {}
+      for k = 1, 4 do
+        parts[k] = ('%s/seg4-%d.mp4'):format(dir, k)
+        if not helper.exists(parts[k]) then parts = render_segments(4) break end
+      end
+    end)
+
+    it('refuses a missing segment, naming its frames', function()
+      if not ready then return pending('vstudio run --segment is not built yet') end
+      -- segment 2/4 of 45 frames is 11:22
+      refused({parts[1], parts[3], parts[4]}, '^vstudio: concat: ' .. name(parts[3]) ..
+        ': frames 11:22 %(segment 2/4%) are missing before it')
+      refused({parts[2], parts[3], parts[4]}, name(parts[2]) .. ': frames 0:11 %(segment 1/4%) are missing')
+      refused({parts[1], parts[2], parts[3]}, name(parts[3]) .. ': frames 33:45 %(segment 4/4%) are missing after it')
+    end)
+
+    it('refuses a repeated and a misordered segment', function()
+      if not ready then return pending('vstudio run --segment is not built yet') end
+      refused({parts[1], parts[2], parts[2], parts[3], parts[4]},
+        name(parts[2]) .. ': segment 2/4, frames 11:22 again, already given as ' .. name(parts[2]))
+      refused({parts[2], parts[1], parts[3], parts[4]}, '^vstudio: concat: ' .. name(parts[2]) ..
+        ' %(segment 2/4, frames 11:22%) is out of order: ' .. name(parts[1]) .. ' .* must come before it')
+      refused({parts[1], parts[3], parts[2], parts[4]}, name(parts[3]) .. ' %(segment 3/4, frames 22:33%) is out of order')
+      -- ranges that overlap (--frames 0:30 and 20:45 of the same render)
+      local front, back = dir .. '/front-0-30.mp4', dir .. '/back-20-45.mp4'
+      for path, range in pairs({[front] = '0:30', [back] = '20:45'}) do
+        local _, err, rc = helper.vstudio(('run %s --frames %s --crf 0 -q -o %s'):format(q(script), range, q(path)))
+        assert.equal(0, rc, err)
+      end
+      refused({front, back}, name(back) .. ' %(frames 20:45%) overlaps ' .. name(front) .. ' %(frames 0:30%)')
+    end)
+
+    it('refuses a segment of another render and a whole video among segments', function()
+      if not ready then return pending('vstudio run --segment is not built yet') end
+      local other = dir .. '/other-2.mp4'
+      local _, err, rc = helper.vstudio(('run %s --segment 2/4 --crf 0 -q -o %s -- other'):format(q(script), q(other)))
+      assert.equal(0, rc, err)
+      refused({parts[1], other, parts[3], parts[4]}, name(other) .. ': a segment of another render than ' .. name(parts[1]))
+      refused({whole, parts[1]}, name(whole) .. ': not a segment')
+    end)
+
+    it('joins a shell glob of segments in natural order (part-2 before part-10)', function()
+      if not ready then return pending('vstudio run --segment is not built yet') end
+      local sub = dir .. '/glob'
+      os.execute('mkdir -p ' .. q(sub))
+      for k = 1, 12 do
+        local _, err, rc = helper.vstudio(('run %s --segment %d/12 --crf 0 -q -o %s')
+          :format(q(script), k, q(('%s/part-%d.mp4'):format(sub, k))))
+        assert.equal(0, rc, err)
+      end
+      local out = dir .. '/globbed.mp4'
+      local _, err, rc = helper.vstudio(('concat -q %s/part-*.mp4 -o %s'):format(q(sub), q(out)))
+      assert.equal(0, rc, err)
+      assert.same(framemd5(whole), framemd5(out))
+    end)
+
+    it('joins a run of segments with --partial, and that join with the rest', function()
+      if not ready then return pending('vstudio run --segment is not built yet') end
+      local front = dir .. '/front.mp4'
+      local _, err, rc = helper.vstudio(('concat -q %s %s -o %s'):format(q(parts[1]), q(parts[2]), q(front)))
+      assert.equal(1, rc, err)
+      assert.truthy(err:find('--partial', 1, true), err)
+      _, err, rc = helper.vstudio(('concat -q --partial %s %s -o %s'):format(q(parts[1]), q(parts[2]), q(front)))
+      assert.equal(0, rc, err)
+      refused({front, parts[4]}, name(parts[4]) .. ': frames 22:33 %(segment 3/4%) are missing before it')
+      local out = dir .. '/front-rest.mp4'
+      join({front, parts[3], parts[4]}, out)
+      assert.same(framemd5(whole), framemd5(out))
+    end)
+  end)
+
   it('renders --frames A:B as frames A..B-1 of the whole', function()
     if not ready then return pending('vstudio run --segment is not built yet') end
     local out = dir .. '/range.mp4'
@@ -166,8 +254,8 @@ describe('segment renders', function()
   end)
 
   describe('scripts/render-parallel', function()
-    local function render_parallel(args)
-      return helper.sh('VSTUDIO=' .. q(helper.bin) .. ' sh scripts/render-parallel ' .. args)
+    local function render_parallel(args, env)
+      return helper.sh((env or '') .. ' VSTUDIO=' .. q(helper.bin) .. ' sh scripts/render-parallel ' .. args)
     end
 
     it('renders segments through GNU parallel and joins them into the single render', function()
@@ -181,16 +269,14 @@ describe('segment renders', function()
 
     it('stops when a segment fails, leaves no output, and --resume finishes the job', function()
       if not ready then return pending('vstudio run --segment is not built yet') end
-      local bad = dir .. '/fails.lua'
-      helper.write_file(bad, 'FAIL_AT = 40\n' .. SCRIPT)
+      -- frame 40 fails through the environment: the script stays the same render
       local out = dir .. '/failed.mp4'
-      local _, err, rc = render_parallel(('-n 3 -j 2 %s -o %s --crf 0'):format(q(bad), q(out)))
+      local _, err, rc = render_parallel(('-n 3 -j 2 %s -o %s --crf 0'):format(q(script), q(out)), 'FAIL_AT=40')
       assert.equal(1, rc, err)
       assert.truthy(err:find('a segment failed', 1, true), err)
       assert.is_false(helper.exists(out))
-      -- fixed script, --resume: the finished parts are kept, the rest rendered
-      helper.write_file(bad, SCRIPT)
-      _, err, rc = render_parallel(('--resume -n 3 -j 2 %s -o %s --crf 0'):format(q(bad), q(out)))
+      -- the fault gone, --resume: the finished parts are kept, the rest rendered
+      _, err, rc = render_parallel(('--resume -n 3 -j 2 %s -o %s --crf 0'):format(q(script), q(out)))
       assert.equal(0, rc, err)
       assert.truthy(err:find('reusing %d finished part'), err)
       assert.same(framemd5(whole), framemd5(out))
