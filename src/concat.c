@@ -52,6 +52,7 @@
 #include "concat.h"
 #include "error.h"
 #include "libav_log.h"
+#include "probe.h"
 #include "vstudio.h"
 
 /* One opened part: its demuxer and video stream. */
@@ -219,74 +220,6 @@ int vs_settings_parse(const char *tag, char *settings, size_t size, vs_segment_r
         return -1;
     }
     return 1;
-}
-
-/* ---- is a file whole? ---- */
-
-static AVRational part_fps(const AVStream *st);
-
-int vs_media_check_complete(AVFormatContext *fmt, const AVStream *st, const char *path)
-{
-    int64_t size = avio_size(fmt->pb);
-    if (size < 0)
-        return 0; /* not a file: nothing to measure against */
-    int n = avformat_index_get_entries_count(st);
-    if (n > 0 && st->nb_frames > 0 && n >= st->nb_frames) {
-        /* the sample table lists every frame (MP4, MOV): compare it with the data */
-        for (int i = 0; i < n; i++) {
-            const AVIndexEntry *e = avformat_index_get_entry((AVStream *)st, i);
-            if (e->pos + e->size > size)
-                return vs_fail("%s: cut short: the index lists %d frames, but the file (%lld bytes) ends inside "
-                               "frame %d: %d frame%s missing", path, n, (long long)size, i, n - i,
-                               n - i == 1 ? " is" : "s are");
-        }
-        return 0;
-    }
-    /* no complete index (Matroska, AVI): read from the last indexed frame,
-     * or from the start (as far as the file can seek) */
-    const AVIndexEntry *last = n > 0 ? avformat_index_get_entry((AVStream *)st, n - 1) : NULL;
-    if (!last || av_seek_frame(fmt, st->index, last->timestamp, AVSEEK_FLAG_BACKWARD) < 0)
-        avformat_seek_file(fmt, -1, INT64_MIN, fmt->start_time != AV_NOPTS_VALUE ? fmt->start_time : 0, INT64_MAX, 0);
-    AVPacket *pkt = av_packet_alloc();
-    if (!pkt)
-        return vs_fail("%s: out of memory", path);
-    int ret = 0;
-    int64_t shown_until = AV_NOPTS_VALUE; /* end of the latest frame read, in AV_TIME_BASE */
-    for (;;) {
-        int err = av_read_frame(fmt, pkt);
-        if (err == AVERROR_EOF) {
-            /* the header's duration (Matroska writes it when the file is finished) against the
-             * frames there; half a frame of slack for the header's rounding */
-            AVRational fps = part_fps(st);
-            int64_t slack = fps.num > 0 ? av_rescale_q(1, av_inv_q(fps), AV_TIME_BASE_Q) / 2 : fmt->duration / 100;
-            if (shown_until == AV_NOPTS_VALUE)
-                ret = vs_fail("%s: cut short: none of its frames can be read", path);
-            else if (fmt->duration > 0 && shown_until < fmt->duration - slack)
-                ret = vs_fail("%s: cut short: its frames end at %.2f s of the %.2f s its header gives", path,
-                              shown_until / (double)AV_TIME_BASE, fmt->duration / (double)AV_TIME_BASE);
-            break;
-        }
-        if (err < 0) {
-            ret = vs_fail("%s: cut short or damaged: %s", path, vs_av_error(err));
-            break;
-        }
-        int cut = pkt->pos >= 0 && pkt->pos + pkt->size > size;
-        if (pkt->stream_index == st->index && pkt->pts != AV_NOPTS_VALUE) {
-            int64_t t = av_rescale_q(pkt->pts + pkt->duration - (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0),
-                                     st->time_base, AV_TIME_BASE_Q);
-            if (shown_until == AV_NOPTS_VALUE || t > shown_until)
-                shown_until = t;
-        }
-        int corrupt = pkt->flags & AV_PKT_FLAG_CORRUPT;
-        av_packet_unref(pkt);
-        if (cut || corrupt) {
-            ret = vs_fail("%s: cut short: its last frame %s", path,
-                          cut ? "ends after the end of the file" : "is incomplete");
-            break;
-        }
-    }
-    av_packet_free(&pkt);
-    return ret;
 }
 
 static void close_part(struct part *p)

@@ -60,13 +60,6 @@ size_t vs_segment_format(char *buf, size_t size, const vs_segment_record *rec);
  * each other (then *rec is zeroed). */
 int vs_settings_parse(const char *tag, char *settings, size_t size, vs_segment_record *rec);
 
-/* 0 when the file's data holds every frame of stream st that its index
- * lists (the last sample's offset + size within the file: a faststart MP4
- * cut short still has its whole index), or, without a complete index, when
- * the packets after the last indexed one read to a clean end. Fails naming
- * path and how much is missing. Reads from fmt: seek or reopen afterwards.
- * One check for convert's resume and concat's parts. */
-int vs_media_check_complete(struct AVFormatContext *fmt, const struct AVStream *st, const char *path);
 
 int vs_concat_run(const char *out, const char *const *parts, int n_parts, const vs_concat_job *job,
                   vs_concat_result *result);

@@ -51,6 +51,7 @@
 #include "libav_log.h"
 #include "image.h"
 #include "pool.h"
+#include "probe.h"
 #include "vstudio.h"
 
 enum job_state {

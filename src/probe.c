@@ -235,29 +235,73 @@ static int is_mov(const AVFormatContext *fmt)
     return strncmp(fmt->iformat->name, "mov,", 4) == 0;
 }
 
-int vs_probe_check_complete(const char *path, AVFormatContext *fmt, int s)
+int vs_media_check_complete(AVFormatContext *fmt, const AVStream *st, const char *path)
 {
-    if (!is_mov(fmt))
-        return 0;
-    AVStream *st = fmt->streams[s];
     int64_t size = avio_size(fmt->pb);
-    int ne = avformat_index_get_entries_count(st);
-    if (size <= 0 || ne <= 0)
+    if (size < 0)
+        return 0; /* not a file: nothing to measure against */
+    int n = avformat_index_get_entries_count(st);
+    if (n > 0 && (is_mov(fmt) || (st->nb_frames > 0 && n >= st->nb_frames))) {
+        /* the sample table lists every frame (MP4, MOV): compare it with the data */
+        int64_t listed = 0, held = 0;
+        for (int i = 0; i < n; i++) {
+            const AVIndexEntry *e = avformat_index_get_entry((AVStream *)st, i);
+            if (!e || e->size <= 0 || (e->flags & AVINDEX_DISCARD_FRAME))
+                continue;
+            listed++;
+            held += e->pos + e->size <= size;
+        }
+        if (held < listed)
+            return vs_fail("%s: cut short: its index lists %lld frames, the data holds %lld (%lld frame%s missing: "
+                           "an incomplete copy or download?)", path, (long long)listed, (long long)held,
+                           (long long)(listed - held), listed - held == 1 ? " is" : "s are");
         return 0;
-    int64_t listed = 0, held = 0;
-    for (int i = 0; i < ne; i++) {
-        const AVIndexEntry *e = avformat_index_get_entry(st, i);
-        if (!e || e->size <= 0 || (e->flags & AVINDEX_DISCARD_FRAME))
-            continue;
-        listed++;
-        if (e->pos + e->size <= size)
-            held++;
     }
-    if (held < listed)
-        return vs_fail("%s: cut short: its index lists %lld frames, the data holds %lld (an incomplete copy or "
-                       "download?)",
-                       path, (long long)listed, (long long)held);
-    return 0;
+    /* no complete index (Matroska, AVI): read from the last indexed frame,
+     * or from the start (as far as the file can seek) */
+    const AVIndexEntry *last = n > 0 ? avformat_index_get_entry((AVStream *)st, n - 1) : NULL;
+    if (!last || av_seek_frame(fmt, st->index, last->timestamp, AVSEEK_FLAG_BACKWARD) < 0)
+        avformat_seek_file(fmt, -1, INT64_MIN, fmt->start_time != AV_NOPTS_VALUE ? fmt->start_time : 0, INT64_MAX, 0);
+    AVPacket *pkt = av_packet_alloc();
+    if (!pkt)
+        return vs_fail("%s: out of memory", path);
+    int ret = 0;
+    int64_t shown_until = AV_NOPTS_VALUE; /* end of the latest frame read, in AV_TIME_BASE */
+    for (;;) {
+        int err = av_read_frame(fmt, pkt);
+        if (err == AVERROR_EOF) {
+            /* the header's duration (Matroska writes it when the file is finished) against the
+             * frames there; half a frame of slack for the header's rounding */
+            AVRational fps = st->r_frame_rate.num > 0 ? st->r_frame_rate : st->avg_frame_rate;
+            int64_t slack = fps.num > 0 ? av_rescale_q(1, av_inv_q(fps), AV_TIME_BASE_Q) / 2 : fmt->duration / 100;
+            if (shown_until == AV_NOPTS_VALUE)
+                ret = vs_fail("%s: cut short: none of its frames can be read", path);
+            else if (fmt->duration > 0 && shown_until < fmt->duration - slack)
+                ret = vs_fail("%s: cut short: its frames end at %.2f s of the %.2f s its header gives", path,
+                              shown_until / (double)AV_TIME_BASE, fmt->duration / (double)AV_TIME_BASE);
+            break;
+        }
+        if (err < 0) {
+            ret = vs_fail("%s: cut short or damaged: %s", path, vs_av_error(err));
+            break;
+        }
+        int cut = pkt->pos >= 0 && pkt->pos + pkt->size > size;
+        if (pkt->stream_index == st->index && pkt->pts != AV_NOPTS_VALUE) {
+            int64_t t = av_rescale_q(pkt->pts + pkt->duration - (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0),
+                                     st->time_base, AV_TIME_BASE_Q);
+            if (shown_until == AV_NOPTS_VALUE || t > shown_until)
+                shown_until = t;
+        }
+        int corrupt = pkt->flags & AV_PKT_FLAG_CORRUPT;
+        av_packet_unref(pkt);
+        if (cut || corrupt) {
+            ret = vs_fail("%s: cut short: its last frame %s", path,
+                          cut ? "ends after the end of the file" : "is incomplete");
+            break;
+        }
+    }
+    av_packet_free(&pkt);
+    return ret;
 }
 
 static void fill_info(AVFormatContext *fmt, int s, const char *path, vs_probe_info *info)
@@ -375,7 +419,8 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
     entry *e = NULL;
     int64_t n = 0, cap = 0, first_key = -1;
     int have_pts = 1;
-    int rc = vs_probe_check_complete(path, fmt, s);
+    /* the count below trusts an MP4's index: only where its data holds it */
+    int rc = is_mov(fmt) ? vs_media_check_complete(fmt, fmt->streams[s], path) : 0;
     if (rc < 0)
         goto done;
     int counted = quick ? mov_count(path, fmt, s, info) : 0;

@@ -31,11 +31,16 @@ struct AVFormatContext;
 int vs_probe_open_input(const char *path, struct AVFormatContext **fmt, int *stream, struct stat *st);
 void vs_probe_close_input(struct AVFormatContext **fmt);
 
-/* For an MP4/MOV: 0 when the file's data covers every sample its index
- * lists, else -1 with "cut short" and how many frames the data holds
- * (the moov of a faststart file lists samples a cut file no longer has).
- * 0 for other containers. */
-int vs_probe_check_complete(const char *path, struct AVFormatContext *fmt, int stream);
+/* 0 when the file's data holds every frame of stream st that its index
+ * lists (each sample's offset + size within the file: a faststart MP4 cut
+ * short still has its whole index, and the message says how many frames
+ * the data holds), or, without a complete index (Matroska, AVI), when the
+ * packets after the last indexed one read to a clean end that reaches the
+ * header's duration. Fails naming path and how much is missing. Reads from
+ * fmt: seek or reopen afterwards. The one check for probe, convert's resume
+ * and concat's parts. */
+struct AVStream;
+int vs_media_check_complete(struct AVFormatContext *fmt, const struct AVStream *st, const char *path);
 
 /* What vs_probe_index hands out as *index. */
 typedef enum vs_index_need {

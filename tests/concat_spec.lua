@@ -248,7 +248,7 @@ describe('vstudio concat', function()
       local out = dir .. '/cut-join.mp4'
       local _, err, rc = helper.vstudio(('concat %s %s -o %s'):format(q(a), q(part), q(out)))
       assert.equal(1, rc, case[1] .. ': ' .. err)
-      assert.truthy(err:find('vstudio: concat: ' .. part .. ': cut short: the index lists 15 frames', 1, true), err)
+      assert.truthy(err:find('vstudio: concat: ' .. part .. ': cut short: its index lists 15 frames', 1, true), err)
       local lost = tonumber(err:match('(%d+) frames? %a+ missing'))
       assert.truthy(lost and lost >= (case[3] or 2) and lost < 15, err)
       assert.is_true(no_output(out))
