@@ -748,15 +748,6 @@ static void plan_job(struct job *j, const vs_convert_options *o)
     }
 }
 
-static vs_frame *size_only(void *ctx, int width, int height)
-{
-    (void)ctx;
-    (void)width;
-    (void)height;
-    vs_fail("size only");
-    return NULL;
-}
-
 /* A frame's size from its first bytes (PNG's IHDR, JPEG's SOF), without
  * reading or decoding the rest; a header further in (JPEG behind a large
  * EXIF block) is looked for in the whole file. */
@@ -767,13 +758,8 @@ static int header_size(const char *path, uint8_t *head, size_t cap, int *w, int 
         return vs_fail("%s: cannot open (%s)", path, strerror(errno));
     size_t n = fread(head, 1, cap, f);
     fclose(f);
-    vs_image_info info = {0};
-    vs_image_decode_to(path, head, n, size_only, NULL, &info, NULL);
-    if (info.width > 0 && info.height > 0) {
-        *w = info.width;
-        *h = info.height;
+    if (vs_image_size_of(path, head, n, w, h) == 0)
         return 0;
-    }
     return n == cap ? vs_image_size(path, w, h) : -1;
 }
 

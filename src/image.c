@@ -666,6 +666,18 @@ static vs_frame *refuse_target(void *ctx, int width, int height)
     return NULL;
 }
 
+int vs_image_size_of(const char *path, const uint8_t *data, size_t size, int *width, int *height)
+{
+    vs_image_info info = {0};
+    /* no scratch: libpng reads the header and stops when the target refuses */
+    vs_image_decode_to(path, data, size, refuse_target, NULL, &info, NULL);
+    if (info.width <= 0 || info.height <= 0)
+        return -1;
+    *width = info.width;
+    *height = info.height;
+    return 0;
+}
+
 int vs_image_size(const char *path, int *width, int *height)
 {
     if (vs_image_format(path) == VS_IMAGE_UNKNOWN)
@@ -674,15 +686,9 @@ int vs_image_size(const char *path, int *width, int *height)
     size_t size;
     if (vs_image_read_file(path, &data, &size))
         return -1;
-    vs_image_info info;
-    /* no scratch: libpng reads the header and stops when the target refuses */
-    vs_image_decode_to(path, data, size, refuse_target, NULL, &info, NULL);
+    int rc = vs_image_size_of(path, data, size, width, height);
     free(data);
-    if (info.width <= 0 || info.height <= 0)
-        return -1;
-    *width = info.width;
-    *height = info.height;
-    return 0;
+    return rc;
 }
 
 vs_frame *vs_image_load(const char *path)

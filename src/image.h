@@ -19,6 +19,9 @@ int vs_image_format(const char *path);
 int vs_image_read_file(const char *path, uint8_t **data, size_t *size);
 /* The size from the file's header, without decoding the pixels. */
 int vs_image_size(const char *path, int *width, int *height);
+/* The same from the file's first bytes in memory (format from path's
+ * extension); -1 when they hold no complete header. */
+int vs_image_size_of(const char *path, const uint8_t *data, size_t size, int *width, int *height);
 /* Decodes an in-memory file (format from path's extension) to a new RGBA8 frame. */
 vs_frame *vs_image_decode(const char *path, const uint8_t *data, size_t size);
 
