@@ -8,14 +8,13 @@
 #include <sys/stat.h>
 
 #include "vstudio.h"
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     /* two names split at the first newline */
     char *b = strchr(text, '\n');
     if (b)

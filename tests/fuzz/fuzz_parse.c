@@ -8,14 +8,13 @@
 #include <string.h>
 
 #include "vstudio.h"
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
 
     int64_t first, end;
     if (vs_parse_frame_range(text, &first, &end) == 0) {

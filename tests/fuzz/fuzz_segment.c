@@ -9,14 +9,13 @@
 #include <string.h>
 
 #include "concat.h"
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
 
     char settings[VS_SETTINGS_MAX + 1];
     vs_segment_record rec;
