@@ -6,13 +6,16 @@
  * Python dict literal (dtype, order, shape) padded with spaces to a
  * multiple of 64 bytes, then the array in C order. Frames are RGBA; the
  * file keeps RGB (3 channels) or, for gray frames, one channel. The file
- * is written as PATH.part and renamed when complete.
+ * is written to a private temporary and renamed when complete (outfile.h).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
+#include "outfile.h"
 #include "vstudio.h"
 
 static int write_header(FILE *f, const char *descr, const long long *shape)
@@ -54,16 +57,24 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
     }
     size_t elem = dtype == 1 ? 4 : 1;
     size_t row_len = (size_t)w * (size_t)channels * elem;
-    char part[4096];
-    if (snprintf(part, sizeof part, "%s.part", path) >= (int)sizeof part)
-        return vs_fail("%s: path too long", path);
     unsigned char *row = malloc(row_len);
-    FILE *f = fopen(part, "wb");
-    if (!row || !f) {
+    if (!row)
+        return vs_fail("%s: out of memory", path);
+    vs_outfile *out = vs_outfile_create(path);
+    if (!out) {
         free(row);
-        if (f)
-            fclose(f);
-        return vs_fail("%s: cannot write: %s", path, f ? "out of memory" : "cannot create the file");
+        return -1;
+    }
+    /* a stream on a copy of the descriptor: fclose closes only the copy */
+    int copy = dup(vs_outfile_fd(out));
+    FILE *f = copy >= 0 ? fdopen(copy, "wb") : NULL;
+    if (!f) {
+        vs_fail("%s: cannot write: %s", path, strerror(errno));
+        if (copy >= 0)
+            close(copy);
+        free(row);
+        vs_outfile_abort(out);
+        return -1;
     }
     int rc = write_header(f, dtype == 1 ? "<f4" : "|u1", shape);
     for (int i = 0; rc == 0 && i < n; i++) {
@@ -100,14 +111,15 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
             }
         }
     }
+    int err = rc < 0 ? errno : 0;
     free(row);
-    if (fclose(f) != 0)
+    if (fclose(f) != 0 && rc == 0) {
         rc = -1;
-    if (rc == 0 && rename(part, path) != 0)
-        rc = -1;
-    if (rc < 0) {
-        remove(part);
-        return vs_fail("%s: write failed (disk full or not writable?)", path);
+        err = errno;
     }
-    return 0;
+    if (rc < 0) {
+        vs_outfile_abort(out);
+        return vs_fail("%s: write failed: %s", path, strerror(err));
+    }
+    return vs_outfile_commit(out);
 }

@@ -367,12 +367,8 @@ function Dataset:save_npy(dir, opts)
     end
     files = files + 1
   end
-  local index = dir .. '/index.csv'
-  local f = io.open(index .. '.part', 'wb')
-  if not f then fail('save_npy: cannot write ' .. index, 2) end
-  f:write(table.concat(rows, '\n'), '\n')
-  f:close()
-  os.rename(index .. '.part', index)
+  local csv = table.concat(rows, '\n') .. '\n'
+  if C.vs_file_write(dir .. '/index.csv', csv, #csv) < 0 then fail('save_npy: ' .. last_error(), 2) end
   return files
 end
 
