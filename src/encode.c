@@ -465,6 +465,10 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     if (set_codec_quality(enc, codec, o) < 0)
         return -1;
 
+    /* libavcodec would reset a size it cannot address to 0x0 and fail vaguely */
+    if (av_image_check_size((unsigned)enc->out_width, (unsigned)enc->out_height, 0, NULL) < 0)
+        return vs_fail("%s: %dx%d frames are too large for libavcodec's encoders (width x height must stay "
+                       "under about 268 million pixels)", enc->path, enc->out_width, enc->out_height);
     AVDictionary *copts = NULL;
     if (o->codec_options && *o->codec_options &&
         av_dict_parse_string(&copts, o->codec_options, "=", ":", 0) < 0) {

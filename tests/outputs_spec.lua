@@ -66,13 +66,32 @@ describe('outputs', function()
         local _, err, rc = run('-o ' .. h.q(dir .. '/' .. name))
         assert.are.equal(0, rc, err)
         assert.are.equal(25, h.ffprobe_frames(dir .. '/' .. name), name)
+        assert.are.equal('victim', h.read_file(dir .. '/victim.txt'), name)
       end
       -- frame:save and save_npy's files go through the same path
       os.execute('ln -s victim.txt ' .. h.q(dir .. '/s.png.part'))
       local _, err, rc = h.sh(LUAJIT .. ' -e ' .. h.q("local vs = require 'vstudio' vs.frame(8, 8):save('" .. dir .. "/s.png')"))
       assert.are.equal(0, rc, err)
-      assert.are.equal('victim', h.read_file(dir .. '/victim.txt'))
       assert.are.equal('\137PNG', h.read_file(dir .. '/s.png'):sub(1, 4))
+      local vs = require 'vstudio'
+      os.execute('mkdir ' .. h.q(dir .. '/imgs') .. ' ' .. h.q(dir .. '/npy'))
+      for i = 1, 3 do vs.frame(8, 8):fill(i * 50, 0, 0):save(dir .. '/imgs/' .. i .. '.png') end
+      for _, planted in ipairs { 'index.csv.part', 'batch_000000.npy.part' } do
+        os.execute('ln -s ../victim.txt ' .. h.q(dir .. '/npy/' .. planted))
+      end
+      assert.are.equal(1, vs.dataset{ paths = { dir .. '/imgs' }, batch = 4 }:save_npy(dir .. '/npy'))
+      assert.are.equal('\147NUMPY', h.read_file(dir .. '/npy/batch_000000.npy'):sub(1, 6))
+      assert.truthy(h.read_file(dir .. '/npy/index.csv'):find('batch_000000.npy,2,', 1, true))
+      -- concat's output
+      for k = 1, 2 do
+        assert.are.equal(0, select(3, run('--segment ' .. k .. '/2 -o ' .. h.q(dir .. '/p' .. k .. '.mp4'))))
+      end
+      os.execute('ln -s victim.txt ' .. h.q(dir .. '/j.mp4.part'))
+      _, err, rc = h.vstudio('concat ' .. h.q(dir .. '/p1.mp4') .. ' ' .. h.q(dir .. '/p2.mp4') .. ' -o ' ..
+        h.q(dir .. '/j.mp4'))
+      assert.are.equal(0, rc, err)
+      assert.are.equal(25, h.ffprobe_frames(dir .. '/j.mp4'))
+      assert.are.equal('victim', h.read_file(dir .. '/victim.txt'))
     end)
 
     it('are hidden, unique and gone after success; libav writes through our descriptor (faststart still works)',
@@ -215,6 +234,33 @@ describe('outputs', function()
       assert.truthy(err:find('vstudio: run: -: ', 1, true) and err:lower():find('broken pipe', 1, true), err)
       assert.are.same({ 'solid.lua' }, ls(dir)) -- the folder it made is gone too
     end)
+  end)
+
+  it('names the size an encoder refuses', function()
+    local s = dir .. '/wide.lua'
+    h.write_file(s, "local vs = require 'vstudio'\n" ..
+      "return vs.clip{ size = {20000, 64}, fps = 25, duration = 0.08, draw = function() end }\n")
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/w.mp4'))
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('20000x64', 1, true), err)
+    -- beyond what libavcodec addresses (it used to report the size as 0x0)
+    local ffi = require 'ffi'
+    local C = require('vstudio.core').C
+    assert.is_true(C.vs_encoder_open(dir .. '/huge.mp4', 30000, 30000, nil) == nil)
+    err = ffi.string(C.vs_last_error())
+    assert.truthy(err:find('30000x30000 frames are too large', 1, true), err)
+    assert.falsy(err:find('0x0', 1, true), err)
+    assert.are.same({}, h.temporaries(dir))
+  end)
+
+  it('does not advise a faster --preset for an output that has none', function()
+    local s = dir .. '/hd.lua'
+    h.write_file(s, "local vs = require 'vstudio'\n" ..
+      "return vs.clip{ size = {1280, 720}, fps = 25, duration = 1, draw = function() end }\n")
+    -- a reader that waits makes the y4m writer the bottleneck
+    local _, err = h.sh(h.q(h.bin) .. ' run ' .. h.q(s) .. ' --progress -o - | { sleep 1; cat > /dev/null; }')
+    assert.truthy(err:find('bottleneck: the encoder', 1, true), err)
+    assert.falsy(err:find('preset', 1, true), err)
   end)
 
   it('--format with an unknown name is a usage error', function()
