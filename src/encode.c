@@ -1010,13 +1010,13 @@ static int push_image(vs_encoder *enc, vs_picture *pic)
     vs_outfile *image = pic->image;
     pic->image = NULL;
     int rc = vs_outfile_commit_new(image, file);
-    if (rc < 0 && errno == EEXIST)
+    if (rc == -EEXIST)
         vs_error_prefix("%s: frame %lld: another render's frames are in the folder (use --force or another "
                         "folder)", enc->path, (long long)k);
     else if (rc < 0)
         vs_error_prefix("%s: frame %lld", enc->path, (long long)k);
     free(file);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic)

@@ -198,12 +198,14 @@ int vs_outfile_commit_new(vs_outfile *f, const char *path)
         if (rc == 0)
             unlink(f->temp);
     }
+    int exists = rc < 0 && errno == EEXIST;
+    if (exists)
+        vs_fail("%s exists already", path);
+    else if (rc < 0)
+        vs_fail("%s: cannot rename %s to it: %s", path, f->temp, strerror(errno));
     if (rc < 0) {
-        if (errno == EEXIST)
-            vs_fail("%s exists already", path);
-        else
-            vs_fail("%s: cannot rename %s to it: %s", path, f->temp, strerror(errno));
-        goto fail;
+        vs_outfile_abort(f);
+        return exists ? -EEXIST : -1;
     }
     free_outfile(f);
     return 0;

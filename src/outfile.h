@@ -32,7 +32,7 @@ int vs_outfile_finish(vs_outfile *f);
  * folder and frees f. On failure the temporary is removed and f freed. */
 int vs_outfile_commit(vs_outfile *f);
 /* The same to another name in the same folder, refusing to replace an
- * existing file (EEXIST: "exists already"), without the folder fsync:
+ * existing file (then -EEXIST: "exists already"), without the folder fsync:
  * the caller syncs the folder once after its last commit
  * (vs_outfile_sync_dir). For image sequences. */
 int vs_outfile_commit_new(vs_outfile *f, const char *path);
