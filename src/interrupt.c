@@ -159,6 +159,11 @@ void vs_interrupt_release(vs_interrupt *saved)
 
 void vs_interrupt_exit_now(const char *message)
 {
+    /* Leaving the window after a signal came: the watchdog is ending the
+     * process; going on could open or commit an output it does not know. */
+    if (!message && atomic_load(&exit_signal) && atomic_load(&watchdog_running))
+        for (;;)
+            pause();
     atomic_store(&exit_message, message);
 }
 

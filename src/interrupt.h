@@ -23,7 +23,7 @@ void vs_interrupt_release(vs_interrupt *saved);
 /* While set (non-NULL), a signal ends the process at once after removing
  * the output temporaries still open (outfile.h) and writing message: for
  * stretches that run Lua (a script's top level), where a loop would never
- * look at the flag. */
+ * look at the flag. Clearing it after such a signal waits for that end. */
 void vs_interrupt_exit_now(const char *message);
 /* The signal that arrived since the last vs_interrupt_catch, or 0. */
 int vs_interrupt_pending(void);

@@ -116,7 +116,11 @@ if not vs.worker then
   local wr = vs.write(arg[1])
   wr:push(vs.frame(64, 48))
   io.stderr:write('opened\n')
-  while true do end -- compiled: no hook can stop it
+  -- compiled, so no hook can stop it; a libc call in the loop lets
+  -- ThreadSanitizer (make tsan) deliver the signal
+  local ffi = require 'ffi'
+  ffi.cdef 'int usleep(unsigned);'
+  while true do ffi.C.usleep(1000) end
 end
 return vs.clip{ size = {64, 48}, fps = 25, duration = 1, draw = function() end }
 ]])

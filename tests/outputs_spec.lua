@@ -36,7 +36,7 @@ end
 
 local function ls(dir)
   local names = {}
-  local p = io.popen('ls -A ' .. h.q(dir))
+  local p = io.popen('ls -A ' .. h.q(dir) .. ' 2>/dev/null')
   for name in p:lines() do names[#names + 1] = name end
   p:close()
   table.sort(names)
