@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "encode.h"
 #include "hash.h"
 #include "vstudio.h"
 
@@ -24,9 +25,15 @@ static const char usage[] =
     "Options:\n"
     "  -o, --output OUT    output file; '-' streams y4m to stdout; a directory (or\n"
     "                      --format png|jpg) gets numbered images. Repeat -o for\n"
-    "                      several outputs from one pass. Default: SCRIPT.mp4\n"
+    "                      several outputs from one pass. Default: SCRIPT.mp4,\n"
+    "                      not replaced when it exists unless --force. Images are\n"
+    "                      named by clip frame (--frames 20:25: 000020..000024);\n"
+    "                      a folder holding another render's frames is refused\n"
     "  --format F          mp4 mkv webm mov avi y4m raw png jpg, for the -o before it\n"
     "                      (or for every output without its own when given first)\n"
+    "  --force             replace the default output; for image folders, remove\n"
+    "                      their numbered images of the format first (not for\n"
+    "                      segments sharing one folder)\n"
     "  --frames A:B        render frames A..B-1 only (A:, :B, A also work)\n"
     "  --segment K/N       render the K-th (1-based) of N equal parts, for\n"
     "                      `vstudio concat` to join (each part, as with --frames,\n"
@@ -50,7 +57,10 @@ static const char usage[] =
     "\n"
     "Top-level code of the script runs once in every worker. The first run has\n"
     "vs.worker = false and comes before the other workers start: put one-time side\n"
-    "effects (making inputs, printing) under `if not vs.worker then ... end`.\n";
+    "effects (making inputs, printing) under `if not vs.worker then ... end`.\n"
+    "A script that returns no clip is a job: without -o it just runs (exit 0,\n"
+    "nothing written). With -o - (stdout), print and io.write go to stderr.\n"
+    "os.exit() in a script is an error (the render would end with no output).\n";
 
 static char *default_output(const char *script, const char *format)
 {
@@ -133,6 +143,9 @@ int vs_cmd_run(int argc, char **argv)
             formats[n_outputs++] = NULL;
         } else if (strcmp(a, "--format") == 0) {
             NEED_VALUE();
+            if (!vs_encoder_format_known(next))
+                return vs_cli_usage_error(cmd, "--format: unknown format '%s' (mp4 mkv webm mov avi y4m raw png jpg)",
+                                          next);
             if (n_outputs > 0 && !formats[n_outputs - 1])
                 formats[n_outputs - 1] = next;
             else if (n_outputs == 0)
@@ -169,6 +182,8 @@ int vs_cmd_run(int argc, char **argv)
         } else if (strcmp(a, "--pix-fmt") == 0) {
             NEED_VALUE();
             o.encoder.pix_fmt = next;
+        } else if (strcmp(a, "--force") == 0) {
+            o.force = 1;
         } else if (strcmp(a, "--check") == 0) {
             o.check = 1;
         } else if (strcmp(a, "--watch") == 0) {
@@ -205,6 +220,7 @@ int vs_cmd_run(int argc, char **argv)
         outputs[0] = generated;
         formats[0] = global_format;
         n_outputs = 1;
+        o.default_output = 1;
     }
     for (int i = 0; i < n_outputs; i++)
         if (!formats[i])

@@ -24,12 +24,13 @@
  *      given in byte order (a shell glob's part-10 before part-2) are taken
  *      in natural order first.
  *   2. copy: remux the packets of each part in the given order into
- *      OUT.part, shifting each part's timestamps by the presentation time
+ *      the output, shifting each part's timestamps by the presentation time
  *      already written, so the timeline is continuous. With B-frames a
  *      part's decode timestamps start before its first presentation
  *      timestamp (negative dts in MP4); the shift keeps that delay, and if
  *      two parts' delays differ, dts is nudged forward by one tick to stay
- *      strictly increasing (never past the packet's pts). OUT.part is renamed
+ *      strictly increasing (never past the packet's pts). A private
+ *      temporary (outfile.h), written through our descriptor, is renamed
  *      to OUT only when the trailer is written; any failure removes it.
  *      MP4/MOV outputs get the index first (faststart), as `vstudio run`
  *      writes them.
@@ -49,9 +50,11 @@
 #include <libavutil/avutil.h>
 #include <libavutil/pixdesc.h>
 
+#include "avio_fd.h"
 #include "concat.h"
 #include "error.h"
 #include "libav_log.h"
+#include "outfile.h"
 #include "probe.h"
 #include "vstudio.h"
 
@@ -838,22 +841,15 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
         return -1;
     }
 
-    size_t plen = strlen(out) + sizeof ".part";
-    char *partpath = malloc(plen);
-    if (!partpath) {
-        free(order);
-        return vs_fail("out of memory");
-    }
-    snprintf(partpath, plen, "%s.part", out);
-
+    vs_outfile *tmp = NULL; /* the private temporary, renamed to out at the end */
     AVFormatContext *octx = NULL;
     struct part p = {0};
-    int ret = -1, opened = 0;
+    int ret = -1;
     int64_t clock = 0, last_dts = AV_NOPTS_VALUE, frames = 0;
     AVRational tb = {0, 1};
     int dropped = 0;
 
-    int err = avformat_alloc_output_context2(&octx, of, NULL, partpath);
+    int err = avformat_alloc_output_context2(&octx, of, NULL, out);
     if (err < 0) {
         vs_fail("%s: %s", out, vs_av_error(err));
         goto fail;
@@ -873,12 +869,13 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
             if (setup_output(octx, &p, recorded, &joined) < 0)
                 goto fail;
             tb = p.st->time_base;
-            err = avio_open(&octx->pb, partpath, AVIO_FLAG_WRITE);
+            if (!(tmp = vs_outfile_create(out)))
+                goto fail;
+            err = vs_avio_attach(octx, vs_outfile_fd(tmp), 1);
             if (err < 0) {
-                vs_fail("%s: %s", partpath, vs_av_error(err));
+                vs_fail("%s: %s", out, vs_av_error(err));
                 goto fail;
             }
-            opened = 1;
             /* moov first, as a single render has it: playable while downloading */
             AVDictionary *mopts = NULL;
             if (strcmp(of->name, "mp4") == 0 || strcmp(of->name, "mov") == 0)
@@ -899,15 +896,15 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
         vs_fail("%s: cannot finish the file (%s)", out, vs_av_error(err));
         goto fail;
     }
-    err = avio_closep(&octx->pb);
+    err = vs_avio_detach(octx);
     if (err < 0) {
-        vs_fail("%s: %s", partpath, vs_av_error(err));
+        vs_fail("%s: write failed: %s", out, vs_av_error(err));
         goto fail;
     }
-    if (rename(partpath, out) < 0) {
-        vs_fail("%s: cannot rename from %s (%s)", out, partpath, strerror(errno));
+    int committed = vs_outfile_commit(tmp);
+    tmp = NULL;
+    if (committed < 0)
         goto fail;
-    }
     if (result) {
         struct stat sb;
         result->frames = frames;
@@ -918,14 +915,12 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
     ret = 0;
     goto done;
 fail:
-    if (octx && octx->pb)
-        avio_closep(&octx->pb);
-    if (opened)
-        unlink(partpath);
+    if (octx)
+        vs_avio_detach(octx);
+    vs_outfile_abort(tmp);
 done:
     close_part(&p);
     avformat_free_context(octx);
-    free(partpath);
     free(order);
     return ret;
 }

@@ -8,13 +8,17 @@
  * workers and the encoder thread only encodes. vs_encoder_push is the simple
  * one-thread path on top.
  *
- * Files are written as PATH.part and renamed to PATH after the trailer, so
- * a crash, an error or Ctrl-C never leaves a truncated PATH; any failure
- * removes the .part. Colour: BT.709 from 720 lines up, BT.601 below, limited
+ * Files are written to a private temporary (outfile.h) that libavformat
+ * reaches through an AVIOContext on our descriptor, never by name, and
+ * renamed to PATH after the trailer, so a crash, an error or Ctrl-C never
+ * leaves a truncated PATH; any failure removes the temporary. An image
+ * sequence names each frame by its clip frame number, never replaces a
+ * file already there, and a failed one removes the frames it wrote. Colour: BT.709 from 720 lines up, BT.601 below, limited
  * range, the same matrix in swscale and in the stream's tags, so players
  * show the colours the script drew.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,10 +36,14 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "avio_fd.h"
 #include "concat.h"
+#include "encode.h"
 #include "error.h"
 #include "hash.h"
+#include "image.h"
 #include "libav_log.h"
+#include "outfile.h"
 #include "yuv420.h"
 #include "vstudio.h"
 
@@ -45,8 +53,7 @@ struct vs_picture {
     vs_encoder *enc;
     AVFrame *frame;           /* SINK_LAV, SINK_Y4M: in the encoder's pixel format (YUV or RGB) */
     vs_frame *rgba;           /* SINK_RAW */
-    char *image_tmp;          /* SINK_IMAGES: the file this picture's worker saved, renamed at push */
-    int has_image;            /* image_tmp exists */
+    vs_outfile *image;        /* SINK_IMAGES: the file this picture's worker saved, renamed at push */
     vs_frame *padded;         /* YUV sinks: the edge-padded or flattened RGBA source, kept */
     struct SwsContext *sws;
     vs_picture *next_free;
@@ -55,9 +62,9 @@ struct vs_picture {
 struct vs_encoder {
     enum sink sink;
     char *path;               /* what the user asked for */
-    char *part;               /* PATH.part, NULL when writing to stdout or a directory */
-    int fd;                   /* y4m/raw sinks */
-    int own_fd;               /* fd is our PATH.part (a pipe's fd belongs to the caller) */
+    vs_outfile *out;          /* the temporary, NULL when writing to a pipe, a device or a directory */
+    int fd;                   /* where the bytes go: out's, a pipe's (the caller's) or a device's */
+    int own_fd;               /* fd is a device we opened */
     int width, height;        /* frames pushed */
     int out_width, out_height;/* padded to the pixel format's chroma grid */
     enum AVPixelFormat pix_fmt;
@@ -66,6 +73,8 @@ struct vs_encoder {
     int flatten_alpha;        /* the format has no alpha: show frames over black */
     vs_yuv420_coeffs yuv420;  /* for 8-bit 4:2:0 output, swscale's slow case */
     const char *image_ext;    /* SINK_IMAGES: "png" or "jpg" */
+    int64_t first_number;     /* SINK_IMAGES: the number in the first frame's name */
+    int made_dir;             /* SINK_IMAGES: the folder is ours, removed with the frames when empty */
     int quality;
     int64_t frames;
     int64_t last_dts;         /* of the last packet muxed, in the stream's time base */
@@ -81,49 +90,7 @@ struct vs_encoder {
     vs_picture *free_pictures;
     vs_picture **all_pictures;
     int n_pictures, cap_pictures;
-
-    vs_encoder *next_open;    /* the list of encoders with a .part on disk */
 };
-
-/* Encoders whose PATH.part exists. A process that exits without closing or
- * aborting them (os.exit() in a script, exit() in a command) still leaves
- * no .part behind: the atexit hook removes them. The one global list is
- * unavoidable for that. */
-static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
-static vs_encoder *open_list;
-static pthread_once_t exit_hook_once = PTHREAD_ONCE_INIT;
-
-static void remove_parts_at_exit(void)
-{
-    pthread_mutex_lock(&open_lock);
-    for (vs_encoder *e = open_list; e; e = e->next_open)
-        if (e->part)
-            unlink(e->part);
-    open_list = NULL;
-    pthread_mutex_unlock(&open_lock);
-}
-
-static void install_exit_hook(void) { atexit(remove_parts_at_exit); }
-
-static void track_open(vs_encoder *enc)
-{
-    pthread_once(&exit_hook_once, install_exit_hook);
-    pthread_mutex_lock(&open_lock);
-    enc->next_open = open_list;
-    open_list = enc;
-    pthread_mutex_unlock(&open_lock);
-}
-
-static void untrack_open(vs_encoder *enc)
-{
-    pthread_mutex_lock(&open_lock);
-    for (vs_encoder **p = &open_list; *p; p = &(*p)->next_open)
-        if (*p == enc) {
-            *p = enc->next_open;
-            break;
-        }
-    pthread_mutex_unlock(&open_lock);
-}
 
 void vs_encoder_options_init(vs_encoder_options *opts)
 {
@@ -157,7 +124,7 @@ static int path_fd(const char *path)
 }
 
 /* An existing path that is not a regular file or a directory (/dev/null, a
- * FIFO, a terminal) is written in place: a .part renamed over it would
+ * FIFO, a terminal) is written in place: a temporary renamed over it would
  * replace the device with a file. */
 static int is_device_path(const char *path)
 {
@@ -202,19 +169,24 @@ static int write_all(vs_encoder *enc, const void *data, size_t n)
     return 0;
 }
 
+/* The descriptor the sink writes: a pipe's, a device opened in place, or
+ * a private temporary beside the path. */
 static int open_fd(vs_encoder *enc)
 {
     if (path_fd(enc->path) >= 0) {
         enc->fd = path_fd(enc->path);
         return 0;
     }
-    if (!enc->part)
-        enc->fd = open(enc->path, O_WRONLY | O_CLOEXEC); /* a device: written in place */
-    else
-        enc->fd = open(enc->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (enc->fd < 0)
-        return vs_fail("%s: cannot create: %s", enc->path, strerror(errno));
-    enc->own_fd = 1;
+    if (is_device_path(enc->path)) {
+        enc->fd = open(enc->path, O_WRONLY | O_CLOEXEC);
+        if (enc->fd < 0)
+            return vs_fail("%s: cannot open: %s", enc->path, strerror(errno));
+        enc->own_fd = 1;
+        return 0;
+    }
+    if (!(enc->out = vs_outfile_create(enc->path)))
+        return -1;
+    enc->fd = vs_outfile_fd(enc->out);
     return 0;
 }
 
@@ -420,20 +392,34 @@ static int container_refuses(const AVOutputFormat *ofmt, enum AVCodecID id)
     return avformat_query_codec(ofmt, id, FF_COMPLIANCE_EXPERIMENTAL) != 1 || !av_codec_get_tag2(riff, id, &tag);
 }
 
-static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_options *o)
+/* A format is named like an extension ("mkv"); libav names it by muxer
+ * ("matroska"): either works. NULL format: from the path. */
+static const AVOutputFormat *find_muxer(const char *format, const char *path)
 {
-    /* A format is named like an extension ("mkv"); libav names it by muxer ("matroska"). */
     char as_file[64];
     snprintf(as_file, sizeof as_file, "x.%s", format ? format : "");
-    const AVOutputFormat *ofmt = av_guess_format(NULL, format ? as_file : enc->path, NULL);
+    const AVOutputFormat *ofmt = av_guess_format(NULL, format ? as_file : path, NULL);
     if (!ofmt && format)
         ofmt = av_guess_format(format, NULL, NULL);
+    return ofmt;
+}
+
+int vs_encoder_format_known(const char *format)
+{
+    static const char *const own[] = {"y4m", "raw", "rgba", "png", "jpg", "jpeg"};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        if (strcasecmp(format, own[i]) == 0)
+            return 1;
+    return find_muxer(format, NULL) != NULL;
+}
+
+static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_options *o)
+{
+    const AVOutputFormat *ofmt = find_muxer(format, enc->path);
     if (!ofmt)
         return vs_fail("%s: unknown output format '%s' (use mp4, mkv, webm, mov, avi, y4m, raw, png or jpg)",
                        enc->path, format ? format : extension(enc->path));
-    int fd = path_fd(enc->path);
-    if ((fd >= 0 || (enc->part == NULL && is_device_path(enc->path))) &&
-        (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0))
+    if (!enc->out && (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0))
         return vs_fail("%s: %s needs a seekable file; use format y4m, raw or mkv for a pipe", enc->path, ofmt->name);
 
     vs_av_reason_clear();
@@ -444,19 +430,9 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     if (!codec)
         return vs_fail("%s: unknown video encoder '%s' (see ffmpeg -encoders)", enc->path, codec_name);
 
-    /* "file:" so that a name like "http:x.mp4" stays a file; the mp4
-     * muxer reopens this same URL for +faststart. */
-    size_t url_len = strlen(enc->path) + 16;
-    char *url = malloc(url_len);
-    if (!url)
-        return vs_fail("out of memory");
-    if (fd >= 0)
-        snprintf(url, url_len, "pipe:%d", fd);
-    else
-        snprintf(url, url_len, "file:%s", enc->part ? enc->part : enc->path);
-    int err = avformat_alloc_output_context2(&enc->fmt, ofmt, NULL, url);
-    free(url);
-    url = NULL;
+    /* The URL only names the file in libav's messages and for the
+     * faststart pass, which reads it back through our descriptor (avio_fd.h). */
+    int err = avformat_alloc_output_context2(&enc->fmt, ofmt, NULL, enc->path);
     if (err < 0)
         return vs_fail("%s: %s", enc->path, vs_av_error(err));
     if (container_refuses(ofmt, codec->id))
@@ -496,6 +472,10 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     if (set_codec_quality(enc, codec, o) < 0)
         return -1;
 
+    /* libavcodec would reset a size it cannot address to 0x0 and fail vaguely */
+    if (av_image_check_size((unsigned)enc->out_width, (unsigned)enc->out_height, 0, NULL) < 0)
+        return vs_fail("%s: %dx%d frames are too large for libavcodec's encoders (width x height must stay "
+                       "under about 268 million pixels)", enc->path, enc->out_width, enc->out_height);
     AVDictionary *copts = NULL;
     if (o->codec_options && *o->codec_options &&
         av_dict_parse_string(&copts, o->codec_options, "=", ":", 0) < 0) {
@@ -511,8 +491,8 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     }
     av_dict_free(&copts);
     if (err < 0)
-        return vs_fail("%s: cannot open encoder %s (%dx%d %s): %s", enc->path, codec->name, c->width, c->height,
-                       av_get_pix_fmt_name(c->pix_fmt), vs_av_error(err));
+        return vs_fail("%s: cannot open encoder %s (%dx%d %s): %s", enc->path, codec->name, enc->out_width,
+                       enc->out_height, av_get_pix_fmt_name(enc->pix_fmt), vs_av_error(err));
     err = avcodec_parameters_from_context(enc->stream->codecpar, c);
     if (err < 0)
         return vs_fail("%s: %s", enc->path, vs_av_error(err));
@@ -529,9 +509,10 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
         av_dict_set(&enc->fmt->metadata, "artist", o->artist, 0);
 
     if (!(ofmt->flags & AVFMT_NOFILE)) {
-        err = avio_open(&enc->fmt->pb, enc->fmt->url, AVIO_FLAG_WRITE);
+        /* only our own file seeks: a pipe or a device is a stream */
+        err = vs_avio_attach(enc->fmt, enc->fd, enc->out != NULL);
         if (err < 0)
-            return vs_fail("%s: cannot create: %s", enc->path, vs_av_error(err));
+            return vs_fail("%s: %s", enc->path, vs_av_error(err));
     }
     AVDictionary *mopts = NULL;
     if (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0)
@@ -589,6 +570,72 @@ static int encode_lav(vs_encoder *enc, AVFrame *frame)
 
 /* ---- opening ---- */
 
+/* dir/000020.png: frame k of an image sequence, by its clip frame number. */
+static char *image_name(const vs_encoder *enc, int64_t k)
+{
+    size_t n = strlen(enc->path) + 32;
+    char *file = malloc(n);
+    if (file)
+        snprintf(file, n, "%s/%06lld.%s", enc->path, (long long)k, enc->image_ext);
+    return file;
+}
+
+/* A numbered image (000020.png) another render may have left. */
+static int is_frame_file(const char *name, const char *ext)
+{
+    size_t digits = strspn(name, "0123456789");
+    return digits >= 6 && name[digits] == '.' && strcmp(name + digits + 1, ext) == 0;
+}
+
+/* Removes the folder's numbered images of our extension: --force. */
+static int clear_frames(vs_encoder *enc)
+{
+    DIR *d = opendir(enc->path);
+    if (!d)
+        return vs_fail("%s: cannot read the folder: %s", enc->path, strerror(errno));
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d))) {
+        if (!is_frame_file(de->d_name, enc->image_ext))
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+            rc = vs_fail("%s/%s: cannot remove: %s", enc->path, de->d_name, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
+/* The folder must not hold another render's frames where ours go: each
+ * push refuses to replace a file, and the first name is checked here so
+ * the common case (a rerun into the same folder) fails before drawing. */
+static int open_images(vs_encoder *enc, const vs_encoder_options *o)
+{
+    if (path_fd(enc->path) >= 0)
+        return vs_fail("%s: an image sequence needs a directory, not a pipe", enc->path);
+    if (mkdir(enc->path, 0777) == 0)
+        enc->made_dir = 1;
+    else if (errno != EEXIST)
+        return vs_fail("%s: cannot create directory: %s", enc->path, strerror(errno));
+    struct stat st;
+    if (stat(enc->path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return vs_fail("%s: not a directory (an image sequence is written into a directory)", enc->path);
+    enc->first_number = o->first_number;
+    enc->out_width = enc->width;
+    enc->out_height = enc->height;
+    if (o->force)
+        return clear_frames(enc);
+    char *first = image_name(enc, enc->first_number);
+    if (!first)
+        return vs_fail("out of memory");
+    int exists = lstat(first, &st) == 0;
+    free(first);
+    if (exists)
+        return vs_fail("%s: the folder holds frames of another render (%06lld.%s exists); use --force "
+                       "(force = true in vs.write) to replace them, or another folder", enc->path,
+                       (long long)enc->first_number, enc->image_ext);
+    return 0;
+}
+
 static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
 {
     const char *format = pick_format(enc->path, o);
@@ -606,27 +653,10 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
         enc->sink = SINK_LAV;
     }
 
-    if (enc->sink == SINK_IMAGES) {
-        if (path_fd(enc->path) >= 0)
-            return vs_fail("%s: an image sequence needs a directory, not a pipe", enc->path);
-        if (mkdir(enc->path, 0755) < 0 && errno != EEXIST)
-            return vs_fail("%s: cannot create directory: %s", enc->path, strerror(errno));
-        struct stat st;
-        if (stat(enc->path, &st) < 0 || !S_ISDIR(st.st_mode))
-            return vs_fail("%s: not a directory (an image sequence is written into a directory)", enc->path);
-        enc->out_width = enc->width;
-        enc->out_height = enc->height;
-        return 0;
-    }
-
-    if (path_fd(enc->path) < 0 && !is_device_path(enc->path)) {
-        size_t n = strlen(enc->path) + 6;
-        enc->part = malloc(n);
-        if (!enc->part)
-            return vs_fail("out of memory");
-        snprintf(enc->part, n, "%s.part", enc->path);
-        track_open(enc);
-    }
+    if (enc->sink == SINK_IMAGES)
+        return open_images(enc, o);
+    if (open_fd(enc) < 0)
+        return -1;
 
     /* Pad to the chroma grid of the pixel format (known now for y4m/raw). */
     if (enc->sink == SINK_LAV) {
@@ -648,8 +678,6 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
     if (enc->sink == SINK_LAV)
         return open_lav(enc, strcasecmp(format, extension(enc->path)) == 0 ? NULL : format, o);
 
-    if (open_fd(enc) < 0)
-        return -1;
     if (enc->sink == SINK_Y4M) {
         /* y4m has no matrix tag: readers guess BT.601 for SD and BT.709
          * for HD, which is what we convert with. */
@@ -728,9 +756,7 @@ static void picture_free(vs_picture *pic)
     av_frame_free(&pic->frame);
     vs_frame_free(pic->rgba);
     vs_frame_free(pic->padded);
-    if (pic->has_image)
-        unlink(pic->image_tmp);
-    free(pic->image_tmp);
+    vs_outfile_abort(pic->image);
     sws_freeContext(pic->sws);
     free(pic);
 }
@@ -757,7 +783,6 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc)
         enc->cap_pictures = cap;
     }
     pic = calloc(1, sizeof *pic);
-    int id = enc->n_pictures;
     if (pic)
         enc->all_pictures[enc->n_pictures++] = pic;
     pthread_mutex_unlock(&enc->pool_lock);
@@ -766,21 +791,15 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc)
         return NULL;
     }
     pic->enc = enc;
-    if (enc->sink == SINK_IMAGES) {
-        /* PNG/JPEG compression is the slow part: the worker that converts
-         * the picture saves it to a hidden file, the push only renames it. */
-        size_t n = strlen(enc->path) + 80;
-        if (!(pic->image_tmp = malloc(n)))
-            goto fail;
-        snprintf(pic->image_tmp, n, "%s/.vstudio-%ld-%lx-%d.%s", enc->path, (long)getpid(),
-                 (unsigned long)(uintptr_t)enc, id, enc->image_ext);
-    } else if (enc->sink == SINK_RAW) {
+    /* SINK_IMAGES needs nothing yet: the worker that converts the picture
+     * compresses it into a temporary (the slow part), the push renames it */
+    if (enc->sink == SINK_RAW) {
         /* by sink, not pixel format: a video file in rgba (png)
          * still needs an AVFrame for its codec */
         pic->rgba = vs_frame_new(enc->out_width, enc->out_height);
         if (!pic->rgba)
             goto fail;
-    } else {
+    } else if (enc->sink != SINK_IMAGES) {
         pic->frame = av_frame_alloc();
         if (!pic->frame)
             goto fail;
@@ -809,10 +828,8 @@ void vs_picture_release(vs_picture *pic)
     if (!pic)
         return;
     vs_encoder *enc = pic->enc;
-    if (pic->has_image) { /* saved but never pushed */
-        unlink(pic->image_tmp);
-        pic->has_image = 0;
-    }
+    vs_outfile_abort(pic->image); /* saved but never pushed */
+    pic->image = NULL;
     pthread_mutex_lock(&enc->pool_lock);
     pic->next_free = enc->free_pictures;
     enc->free_pictures = pic;
@@ -900,14 +917,23 @@ int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
         return vs_fail("frame is %dx%d but the video is %dx%d (every frame must have the size of the first)",
                        rgba->width, rgba->height, enc->width, enc->height);
     if (enc->sink == SINK_IMAGES) {
-        if (pic->has_image) {
-            unlink(pic->image_tmp);
-            pic->has_image = 0;
+        vs_outfile_abort(pic->image);
+        pic->image = NULL;
+        /* the temporary's name: .frame.png.<pid>.<random>.part in the folder */
+        char *nominal = malloc(strlen(enc->path) + 16);
+        if (!nominal)
+            return vs_fail("out of memory");
+        sprintf(nominal, "%s/frame.%s", enc->path, enc->image_ext);
+        pic->image = vs_outfile_create(nominal);
+        int rc = pic->image ? vs_image_write_fd(rgba, vs_outfile_fd(pic->image), nominal, enc->quality) : -1;
+        free(nominal);
+        if (rc == 0)
+            rc = vs_outfile_finish(pic->image);
+        if (rc < 0) {
+            vs_outfile_abort(pic->image);
+            pic->image = NULL;
         }
-        if (vs_image_save(rgba, pic->image_tmp, enc->quality) < 0)
-            return -1;
-        pic->has_image = 1;
-        return 0;
+        return rc;
     }
     if (pic->rgba) {
         if (rgba->width == pic->rgba->width && rgba->height == pic->rgba->height)
@@ -981,22 +1007,23 @@ static int push_raw(vs_encoder *enc, const vs_frame *f)
 
 static int push_image(vs_encoder *enc, vs_picture *pic)
 {
-    if (!pic->has_image)
+    int64_t k = enc->first_number + enc->frames;
+    if (!pic->image)
         return vs_fail("%s: frame %lld: the picture holds no image (vs_picture_from_rgba first)", enc->path,
-                       (long long)enc->frames);
-    size_t n = strlen(enc->path) + 32;
-    char *file = malloc(n);
+                       (long long)k);
+    char *file = image_name(enc, k);
     if (!file)
         return vs_fail("out of memory");
-    snprintf(file, n, "%s/%06lld.%s", enc->path, (long long)enc->frames, enc->image_ext);
-    int rc = 0;
-    if (rename(pic->image_tmp, file) < 0)
-        rc = vs_fail("%s: frame %lld: cannot rename to %s: %s", enc->path, (long long)enc->frames, file,
-                     strerror(errno));
-    else
-        pic->has_image = 0;
+    vs_outfile *image = pic->image;
+    pic->image = NULL;
+    int rc = vs_outfile_commit_new(image, file);
+    if (rc == -EEXIST)
+        vs_error_prefix("%s: frame %lld: another render's frames are in the folder (use --force or another "
+                        "folder)", enc->path, (long long)k);
+    else if (rc < 0)
+        vs_error_prefix("%s: frame %lld", enc->path, (long long)k);
     free(file);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic)
@@ -1049,15 +1076,13 @@ int64_t vs_encoder_frames(const vs_encoder *enc) { return enc->frames; }
 
 static void free_encoder(vs_encoder *enc)
 {
-    untrack_open(enc);
     if (enc->codec)
         avcodec_free_context(&enc->codec);
     av_packet_free(&enc->packet);
-    if (enc->fmt) {
-        if (enc->fmt->pb && !(enc->fmt->oformat->flags & AVFMT_NOFILE))
-            avio_closep(&enc->fmt->pb);
-        avformat_free_context(enc->fmt);
-    }
+    if (enc->fmt)
+        vs_avio_detach(enc->fmt);
+    avformat_free_context(enc->fmt);
+    vs_outfile_abort(enc->out);
     if (enc->own_fd)
         close(enc->fd);
     for (int i = 0; i < enc->n_pictures; i++)
@@ -1065,21 +1090,42 @@ static void free_encoder(vs_encoder *enc)
     free(enc->all_pictures);
     pthread_mutex_destroy(&enc->pool_lock);
     free(enc->path);
-    free(enc->part);
     free(enc);
+}
+
+void vs_encoder_discard(vs_encoder *enc)
+{
+    if (!enc)
+        return;
+    enc->failed = 1;
+    if (enc->fmt)
+        vs_avio_detach(enc->fmt); /* its buffer must not reach the descriptor once closed */
+    vs_outfile_abort(enc->out);
+    enc->out = NULL;
+    if (enc->sink != SINK_IMAGES)
+        return;
+    for (int64_t i = 0; i < enc->frames; i++) {
+        char *file = image_name(enc, enc->first_number + i);
+        if (file)
+            unlink(file);
+        free(file);
+    }
+    enc->frames = 0;
+    if (enc->made_dir)
+        rmdir(enc->path); /* fails, as it should, while anything else is in it */
 }
 
 void vs_encoder_abort(vs_encoder *enc)
 {
     if (!enc)
         return;
-    char *part = enc->part;
-    enc->part = NULL;
+    vs_encoder_discard(enc);
+    /* the pictures' unpushed frames go with the encoder; then the folder can */
+    char *made_dir = enc->made_dir ? strdup(enc->path) : NULL;
     free_encoder(enc);
-    if (part) {
-        unlink(part);
-        free(part);
-    }
+    if (made_dir)
+        rmdir(made_dir);
+    free(made_dir);
 }
 
 int vs_encoder_close(vs_encoder *enc)
@@ -1097,19 +1143,12 @@ int vs_encoder_close(vs_encoder *enc)
             vs_fail("%s: cannot finish the file: %s", enc->path, vs_av_error(err));
             goto fail;
         }
-        if (enc->fmt->pb && !(enc->fmt->oformat->flags & AVFMT_NOFILE)) {
-            avio_flush(enc->fmt->pb);
-            err = enc->fmt->pb->error;
-            if (err >= 0)
-                err = avio_closep(&enc->fmt->pb);
-            if (err < 0) {
-                vs_fail("%s: write failed: %s", enc->path, vs_av_error(err));
-                goto fail;
-            }
+        err = vs_avio_detach(enc->fmt);
+        if (err < 0) {
+            vs_fail("%s: write failed: %s", enc->path, vs_av_error(err));
+            goto fail;
         }
     } else if (enc->own_fd) {
-        /* No fsync, as in the libav path: .part + rename guards against
-         * crashes and Ctrl-C, not power loss, and costs nothing. */
         int fd = enc->fd;
         enc->fd = -1;
         enc->own_fd = 0;
@@ -1118,12 +1157,15 @@ int vs_encoder_close(vs_encoder *enc)
             goto fail;
         }
     }
-    if (enc->part && rename(enc->part, enc->path) < 0) {
-        vs_fail("%s: cannot rename %s: %s", enc->path, enc->part, strerror(errno));
-        goto fail;
+    /* durable before it has its name: fsync, rename, fsync the folder */
+    if (enc->out) {
+        vs_outfile *out = enc->out;
+        enc->out = NULL;
+        if (vs_outfile_commit(out) < 0)
+            goto fail;
     }
-    free(enc->part);
-    enc->part = NULL;
+    if (enc->sink == SINK_IMAGES && enc->frames > 0 && vs_outfile_sync_dir(enc->path, 1) < 0)
+        goto fail;
     free_encoder(enc);
     return 0;
 fail:

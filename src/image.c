@@ -26,7 +26,8 @@
  * converted with the inverted-Adobe convention turbojpeg itself uses
  * (R = C * K / 255). A truncated JPEG is an error, not a grey bottom half.
  *
- * Saving writes PATH.part and renames it over PATH only when complete.
+ * Saving writes a private temporary and renames it over PATH only when
+ * complete (outfile.h).
  */
 #include <ctype.h>
 #include <dlfcn.h>
@@ -39,11 +40,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <turbojpeg.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "image.h"
+#include "outfile.h"
 #include "vstudio.h"
 
 /* ---- format from the extension ---- */
@@ -783,32 +786,36 @@ done:
     return ret;
 }
 
-int vs_image_save(const vs_frame *frame, const char *path, int quality)
+static int check_save_args(const vs_frame *frame, const char *path, int quality)
 {
     if (!frame || !path)
         return vs_fail("image save: frame and path are required");
-    int format = vs_image_format(path);
-    if (format == VS_IMAGE_UNKNOWN)
+    if (vs_image_format(path) == VS_IMAGE_UNKNOWN)
         return unknown_format(path);
     if (quality < 0 || quality > 100)
         return vs_fail("%s: JPEG quality must be 1..100, got %d", path, quality);
+    return 0;
+}
+
+int vs_image_write_fd(const vs_frame *frame, int fd, const char *path, int quality)
+{
+    if (check_save_args(frame, path, quality) < 0)
+        return -1;
     if (quality == 0)
         quality = 90;
-    size_t n = strlen(path);
-    char *part = malloc(n + 6);
-    if (!part)
-        return vs_fail("%s: out of memory", path);
-    memcpy(part, path, n);
-    memcpy(part + n, ".part", 6);
-    FILE *f = fopen(part, "wb");
+    /* a stream on a copy of the descriptor: fclose closes the copy, the
+     * caller's outfile keeps its own */
+    int copy = dup(fd);
+    FILE *f = copy >= 0 ? fdopen(copy, "wb") : NULL;
     if (!f) {
         vs_fail("%s: cannot write (%s)", path, strerror(errno));
-        free(part);
+        if (copy >= 0)
+            close(copy);
         return -1;
     }
     char message[256] = "";
-    int ret = format == VS_IMAGE_PNG ? png_encode(frame, f, message, sizeof message)
-                                     : jpeg_encode(frame, f, quality, message, sizeof message);
+    int ret = vs_image_format(path) == VS_IMAGE_PNG ? png_encode(frame, f, message, sizeof message)
+                                                    : jpeg_encode(frame, f, quality, message, sizeof message);
     if (fflush(f) != 0 && ret == 0) {
         snprintf(message, sizeof message, "write error (%s)", strerror(errno));
         ret = -1;
@@ -817,14 +824,21 @@ int vs_image_save(const vs_frame *frame, const char *path, int quality)
         snprintf(message, sizeof message, "write error (%s)", strerror(errno));
         ret = -1;
     }
-    if (ret == 0 && rename(part, path) != 0) {
-        snprintf(message, sizeof message, "cannot rename %s (%s)", part, strerror(errno));
-        ret = -1;
-    }
-    if (ret != 0) {
-        remove(part);
+    if (ret != 0)
         vs_fail("%s: %s", path, message[0] ? message : "cannot save");
-    }
-    free(part);
     return ret;
+}
+
+int vs_image_save(const vs_frame *frame, const char *path, int quality)
+{
+    if (check_save_args(frame, path, quality) < 0)
+        return -1;
+    vs_outfile *out = vs_outfile_create(path);
+    if (!out)
+        return -1;
+    if (vs_image_write_fd(frame, vs_outfile_fd(out), path, quality) < 0) {
+        vs_outfile_abort(out);
+        return -1;
+    }
+    return vs_outfile_commit(out);
 }

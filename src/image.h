@@ -45,4 +45,9 @@ void vs_image_scratch_free(vs_image_scratch *s);
 vs_frame *vs_image_decode_to(const char *path, const uint8_t *data, size_t size, vs_image_target target,
                              void *ctx, vs_image_info *info, vs_image_scratch *scratch);
 
+/* Encodes frame as the PNG or JPEG path names (quality: JPEG 1..100, 0:
+ * 90) into the open descriptor fd, for writers that manage the file
+ * (outfile.h); errors name path. */
+int vs_image_write_fd(const vs_frame *frame, int fd, const char *path, int quality);
+
 #endif

@@ -8,19 +8,27 @@
  * VSTUDIO_LUA_DIR overrides both.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "lua_state.h"
+
+extern char **environ;
 
 static char lua_dir[PATH_MAX];
 static pthread_once_t lua_dir_once = PTHREAD_ONCE_INIT;
@@ -166,4 +174,81 @@ int vs_lua_pcall(lua_State *L, int nargs, int nresults)
     int rc = lua_pcall(L, nargs, nresults, base);
     lua_remove(L, base);
     return rc;
+}
+
+/* ---- the process, guarded for the render engine's states ---- */
+
+static int refuse_exit(lua_State *L)
+{
+    return luaL_error(L, "os.exit() in a script run by vstudio would end the render with no output written; "
+                         "return from the script (or return no clip to just run it), or call error() to fail");
+}
+
+/* os.execute without glibc system()'s SIGINT ignoring: Ctrl-C (or a
+ * signal to vstudio alone, which then stops the command) stops the
+ * render. The upvalue says whether the command's stdout must go to
+ * stderr (an output is on stdout). Returns the wait status, as system(). */
+static int interruptible_execute(lua_State *L)
+{
+    const char *cmd = luaL_optstring(L, 1, NULL);
+    if (!cmd) {
+        lua_pushinteger(L, 1); /* a shell is there */
+        return 1;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (lua_toboolean(L, lua_upvalueindex(1)))
+        posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+    char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+    fflush(NULL); /* as system() does: buffered output first */
+    pid_t pid;
+    int err = posix_spawn(&pid, "/bin/sh", &actions, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (err != 0) {
+        lua_pushinteger(L, -1);
+        return 1;
+    }
+    int status = 0, stopped = 0, slot = vs_interrupt_child_add(pid);
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR))
+            break;
+        if (!stopped && vs_interrupt_pending()) {
+            vs_interrupt_kill_tree(pid, SIGTERM); /* the signal came to vstudio alone */
+            stopped = 1;
+        }
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    vs_interrupt_child_remove(slot);
+    /* Ctrl-C reaches the command too; it dying of it is the user's stop */
+    if (!stopped && WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM))
+        raise(WTERMSIG(status));
+    if (stopped || vs_interrupt_pending())
+        return luaL_error(L, "interrupted during os.execute('%s')", cmd);
+    lua_pushinteger(L, status);
+    return 1;
+}
+
+/* With an output on stdout, print, io.write and io.stdout go to stderr. */
+static const char stdout_to_stderr[] =
+    "local select, tostring, concat, stderr = select, tostring, table.concat, io.stderr\n"
+    "io.stdout = stderr\n"
+    "io.output(stderr)\n"
+    "print = function(...)\n"
+    "  local n, parts = select('#', ...), {}\n"
+    "  for i = 1, n do parts[i] = tostring((select(i, ...))) end\n"
+    "  stderr:write(concat(parts, '\\t'), '\\n')\n"
+    "end\n";
+
+void vs_lua_guard_process(lua_State *L, int stdout_taken)
+{
+    lua_getglobal(L, "os");
+    lua_pushcfunction(L, refuse_exit);
+    lua_setfield(L, -2, "exit");
+    lua_pushboolean(L, stdout_taken);
+    lua_pushcclosure(L, interruptible_execute, 1);
+    lua_setfield(L, -2, "execute");
+    lua_pop(L, 1);
+    if (stdout_taken && luaL_loadbuffer(L, stdout_to_stderr, sizeof stdout_to_stderr - 1, VS_LUA_GLUE_CHUNK) == 0)
+        lua_pcall(L, 0, 0, 0);
 }

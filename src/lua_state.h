@@ -22,5 +22,11 @@ const char *vs_lua_dir(void);
  * left is the file:line the message starts with). On error the message
  * stays on the stack top. */
 int vs_lua_pcall(lua_State *L, int nargs, int nresults);
+/* For the render engine's states: os.exit raises an error (it would end
+ * the render with no output and status 0), os.execute stops on SIGINT and
+ * SIGTERM (glibc's system() ignores SIGINT), and with stdout_taken (an
+ * output on stdout) print, io.write, io.stdout and os.execute's commands
+ * write to stderr. */
+void vs_lua_guard_process(lua_State *L, int stdout_taken);
 
 #endif

@@ -6,16 +6,18 @@
  * Python dict literal (dtype, order, shape) padded with spaces to a
  * multiple of 64 bytes, then the array in C order. Frames are RGBA; the
  * file keeps RGB (3 channels) or, for gray frames, one channel. The file
- * is written as PATH.part and renamed when complete; a failed write, close
- * or rename is an error that names the step and its reason, and removes
- * the part.
+ * is written to a private temporary and renamed when complete (outfile.h);
+ * a failed write, close or rename is an error that names the step and its
+ * reason, and removes the temporary.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
+#include "outfile.h"
 #include "vstudio.h"
 
 static int write_header(FILE *f, const char *descr, const long long *shape)
@@ -57,16 +59,24 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
     }
     size_t elem = dtype == 1 ? 4 : 1;
     size_t row_len = (size_t)w * (size_t)channels * elem;
-    char part[4096];
-    if (snprintf(part, sizeof part, "%s.part", path) >= (int)sizeof part)
-        return vs_fail("%s: path too long", path);
     unsigned char *row = malloc(row_len);
     if (!row)
         return vs_fail("%s: out of memory", path);
-    FILE *f = fopen(part, "wb");
-    if (!f) {
+    vs_outfile *out = vs_outfile_create(path);
+    if (!out) {
         free(row);
-        return vs_fail("%s: cannot create: %s", part, strerror(errno));
+        return -1;
+    }
+    /* a stream on a copy of the descriptor: fclose closes only the copy */
+    int copy = dup(vs_outfile_fd(out));
+    FILE *f = copy >= 0 ? fdopen(copy, "wb") : NULL;
+    if (!f) {
+        vs_fail("%s: cannot write: %s", path, strerror(errno));
+        if (copy >= 0)
+            close(copy);
+        free(row);
+        vs_outfile_abort(out);
+        return -1;
     }
     int rc = write_header(f, dtype == 1 ? "<f4" : "|u1", shape);
     for (int i = 0; rc == 0 && i < n; i++) {
@@ -103,16 +113,14 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
             }
         }
     }
+    int err = rc < 0 ? errno : 0;
     free(row);
     const char *step = rc < 0 ? "cannot write" : NULL;
-    int err = errno;
     if (fclose(f) != 0 && !step)
         step = "cannot close", err = errno;
-    if (!step && rename(part, path) != 0)
-        step = "cannot rename it over the output", err = errno;
     if (step) {
-        remove(part);
-        return vs_fail("%s: %s: %s", part, step, strerror(err));
+        vs_outfile_abort(out);
+        return vs_fail("%s: %s: %s", path, step, strerror(err));
     }
-    return 0;
+    return vs_outfile_commit(out);
 }

@@ -13,10 +13,13 @@
  * feeds the encoders; memory does not grow with the length of the video.
  *
  * Errors stop everything: the first failing frame's message (script
- * file:line, traceback) is reported and the outputs' .part files removed.
- * SIGINT/SIGTERM do the same and return 130/143. A draw stuck in a JIT-
- * compiled loop cannot be interrupted by a Lua hook, so after a grace period
- * such workers are abandoned (the outputs are still cleaned up).
+ * file:line, traceback) is reported and the outputs' temporaries removed;
+ * workers stopped because of it record nothing. SIGINT/SIGTERM do the same
+ * and return 130/143. A draw stuck in a JIT-compiled loop cannot be
+ * interrupted by a Lua hook, so after a grace period such workers are
+ * abandoned: the outputs are still removed at once, and the engine (its
+ * encoders, pool and copies of the script's name and arguments) stays
+ * alive until the last of them leaves, which frees it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +33,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "encode.h"
 #include "error.h"
 #include "hash.h"
 #include "interrupt.h"
@@ -76,8 +80,18 @@ struct worker {
     int64_t frames;
 };
 
+/* What every worker loads; the engine's own copy, since a worker left
+ * running may outlive the caller's options (vs.render's are Lua's). */
+struct script {
+    char *path;
+    char **args;
+    int n_args;
+    int stdout_output; /* an output goes to stdout: print and io.stdout go to stderr */
+};
+
 struct engine {
-    const vs_render_options *opts;
+    const vs_render_options *opts; /* the calling thread's only */
+    struct script script;
     struct clip_info clip;
     int64_t first, end;
     int n_workers;        /* threads started so far (<= max_workers) */
@@ -99,10 +113,12 @@ struct engine {
     char error[4096];
     int finished_workers;
     double main_wait;     /* seconds the encoding thread waited for frames */
-    int abandoned;        /* workers stuck in draw were left running */
+    int refs;             /* the calling thread and every started worker: the last frees the engine */
 };
 
 static _Thread_local struct engine *current_engine;
+/* The stop hook ended this thread's draw: not an error of the frame. */
+static _Thread_local int stopped_by_hook;
 
 /* Before any output is open (loading the script, --check) the calling
  * thread runs Lua with nothing to clean up, and a loop in top-level code or
@@ -114,8 +130,10 @@ static const char interrupted_early[] = "vstudio: run: interrupted before any ou
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    if (current_engine && vs_pool_stopped(current_engine->pool))
+    if (current_engine && vs_pool_stopped(current_engine->pool)) {
+        stopped_by_hook = 1;
         luaL_error(L, "render stopped");
+    }
 }
 
 void vs_render_options_init(vs_render_options *opts)
@@ -133,13 +151,14 @@ void vs_render_options_init(vs_render_options *opts)
  * worker 0 is the script's main run (vs.worker = false: its one-time side
  * effects happen there, before any worker starts). vs.render only records
  * its clip in every state the engine loads. */
-static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_info *info, int *render_ref)
+static lua_State *load_clip(const struct script *o, int worker, struct clip_info *info, int *render_ref)
 {
     lua_State *L = vs_lua_state_new();
     if (!L)
         return NULL;
+    vs_lua_guard_process(L, o->stdout_output);
     lua_createtable(L, o->n_args, 1);
-    lua_pushstring(L, o->script);
+    lua_pushstring(L, o->path);
     lua_rawseti(L, -2, 0);
     for (int i = 0; i < o->n_args; i++) {
         lua_pushstring(L, o->args[i]);
@@ -160,20 +179,22 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
     if (vs_lua_pcall(L, 1, 0) != 0)
         goto lua_fail;
 
-    if (luaL_loadfile(L, o->script) != 0)
+    if (luaL_loadfile(L, o->path) != 0)
         goto lua_fail;
     for (int i = 0; i < o->n_args; i++)
         lua_pushstring(L, o->args[i]);
     if (vs_lua_pcall(L, o->n_args, 1) != 0)
         goto lua_fail;
 
-    /* The clip: the script's return value, or what it handed to vs.render. */
+    /* The clip: the script's return value, or what it handed to vs.render;
+     * a script that gives neither was a job, not a clip (no clip: 0 frames). */
     static const char *wrap =
         "local returned, script = ...\n"
         "local ffi = require 'ffi'\n"
         "local vs = require 'vstudio'\n"
         "local clip = returned\n"
         "if clip == nil then clip = vs._render_clip end\n"
+        "if clip == nil then return nil, 0, 0, 0, 0, 0 end\n"
         "if type(clip) ~= 'table' or type(clip.render) ~= 'function' then\n"
         "  error(script .. ': the script must return a clip (e.g. return vs.clip{...}), got ' ..\n"
         "        (clip == nil and 'nothing' or type(clip)), 0)\n"
@@ -184,7 +205,7 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
     if (luaL_loadbuffer(L, wrap, strlen(wrap), VS_LUA_GLUE_CHUNK) != 0)
         goto lua_fail;
     lua_insert(L, -2);
-    lua_pushstring(L, o->script);
+    lua_pushstring(L, o->path);
     if (vs_lua_pcall(L, 2, 6) != 0)
         goto lua_fail;
     info->width = (int)lua_tointeger(L, -5);
@@ -194,8 +215,10 @@ static lua_State *load_clip(const vs_render_options *o, int worker, struct clip_
     info->frames = (int64_t)lua_tonumber(L, -1);
     lua_pop(L, 5);
     *render_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (*render_ref == LUA_REFNIL) /* no clip */
+        return L;
     if (info->width <= 0 || info->height <= 0 || info->fps_num <= 0 || info->fps_den <= 0 || info->frames <= 0) {
-        vs_fail("%s: the clip has no frames or no size (%dx%d, %lld frames)", o->script, info->width,
+        vs_fail("%s: the clip has no frames or no size (%dx%d, %lld frames)", o->path, info->width,
                 info->height, (long long)info->frames);
         lua_close(L);
         return NULL;
@@ -205,10 +228,10 @@ lua_fail: {
         /* An error raised through a tail call (`return vs.sequence{...}`) has
          * no file:line of the script; name the script then. */
         const char *msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "unknown Lua error";
-        if (strstr(msg, o->script))
+        if (strstr(msg, o->path))
             vs_fail("%s", msg);
         else
-            vs_fail("%s: %s", o->script, msg);
+            vs_fail("%s: %s", o->path, msg);
     }
     lua_close(L);
     return NULL;
@@ -240,11 +263,16 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     lua_rawgeti(L, LUA_REGISTRYINDEX, w->render_ref);
     lua_pushnumber(L, (lua_Number)k);
     lua_pushlightuserdata(L, w->scratch);
+    stopped_by_hook = 0;
     if (vs_lua_pcall(L, 2, 0) != 0) {
-        fail_frame(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
+        /* stopped for another frame's error or a signal: that one is reported */
+        if (!stopped_by_hook)
+            fail_frame(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
         lua_pop(L, 1);
         return -1;
     }
+    if (vs_pool_stopped(e->pool))
+        return -1; /* the outputs may be gone already */
     for (int i = 0; i < e->n_encoders; i++) {
         pictures[i] = vs_encoder_picture_get(e->encoders[i]);
         if (!pictures[i] || vs_picture_from_rgba(pictures[i], w->scratch) < 0) {
@@ -256,6 +284,8 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     }
     return 0;
 }
+
+static void engine_release(struct engine *e);
 
 static double thread_cpu(void)
 {
@@ -270,13 +300,13 @@ static int load_late(struct worker *w)
 {
     struct engine *e = w->engine;
     struct clip_info info;
-    w->L = load_clip(e->opts, 1, &info, &w->render_ref);
+    w->L = load_clip(&e->script, 1, &info, &w->render_ref);
     if (!w->L)
         return -1;
-    if (memcmp(&info, &e->clip, sizeof info) != 0)
+    if (memcmp(&info, &e->clip, sizeof info) != 0 || w->render_ref == LUA_REFNIL)
         return vs_fail("%s: worker %d built a different clip (%dx%d, %lld frames) than worker 0 (%dx%d, %lld "
                        "frames): the script must build the same clip every time it runs",
-                       e->opts->script, w->index, info.width, info.height, (long long)info.frames, e->clip.width,
+                       e->script.path, w->index, info.width, info.height, (long long)info.frames, e->clip.width,
                        e->clip.height, (long long)e->clip.frames);
     w->scratch = vs_frame_new(info.width, info.height);
     return w->scratch ? 0 : -1;
@@ -317,6 +347,7 @@ static void *worker_main(void *arg)
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
     vs_pool_leave(e->pool);
+    engine_release(e);
     return NULL;
 }
 
@@ -340,6 +371,8 @@ static int open_outputs(struct engine *e)
             eo.segment_end = e->end;
             eo.segment_total = e->clip.frames;
         }
+        eo.first_number = e->first; /* image sequences are named by clip frame */
+        eo.force = o->force;
         e->encoders[i] = vs_encoder_open(o->outputs[i], e->clip.width, e->clip.height, &eo);
         if (!e->encoders[i])
             return -1;
@@ -348,11 +381,12 @@ static int open_outputs(struct engine *e)
     return 0;
 }
 
+/* Removes what the outputs wrote; their memory goes with the engine, as
+ * workers may still hold their pictures. */
 static void abort_outputs(struct engine *e)
 {
     for (int i = 0; i < e->n_encoders; i++)
-        vs_encoder_abort(e->encoders[i]);
-    e->n_encoders = 0;
+        vs_encoder_discard(e->encoders[i]);
 }
 
 /* Joins the workers, giving stuck ones (a JIT loop ignores the hook) a
@@ -445,15 +479,21 @@ static void print_summary(struct engine *e, double wall, double cpu)
     /* Who waited for whom decides; in a short render the workers may be done
      * long before the encoder flushes (nobody waited), then the busier stage. */
     const char *more = e->n_workers < online_cores_count() ? " or add --workers" : " or add cores";
+    int codec_used = 0;
+    for (int i = 0; i < o->n_outputs; i++)
+        codec_used |= uses_codec(o->outputs[i], o->formats ? o->formats[i] : NULL);
+    /* y4m, raw and image outputs have no preset: the disk or the pipe's reader sets their pace */
+    const char *faster = codec_used ? "a faster --preset would help" : "the disk or the reader of the stream is "
+                                                                       "the limit";
     if (enc_waits > 0.1 && enc_waits >= gen_waits)
         fprintf(stderr, "vstudio: run: bottleneck: the generator (the encoder waited %.0f%% of the time for "
                         "frames): simplify draw%s\n", 100 * enc_waits, more);
     else if (gen_waits > 0.1)
-        fprintf(stderr, "vstudio: run: bottleneck: the encoder (workers waited %.0f%% of the time for it): a "
-                        "faster --preset would help\n", 100 * gen_waits);
+        fprintf(stderr, "vstudio: run: bottleneck: the encoder (workers waited %.0f%% of the time for it): %s\n",
+                100 * gen_waits, faster);
     else if (enc_util > 0.5 && enc_util > gen_util + 0.25)
-        fprintf(stderr, "vstudio: run: bottleneck: the encoder (busy %.0f%% of the time, the workers %.0f%%): a "
-                        "faster --preset would help\n", 100 * enc_util, 100 * gen_util);
+        fprintf(stderr, "vstudio: run: bottleneck: the encoder (busy %.0f%% of the time, the workers %.0f%%): %s\n",
+                100 * enc_util, 100 * gen_util, faster);
     else if (gen_util > 0.5 && gen_util > enc_util + 0.25)
         fprintf(stderr, "vstudio: run: bottleneck: the generator (workers busy %.0f%% of the time, the encoder "
                         "%.0f%%): simplify draw%s\n", 100 * gen_util, 100 * enc_util, more);
@@ -463,9 +503,6 @@ static void print_summary(struct engine *e, double wall, double cpu)
     if (!o->workers)
         fprintf(stderr, " (chosen: %s)", e->n_workers == e->max_workers ? "one per core" :
                                          "enough to keep the encoder busy");
-    int codec_used = 0;
-    for (int i = 0; i < o->n_outputs; i++)
-        codec_used |= uses_codec(o->outputs[i], o->formats ? o->formats[i] : NULL);
     if (codec_used)
         fprintf(stderr, " --codec %s --crf %d --preset %s", eo->codec ? eo->codec : "libx264",
                 eo->crf >= 0 ? eo->crf : 18, eo->preset ? eo->preset : "medium");
@@ -496,7 +533,7 @@ static int render_one(lua_State *L, int ref, vs_frame *f, int64_t k)
     return 0;
 }
 
-static int check_purity(const vs_render_options *o, int64_t first, int64_t end)
+static int check_purity(const struct script *o, int64_t first, int64_t end)
 {
     enum { SAMPLES = 8 };
     int64_t frames[SAMPLES];
@@ -541,7 +578,7 @@ static int check_purity(const vs_render_options *o, int64_t first, int64_t end)
     }
     if (bad)
         return vs_fail("%s: frames %s differ when drawn in another order or on another worker: draw depends on "
-                       "something besides t (global state? unseeded randomness?)", o->script, list);
+                       "something besides t (global state? unseeded randomness?)", o->path, list);
     fprintf(stderr, "vstudio: run: check passed: %d sample frames are identical in both orders\n", n);
     return 0;
 }
@@ -559,9 +596,13 @@ static int start_worker(struct engine *e)
         e->loading++;
     pthread_mutex_unlock(&e->lock);
     vs_pool_join(e->pool);
+    pthread_mutex_lock(&e->lock);
+    e->refs++; /* the worker's: it releases the engine as it leaves */
+    pthread_mutex_unlock(&e->lock);
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         vs_pool_leave(e->pool);
         pthread_mutex_lock(&e->lock);
+        e->refs--;
         if (late)
             e->loading--;
         pthread_mutex_unlock(&e->lock);
@@ -602,23 +643,44 @@ static void maybe_add_workers(struct engine *e, double *last_t, double *last_wai
             break;
 }
 
+/* A script that returned no clip ran as a job: fine when the outputs were
+ * not asked for, else nothing could be written where the user expects it. */
+static int no_clip(const vs_render_options *o)
+{
+    if (o->default_output)
+        return 0;
+    return vs_fail("%s: the script returned no clip (return vs.clip{...}), so nothing was written to %s", o->script,
+                   o->outputs[0]);
+}
+
+/* The command's own output name (SCRIPT.mp4) keeps an existing file
+ * unless forced, as extract keeps frames; a named -o is the user's word. */
+static int check_default_output(const vs_render_options *o)
+{
+    if (!o->default_output || o->force || o->n_outputs < 1 || access(o->outputs[0], F_OK) != 0)
+        return 0;
+    return vs_fail("%s exists (the default output for %s); use --force to replace it, or -o to name another",
+                   o->outputs[0], o->script);
+}
+
 static int run_engine(struct engine *e)
 {
     const vs_render_options *o = e->opts;
-    int rc = -1, stuck = 0;
+    int rc = -1;
     vs_progress *progress = NULL;
 
     /* The clip's size and length come from the first worker's state, loaded
      * here so that a broken script fails before any output is opened. It is
      * the script's main run unless a check or vs.render already did that. */
-    e->workers = calloc((size_t)e->max_workers, sizeof *e->workers);
-    if (!e->workers)
-        return vs_fail("out of memory");
     struct worker *w0 = &e->workers[0];
     struct clip_info info;
-    w0->L = load_clip(o, !e->main_pending, &info, &w0->render_ref);
+    w0->L = load_clip(&e->script, !e->main_pending, &info, &w0->render_ref);
     if (!w0->L)
         goto out;
+    if (w0->render_ref == LUA_REFNIL) {
+        rc = no_clip(o);
+        goto out;
+    }
     e->clip = info;
     e->first = o->first;
     e->end = o->end < 0 || o->end > info.frames ? info.frames : o->end;
@@ -645,9 +707,15 @@ static int run_engine(struct engine *e)
         vs_error_prefix("%s", o->script);
         goto out;
     }
+    if (check_default_output(o) < 0)
+        goto out;
+    /* From here on a signal stops the engine, which removes what it wrote;
+     * before the outputs open, so no signal ends the process with one open. */
+    vs_interrupt_exit_now(NULL);
     if (open_outputs(e) < 0)
         goto out;
-    vs_interrupt_exit_now(NULL); /* from here on, a signal stops the engine and removes the .part files */
+    if (o->default_output && o->progress != VS_PROGRESS_QUIET)
+        fprintf(stderr, "vstudio: run: writing %s (no -o given)\n", o->outputs[0]);
 
     int capacity = window_for(e->max_workers);
     e->slots = calloc((size_t)capacity, sizeof *e->slots);
@@ -690,10 +758,8 @@ static int run_engine(struct engine *e)
         if (!o->workers && e->n_workers < e->max_workers)
             maybe_add_workers(e, &ramp_t, &ramp_wait);
     }
-    if (e->pool)
-        vs_pool_stop(e->pool);
-    stuck = join_workers(e);
-    e->abandoned = stuck > 0;
+    vs_pool_stop(e->pool);
+    join_workers(e);
     vs_progress_finish(progress);
     progress = NULL;
 
@@ -712,36 +778,66 @@ static int run_engine(struct engine *e)
     for (int i = 0; i < e->n_encoders; i++) {
         vs_encoder *enc = e->encoders[i];
         e->encoders[i] = NULL;
-        if (vs_encoder_close(enc) < 0) {
-            for (int j = i + 1; j < e->n_encoders; j++)
-                vs_encoder_abort(e->encoders[j]);
-            e->n_encoders = 0;
+        if (vs_encoder_close(enc) < 0)
             goto out;
-        }
     }
-    e->n_encoders = 0;
     if (o->summary && o->progress != VS_PROGRESS_QUIET)
         print_summary(e, vs_now() - start, process_cpu() - cpu_start);
     rc = 0;
 out:
     vs_progress_finish(progress);
-    abort_outputs(e);
-    if (e->workers) {
-        for (int i = 0; i < e->max_workers; i++) {
-            struct worker *w = &e->workers[i];
-            if (stuck && w->started)
-                continue; /* still running somewhere: leak rather than pull its state away */
-            if (w->L)
-                lua_close(w->L);
-            vs_frame_free(w->scratch);
-        }
-        if (!stuck) {
-            free(e->workers);
-            free(e->slots);
-            vs_pool_free(e->pool);
-        }
-    }
+    if (rc != 0)
+        abort_outputs(e);
     return rc;
+}
+
+/* The last one out (the calling thread or an abandoned worker) frees what
+ * the workers could reach. */
+static void engine_release(struct engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    int last = --e->refs == 0;
+    pthread_mutex_unlock(&e->lock);
+    if (!last)
+        return;
+    for (int i = 0; i < e->n_encoders; i++)
+        vs_encoder_abort(e->encoders[i]);
+    for (int i = 0; e->workers && i < e->max_workers; i++) {
+        if (e->workers[i].L)
+            lua_close(e->workers[i].L);
+        vs_frame_free(e->workers[i].scratch);
+    }
+    free(e->workers);
+    free(e->slots);
+    vs_pool_free(e->pool);
+    for (int i = 0; i < e->script.n_args; i++)
+        free(e->script.args[i]);
+    free(e->script.args);
+    free(e->script.path);
+    pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->changed);
+    free(e);
+}
+
+/* Whether an output is the process's stdout, which print must then leave alone. */
+static int writes_stdout(const vs_render_options *o)
+{
+    for (int i = 0; i < o->n_outputs; i++)
+        if (strcmp(o->outputs[i], "-") == 0 || strcmp(o->outputs[i], "pipe:1") == 0)
+            return 1;
+    return 0;
+}
+
+static int copy_script(struct script *dst, const vs_render_options *o)
+{
+    dst->stdout_output = writes_stdout(o);
+    dst->n_args = 0;
+    if (!(dst->path = strdup(o->script)) || !(dst->args = calloc((size_t)o->n_args + 1, sizeof *dst->args)))
+        return vs_fail("out of memory");
+    for (; dst->n_args < o->n_args; dst->n_args++)
+        if (!(dst->args[dst->n_args] = strdup(o->args[dst->n_args])))
+            return vs_fail("out of memory");
+    return 0;
 }
 
 static int render_signalled(const vs_render_options *o, atomic_int *signalled);
@@ -767,21 +863,25 @@ static int render_signalled(const vs_render_options *o, atomic_int *signalled)
 {
     int main_pending = !o->script_ran;
     if (o->check) {
+        struct script script = {(char *)o->script, (char **)o->args, o->n_args, writes_stdout(o)};
         struct clip_info info;
         int ref;
-        lua_State *L = load_clip(o, !main_pending, &info, &ref);
+        lua_State *L = load_clip(&script, !main_pending, &info, &ref);
         main_pending = 0;
         if (!L)
             return -1;
         lua_close(L);
+        if (ref == LUA_REFNIL)
+            return vs_fail("%s: the script returned no clip to check (return vs.clip{...})", o->script);
         int64_t end = o->end < 0 || o->end > info.frames ? info.frames : o->end;
         /* only a check unless outputs were named: then render once it passed */
-        int rc = check_purity(o, o->first, end);
+        int rc = check_purity(&script, o->first, end);
         if (rc < 0 || o->n_outputs == 0)
             return rc;
     }
 
-    /* On the heap: workers stuck in a JIT loop may outlive this call. */
+    /* On the heap, shared with the workers: one stuck in a JIT loop may
+     * outlive this call (engine_release). */
     struct engine *e = calloc(1, sizeof *e);
     if (!e)
         return vs_fail("out of memory");
@@ -789,14 +889,18 @@ static int render_signalled(const vs_render_options *o, atomic_int *signalled)
     e->main_pending = main_pending;
     e->signalled = signalled;
     e->max_workers = o->workers > 0 ? o->workers : online_cores_count();
+    e->refs = 1;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->changed, NULL);
-
-    int rc = run_engine(e);
-    if (!e->abandoned) {
-        pthread_mutex_destroy(&e->lock);
-        pthread_cond_destroy(&e->changed);
-        free(e);
-    }
+    e->workers = calloc((size_t)e->max_workers, sizeof *e->workers);
+    int rc = !e->workers ? vs_fail("out of memory") : copy_script(&e->script, o);
+    /* a write to a closed pipe fails the render with its message instead of
+     * killing the process with the other outputs' temporaries on disk */
+    struct sigaction ignore = {.sa_handler = SIG_IGN}, old_pipe;
+    sigaction(SIGPIPE, &ignore, &old_pipe);
+    if (rc == 0)
+        rc = run_engine(e);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    engine_release(e);
     return rc;
 }

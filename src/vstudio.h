@@ -100,13 +100,15 @@ void vs_frame_list_free(vs_frame_list *list);
 int vs_natural_compare(const char *a, const char *b);
 
 /* ---- encoder (encode.c): frames to a file, a pipe or an image sequence ----
- * Writes PATH.part and renames it to PATH in vs_encoder_close; any failure,
- * vs_encoder_abort or an exit without closing removes the .part. "-" is
- * stdout and "pipe:N" file descriptor N (y4m unless format says otherwise;
- * no .part, the fd is not closed); an existing device or FIFO is written
- * in place (y4m when it has no extension). Any other path without
- * extension (or ending in "/") is a directory for a PNG sequence
- * 000000.png, 000001.png, ...
+ * Writes a private temporary (.PATH.<pid>.<random>.part beside PATH, never
+ * a symlink's target) and renames it to PATH in vs_encoder_close after an
+ * fsync; any failure, vs_encoder_abort or an exit without closing removes
+ * it. "-" is stdout and "pipe:N" file descriptor N (y4m unless format says
+ * otherwise; no temporary, the fd is not closed); an existing device or
+ * FIFO is written in place (y4m when it has no extension). Any other path
+ * without extension (or ending in "/") is a directory for a PNG sequence
+ * 000000.png, 000001.png, ... (from first_number); a file of the sequence
+ * is never replaced, and a failed or aborted sequence removes its frames.
  * Colour: RGBA becomes YUV with BT.709 from 720 lines up, BT.601 below,
  * limited range, and the stream is tagged the same; formats without
  * alpha get the frame composited over black. Odd sizes with a
@@ -131,6 +133,9 @@ typedef struct vs_encoder_options {
     int quality;               /* JPEG sequence quality 1..100; 0: 90 */
     int quiet;                 /* 1: no notes on stderr (odd-size padding, ignored preset) */
     int no_pad_note;           /* 1: no odd-size padding note (the caller reports it, as convert per folder) */
+    int64_t first_number;      /* image sequences: the first frame's number in its name (the clip frame) */
+    int force;                 /* image sequences: 1 removes the folder's numbered images of the format first;
+                                  0 refuses a folder where the first name exists */
     /* One piece of a render (vstudio run --frames A:B or --segment K/N),
      * recorded in the video's settings tag for vstudio concat; segment_total
      * 0: the whole clip, no record. */
@@ -147,10 +152,12 @@ vs_encoder *vs_encoder_open(const char *path, int width, int height, const vs_en
  * another size fails naming the frame number and both sizes. After any
  * push error the encoder only accepts vs_encoder_abort/close (which fail). */
 int vs_encoder_push(vs_encoder *enc, const vs_frame *frame);
-/* Drains the codec (no lost tail frames), writes the trailer and renames
- * PATH.part to PATH; frees enc, also on failure (then nothing is left). */
+/* Drains the codec (no lost tail frames), writes the trailer, fsyncs and
+ * renames the temporary to PATH; frees enc, also on failure (then nothing
+ * is left). */
 int vs_encoder_close(vs_encoder *enc);
-/* Gives up: removes PATH.part, frees enc. Safe on NULL. */
+/* Gives up: removes the temporary (an image sequence's frames), frees enc.
+ * Safe on NULL. */
 void vs_encoder_abort(vs_encoder *enc);
 /* Frames written so far. */
 int64_t vs_encoder_frames(const vs_encoder *enc);
@@ -204,10 +211,17 @@ typedef struct vs_render_options {
     int progress;               /* 0 auto (a bar on a terminal), 1 lines, 2 quiet */
     int check;                  /* 1: only check that frames are a pure function of t */
     int summary;                /* print the end-of-render summary on stderr */
+    int default_output;         /* outputs[0] is the command's default (SCRIPT.mp4), not asked for: an
+                                   existing file there is kept unless force, and a script that returns
+                                   no clip just runs (a job: 0, nothing written) */
+    int force;                  /* replace the default output; image sequences: remove earlier frames */
 } vs_render_options;
 void vs_render_options_init(vs_render_options *opts);
 /* Returns 0, -1 on failure (vs_last_error: script file:line, frame, why),
- * or 130/143 when SIGINT/SIGTERM stopped it (no output left behind). */
+ * or 130/143 when SIGINT/SIGTERM stopped it (no output left behind). In
+ * the engine's Lua states os.exit raises an error, os.execute can be
+ * interrupted, and with an output on stdout print and io.stdout write to
+ * stderr. */
 int vs_render(const vs_render_options *opts);
 
 /* ---- probe (probe.c, cache.c): metadata with an exact frame count ----
@@ -276,7 +290,8 @@ int vs_parse_rational(const char *text, int *num, int *den);
  * Joins the first video stream of each part in order with continuous
  * timestamps; refuses (naming the first difference) parts whose codec,
  * size, pixel format, frame rate, colour tags or encoder settings differ.
- * Writes OUT.part and renames it to OUT at the end; nothing on failure. */
+ * Writes a private temporary (as the encoder does) and renames it to OUT
+ * at the end; nothing on failure. */
 typedef struct vs_concat_result {
     int64_t frames;
     double duration;           /* seconds */
@@ -346,5 +361,9 @@ void vs_dataset_free(vs_dataset *ds);
  * dtype 0 uint8, 1 float32 in [0, 1]; channels 3 (RGB) or 1 (the R channel, for gray). */
 int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, int dtype,
                  int channels);
+/* Writes size bytes as path through a private temporary fsync'd and
+ * renamed over it, as every output is: never a half file, never through
+ * a symlink planted at the path; errors name path. save_npy's index.csv. */
+int vs_file_write(const char *path, const void *data, size_t size);
 
 #endif

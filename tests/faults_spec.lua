@@ -33,19 +33,21 @@ describe('faults', function()
     assert.is_false(h.exists(out .. '.part'))
   end)
 
-  it('after kill -9 only a .part remains, and a rerun produces a valid file', function()
+  it('after kill -9 only a temporary remains, and a rerun produces a valid file', function()
     local out = dir .. '/killed.mp4'
     local _, _, rc = h.sh(h.q(h.bin) .. ' run ' .. h.q(script) .. ' -q --workers 1 -o ' .. h.q(out) ..
-      ' -- 60 & pid=$!; for i in $(seq 100); do [ -e ' .. h.q(out .. '.part') .. ' ] && break; sleep 0.05; done;' ..
+      ' -- 60 & pid=$!; for i in $(seq 100); do ls -A ' .. h.q(dir) .. ' | grep -q "part$" && break; sleep 0.05; done;' ..
       ' sleep 0.3; kill -9 $pid; wait $pid')
     assert.are.equal(137, rc)
     assert.is_false(h.exists(out))
-    assert.is_true(h.exists(out .. '.part'))
+    local left = h.temporaries(dir)
+    assert.are.equal(1, #left)
+    assert.truthy(left[1]:match('^%.killed%.mp4%.%d+%.%x+%.part$'), left[1])
     local _, err
     _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -q -o ' .. h.q(out) .. ' -- 1')
     assert.are.equal(0, rc, err)
     assert.are.equal(30, h.ffprobe_frames(out))
-    assert.is_false(h.exists(out .. '.part'))
+    assert.are.same(left, h.temporaries(dir)) -- the rerun's own is gone, the killed one's untouched
   end)
 
   it('refuses a read-only output directory before drawing anything', function()
@@ -104,5 +106,117 @@ return vs.clip{ size = {32, 32}, fps = 10, duration = 1,
     assert.are.equal(143, rc, err)
     assert.is_false(h.exists(out))
     assert.is_false(h.exists(out .. '.part'))
+  end)
+
+  it('leaves no temporary when a signal comes while top-level code holds a vs.write open', function()
+    local s = dir .. '/top.lua'
+    h.write_file(s, [[
+local vs = require 'vstudio'
+if not vs.worker then
+  local wr = vs.write(arg[1])
+  wr:push(vs.frame(64, 48))
+  io.stderr:write('opened\n')
+  -- compiled, so no hook can stop it; a libc call in the loop lets
+  -- ThreadSanitizer (make tsan) deliver the signal
+  local ffi = require 'ffi'
+  ffi.cdef 'int usleep(unsigned);'
+  while true do ffi.C.usleep(1000) end
+end
+return vs.clip{ size = {64, 48}, fps = 25, duration = 1, draw = function() end }
+]])
+    local _, err, rc = h.sh(h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/o.mp4') .. ' -- ' ..
+      h.q(dir .. '/w.mp4') .. ' 2> ' .. h.q(dir .. '/err') .. ' & pid=$!; for i in $(seq 200); do ' ..
+      'grep -q opened ' .. h.q(dir .. '/err') .. ' && break; sleep 0.02; done; kill -INT $pid; wait $pid')
+    assert.are.equal(130, rc, err)
+    assert.are.same({}, h.temporaries(dir))
+    assert.is_false(h.exists(dir .. '/w.mp4'))
+  end)
+
+  it('stops with 130 on SIGINT while the script waits in os.execute, at the top level or in draw', function()
+    for _, where in ipairs { 'top', 'draw' } do
+      local s = dir .. '/exec.lua'
+      h.write_file(s, [[
+local vs = require 'vstudio'
+if arg[1] == 'top' and not vs.worker then io.stderr:write('waiting\n') os.execute('sleep 20') end
+return vs.clip{ size = {64, 48}, fps = 25, duration = 1, draw = function(frame, t)
+  if arg[1] == 'draw' and t == 0 then io.stderr:write('waiting\n') os.execute('sleep 20') end
+end }
+]])
+      local t0 = os.time()
+      local _, err, rc = h.sh(h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/e.mp4') .. ' -- ' ..
+        where .. ' 2> ' .. h.q(dir .. '/err') .. ' & pid=$!; for i in $(seq 200); do ' ..
+        'grep -q waiting ' .. h.q(dir .. '/err') .. ' && break; sleep 0.02; done; sleep 0.2; kill -INT $pid; ' ..
+        'wait $pid')
+      assert.are.equal(130, rc, where .. ': ' .. err .. h.read_file(dir .. '/err'))
+      assert.truthy(os.time() - t0 < 10, where .. ': the command was not stopped')
+      assert.is_false(h.exists(dir .. '/e.mp4'), where)
+      assert.are.same({}, h.temporaries(dir), where)
+    end
+  end)
+
+  it('refuses os.exit() in a script instead of exiting 0 with no output', function()
+    local s = dir .. '/exit.lua'
+    h.write_file(s, "os.exit(0)\n")
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/x.mp4'))
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('exit.lua:1: os.exit()', 1, true), err)
+    assert.is_false(h.exists(dir .. '/x.mp4'))
+  end)
+
+  it("reports the failing frame's own error, not a worker stopped because of it", function()
+    local s = dir .. '/late.lua'
+    h.write_file(s, [[
+local vs = require 'vstudio'
+jit.off() -- interpreted, so the stop hook reaches the slow frame
+return vs.clip{ size = {64, 48}, fps = 25, duration = 1, draw = function(frame, t)
+  local k = math.floor(t * 25 + 0.5)
+  if k == 4 then local t0 = os.clock() while os.clock() - t0 < 3 do end end
+  if k == 10 then error('frame ten is broken') end
+end }
+]])
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --workers 2 -o ' .. h.q(dir .. '/l.mp4'))
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('frame 10: ', 1, true) and err:find('frame ten is broken', 1, true), err)
+    assert.falsy(err:find('render stopped', 1, true), err)
+  end)
+
+  it('keeps what an abandoned worker can reach alive until it leaves (vs.render from luajit)', function()
+    local s = dir .. '/abandon.lua'
+    h.write_file(s, [[
+local vs = require 'vstudio'
+local ffi = require 'ffi'
+pcall(ffi.cdef, 'long time(void *);')
+local marker, out = arg[1], arg[2]
+if vs.worker then
+  local f = io.open(marker)
+  if f then -- a later worker: stall in compiled code, where no hook reaches
+    f:close()
+    local stop = ffi.C.time(nil) + 4
+    while ffi.C.time(nil) < stop do end
+  else
+    io.open(marker, 'w'):close()
+  end
+end
+local clip = vs.clip{ size = {64, 48}, fps = 25, duration = 2, draw = function(frame, t)
+  if t > 0.3 then error('broken frame') end
+end }
+if not vs.worker then
+  local ok, err = pcall(vs.render, clip, { out = out, workers = 2, quiet = true })
+  assert(not ok and err:find('broken frame', 1, true), tostring(err))
+  for _ = 1, 3 do collectgarbage() end
+  local junk = {}
+  for i = 1, 1000 do junk[i] = string.rep('x', 1000) .. i end -- reuse what the GC freed
+  os.execute('sleep 5') -- the stalled worker wakes, finds the render stopped and leaves
+  io.stderr:write('survived\n')
+end
+return clip
+]])
+    local LUAJIT = (os.getenv('LD_PRELOAD') and 'LD_PRELOAD=' .. h.q(os.getenv('LD_PRELOAD')) .. ' ' or '') ..
+      'luajit'
+    local _, err, rc = h.sh(LUAJIT .. ' ' .. h.q(s) .. ' ' .. h.q(dir .. '/marker') .. ' ' .. h.q(dir .. '/a.mp4'))
+    assert.are.equal(0, rc, err)
+    assert.truthy(err:find('survived', 1, true), err)
+    assert.is_false(h.exists(dir .. '/a.mp4'))
+    assert.are.same({}, h.temporaries(dir))
   end)
 end)

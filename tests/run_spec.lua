@@ -169,7 +169,7 @@ return vs.clip{ size = {64, 48}, fps = 10, duration = 3,
     local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q')
     assert.are.equal(1, rc)
     assert.truthy(err:find('syntax.lua:1:', 1, true), err)
-    s = script(dir, 'none.lua', 'local x = 1')
+    s = script(dir, 'none.lua', 'return 42')
     _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q')
     assert.are.equal(1, rc)
     assert.truthy(err:find('must return a clip', 1, true), err)

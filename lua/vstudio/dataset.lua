@@ -340,19 +340,8 @@ local function batch_file(k) return ('batch_%06d.npy'):format(k) end
 -- index.csv through a temporary renamed over it: every write checked, so a
 -- full disk is an error, never a short index taken as complete.
 local function write_index(path, rows)
-  local part = path .. '.part'
-  local f, err = io.open(part, 'wb')
-  local ok = f ~= nil
-  if f then
-    ok, err = f:write(table.concat(rows, '\n'), '\n')
-    local closed, cerr = f:close()
-    if ok and not closed then ok, err = false, cerr end
-  end
-  if ok then ok, err = os.rename(part, path) end
-  if not ok then
-    os.remove(part)
-    fail('save_npy: cannot write ' .. path .. ': ' .. tostring(err), 3)
-  end
+  local csv = table.concat(rows, '\n') .. '\n'
+  if C.vs_file_write(path, csv, #csv) < 0 then fail('save_npy: ' .. last_error(), 3) end
 end
 
 -- One .npy per batch (batch_000000.npy, ...) and index.csv (file,row,path,index).

@@ -7,8 +7,10 @@
 --
 -- The encoder opens at the first push (the size comes from the first
 -- frame). Closing twice is harmless; a writer dropped without :close()
--- is aborted by the GC and leaves no output file (only OUT.part ever
--- existed, and it is removed); :abort() does the same on purpose. After a
+-- is aborted by the GC and leaves no output file (only a private
+-- temporary ever existed, and it is removed; an image sequence's frames
+-- go too); :abort() does the same on purpose. An image folder that holds
+-- another render's frames is refused unless force = true. After a
 -- failed push, push and close raise again (saying why) rather than let a
 -- pcall'd loop believe the file exists.
 -- Errors read 'vstudio: write: PATH[: frame N]: why'.
@@ -22,6 +24,7 @@ Writer.__index = Writer
 local option_names = {
   fps = true, crf = true, preset = true, codec = true, bitrate = true, pix_fmt = true, gop = true,
   options = true, title = true, comment = true, artist = true, format = true, threads = true, quality = true,
+  force = true,
 }
 
 -- Fills a vs_encoder_options from a Lua table; the strings stay referenced
@@ -79,6 +82,12 @@ local function encoder_options(path, opts, level)
                           tostring(opts.bitrate)), level + 1)
     end
     o.bit_rate = math.floor(b)
+  end
+  if opts.force ~= nil then
+    if type(opts.force) ~= 'boolean' then
+      error(string.format('vstudio: write: %s: force must be a boolean', path), level + 1)
+    end
+    o.force = opts.force and 1 or 0
   end
   o.format, o.codec, o.preset, o.pix_fmt = str('format'), str('codec'), str('preset'), str('pix_fmt')
   o.codec_options, o.title, o.comment, o.artist = str('options'), str('title'), str('comment'), str('artist')

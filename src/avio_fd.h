@@ -1,0 +1,23 @@
+/*
+ * avio_fd.h: libavformat writing through a descriptor we opened (an
+ * outfile's private temporary, a pipe, a device) instead of opening a
+ * file by name, which would follow whatever a name points to by then.
+ */
+#ifndef VS_AVIO_FD_H
+#define VS_AVIO_FD_H
+
+#include <libavformat/avformat.h>
+
+/* Gives fmt an AVIOContext on fd (fmt->pb, AVFMT_FLAG_CUSTOM_IO). With
+ * seekable the muxer may seek, and read the file back through the same
+ * descriptor (mp4's faststart pass reopens fmt->url: only for reading,
+ * only that one); fd must then be open for reading too. Returns 0 or an
+ * AVERROR. */
+int vs_avio_attach(AVFormatContext *fmt, int fd, int seekable);
+/* Flushes and frees fmt->pb (after the trailer, or to give up); returns
+ * the first write error, or a read error of the faststart pass that the
+ * muxer itself does not report, as an AVERROR; 0 if none. Safe when
+ * nothing is attached. */
+int vs_avio_detach(AVFormatContext *fmt);
+
+#endif
