@@ -3,8 +3,10 @@
  */
 #include "outfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@ struct vs_outfile {
     char *path;        /* the final name */
     char *temp;        /* .NAME.<pid>.<random>.part beside it */
     int fd;            /* -1 once finished */
+    struct timespec created; /* when the temporary was made (for sweep_stale) */
     vs_outfile *next;  /* on the list of temporaries on disk */
 };
 
@@ -98,6 +101,7 @@ vs_outfile *vs_outfile_create(const char *path)
         vs_fail("%s: cannot create: %s", path, strerror(errno));
         goto fail;
     }
+    clock_gettime(CLOCK_REALTIME, &f->created);
     track(f);
     return f;
 fail:
@@ -171,6 +175,42 @@ int vs_outfile_sync_dir(const char *path, int dir)
     return rc;
 }
 
+/* Once NAME is complete, the temporaries of NAME that killed runs left
+ * (kill -9, a crash, a power loss) are garbage: removes those whose process
+ * is gone and that were last written before this one was made. A live
+ * writer, on this machine or on another sharing the folder, keeps writing
+ * its temporary, so it is newer than ours and stays. */
+static void sweep_stale(const vs_outfile *f)
+{
+    const char *slash = strrchr(f->path, '/');
+    int dir_len = slash ? (int)(slash - f->path + 1) : 0;
+    const char *name = f->path + dir_len;
+    char folder[4096];
+    snprintf(folder, sizeof folder, "%.*s", dir_len ? dir_len : 1, dir_len ? f->path : ".");
+    DIR *d = opendir(folder);
+    if (!d)
+        return;
+    size_t name_len = strlen(name) > 200 ? 200 : strlen(name);
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *t = e->d_name;
+        long pid;
+        unsigned long long word;
+        int end = 0;
+        if (t[0] != '.' || strncmp(t + 1, name, name_len) != 0 || t[1 + name_len] != '.' ||
+            sscanf(t + 2 + name_len, "%ld.%16llx.part%n", &pid, &word, &end) != 2 || t[2 + name_len + end] ||
+            pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char stale[4096 + 256];
+        struct stat st;
+        snprintf(stale, sizeof stale, "%.*s%s", dir_len, f->path, t);
+        if (lstat(stale, &st) == 0 && S_ISREG(st.st_mode) &&
+            (st.st_mtim.tv_sec < f->created.tv_sec ||
+             (st.st_mtim.tv_sec == f->created.tv_sec && st.st_mtim.tv_nsec < f->created.tv_nsec)))
+            unlink(stale);
+    }
+    closedir(d);
+}
+
 int vs_outfile_commit(vs_outfile *f)
 {
     if (vs_outfile_finish(f) < 0)
@@ -179,6 +219,7 @@ int vs_outfile_commit(vs_outfile *f)
         vs_fail("%s: cannot rename %s to it: %s", f->path, f->temp, strerror(errno));
         goto fail;
     }
+    sweep_stale(f);
     int rc = vs_outfile_sync_dir(f->path, 0);
     free_outfile(f);
     return rc;
@@ -224,7 +265,7 @@ int vs_file_write(const char *path, const void *data, size_t size)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0) {
-            vs_fail("%s: write failed: %s", path, strerror(errno));
+            vs_fail("%s: cannot write: %s", path, strerror(errno));
             vs_outfile_abort(f);
             return -1;
         }

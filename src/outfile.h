@@ -8,7 +8,9 @@
  * (or at NAME.part) is never followed or reused, and two processes writing
  * the same NAME each have their own, so the last to finish leaves its whole
  * file. Commit fsyncs the data, renames, and fsyncs the folder, so a power
- * loss cannot leave a complete-looking NAME over missing data.
+ * loss cannot leave a complete-looking NAME over missing data; it then
+ * removes the temporaries of NAME that killed runs left (their process is
+ * gone and they were last written before this one was made).
  *
  * Every temporary not yet committed or aborted is on one process-wide list:
  * an exit without cleanup (os.exit in a script, exit in a command) and the

@@ -37,7 +37,7 @@ local function segment(dir, name, a, b, extra)
 end
 
 local function no_output(out)
-  return not helper.exists(out) and not helper.exists(out .. '.part')
+  return not helper.exists(out) and #helper.temporaries_of(out) == 0
 end
 
 describe('vstudio concat', function()
@@ -70,7 +70,7 @@ describe('vstudio concat', function()
     local _, err, rc = helper.vstudio(('concat %s %s %s -o %s'):format(q(a), q(b), q(c), q(out)))
     assert.equal(0, rc, err)
     assert.truthy(err:find('3 parts, 45 frames', 1, true), err)
-    assert.is_false(helper.exists(out .. '.part'))
+    assert.are.same({}, helper.temporaries_of(out))
     assert.same(framemd5(whole), framemd5(out))
     local s = helper.ffprobe_stream(out)
     assert.equal('h264', s.codec_name)
@@ -345,7 +345,7 @@ end}
       assert.equal(0, rc, err)
       assert.equal(helper.ffprobe_frames(a) + helper.ffprobe_frames(b), helper.ffprobe_frames(out))
       assert.equal(15, helper.ffprobe_frames(out))
-      assert.is_false(helper.exists(out .. '.part'))
+      assert.are.same({}, helper.temporaries_of(out))
     end)
   end
 

@@ -146,4 +146,16 @@ function helper.temporaries(dir)
   return names
 end
 
+-- The temporaries left for one output path (in its folder): empty when its
+-- writer cleaned up.
+function helper.temporaries_of(path)
+  local dir, name = path:match('^(.*)/([^/]+)$')
+  if not dir then dir, name = '.', path end
+  local left = {}
+  for _, t in ipairs(helper.temporaries(dir)) do
+    if t == name .. '.part' or t:sub(1, #name + 2) == '.' .. name .. '.' then left[#left + 1] = t end
+  end
+  return left
+end
+
 return helper

@@ -160,7 +160,7 @@ return vs.clip{size = {8, 8}, duration = 1, draw = function(f, t) error('cannot 
     assert.are.equal(1, rc)
     assert.truthy(err:find('missing.lua', 1, true))
     assert.is_false(h.exists(dir .. '/x.png'))
-    assert.is_false(h.exists(dir .. '/x.png.part'))
+    assert.are.same({}, h.temporaries_of(dir .. '/x.png'))
   end)
 
   it('rejects bad options with exit 2', function()

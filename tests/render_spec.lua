@@ -95,7 +95,7 @@ end
     assert.truthy(err:find('frame 8', 1, true), err)
     assert.truthy(err:find('bad.lua:4:', 1, true), err)
     assert.is_false(h.exists(out))
-    assert.is_false(h.exists(out .. '.part'))
+    assert.are.same({}, h.temporaries_of(out))
   end)
 
   it('refuses what is not a clip, and a clip that does not come from a file', function()

@@ -87,7 +87,7 @@ return vs.overlay{ v:reverse(), v:resize{ 32, 24 }:opacity(0.6):at(8, 8) }
       local out = dir .. '/' .. name
       local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --workers 2 --codec png -o ' .. h.q(out))
       assert.are.equal(0, rc, err)
-      assert.is_false(h.exists(out .. '.part'))
+      assert.are.same({}, h.temporaries_of(out))
       assert.are.equal('png', h.ffprobe_stream(out).codec_name)
       assert.are.equal(30, h.ffprobe_frames(out))
       local frames = h.ffmpeg_rgba_frames(out, 64, 48)
@@ -161,7 +161,7 @@ return vs.clip{ size = {64, 48}, fps = 10, duration = 3,
     assert.falsy(err:find('vstudio/clip.lua', 1, true), err)
     assert.falsy(err:find('vstudio engine', 1, true), err)
     assert.is_false(h.exists(out))
-    assert.is_false(h.exists(out .. '.part'))
+    assert.are.same({}, h.temporaries_of(out))
   end)
 
   it('reports a syntax error and a script that returns no clip', function()
@@ -246,7 +246,7 @@ return vs.clip{ size = {32, 32}, fps = 10, duration = 100,
     assert.are.equal(130, rc, err)
     assert.truthy(err:find('interrupted', 1, true), err)
     assert.is_false(h.exists(out))
-    assert.is_false(h.exists(out .. '.part'))
+    assert.are.same({}, h.temporaries_of(out))
   end)
 
   -- Not under TSan: it delivers signals only at the next synchronisation
@@ -264,7 +264,7 @@ while true do x = x + 1 end
     assert.are.equal(143, rc, err)
     assert.truthy(err:find('interrupted', 1, true), err)
     assert.is_false(h.exists(out))
-    assert.is_false(h.exists(out .. '.part'))
+    assert.are.same({}, h.temporaries_of(out))
   end)
 
   it('keeps memory flat: 10x the frames, about the same peak RSS', function()

@@ -150,7 +150,7 @@ describe('segment renders', function()
       assert.equal(1, rc, err)
       assert.truthy(err:find(pattern), err)
       assert.is_false(helper.exists(out))
-      assert.is_false(helper.exists(out .. '.part'))
+      assert.are.same({}, helper.temporaries_of(out))
     end
     local function name(p) return p:gsub('%p', '%%%0') end
 
@@ -250,7 +250,7 @@ describe('segment renders', function()
     assert.truthy(err:find(script, 1, true), err)
     assert.truthy(err:find(('segment 1/%d is empty: the clip has %d frames'):format(FRAMES + 1, FRAMES), 1, true), err)
     assert.is_false(helper.exists(out))
-    assert.is_false(helper.exists(out .. '.part'))
+    assert.are.same({}, helper.temporaries_of(out))
   end)
 
   describe('scripts/render-parallel', function()
