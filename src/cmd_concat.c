@@ -2,7 +2,7 @@
  * cmd_concat.c: `vstudio concat PART... -o OUT`, the command-line face of
  * concat.c. Parts come from the command line and/or a list file (--from),
  * in order (concat.c takes a glob's byte order as natural order). Ctrl-C
- * or SIGTERM stops the copy and removes OUT.part.
+ * or SIGTERM stops the copy and removes its temporary.
  */
 #include <stdatomic.h>
 #include <errno.h>
@@ -48,8 +48,8 @@ static void usage(FILE *out)
             "Only the video stream is joined.\n\n"
             "Options:\n"
             "  -o, --output OUT  the joined video (required; the container follows the\n"
-            "                    extension: .mp4, .mkv, .mov); written as OUT.part and\n"
-            "                    renamed when complete\n"
+            "                    extension: .mp4, .mkv, .mov); written to a hidden\n"
+            "                    temporary and renamed when complete\n"
             "      --from LIST   read more part paths from LIST, one per line ('-': stdin),\n"
             "                    after those on the command line; blank lines and lines\n"
             "                    starting with '#' are skipped\n"

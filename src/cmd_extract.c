@@ -4,7 +4,7 @@
  *
  * The main thread decodes (frame-exact, decode.c) into a small ring of
  * frame buffers; worker threads encode and write the images (each written
- * as NAME.part and renamed, by vs_image_save). Existing frame files are
+ * to a private temporary and renamed, by vs_image_save). Existing frame files are
  * refused before anything is written unless --force. Ctrl-C stops after
  * the images being written are complete.
  */

@@ -4,8 +4,8 @@
  * contact sheet of N evenly spaced frames with their times, as an image.
  *
  * The work is Lua (M.preview in lua/vstudio/repl.lua: the script runs once,
- * frames come from clip:frame_at / clip:frame, frame:save writes OUT.part
- * and renames it); this file parses the command line and reports.
+ * frames come from clip:frame_at / clip:frame, frame:save writes a private
+ * temporary and renames it); this file parses the command line and reports.
  */
 #include <errno.h>
 #include <math.h>

@@ -11,7 +11,7 @@
 #include "vstudio.h"
 
 typedef struct vs_concat_job {
-    const atomic_int *stop;            /* non-zero: give up (removes OUT.part) */
+    const atomic_int *stop;            /* non-zero: give up (removes the temporary) */
     void (*on_part)(void *ctx, int index, int n); /* called before part index (0-based) is copied */
     void *ctx;
     int partial;                       /* segments of a render may leave out its first or last frames */

@@ -16,9 +16,9 @@
  * The folder's thread takes pictures strictly in frame order from the pool's
  * window (pool.h) and hands them to the encoder; a worker may not run more
  * than the window ahead, so memory is flat whatever the folder size.
- * The encoder writes OUT.part and renames it when complete; any failure or
- * Ctrl-C aborts it, which removes the .part: a rerun never trusts a
- * truncated video.
+ * The encoder writes a private temporary (outfile.h) and renames it when
+ * complete; any failure or Ctrl-C aborts it, which removes the temporary:
+ * a rerun never trusts a truncated video.
  *
  * JPEG frames of the folder's (even) size with 4:2:0 chroma skip RGB
  * altogether: turbojpeg decodes them to YCbCr planes straight into the
