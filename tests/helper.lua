@@ -89,6 +89,18 @@ function helper.ffprobe_frames(path)
   return tonumber(out:match('%d+'))
 end
 
+-- ffmpeg's framemd5 of a video without its header: one line per frame
+-- (stream, dts, pts, duration, size, hash), to compare renders frame for frame.
+function helper.framemd5(path)
+  local out, err, rc = helper.sh('ffmpeg -v error -i ' .. shell_quote(path) .. ' -f framemd5 -')
+  assert(rc == 0, 'ffmpeg could not decode ' .. path .. ': ' .. err)
+  local lines = {}
+  for line in out:gmatch('[^\n]+') do
+    if not line:match('^#') then lines[#lines + 1] = line end
+  end
+  return lines
+end
+
 -- ffprobe stream fields as a table (width, height, codec_name, pix_fmt, r_frame_rate, ...).
 function helper.ffprobe_stream(path)
   local out = helper.sh('ffprobe -v error -select_streams v:0 -show_entries stream ' ..
