@@ -4,6 +4,15 @@ local helper = {}
 
 helper.bin = os.getenv('VSTUDIO_BIN') or './build/vstudio'
 
+-- The checkout (specs run from its top) and the binary as absolute paths,
+-- for commands that run elsewhere (a Slurm job, an ssh session, a pod).
+do
+  local p = io.popen('pwd')
+  helper.repo = p:read('*l')
+  p:close()
+end
+helper.abs_bin = helper.bin:match('^/') and helper.bin or helper.repo .. '/' .. helper.bin:gsub('^%./', '')
+
 local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end

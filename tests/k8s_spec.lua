@@ -9,8 +9,7 @@
 local helper = require 'helper'
 local q = helper.q
 
-local repo = helper.sh('pwd'):match('[^\n]+')
-local bin = helper.bin:match('^/') and helper.bin or repo .. '/' .. helper.bin:gsub('^%./', '')
+local repo, bin = helper.repo, helper.abs_bin
 local VARS = '$SEGMENTS $PARALLELISM $CPU $MEMORY $IMAGE $SCRIPT $OUT $RUN_OPTS'
 
 -- Flattens the manifest's documents to "path=value" lines (doc.1.spec.completions=3)

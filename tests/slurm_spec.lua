@@ -8,9 +8,7 @@
 local helper = require 'helper'
 local q = helper.q
 
--- Absolute paths: the jobs run in the work folder (and could on another node).
-local repo = helper.sh('pwd'):match('[^\n]+')
-local bin = helper.bin:match('^/') and helper.bin or repo .. '/' .. helper.bin:gsub('^%./', '')
+local repo, bin = helper.repo, helper.abs_bin
 
 local FRAMES = 30
 local N = 3

@@ -6,8 +6,7 @@
 local helper = require 'helper'
 local q = helper.q
 
-local repo = helper.sh('pwd'):match('[^\n]+')
-local bin = helper.bin:match('^/') and helper.bin or repo .. '/' .. helper.bin:gsub('^%./', '')
+local repo, bin = helper.repo, helper.abs_bin
 local HOST = 'vstudio-test-host'
 
 -- Every frame its own colour; frame 40 (segment 3 of 3) fails while FAIL_FLAG
