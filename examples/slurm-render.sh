@@ -18,7 +18,9 @@
 # gets what the cluster gives by default (one CPU on most) and vstudio uses
 # the CPUs Slurm gave the task. N defaults to as many tasks as the partition
 # can run at once. Before submitting, `sbatch --test-only` checks that the
-# cluster can run such a task; if not, nothing is submitted.
+# cluster can run such a task; if not, nothing is submitted. A job Slurm
+# accepts but will never start (a partition limit, e.g. --time over its
+# MaxTime) is cancelled at once with Slurm's reason.
 #
 # A failed task: its log names the segment and the frame. Fix the cause and
 # run the same command again: parts that exist are complete (written as
@@ -124,6 +126,28 @@ while [ "$k" -le "$SEGMENTS" ]; do parts="$parts $(q "$OUT.parts/part-$k.mp4")";
 wrap="$(q "$VSTUDIO") concat -q$parts -o $(q "$OUT") && rm -r $(q "$OUT.parts")"
 join=$(eval "sbatch --parsable $dep $opts --job-name=vstudio-join --output=slurm-join-%j.log --wrap=\"\$wrap\"") ||
     die "sbatch refused the join"
+# --test-only misses some partition limits (e.g. --time over MaxTime): such
+# a job is accepted and pends forever. Slurm says why at its first look.
+if [ -n "$todo" ]; then
+    i=0
+    while [ "$i" -lt 20 ]; do
+        states=$(squeue -h -j "$job" -o '%t %r' 2>/dev/null | sort -u)
+        case " $states " in
+        *PartitionConfig* | *PartitionTimeLimit* | *PartitionNodeLimit* | *AccountNotAllowed* | \
+            *QOSNotAllowed* | *InvalidAccount* | *InvalidQOS* | *BadConstraints*)
+            scancel "$job" "$join" 2>/dev/null || true
+            reason=$(echo "$states" | grep -v '^R ' | head -n 1 | cut -d' ' -f2)
+            die "the cluster will not run the render array: $reason: the request (${opts# }) exceeds a" \
+                "limit of ${partition:-the default partition}; cancelled jobs $job and $join" \
+                "(see scontrol show partition ${partition})"
+            ;;
+        esac
+        # running, or pending for a reason that passes (Resources, Priority, ...)
+        echo "$states" | grep -qv '^PD None$' && break
+        sleep 0.5
+        i=$((i + 1))
+    done
+fi
 if [ -n "$todo" ]; then
     echo "$me: submitted render array $job (segments $todo of $SEGMENTS) and join $join; result: $OUT"
 else

@@ -12,6 +12,8 @@
 # folders, the logs, the pid files. The daemons listen on free loopback
 # ports and use the machine's real CPUs and memory (`slurmd -C`), so a job
 # that asks for more than the machine has is refused as on a real cluster.
+# Partitions: "main" (the default, no limits) and "short" (MaxTime 5
+# minutes, MaxCPUsPerNode 1), to try requests that exceed a limit.
 # Use the cluster with `export SLURM_CONF=DIR/slurm.conf`. Needs Debian's
 # slurm-wlm and munge, and root for the daemons (slurmd starts jobs as their
 # user): run as root, or as a user who may `sudo` without a password.
@@ -124,6 +126,8 @@ ReturnToService=2
 MinJobAge=300
 $node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=main Nodes=$host Default=YES MaxTime=INFINITE State=UP
+# limits to run into: 5 minutes, one CPU of the node
+PartitionName=short Nodes=$host MaxTime=5 MaxCPUsPerNode=1 State=UP
 EOF
     SLURM_CONF=$d/slurm.conf
     export SLURM_CONF

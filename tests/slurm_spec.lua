@@ -166,6 +166,24 @@ describe('examples/slurm-render.sh on a one-node Slurm cluster', function()
     assert.same(single(dir .. '/frames.lua', 'whole2.mp4'), framemd5(dir .. '/fits.mp4'), out)
   end)
 
+  it("cancels at once, with Slurm's reason, an array that a partition limit keeps pending forever", function()
+    if skip then return pending(skip) end
+    -- accepted by sbatch and --test-only, but over the partition's MaxTime of 5 minutes
+    local t0 = os.time()
+    local _, err, rc = recipe('--partition=short --time=10 frames.lua long.mp4 2')
+    assert.equal(1, rc, err)
+    assert.truthy(err:find("slurm-render.sh: the cluster will not run the render array: Partition", 1, true), err)
+    assert.truthy(err:find("exceeds a limit of short; cancelled jobs", 1, true), err)
+    assert.is_true(os.time() - t0 < 30)
+    wait_idle(30)
+    assert.is_false(helper.exists(dir .. '/long.mp4'))
+    -- over its MaxCPUsPerNode: refused before anything is submitted
+    _, err, rc = recipe('--partition=short --cpus-per-task=2 frames.lua wide.mp4 2')
+    assert.equal(1, rc, err)
+    assert.truthy(err:find("cannot run a task with these options ('--partition=short' '--cpus-per-task=2')", 1, true), err)
+    assert.equal('', (sh('squeue -h -o %i')))
+  end)
+
   it('does not join when segment 2 fails, names the task and frame, and a rerun completes the render', function()
     if skip then return pending(skip) end
     local flag = dir .. '/fail-now'
