@@ -123,7 +123,7 @@ fi
 parts=""
 k=1
 while [ "$k" -le "$SEGMENTS" ]; do parts="$parts $(q "$OUT.parts/part-$k.mp4")"; k=$((k + 1)); done
-wrap="$(q "$VSTUDIO") concat -q$parts -o $(q "$OUT") && rm -r $(q "$OUT.parts")"
+wrap="$(q "$VSTUDIO") concat$parts -o $(q "$OUT") && rm -r $(q "$OUT.parts")"
 join=$(eval "sbatch --parsable $dep $opts --job-name=vstudio-join --output=slurm-join-%j.log --wrap=\"\$wrap\"") ||
     die "sbatch refused the join"
 # --test-only misses some partition limits (e.g. --time over MaxTime): such

@@ -122,6 +122,8 @@ MpiDefault=none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SchedulerType=sched/backfill
+# start a job whose dependency is met at once, not up to 3 s later
+SchedulerParameters=batch_sched_delay=0
 ReturnToService=2
 MinJobAge=300
 $node NodeAddr=127.0.0.1 State=UNKNOWN

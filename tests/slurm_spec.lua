@@ -124,6 +124,8 @@ describe('examples/slurm-render.sh on a one-node Slurm cluster', function()
     assert.is_false(helper.exists(dir .. '/out.mp4.parts/part-1.mp4'), 'the join removes the parts')
     -- the tasks' logs are where the header says
     assert.is_true(helper.exists(('%s/slurm-render-%s_2.log'):format(dir, array)))
+    local log = helper.read_file(('%s/slurm-join-%s.log'):format(dir, join))
+    assert.truthy(log:find(('vstudio: concat: %s/out.mp4: %d parts, %d frames'):format(dir, N, FRAMES), 1, true), log)
   end)
 
   it('renders a clip with a vs.video source; N defaults to the CPUs of the partition', function()
