@@ -77,8 +77,10 @@ SCRIPT=$(realpath "$1")
 OUT=$(realpath -m "$2")
 case ${3:-} in
 '' | *[!0-9]*)
-    # As many tasks as the partition has CPUs for ("allocated/idle/other/total").
-    total=$(sinfo -h ${partition:+-p "$partition"} -o %C 2>/dev/null | head -n 1 | cut -d/ -f4)
+    # As many tasks as the partition (given, else the default one, marked
+    # "*") has CPUs for; %C is "allocated/idle/other/total".
+    total=$(sinfo -h ${partition:+-p "$partition"} -o '%P %C' 2>/dev/null |
+        awk -v p="$partition" 'p != "" || $1 ~ /[*]$/ { split($2, c, "/"); print c[4]; exit }')
     SEGMENTS=$(( ${total:-$cpt} / cpt ))
     [ "$SEGMENTS" -ge 1 ] || SEGMENTS=1
     shift 2 ;;

@@ -242,8 +242,11 @@ f:close()
       q(repo .. '/lua/?.lua;' .. repo .. '/lua/?/init.lua;;'),
       q(os.getenv('VSTUDIO_LIB') or repo .. '/build/libvstudio.so'),
       q(os.getenv('VSTUDIO_LUA_DIR') or repo .. '/lua'))
-    local out, err, rc = sh(('export %s; sbatch --parsable --array=1-%d --output=shard-%%a.log --wrap="luajit shard.lua"')
-      :format(lua_env, shards))
+    -- under make check, luajit needs the sanitizer runtime first (helper.sh
+    -- keeps it from sbatch itself)
+    local preload = os.getenv('LD_PRELOAD') or ''
+    local out, err, rc = sh(('export %s; sbatch --parsable --array=1-%d --output=shard-%%a.log --wrap=%s')
+      :format(lua_env, shards, q('LD_PRELOAD=' .. q(preload) .. ' luajit shard.lua')))
     assert.equal(0, rc, err)
     local job = out:match('%d+')
     wait_idle(180)
