@@ -204,6 +204,10 @@ describe('examples/slurm-render.sh on a one-node Slurm cluster', function()
     local log = helper.read_file(('%s/slurm-render-%s_2.log'):format(dir, array))
     assert.truthy(log:find('frame 15', 1, true), log)
     assert.truthy(log:find(('task %s_2 (segment 2/%d of %s/flaky.lua) failed'):format(array, N, dir), 1, true), log)
+    -- the parts of a 3-segment render are not joined into another plan
+    _, err, rc = recipe('flaky.lua flaky.mp4 4 --crf 0')
+    assert.equal(1, rc, err)
+    assert.truthy(err:find('flaky.mp4.parts/ holds the parts of another render (3 segments of ', 1, true), err)
     -- the cause fixed, the same command again: only segment 2 is rendered, then the join
     os.remove(flag)
     out, err, rc = recipe(('flaky.lua flaky.mp4 %d --crf 0'):format(N))
