@@ -64,6 +64,10 @@ while [ $# -gt 0 ]; do
     -p?*) partition=${1#-p} ;;
     --cpus-per-task=*) cpt=${1#*=} ;;
     -c?*) cpt=${1#-c} ;;
+    --partition | --cpus-per-task | --time | --account | --mem | --mem-per-cpu | --qos | --constraint | \
+        --gres | --nodelist | --exclude | --reservation | -p | -c | -t | -A | -q | -C | -w | -x)
+        echo "$me: $1: attach its value (--partition=main, -pmain): the first argument without a - is the script" >&2
+        exit 2 ;;
     -*) ;;
     *) break ;;
     esac

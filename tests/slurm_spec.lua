@@ -160,6 +160,10 @@ describe('examples/slurm-render.sh on a one-node Slurm cluster', function()
     assert.truthy(err:find('Requested node configuration is not available', 1, true), err)
     assert.is_true(os.time() - t0 < 30)
     assert.equal('', (sh('squeue -h -o %i')))
+    -- a value given apart would make it the script
+    _, err, rc = recipe(('--cpus-per-task %d frames.lua big.mp4 2'):format(too_many))
+    assert.equal(2, rc, err)
+    assert.truthy(err:find('slurm-render.sh: --cpus-per-task: attach its value', 1, true), err)
     -- the same with what the node has is accepted and renders
     local out
     out, err, rc = recipe(('--cpus-per-task=%d frames.lua fits.mp4 2 --crf 0'):format(too_many - 1))
