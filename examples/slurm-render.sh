@@ -44,7 +44,7 @@ if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then
     # shellcheck disable=SC2086 # RUN_OPTS is a list of options
     if ! "$VSTUDIO" run "$SCRIPT" --segment "$k/$SEGMENTS" ${cpus:+--workers $cpus} \
         -o "$OUT.parts/part-$k.mp4" $RUN_OPTS; then
-        echo "$me: task $SLURM_ARRAY_JOB_ID"_"$k (segment $k/$SEGMENTS of $SCRIPT) failed;" \
+        echo "$me: task ${SLURM_ARRAY_JOB_ID}_$k (segment $k/$SEGMENTS of $SCRIPT) failed;" \
             "run the same command again to resubmit the missing segments" >&2
         exit 1
     fi
@@ -129,6 +129,7 @@ fi
 parts=""
 k=1
 while [ "$k" -le "$SEGMENTS" ]; do parts="$parts $(q "$OUT.parts/part-$k.mp4")"; k=$((k + 1)); done
+# shellcheck disable=SC2034 # read by the eval below
 wrap="$(q "$VSTUDIO") concat$parts -o $(q "$OUT") && rm -r $(q "$OUT.parts")"
 join=$(eval "sbatch --parsable $dep $opts --job-name=vstudio-join --output=slurm-join-%j.log --wrap=\"\$wrap\"") ||
     die "sbatch refused the join"
