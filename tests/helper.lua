@@ -4,6 +4,15 @@ local helper = {}
 
 helper.bin = os.getenv('VSTUDIO_BIN') or './build/vstudio'
 
+-- The checkout (specs run from its top) and the binary as absolute paths,
+-- for commands that run elsewhere (a Slurm job, an ssh session, a pod).
+do
+  local p = io.popen('pwd')
+  helper.repo = p:read('*l')
+  p:close()
+end
+helper.abs_bin = helper.bin:match('^/') and helper.bin or helper.repo .. '/' .. helper.bin:gsub('^%./', '')
+
 local function shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
@@ -87,6 +96,18 @@ function helper.ffprobe_frames(path)
   local out = helper.sh('ffprobe -v error -count_frames -select_streams v:0 ' ..
     '-show_entries stream=nb_read_frames -of csv=p=0 ' .. shell_quote(path))
   return tonumber(out:match('%d+'))
+end
+
+-- ffmpeg's framemd5 of a video without its header: one line per frame
+-- (stream, dts, pts, duration, size, hash), to compare renders frame for frame.
+function helper.framemd5(path)
+  local out, err, rc = helper.sh('ffmpeg -v error -i ' .. shell_quote(path) .. ' -f framemd5 -')
+  assert(rc == 0, 'ffmpeg could not decode ' .. path .. ': ' .. err)
+  local lines = {}
+  for line in out:gmatch('[^\n]+') do
+    if not line:match('^#') then lines[#lines + 1] = line end
+  end
+  return lines
 end
 
 -- ffprobe stream fields as a table (width, height, codec_name, pix_fmt, r_frame_rate, ...).

@@ -20,15 +20,7 @@ return vs.clip{size = {160, 120}, fps = 30, duration = 1.5, draw = function(fram
 end}
 ]]
 
-local function framemd5(path)
-  local out, err, rc = helper.sh('ffmpeg -v error -i ' .. q(path) .. ' -f framemd5 -')
-  assert(rc == 0, 'ffmpeg could not decode ' .. path .. ': ' .. err)
-  local lines = {}
-  for line in out:gmatch('[^\n]+') do
-    if not line:match('^#') then lines[#lines + 1] = line end
-  end
-  return lines
-end
+local framemd5 = helper.framemd5
 
 local function hashes(path)
   local t = {}
