@@ -13,22 +13,30 @@
  * added, frames ascending) gives each frame an ordinal 0..N-1. Shard i of n
  * owns the ordinals [i*N/n, (i+1)*N/n): contiguous, disjoint, together
  * everything, their sizes at most one frame apart. A shard's part of one
- * source is a unit. Units go to workers longest first (LPT by frames to
- * decode), each to the least loaded worker; a worker runs its units in
- * source order and decodes each video forward (a unit that starts inside a
- * video seeks there once, frame-exact, with vs_decoder_frame).
+ * source is a unit. Units go to lanes longest first (LPT by frames to
+ * decode), each to the least loaded lane; a lane runs its units in source
+ * order and decodes each video forward (a unit that starts inside a video
+ * seeks there once, frame-exact, with vs_decoder_frame). The number of
+ * lanes is an option (8 unless set, fewer when there are fewer units),
+ * never the number of workers: that is what makes the batches the same on
+ * a laptop and on a 32-core node.
  *
- * Batches. Each worker pushes frames into its own queue of QUEUE_DEPTH;
- * buffers come from one pool of batch + workers * QUEUE_DEPTH frames, so
+ * Lanes and workers. Each lane has its own thread; `workers` of them may
+ * decode at once (a lane takes one of `workers` slots for each frame it
+ * decodes or transforms, and holds none while it waits for room), so the
+ * worker count sets the speed and the CPU used, and nothing else.
+ *
+ * Batches. Each lane pushes frames into its own queue of QUEUE_DEPTH;
+ * buffers come from one pool of batch + lanes * QUEUE_DEPTH frames, so
  * memory stays flat however long the sources are. The consumer takes one
- * frame from each live worker in turn (worker 0, 1, ..., 0, 1, ...; a
- * finished worker drops out of the turn) and cuts that stream into
- * batches. Taking frames in turn drains every worker at the same pace, so
- * small queues keep all of them busy (taking whole batches from one worker
- * would stall the others once their queues fill). The order depends only on
- * the plan: the same every run with the same sources and options (workers
- * included). Only the last batch can be short, and a batch cut short by an
- * error. A worker's error travels in its queue, so it is raised when the
+ * frame from each live lane in turn (lane 0, 1, ..., 0, 1, ...; a finished
+ * lane drops out of the turn) and cuts that stream into batches. Taking
+ * frames in turn drains every lane at the same pace, so small queues keep
+ * all of them busy (taking whole batches from one lane would stall the
+ * others once their queues fill). The order depends only on the plan, so
+ * only on the sources and options: the same every run, with any number of
+ * workers. Only the last batch can be short, and a batch cut short by an
+ * error. A lane's error travels in its queue, so it is raised when the
  * consumer reaches it, after every frame before it was delivered (the
  * frames already gathered go out as a batch first); with skip_errors the
  * worker notes it and goes on: with the folder's next image, or with its
@@ -65,6 +73,7 @@
 
 #define QUEUE_DEPTH 6
 #define MAX_WORKERS 256
+#define DEFAULT_LANES 8
 #define STOP_GRACE_S 2.0 /* as the render engine's */
 #define MSG_MAX 1024
 
@@ -94,6 +103,7 @@ typedef struct item {
     int64_t index;
 } item;
 
+/* One lane: a thread, its units, its queue (see "Lanes and workers"). */
 typedef struct worker {
     struct vs_dataset *ds;
     int id;
@@ -136,6 +146,9 @@ struct vs_dataset {
     pthread_cond_t cond;       /* the consumer's: a queue got an item */
     int stop;
     int running;
+    int slots;                 /* lanes that may decode at once: the run's workers */
+    int busy;                  /* slots taken */
+    pthread_cond_t slot_free;  /* signalled when a slot is given back, or on stop */
     int finished;              /* map: workers that returned */
     int abandoned;             /* map: a worker stuck in a loop still runs; keep everything */
     vs_frame **all;            /* every pool frame; pointers stay fixed during a run */
@@ -190,6 +203,8 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
         return vs_fail("batch must be 1..65536, got %d", o->batch), NULL;
     if (check_workers(o->workers) < 0)
         return NULL;
+    if (o->lanes < 0 || o->lanes > MAX_WORKERS)
+        return vs_fail("lanes must be 1..%d, got %d", MAX_WORKERS, o->lanes), NULL;
     if (o->every < 1)
         return vs_fail("every must be >= 1, got %d", o->every), NULL;
     if (o->shard_count < 1 || o->shard_index < 0 || o->shard_index >= o->shard_count)
@@ -214,8 +229,11 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         ds->o.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
     }
+    if (ds->o.lanes == 0)
+        ds->o.lanes = DEFAULT_LANES;
     pthread_mutex_init(&ds->mu, NULL);
     pthread_cond_init(&ds->cond, NULL);
+    pthread_cond_init(&ds->slot_free, NULL);
     return ds;
 }
 
@@ -353,11 +371,11 @@ static int cmp_unit_source(const void *a, const void *b)
     return ((const unit *)a)->source - ((const unit *)b)->source;
 }
 
-/* Cuts this shard into units and assigns them; returns the worker count used. */
-static int plan(vs_dataset *ds, int workers)
+/* Cuts this shard into units and assigns them to lanes; returns the lane count used. */
+static int plan(vs_dataset *ds, int lanes)
 {
-    if (check_workers(workers) < 0)
-        return -1;
+    if (lanes < 0 || lanes > MAX_WORKERS)
+        return vs_fail("lanes must be 1..%d, got %d", MAX_WORKERS, lanes);
     free(ds->units);
     ds->units = NULL;
     ds->nunits = 0;
@@ -376,7 +394,7 @@ static int plan(vs_dataset *ds, int workers)
         /* A video decodes every frame from the unit's first to its last; images load one by one. */
         u->cost = s->is_dir ? u->count : (u->count - 1) * ds->o.every + 1;
     }
-    int nw = workers < ds->nunits ? workers : ds->nunits;
+    int nw = lanes < ds->nunits ? lanes : ds->nunits;
     if (nw < 1)
         nw = 1;
     qsort(ds->units, (size_t)ds->nunits, sizeof *ds->units, cmp_unit_cost);
@@ -393,19 +411,19 @@ static int plan(vs_dataset *ds, int workers)
     return nw;
 }
 
-int vs_dataset_plan(vs_dataset *ds, int workers, int32_t *worker_of)
+int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of)
 {
     if (ds->running)
         return vs_fail("the dataset is running; plan it before batches() or after the last batch");
     if (check_usable(ds) < 0)
         return -1;
-    int nw = plan(ds, workers > 0 ? workers : ds->o.workers);
+    int nw = plan(ds, lanes > 0 ? lanes : ds->o.lanes);
     if (nw < 0)
         return -1;
     for (int i = 0; i < ds->nsrc; i++)
-        worker_of[i] = -1;
+        lane_of[i] = -1;
     for (int i = 0; i < ds->nunits; i++)
-        worker_of[ds->units[i].source] = ds->units[i].worker;
+        lane_of[ds->units[i].source] = ds->units[i].worker;
     return nw;
 }
 
@@ -506,6 +524,27 @@ static vs_frame *acquire(worker *w)
     return f;
 }
 
+/* Takes one of the run's decode slots; 0, or 1 when stopping. */
+static int slot_take(vs_dataset *ds)
+{
+    pthread_mutex_lock(&ds->mu);
+    while (!ds->stop && ds->busy >= ds->slots)
+        pthread_cond_wait(&ds->slot_free, &ds->mu);
+    int stop = ds->stop;
+    if (!stop)
+        ds->busy++;
+    pthread_mutex_unlock(&ds->mu);
+    return stop;
+}
+
+static void slot_give(vs_dataset *ds)
+{
+    pthread_mutex_lock(&ds->mu);
+    ds->busy--;
+    pthread_cond_signal(&ds->slot_free);
+    pthread_mutex_unlock(&ds->mu);
+}
+
 static void give_back(vs_dataset *ds, vs_frame *f)
 {
     pthread_mutex_lock(&ds->mu);
@@ -578,8 +617,14 @@ static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int
     vs_frame *out = acquire(w);
     if (!out)
         return 1;
-    if (ensure_size(out, ow, oh) < 0 ||
-        (needs_transform(ds) ? transform(w, in, out) : vs_frame_copy_into(out, in)) < 0) {
+    if (slot_take(ds)) {
+        give_back(ds, out);
+        return 1;
+    }
+    int rc = ensure_size(out, ow, oh) < 0 ||
+             (needs_transform(ds) ? transform(w, in, out) : vs_frame_copy_into(out, in)) < 0;
+    slot_give(ds);
+    if (rc) {
         give_back(ds, out);
         return -1;
     }
@@ -596,7 +641,10 @@ static int run_images(worker *w, const unit *u)
             return 1;
         int64_t index = s->first + j * ds->o.every;
         const char *file = vs_frame_list_path(s->files, index);
+        if (slot_take(ds))
+            return 1;
         vs_frame *f = vs_image_load(file);
+        slot_give(ds);
         int rc = f ? deliver(w, f, u->source, index, s->ordinal + j) : -1;
         vs_frame_free(f);
         if (rc > 0)
@@ -660,7 +708,14 @@ static int run_video(worker *w, const unit *u)
         }
         /* by number, so frames are labelled as the decoder's index numbers them
          * (forward without seeking from the second frame on) */
+        if (slot_take(ds)) {
+            if (out)
+                give_back(ds, out);
+            rc = 1;
+            break;
+        }
         rc = vs_decoder_frame(dec, i, target);
+        slot_give(ds);
         if (rc != 0 && out)
             give_back(ds, out);
         if (rc < 0)
@@ -913,6 +968,7 @@ static void join_workers(vs_dataset *ds)
     ds->stop = 1;
     wake_workers(ds);
     pthread_cond_broadcast(&ds->cond);
+    pthread_cond_broadcast(&ds->slot_free);
     pthread_mutex_unlock(&ds->mu);
     for (int i = 0; i < ds->nw; i++)
         if (ds->w[i].started)
@@ -948,17 +1004,25 @@ static void clear_results(vs_dataset *ds)
     ds->result_len = NULL;
 }
 
-/* Allocates workers (and for batches the frame pool) and starts the threads. */
+/* Allocates the lanes (and for batches the frame pool) and starts their
+ * threads. Batches run the options' lanes, `workers` at once; a map's
+ * results are in dataset order anyway, so each of its workers is a lane. */
 static int launch(vs_dataset *ds, int workers, int mapping)
 {
     if (check_usable(ds) < 0)
         return -1;
+    if (check_workers(workers) < 0)
+        return -1;
     vs_dataset_stop(ds);
     clear_skipped(ds);
     ds->mapping = mapping;
-    int nw = plan(ds, workers > 0 ? workers : ds->o.workers);
+    if (workers == 0)
+        workers = ds->o.workers;
+    int nw = plan(ds, mapping ? workers : ds->o.lanes);
     if (nw < 0)
         return -1;
+    ds->slots = workers < nw ? workers : nw;
+    ds->busy = 0;
     ds->stop = 0;
     ds->finished = 0;
     ds->cur = 0;
@@ -1184,5 +1248,6 @@ void vs_dataset_free(vs_dataset *ds)
     free(ds->sort);
     pthread_mutex_destroy(&ds->mu);
     pthread_cond_destroy(&ds->cond);
+    pthread_cond_destroy(&ds->slot_free);
     free(ds);
 }

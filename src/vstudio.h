@@ -302,6 +302,8 @@ typedef struct vs_dataset_options {
     int shard_index, shard_count; /* this process's part, 0-based: 0 <= index < count */
     int skip_errors;           /* 1: a failing source is skipped and reported, 0: stops with an error */
     const char *sort;          /* image order in folders: "natural" (default), "name" or a regex (vs_frame_list_open) */
+    int lanes;                 /* sources decoded side by side, which fixes the batch order
+                                * whatever the workers (see dataset.c); 0: 8, at most 256 */
 } vs_dataset_options;
 void vs_dataset_options_init(vs_dataset_options *opts);
 vs_dataset *vs_dataset_new(const vs_dataset_options *opts);
@@ -318,11 +320,12 @@ int vs_dataset_prefetch(const char *const *paths, int n, int threads);
 int vs_dataset_sources(const vs_dataset *ds);
 /* Frames of this shard after range and stride: what a full iteration yields. */
 int64_t vs_dataset_count(const vs_dataset *ds);
-/* The plan for a run with this many workers (0: the options' count):
- * worker_of[s] is the worker (0-based) decoding source s, -1 when source s
- * has no frames in this shard; returns the number of workers used. */
-int vs_dataset_plan(vs_dataset *ds, int workers, int32_t *worker_of);
-/* Starts the workers (stopping a previous run); 0 workers: the options' count. */
+/* The plan of a run over this many lanes (0: the options' lanes):
+ * lane_of[s] is the lane (0-based) decoding source s, -1 when source s
+ * has no frames in this shard; returns the number of lanes used. */
+int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of);
+/* Starts the workers (stopping a previous run); 0 workers: the options'
+ * count. The batches are the same for any number of workers. */
 int vs_dataset_start(vs_dataset *ds, int workers);
 /* The next batch: up to opts.batch frames; returns the count, 0 at the end,
  * -1 on an error (the frames before it come first, as a short batch).

@@ -114,7 +114,7 @@ describe('vs.dataset over image folders', function()
     assert(items[1].bytes == oracle[A][2] and items[3].bytes == oracle[A][1])
   end)
 
-  img_it('assigns sources longest first to the least loaded worker', function()
+  img_it('assigns sources longest first to the least loaded lane', function()
     -- B 25, A 12, C 7 frames: B -> 1; A -> 2; C -> 2 (12 < 25)
     assert.are.same({ { B }, { A, C } }, vs.dataset{ paths = { A, B, C } }:plan(2))
     -- with every=2 on {A, B, C, A2 (12)}: 13, 6, 4, 6 -> B | A, C, A2
@@ -125,8 +125,28 @@ describe('vs.dataset over image folders', function()
     assert.are.same({ { A, B, C } }, vs.dataset{ paths = { A, B, C } }:plan(1))
   end)
 
-  img_it('interleaves the workers frame by frame, the same order every run', function()
-    local items = collect(vs.dataset{ paths = { A, B, C }, batch = 4, workers = 2 })
+  img_it('gives the same batches with 1, 2 and 3 workers (the order is not the machine\'s)', function()
+    local function order(workers)
+      local got, sizes = {}, {}
+      for b in vs.dataset{ paths = { A, B, C }, batch = 5, workers = workers }:batches() do
+        sizes[#sizes + 1] = #b.frames
+        for k = 1, #b.frames do got[#got + 1] = b.paths[k] .. '#' .. b.indices[k] end
+      end
+      return got, sizes
+    end
+    local one, sizes = order(1)
+    assert.are.equal(44, #one)
+    -- three lanes (one per source, B longest first): B, A, C in turn, not a worker's whole source
+    assert.are.same({ B .. '#0', A .. '#0', C .. '#0', B .. '#1', A .. '#1' }, { unpack(one, 1, 5) })
+    for workers = 2, 3 do
+      local got, s = order(workers)
+      assert.are.same(one, got)
+      assert.are.same(sizes, s)
+    end
+  end)
+
+  img_it('interleaves the lanes frame by frame, the same order every run', function()
+    local items = collect(vs.dataset{ paths = { A, B, C }, batch = 4, workers = 2, lanes = 2 })
     local want = {}
     local w1, w2 = {}, {}
     for i = 0, 24 do w1[#w1 + 1] = B .. '#' .. i end
@@ -427,17 +447,18 @@ describe('vs.dataset bad input', function()
     assert.are.equal(#want, results.n)
   end)
 
-  it('refuses more than 256 workers in the options, plan, batches and map', function()
+  it('refuses more than 256 workers or lanes in the options, plan, batches and map', function()
     local ds = vs.dataset{ paths = { A, B } }
     for _, f in ipairs {
       function() vs.dataset{ paths = { A }, workers = 300 } end,
+      function() vs.dataset{ paths = { A }, lanes = 300 } end,
       function() ds:plan(300) end,
       function() ds:batches{ workers = 300 } end,
       function() ds:map(function() end, { workers = 300 }) end,
     } do
       local ok, err = pcall(f)
       assert.is_false(ok)
-      assert.matches('workers must be an integer in %d%.%.256, got 300', err)
+      assert.matches('[a-z]+ must be an integer in %d%.%.256, got 300', err)
     end
     assert.are.equal(2, #ds:plan(256))
   end)

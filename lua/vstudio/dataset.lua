@@ -7,10 +7,13 @@
 --   ds:map(fn, {workers=})           fn(frame, path, index) on worker threads, results in order
 --   ds:save_npy(dir, {layout=, dtype=})
 --
--- Order: each worker decodes its sources (assigned longest first) one after
--- another in the order given; the batches take one frame from each worker in
--- turn (a finished worker drops out). The same every run for the same paths
--- and options (workers included); ds:map returns results in source order.
+-- Order: the sources go to `lanes` lanes (8 unless set; longest first onto
+-- the least loaded lane), each lane decodes its sources one after another in
+-- the order given, and the batches take one frame from each lane in turn (a
+-- finished lane drops out). `workers` of the lanes decode at once: the
+-- worker count changes the speed, never the batches, which are the same
+-- every run, on any machine, for the same paths and options. ds:map returns
+-- results in source order.
 -- Frames in a batch belong to the dataset: valid until the next batch (copy
 -- them with frame:copy() to keep them).
 local ffi = require 'ffi'
@@ -50,6 +53,7 @@ local function options(opts, level)
   level = level + 1
   if opts.batch ~= nil then o.batch = int(opts.batch, 1, MAX_BATCH, 'batch') end
   if opts.workers ~= nil then o.workers = int(opts.workers, 1, MAX_WORKERS, 'workers') end
+  if opts.lanes ~= nil then o.lanes = int(opts.lanes, 1, MAX_WORKERS, 'lanes') end
   if opts.size ~= nil then
     local w, h = pair(opts.size, 'size', level, core.MAX_SIDE)
     if w < 1 or h < 1 then fail(('size must be positive, got {%d, %d}'):format(w, h), level) end
@@ -103,7 +107,7 @@ local function options(opts, level)
   return o
 end
 
-local known = { paths = true, batch = true, workers = true, size = true, crop = true, gray = true,
+local known = { paths = true, batch = true, workers = true, lanes = true, size = true, crop = true, gray = true,
   every = true, frames = true, shard = true, sort = true, on_error = true }
 
 local function new_dataset(opts)
@@ -170,14 +174,14 @@ function Dataset:count()
   return tonumber(C.vs_dataset_count(self.handle))
 end
 
--- How a run with this many workers shares the sources: plan[w] lists the
--- paths worker w (1-based) decodes, in order (longest first onto the least
--- loaded worker decides who; each worker then goes in source order).
-function Dataset:plan(workers)
-  workers = int(workers or 0, 0, MAX_WORKERS, 'plan: workers')
+-- How the lanes share the sources (this many lanes, default the options'):
+-- plan[l] lists the paths lane l (1-based) decodes, in order (longest first
+-- onto the least loaded lane decides which; each lane then goes in source order).
+function Dataset:plan(lanes)
+  lanes = int(lanes or 0, 0, MAX_WORKERS, 'plan: lanes')
   local n = #self.source_paths
   local of = ffi.new('int32_t[?]', n + 1)
-  local nw = C.vs_dataset_plan(self.handle, workers, of)
+  local nw = C.vs_dataset_plan(self.handle, lanes, of)
   if nw < 0 then fail('plan: ' .. last_error(), 2) end
   local plan = {}
   for w = 1, nw do plan[w] = {} end
