@@ -349,5 +349,9 @@ void vs_dataset_free(vs_dataset *ds);
  * dtype 0 uint8, 1 float32 in [0, 1]; channels 3 (RGB) or 1 (the R channel, for gray). */
 int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, int dtype,
                  int channels);
+/* The same array in memory: n frames of one size packed into out (out_size
+ * bytes, exactly what they need); channels 1, 3 or 4 (RGBA). Thread-safe. */
+int vs_frames_pack(vs_frame *const *frames, int n, int layout, int dtype, int channels, void *out,
+                   size_t out_size);
 
 #endif
