@@ -153,7 +153,7 @@ class Video:
 
     def close(self):
         if self._dec is not None:
-            lib.vs_decoder_close(ffi.gc(self._dec, None))
+            ffi.release(self._dec)  # runs vs_decoder_close now
             self._dec = None
 
     def __enter__(self):

@@ -25,7 +25,7 @@ def _frames_of(frame, what):
     if np.issubdtype(a.dtype, np.floating):
         # as the numpy-to-ffmpeg posts' as_uint8: [0, 1] to 0..255, rounded
         return np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
-    raise TypeError("vstudio: %s: frames must be uint8 (0..255) or float in [0, 1], got dtype %s"
+    raise ValueError("vstudio: %s: frames must be uint8 (0..255) or float in [0, 1], got dtype %s"
                     % (what, a.dtype))
 
 
@@ -38,6 +38,17 @@ def _rate(fps, path):
     if lib.vs_parse_rational(str(fps).encode(), num, den) < 0:
         raise ValueError("vstudio: Writer: %s: fps %r: %s" % (path, fps, last_error()))
     return num[0], den[0]
+
+
+def _encode(enc, todo, free, failure):
+    """The encoding thread: pushes converted frames in order until _STOP."""
+    while True:
+        item = todo.get()
+        if item is _STOP:
+            return
+        if not failure and lib.vs_encoder_push(enc, item[1]) < 0:
+            failure.append(last_error())  # per thread: read it here
+        free.put(item)
 
 
 class Writer:
@@ -102,7 +113,7 @@ class Writer:
         self._size = None
         self._thread = None
         self._queue = None
-        self._error = None
+        self._failure = []
         self.frames = 0
         self.closed = False
 
@@ -124,18 +135,15 @@ class Writer:
             f.width, f.height, f.stride = w, h, w * 4
             f.data = ffi.cast("uint8_t *", a.ctypes.data)
             self._free.put((a, f))
-        self._thread = threading.Thread(target=self._encode, name="vstudio.Writer", daemon=True)
+        self._failure = []  # the encoding thread's message, if a push failed
+        # The thread holds no reference to self, so a dropped Writer is collected (and aborted).
+        self._thread = threading.Thread(target=_encode, args=(enc, self._queue, self._free, self._failure),
+                                        name="vstudio.Writer", daemon=True)
         self._thread.start()
 
-    def _encode(self):
-        """The encoding thread: pushes converted frames in order."""
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            if self._error is None and lib.vs_encoder_push(self._enc, item[1]) < 0:
-                self._error = last_error()  # per thread: read it here
-            self._free.put(item)
+    @property
+    def _error(self):
+        return self._failure[0] if self._failure else None
 
     def _raise_failed(self):
         msg = self._error
@@ -191,7 +199,8 @@ class Writer:
     def abort(self):
         """Gives up: stops encoding and removes PATH.part; nothing is left."""
         if self._thread is not None:
-            self._error = self._error or "aborted"
+            if not self._failure:
+                self._failure.append("aborted")  # the thread pushes nothing more
             while True:  # drop what waits, so the thread reaches the stop at once
                 try:
                     self._free.put(self._queue.get_nowait())

@@ -1,0 +1,183 @@
+"""vstudio.Dataset: batches against ffmpeg's decode; the order is the options'."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import vstudio
+from conftest import ffmpeg
+
+
+def sources(media):
+    return [media["h264"], media["pngs"], media["vp9"]]
+
+
+def collect(ds):
+    items, sizes = [], []
+    for b in ds:
+        sizes.append(len(b))
+        assert len(b.paths) == len(b.indices) == len(b.files) == b.frames.shape[0]
+        for k in range(len(b)):
+            items.append((b.paths[k], int(b.indices[k]), b.files[k], b.frames[k]))
+    return items, sizes
+
+
+def key_of(media, path):
+    return {str(media[k]): k for k in ("h264", "vp9", "pngs")}[path]
+
+
+def test_full_batches_but_the_last(media):
+    ds = vstudio.Dataset([media["h264"]], batch=6, workers=2)
+    assert len(ds) == 40
+    items, sizes = collect(ds)
+    assert sizes == [6] * 6 + [4]
+    assert sorted(i for _, i, _, _ in items) == list(range(40))
+
+
+@pytest.mark.parametrize("key", ["h264", "vp9", "pngs"])
+def test_batches_equal_ffmpeg_decode(media, oracle, key):
+    ds = vstudio.Dataset(media[key], batch=5, workers=2)
+    items, _ = collect(ds)
+    assert len(items) == len(oracle[key]) == len(ds)
+    assert [i for _, i, _, _ in items] == list(range(len(oracle[key])))  # one source: in order
+    for path, i, _, f in items:
+        assert path == str(media[key])
+        assert f.dtype == np.uint8 and np.array_equal(f, oracle[key][i]), "%s frame %d" % (key, i)
+
+
+def test_folder_frames_carry_their_file_names(media, oracle):
+    items, _ = collect(vstudio.Dataset(media["pngs"], batch=8))
+    # natural order: img_1, img_2, ..., img_10, not img_1, img_10, img_11
+    assert [os.path.basename(f) for _, _, f, _ in items] == ["img_%d.png" % k for k in range(1, 24)]
+    items, _ = collect(vstudio.Dataset(media["h264"], batch=8))
+    assert {f for _, _, f, _ in items} == {str(media["h264"])}
+
+
+def test_the_order_does_not_depend_on_the_workers(media):
+    runs = []
+    for workers in (1, 2, 3):
+        items, sizes = collect(vstudio.Dataset(sources(media), batch=7, workers=workers, size=(32, 24)))
+        runs.append(([(p, i) for p, i, _, _ in items], sizes, np.stack([f for *_, f in items])))
+    assert len(runs[0][0]) == 40 + 23 + 17 and len(set(runs[0][0])) == 80
+    for order, sizes, pixels in runs[1:]:
+        assert order == runs[0][0] and sizes == runs[0][1]
+        assert np.array_equal(pixels, runs[0][2])
+    # lanes change the order (they are an option); a second run repeats it
+    one_lane = [(p, i) for p, i, _, _ in collect(vstudio.Dataset(sources(media), batch=7, lanes=1, size=(32, 24)))[0]]
+    assert one_lane != runs[0][0] and sorted(one_lane) == sorted(runs[0][0])
+    again = [(p, i) for p, i, _, _ in collect(vstudio.Dataset(sources(media), batch=7, lanes=1, size=(32, 24)))[0]]
+    assert again == one_lane
+
+
+def test_layouts_dtypes_size_gray(media):
+    base = [b.frames for b in vstudio.Dataset(media["h264"], batch=8, size=(32, 24))]
+    assert base[0].shape == (8, 24, 32, 3)
+    chw = [b.frames for b in vstudio.Dataset(media["h264"], batch=8, size=(32, 24), layout="nchw",
+                                             dtype="float32")]
+    assert chw[0].shape == (8, 3, 24, 32) and chw[0].dtype == np.float32
+    for a, b in zip(base, chw):
+        assert np.array_equal(a.transpose(0, 3, 1, 2).astype(np.float32) / 255, b)
+    gray = next(iter(vstudio.Dataset(media["h264"], batch=8, size=(32, 24), gray=True))).frames
+    assert gray.shape == (8, 24, 32, 1)
+    w = base[0].astype(np.int32)
+    assert np.abs(gray[..., 0] - ((77 * w[..., 0] + 150 * w[..., 1] + 29 * w[..., 2] + 128) >> 8)).max() <= 1
+
+
+def test_selection_and_shards_cover_every_frame_once(media):
+    ds = vstudio.Dataset(sources(media), frames=(2, 20), every=3, batch=4, size=(32, 24))
+    items, _ = collect(ds)
+    assert len(items) == len(ds) == 6 + 6 + 5  # 2, 5, ..., 17 (the VP9 clip has 17 frames)
+    assert all(i in range(2, 20, 3) for _, i, _, _ in items)
+    seen = []
+    for i in range(3):
+        part = vstudio.Dataset(sources(media), shard=(i, 3), batch=4, size=(32, 24))
+        got = [(p, k) for p, k, _, _ in collect(part)[0]]
+        assert len(got) == len(part)
+        seen += got
+    assert len(seen) == 80 and len(set(seen)) == 80
+
+
+def test_batches_are_the_callers_to_keep(media, oracle):
+    kept = [b.frames for b in vstudio.Dataset(media["h264"], batch=4)]
+    assert np.array_equal(np.concatenate(kept), oracle["h264"])
+
+
+def test_bad_input(tmp_path, media):
+    with pytest.raises(FileNotFoundError, match="2 of 3 paths not found"):
+        vstudio.Dataset([media["h264"], tmp_path / "a.mp4", tmp_path / "b"])
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video\n")
+    with pytest.raises(vstudio.Error, match="text.mp4"):
+        vstudio.Dataset([media["h264"], text])
+    ds = vstudio.Dataset([media["h264"], text], on_error="skip")
+    assert len(ds) == 40 and len(ds.skipped) == 1 and "text.mp4" in ds.skipped[0]
+    for bad in (dict(batch=0), dict(workers=0), dict(layout="hwc"), dict(dtype="int8"), dict(shard=(3, 3)),
+                dict(size=(0, 5)), dict(frames=(5, 2)), dict(on_error="ignore"), dict(crop=(1, 2))):
+        with pytest.raises(ValueError):
+            vstudio.Dataset(media["h264"], **bad)
+
+
+def test_a_corrupt_frame_in_a_folder(tmp_path, media, oracle):
+    d = tmp_path / "shots"
+    shutil.copytree(media["pngs"], d)
+    data = (d / "img_9.png").read_bytes()
+    (d / "img_9.png").write_bytes(data[: len(data) // 2])  # truncated PNG
+    seen = []
+    with pytest.raises(vstudio.Error, match=r"shots: frame 8: .*shots/img_9.png: truncated PNG"):
+        for b in vstudio.Dataset(d, batch=3, workers=1):
+            seen += [int(i) for i in b.indices]
+    assert seen == list(range(8))  # the frames before it came first
+    with pytest.warns(RuntimeWarning, match="img_9.png"):
+        items, _ = collect(vstudio.Dataset(d, batch=3, on_error="skip"))
+    assert [i for _, i, _, _ in items] == [i for i in range(23) if i != 8]
+
+
+def test_frames_of_different_sizes_need_a_size(media):
+    with pytest.raises(vstudio.Error, match="give the dataset a size"):
+        for _ in vstudio.Dataset([media["h264"], media["vp9"]], batch=80):
+            pass
+
+
+def test_breaking_out_stops_the_workers_and_a_new_loop_restarts(media, oracle):
+    ds = vstudio.Dataset(sources(media), batch=4, size=(32, 24))
+    first = next(iter(ds)).frames
+    for b in ds:
+        break
+    again = next(iter(ds)).frames
+    assert np.array_equal(first, again)
+
+
+CTRL_C = r"""
+import sys, time, vstudio
+ds = vstudio.Dataset(sys.argv[1:], batch=2, workers=2, size=(320, 240))
+print("ready", flush=True)
+try:
+    while True:
+        for b in ds:
+            time.sleep(0.01)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_stops_a_dataset_loop_at_once(tmp_path, media):
+    big = tmp_path / "big.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x480:r=25", "-frames:v", "150", "-c:v", "libx264",
+           "-preset", "ultrafast", str(big))
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+    p = subprocess.Popen([sys.executable, "-c", CTRL_C, str(big), str(big)], stdout=subprocess.PIPE, env=env,
+                         text=True)
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    try:
+        out, _ = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        pytest.fail("a dataset loop did not stop on Ctrl-C")
+    assert "interrupted" in out and p.returncode == 0
