@@ -351,6 +351,14 @@ int vs_dataset_sources(const vs_dataset *ds)
     return ds->nsrc;
 }
 
+const char *vs_dataset_file(const vs_dataset *ds, int k, int64_t index)
+{
+    if (k < 0 || k >= ds->nsrc || index < 0 || index >= ds->src[k].frames)
+        return NULL;
+    const source *s = &ds->src[k];
+    return s->is_dir ? vs_frame_list_path(s->files, index) : s->path;
+}
+
 int64_t vs_dataset_count(const vs_dataset *ds)
 {
     return ds->hi - ds->lo;

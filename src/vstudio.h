@@ -318,6 +318,10 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
  * for vs_dataset_add to report. */
 int vs_dataset_prefetch(const char *const *paths, int n, int threads);
 int vs_dataset_sources(const vs_dataset *ds);
+/* The file frame `index` of source `source` (add order among the added) is
+ * read from: the image's "DIR/NAME" for a folder, the path for a video;
+ * NULL when out of range. */
+const char *vs_dataset_file(const vs_dataset *ds, int source, int64_t index);
 /* Frames of this shard after range and stride: what a full iteration yields. */
 int64_t vs_dataset_count(const vs_dataset *ds);
 /* The plan of a run over this many lanes (0: the options' lanes):

@@ -318,9 +318,12 @@ assert all(a.dtype == np.uint8 for a in arrs)
 allf = np.concatenate(arrs)
 assert (allf == ref).all(), 'pixels differ'
 rows = list(csv.reader(open(d + '/index.csv')))
-assert rows[0] == ['file', 'row', 'path', 'index'], rows[0]
+assert rows[0] == ['file', 'row', 'path', 'index', 'source_file'], rows[0]
 assert len(rows) == 20
 assert rows[9][:2] == ['batch_000001.npy', '0']
+# each frame's image file: <letter><index + 1>.png in these folders (a/f1.png, c/x1.png, ...)
+import re
+assert all(re.fullmatch(re.escape(r[2]) + '/[a-z]%d[.]png' % (int(r[3]) + 1), r[4]) for r in rows[1:]), rows[1:]
 g = np.load(d + '/f/batch_000000.npy')
 assert g.shape == (8, 1, 12, 16) and g.dtype == np.float32, (g.shape, g.dtype)
 assert 0.0 <= g.min() and g.max() <= 1.0 and g.max() > 0.5

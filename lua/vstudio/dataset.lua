@@ -3,7 +3,7 @@
 --
 --   local ds = vs.dataset{ paths = {...}, batch = 16, workers = 4, size = {224, 224} }
 --   ds:count()                       frames a full iteration yields (probe cache, no decoding)
---   for b in ds:batches() do ... end  b.frames[k], b.paths[k], b.indices[k], k = 1..#b.frames
+--   for b in ds:batches() do ... end  b.frames[k], b.paths[k], b.indices[k], b.files[k], k = 1..#b.frames
 --   ds:map(fn, {workers=})           fn(frame, path, index) on worker threads, results in order
 --   ds:save_npy(dir, {layout=, dtype=})
 --
@@ -233,11 +233,12 @@ function Dataset:batches(opts)
       self:_report()
       return nil
     end
-    local b = { frames = {}, paths = {}, indices = {} }
+    local b = { frames = {}, paths = {}, indices = {}, files = {} }
     for k = 1, got do
       b.frames[k] = frames[k - 1]
       b.paths[k] = source_paths[sources[k - 1] + 1]
       b.indices[k] = tonumber(indices[k - 1])
+      b.files[k] = ffi.string(C.vs_dataset_file(self.handle, sources[k - 1], indices[k - 1]))
     end
     return b
   end
@@ -359,7 +360,8 @@ local function write_index(path, rows)
   end
 end
 
--- One .npy per batch (batch_000000.npy, ...) and index.csv (file,row,path,index).
+-- One .npy per batch (batch_000000.npy, ...) and index.csv (file,row,path,index,
+-- source_file: the image of a frame folder, the video itself).
 -- index.csv is written last: a folder without it holds no complete export
 -- (the old one is removed first, and batch files past the new last one
 -- after, so nothing of an earlier, longer export stays).
@@ -384,14 +386,14 @@ function Dataset:save_npy(dir, opts)
     fail('save_npy: cannot remove the old ' .. index .. ': ' .. tostring(rerr), 2)
   end
   local channels = self.gray and 1 or 3
-  local rows = { 'file,row,path,index' }
+  local rows = { 'file,row,path,index,source_file' }
   local files = 0
   local arr = ffi.new('vs_frame *[?]', self.batch_size)
   for b in self:batches() do
     local file = batch_file(files)
     for k = 1, #b.frames do
       arr[k - 1] = b.frames[k]
-      rows[#rows + 1] = table.concat({ file, k - 1, csv_field(b.paths[k]), b.indices[k] }, ',')
+      rows[#rows + 1] = table.concat({ file, k - 1, csv_field(b.paths[k]), b.indices[k], csv_field(b.files[k]) }, ',')
     end
     if C.vs_npy_write(dir .. '/' .. file, arr, #b.frames, layout == 'nchw' and 1 or 0,
                       dtype == 'float32' and 1 or 0, channels) < 0 then

@@ -140,17 +140,12 @@ class Dataset:
             c_paths = [ffi.new("char[]", p.encode()) for p in paths]
             lib.vs_dataset_prefetch(ffi.new("const char *[]", c_paths), len(paths), o.workers)
         self.paths = []  # the sources, in add order
-        self._lists = {}  # folder sources: their frame list, for file names
         for p in paths:
             if lib.vs_dataset_add(self._h, p.encode(), -1, -1) < 0:
                 if not o.skip_errors:
                     raise Error("vstudio: Dataset: " + last_error())
                 self.skipped.append(last_error())
                 continue
-            if os.path.isdir(p):
-                fl = lib.vs_frame_list_open(p.encode(), self._sort)
-                if fl != ffi.NULL:
-                    self._lists[len(self.paths)] = ffi.gc(fl, lib.vs_frame_list_free)
             self.paths.append(p)
         self._probe_skipped = list(self.skipped)
         self._run = 0
@@ -162,10 +157,7 @@ class Dataset:
         return "vstudio.Dataset(%d sources, %d frames, batch %d)" % (len(self.paths), len(self), self.batch)
 
     def _file(self, source, index):
-        fl = self._lists.get(source)
-        if fl is None:
-            return self.paths[source]
-        return ffi.string(lib.vs_frame_list_path(fl, index)).decode()
+        return ffi.string(lib.vs_dataset_file(self._h, source, index)).decode()
 
     def _report(self):
         skipped = list(self._probe_skipped)
