@@ -203,6 +203,8 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
         return vs_fail("batch must be 1..65536, got %d", o->batch), NULL;
     if (check_workers(o->workers) < 0)
         return NULL;
+    if (o->resize < VS_DATASET_STRETCH || o->resize > VS_DATASET_FILL)
+        return vs_fail("resize must be stretch, fit or fill, got %d", o->resize), NULL;
     if (o->lanes < 0 || o->lanes > MAX_WORKERS)
         return vs_fail("lanes must be 1..%d, got %d", MAX_WORKERS, o->lanes), NULL;
     if (o->every < 1)
@@ -472,7 +474,14 @@ static int ensure_size(vs_frame *f, int w, int h)
     return 0;
 }
 
-/* in -> out (already sized by out_size): crop, resize, gray. */
+static int clamp(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* in -> out (already sized by out_size): crop, resize, gray. Fill keeps the
+ * centre of the source that has out's aspect ratio; fit scales the whole
+ * source into a centred rectangle of out and leaves black bars around it. */
 static int transform(worker *w, const vs_frame *in, vs_frame *out)
 {
     const vs_dataset_options *o = &w->ds->o;
@@ -483,18 +492,36 @@ static int transform(worker *w, const vs_frame *in, vs_frame *out)
         cw = o->crop_w;
         ch = o->crop_h;
     }
+    int dx = 0, dy = 0, dw = out->width, dh = out->height;
+    double sx = (double)dw / cw, sy = (double)dh / ch;
+    if (o->resize == VS_DATASET_FILL && sx != sy) {
+        double s = sx > sy ? sx : sy;
+        int sw = clamp((int)(dw / s + 0.5), 1, cw), sh = clamp((int)(dh / s + 0.5), 1, ch);
+        cx += (cw - sw) / 2;
+        cy += (ch - sh) / 2;
+        cw = sw;
+        ch = sh;
+    } else if (o->resize == VS_DATASET_FIT && sx != sy) {
+        double s = sx < sy ? sx : sy;
+        dw = clamp((int)(cw * s + 0.5), 1, out->width);
+        dh = clamp((int)(ch * s + 0.5), 1, out->height);
+        dx = (out->width - dw) / 2;
+        dy = (out->height - dh) / 2;
+        vs_frame_fill(out, 0, 0, 0, 255);
+    }
     const uint8_t *src = in->data + (size_t)cy * in->stride + (size_t)cx * 4;
-    if (cw == out->width && ch == out->height) {
+    uint8_t *to = out->data + (size_t)dy * out->stride + (size_t)dx * 4;
+    if (cw == dw && ch == dh) {
         for (int y = 0; y < ch; y++)
-            memcpy(out->data + (size_t)y * out->stride, src + (size_t)y * in->stride, (size_t)cw * 4);
+            memcpy(to + (size_t)y * out->stride, src + (size_t)y * in->stride, (size_t)cw * 4);
     } else {
-        w->sws = sws_getCachedContext(w->sws, cw, ch, AV_PIX_FMT_RGBA, out->width, out->height,
-                                      AV_PIX_FMT_RGBA, SWS_BILINEAR, NULL, NULL, NULL);
+        w->sws = sws_getCachedContext(w->sws, cw, ch, AV_PIX_FMT_RGBA, dw, dh, AV_PIX_FMT_RGBA,
+                                      SWS_BILINEAR, NULL, NULL, NULL);
         if (!w->sws)
-            return vs_fail("cannot resize %dx%d to %dx%d", cw, ch, out->width, out->height);
+            return vs_fail("cannot resize %dx%d to %dx%d", cw, ch, dw, dh);
         const uint8_t *planes[4] = {src, NULL, NULL, NULL};
         int strides[4] = {in->stride, 0, 0, 0};
-        uint8_t *dst[4] = {out->data, NULL, NULL, NULL};
+        uint8_t *dst[4] = {to, NULL, NULL, NULL};
         int dst_strides[4] = {out->stride, 0, 0, 0};
         sws_scale(w->sws, planes, strides, 0, ch, dst, dst_strides);
     }

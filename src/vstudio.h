@@ -304,7 +304,11 @@ typedef struct vs_dataset_options {
     const char *sort;          /* image order in folders: "natural" (default), "name" or a regex (vs_frame_list_open) */
     int lanes;                 /* sources decoded side by side, which fixes the batch order
                                 * whatever the workers (see dataset.c); 0: 8, at most 256 */
+    int resize;                /* how width x height takes another aspect ratio: VS_DATASET_STRETCH
+                                * (default), VS_DATASET_FIT (inside, black bars) or VS_DATASET_FILL
+                                * (covering, the centre kept), as `convert --resize` */
 } vs_dataset_options;
+enum { VS_DATASET_STRETCH = 0, VS_DATASET_FIT = 1, VS_DATASET_FILL = 2 };
 void vs_dataset_options_init(vs_dataset_options *opts);
 vs_dataset *vs_dataset_new(const vs_dataset_options *opts);
 /* 0: missing, 1: a file, 2: a directory. */

@@ -174,6 +174,26 @@ describe('vs.dataset over image folders', function()
     end
   end)
 
+  img_it("keeps the aspect ratio with resize = 'fill' or 'fit'", function()
+    -- 64x48 (4:3) into 48x48: fill keeps the centred 48x48, unscaled (ffmpeg's pixels)
+    for _, it in ipairs(collect(vs.dataset{ paths = { A }, size = { 48, 48 }, resize = 'fill' })) do
+      local want = {}
+      for y = 0, 47 do want[#want + 1] = oracle[A][it.index + 1]:sub(y * 256 + 8 * 4 + 1, y * 256 + 56 * 4) end
+      assert(it.bytes == table.concat(want), 'fill of frame ' .. it.index)
+    end
+    -- fit: the whole frame at 48x36 between black bars of 6 rows, as size {48, 36} gives it
+    local fit = collect(vs.dataset{ paths = { A }, size = { 48, 48 }, resize = 'fit' })
+    local plain = collect(vs.dataset{ paths = { A }, size = { 48, 36 } })
+    local bar = string.rep('\0\0\0\255', 48 * 6)
+    for k, it in ipairs(fit) do
+      local row = 48 * 4
+      assert(it.bytes:sub(1, 6 * row) == bar and it.bytes:sub(42 * row + 1) == bar, 'bars of frame ' .. it.index)
+      assert(it.bytes:sub(6 * row + 1, 42 * row) == plain[k].bytes, 'picture of frame ' .. it.index)
+    end
+    assert.has_error(function() vs.dataset{ paths = { A }, size = { 8, 8 }, resize = 'pad' } end,
+      "vstudio: dataset: resize must be 'stretch', 'fit' or 'fill', got pad")
+  end)
+
   img_it('resizes, crops and grays in the workers', function()
     local items = collect(vs.dataset{ paths = { A, C }, size = { 32, 24 }, workers = 2 })
     assert.are.equal(19, #items)

@@ -54,6 +54,11 @@ local function options(opts, level)
   if opts.batch ~= nil then o.batch = int(opts.batch, 1, MAX_BATCH, 'batch') end
   if opts.workers ~= nil then o.workers = int(opts.workers, 1, MAX_WORKERS, 'workers') end
   if opts.lanes ~= nil then o.lanes = int(opts.lanes, 1, MAX_WORKERS, 'lanes') end
+  if opts.resize ~= nil then
+    local mode = ({ stretch = C.VS_DATASET_STRETCH, fit = C.VS_DATASET_FIT, fill = C.VS_DATASET_FILL })[opts.resize]
+    if not mode then fail("resize must be 'stretch', 'fit' or 'fill', got " .. tostring(opts.resize), level) end
+    o.resize = mode
+  end
   if opts.size ~= nil then
     local w, h = pair(opts.size, 'size', level, core.MAX_SIDE)
     if w < 1 or h < 1 then fail(('size must be positive, got {%d, %d}'):format(w, h), level) end
@@ -107,7 +112,7 @@ local function options(opts, level)
   return o
 end
 
-local known = { paths = true, batch = true, workers = true, lanes = true, size = true, crop = true, gray = true,
+local known = { paths = true, batch = true, workers = true, lanes = true, size = true, resize = true, crop = true, gray = true,
   every = true, frames = true, shard = true, sort = true, on_error = true }
 
 local function new_dataset(opts)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import vstudio
-from conftest import ffmpeg
+from conftest import decode_rgb, ffmpeg
 
 
 def sources(media):
@@ -181,3 +181,26 @@ def test_ctrl_c_stops_a_dataset_loop_at_once(tmp_path, media):
         p.kill()
         pytest.fail("a dataset loop did not stop on Ctrl-C")
     assert "interrupted" in out and p.returncode == 0
+
+
+def test_resize_fit_fill_stretch(tmp_path):
+    wide = tmp_path / "wide.mp4"  # 2:1 into a square
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x32:r=25", "-frames:v", "4", "-c:v", "libx264", str(wide))
+    src = decode_rgb(wide, 64, 32)
+
+    def frames(**kw):
+        return np.concatenate([b.frames for b in vstudio.Dataset(wide, batch=4, **kw)])
+
+    # fill: the centred 32x32 of the source, unscaled: ffmpeg's pixels exactly
+    assert np.array_equal(frames(size=32, resize="fill"), src[:, :, 16:48])
+    # fit: the whole frame scaled to 32x16 between black bars of 8 rows
+    fit = frames(size=32, resize="fit")
+    assert (fit[:, :8] == 0).all() and (fit[:, 24:] == 0).all()
+    assert np.array_equal(fit[:, 8:24], frames(size=(32, 16)))
+    assert fit[:, 8:24].mean() > 40
+    # stretch (the default): the whole frame squeezed, no bars
+    stretch = frames(size=32)
+    assert np.array_equal(stretch, frames(size=32, resize="stretch"))
+    assert not np.array_equal(stretch, fit) and stretch[:, :8].mean() > 40
+    with pytest.raises(ValueError, match="resize"):
+        vstudio.Dataset(wide, size=32, resize="pad")

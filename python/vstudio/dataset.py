@@ -48,7 +48,7 @@ class Dataset:
 
     Dataset(paths, batch=16, workers=None, size=None, crop=None, gray=False, every=1,
             frames=None, shard=None, layout='nhwc', dtype='uint8', on_error='raise',
-            sort='natural', lanes=8)
+            sort='natural', lanes=8, resize='stretch')
       paths     videos and folders of PNG/JPEG frames (one path or a list)
       batch     frames per batch (only the last batch is short)
       workers   decoding threads (None: one per core); changes the speed, never the batches
@@ -67,6 +67,8 @@ class Dataset:
       sort      frame order in folders: 'natural' (f2 before f10), 'name' or a regex
                 with one capture group for the frame number
       lanes     sources decoded side by side (they fix the order; 8 unless set)
+      resize    how size takes another aspect ratio: 'stretch', 'fit' (inside, black
+                bars) or 'fill' (covering, the centre kept), as `vstudio convert --resize`
 
     len(ds) is the number of frames a full iteration yields (from the probe cache and
     folder listings, nothing decoded). Iterating yields Batch objects; the order is a
@@ -76,7 +78,7 @@ class Dataset:
 
     def __init__(self, paths, batch=16, workers=None, size=None, crop=None, gray=False, every=1,
                  frames=None, shard=None, layout="nhwc", dtype="uint8", on_error="raise",
-                 sort="natural", lanes=8):
+                 sort="natural", lanes=8, resize="stretch"):
         if isinstance(paths, (str, bytes, os.PathLike)):
             paths = [paths]
         paths = [path_arg(p, "Dataset") for p in paths]
@@ -96,6 +98,10 @@ class Dataset:
         if workers is not None:
             o.workers = _int(workers, 1, MAX_WORKERS, "workers")
         o.lanes = _int(lanes, 1, MAX_WORKERS, "lanes")
+        modes = {"stretch": lib.VS_DATASET_STRETCH, "fit": lib.VS_DATASET_FIT, "fill": lib.VS_DATASET_FILL}
+        if resize not in modes:
+            raise ValueError("vstudio: Dataset: resize must be 'stretch', 'fit' or 'fill', got %r" % (resize,))
+        o.resize = modes[resize]
         if size is not None:
             o.width, o.height = _pair(size, "size")
             if o.width < 1 or o.height < 1:
