@@ -348,6 +348,28 @@ int vs_dataset_prefetch(const char *const *paths, int n, int threads)
     return 0;
 }
 
+/* splitmix64: a tiny generator whose sequence is fixed by the seed alone. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void vs_dataset_shuffle(int n, uint64_t seed, int32_t *order)
+{
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    uint64_t state = seed;
+    for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        int j = (int)(next_random(&state) % (uint64_t)(i + 1));
+        int32_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
 int vs_dataset_sources(const vs_dataset *ds)
 {
     return ds->nsrc;

@@ -321,6 +321,10 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
  * the probe cache before the adds (which then hit it); errors are left
  * for vs_dataset_add to report. */
 int vs_dataset_prefetch(const char *const *paths, int n, int threads);
+/* A seeded order of n sources (order[k]: which to add k-th), the same for a
+ * seed everywhere: vs.dataset{shuffle = seed} and Python's shuffle= add
+ * their paths in this order. */
+void vs_dataset_shuffle(int n, uint64_t seed, int32_t *order);
 int vs_dataset_sources(const vs_dataset *ds);
 /* The file frame `index` of source `source` (add order among the added) is
  * read from: the image's "DIR/NAME" for a folder, the path for a video;

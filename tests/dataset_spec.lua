@@ -174,6 +174,32 @@ describe('vs.dataset over image folders', function()
     end
   end)
 
+  img_it('shuffles the sources with a seed, the same order every run', function()
+    local A2, B2 = dir .. '/a_copy', dir .. '/b_copy'
+    os.execute('cp -r ' .. q(A) .. ' ' .. q(A2) .. ' && cp -r ' .. q(B) .. ' ' .. q(B2))
+    local paths = { A, B, C, A2, B2 }
+    local orders, distinct = {}, {}
+    for seed = 0, 5 do
+      local ds = vs.dataset{ paths = paths, shuffle = seed, size = { 16, 12 } }
+      orders[seed] = table.concat(ds.source_paths, ' ')
+      distinct[orders[seed]] = true
+      local sorted = { unpack(ds.source_paths) }
+      table.sort(sorted)
+      local want = { unpack(paths) }
+      table.sort(want)
+      assert.are.same(want, sorted)
+    end
+    assert.is_true(next(distinct, next(distinct)) ~= nil, 'every seed gave one order')
+    local ds = vs.dataset{ paths = paths, shuffle = 3, size = { 16, 12 } }
+    assert.are.equal(orders[3], table.concat(ds.source_paths, ' '))
+    -- the batches follow the shuffled order: with one lane, sources one after another
+    local seen, last = {}, nil
+    for _, it in ipairs(collect(vs.dataset{ paths = paths, shuffle = 3, size = { 16, 12 }, lanes = 1 })) do
+      if it.path ~= last then seen[#seen + 1] = it.path; last = it.path end
+    end
+    assert.are.equal(orders[3], table.concat(seen, ' '))
+  end)
+
   img_it("keeps the aspect ratio with resize = 'fill' or 'fit'", function()
     -- 64x48 (4:3) into 48x48: fill keeps the centred 48x48, unscaled (ffmpeg's pixels)
     for _, it in ipairs(collect(vs.dataset{ paths = { A }, size = { 48, 48 }, resize = 'fill' })) do

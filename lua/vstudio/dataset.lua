@@ -113,6 +113,7 @@ local function options(opts, level)
 end
 
 local known = { paths = true, batch = true, workers = true, lanes = true, size = true, resize = true, crop = true, gray = true,
+  shuffle = true,
   every = true, frames = true, shard = true, sort = true, on_error = true }
 
 local function new_dataset(opts)
@@ -142,6 +143,15 @@ local function new_dataset(opts)
       fail('paths[' .. k .. '] must be a path or {path, frames = {A, B}}, got ' .. type(e.path), 2)
     end
     entries[k] = e
+  end
+  if opts.shuffle ~= nil then
+    -- a seeded order of the sources, which everything after (shards, lanes) follows
+    local seed = int(opts.shuffle, 0, 2 ^ 53, 'shuffle')
+    local order = ffi.new('int32_t[?]', #entries)
+    C.vs_dataset_shuffle(#entries, seed, order)
+    local shuffled = {}
+    for k = 1, #entries do shuffled[k] = entries[order[k - 1] + 1] end
+    entries = shuffled
   end
   local o = options(opts, 2)
   -- Every missing path at once, before anything is probed or decoded.

@@ -204,3 +204,29 @@ def test_resize_fit_fill_stretch(tmp_path):
     assert not np.array_equal(stretch, fit) and stretch[:, :8].mean() > 40
     with pytest.raises(ValueError, match="resize"):
         vstudio.Dataset(wide, size=32, resize="pad")
+
+
+def test_shuffle_is_a_seeded_order_of_the_sources_the_same_as_luas(tmp_path, media):
+    paths = []
+    for k in range(6):
+        d = tmp_path / ("s%d" % k)
+        d.mkdir()
+        shutil.copy(media["pngs"] / ("img_%d.png" % (k + 1)), d / "f1.png")
+        paths.append(str(d))
+    orders = {seed: vstudio.Dataset(paths, shuffle=seed).paths for seed in (0, 1, 2, 3)}
+    assert all(sorted(o) == paths for o in orders.values())
+    assert len({tuple(o) for o in orders.values()}) > 1 and any(o != paths for o in orders.values())
+    assert vstudio.Dataset(paths, shuffle=2).paths == orders[2]          # every run repeats it
+    items, _ = collect(vstudio.Dataset(paths, shuffle=2, lanes=1))     # and the batches follow it
+    assert [p for p, *_ in items] == orders[2]
+    # Lua's vs.dataset{shuffle = 2} adds them in the same order
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    lua = ("local vs = require 'vstudio'; local ds = vs.dataset{ paths = { %s }, shuffle = 2 }; "
+           "print(table.concat(ds.source_paths, '\\n'))" % ", ".join("%r" % p for p in paths))
+    env = dict(os.environ, LUA_PATH=os.path.join(root, "lua", "?.lua") + ";" +
+               os.path.join(root, "lua", "?", "init.lua") + ";;")
+    out = subprocess.run(["luajit", "-e", lua], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == orders[2]
+    with pytest.raises(ValueError, match="shuffle"):
+        vstudio.Dataset(paths, shuffle=-1)

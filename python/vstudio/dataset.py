@@ -48,7 +48,7 @@ class Dataset:
 
     Dataset(paths, batch=16, workers=None, size=None, crop=None, gray=False, every=1,
             frames=None, shard=None, layout='nhwc', dtype='uint8', on_error='raise',
-            sort='natural', lanes=8, resize='stretch')
+            sort='natural', lanes=8, resize='stretch', shuffle=None)
       paths     videos and folders of PNG/JPEG frames (one path or a list)
       batch     frames per batch (only the last batch is short)
       workers   decoding threads (None: one per core); changes the speed, never the batches
@@ -69,6 +69,8 @@ class Dataset:
       lanes     sources decoded side by side (they fix the order; 8 unless set)
       resize    how size takes another aspect ratio: 'stretch', 'fit' (inside, black
                 bars) or 'fill' (covering, the centre kept), as `vstudio convert --resize`
+      shuffle   a seed (int >= 0): the sources in a seeded order (the same as Lua's for
+                that seed), which shards and lanes then follow; None: as given
 
     len(ds) is the number of frames a full iteration yields (from the probe cache and
     folder listings, nothing decoded). Iterating yields Batch objects; the order is a
@@ -78,12 +80,16 @@ class Dataset:
 
     def __init__(self, paths, batch=16, workers=None, size=None, crop=None, gray=False, every=1,
                  frames=None, shard=None, layout="nhwc", dtype="uint8", on_error="raise",
-                 sort="natural", lanes=8, resize="stretch"):
+                 sort="natural", lanes=8, resize="stretch", shuffle=None):
         if isinstance(paths, (str, bytes, os.PathLike)):
             paths = [paths]
         paths = [path_arg(p, "Dataset") for p in paths]
         if not paths:
             raise ValueError("vstudio: Dataset: paths must be a non-empty list of videos and frame folders")
+        if shuffle is not None:
+            order = ffi.new("int32_t[]", len(paths))
+            lib.vs_dataset_shuffle(len(paths), _int(shuffle, 0, 2 ** 53, "shuffle"), order)
+            paths = [paths[order[k]] for k in range(len(paths))]
         if layout not in ("nhwc", "nchw"):
             raise ValueError("vstudio: Dataset: layout must be 'nhwc' or 'nchw', got %r" % (layout,))
         if dtype not in ("uint8", "float32", np.uint8, np.float32):
