@@ -62,6 +62,10 @@ def test_rgba_and_gray(media, oracle):
         assert f.shape == (48, 64, 4) and f.flags.c_contiguous
         assert np.array_equal(f[..., :3], want[7]) and (f[..., 3] == 255).all()
         assert np.array_equal(v.get([7])[0], f)
+    with pytest.raises(ValueError, match="closed"):
+        v.get([1])
+    with pytest.raises(ValueError, match="closed"):
+        v[1]
     g = vstudio.Video(media["h264"], format="gray")[7]
     assert g.shape == (48, 64, 1)
     w = want[7].astype(np.int32)

@@ -131,6 +131,8 @@ class Video:
 
     def get(self, indices):
         """Frames at these indices as one (N, H, W, C) array, in the order given."""
+        if self._dec is None:
+            raise ValueError("vstudio: Video: %s is closed" % self.path)
         ks = [self._index(i) for i in indices]
         out = np.empty((len(ks),) + self.shape, np.uint8)
         if self.channels == 4:
