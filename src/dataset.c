@@ -9,6 +9,11 @@
  * first, first + every, ... below end (its own range or the options'; a
  * range past the end of a source is cut to the frames it has).
  *
+ * Samples are frames, or with clip_length > 1 clips: clip_length frames
+ * a clip_step apart, starts clip_stride apart; everything below that counts
+ * frames (ordinals, shards, units, a lane's turn) then counts clips, and a
+ * lane delivers a clip's frames one after another.
+ *
  * Plan. Numbering the selected frames of all sources in order (sources as
  * added, frames ascending) gives each frame an ordinal 0..N-1. Shard i of n
  * owns the ordinals [i*N/n, (i+1)*N/n): contiguous, disjoint, together
@@ -85,7 +90,7 @@ typedef struct source {
     vs_frame_list *files; /* folder images in frame order (framelist.c, as convert reads them) */
     int64_t frames;    /* frames in the source */
     int64_t first, end;
-    int64_t selected;  /* frames first, first + every, ... < end */
+    int64_t selected;  /* samples: frames first, first + every, ... < end, or whole clips */
     int64_t ordinal;   /* ordinal of its first selected frame */
 } source;
 
@@ -133,7 +138,9 @@ struct vs_dataset {
     char *sort;                /* the options' sort, owned */
     source *src;
     int nsrc, cap;
-    int64_t total;             /* selected frames of all shards */
+    int64_t total;             /* selected samples (frames or clips) of all shards */
+    int clip;                  /* frames per sample: clip_length, 1 without clips */
+    int64_t stride;            /* frames between sample starts: every, or clip_stride */
     int64_t lo, hi;            /* this shard's ordinals */
     unit *units;
     int nunits;
@@ -211,6 +218,14 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
         return vs_fail("every must be >= 1, got %d", o->every), NULL;
     if (o->shard_count < 1 || o->shard_index < 0 || o->shard_index >= o->shard_count)
         return vs_fail("shard %d of %d is out of range", o->shard_index + 1, o->shard_count), NULL;
+    if (o->clip_length < 0 || o->clip_length > 4096 || o->clip_stride < 0 || o->clip_step < 0)
+        return vs_fail("clip length %d, stride %d, step %d: need length 1..4096, stride and step >= 1",
+                       o->clip_length, o->clip_stride, o->clip_step), NULL;
+    if (o->clip_length > 1 && (o->every != 1 || o->skip_errors))
+        return vs_fail("clips take no every (use the clip's step and stride) and no on_error skip"), NULL;
+    if ((int64_t)o->batch * (o->clip_length > 1 ? o->clip_length : 1) > 1 << 20)
+        return vs_fail("batch %d of clips of %d frames is more than %d frames", o->batch, o->clip_length,
+                       1 << 20), NULL;
     if ((o->width > 0) != (o->height > 0) || o->width < 0 || o->height < 0)
         return vs_fail("size %dx%d: both sides must be positive", o->width, o->height), NULL;
     if (o->crop_w < 0 || o->crop_h < 0 || o->crop_x < 0 || o->crop_y < 0 ||
@@ -227,6 +242,10 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
     }
     ds->o = *o;
     ds->o.sort = ds->sort;
+    ds->clip = o->clip_length > 1 ? o->clip_length : 1;
+    if (ds->o.clip_step == 0)
+        ds->o.clip_step = 1;
+    ds->stride = ds->clip == 1 ? o->every : o->clip_stride ? o->clip_stride : (int64_t)ds->clip * ds->o.clip_step;
     if (ds->o.workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         ds->o.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
@@ -287,7 +306,9 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
         goto oom;
     s.first = first < s.frames ? first : s.frames;
     s.end = end < 0 || end > s.frames ? s.frames : end;
-    s.selected = s.end > s.first ? (s.end - s.first + ds->o.every - 1) / ds->o.every : 0;
+    /* samples whose last frame is before end: a clip spans (clip - 1) * step + 1 frames */
+    int64_t span = (int64_t)(ds->clip - 1) * ds->o.clip_step + 1;
+    s.selected = s.end - s.first >= span ? (s.end - s.first - span) / ds->stride + 1 : 0;
     if (ds->nsrc == ds->cap) {
         int cap = ds->cap ? ds->cap * 2 : 16;
         source *grown = realloc(ds->src, (size_t)cap * sizeof *grown);
@@ -424,7 +445,8 @@ static int plan(vs_dataset *ds, int lanes)
         u->from = a - s->ordinal;
         u->count = b - a;
         /* A video decodes every frame from the unit's first to its last; images load one by one. */
-        u->cost = s->is_dir ? u->count : (u->count - 1) * ds->o.every + 1;
+        int64_t span = (int64_t)(ds->clip - 1) * ds->o.clip_step + 1;
+        u->cost = s->is_dir ? u->count * ds->clip : (u->count - 1) * ds->stride + span;
     }
     int nw = lanes < ds->nunits ? lanes : ds->nunits;
     if (nw < 1)
@@ -689,14 +711,21 @@ static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int
     return 0;
 }
 
+/* Frame t (0-based, < clip) of sample j of source s. */
+static int64_t frame_of(const vs_dataset *ds, const source *s, int64_t j, int t)
+{
+    return s->first + j * ds->stride + (int64_t)t * ds->o.clip_step;
+}
+
 static int run_images(worker *w, const unit *u)
 {
     vs_dataset *ds = w->ds;
     const source *s = &ds->src[u->source];
-    for (int64_t j = u->from; j < u->from + u->count; j++) {
+    for (int64_t k = u->from * ds->clip; k < (u->from + u->count) * ds->clip; k++) {
         if (stopping(ds))
             return 1;
-        int64_t index = s->first + j * ds->o.every;
+        int64_t j = k / ds->clip;
+        int64_t index = frame_of(ds, s, j, (int)(k % ds->clip));
         const char *file = vs_frame_list_path(s->files, index);
         if (slot_take(ds))
             return 1;
@@ -722,12 +751,52 @@ static int run_images(worker *w, const unit *u)
     return 0;
 }
 
+/* Decodes frame i of the open video; a selected frame goes on (straight
+ * into a pool frame when `direct`). Returns 0, 1 when stopping, -1 on error. */
+static int video_frame(worker *w, vs_decoder *dec, const vs_probe_info *info, int direct, int source,
+                       int64_t i, int selected, int64_t ordinal)
+{
+    vs_dataset *ds = w->ds;
+    if (stopping(ds))
+        return 1;
+    vs_frame *target = w->scratch, *out = NULL;
+    int rc;
+    if (selected && direct) {
+        if (!(out = acquire(w)))
+            return 1;
+        if ((rc = ensure_size(out, info->width, info->height)) < 0) {
+            give_back(ds, out);
+            return rc;
+        }
+        target = out;
+    }
+    /* by number, so frames are labelled as the decoder's index numbers them
+     * (forward without seeking from the second frame on) */
+    if (slot_take(ds)) {
+        if (out)
+            give_back(ds, out);
+        return 1;
+    }
+    rc = vs_decoder_frame(dec, i, target);
+    slot_give(ds);
+    if (rc != 0 && out)
+        give_back(ds, out);
+    if (rc < 0 || !selected)
+        return rc; /* the decoder's message names the file and the frame */
+    if (out) {
+        push(w, ITEM_FRAME, out, source, i);
+        return 0;
+    }
+    rc = deliver(w, w->scratch, source, i, ordinal);
+    if (rc < 0)
+        vs_error_prefix("%s: frame %lld", ds->src[source].path, (long long)i);
+    return rc;
+}
+
 static int run_video(worker *w, const unit *u)
 {
     vs_dataset *ds = w->ds;
     const source *s = &ds->src[u->source];
-    int64_t want = s->first + u->from * ds->o.every;
-    int64_t last = s->first + (u->from + u->count - 1) * ds->o.every;
     vs_decoder *dec = vs_decoder_open(s->path, 1);
     if (!dec)
         return -1;
@@ -743,52 +812,21 @@ static int run_video(worker *w, const unit *u)
         goto done;
     /* Without transforms a selected frame decodes straight into a pool buffer. */
     int direct = !ds->mapping && !needs_transform(ds);
+    if (ds->clip > 1) {
+        /* Each clip's frames by number: forward, except where clips overlap
+         * (the decoder's recent frames, or a frame-exact seek back). */
+        for (int64_t j = u->from; rc == 0 && j < u->from + u->count; j++)
+            for (int t = 0; rc == 0 && t < ds->clip; t++)
+                rc = video_frame(w, dec, &info, direct, u->source, frame_of(ds, s, j, t), 1, -1);
+        goto done;
+    }
     /* A unit that starts inside the video (a shard boundary, a range) seeks
      * to its first frame: frame-exact, then forward from there. */
-    for (int64_t i = want; i <= last; i++) {
-        if (stopping(ds)) {
-            rc = 1;
-            break;
-        }
-        int selected = i >= want && (i - s->first) % ds->o.every == 0;
-        vs_frame *target = w->scratch, *out = NULL;
-        if (selected && direct) {
-            if (!(out = acquire(w))) {
-                rc = 1;
-                break;
-            }
-            if ((rc = ensure_size(out, info.width, info.height)) < 0) {
-                give_back(ds, out);
-                break;
-            }
-            target = out;
-        }
-        /* by number, so frames are labelled as the decoder's index numbers them
-         * (forward without seeking from the second frame on) */
-        if (slot_take(ds)) {
-            if (out)
-                give_back(ds, out);
-            rc = 1;
-            break;
-        }
-        rc = vs_decoder_frame(dec, i, target);
-        slot_give(ds);
-        if (rc != 0 && out)
-            give_back(ds, out);
-        if (rc < 0)
-            break; /* the decoder's message names the file and the frame */
-        if (!selected)
-            continue;
-        if (out) {
-            push(w, ITEM_FRAME, out, u->source, i);
-            continue;
-        }
-        rc = deliver(w, w->scratch, u->source, i, s->ordinal + (i - s->first) / ds->o.every);
-        if (rc < 0)
-            vs_error_prefix("%s: frame %lld", s->path, (long long)i);
-        if (rc)
-            break;
-    }
+    int64_t want = frame_of(ds, s, u->from, 0);
+    int64_t last = frame_of(ds, s, u->from + u->count - 1, 0);
+    for (int64_t i = want; rc == 0 && i <= last; i++)
+        rc = video_frame(w, dec, &info, direct, u->source, i, (i - s->first) % ds->o.every == 0,
+                         s->ordinal + (i - s->first) / ds->o.every);
 done:
     vs_decoder_close(dec);
     return rc;
@@ -1092,10 +1130,10 @@ static int launch(vs_dataset *ds, int workers, int mapping)
     ds->nw = ds->live = nw;
     ds->running = 1;
     if (!ds->mapping) {
-        int n = ds->o.batch + nw * QUEUE_DEPTH;
+        int n = ds->o.batch * ds->clip + nw * QUEUE_DEPTH;
         ds->all = calloc((size_t)n, sizeof *ds->all);
         ds->pool = calloc((size_t)n, sizeof *ds->pool);
-        ds->held = calloc((size_t)ds->o.batch, sizeof *ds->held);
+        ds->held = calloc((size_t)ds->o.batch * ds->clip, sizeof *ds->held);
         if (!ds->all || !ds->pool || !ds->held)
             goto oom;
         for (ds->nall = 0; ds->nall < n; ds->nall++)
@@ -1136,7 +1174,8 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         wake_workers(ds);
     ds->nheld = 0;
     int n = 0;
-    while (n < ds->o.batch && ds->live > 0) {
+    /* A lane's turn is one sample: `clip` frames in a row. */
+    while (n < ds->o.batch * ds->clip && ds->live > 0) {
         worker *w = &ds->w[ds->cur];
         if (w->done) {
             ds->cur = (ds->cur + 1) % ds->nw;
@@ -1170,7 +1209,8 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         sources[n] = it.source;
         indices[n] = it.index;
         n++;
-        ds->cur = (ds->cur + 1) % ds->nw;
+        if (n % ds->clip == 0)
+            ds->cur = (ds->cur + 1) % ds->nw;
     }
     int finished = ds->live == 0 && n == 0;
     pthread_mutex_unlock(&ds->mu);
@@ -1230,6 +1270,8 @@ int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
 {
     if (check_usable(ds) < 0)
         return -1;
+    if (ds->clip > 1)
+        return vs_fail("map runs on frames, not clips: make the dataset without clip");
     vs_dataset_stop(ds);
     clear_results(ds);
     int64_t n = ds->hi - ds->lo;

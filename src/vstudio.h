@@ -307,6 +307,12 @@ typedef struct vs_dataset_options {
     int resize;                /* how width x height takes another aspect ratio: VS_DATASET_STRETCH
                                 * (default), VS_DATASET_FIT (inside, black bars) or VS_DATASET_FILL
                                 * (covering, the centre kept), as `convert --resize` */
+    /* Clips: clip_length > 1 makes each sample clip_length frames, frames
+     * start, start + clip_step, ... of a source, the starts clip_stride
+     * apart from the range's first frame (0: clip_length * clip_step, no
+     * overlap). Counts, shards and batches are then in clips; every must be
+     * 1; no map, skip_errors or npy export. */
+    int clip_length, clip_stride, clip_step;
 } vs_dataset_options;
 enum { VS_DATASET_STRETCH = 0, VS_DATASET_FIT = 1, VS_DATASET_FILL = 2 };
 void vs_dataset_options_init(vs_dataset_options *opts);
@@ -339,8 +345,10 @@ int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of);
 /* Starts the workers (stopping a previous run); 0 workers: the options'
  * count. The batches are the same for any number of workers. */
 int vs_dataset_start(vs_dataset *ds, int workers);
-/* The next batch: up to opts.batch frames; returns the count, 0 at the end,
- * -1 on an error (the frames before it come first, as a short batch).
+/* The next batch: up to opts.batch frames (opts.batch clips of clip_length
+ * frames with clips, a clip's frames one after another); returns the count
+ * of frames, 0 at the end, -1 on an error (the frames before it come first,
+ * as a short batch, which may end inside a clip).
  * Frames belong to the dataset and stay valid (same pointers, same pixels)
  * until the next call; sources index the add order. */
 int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices);

@@ -570,6 +570,32 @@ os.exit(ok and 0 or 3)
 end)
 
 describe('vs.dataset over videos', function()
+  it('yields clips of T frames a step apart, starts a stride apart, one clip after another', function()
+    if not have_video then pending('video decoding is not built yet') return end
+    -- V1: 40 frames; clips of 4 frames 3 apart span 10 frames; starts 5 apart (overlapping): 0, 5, ..., 30
+    local ds = vs.dataset{ paths = { V1, A }, clip = { length = 4, step = 3, stride = 5 }, batch = 2, workers = 2 }
+    assert.are.equal(7 + 1, ds:count()) -- A: 12 frames hold one clip (start 0)
+    local starts = { [V1] = {}, [A] = {} }
+    for b in ds:batches() do
+      assert.are.equal(0, #b.frames % 4)
+      for c = 0, #b.frames / 4 - 1 do
+        local s = b.indices[c * 4 + 1]
+        table.insert(starts[b.paths[c * 4 + 1]], s)
+        for t = 1, 4 do
+          local k = c * 4 + t
+          assert.are.equal(b.paths[c * 4 + 1], b.paths[k])
+          assert.are.equal(s + (t - 1) * 3, b.indices[k])
+          assert(helper.frame_bytes(b.frames[k]) == oracle[b.paths[k]][b.indices[k] + 1], 'clip frame ' .. b.indices[k])
+        end
+      end
+    end
+    assert.are.same({ 0, 5, 10, 15, 20, 25, 30 }, starts[V1])
+    assert.are.same({ 0 }, starts[A])
+    assert.has_error(function() ds:map(function() end) end)
+    assert.has_error(function() ds:save_npy(dir .. '/clips') end)
+    assert.has_error(function() vs.dataset{ paths = { V1 }, clip = { length = 4 }, every = 2 } end)
+  end)
+
   it('decodes videos and folders exactly once, pixels equal to ffmpeg', function()
     if not have_video then pending('video decoding is not built yet') return end
     local ds = vs.dataset{ paths = { V1, A, V2 }, batch = 7, workers = 2 }

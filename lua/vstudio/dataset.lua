@@ -4,6 +4,7 @@
 --   local ds = vs.dataset{ paths = {...}, batch = 16, workers = 4, size = {224, 224} }
 --   ds:count()                       frames a full iteration yields (probe cache, no decoding)
 --   for b in ds:batches() do ... end  b.frames[k], b.paths[k], b.indices[k], b.files[k], k = 1..#b.frames
+--                                    (clip = {length = T, ...}: T frames per clip, one clip after another)
 --   ds:map(fn, {workers=})           fn(frame, path, index) on worker threads, results in order
 --   ds:save_npy(dir, {layout=, dtype=})
 --
@@ -54,6 +55,16 @@ local function options(opts, level)
   if opts.batch ~= nil then o.batch = int(opts.batch, 1, MAX_BATCH, 'batch') end
   if opts.workers ~= nil then o.workers = int(opts.workers, 1, MAX_WORKERS, 'workers') end
   if opts.lanes ~= nil then o.lanes = int(opts.lanes, 1, MAX_WORKERS, 'lanes') end
+  if opts.clip ~= nil then
+    local c = opts.clip
+    if type(c) ~= 'table' then fail('clip must be {length = T, stride = S, step = k}, got ' .. tostring(c), level) end
+    for k in pairs(c) do
+      if k ~= 'length' and k ~= 'stride' and k ~= 'step' then fail('clip: unknown field ' .. tostring(k), level) end
+    end
+    o.clip_length = int(c.length, 1, 4096, 'clip: length')
+    o.clip_step = int(c.step or 1, 1, core.INT_MAX, 'clip: step')
+    o.clip_stride = int(c.stride or o.clip_length * o.clip_step, 1, core.INT_MAX, 'clip: stride')
+  end
   if opts.resize ~= nil then
     local mode = ({ stretch = C.VS_DATASET_STRETCH, fit = C.VS_DATASET_FIT, fill = C.VS_DATASET_FILL })[opts.resize]
     if not mode then fail("resize must be 'stretch', 'fit' or 'fill', got " .. tostring(opts.resize), level) end
@@ -113,7 +124,7 @@ local function options(opts, level)
 end
 
 local known = { paths = true, batch = true, workers = true, lanes = true, size = true, resize = true, crop = true, gray = true,
-  shuffle = true,
+  shuffle = true, clip = true,
   every = true, frames = true, shard = true, sort = true, on_error = true }
 
 local function new_dataset(opts)
@@ -167,6 +178,7 @@ local function new_dataset(opts)
   h = ffi.gc(h, C.vs_dataset_free)
   local self = setmetatable({ handle = h, paths = paths, source_paths = {}, skipped = {},
     batch_size = o.batch, workers = o.workers, gray = o.gray == 1, _sort = sort,
+    clip_length = math.max(o.clip_length, 1),
     skip_errors = o.skip_errors == 1 }, Dataset)
   if #entries > 1 then
     local list = ffi.new('const char *[?]', #entries)
@@ -227,7 +239,7 @@ function Dataset:batches(opts)
   core.check(C.vs_dataset_start(self.handle, workers), 'dataset', 2)
   self._run = (self._run or 0) + 1
   local run = self._run
-  local n = self.batch_size
+  local n = self.batch_size * self.clip_length
   local frames = ffi.new('vs_frame *[?]', n)
   local sources = ffi.new('int32_t[?]', n)
   local indices = ffi.new('int64_t[?]', n)
@@ -400,6 +412,7 @@ function Dataset:save_npy(dir, opts)
   if not removed and C.vs_dataset_path_kind(index) ~= 0 then
     fail('save_npy: cannot remove the old ' .. index .. ': ' .. tostring(rerr), 2)
   end
+  if self.clip_length > 1 then fail('save_npy: clips are not exported yet; make the dataset without clip', 2) end
   local channels = self.gray and 1 or 3
   local rows = { 'file,row,path,index,source_file' }
   local files = 0

@@ -230,3 +230,43 @@ def test_shuffle_is_a_seeded_order_of_the_sources_the_same_as_luas(tmp_path, med
     assert out.stdout.split() == orders[2]
     with pytest.raises(ValueError, match="shuffle"):
         vstudio.Dataset(paths, shuffle=-1)
+
+
+@pytest.mark.parametrize("key", ["h264", "pngs"])
+def test_clips_of_frames(media, oracle, key):
+    want = oracle[key]
+    n = len(want)
+    for clip, starts in ((dict(length=4, stride=6, step=2), range(0, n - 6, 6)),   # gaps
+                         (dict(length=5, stride=2), range(0, n - 4, 2)),           # overlapping
+                         (3, range(0, n - 2, 3))):                                 # back to back
+        ds = vstudio.Dataset(media[key], batch=4, clip=clip, workers=2)
+        c = clip if isinstance(clip, dict) else dict(length=clip)
+        t, step = c["length"], c.get("step", 1)
+        assert len(ds) == len(starts)
+        got = []
+        for b in ds:
+            assert b.frames.shape[1:] == (t,) + want.shape[1:] and b.indices.shape == (len(b), t)
+            assert len(b.files) == len(b) and all(len(f) == t for f in b.files)
+            for k in range(len(b)):
+                s = int(b.indices[k, 0])
+                assert list(b.indices[k]) == [s + j * step for j in range(t)]
+                assert np.array_equal(b.frames[k], want[s:s + t * step:step]), "clip at %d" % s
+                got.append(s)
+        assert sorted(got) == list(starts)
+
+
+def test_clips_from_many_sources_same_for_any_workers(media):
+    runs = []
+    for workers in (1, 3):
+        ds = vstudio.Dataset(sources(media), batch=3, size=(16, 12), clip=dict(length=4, step=2),
+                             layout="nchw", workers=workers)
+        assert len(ds) == 5 + 3 + 2  # 40, 23 and 17 frames in clips spanning 7, 8 apart
+        batches = list(ds)
+        assert batches[0].frames.shape == (3, 4, 3, 12, 16)
+        runs.append([(tuple(b.paths), b.indices.tolist(), b.frames.tobytes()) for b in batches])
+    assert runs[0] == runs[1]
+    for bad in (dict(every=2), dict(on_error="skip")):
+        with pytest.raises(ValueError, match="clips take no"):
+            vstudio.Dataset(media["h264"], clip=4, **bad)
+    with pytest.raises(ValueError, match="clip"):
+        vstudio.Dataset(media["h264"], clip=dict(size=3))

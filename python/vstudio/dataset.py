@@ -13,7 +13,7 @@ class Batch:
     """One batch: frames (N, H, W, C) or (N, C, H, W) ndarray, owned by the caller;
     paths[k] the source of frame k, indices[k] its 0-based frame number there
     (int64 ndarray), files[k] the image file for a frame folder (the video path
-    for a video)."""
+    for a video). With clips, N clips: frames (N, T, ...), indices and files (N, T)."""
 
     __slots__ = ("frames", "paths", "indices", "files")
 
@@ -48,7 +48,7 @@ class Dataset:
 
     Dataset(paths, batch=16, workers=None, size=None, crop=None, gray=False, every=1,
             frames=None, shard=None, layout='nhwc', dtype='uint8', on_error='raise',
-            sort='natural', lanes=8, resize='stretch', shuffle=None)
+            sort='natural', lanes=8, resize='stretch', shuffle=None, clip=None)
       paths     videos and folders of PNG/JPEG frames (one path or a list)
       batch     frames per batch (only the last batch is short)
       workers   decoding threads (None: one per core); changes the speed, never the batches
@@ -71,6 +71,10 @@ class Dataset:
                 bars) or 'fill' (covering, the centre kept), as `vstudio convert --resize`
       shuffle   a seed (int >= 0): the sources in a seeded order (the same as Lua's for
                 that seed), which shards and lanes then follow; None: as given
+      clip      samples of T frames instead of frames: T, or dict(length=T, stride=S,
+                step=k): frames s, s + k, ..., s + (T-1)k of a source, the starts s S apart
+                (default T * k); frames is then (N, T, H, W, C) or (N, T, C, H, W),
+                indices and files (N, T), len(ds) counts clips; no on_error='skip'
 
     len(ds) is the number of frames a full iteration yields (from the probe cache and
     folder listings, nothing decoded). Iterating yields Batch objects; the order is a
@@ -80,7 +84,7 @@ class Dataset:
 
     def __init__(self, paths, batch=16, workers=None, size=None, crop=None, gray=False, every=1,
                  frames=None, shard=None, layout="nhwc", dtype="uint8", on_error="raise",
-                 sort="natural", lanes=8, resize="stretch", shuffle=None):
+                 sort="natural", lanes=8, resize="stretch", shuffle=None, clip=None):
         if isinstance(paths, (str, bytes, os.PathLike)):
             paths = [paths]
         paths = [path_arg(p, "Dataset") for p in paths]
@@ -108,6 +112,16 @@ class Dataset:
         if resize not in modes:
             raise ValueError("vstudio: Dataset: resize must be 'stretch', 'fit' or 'fill', got %r" % (resize,))
         o.resize = modes[resize]
+        if clip is not None:
+            c = {"length": clip} if isinstance(clip, (int, np.integer)) else dict(clip)
+            unknown = set(c) - {"length", "stride", "step"}
+            if unknown or "length" not in c:
+                raise ValueError("vstudio: Dataset: clip must be T or dict(length=T, stride=S, step=k), got %r"
+                                 % (clip,))
+            o.clip_length = _int(c["length"], 1, 4096, "clip length")
+            o.clip_step = _int(c.get("step", 1), 1, 2 ** 31 - 1, "clip step")
+            o.clip_stride = _int(c.get("stride", o.clip_length * o.clip_step), 1, 2 ** 31 - 1, "clip stride")
+        self.clip = max(o.clip_length, 1)
         if size is not None:
             o.width, o.height = _pair(size, "size")
             if o.width < 1 or o.height < 1:
@@ -182,7 +196,8 @@ class Dataset:
 
     def __iter__(self):
         """Batches from the start; a new iteration ends an older one."""
-        n = self.batch
+        t = self.clip
+        n = self.batch * t
         frames = ffi.new("vs_frame *[]", n)
         sources = ffi.new("int32_t[]", n)
         indices = ffi.new("int64_t[]", n)
@@ -202,6 +217,9 @@ class Dataset:
                 if got == 0:
                     self._report()
                     return
+                got -= got % t  # a clip cut by an error: the error comes next
+                if got == 0:
+                    continue
                 h, w = frames[0].height, frames[0].width
                 shape = (got, self.channels, h, w) if layout else (got, h, w, self.channels)
                 out = np.empty(shape, self.dtype)
@@ -210,8 +228,13 @@ class Dataset:
                     raise Error("vstudio: Dataset: " + last_error())
                 idx = np.frombuffer(ffi.buffer(indices, 8 * got), np.int64).copy()
                 src = [sources[k] for k in range(got)]
-                yield Batch(out, [self.paths[s] for s in src], idx,
-                            [self._file(s, int(i)) for s, i in zip(src, idx)])
+                files = [self._file(s, int(i)) for s, i in zip(src, idx)]
+                paths = [self.paths[s] for s in src[::t]]
+                if t > 1:
+                    out = out.reshape((got // t, t) + shape[1:])
+                    idx = idx.reshape(got // t, t)
+                    files = [files[k:k + t] for k in range(0, got, t)]
+                yield Batch(out, paths, idx, files)
         finally:
             if self._run == run:
                 lib.vs_dataset_stop(self._h)  # joins the workers: a break or Ctrl-C leaves none running
