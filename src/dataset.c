@@ -27,18 +27,21 @@
  * a laptop and on a 32-core node.
  *
  * Lanes and workers. Each lane has its own thread; `workers` of them may
- * decode at once (a lane takes one of `workers` slots for each frame it
- * decodes or transforms, and holds none while it waits for room), so the
+ * decode at once (a lane holds one of `workers` slots while it decodes or
+ * transforms, and gives it up whenever it waits for room, so a lane the
+ * consumer waits for gets one as soon as the others' queues fill), so the
  * worker count sets the speed and the CPU used, and nothing else.
  *
  * Batches. Each lane pushes frames into its own queue of QUEUE_DEPTH;
  * buffers come from one pool of batch + lanes * QUEUE_DEPTH frames, so
  * memory stays flat however long the sources are. The consumer takes one
- * frame from each live lane in turn (lane 0, 1, ..., 0, 1, ...; a finished
- * lane drops out of the turn) and cuts that stream into batches. Taking
- * frames in turn drains every lane at the same pace, so small queues keep
- * all of them busy (taking whole batches from one lane would stall the
- * others once their queues fill). The order depends only on the plan, so
+ * sample at a time from the live lane that is least far along its plan
+ * (taken + 1 over planned samples, the lower lane on a tie: lanes of equal
+ * length take turns 0, 1, ..., 0, 1, ...; a finished lane drops out) and
+ * cuts that stream into batches. Lanes thus advance in proportion to their
+ * lengths and end together, so no worker idles through a long lane's tail,
+ * and small queues keep all of them busy (taking whole batches from one
+ * lane would stall the others once their queues fill). The order depends only on the plan, so
  * only on the sources and options: the same every run, with any number of
  * workers. Only the last batch can be short, and a batch cut short by an
  * error. A lane's error travels in its queue, so it is raised when the
@@ -124,6 +127,8 @@ typedef struct worker {
     lua_State *L;              /* map mode */
     int fn_ref;
     int fn_failed;             /* the error came from the map function: never skipped */
+    int has_slot;              /* holds one of the run's decode slots (see slot_hold) */
+    int64_t planned, taken;    /* samples the plan gives this lane; those the consumer took */
     pthread_cond_t room;       /* signalled when its queue or the pool gains room, or on stop */
 } worker;
 
@@ -591,37 +596,48 @@ static void wake_workers(vs_dataset *ds)
         pthread_cond_signal(&ds->w[i].room);
 }
 
+/* Under ds->mu, before the lane waits: its slot goes to a lane that can work. */
+static void drop_slot(worker *w)
+{
+    if (w->has_slot) {
+        w->has_slot = 0;
+        w->ds->busy--;
+        pthread_cond_signal(&w->ds->slot_free);
+    }
+}
+
 /* A free pool frame once this worker's queue has room; NULL when stopping. */
 static vs_frame *acquire(worker *w)
 {
     vs_dataset *ds = w->ds;
     pthread_mutex_lock(&ds->mu);
-    while (!ds->stop && (w->count >= QUEUE_DEPTH || ds->npool == 0))
+    while (!ds->stop && (w->count >= QUEUE_DEPTH || ds->npool == 0)) {
+        drop_slot(w);
         pthread_cond_wait(&w->room, &ds->mu);
+    }
     vs_frame *f = ds->stop ? NULL : ds->pool[--ds->npool];
     pthread_mutex_unlock(&ds->mu);
     return f;
 }
 
-/* Takes one of the run's decode slots; 0, or 1 when stopping. */
-static int slot_take(vs_dataset *ds)
+/* Makes sure the lane holds a decode slot before it works (it keeps it
+ * until it waits, so a lane decodes several frames in a row on a warm
+ * core); 0, or 1 when stopping. */
+static int slot_hold(worker *w)
 {
+    vs_dataset *ds = w->ds;
+    if (w->has_slot)
+        return 0;
     pthread_mutex_lock(&ds->mu);
     while (!ds->stop && ds->busy >= ds->slots)
         pthread_cond_wait(&ds->slot_free, &ds->mu);
     int stop = ds->stop;
-    if (!stop)
+    if (!stop) {
         ds->busy++;
+        w->has_slot = 1;
+    }
     pthread_mutex_unlock(&ds->mu);
     return stop;
-}
-
-static void slot_give(vs_dataset *ds)
-{
-    pthread_mutex_lock(&ds->mu);
-    ds->busy--;
-    pthread_cond_signal(&ds->slot_free);
-    pthread_mutex_unlock(&ds->mu);
 }
 
 static void give_back(vs_dataset *ds, vs_frame *f)
@@ -637,8 +653,10 @@ static void push(worker *w, int kind, vs_frame *f, int source, int64_t index)
     vs_dataset *ds = w->ds;
     pthread_mutex_lock(&ds->mu);
     /* End and error items may wait for room like frames do. */
-    while (!ds->stop && w->count >= QUEUE_DEPTH)
+    while (!ds->stop && w->count >= QUEUE_DEPTH) {
+        drop_slot(w);
         pthread_cond_wait(&w->room, &ds->mu);
+    }
     if (ds->stop) {
         if (f)
             ds->pool[ds->npool++] = f;
@@ -696,13 +714,12 @@ static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int
     vs_frame *out = acquire(w);
     if (!out)
         return 1;
-    if (slot_take(ds)) {
+    if (slot_hold(w)) {
         give_back(ds, out);
         return 1;
     }
     int rc = ensure_size(out, ow, oh) < 0 ||
              (needs_transform(ds) ? transform(w, in, out) : vs_frame_copy_into(out, in)) < 0;
-    slot_give(ds);
     if (rc) {
         give_back(ds, out);
         return -1;
@@ -727,10 +744,9 @@ static int run_images(worker *w, const unit *u)
         int64_t j = k / ds->clip;
         int64_t index = frame_of(ds, s, j, (int)(k % ds->clip));
         const char *file = vs_frame_list_path(s->files, index);
-        if (slot_take(ds))
+        if (slot_hold(w))
             return 1;
         vs_frame *f = vs_image_load(file);
-        slot_give(ds);
         int rc = f ? deliver(w, f, u->source, index, s->ordinal + j) : -1;
         vs_frame_free(f);
         if (rc > 0)
@@ -772,13 +788,12 @@ static int video_frame(worker *w, vs_decoder *dec, const vs_probe_info *info, in
     }
     /* by number, so frames are labelled as the decoder's index numbers them
      * (forward without seeking from the second frame on) */
-    if (slot_take(ds)) {
+    if (slot_hold(w)) {
         if (out)
             give_back(ds, out);
         return 1;
     }
     rc = vs_decoder_frame(dec, i, target);
-    slot_give(ds);
     if (rc != 0 && out)
         give_back(ds, out);
     if (rc < 0 || !selected)
@@ -856,6 +871,7 @@ static void *worker_main(void *arg)
     else
         note_map_failure(ds, -1, vs_last_error());
     pthread_mutex_lock(&ds->mu);
+    drop_slot(w);
     ds->finished++;
     pthread_cond_broadcast(&ds->cond);
     pthread_mutex_unlock(&ds->mu);
@@ -1128,6 +1144,8 @@ static int launch(vs_dataset *ds, int workers, int mapping)
     for (int i = 0; i < nw; i++)
         pthread_cond_init(&ds->w[i].room, NULL);
     ds->nw = ds->live = nw;
+    for (int i = 0; i < ds->nunits; i++)
+        ds->w[ds->units[i].worker].planned += ds->units[i].count;
     ds->running = 1;
     if (!ds->mapping) {
         int n = ds->o.batch * ds->clip + nw * QUEUE_DEPTH;
@@ -1163,6 +1181,21 @@ int vs_dataset_start(vs_dataset *ds, int workers)
     return launch(ds, workers, 0);
 }
 
+/* Under ds->mu, with a live lane: the one whose next sample is the least far
+ * along its own plan (see "Batches"). */
+static int next_lane(const vs_dataset *ds)
+{
+    int best = -1;
+    for (int i = 0; i < ds->nw; i++) {
+        const worker *w = &ds->w[i];
+        if (w->done)
+            continue;
+        if (best < 0 || (w->taken + 1) * ds->w[best].planned < (ds->w[best].taken + 1) * w->planned)
+            best = i;
+    }
+    return best;
+}
+
 int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices)
 {
     if (!ds->running || ds->mapping)
@@ -1176,11 +1209,9 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
     int n = 0;
     /* A lane's turn is one sample: `clip` frames in a row. */
     while (n < ds->o.batch * ds->clip && ds->live > 0) {
+        if (n % ds->clip == 0)
+            ds->cur = next_lane(ds);
         worker *w = &ds->w[ds->cur];
-        if (w->done) {
-            ds->cur = (ds->cur + 1) % ds->nw;
-            continue;
-        }
         while (w->count == 0)
             pthread_cond_wait(&ds->cond, &ds->mu);
         item it = w->queue[w->head];
@@ -1194,7 +1225,6 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         if (it.kind == ITEM_END) {
             w->done = 1;
             ds->live--;
-            ds->cur = (ds->cur + 1) % ds->nw;
             continue;
         }
         if (it.kind == ITEM_ERROR) {
@@ -1207,10 +1237,10 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         ds->held[ds->nheld++] = it.frame;
         frames[n] = it.frame;
         sources[n] = it.source;
+        if (n % ds->clip == 0)
+            w->taken++;
         indices[n] = it.index;
         n++;
-        if (n % ds->clip == 0)
-            ds->cur = (ds->cur + 1) % ds->nw;
     }
     int finished = ds->live == 0 && n == 0;
     pthread_mutex_unlock(&ds->mu);

@@ -38,26 +38,42 @@ static int write_header(FILE *f, const char *descr, const long long *shape)
 }
 
 /* One frame as the array's rows: h x w x channels (layout 0) or channels x
- * h x w (layout 1), uint8 or float32 in [0, 1]. */
+ * h x w (layout 1), uint8 or float32 in [0, 1]. One pass over the frame;
+ * interleaved uint8, what batches mostly are, copies bytes without a
+ * per-channel index. */
 static void pack_frame(const vs_frame *fr, int layout, int dtype, int channels, unsigned char *dst)
 {
     int w = fr->width, h = fr->height;
-    size_t elem = dtype == 1 ? 4 : 1;
-    for (int c = 0; c < channels; c++)
-        for (int y = 0; y < h; y++) {
-            const uint8_t *p = fr->data + (size_t)y * fr->stride + c;
-            /* where pixel (x, y) of channel c goes, and the step from x to x + 1 */
-            size_t at = layout == 1 ? ((size_t)c * h + y) * w : (size_t)y * w * channels + c;
-            size_t step = layout == 1 ? 1 : (size_t)channels;
-            for (int x = 0; x < w; x++, at += step) {
+    size_t plane = (size_t)w * h;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *p = fr->data + (size_t)y * fr->stride;
+        if (layout == 0 && dtype == 0) {
+            uint8_t *d = dst + (size_t)y * w * channels;
+            if (channels == 4) {
+                memcpy(d, p, (size_t)w * 4);
+            } else if (channels == 3) {
+                for (int x = 0; x < w; x++, d += 3, p += 4) {
+                    d[0] = p[0];
+                    d[1] = p[1];
+                    d[2] = p[2];
+                }
+            } else {
+                for (int x = 0; x < w; x++)
+                    d[x] = p[x * 4];
+            }
+            continue;
+        }
+        for (int x = 0; x < w; x++, p += 4)
+            for (int c = 0; c < channels; c++) {
+                size_t at = layout == 1 ? c * plane + (size_t)y * w + x : ((size_t)y * w + x) * channels + c;
                 if (dtype == 1) {
-                    float v = p[x * 4] / 255.0f;
-                    memcpy(dst + at * elem, &v, 4);
+                    float v = p[c] / 255.0f;
+                    memcpy(dst + at * 4, &v, 4);
                 } else {
-                    dst[at] = p[x * 4];
+                    dst[at] = p[c];
                 }
             }
-        }
+    }
 }
 
 static int check_frames(const char *what, vs_frame *const *frames, int n, int channels)

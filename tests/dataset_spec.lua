@@ -125,6 +125,29 @@ describe('vs.dataset over image folders', function()
     assert.are.same({ { A, B, C } }, vs.dataset{ paths = { A, B, C } }:plan(1))
   end)
 
+  -- The documented order: lanes (lists of keys) merged by taking next from the
+  -- lane least far along (taken + 1 over its length; the lower lane on a tie).
+  local function proportional(lanes)
+    local out, taken = {}, {}
+    for l = 1, #lanes do taken[l] = 0 end
+    while true do
+      local best
+      for l = 1, #lanes do
+        if taken[l] < #lanes[l] and (not best or (taken[l] + 1) * #lanes[best] < (taken[best] + 1) * #lanes[l]) then
+          best = l
+        end
+      end
+      if not best then return out end
+      taken[best] = taken[best] + 1
+      out[#out + 1] = lanes[best][taken[best]]
+    end
+  end
+  local function keys(path, n)
+    local t = {}
+    for i = 0, n - 1 do t[#t + 1] = path .. '#' .. i end
+    return t
+  end
+
   img_it('gives the same batches with 1, 2 and 3 workers (the order is not the machine\'s)', function()
     local function order(workers)
       local got, sizes = {}, {}
@@ -136,8 +159,9 @@ describe('vs.dataset over image folders', function()
     end
     local one, sizes = order(1)
     assert.are.equal(44, #one)
-    -- three lanes (one per source, B longest first): B, A, C in turn, not a worker's whole source
-    assert.are.same({ B .. '#0', A .. '#0', C .. '#0', B .. '#1', A .. '#1' }, { unpack(one, 1, 5) })
+    -- three lanes (one per source, B longest first), in proportion to their lengths
+    assert.are.same(proportional { keys(B, 25), keys(A, 12), keys(C, 7) }, one)
+    assert.are.same({ B .. '#0', B .. '#1', A .. '#0', B .. '#2', C .. '#0' }, { unpack(one, 1, 5) })
     for workers = 2, 3 do
       local got, s = order(workers)
       assert.are.same(one, got)
@@ -145,17 +169,13 @@ describe('vs.dataset over image folders', function()
     end
   end)
 
-  img_it('interleaves the lanes frame by frame, the same order every run', function()
+  img_it('interleaves the lanes frame by frame so that they end together, the same order every run', function()
     local items = collect(vs.dataset{ paths = { A, B, C }, batch = 4, workers = 2, lanes = 2 })
-    local want = {}
-    local w1, w2 = {}, {}
-    for i = 0, 24 do w1[#w1 + 1] = B .. '#' .. i end
-    for i = 0, 11 do w2[#w2 + 1] = A .. '#' .. i end
-    for i = 0, 6 do w2[#w2 + 1] = C .. '#' .. i end
-    for k = 1, 25 do
-      want[#want + 1] = w1[k]
-      if w2[k] then want[#want + 1] = w2[k] end
-    end
+    local w2 = keys(A, 12)
+    for _, k in ipairs(keys(C, 7)) do w2[#w2 + 1] = k end
+    local want = proportional { keys(B, 25), w2 }
+    -- the last frames come from both lanes, not from the longer one alone
+    assert.are.same({ B .. '#24', C .. '#6' }, { want[43], want[44] })
     local got = {}
     for _, it in ipairs(items) do got[#got + 1] = it.path .. '#' .. it.index end
     assert.are.same(want, got)

@@ -10,8 +10,9 @@
 --
 -- Order: the sources go to `lanes` lanes (8 unless set; longest first onto
 -- the least loaded lane), each lane decodes its sources one after another in
--- the order given, and the batches take one frame from each lane in turn (a
--- finished lane drops out). `workers` of the lanes decode at once: the
+-- the order given, and the batches take the next frame from the lane least
+-- far along its share (lanes advance in proportion to their lengths and end
+-- together; equal lanes take turns). `workers` of the lanes decode at once: the
 -- worker count changes the speed, never the batches, which are the same
 -- every run, on any machine, for the same paths and options. ds:map returns
 -- results in source order.
