@@ -113,7 +113,7 @@ class Writer:
         self._size = None
         self._thread = None
         self._queue = None
-        self._failure = []
+        self._failure = []  # the encoding thread's message, if a push failed
         self.frames = 0
         self.closed = False
 
@@ -135,7 +135,6 @@ class Writer:
             f.width, f.height, f.stride = w, h, w * 4
             f.data = ffi.cast("uint8_t *", a.ctypes.data)
             self._free.put((a, f))
-        self._failure = []  # the encoding thread's message, if a push failed
         # The thread holds no reference to self, so a dropped Writer is collected (and aborted).
         self._thread = threading.Thread(target=_encode, args=(enc, self._queue, self._free, self._failure),
                                         name="vstudio.Writer", daemon=True)
