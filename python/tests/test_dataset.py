@@ -270,3 +270,14 @@ def test_clips_from_many_sources_same_for_any_workers(media):
             vstudio.Dataset(media["h264"], clip=4, **bad)
     with pytest.raises(ValueError, match="clip"):
         vstudio.Dataset(media["h264"], clip=dict(size=3))
+
+
+def test_a_source_with_its_own_range(media, oracle):
+    ds = vstudio.Dataset([(media["h264"], (5, 9)), media["h264"]], batch=50, frames=(30, 100))
+    items, _ = collect(ds)
+    assert len(ds) == 4 + 10
+    assert sorted(i for _, i, _, _ in items) == [5, 6, 7, 8] + list(range(30, 40))
+    for _, i, _, f in items:
+        assert np.array_equal(f, oracle["h264"][i])
+    with pytest.raises(ValueError, match="paths"):
+        vstudio.Dataset([(media["h264"], (9, 5))])

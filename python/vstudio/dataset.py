@@ -49,7 +49,8 @@ class Dataset:
     Dataset(paths, batch=16, workers=None, size=None, crop=None, gray=False, every=1,
             frames=None, shard=None, layout='nhwc', dtype='uint8', on_error='raise',
             sort='natural', lanes=8, resize='stretch', shuffle=None, clip=None)
-      paths     videos and folders of PNG/JPEG frames (one path or a list)
+      paths     videos and folders of PNG/JPEG frames (one path or a list); an entry
+                (path, (A, B)) takes frames A..B-1 of that source only
       batch     frames per batch (only the last batch is short)
       workers   decoding threads (None: one per core); changes the speed, never the batches
       size      (width, height) or one int for a square: resize (bilinear) after the crop
@@ -87,13 +88,25 @@ class Dataset:
                  sort="natural", lanes=8, resize="stretch", shuffle=None, clip=None):
         if isinstance(paths, (str, bytes, os.PathLike)):
             paths = [paths]
-        paths = [path_arg(p, "Dataset") for p in paths]
+        paths = list(paths)
+        # an entry is a path or (path, (A, B)): that source's own frames A..B-1
+        ranges = [(-1, -1)] * len(paths)
+        for k, p in enumerate(paths):
+            if isinstance(p, tuple):
+                if len(p) != 2:
+                    raise ValueError("vstudio: Dataset: paths[%d] must be a path or (path, (A, B)), got %r" % (k, p))
+                a, b = _pair(p[1], "paths[%d] frames" % k)
+                if b <= a:
+                    raise ValueError("vstudio: Dataset: paths[%d] frames (%d, %d): need A < B" % (k, a, b))
+                ranges[k] = (a, b)
+        paths = [path_arg(p[0] if isinstance(p, tuple) else p, "Dataset") for p in paths]
         if not paths:
             raise ValueError("vstudio: Dataset: paths must be a non-empty list of videos and frame folders")
         if shuffle is not None:
             order = ffi.new("int32_t[]", len(paths))
             lib.vs_dataset_shuffle(len(paths), _int(shuffle, 0, 2 ** 53, "shuffle"), order)
             paths = [paths[order[k]] for k in range(len(paths))]
+            ranges = [ranges[order[k]] for k in range(len(ranges))]
         if layout not in ("nhwc", "nchw"):
             raise ValueError("vstudio: Dataset: layout must be 'nhwc' or 'nchw', got %r" % (layout,))
         if dtype not in ("uint8", "float32", np.uint8, np.float32):
@@ -166,8 +179,8 @@ class Dataset:
             c_paths = [ffi.new("char[]", p.encode()) for p in paths]
             lib.vs_dataset_prefetch(ffi.new("const char *[]", c_paths), len(paths), o.workers)
         self.paths = []  # the sources, in add order
-        for p in paths:
-            if lib.vs_dataset_add(self._h, p.encode(), -1, -1) < 0:
+        for p, (a, b) in zip(paths, ranges):
+            if lib.vs_dataset_add(self._h, p.encode(), a, b) < 0:
                 if not o.skip_errors:
                     raise Error("vstudio: Dataset: " + last_error())
                 self.skipped.append(last_error())
