@@ -153,7 +153,9 @@ def test_breaking_out_stops_the_workers_and_a_new_loop_restarts(media, oracle):
 
 
 CTRL_C = r"""
-import sys, time, vstudio
+import signal, sys, time, vstudio
+# Python's own Ctrl-C handler, also where the test runner was started with SIGINT ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 ds = vstudio.Dataset(sys.argv[1:], batch=2, workers=2, size=(320, 240))
 print("ready", flush=True)
 try:
