@@ -1,10 +1,12 @@
 /*
- * vstudio.h: the public C API of libvstudio, the one header Lua sees.
+ * vstudio.h: the public C API of libvstudio, the one header Lua and Python see.
  *
- * lua/vstudio/core.lua hands this file to ffi.cdef verbatim (the library
- * embeds its text, see vs_api_header), so it must stay plain C declarations:
- * no macros inside declarations, preprocessor lines only for the include
- * guard and includes (they are dropped before ffi.cdef sees the text).
+ * lua/vstudio/core.lua hands this file to LuaJIT's ffi.cdef verbatim, and
+ * python/vstudio/_lib.py to cffi's (the library embeds its text, see
+ * vs_api_header), so it must stay plain C declarations: no macros inside
+ * declarations, preprocessor lines only for the include guard and includes
+ * (they are dropped before either cdef sees the text), enums with constant
+ * values.
  *
  * Conventions: functions return 0 on success and a negative value on
  * failure, or NULL for constructors; the reason is in vs_last_error(), a
