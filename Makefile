@@ -1,7 +1,7 @@
 # vstudio: build, test, install. See README.md.
 #
 #   make            build/libvstudio.so and build/vstudio
-#   make test       install missing deps, build, run every test (C + busted)
+#   make test       install missing deps, build, run every test (C + busted + pytest)
 #   make demo       install missing deps, build, render examples/plasma.lua
 #   make check      the test suite under ASan+UBSan (build-asan/)
 #   make tsan       the threaded specs under ThreadSanitizer (build-tsan/)
@@ -11,6 +11,10 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
+# The Python package: where Debian's python3 looks for PREFIX=/usr (other
+# prefixes print the PYTHONPATH to use).
+PYDIR = $(PREFIX)/lib/python3/dist-packages
+PYTHON ?= /usr/bin/python3
 BUILD ?= build
 CC ?= cc
 PKGS := luajit libavformat libavcodec libswscale libavutil libpng libturbojpeg sqlite3 libedit freetype2
@@ -120,6 +124,10 @@ install: all
 	install -m 755 $(BUILD)/libvstudio.so $(DESTDIR)$(PREFIX)/lib/libvstudio.so
 	install -m 644 lua/vstudio/*.lua $(DESTDIR)$(PREFIX)/share/vstudio/lua/vstudio/
 	install -m 644 man/vstudio.1 $(DESTDIR)$(PREFIX)/share/man/man1/vstudio.1
+	install -d $(DESTDIR)$(PYDIR)/vstudio
+	install -m 644 python/vstudio/*.py $(DESTDIR)$(PYDIR)/vstudio/
+	@$(PYTHON) -c 'import sys; sys.exit("$(PYDIR)" not in sys.path)' 2>/dev/null || \
+		echo "install: Python finds vstudio with PYTHONPATH=$(PYDIR)"
 
 clean:
 	rm -rf build build-asan build-tsan build-clang build-fuzz

@@ -9,26 +9,42 @@
  * first, first + every, ... below end (its own range or the options'; a
  * range past the end of a source is cut to the frames it has).
  *
+ * Samples are frames, or with clip_length > 1 clips: clip_length frames
+ * a clip_step apart, starts clip_stride apart; everything below that counts
+ * frames (ordinals, shards, units, a lane's turn) then counts clips, and a
+ * lane delivers a clip's frames one after another.
+ *
  * Plan. Numbering the selected frames of all sources in order (sources as
  * added, frames ascending) gives each frame an ordinal 0..N-1. Shard i of n
  * owns the ordinals [i*N/n, (i+1)*N/n): contiguous, disjoint, together
  * everything, their sizes at most one frame apart. A shard's part of one
- * source is a unit. Units go to workers longest first (LPT by frames to
- * decode), each to the least loaded worker; a worker runs its units in
- * source order and decodes each video forward (a unit that starts inside a
- * video seeks there once, frame-exact, with vs_decoder_frame).
+ * source is a unit. Units go to lanes longest first (LPT by frames to
+ * decode), each to the least loaded lane; a lane runs its units in source
+ * order and decodes each video forward (a unit that starts inside a video
+ * seeks there once, frame-exact, with vs_decoder_frame). The number of
+ * lanes is an option (8 unless set, fewer when there are fewer units),
+ * never the number of workers: that is what makes the batches the same on
+ * a laptop and on a 32-core node.
  *
- * Batches. Each worker pushes frames into its own queue of QUEUE_DEPTH;
- * buffers come from one pool of batch + workers * QUEUE_DEPTH frames, so
+ * Lanes and workers. Each lane has its own thread; `workers` of them may
+ * decode at once (a lane holds one of `workers` slots while it decodes or
+ * transforms, and gives it up whenever it waits for room, so a lane the
+ * consumer waits for gets one as soon as the others' queues fill), so the
+ * worker count sets the speed and the CPU used, and nothing else.
+ *
+ * Batches. Each lane pushes frames into its own queue of QUEUE_DEPTH;
+ * buffers come from one pool of batch + lanes * QUEUE_DEPTH frames, so
  * memory stays flat however long the sources are. The consumer takes one
- * frame from each live worker in turn (worker 0, 1, ..., 0, 1, ...; a
- * finished worker drops out of the turn) and cuts that stream into
- * batches. Taking frames in turn drains every worker at the same pace, so
- * small queues keep all of them busy (taking whole batches from one worker
- * would stall the others once their queues fill). The order depends only on
- * the plan: the same every run with the same sources and options (workers
- * included). Only the last batch can be short, and a batch cut short by an
- * error. A worker's error travels in its queue, so it is raised when the
+ * sample at a time from the live lane that is least far along its plan
+ * (taken + 1 over planned samples, the lower lane on a tie: lanes of equal
+ * length take turns 0, 1, ..., 0, 1, ...; a finished lane drops out) and
+ * cuts that stream into batches. Lanes thus advance in proportion to their
+ * lengths and end together, so no worker idles through a long lane's tail,
+ * and small queues keep all of them busy (taking whole batches from one
+ * lane would stall the others once their queues fill). The order depends only on the plan, so
+ * only on the sources and options: the same every run, with any number of
+ * workers. Only the last batch can be short, and a batch cut short by an
+ * error. A lane's error travels in its queue, so it is raised when the
  * consumer reaches it, after every frame before it was delivered (the
  * frames already gathered go out as a batch first); with skip_errors the
  * worker notes it and goes on: with the folder's next image, or with its
@@ -65,6 +81,7 @@
 
 #define QUEUE_DEPTH 6
 #define MAX_WORKERS 256
+#define DEFAULT_LANES 8
 #define STOP_GRACE_S 2.0 /* as the render engine's */
 #define MSG_MAX 1024
 
@@ -76,7 +93,7 @@ typedef struct source {
     vs_frame_list *files; /* folder images in frame order (framelist.c, as convert reads them) */
     int64_t frames;    /* frames in the source */
     int64_t first, end;
-    int64_t selected;  /* frames first, first + every, ... < end */
+    int64_t selected;  /* samples: frames first, first + every, ... < end, or whole clips */
     int64_t ordinal;   /* ordinal of its first selected frame */
 } source;
 
@@ -94,6 +111,7 @@ typedef struct item {
     int64_t index;
 } item;
 
+/* One lane: a thread, its units, its queue (see "Lanes and workers"). */
 typedef struct worker {
     struct vs_dataset *ds;
     int id;
@@ -109,6 +127,8 @@ typedef struct worker {
     lua_State *L;              /* map mode */
     int fn_ref;
     int fn_failed;             /* the error came from the map function: never skipped */
+    int has_slot;              /* holds one of the run's decode slots (see slot_hold) */
+    int64_t planned, taken;    /* samples the plan gives this lane; those the consumer took */
     pthread_cond_t room;       /* signalled when its queue or the pool gains room, or on stop */
 } worker;
 
@@ -123,7 +143,9 @@ struct vs_dataset {
     char *sort;                /* the options' sort, owned */
     source *src;
     int nsrc, cap;
-    int64_t total;             /* selected frames of all shards */
+    int64_t total;             /* selected samples (frames or clips) of all shards */
+    int clip;                  /* frames per sample: clip_length, 1 without clips */
+    int64_t stride;            /* frames between sample starts: every, or clip_stride */
     int64_t lo, hi;            /* this shard's ordinals */
     unit *units;
     int nunits;
@@ -136,6 +158,9 @@ struct vs_dataset {
     pthread_cond_t cond;       /* the consumer's: a queue got an item */
     int stop;
     int running;
+    int slots;                 /* lanes that may decode at once: the run's workers */
+    int busy;                  /* slots taken */
+    pthread_cond_t slot_free;  /* signalled when a slot is given back, or on stop */
     int finished;              /* map: workers that returned */
     int abandoned;             /* map: a worker stuck in a loop still runs; keep everything */
     vs_frame **all;            /* every pool frame; pointers stay fixed during a run */
@@ -190,10 +215,22 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
         return vs_fail("batch must be 1..65536, got %d", o->batch), NULL;
     if (check_workers(o->workers) < 0)
         return NULL;
+    if (o->resize < VS_DATASET_STRETCH || o->resize > VS_DATASET_FILL)
+        return vs_fail("resize must be stretch, fit or fill, got %d", o->resize), NULL;
+    if (o->lanes < 0 || o->lanes > MAX_WORKERS)
+        return vs_fail("lanes must be 1..%d, got %d", MAX_WORKERS, o->lanes), NULL;
     if (o->every < 1)
         return vs_fail("every must be >= 1, got %d", o->every), NULL;
     if (o->shard_count < 1 || o->shard_index < 0 || o->shard_index >= o->shard_count)
         return vs_fail("shard %d of %d is out of range", o->shard_index + 1, o->shard_count), NULL;
+    if (o->clip_length < 0 || o->clip_length > 4096 || o->clip_stride < 0 || o->clip_step < 0)
+        return vs_fail("clip length %d, stride %d, step %d: need length 1..4096, stride and step >= 1",
+                       o->clip_length, o->clip_stride, o->clip_step), NULL;
+    if (o->clip_length > 1 && (o->every != 1 || o->skip_errors))
+        return vs_fail("clips take no every (use the clip's step and stride) and no on_error skip"), NULL;
+    if ((int64_t)o->batch * (o->clip_length > 1 ? o->clip_length : 1) > 1 << 20)
+        return vs_fail("batch %d of clips of %d frames is more than %d frames", o->batch, o->clip_length,
+                       1 << 20), NULL;
     if ((o->width > 0) != (o->height > 0) || o->width < 0 || o->height < 0)
         return vs_fail("size %dx%d: both sides must be positive", o->width, o->height), NULL;
     if (o->crop_w < 0 || o->crop_h < 0 || o->crop_x < 0 || o->crop_y < 0 ||
@@ -210,12 +247,19 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
     }
     ds->o = *o;
     ds->o.sort = ds->sort;
+    ds->clip = o->clip_length > 1 ? o->clip_length : 1;
+    if (ds->o.clip_step == 0)
+        ds->o.clip_step = 1;
+    ds->stride = ds->clip == 1 ? o->every : o->clip_stride ? o->clip_stride : (int64_t)ds->clip * ds->o.clip_step;
     if (ds->o.workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         ds->o.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
     }
+    if (ds->o.lanes == 0)
+        ds->o.lanes = DEFAULT_LANES;
     pthread_mutex_init(&ds->mu, NULL);
     pthread_cond_init(&ds->cond, NULL);
+    pthread_cond_init(&ds->slot_free, NULL);
     return ds;
 }
 
@@ -267,7 +311,9 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
         goto oom;
     s.first = first < s.frames ? first : s.frames;
     s.end = end < 0 || end > s.frames ? s.frames : end;
-    s.selected = s.end > s.first ? (s.end - s.first + ds->o.every - 1) / ds->o.every : 0;
+    /* samples whose last frame is before end: a clip spans (clip - 1) * step + 1 frames */
+    int64_t span = (int64_t)(ds->clip - 1) * ds->o.clip_step + 1;
+    s.selected = s.end - s.first >= span ? (s.end - s.first - span) / ds->stride + 1 : 0;
     if (ds->nsrc == ds->cap) {
         int cap = ds->cap ? ds->cap * 2 : 16;
         source *grown = realloc(ds->src, (size_t)cap * sizeof *grown);
@@ -328,9 +374,39 @@ int vs_dataset_prefetch(const char *const *paths, int n, int threads)
     return 0;
 }
 
+/* splitmix64: a tiny generator whose sequence is fixed by the seed alone. */
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void vs_dataset_shuffle(int n, uint64_t seed, int32_t *order)
+{
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    uint64_t state = seed;
+    for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        int j = (int)(next_random(&state) % (uint64_t)(i + 1));
+        int32_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
 int vs_dataset_sources(const vs_dataset *ds)
 {
     return ds->nsrc;
+}
+
+const char *vs_dataset_file(const vs_dataset *ds, int k, int64_t index)
+{
+    if (k < 0 || k >= ds->nsrc || index < 0 || index >= ds->src[k].frames)
+        return NULL;
+    const source *s = &ds->src[k];
+    return s->is_dir ? vs_frame_list_path(s->files, index) : s->path;
 }
 
 int64_t vs_dataset_count(const vs_dataset *ds)
@@ -353,11 +429,11 @@ static int cmp_unit_source(const void *a, const void *b)
     return ((const unit *)a)->source - ((const unit *)b)->source;
 }
 
-/* Cuts this shard into units and assigns them; returns the worker count used. */
-static int plan(vs_dataset *ds, int workers)
+/* Cuts this shard into units and assigns them to lanes; returns the lane count used. */
+static int plan(vs_dataset *ds, int lanes)
 {
-    if (check_workers(workers) < 0)
-        return -1;
+    if (lanes < 0 || lanes > MAX_WORKERS)
+        return vs_fail("lanes must be 1..%d, got %d", MAX_WORKERS, lanes);
     free(ds->units);
     ds->units = NULL;
     ds->nunits = 0;
@@ -374,9 +450,10 @@ static int plan(vs_dataset *ds, int workers)
         u->from = a - s->ordinal;
         u->count = b - a;
         /* A video decodes every frame from the unit's first to its last; images load one by one. */
-        u->cost = s->is_dir ? u->count : (u->count - 1) * ds->o.every + 1;
+        int64_t span = (int64_t)(ds->clip - 1) * ds->o.clip_step + 1;
+        u->cost = s->is_dir ? u->count * ds->clip : (u->count - 1) * ds->stride + span;
     }
-    int nw = workers < ds->nunits ? workers : ds->nunits;
+    int nw = lanes < ds->nunits ? lanes : ds->nunits;
     if (nw < 1)
         nw = 1;
     qsort(ds->units, (size_t)ds->nunits, sizeof *ds->units, cmp_unit_cost);
@@ -393,19 +470,19 @@ static int plan(vs_dataset *ds, int workers)
     return nw;
 }
 
-int vs_dataset_plan(vs_dataset *ds, int workers, int32_t *worker_of)
+int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of)
 {
     if (ds->running)
         return vs_fail("the dataset is running; plan it before batches() or after the last batch");
     if (check_usable(ds) < 0)
         return -1;
-    int nw = plan(ds, workers > 0 ? workers : ds->o.workers);
+    int nw = plan(ds, lanes > 0 ? lanes : ds->o.lanes);
     if (nw < 0)
         return -1;
     for (int i = 0; i < ds->nsrc; i++)
-        worker_of[i] = -1;
+        lane_of[i] = -1;
     for (int i = 0; i < ds->nunits; i++)
-        worker_of[ds->units[i].source] = ds->units[i].worker;
+        lane_of[ds->units[i].source] = ds->units[i].worker;
     return nw;
 }
 
@@ -446,7 +523,14 @@ static int ensure_size(vs_frame *f, int w, int h)
     return 0;
 }
 
-/* in -> out (already sized by out_size): crop, resize, gray. */
+static int clamp(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* in -> out (already sized by out_size): crop, resize, gray. Fill keeps the
+ * centre of the source that has out's aspect ratio; fit scales the whole
+ * source into a centred rectangle of out and leaves black bars around it. */
 static int transform(worker *w, const vs_frame *in, vs_frame *out)
 {
     const vs_dataset_options *o = &w->ds->o;
@@ -457,18 +541,36 @@ static int transform(worker *w, const vs_frame *in, vs_frame *out)
         cw = o->crop_w;
         ch = o->crop_h;
     }
+    int dx = 0, dy = 0, dw = out->width, dh = out->height;
+    double sx = (double)dw / cw, sy = (double)dh / ch;
+    if (o->resize == VS_DATASET_FILL && sx != sy) {
+        double s = sx > sy ? sx : sy;
+        int sw = clamp((int)(dw / s + 0.5), 1, cw), sh = clamp((int)(dh / s + 0.5), 1, ch);
+        cx += (cw - sw) / 2;
+        cy += (ch - sh) / 2;
+        cw = sw;
+        ch = sh;
+    } else if (o->resize == VS_DATASET_FIT && sx != sy) {
+        double s = sx < sy ? sx : sy;
+        dw = clamp((int)(cw * s + 0.5), 1, out->width);
+        dh = clamp((int)(ch * s + 0.5), 1, out->height);
+        dx = (out->width - dw) / 2;
+        dy = (out->height - dh) / 2;
+        vs_frame_fill(out, 0, 0, 0, 255);
+    }
     const uint8_t *src = in->data + (size_t)cy * in->stride + (size_t)cx * 4;
-    if (cw == out->width && ch == out->height) {
+    uint8_t *to = out->data + (size_t)dy * out->stride + (size_t)dx * 4;
+    if (cw == dw && ch == dh) {
         for (int y = 0; y < ch; y++)
-            memcpy(out->data + (size_t)y * out->stride, src + (size_t)y * in->stride, (size_t)cw * 4);
+            memcpy(to + (size_t)y * out->stride, src + (size_t)y * in->stride, (size_t)cw * 4);
     } else {
-        w->sws = sws_getCachedContext(w->sws, cw, ch, AV_PIX_FMT_RGBA, out->width, out->height,
-                                      AV_PIX_FMT_RGBA, SWS_BILINEAR, NULL, NULL, NULL);
+        w->sws = sws_getCachedContext(w->sws, cw, ch, AV_PIX_FMT_RGBA, dw, dh, AV_PIX_FMT_RGBA,
+                                      SWS_BILINEAR, NULL, NULL, NULL);
         if (!w->sws)
-            return vs_fail("cannot resize %dx%d to %dx%d", cw, ch, out->width, out->height);
+            return vs_fail("cannot resize %dx%d to %dx%d", cw, ch, dw, dh);
         const uint8_t *planes[4] = {src, NULL, NULL, NULL};
         int strides[4] = {in->stride, 0, 0, 0};
-        uint8_t *dst[4] = {out->data, NULL, NULL, NULL};
+        uint8_t *dst[4] = {to, NULL, NULL, NULL};
         int dst_strides[4] = {out->stride, 0, 0, 0};
         sws_scale(w->sws, planes, strides, 0, ch, dst, dst_strides);
     }
@@ -494,16 +596,48 @@ static void wake_workers(vs_dataset *ds)
         pthread_cond_signal(&ds->w[i].room);
 }
 
+/* Under ds->mu, before the lane waits: its slot goes to a lane that can work. */
+static void drop_slot(worker *w)
+{
+    if (w->has_slot) {
+        w->has_slot = 0;
+        w->ds->busy--;
+        pthread_cond_signal(&w->ds->slot_free);
+    }
+}
+
 /* A free pool frame once this worker's queue has room; NULL when stopping. */
 static vs_frame *acquire(worker *w)
 {
     vs_dataset *ds = w->ds;
     pthread_mutex_lock(&ds->mu);
-    while (!ds->stop && (w->count >= QUEUE_DEPTH || ds->npool == 0))
+    while (!ds->stop && (w->count >= QUEUE_DEPTH || ds->npool == 0)) {
+        drop_slot(w);
         pthread_cond_wait(&w->room, &ds->mu);
+    }
     vs_frame *f = ds->stop ? NULL : ds->pool[--ds->npool];
     pthread_mutex_unlock(&ds->mu);
     return f;
+}
+
+/* Makes sure the lane holds a decode slot before it works (it keeps it
+ * until it waits, so a lane decodes several frames in a row on a warm
+ * core); 0, or 1 when stopping. */
+static int slot_hold(worker *w)
+{
+    vs_dataset *ds = w->ds;
+    if (w->has_slot)
+        return 0;
+    pthread_mutex_lock(&ds->mu);
+    while (!ds->stop && ds->busy >= ds->slots)
+        pthread_cond_wait(&ds->slot_free, &ds->mu);
+    int stop = ds->stop;
+    if (!stop) {
+        ds->busy++;
+        w->has_slot = 1;
+    }
+    pthread_mutex_unlock(&ds->mu);
+    return stop;
 }
 
 static void give_back(vs_dataset *ds, vs_frame *f)
@@ -519,8 +653,10 @@ static void push(worker *w, int kind, vs_frame *f, int source, int64_t index)
     vs_dataset *ds = w->ds;
     pthread_mutex_lock(&ds->mu);
     /* End and error items may wait for room like frames do. */
-    while (!ds->stop && w->count >= QUEUE_DEPTH)
+    while (!ds->stop && w->count >= QUEUE_DEPTH) {
+        drop_slot(w);
         pthread_cond_wait(&w->room, &ds->mu);
+    }
     if (ds->stop) {
         if (f)
             ds->pool[ds->npool++] = f;
@@ -578,8 +714,13 @@ static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int
     vs_frame *out = acquire(w);
     if (!out)
         return 1;
-    if (ensure_size(out, ow, oh) < 0 ||
-        (needs_transform(ds) ? transform(w, in, out) : vs_frame_copy_into(out, in)) < 0) {
+    if (slot_hold(w)) {
+        give_back(ds, out);
+        return 1;
+    }
+    int rc = ensure_size(out, ow, oh) < 0 ||
+             (needs_transform(ds) ? transform(w, in, out) : vs_frame_copy_into(out, in)) < 0;
+    if (rc) {
         give_back(ds, out);
         return -1;
     }
@@ -587,15 +728,24 @@ static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int
     return 0;
 }
 
+/* Frame t (0-based, < clip) of sample j of source s. */
+static int64_t frame_of(const vs_dataset *ds, const source *s, int64_t j, int t)
+{
+    return s->first + j * ds->stride + (int64_t)t * ds->o.clip_step;
+}
+
 static int run_images(worker *w, const unit *u)
 {
     vs_dataset *ds = w->ds;
     const source *s = &ds->src[u->source];
-    for (int64_t j = u->from; j < u->from + u->count; j++) {
+    for (int64_t k = u->from * ds->clip; k < (u->from + u->count) * ds->clip; k++) {
         if (stopping(ds))
             return 1;
-        int64_t index = s->first + j * ds->o.every;
+        int64_t j = k / ds->clip;
+        int64_t index = frame_of(ds, s, j, (int)(k % ds->clip));
         const char *file = vs_frame_list_path(s->files, index);
+        if (slot_hold(w))
+            return 1;
         vs_frame *f = vs_image_load(file);
         int rc = f ? deliver(w, f, u->source, index, s->ordinal + j) : -1;
         vs_frame_free(f);
@@ -617,12 +767,51 @@ static int run_images(worker *w, const unit *u)
     return 0;
 }
 
+/* Decodes frame i of the open video; a selected frame goes on (straight
+ * into a pool frame when `direct`). Returns 0, 1 when stopping, -1 on error. */
+static int video_frame(worker *w, vs_decoder *dec, const vs_probe_info *info, int direct, int source,
+                       int64_t i, int selected, int64_t ordinal)
+{
+    vs_dataset *ds = w->ds;
+    if (stopping(ds))
+        return 1;
+    vs_frame *target = w->scratch, *out = NULL;
+    int rc;
+    if (selected && direct) {
+        if (!(out = acquire(w)))
+            return 1;
+        if ((rc = ensure_size(out, info->width, info->height)) < 0) {
+            give_back(ds, out);
+            return rc;
+        }
+        target = out;
+    }
+    /* by number, so frames are labelled as the decoder's index numbers them
+     * (forward without seeking from the second frame on) */
+    if (slot_hold(w)) {
+        if (out)
+            give_back(ds, out);
+        return 1;
+    }
+    rc = vs_decoder_frame(dec, i, target);
+    if (rc != 0 && out)
+        give_back(ds, out);
+    if (rc < 0 || !selected)
+        return rc; /* the decoder's message names the file and the frame */
+    if (out) {
+        push(w, ITEM_FRAME, out, source, i);
+        return 0;
+    }
+    rc = deliver(w, w->scratch, source, i, ordinal);
+    if (rc < 0)
+        vs_error_prefix("%s: frame %lld", ds->src[source].path, (long long)i);
+    return rc;
+}
+
 static int run_video(worker *w, const unit *u)
 {
     vs_dataset *ds = w->ds;
     const source *s = &ds->src[u->source];
-    int64_t want = s->first + u->from * ds->o.every;
-    int64_t last = s->first + (u->from + u->count - 1) * ds->o.every;
     vs_decoder *dec = vs_decoder_open(s->path, 1);
     if (!dec)
         return -1;
@@ -638,45 +827,21 @@ static int run_video(worker *w, const unit *u)
         goto done;
     /* Without transforms a selected frame decodes straight into a pool buffer. */
     int direct = !ds->mapping && !needs_transform(ds);
+    if (ds->clip > 1) {
+        /* Each clip's frames by number: forward, except where clips overlap
+         * (the decoder's recent frames, or a frame-exact seek back). */
+        for (int64_t j = u->from; rc == 0 && j < u->from + u->count; j++)
+            for (int t = 0; rc == 0 && t < ds->clip; t++)
+                rc = video_frame(w, dec, &info, direct, u->source, frame_of(ds, s, j, t), 1, -1);
+        goto done;
+    }
     /* A unit that starts inside the video (a shard boundary, a range) seeks
      * to its first frame: frame-exact, then forward from there. */
-    for (int64_t i = want; i <= last; i++) {
-        if (stopping(ds)) {
-            rc = 1;
-            break;
-        }
-        int selected = i >= want && (i - s->first) % ds->o.every == 0;
-        vs_frame *target = w->scratch, *out = NULL;
-        if (selected && direct) {
-            if (!(out = acquire(w))) {
-                rc = 1;
-                break;
-            }
-            if ((rc = ensure_size(out, info.width, info.height)) < 0) {
-                give_back(ds, out);
-                break;
-            }
-            target = out;
-        }
-        /* by number, so frames are labelled as the decoder's index numbers them
-         * (forward without seeking from the second frame on) */
-        rc = vs_decoder_frame(dec, i, target);
-        if (rc != 0 && out)
-            give_back(ds, out);
-        if (rc < 0)
-            break; /* the decoder's message names the file and the frame */
-        if (!selected)
-            continue;
-        if (out) {
-            push(w, ITEM_FRAME, out, u->source, i);
-            continue;
-        }
-        rc = deliver(w, w->scratch, u->source, i, s->ordinal + (i - s->first) / ds->o.every);
-        if (rc < 0)
-            vs_error_prefix("%s: frame %lld", s->path, (long long)i);
-        if (rc)
-            break;
-    }
+    int64_t want = frame_of(ds, s, u->from, 0);
+    int64_t last = frame_of(ds, s, u->from + u->count - 1, 0);
+    for (int64_t i = want; rc == 0 && i <= last; i++)
+        rc = video_frame(w, dec, &info, direct, u->source, i, (i - s->first) % ds->o.every == 0,
+                         s->ordinal + (i - s->first) / ds->o.every);
 done:
     vs_decoder_close(dec);
     return rc;
@@ -706,6 +871,7 @@ static void *worker_main(void *arg)
     else
         note_map_failure(ds, -1, vs_last_error());
     pthread_mutex_lock(&ds->mu);
+    drop_slot(w);
     ds->finished++;
     pthread_cond_broadcast(&ds->cond);
     pthread_mutex_unlock(&ds->mu);
@@ -913,6 +1079,7 @@ static void join_workers(vs_dataset *ds)
     ds->stop = 1;
     wake_workers(ds);
     pthread_cond_broadcast(&ds->cond);
+    pthread_cond_broadcast(&ds->slot_free);
     pthread_mutex_unlock(&ds->mu);
     for (int i = 0; i < ds->nw; i++)
         if (ds->w[i].started)
@@ -948,17 +1115,25 @@ static void clear_results(vs_dataset *ds)
     ds->result_len = NULL;
 }
 
-/* Allocates workers (and for batches the frame pool) and starts the threads. */
+/* Allocates the lanes (and for batches the frame pool) and starts their
+ * threads. Batches run the options' lanes, `workers` at once; a map's
+ * results are in dataset order anyway, so each of its workers is a lane. */
 static int launch(vs_dataset *ds, int workers, int mapping)
 {
     if (check_usable(ds) < 0)
         return -1;
+    if (check_workers(workers) < 0)
+        return -1;
     vs_dataset_stop(ds);
     clear_skipped(ds);
     ds->mapping = mapping;
-    int nw = plan(ds, workers > 0 ? workers : ds->o.workers);
+    if (workers == 0)
+        workers = ds->o.workers;
+    int nw = plan(ds, mapping ? workers : ds->o.lanes);
     if (nw < 0)
         return -1;
+    ds->slots = workers < nw ? workers : nw;
+    ds->busy = 0;
     ds->stop = 0;
     ds->finished = 0;
     ds->cur = 0;
@@ -969,12 +1144,14 @@ static int launch(vs_dataset *ds, int workers, int mapping)
     for (int i = 0; i < nw; i++)
         pthread_cond_init(&ds->w[i].room, NULL);
     ds->nw = ds->live = nw;
+    for (int i = 0; i < ds->nunits; i++)
+        ds->w[ds->units[i].worker].planned += ds->units[i].count;
     ds->running = 1;
     if (!ds->mapping) {
-        int n = ds->o.batch + nw * QUEUE_DEPTH;
+        int n = ds->o.batch * ds->clip + nw * QUEUE_DEPTH;
         ds->all = calloc((size_t)n, sizeof *ds->all);
         ds->pool = calloc((size_t)n, sizeof *ds->pool);
-        ds->held = calloc((size_t)ds->o.batch, sizeof *ds->held);
+        ds->held = calloc((size_t)ds->o.batch * ds->clip, sizeof *ds->held);
         if (!ds->all || !ds->pool || !ds->held)
             goto oom;
         for (ds->nall = 0; ds->nall < n; ds->nall++)
@@ -1004,6 +1181,21 @@ int vs_dataset_start(vs_dataset *ds, int workers)
     return launch(ds, workers, 0);
 }
 
+/* Under ds->mu, with a live lane: the one whose next sample is the least far
+ * along its own plan (see "Batches"). */
+static int next_lane(const vs_dataset *ds)
+{
+    int best = -1;
+    for (int i = 0; i < ds->nw; i++) {
+        const worker *w = &ds->w[i];
+        if (w->done)
+            continue;
+        if (best < 0 || (w->taken + 1) * ds->w[best].planned < (ds->w[best].taken + 1) * w->planned)
+            best = i;
+    }
+    return best;
+}
+
 int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices)
 {
     if (!ds->running || ds->mapping)
@@ -1015,12 +1207,11 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         wake_workers(ds);
     ds->nheld = 0;
     int n = 0;
-    while (n < ds->o.batch && ds->live > 0) {
+    /* A lane's turn is one sample: `clip` frames in a row. */
+    while (n < ds->o.batch * ds->clip && ds->live > 0) {
+        if (n % ds->clip == 0)
+            ds->cur = next_lane(ds);
         worker *w = &ds->w[ds->cur];
-        if (w->done) {
-            ds->cur = (ds->cur + 1) % ds->nw;
-            continue;
-        }
         while (w->count == 0)
             pthread_cond_wait(&ds->cond, &ds->mu);
         item it = w->queue[w->head];
@@ -1034,7 +1225,6 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         if (it.kind == ITEM_END) {
             w->done = 1;
             ds->live--;
-            ds->cur = (ds->cur + 1) % ds->nw;
             continue;
         }
         if (it.kind == ITEM_ERROR) {
@@ -1047,9 +1237,10 @@ int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t
         ds->held[ds->nheld++] = it.frame;
         frames[n] = it.frame;
         sources[n] = it.source;
+        if (n % ds->clip == 0)
+            w->taken++;
         indices[n] = it.index;
         n++;
-        ds->cur = (ds->cur + 1) % ds->nw;
     }
     int finished = ds->live == 0 && n == 0;
     pthread_mutex_unlock(&ds->mu);
@@ -1109,6 +1300,8 @@ int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
 {
     if (check_usable(ds) < 0)
         return -1;
+    if (ds->clip > 1)
+        return vs_fail("map runs on frames, not clips: make the dataset without clip");
     vs_dataset_stop(ds);
     clear_results(ds);
     int64_t n = ds->hi - ds->lo;
@@ -1184,5 +1377,6 @@ void vs_dataset_free(vs_dataset *ds)
     free(ds->sort);
     pthread_mutex_destroy(&ds->mu);
     pthread_cond_destroy(&ds->cond);
+    pthread_cond_destroy(&ds->slot_free);
     free(ds);
 }

@@ -39,32 +39,93 @@ static int write_header(FILE *f, const char *descr, const long long *shape)
     return fputc('\n', f) == EOF ? -1 : 0;
 }
 
-int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, int dtype,
-                 int channels)
+/* One frame as the array's rows: h x w x channels (layout 0) or channels x
+ * h x w (layout 1), uint8 or float32 in [0, 1]. One pass over the frame;
+ * interleaved uint8, what batches mostly are, copies bytes without a
+ * per-channel index. */
+static void pack_frame(const vs_frame *fr, int layout, int dtype, int channels, unsigned char *dst)
+{
+    int w = fr->width, h = fr->height;
+    size_t plane = (size_t)w * h;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *p = fr->data + (size_t)y * fr->stride;
+        if (layout == 0 && dtype == 0) {
+            uint8_t *d = dst + (size_t)y * w * channels;
+            if (channels == 4) {
+                memcpy(d, p, (size_t)w * 4);
+            } else if (channels == 3) {
+                for (int x = 0; x < w; x++, d += 3, p += 4) {
+                    d[0] = p[0];
+                    d[1] = p[1];
+                    d[2] = p[2];
+                }
+            } else {
+                for (int x = 0; x < w; x++)
+                    d[x] = p[x * 4];
+            }
+            continue;
+        }
+        for (int x = 0; x < w; x++, p += 4)
+            for (int c = 0; c < channels; c++) {
+                size_t at = layout == 1 ? c * plane + (size_t)y * w + x : ((size_t)y * w + x) * channels + c;
+                if (dtype == 1) {
+                    float v = p[c] / 255.0f;
+                    memcpy(dst + at * 4, &v, 4);
+                } else {
+                    dst[at] = p[c];
+                }
+            }
+    }
+}
+
+static int check_frames(const char *what, vs_frame *const *frames, int n, int channels)
 {
     if (n < 1)
-        return vs_fail("%s: no frames to write", path);
-    if (channels != 1 && channels != 3)
-        return vs_fail("%s: channels must be 1 or 3, got %d", path, channels);
+        return vs_fail("%s: no frames", what);
+    if (channels != 1 && channels != 3 && channels != 4)
+        return vs_fail("%s: channels must be 1, 3 or 4, got %d", what, channels);
     int w = frames[0]->width, h = frames[0]->height;
     for (int i = 1; i < n; i++)
         if (frames[i]->width != w || frames[i]->height != h)
             return vs_fail("%s: frames of different sizes (%dx%d and %dx%d) in one batch; "
-                           "give the dataset a size", path, w, h, frames[i]->width, frames[i]->height);
+                           "give the dataset a size", what, w, h, frames[i]->width, frames[i]->height);
+    return 0;
+}
+
+int vs_frames_pack(vs_frame *const *frames, int n, int layout, int dtype, int channels, void *out,
+                   size_t out_size)
+{
+    if (check_frames("pack", frames, n, channels) < 0)
+        return -1;
+    size_t one = (size_t)frames[0]->width * frames[0]->height * channels * (dtype == 1 ? 4 : 1);
+    if (out_size != one * (size_t)n)
+        return vs_fail("pack: the array has %zu bytes, %d frames need %zu", out_size, n, one * (size_t)n);
+    for (int i = 0; i < n; i++)
+        pack_frame(frames[i], layout, dtype, channels, (unsigned char *)out + one * (size_t)i);
+    return 0;
+}
+
+int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, int dtype,
+                 int channels)
+{
+    if (channels == 4)
+        return vs_fail("%s: channels must be 1 or 3, got %d", path, channels);
+    if (check_frames(path, frames, n, channels) < 0)
+        return -1;
+    int w = frames[0]->width, h = frames[0]->height;
     long long shape[4] = {n, h, w, channels};
     if (layout == 1) {
         shape[1] = channels;
         shape[2] = h;
         shape[3] = w;
     }
-    size_t elem = dtype == 1 ? 4 : 1;
-    size_t row_len = (size_t)w * (size_t)channels * elem;
-    unsigned char *row = malloc(row_len);
-    if (!row)
+    size_t frame_len = (size_t)w * h * channels * (dtype == 1 ? 4 : 1);
+    unsigned char *buf = malloc(frame_len);
+    if (!buf)
         return vs_fail("%s: out of memory", path);
     vs_outfile *out = vs_outfile_create(path);
     if (!out) {
-        free(row);
+        free(buf);
         return -1;
     }
     /* a stream on a copy of the descriptor: fclose closes only the copy */
@@ -74,47 +135,17 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
         vs_fail("%s: cannot write: %s", path, strerror(errno));
         if (copy >= 0)
             close(copy);
-        free(row);
+        free(buf);
         vs_outfile_abort(out);
         return -1;
     }
     int rc = write_header(f, dtype == 1 ? "<f4" : "|u1", shape);
     for (int i = 0; rc == 0 && i < n; i++) {
-        const vs_frame *fr = frames[i];
-        if (layout == 1) {
-            /* One plane per channel: rows of one channel. */
-            for (int c = 0; rc == 0 && c < channels; c++)
-                for (int y = 0; rc == 0 && y < h; y++) {
-                    const uint8_t *p = fr->data + (size_t)y * fr->stride + c;
-                    for (int x = 0; x < w; x++) {
-                        if (dtype == 1) {
-                            float v = p[x * 4] / 255.0f;
-                            memcpy(row + (size_t)x * 4, &v, 4);
-                        } else {
-                            row[x] = p[x * 4];
-                        }
-                    }
-                    rc = fwrite(row, 1, (size_t)w * elem, f) == (size_t)w * elem ? 0 : -1;
-                }
-        } else {
-            for (int y = 0; rc == 0 && y < h; y++) {
-                const uint8_t *p = fr->data + (size_t)y * fr->stride;
-                size_t k = 0;
-                for (int x = 0; x < w; x++)
-                    for (int c = 0; c < channels; c++, k++) {
-                        if (dtype == 1) {
-                            float v = p[x * 4 + c] / 255.0f;
-                            memcpy(row + k * 4, &v, 4);
-                        } else {
-                            row[k] = p[x * 4 + c];
-                        }
-                    }
-                rc = fwrite(row, 1, row_len, f) == row_len ? 0 : -1;
-            }
-        }
+        pack_frame(frames[i], layout, dtype, channels, buf);
+        rc = fwrite(buf, 1, frame_len, f) == frame_len ? 0 : -1;
     }
     int err = rc < 0 ? errno : 0;
-    free(row);
+    free(buf);
     const char *step = rc < 0 ? "cannot write" : NULL;
     if (fclose(f) != 0 && !step)
         step = "cannot close", err = errno;

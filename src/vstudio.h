@@ -1,10 +1,12 @@
 /*
- * vstudio.h: the public C API of libvstudio, the one header Lua sees.
+ * vstudio.h: the public C API of libvstudio, the one header Lua and Python see.
  *
- * lua/vstudio/core.lua hands this file to ffi.cdef verbatim (the library
- * embeds its text, see vs_api_header), so it must stay plain C declarations:
- * no macros inside declarations, preprocessor lines only for the include
- * guard and includes (they are dropped before ffi.cdef sees the text).
+ * lua/vstudio/core.lua hands this file to LuaJIT's ffi.cdef verbatim, and
+ * python/vstudio/_lib.py to cffi's (the library embeds its text, see
+ * vs_api_header), so it must stay plain C declarations: no macros inside
+ * declarations, preprocessor lines only for the include guard and includes
+ * (they are dropped before either cdef sees the text), enums with constant
+ * values.
  *
  * Conventions: functions return 0 on success and a negative value on
  * failure, or NULL for constructors; the reason is in vs_last_error(), a
@@ -317,7 +319,19 @@ typedef struct vs_dataset_options {
     int shard_index, shard_count; /* this process's part, 0-based: 0 <= index < count */
     int skip_errors;           /* 1: a failing source is skipped and reported, 0: stops with an error */
     const char *sort;          /* image order in folders: "natural" (default), "name" or a regex (vs_frame_list_open) */
+    int lanes;                 /* sources decoded side by side, which fixes the batch order
+                                * whatever the workers (see dataset.c); 0: 8, at most 256 */
+    int resize;                /* how width x height takes another aspect ratio: VS_DATASET_STRETCH
+                                * (default), VS_DATASET_FIT (inside, black bars) or VS_DATASET_FILL
+                                * (covering, the centre kept), as `convert --resize` */
+    /* Clips: clip_length > 1 makes each sample clip_length frames, frames
+     * start, start + clip_step, ... of a source, the starts clip_stride
+     * apart from the range's first frame (0: clip_length * clip_step, no
+     * overlap). Counts, shards and batches are then in clips; every must be
+     * 1; no map, skip_errors or npy export. */
+    int clip_length, clip_stride, clip_step;
 } vs_dataset_options;
+enum { VS_DATASET_STRETCH = 0, VS_DATASET_FIT = 1, VS_DATASET_FILL = 2 };
 void vs_dataset_options_init(vs_dataset_options *opts);
 vs_dataset *vs_dataset_new(const vs_dataset_options *opts);
 /* 0: missing, 1: a file, 2: a directory. */
@@ -330,17 +344,28 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
  * the probe cache before the adds (which then hit it); errors are left
  * for vs_dataset_add to report. */
 int vs_dataset_prefetch(const char *const *paths, int n, int threads);
+/* A seeded order of n sources (order[k]: which to add k-th), the same for a
+ * seed everywhere: vs.dataset{shuffle = seed} and Python's shuffle= add
+ * their paths in this order. */
+void vs_dataset_shuffle(int n, uint64_t seed, int32_t *order);
 int vs_dataset_sources(const vs_dataset *ds);
+/* The file frame `index` of source `source` (add order among the added) is
+ * read from: the image's "DIR/NAME" for a folder, the path for a video;
+ * NULL when out of range. */
+const char *vs_dataset_file(const vs_dataset *ds, int source, int64_t index);
 /* Frames of this shard after range and stride: what a full iteration yields. */
 int64_t vs_dataset_count(const vs_dataset *ds);
-/* The plan for a run with this many workers (0: the options' count):
- * worker_of[s] is the worker (0-based) decoding source s, -1 when source s
- * has no frames in this shard; returns the number of workers used. */
-int vs_dataset_plan(vs_dataset *ds, int workers, int32_t *worker_of);
-/* Starts the workers (stopping a previous run); 0 workers: the options' count. */
+/* The plan of a run over this many lanes (0: the options' lanes):
+ * lane_of[s] is the lane (0-based) decoding source s, -1 when source s
+ * has no frames in this shard; returns the number of lanes used. */
+int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of);
+/* Starts the workers (stopping a previous run); 0 workers: the options'
+ * count. The batches are the same for any number of workers. */
 int vs_dataset_start(vs_dataset *ds, int workers);
-/* The next batch: up to opts.batch frames; returns the count, 0 at the end,
- * -1 on an error (the frames before it come first, as a short batch).
+/* The next batch: up to opts.batch frames (opts.batch clips of clip_length
+ * frames with clips, a clip's frames one after another); returns the count
+ * of frames, 0 at the end, -1 on an error (the frames before it come first,
+ * as a short batch, which may end inside a clip).
  * Frames belong to the dataset and stay valid (same pointers, same pixels)
  * until the next call; sources index the add order. */
 int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices);
@@ -365,5 +390,9 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
  * renamed over it, as every output is: never a half file, never through
  * a symlink planted at the path; errors name path. save_npy's index.csv. */
 int vs_file_write(const char *path, const void *data, size_t size);
+/* The same array in memory: n frames of one size packed into out (out_size
+ * bytes, exactly what they need); channels 1, 3 or 4 (RGBA). Thread-safe. */
+int vs_frames_pack(vs_frame *const *frames, int n, int layout, int dtype, int channels, void *out,
+                   size_t out_size);
 
 #endif

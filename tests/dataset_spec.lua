@@ -114,7 +114,7 @@ describe('vs.dataset over image folders', function()
     assert(items[1].bytes == oracle[A][2] and items[3].bytes == oracle[A][1])
   end)
 
-  img_it('assigns sources longest first to the least loaded worker', function()
+  img_it('assigns sources longest first to the least loaded lane', function()
     -- B 25, A 12, C 7 frames: B -> 1; A -> 2; C -> 2 (12 < 25)
     assert.are.same({ { B }, { A, C } }, vs.dataset{ paths = { A, B, C } }:plan(2))
     -- with every=2 on {A, B, C, A2 (12)}: 13, 6, 4, 6 -> B | A, C, A2
@@ -125,17 +125,57 @@ describe('vs.dataset over image folders', function()
     assert.are.same({ { A, B, C } }, vs.dataset{ paths = { A, B, C } }:plan(1))
   end)
 
-  img_it('interleaves the workers frame by frame, the same order every run', function()
-    local items = collect(vs.dataset{ paths = { A, B, C }, batch = 4, workers = 2 })
-    local want = {}
-    local w1, w2 = {}, {}
-    for i = 0, 24 do w1[#w1 + 1] = B .. '#' .. i end
-    for i = 0, 11 do w2[#w2 + 1] = A .. '#' .. i end
-    for i = 0, 6 do w2[#w2 + 1] = C .. '#' .. i end
-    for k = 1, 25 do
-      want[#want + 1] = w1[k]
-      if w2[k] then want[#want + 1] = w2[k] end
+  -- The documented order: lanes (lists of keys) merged by taking next from the
+  -- lane least far along (taken + 1 over its length; the lower lane on a tie).
+  local function proportional(lanes)
+    local out, taken = {}, {}
+    for l = 1, #lanes do taken[l] = 0 end
+    while true do
+      local best
+      for l = 1, #lanes do
+        if taken[l] < #lanes[l] and (not best or (taken[l] + 1) * #lanes[best] < (taken[best] + 1) * #lanes[l]) then
+          best = l
+        end
+      end
+      if not best then return out end
+      taken[best] = taken[best] + 1
+      out[#out + 1] = lanes[best][taken[best]]
     end
+  end
+  local function keys(path, n)
+    local t = {}
+    for i = 0, n - 1 do t[#t + 1] = path .. '#' .. i end
+    return t
+  end
+
+  img_it('gives the same batches with 1, 2 and 3 workers (the order is not the machine\'s)', function()
+    local function order(workers)
+      local got, sizes = {}, {}
+      for b in vs.dataset{ paths = { A, B, C }, batch = 5, workers = workers }:batches() do
+        sizes[#sizes + 1] = #b.frames
+        for k = 1, #b.frames do got[#got + 1] = b.paths[k] .. '#' .. b.indices[k] end
+      end
+      return got, sizes
+    end
+    local one, sizes = order(1)
+    assert.are.equal(44, #one)
+    -- three lanes (one per source, B longest first), in proportion to their lengths
+    assert.are.same(proportional { keys(B, 25), keys(A, 12), keys(C, 7) }, one)
+    assert.are.same({ B .. '#0', B .. '#1', A .. '#0', B .. '#2', C .. '#0' }, { unpack(one, 1, 5) })
+    for workers = 2, 3 do
+      local got, s = order(workers)
+      assert.are.same(one, got)
+      assert.are.same(sizes, s)
+    end
+  end)
+
+  img_it('interleaves the lanes frame by frame so that they end together, the same order every run', function()
+    local items = collect(vs.dataset{ paths = { A, B, C }, batch = 4, workers = 2, lanes = 2 })
+    local w2 = keys(A, 12)
+    for _, k in ipairs(keys(C, 7)) do w2[#w2 + 1] = k end
+    local want = proportional { keys(B, 25), w2 }
+    -- the last frames come from both lanes, not from the longer one alone
+    assert.are.same({ B .. '#24', C .. '#6' }, { want[43], want[44] })
     local got = {}
     for _, it in ipairs(items) do got[#got + 1] = it.path .. '#' .. it.index end
     assert.are.same(want, got)
@@ -152,6 +192,52 @@ describe('vs.dataset over image folders', function()
         assert.are.equal(first[k].index, again[k].index)
       end
     end
+  end)
+
+  img_it('shuffles the sources with a seed, the same order every run', function()
+    local A2, B2 = dir .. '/a_copy', dir .. '/b_copy'
+    os.execute('cp -r ' .. q(A) .. ' ' .. q(A2) .. ' && cp -r ' .. q(B) .. ' ' .. q(B2))
+    local paths = { A, B, C, A2, B2 }
+    local orders, distinct = {}, {}
+    for seed = 0, 5 do
+      local ds = vs.dataset{ paths = paths, shuffle = seed, size = { 16, 12 } }
+      orders[seed] = table.concat(ds.source_paths, ' ')
+      distinct[orders[seed]] = true
+      local sorted = { unpack(ds.source_paths) }
+      table.sort(sorted)
+      local want = { unpack(paths) }
+      table.sort(want)
+      assert.are.same(want, sorted)
+    end
+    assert.is_true(next(distinct, next(distinct)) ~= nil, 'every seed gave one order')
+    local ds = vs.dataset{ paths = paths, shuffle = 3, size = { 16, 12 } }
+    assert.are.equal(orders[3], table.concat(ds.source_paths, ' '))
+    -- the batches follow the shuffled order: with one lane, sources one after another
+    local seen, last = {}, nil
+    for _, it in ipairs(collect(vs.dataset{ paths = paths, shuffle = 3, size = { 16, 12 }, lanes = 1 })) do
+      if it.path ~= last then seen[#seen + 1] = it.path; last = it.path end
+    end
+    assert.are.equal(orders[3], table.concat(seen, ' '))
+  end)
+
+  img_it("keeps the aspect ratio with resize = 'fill' or 'fit'", function()
+    -- 64x48 (4:3) into 48x48: fill keeps the centred 48x48, unscaled (ffmpeg's pixels)
+    for _, it in ipairs(collect(vs.dataset{ paths = { A }, size = { 48, 48 }, resize = 'fill' })) do
+      local want = {}
+      for y = 0, 47 do want[#want + 1] = oracle[A][it.index + 1]:sub(y * 256 + 8 * 4 + 1, y * 256 + 56 * 4) end
+      assert(it.bytes == table.concat(want), 'fill of frame ' .. it.index)
+    end
+    -- fit: the whole frame at 48x36 between black bars of 6 rows, as size {48, 36} gives it
+    local fit = collect(vs.dataset{ paths = { A }, size = { 48, 48 }, resize = 'fit' })
+    local plain = collect(vs.dataset{ paths = { A }, size = { 48, 36 } })
+    local bar = string.rep('\0\0\0\255', 48 * 6)
+    for k, it in ipairs(fit) do
+      local row = 48 * 4
+      assert(it.bytes:sub(1, 6 * row) == bar and it.bytes:sub(42 * row + 1) == bar, 'bars of frame ' .. it.index)
+      assert(it.bytes:sub(6 * row + 1, 42 * row) == plain[k].bytes, 'picture of frame ' .. it.index)
+    end
+    assert.has_error(function() vs.dataset{ paths = { A }, size = { 8, 8 }, resize = 'pad' } end,
+      "vstudio: dataset: resize must be 'stretch', 'fit' or 'fill', got pad")
   end)
 
   img_it('resizes, crops and grays in the workers', function()
@@ -298,9 +384,12 @@ assert all(a.dtype == np.uint8 for a in arrs)
 allf = np.concatenate(arrs)
 assert (allf == ref).all(), 'pixels differ'
 rows = list(csv.reader(open(d + '/index.csv')))
-assert rows[0] == ['file', 'row', 'path', 'index'], rows[0]
+assert rows[0] == ['file', 'row', 'path', 'index', 'source_file'], rows[0]
 assert len(rows) == 20
 assert rows[9][:2] == ['batch_000001.npy', '0']
+# each frame's image file: <letter><index + 1>.png in these folders (a/f1.png, c/x1.png, ...)
+import re
+assert all(re.fullmatch(re.escape(r[2]) + '/[a-z]%d[.]png' % (int(r[3]) + 1), r[4]) for r in rows[1:]), rows[1:]
 g = np.load(d + '/f/batch_000000.npy')
 assert g.shape == (8, 1, 12, 16) and g.dtype == np.float32, (g.shape, g.dtype)
 assert 0.0 <= g.min() and g.max() <= 1.0 and g.max() > 0.5
@@ -427,17 +516,18 @@ describe('vs.dataset bad input', function()
     assert.are.equal(#want, results.n)
   end)
 
-  it('refuses more than 256 workers in the options, plan, batches and map', function()
+  it('refuses more than 256 workers or lanes in the options, plan, batches and map', function()
     local ds = vs.dataset{ paths = { A, B } }
     for _, f in ipairs {
       function() vs.dataset{ paths = { A }, workers = 300 } end,
+      function() vs.dataset{ paths = { A }, lanes = 300 } end,
       function() ds:plan(300) end,
       function() ds:batches{ workers = 300 } end,
       function() ds:map(function() end, { workers = 300 }) end,
     } do
       local ok, err = pcall(f)
       assert.is_false(ok)
-      assert.matches('workers must be an integer in %d%.%.256, got 300', err)
+      assert.matches('[a-z]+ must be an integer in %d%.%.256, got 300', err)
     end
     assert.are.equal(2, #ds:plan(256))
   end)
@@ -500,6 +590,32 @@ os.exit(ok and 0 or 3)
 end)
 
 describe('vs.dataset over videos', function()
+  it('yields clips of T frames a step apart, starts a stride apart, one clip after another', function()
+    if not have_video then pending('video decoding is not built yet') return end
+    -- V1: 40 frames; clips of 4 frames 3 apart span 10 frames; starts 5 apart (overlapping): 0, 5, ..., 30
+    local ds = vs.dataset{ paths = { V1, A }, clip = { length = 4, step = 3, stride = 5 }, batch = 2, workers = 2 }
+    assert.are.equal(7 + 1, ds:count()) -- A: 12 frames hold one clip (start 0)
+    local starts = { [V1] = {}, [A] = {} }
+    for b in ds:batches() do
+      assert.are.equal(0, #b.frames % 4)
+      for c = 0, #b.frames / 4 - 1 do
+        local s = b.indices[c * 4 + 1]
+        table.insert(starts[b.paths[c * 4 + 1]], s)
+        for t = 1, 4 do
+          local k = c * 4 + t
+          assert.are.equal(b.paths[c * 4 + 1], b.paths[k])
+          assert.are.equal(s + (t - 1) * 3, b.indices[k])
+          assert(helper.frame_bytes(b.frames[k]) == oracle[b.paths[k]][b.indices[k] + 1], 'clip frame ' .. b.indices[k])
+        end
+      end
+    end
+    assert.are.same({ 0, 5, 10, 15, 20, 25, 30 }, starts[V1])
+    assert.are.same({ 0 }, starts[A])
+    assert.has_error(function() ds:map(function() end) end)
+    assert.has_error(function() ds:save_npy(dir .. '/clips') end)
+    assert.has_error(function() vs.dataset{ paths = { V1 }, clip = { length = 4 }, every = 2 } end)
+  end)
+
   it('decodes videos and folders exactly once, pixels equal to ffmpeg', function()
     if not have_video then pending('video decoding is not built yet') return end
     local ds = vs.dataset{ paths = { V1, A, V2 }, batch = 7, workers = 2 }

@@ -24,5 +24,14 @@ describe('make install', function()
       ' run ' .. h.q(script) .. ' -q -o ' .. h.q(dest .. '/o.mp4'))
     assert.are.equal(0, rc, out .. err)
     assert.are.equal(5, h.ffprobe_frames(dest .. '/o.mp4'))
+    -- and Python imports the installed package, which finds the installed library
+    local pydir = prefix .. '/lib/python3/dist-packages'
+    -- (make check installs an ASan library: python3 then needs the runtime first, as luajit does)
+    local preload = os.getenv('VSTUDIO_SANITIZE') == 'address' and
+      'LD_PRELOAD="$(cc -print-file-name=libasan.so) $(cc -print-file-name=libubsan.so)" ' or ''
+    out, err, rc = h.sh('cd / && ' .. preload .. 'env -u VSTUDIO_LIB PYTHONPATH=' .. h.q(pydir) .. ' /usr/bin/python3 -c ' ..
+      h.q('import vstudio; print(vstudio.__file__); print(vstudio.probe(' .. ("%q"):format(dest .. '/o.mp4') .. ')["frames"])'))
+    assert.are.equal(0, rc, out .. err)
+    assert.are.equal(pydir .. '/vstudio/__init__.py\n5\n', out)
   end)
 end)

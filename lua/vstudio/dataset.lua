@@ -3,14 +3,19 @@
 --
 --   local ds = vs.dataset{ paths = {...}, batch = 16, workers = 4, size = {224, 224} }
 --   ds:count()                       frames a full iteration yields (probe cache, no decoding)
---   for b in ds:batches() do ... end  b.frames[k], b.paths[k], b.indices[k], k = 1..#b.frames
+--   for b in ds:batches() do ... end  b.frames[k], b.paths[k], b.indices[k], b.files[k], k = 1..#b.frames
+--                                    (clip = {length = T, ...}: T frames per clip, one clip after another)
 --   ds:map(fn, {workers=})           fn(frame, path, index) on worker threads, results in order
 --   ds:save_npy(dir, {layout=, dtype=})
 --
--- Order: each worker decodes its sources (assigned longest first) one after
--- another in the order given; the batches take one frame from each worker in
--- turn (a finished worker drops out). The same every run for the same paths
--- and options (workers included); ds:map returns results in source order.
+-- Order: the sources go to `lanes` lanes (8 unless set; longest first onto
+-- the least loaded lane), each lane decodes its sources one after another in
+-- the order given, and the batches take the next frame from the lane least
+-- far along its share (lanes advance in proportion to their lengths and end
+-- together; equal lanes take turns). `workers` of the lanes decode at once: the
+-- worker count changes the speed, never the batches, which are the same
+-- every run, on any machine, for the same paths and options. ds:map returns
+-- results in source order.
 -- Frames in a batch belong to the dataset: valid until the next batch (copy
 -- them with frame:copy() to keep them).
 local ffi = require 'ffi'
@@ -50,6 +55,22 @@ local function options(opts, level)
   level = level + 1
   if opts.batch ~= nil then o.batch = int(opts.batch, 1, MAX_BATCH, 'batch') end
   if opts.workers ~= nil then o.workers = int(opts.workers, 1, MAX_WORKERS, 'workers') end
+  if opts.lanes ~= nil then o.lanes = int(opts.lanes, 1, MAX_WORKERS, 'lanes') end
+  if opts.clip ~= nil then
+    local c = opts.clip
+    if type(c) ~= 'table' then fail('clip must be {length = T, stride = S, step = k}, got ' .. tostring(c), level) end
+    for k in pairs(c) do
+      if k ~= 'length' and k ~= 'stride' and k ~= 'step' then fail('clip: unknown field ' .. tostring(k), level) end
+    end
+    o.clip_length = int(c.length, 1, 4096, 'clip: length')
+    o.clip_step = int(c.step or 1, 1, core.INT_MAX, 'clip: step')
+    o.clip_stride = int(c.stride or o.clip_length * o.clip_step, 1, core.INT_MAX, 'clip: stride')
+  end
+  if opts.resize ~= nil then
+    local mode = ({ stretch = C.VS_DATASET_STRETCH, fit = C.VS_DATASET_FIT, fill = C.VS_DATASET_FILL })[opts.resize]
+    if not mode then fail("resize must be 'stretch', 'fit' or 'fill', got " .. tostring(opts.resize), level) end
+    o.resize = mode
+  end
   if opts.size ~= nil then
     local w, h = pair(opts.size, 'size', level, core.MAX_SIDE)
     if w < 1 or h < 1 then fail(('size must be positive, got {%d, %d}'):format(w, h), level) end
@@ -103,7 +124,8 @@ local function options(opts, level)
   return o
 end
 
-local known = { paths = true, batch = true, workers = true, size = true, crop = true, gray = true,
+local known = { paths = true, batch = true, workers = true, lanes = true, size = true, resize = true, crop = true, gray = true,
+  shuffle = true, clip = true,
   every = true, frames = true, shard = true, sort = true, on_error = true }
 
 local function new_dataset(opts)
@@ -134,6 +156,15 @@ local function new_dataset(opts)
     end
     entries[k] = e
   end
+  if opts.shuffle ~= nil then
+    -- a seeded order of the sources, which everything after (shards, lanes) follows
+    local seed = int(opts.shuffle, 0, 2 ^ 53, 'shuffle')
+    local order = ffi.new('int32_t[?]', #entries)
+    C.vs_dataset_shuffle(#entries, seed, order)
+    local shuffled = {}
+    for k = 1, #entries do shuffled[k] = entries[order[k - 1] + 1] end
+    entries = shuffled
+  end
   local o = options(opts, 2)
   -- Every missing path at once, before anything is probed or decoded.
   local missing = {}
@@ -148,6 +179,7 @@ local function new_dataset(opts)
   h = ffi.gc(h, C.vs_dataset_free)
   local self = setmetatable({ handle = h, paths = paths, source_paths = {}, skipped = {},
     batch_size = o.batch, workers = o.workers, gray = o.gray == 1, _sort = sort,
+    clip_length = math.max(o.clip_length, 1),
     skip_errors = o.skip_errors == 1 }, Dataset)
   if #entries > 1 then
     local list = ffi.new('const char *[?]', #entries)
@@ -170,14 +202,14 @@ function Dataset:count()
   return tonumber(C.vs_dataset_count(self.handle))
 end
 
--- How a run with this many workers shares the sources: plan[w] lists the
--- paths worker w (1-based) decodes, in order (longest first onto the least
--- loaded worker decides who; each worker then goes in source order).
-function Dataset:plan(workers)
-  workers = int(workers or 0, 0, MAX_WORKERS, 'plan: workers')
+-- How the lanes share the sources (this many lanes, default the options'):
+-- plan[l] lists the paths lane l (1-based) decodes, in order (longest first
+-- onto the least loaded lane decides which; each lane then goes in source order).
+function Dataset:plan(lanes)
+  lanes = int(lanes or 0, 0, MAX_WORKERS, 'plan: lanes')
   local n = #self.source_paths
   local of = ffi.new('int32_t[?]', n + 1)
-  local nw = C.vs_dataset_plan(self.handle, workers, of)
+  local nw = C.vs_dataset_plan(self.handle, lanes, of)
   if nw < 0 then fail('plan: ' .. last_error(), 2) end
   local plan = {}
   for w = 1, nw do plan[w] = {} end
@@ -208,7 +240,7 @@ function Dataset:batches(opts)
   core.check(C.vs_dataset_start(self.handle, workers), 'dataset', 2)
   self._run = (self._run or 0) + 1
   local run = self._run
-  local n = self.batch_size
+  local n = self.batch_size * self.clip_length
   local frames = ffi.new('vs_frame *[?]', n)
   local sources = ffi.new('int32_t[?]', n)
   local indices = ffi.new('int64_t[?]', n)
@@ -229,11 +261,12 @@ function Dataset:batches(opts)
       self:_report()
       return nil
     end
-    local b = { frames = {}, paths = {}, indices = {} }
+    local b = { frames = {}, paths = {}, indices = {}, files = {} }
     for k = 1, got do
       b.frames[k] = frames[k - 1]
       b.paths[k] = source_paths[sources[k - 1] + 1]
       b.indices[k] = tonumber(indices[k - 1])
+      b.files[k] = ffi.string(C.vs_dataset_file(self.handle, sources[k - 1], indices[k - 1]))
     end
     return b
   end
@@ -344,7 +377,8 @@ local function write_index(path, rows)
   if C.vs_file_write(path, csv, #csv) < 0 then fail('save_npy: ' .. last_error(), 3) end
 end
 
--- One .npy per batch (batch_000000.npy, ...) and index.csv (file,row,path,index).
+-- One .npy per batch (batch_000000.npy, ...) and index.csv (file,row,path,index,
+-- source_file: the image of a frame folder, the video itself).
 -- index.csv is written last: a folder without it holds no complete export
 -- (the old one is removed first, and batch files past the new last one
 -- after, so nothing of an earlier, longer export stays).
@@ -368,15 +402,16 @@ function Dataset:save_npy(dir, opts)
   if not removed and C.vs_dataset_path_kind(index) ~= 0 then
     fail('save_npy: cannot remove the old ' .. index .. ': ' .. tostring(rerr), 2)
   end
+  if self.clip_length > 1 then fail('save_npy: clips are not exported yet; make the dataset without clip', 2) end
   local channels = self.gray and 1 or 3
-  local rows = { 'file,row,path,index' }
+  local rows = { 'file,row,path,index,source_file' }
   local files = 0
   local arr = ffi.new('vs_frame *[?]', self.batch_size)
   for b in self:batches() do
     local file = batch_file(files)
     for k = 1, #b.frames do
       arr[k - 1] = b.frames[k]
-      rows[#rows + 1] = table.concat({ file, k - 1, csv_field(b.paths[k]), b.indices[k] }, ',')
+      rows[#rows + 1] = table.concat({ file, k - 1, csv_field(b.paths[k]), b.indices[k], csv_field(b.files[k]) }, ',')
     end
     if C.vs_npy_write(dir .. '/' .. file, arr, #b.frames, layout == 'nchw' and 1 or 0,
                       dtype == 'float32' and 1 or 0, channels) < 0 then
