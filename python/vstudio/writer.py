@@ -75,8 +75,8 @@ class Writer:
     in [0, 1] (rounded), or anything numpy.asarray takes (a CPU torch tensor). The
     first frame fixes H x W; another size is a ValueError naming both. Conversion to
     RGBA happens here; RGB->YUV and encoding run on an encoding thread (the GIL is
-    released in C) while the caller makes the next frame. The file is written as
-    PATH.part and renamed on close(); an exception inside `with`, abort(), or a
+    released in C) while the caller makes the next frame. The file is written to a
+    hidden temporary beside PATH and renamed on close(); an exception inside `with`, abort(), or a
     Writer dropped unclosed leaves no file. close() returns the frame count.
     """
 
@@ -180,7 +180,7 @@ class Writer:
             self._thread = None
 
     def close(self):
-        """Encodes the rest, finishes the file and renames PATH.part to PATH."""
+        """Encodes the rest, finishes the file and renames its temporary to PATH."""
         if self.closed:
             return self.frames
         if self._enc is None:
@@ -196,7 +196,7 @@ class Writer:
         return self.frames
 
     def abort(self):
-        """Gives up: stops encoding and removes PATH.part; nothing is left."""
+        """Gives up: stops encoding and removes the temporary; nothing is left."""
         if self._thread is not None:
             if not self._failure:
                 self._failure.append("aborted")  # the thread pushes nothing more
