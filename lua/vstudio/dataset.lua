@@ -15,6 +15,7 @@
 -- them with frame:copy() to keep them).
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
+local check = require 'vstudio.check'
 local C = core.C
 
 local Dataset = {}
@@ -30,7 +31,7 @@ local function is_int(v) return type(v) == 'number' and v % 1 == 0 end
 local MAX_BATCH, MAX_WORKERS = 65536, 256
 local MAX_INDEX = 2 ^ 53
 
-local function int(v, lo, hi, what) return core.int(v, lo, hi, 'dataset: ' .. what) end
+local function int(v, lo, hi, what) return check.int(v, lo, hi, 'dataset: ' .. what) end
 
 local function last_error() return ffi.string(C.vs_last_error()) end
 
@@ -395,6 +396,10 @@ function Dataset:save_npy(dir, opts)
   return files
 end
 
-return function(vs)
+local M = {}
+
+function M.install(vs)
   vs.dataset = new_dataset
 end
+
+return M
