@@ -2,7 +2,8 @@
 -- Each concept lives in its own module (lua/vstudio/<concept>.lua) whose
 -- install(vs) adds its public names to `vs`; this file gathers them. The
 -- modules require each other for what they share (vstudio.check raises
--- argument errors), never through `vs`. The names are the stable contract of DESIGN.md.
+-- argument errors, vstudio.session holds what a run shares), never through
+-- `vs`. The names are the stable contract of DESIGN.md.
 local core = require 'vstudio.core'
 local ffi = require 'ffi'
 

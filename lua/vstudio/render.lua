@@ -5,10 +5,11 @@
 -- there vs.render only records the clip and returns, so the script's
 -- top-level code must build the same clip every time. Under `vstudio run`,
 -- `vstudio preview` and `run --watch` vs.render also only records the clip
--- (vs._record_render) and the command line's options apply.
+-- (session.record_render) and the command line's options apply.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
 local check = require 'vstudio.check'
+local session = require 'vstudio.session'
 local write = require 'vstudio.write'
 local C = core.C
 
@@ -29,14 +30,14 @@ function M.install(vs)
     if type(clip) ~= 'table' or type(clip.render) ~= 'function' then
       check.fail('render: expected a clip, got %s', type(clip))
     end
-    if vs.worker or vs._record_render then
-      vs._render_clip = clip
+    if vs.worker or session.record_render then
+      session.render_clip = clip
       return clip
     end
     opts = opts or {}
     if type(opts) ~= 'table' then check.fail('render: options must be a table') end
     local script = opts.script or script_of_caller()
-    local returned = vs._script_clip
+    local returned = session.script_clip
     if not script and returned and returned.clip == clip then script = returned.path end
     if not script then
       check.fail('render: the clip must come from a script file (workers re-run it and take what it ' ..

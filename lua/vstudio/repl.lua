@@ -16,6 +16,7 @@ local ffi = require 'ffi'
 local vs = require 'vstudio'
 local core = require 'vstudio.core'
 local check = require 'vstudio.check'
+local session = require 'vstudio.session'
 
 local C = core.C
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
@@ -519,18 +520,18 @@ function M.run_script(path, args)
   if not res[1] then error(res[2], 0) end
   -- vs.render(clip) at the prompt re-runs this script in its workers: fine
   -- for the very clip it returned (not for one derived from it)
-  if vs.is_clip(res[2]) then vs._script_clip = { clip = res[2], path = path } end
+  if vs.is_clip(res[2]) then session.script_clip = { clip = res[2], path = path } end
   return unpack(res, 2, table.maxn(res))
 end
 
 -- The clip a script returns or hands to vs.render (which only records it
 -- here: the preview is the render).
 local function load_clip(path, args)
-  vs._record_render, vs._render_clip = true, nil
+  session.record_render, session.render_clip = true, nil
   local ok, clip = pcall(M.run_script, path, args)
-  vs._record_render = nil
+  session.record_render = false
   if not ok then error(clip, 0) end
-  if clip == nil then clip = vs._render_clip end
+  if clip == nil then clip = session.render_clip end
   if not vs.is_clip(clip) then
     error(path .. ': the script must return a clip (it returned ' .. (clip == nil and 'nothing' or type(clip)) .. ')', 0)
   end

@@ -13,6 +13,7 @@ local ffi = require 'ffi'
 local core = require 'vstudio.core'
 local check = require 'vstudio.check'
 local clip = require 'vstudio.clip'
+local session = require 'vstudio.session'
 
 local C = core.C
 
@@ -67,7 +68,7 @@ function M.install(vs)
       check.fail('video: threads must be an integer 0..256 (0: automatic), got %s', threads)
     end
     -- in the render engine every worker opens this video: share one decoder
-    local dec = (vs._shared_video and C.vs_decoder_open_shared or C.vs_decoder_open)(path, threads)
+    local dec = (session.shared_video and C.vs_decoder_open_shared or C.vs_decoder_open)(path, threads)
     core.check(dec, 'video')
     dec = ffi.gc(dec, C.vs_decoder_close)
     local info = ffi.new('vs_probe_info')
