@@ -169,10 +169,11 @@ static lua_State *load_clip(const struct script *o, int worker, struct clip_info
     static const char *prepare =
         "local worker = ...\n"
         "local vs = require 'vstudio'\n"
+        "local session = require 'vstudio.session'\n"
         "vs.worker = worker\n"
-        "vs._record_render = true\n"
-        "vs._shared_video = true\n"
-        "vs._render_clip = nil\n";
+        "session.record_render = true\n"
+        "session.shared_video = true\n"
+        "session.render_clip = nil\n";
     if (luaL_loadbuffer(L, prepare, strlen(prepare), VS_LUA_GLUE_CHUNK) != 0)
         goto lua_fail;
     lua_pushboolean(L, worker);
@@ -191,9 +192,9 @@ static lua_State *load_clip(const struct script *o, int worker, struct clip_info
     static const char *wrap =
         "local returned, script = ...\n"
         "local ffi = require 'ffi'\n"
-        "local vs = require 'vstudio'\n"
+        "local session = require 'vstudio.session'\n"
         "local clip = returned\n"
-        "if clip == nil then clip = vs._render_clip end\n"
+        "if clip == nil then clip = session.render_clip end\n"
         "if clip == nil then return nil, 0, 0, 0, 0, 0 end\n"
         "if type(clip) ~= 'table' or type(clip.render) ~= 'function' then\n"
         "  error(script .. ': the script must return a clip (e.g. return vs.clip{...}), got ' ..\n"

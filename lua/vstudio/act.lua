@@ -10,6 +10,10 @@
 -- Scene boundaries are whole frames, placed by the running total of the
 -- scenes' durations (so rounding never accumulates); inside a scene of m
 -- frames, frame j has p = j / m.
+local check = require 'vstudio.check'
+local clip = require 'vstudio.clip'
+local ease = require 'vstudio.ease'
+
 local Scene = {}
 Scene.__index = Scene
 
@@ -17,9 +21,9 @@ local function new_scene(duration, apply)
   return setmetatable({ duration = duration, apply = apply }, Scene)
 end
 
-local function check_positive(v, what, name, level)
+local function check_positive(v, what, name)
   if type(v) ~= 'number' or not (v > 0) or v == math.huge then
-    error(string.format('vstudio: %s: %s must be a positive number, got %s', what, name, tostring(v)), level + 1)
+    check.fail('%s: %s must be a positive number, got %s', what, name, v)
   end
   return v
 end
@@ -32,20 +36,20 @@ end
 
 -- k times as fast: the duration divided by k.
 function Scene:speed(k)
-  check_positive(k, 'scene:speed', 'factor', 2)
+  check_positive(k, 'scene:speed', 'factor')
   return new_scene(self.duration / k, self.apply)
 end
 
 -- Progress remapped through an easing function (or its name).
 function Scene:ease(fn)
-  fn = Scene._resolve_ease(fn, 'scene:ease', 2)
+  fn = ease.resolve(fn, 'scene:ease')
   local apply = self.apply
   return new_scene(self.duration, function(state, p) return apply(state, fn(p)) end)
 end
 
 -- n rounds in a row (the last one ends at p = 1).
 function Scene:loop(n)
-  check_positive(n, 'scene:loop', 'count', 2)
+  check_positive(n, 'scene:loop', 'count')
   local apply = self.apply
   return new_scene(self.duration * n, function(state, p)
     if p >= 1 then return apply(state, 1) end
@@ -59,8 +63,7 @@ function Scene:trim(t0, t1)
   local d = self.duration
   t1 = t1 == nil and d or t1
   if type(t0) ~= 'number' or type(t1) ~= 'number' or not (t0 >= 0 and t0 < t1 and t1 <= d) then
-    error(string.format('vstudio: scene:trim: (%s, %s) is outside the scene or empty; need 0 <= t0 < t1 <= %g',
-                        tostring(t0), tostring(t1), d), 2)
+    check.fail('scene:trim: (%s, %s) is outside the scene or empty; need 0 <= t0 < t1 <= %g', t0, t1, d)
   end
   local apply = self.apply
   return new_scene(t1 - t0, function(state, p) return apply(state, (t0 + p * (t1 - t0)) / d) end)
@@ -70,9 +73,9 @@ end
 function Scene:freeze(t, seconds)
   local d = self.duration
   if type(t) ~= 'number' or not (t >= 0 and t <= d) then
-    error(string.format('vstudio: scene:freeze: t=%s is outside the scene (0..%g s)', tostring(t), d), 2)
+    check.fail('scene:freeze: t=%s is outside the scene (0..%g s)', t, d)
   end
-  check_positive(seconds, 'scene:freeze', 'seconds', 2)
+  check_positive(seconds, 'scene:freeze', 'seconds')
   local apply, total = self.apply, d + seconds
   return new_scene(total, function(state, p)
     local s = p * total
@@ -84,47 +87,48 @@ end
 
 -- The same scene lasting `seconds`.
 function Scene:with_duration(seconds)
-  check_positive(seconds, 'scene:with_duration', 'duration', 2)
+  check_positive(seconds, 'scene:with_duration', 'duration')
   return new_scene(seconds, self.apply)
 end
 
 -- Holds the state reached at p for `seconds`.
 function Scene:hold(seconds)
-  check_positive(seconds, 'scene:hold', 'seconds', 2)
+  check_positive(seconds, 'scene:hold', 'seconds')
   local apply = self.apply
   return new_scene(seconds, function(state) return apply(state, 1) end)
 end
 
-return function(vs)
+local M = {}
+
+function M.install(vs)
   vs.Scene = Scene
-  Scene._resolve_ease = function(fn, what, level)
-    local f = vs._resolve_ease(fn, what, level + 1) -- not a tail call: keeps the level right
-    return f
-  end
 
   function vs.scene(spec)
-    if type(spec) ~= 'table' then error('vstudio: scene: expected {duration=, apply=fn(state, p)}', 2) end
-    check_positive(spec.duration, 'scene', 'duration', 2)
-    if type(spec.apply) ~= 'function' then error('vstudio: scene: apply must be a function(state, p)', 2) end
+    if type(spec) ~= 'table' then check.fail('scene: expected {duration=, apply=fn(state, p)}') end
+    check_positive(spec.duration, 'scene', 'duration')
+    if type(spec.apply) ~= 'function' then check.fail('scene: apply must be a function(state, p)') end
     return new_scene(spec.duration, spec.apply)
   end
 
   function vs.act(spec)
-    if type(spec) ~= 'table' then error('vstudio: act: expected {size=, fps=, state=, scenes=, render=}', 2) end
+    if type(spec) ~= 'table' then check.fail('act: expected {size=, fps=, state=, scenes=, render=}') end
     local scenes = spec.scenes
-    if type(scenes) ~= 'table' or #scenes < 1 then error('vstudio: act: scenes must be a list of vs.scene{}', 2) end
+    if type(scenes) ~= 'table' or #scenes < 1 then check.fail('act: scenes must be a list of vs.scene{}') end
     for i, s in ipairs(scenes) do
-      if getmetatable(s) ~= Scene then error('vstudio: act: scene ' .. i .. ' is not a vs.scene{}', 2) end
+      if getmetatable(s) ~= Scene then check.fail('act: scene %s is not a vs.scene{}', i) end
     end
-    if type(spec.render) ~= 'function' then error('vstudio: act: render must be a function(state, frame, t)', 2) end
+    if type(spec.render) ~= 'function' then check.fail('act: render must be a function(state, frame, t)') end
     local state_fn = spec.state or function() return {} end
-    if type(state_fn) ~= 'function' then error('vstudio: act: state must be a function returning a table', 2) end
+    if type(state_fn) ~= 'function' then check.fail('act: state must be a function returning a table') end
     -- a template clip validates size and fps the same way vs.clip does
     local total = 0
     for _, s in ipairs(scenes) do total = total + s.duration end
     local ok, template = pcall(vs.clip, { size = spec.size, fps = spec.fps or 30, duration = total,
                                           draw = function() end })
-    if not ok then error((tostring(template):gsub('^[^:]*:%d+: ', ''):gsub('vstudio: clip:', 'vstudio: act:')), 2) end
+    if not ok then
+      local msg = tostring(template):gsub('^[^:]*:%d+: ', ''):gsub('^vstudio: ', ''):gsub('^clip:', 'act:')
+      check.fail('%s', msg)
+    end
     local num, den = template.fps_num, template.fps_den
     local starts, acc = {}, 0
     for i, s in ipairs(scenes) do
@@ -134,7 +138,7 @@ return function(vs)
     local frames = math.floor(acc * num / den + 0.5)
     starts[#scenes + 1] = frames
     local render = spec.render
-    local act = vs.new_clip(template.size, num, den, frames, function(_, k, frame)
+    local act = clip.new_clip(template.size, num, den, frames, function(_, k, frame)
       local state = state_fn()
       if state == nil then state = {} end
       for i, s in ipairs(scenes) do
@@ -153,3 +157,5 @@ return function(vs)
     return act
   end
 end
+
+return M

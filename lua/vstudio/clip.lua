@@ -20,6 +20,9 @@
 -- allocated on first use: a worker renders from one thread, so this is safe.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
+local check = require 'vstudio.check'
+local ease = require 'vstudio.ease'
+local draw = require 'vstudio.draw'
 
 local C = core.C
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
@@ -29,27 +32,27 @@ Clip.__index = Clip
 
 local EPS = 1e-9
 
-local function check_size(size, level, what)
+local function check_size(size, what)
   if type(size) ~= 'table' or type(size[1]) ~= 'number' or type(size[2]) ~= 'number' then
-    error('vstudio: ' .. (what and what .. ': ' or '') .. 'size must be {width, height} with positive integers', level + 1)
+    check.fail('%s: size must be {width, height} with positive integers', what)
   end
-  core.int(size[1], 1, core.MAX_SIDE, (what and what .. ': ' or '') .. 'width')
-  core.int(size[2], 1, core.MAX_SIDE, (what and what .. ': ' or '') .. 'height')
+  check.int(size[1], 1, core.MAX_SIDE, what .. ': width')
+  check.int(size[2], 1, core.MAX_SIDE, what .. ': height')
 end
 
 -- fps as a number or a string ("30000/1001", "29.97") -> num, den, by the C
 -- parser's rules (vs_parse_rational: decimals of the NTSC rates, also
 -- 30000/1001 computed here, are x000/1001), so a rate means the same in
 -- the Lua API and on the command line.
-local function rational_fps(fps, level)
+local function rational_fps(fps)
   if type(fps) == 'number' then
-    if not (fps > 0 and fps < 1e6) then error('vstudio: fps must be above 0 and below 1000000, got ' .. tostring(fps), level + 1) end
+    if not (fps > 0 and fps < 1e6) then check.fail('fps must be above 0 and below 1000000, got %s', fps) end
   elseif type(fps) ~= 'string' then
-    error('vstudio: fps must be a number or "N/D", got ' .. tostring(fps), level + 1)
+    check.fail('fps must be a number or "N/D", got %s', fps)
   end
   local num, den = ffi.new('int[1]'), ffi.new('int[1]')
   if C.vs_parse_rational(tostring(fps), num, den) < 0 then
-    error('vstudio: fps must be a number or "N/D": ' .. ffi.string(C.vs_last_error()), level + 1)
+    check.fail('fps must be a number or "N/D": %s', ffi.string(C.vs_last_error()))
   end
   return num[0], den[0]
 end
@@ -60,8 +63,8 @@ end
 -- 1e12 s clip, a loop of a billion rounds) is refused, not rendered until killed.
 local function new_clip(size, fps_num, fps_den, frames, render)
   if not (frames <= core.MAX_FRAMES) then
-    core.raise(('vstudio: a clip of %.17g frames (%.6g s at %.6g fps) is longer than the limit of %d frames'):format(
-      frames, frames * fps_den / fps_num, fps_num / fps_den, core.MAX_FRAMES))
+    check.fail('a clip of %.17g frames (%.6g s at %.6g fps) is longer than the limit of %d frames',
+               frames, frames * fps_den / fps_num, fps_num / fps_den, core.MAX_FRAMES)
   end
   return setmetatable({
     size = { size[1], size[2] }, width = size[1], height = size[2],
@@ -84,8 +87,8 @@ local function is_clip(c)
          type(c.fps_num) == 'number'
 end
 
-local function check_clip(c, what, level)
-  if not is_clip(c) then error('vstudio: ' .. what .. ': expected a clip, got ' .. type(c), level + 1) end
+local function check_clip(c, what)
+  if not is_clip(c) then check.fail('%s: expected a clip, got %s', what, type(c)) end
   return c
 end
 
@@ -101,13 +104,6 @@ end
 -- "30" or "30000/1001": the exact rate, for errors about rates that differ.
 local function rate_exact(c)
   return c.fps_den == 1 and tostring(c.fps_num) or (c.fps_num .. '/' .. c.fps_den)
-end
-
-local function check_number(v, what, name, level)
-  if type(v) ~= 'number' or v ~= v or v == math.huge or v == -math.huge then
-    error(string.format('vstudio: %s: %s must be a number, got %s', what, name, tostring(v)), level + 1)
-  end
-  return v
 end
 
 -- A frame the clip owns for intermediate results, one per Lua state.
@@ -143,10 +139,10 @@ end
 
 -- The frame shown at time t (seconds), rendered into a new frame.
 function Clip:frame_at(t)
-  if type(t) ~= 'number' then error('vstudio: frame_at: t must be a number of seconds', 2) end
+  if type(t) ~= 'number' then check.fail('frame_at: t must be a number of seconds') end
   local k = self:frame_index(t)
   if k < 0 or k >= self.frames then
-    error(string.format('vstudio: frame_at: t=%g is outside the clip (0 <= t < %g s)', t, self.duration), 2)
+    check.fail('frame_at: t=%g is outside the clip (0 <= t < %g s)', t, self.duration)
   end
   local frame = core.frame(self.width, self.height):fill(0, 0, 0, 255)
   self:render(k, frame)
@@ -156,7 +152,7 @@ end
 -- Frame k (0-based) rendered into a new frame.
 function Clip:frame(k)
   if type(k) ~= 'number' or k % 1 ~= 0 or k < 0 or k >= self.frames then
-    error(string.format('vstudio: frame: index must be an integer in 0..%d, got %s', self.frames - 1, tostring(k)), 2)
+    check.fail('frame: index must be an integer in 0..%d, got %s', self.frames - 1, k)
   end
   local frame = core.frame(self.width, self.height):fill(0, 0, 0, 255)
   self:render(k, frame)
@@ -174,8 +170,8 @@ end
 -- speed() of a speed() clip is one speed() of the product over the original
 -- source, so chains like :speed(1.1):speed(1/1.1) do not drift.
 function Clip:speed(k)
-  check_number(k, 'speed', 'factor', 2)
-  if not (k > 0) then error('vstudio: speed: factor must be > 0 (use reverse() to play backwards), got ' .. k, 2) end
+  check.number(k, 'speed', 'factor')
+  if not (k > 0) then check.fail('speed: factor must be > 0 (use reverse() to play backwards), got %s', k) end
   local src = self
   if self._speed then
     src, k = self._speed.src, self._speed.k * k
@@ -183,7 +179,7 @@ function Clip:speed(k)
   end
   local n = src.frames
   local frames = ceil(n / k - EPS)
-  if frames < 1 then error(string.format('vstudio: speed: factor %g leaves no frame of %d (max %d)', k, n, n), 2) end
+  if frames < 1 then check.fail('speed: factor %g leaves no frame of %d (max %d)', k, n, n) end
   local c = derive(self, self.size, frames, function(_, j, frame)
     return src:render(min(n - 1, floor(j * k + EPS)), frame)
   end)
@@ -201,13 +197,12 @@ end
 -- time lies in [t0, t1).
 function Clip:trim(t0, t1)
   t1 = t1 == nil and self.duration or t1
-  check_number(t0, 'trim', 't0', 2)
-  check_number(t1, 'trim', 't1', 2)
+  check.number(t0, 'trim', 't0')
+  check.number(t1, 'trim', 't1')
   local a = floor(t0 * self.fps_num / self.fps_den + EPS)
   local b = min(self.frames, ceil(t1 * self.fps_num / self.fps_den - EPS))
   if t0 < 0 or t1 > self.duration + EPS or b - a < 1 then
-    error(string.format('vstudio: trim: (%g, %g) is outside the clip or empty; need 0 <= t0 < t1 <= %g', t0, t1,
-                        self.duration), 2)
+    check.fail('trim: (%g, %g) is outside the clip or empty; need 0 <= t0 < t1 <= %g', t0, t1, self.duration)
   end
   local src = self
   return derive(self, self.size, b - a, function(_, k, frame) return src:render(a + k, frame) end)
@@ -215,9 +210,9 @@ end
 
 -- Plays n times in a row (n > 0; fractions play part of the last round).
 function Clip:loop(n)
-  check_number(n, 'loop', 'count', 2)
+  check.number(n, 'loop', 'count')
   local frames = floor(self.frames * n + 0.5)
-  if not (n > 0) or frames < 1 then error('vstudio: loop: count must be > 0, got ' .. n, 2) end
+  if not (n > 0) or frames < 1 then check.fail('loop: count must be > 0, got %s', n) end
   local len, src = self.frames, self
   return derive(self, self.size, frames, function(_, k, frame) return src:render(k % len, frame) end)
 end
@@ -225,7 +220,7 @@ end
 -- Remaps time through an easing function on [0, 1] (or its name): output
 -- frame j of n shows source frame round(fn(j / (n-1)) * (n-1)), clamped.
 function Clip:ease(fn)
-  fn = Clip._resolve_ease(fn, 'ease', 2)
+  fn = ease.resolve(fn, 'ease')
   local n, src = self.frames, self
   return derive(self, self.size, n, function(_, j, frame)
     if n == 1 then return src:render(0, frame) end
@@ -236,14 +231,14 @@ end
 
 -- Holds the frame shown at t for `seconds`, then plays on.
 function Clip:freeze(t, seconds)
-  check_number(t, 'freeze', 't', 2)
-  check_number(seconds, 'freeze', 'seconds', 2)
+  check.number(t, 'freeze', 't')
+  check.number(seconds, 'freeze', 'seconds')
   if t < 0 or t > self.duration + EPS then
-    error(string.format('vstudio: freeze: t=%g is outside the clip (0..%g s)', t, self.duration), 2)
+    check.fail('freeze: t=%g is outside the clip (0..%g s)', t, self.duration)
   end
   local hold = floor(seconds * self.fps_num / self.fps_den + 0.5)
   if not (seconds > 0) or hold < 1 then
-    error(string.format('vstudio: freeze: seconds must be at least one frame (%g s), got %g', 1 / self.fps, seconds), 2)
+    check.fail('freeze: seconds must be at least one frame (%g s), got %g', 1 / self.fps, seconds)
   end
   local f = min(self.frames - 1, self:frame_index(t))
   local src = self
@@ -257,10 +252,10 @@ end
 -- The same clip at another frame rate: output frame j shows the source
 -- frame on screen at time j / fps (frames repeat or drop; duration kept).
 function Clip:with_fps(fps)
-  local num, den = rational_fps(fps, 2)
+  local num, den = rational_fps(fps)
   local src = self
   local frames = floor(self.frames * self.fps_den * num / (self.fps_num * den) + 0.5)
-  if frames < 1 then error('vstudio: with_fps: ' .. tostring(fps) .. ' fps leaves no frame', 2) end
+  if frames < 1 then check.fail('with_fps: %s fps leaves no frame', fps) end
   local c = new_clip(self.size, num, den, frames, function(_, j, frame)
     local k = floor(j * den * src.fps_num / (num * src.fps_den) + EPS)
     return src:render(min(src.frames - 1, k), frame)
@@ -272,9 +267,9 @@ end
 -- Starts `seconds` later: transparent frames first (in an overlay the clip
 -- appears at that time).
 function Clip:delay(seconds)
-  check_number(seconds, 'delay', 'seconds', 2)
+  check.number(seconds, 'delay', 'seconds')
   local d = floor(seconds * self.fps_num / self.fps_den + 0.5)
-  if seconds < 0 then error('vstudio: delay: seconds must be >= 0, got ' .. seconds, 2) end
+  if seconds < 0 then check.fail('delay: seconds must be >= 0, got %s', seconds) end
   local src = self
   return derive(self, self.size, self.frames + d, function(_, k, frame)
     if k < d then return C.vs_frame_fill(frame, 0, 0, 0, 0) end
@@ -286,21 +281,21 @@ end
 
 -- Plays clips one after another; each keeps its own frames. All clips need
 -- the same size and frame rate.
-local function sequence(list, what, level)
+local function sequence(list, what)
   if type(list) ~= 'table' or #list < 1 then
-    error('vstudio: ' .. what .. ': expected a list of clips', level + 1)
+    check.fail('%s: expected a list of clips', what)
   end
   local parts = {}
   for i, c in ipairs(list) do
-    check_clip(c, what, level + 1)
+    check_clip(c, what)
     local first = parts[1] and parts[1].clip or c
     if c.width ~= first.width or c.height ~= first.height then
-      error(string.format('vstudio: %s: clip %d is %dx%d, the first is %dx%d (resize it first)', what, i, c.width,
-                          c.height, first.width, first.height), level + 1)
+      check.fail('%s: clip %d is %dx%d, the first is %dx%d (resize it first)', what, i, c.width, c.height,
+                 first.width, first.height)
     end
     if not same_rate(c, first) then
-      error(string.format('vstudio: %s: clip %d is %s fps, the first is %s fps (all must match)', what, i,
-                          rate_exact(c), rate_exact(first)), level + 1)
+      check.fail('%s: clip %d is %s fps, the first is %s fps (all must match)', what, i, rate_exact(c),
+                 rate_exact(first))
     end
     -- flatten nested sequences so a frame is found by one binary search
     if c._parts then
@@ -329,31 +324,28 @@ local function sequence(list, what, level)
 end
 
 function Clip.__concat(a, b)
-  check_clip(a, 'a .. b', 2)
-  check_clip(b, 'a .. b', 2)
-  local s = sequence({ a, b }, 'a .. b', 2)
-  return s
+  check_clip(a, 'a .. b')
+  check_clip(b, 'a .. b')
+  return sequence({ a, b }, 'a .. b')
 end
 
 -- Plays b over the last `seconds` of a, fading from a to b; the result
 -- lasts a + b - seconds. At overlap frame i of m, b's weight is i / m.
-local function crossfade(a, b, seconds, what, level)
-  check_clip(a, what, level + 1)
-  check_clip(b, what, level + 1)
+local function crossfade(a, b, seconds, what)
+  check_clip(a, what)
+  check_clip(b, what)
   if a.width ~= b.width or a.height ~= b.height then
-    error(string.format('vstudio: %s: clips are %dx%d and %dx%d (sizes must match)', what, a.width, a.height, b.width,
-                        b.height), level + 1)
+    check.fail('%s: clips are %dx%d and %dx%d (sizes must match)', what, a.width, a.height, b.width, b.height)
   end
   if not same_rate(a, b) then
-    error(string.format('vstudio: %s: clips are %s and %s fps (rates must match)', what, rate_exact(a), rate_exact(b)),
-          level + 1)
+    check.fail('%s: clips are %s and %s fps (rates must match)', what, rate_exact(a), rate_exact(b))
   end
-  check_number(seconds, what, 'seconds', level + 1)
+  check.number(seconds, what, 'seconds')
   local m = floor(seconds * a.fps_num / a.fps_den + 0.5)
   local limit = min(a.frames, b.frames)
   if not (seconds > 0) or m < 1 or m > limit then
-    error(string.format('vstudio: %s: seconds must be in (0, %g] (one frame up to the shorter clip), got %g', what,
-                        limit * a.fps_den / a.fps_num, seconds), level + 1)
+    check.fail('%s: seconds must be in (0, %g] (one frame up to the shorter clip), got %g', what,
+               limit * a.fps_den / a.fps_num, seconds)
   end
   local na = a.frames
   local start = na - m
@@ -372,15 +364,14 @@ end
 
 -- The w x h rectangle at (x, y) of every frame.
 function Clip:crop(spec)
-  if type(spec) ~= 'table' then error('vstudio: crop: expected {x=, y=, w=, h=}', 2) end
+  if type(spec) ~= 'table' then check.fail('crop: expected {x=, y=, w=, h=}') end
   local x, y = spec.x or spec[1] or 0, spec.y or spec[2] or 0
   local w, h = spec.w or spec[3] or (self.width - x), spec.h or spec[4] or (self.height - y)
   for name, v in pairs { x = x, y = y, w = w, h = h } do
-    if type(v) ~= 'number' or v % 1 ~= 0 then error('vstudio: crop: ' .. name .. ' must be an integer, got ' .. tostring(v), 2) end
+    if type(v) ~= 'number' or v % 1 ~= 0 then check.fail('crop: %s must be an integer, got %s', name, v) end
   end
   if x < 0 or y < 0 or w < 1 or h < 1 or x + w > self.width or y + h > self.height then
-    error(string.format('vstudio: crop: {x=%d, y=%d, w=%d, h=%d} is outside the %dx%d clip', x, y, w, h, self.width,
-                        self.height), 2)
+    check.fail('crop: {x=%d, y=%d, w=%d, h=%d} is outside the %dx%d clip', x, y, w, h, self.width, self.height)
   end
   local src, hold = self, {}
   return derive(self, { w, h }, self.frames, function(_, k, frame)
@@ -394,7 +385,7 @@ end
 function Clip:resize(spec)
   local w, h
   if type(spec) == 'number' then
-    if not (spec > 0) then error('vstudio: resize: scale must be > 0, got ' .. spec, 2) end
+    if not (spec > 0) then check.fail('resize: scale must be > 0, got %s', spec) end
     w, h = floor(self.width * spec + 0.5), floor(self.height * spec + 0.5)
   elseif type(spec) == 'table' then
     w, h = spec.w or spec[1], spec.h or spec[2]
@@ -403,8 +394,7 @@ function Clip:resize(spec)
   end
   if type(w) ~= 'number' or type(h) ~= 'number' or w % 1 ~= 0 or h % 1 ~= 0 or w < 1 or h < 1 or
      w > 32768 or h > 32768 then
-    error('vstudio: resize: expected {w, h} with integers in 1..32768, {w=}, {h=} or a scale factor, got ' ..
-          tostring(w) .. 'x' .. tostring(h), 2)
+    check.fail('resize: expected {w, h} with integers in 1..32768, {w=}, {h=} or a scale factor, got %sx%s', w, h)
   end
   local src, hold = self, {}
   if w == self.width and h == self.height then
@@ -420,13 +410,12 @@ function Clip:resize(spec)
   end)
 end
 
-local function coord(v, what, level)
+local function coord(v, what)
   if type(v) == 'number' or type(v) == 'function' or v == 'center' or v == 'left' or v == 'right' or
      v == 'top' or v == 'bottom' then
     return v
   end
-  error('vstudio: at: ' .. what .. ' must be a number, a function of t or "center"/"left"/"right"/"top"/"bottom", got ' ..
-        tostring(v), level + 1)
+  check.fail('at: %s must be a number, a function of t or "center"/"left"/"right"/"top"/"bottom", got %s', what, v)
 end
 
 -- Where the clip's top-left corner goes inside an overlay: numbers,
@@ -434,7 +423,7 @@ end
 function Clip:at(x, y)
   local src = self
   local c = derive(self, self.size, self.frames, function(_, k, frame) return src:render(k, frame) end)
-  c.pos = { coord(x, 'x', 2), coord(y == nil and 0 or y, 'y', 2) }
+  c.pos = { coord(x, 'x'), coord(y == nil and 0 or y, 'y') }
   return c
 end
 
@@ -442,9 +431,9 @@ end
 -- takes effect where the clip is composited (overlay).
 function Clip:opacity(a)
   if type(a) == 'number' then
-    if not (a >= 0 and a <= 1) then error('vstudio: opacity: must be in [0, 1], got ' .. a, 2) end
+    if not (a >= 0 and a <= 1) then check.fail('opacity: must be in [0, 1], got %s', a) end
   elseif type(a) ~= 'function' then
-    error('vstudio: opacity: must be a number in [0, 1] or a function of t, got ' .. type(a), 2)
+    check.fail('opacity: must be a number in [0, 1] or a function of t, got %s', type(a))
   end
   local src, num, den = self, self.fps_num, self.fps_den
   return derive(self, self.size, self.frames, function(_, k, frame)
@@ -459,7 +448,7 @@ end
 -- Per-frame effect: fn(frame, t) edits the rendered frame in place (or
 -- returns a new frame of the same size).
 function Clip:map(fn)
-  if type(fn) ~= 'function' then error('vstudio: map: expected a function(frame, t)', 2) end
+  if type(fn) ~= 'function' then check.fail('map: expected a function(frame, t)') end
   local src, num, den = self, self.fps_num, self.fps_den
   return derive(self, self.size, self.frames, function(_, k, frame)
     src:render(k, frame)
@@ -488,15 +477,15 @@ end
 -- Composites clips over the first (bottom): each at its position (clip:at,
 -- default top-left), straight-alpha "over"; the result has the bottom's
 -- size and duration; shorter clips show while they last.
-local function overlay(list, level)
-  if type(list) ~= 'table' or #list < 1 then error('vstudio: overlay: expected a list {bottom, ..., top}', level + 1) end
-  local bottom = check_clip(list[1], 'overlay', level + 1)
+local function overlay(list)
+  if type(list) ~= 'table' or #list < 1 then check.fail('overlay: expected a list {bottom, ..., top}') end
+  local bottom = check_clip(list[1], 'overlay')
   local layers = {}
   for i = 2, #list do
-    local c = check_clip(list[i], 'overlay', level + 1)
+    local c = check_clip(list[i], 'overlay')
     if not same_rate(c, bottom) then
-      error(string.format('vstudio: overlay: clip %d is %s fps, the bottom is %s fps (rates must match)', i,
-                          rate_exact(c), rate_exact(bottom)), level + 1)
+      check.fail('overlay: clip %d is %s fps, the bottom is %s fps (rates must match)', i, rate_exact(c),
+                 rate_exact(bottom))
     end
     layers[#layers + 1] = { clip = c }
   end
@@ -519,14 +508,14 @@ end
 
 ---------------------------------------------------------------- sources
 
-local function duration_frames(d, num, den, what, level, default)
+local function duration_frames(d, num, den, what, default)
   if d == nil then d = default end
   if type(d) ~= 'number' or not (d > 0) or d == math.huge then
-    error('vstudio: ' .. what .. ': duration must be a positive number of seconds, got ' .. tostring(d), level + 1)
+    check.fail('%s: duration must be a positive number of seconds, got %s', what, d)
   end
   local frames = floor(d * num / den + 0.5)
   if frames < 1 then
-    error(string.format('vstudio: %s: duration %g s is shorter than one frame (%g s)', what, d, den / num), level + 1)
+    check.fail('%s: duration %g s is shorter than one frame (%g s)', what, d, den / num)
   end
   return frames
 end
@@ -539,19 +528,19 @@ end
 -- convert: src/framelist.c), or those matching a glob (*, ? in the file
 -- name part only). sort: "natural", "name", a regex with one capture group
 -- for the frame number, or a function(a, b) over file names.
-local function list_images(spec, sort, level)
+local function list_images(spec, sort)
   local dir, pattern = spec, nil
   if spec:find('[%*%?]') then
     dir, pattern = spec:match('^(.*)/([^/]*)$')
     if not dir then dir, pattern = '.', spec end
-    if dir:find('[%*%?]') then error('vstudio: images: wildcards only in the file name: ' .. spec, level + 1) end
+    if dir:find('[%*%?]') then check.fail('images: wildcards only in the file name: %s', spec) end
     pattern = glob_to_pattern(pattern)
   end
   if type(sort) ~= 'string' and type(sort) ~= 'function' then
-    error('vstudio: images: sort must be "natural", "name", a regex or a function(a, b), got ' .. tostring(sort), level + 1)
+    check.fail('images: sort must be "natural", "name", a regex or a function(a, b), got %s', sort)
   end
   local list = C.vs_frame_list_open(dir, type(sort) == 'string' and sort or 'name')
-  if list == nil then error('vstudio: images: ' .. ffi.string(C.vs_last_error()), level + 1) end
+  if list == nil then check.fail('images: %s', ffi.string(C.vs_last_error())) end
   list = ffi.gc(list, C.vs_frame_list_free)
   local paths = {}
   for i = 0, tonumber(C.vs_frame_list_count(list)) - 1 do
@@ -598,21 +587,19 @@ local function jpeg_size(path)
   return nil
 end
 
-return function(vs)
+local M = { new_clip = new_clip, is_clip = is_clip }
+
+function M.install(vs)
   vs.Clip = Clip
   vs.new_clip = new_clip
   vs.is_clip = is_clip
-  Clip._resolve_ease = function(fn, what, level)
-    local f = vs._resolve_ease(fn, what, level + 1) -- not a tail call: keeps the level right
-    return f
-  end
 
   function vs.clip(spec)
-    if type(spec) ~= 'table' then error('vstudio: clip: expected a table {size=, fps=, duration=, draw=}', 2) end
-    check_size(spec.size, 2, 'clip')
-    local num, den = rational_fps(spec.fps or 30, 2)
-    if type(spec.draw) ~= 'function' then error('vstudio: clip: draw must be a function(frame, t)', 2) end
-    local frames = duration_frames(spec.duration, num, den, 'clip', 2)
+    if type(spec) ~= 'table' then check.fail('clip: expected a table {size=, fps=, duration=, draw=}') end
+    check_size(spec.size, 'clip')
+    local num, den = rational_fps(spec.fps or 30)
+    if type(spec.draw) ~= 'function' then check.fail('clip: draw must be a function(frame, t)') end
+    local frames = duration_frames(spec.duration, num, den, 'clip')
     local draw = spec.draw
     return new_clip(spec.size, num, den, frames, function(self, k, frame)
       draw(frame, self:time_of(k))
@@ -621,21 +608,21 @@ return function(vs)
 
   -- A clip of one colour: vs.color{r, g, b[, a], size=, duration=, fps=}.
   function vs.color(spec)
-    if type(spec) ~= 'table' then error('vstudio: color: expected {r, g, b[, a], size=, duration=}', 2) end
-    local r, g, b, a = core.color(spec.color or { spec[1], spec[2], spec[3], spec[4] }, 'color', 2)
-    check_size(spec.size, 2, 'color')
-    local num, den = rational_fps(spec.fps or 30, 2)
-    local frames = duration_frames(spec.duration, num, den, 'color', 2)
+    if type(spec) ~= 'table' then check.fail('color: expected {r, g, b[, a], size=, duration=}') end
+    local r, g, b, a = check.color(spec.color or { spec[1], spec[2], spec[3], spec[4] }, 'color')
+    check_size(spec.size, 'color')
+    local num, den = rational_fps(spec.fps or 30)
+    local frames = duration_frames(spec.duration, num, den, 'color')
     return new_clip(spec.size, num, den, frames, function(_, _, frame) C.vs_frame_fill(frame, r, g, b, a) end)
   end
 
   -- A still image as a clip (default 5 s at 30 fps); alpha is kept.
   function vs.image(path, opts)
-    if type(path) ~= 'string' then error('vstudio: image: path must be a string', 2) end
+    if type(path) ~= 'string' then check.fail('image: path must be a string') end
     opts = opts or {}
-    local img = core.own_frame(core.check(C.vs_image_load(path), 'image', 2))
-    local num, den = rational_fps(opts.fps or 30, 2)
-    local frames = duration_frames(opts.duration, num, den, 'image', 2, 5)
+    local img = core.own_frame(core.check(C.vs_image_load(path), 'image'))
+    local num, den = rational_fps(opts.fps or 30)
+    local frames = duration_frames(opts.duration, num, den, 'image', 5)
     return new_clip({ img.width, img.height }, num, den, frames, function(_, _, frame)
       C.vs_frame_copy_into(frame, img)
     end)
@@ -646,20 +633,19 @@ return function(vs)
   -- capture group for the frame number | a function(a, b) over names).
   -- Every image must have the size of the first.
   function vs.images(spec, opts)
-    if type(spec) ~= 'string' then error('vstudio: images: expected a folder or a glob pattern', 2) end
+    if type(spec) ~= 'string' then check.fail('images: expected a folder or a glob pattern') end
     opts = opts or {}
-    local num, den = rational_fps(opts.fps or 30, 2)
-    local paths = list_images(spec, opts.sort or 'natural', 2)
-    if #paths == 0 then error('vstudio: images: no PNG or JPEG files in ' .. spec, 2) end
-    local first = core.own_frame(core.check(C.vs_image_load(paths[1]), 'images', 2))
+    local num, den = rational_fps(opts.fps or 30)
+    local paths = list_images(spec, opts.sort or 'natural')
+    if #paths == 0 then check.fail('images: no PNG or JPEG files in %s', spec) end
+    local first = core.own_frame(core.check(C.vs_image_load(paths[1]), 'images'))
     local w, h = first.width, first.height
     -- PNG and JPEG headers are read now so a wrong size names its file at the script's line
     for i = 2, #paths do
       local pw, ph = png_size(paths[i])
       if not pw then pw, ph = jpeg_size(paths[i]) end
       if pw and (pw ~= w or ph ~= h) then
-        error(string.format('vstudio: images: %s is %dx%d, the first image is %dx%d (all must match)', paths[i], pw,
-                            ph, w, h), 2)
+        check.fail('images: %s is %dx%d, the first image is %dx%d (all must match)', paths[i], pw, ph, w, h)
       end
     end
     local c = new_clip({ w, h }, num, den, #paths, function(_, k, frame)
@@ -677,15 +663,15 @@ return function(vs)
   -- Text as a clip of its own size with a transparent background:
   -- vs.text(str, {size=, color=, font=, align=, duration=, fps=, padding=}).
   function vs.text(str, opts)
-    local o, font, align, w, h = vs._text_layout(str, opts, 2)
-    local r, g, b, a = core.color(o.color or 255, 'text', 2)
+    local o, font, align, w, h = draw.text_layout(str, opts)
+    local r, g, b, a = check.color(o.color or 255, 'text')
     local pad = o.padding or 0
     if type(pad) ~= 'number' or pad < 0 or pad % 1 ~= 0 then
-      error('vstudio: text: padding must be a non-negative integer, got ' .. tostring(pad), 2)
+      check.fail('text: padding must be a non-negative integer, got %s', pad)
     end
-    local num, den = rational_fps(o.fps or 30, 2)
-    local frames = duration_frames(o.duration, num, den, 'text', 2, 5)
-    local bg = o.background and { core.color(o.background, 'text', 2) } or { 0, 0, 0, 0 }
+    local num, den = rational_fps(o.fps or 30)
+    local frames = duration_frames(o.duration, num, den, 'text', 5)
+    local bg = o.background and { check.color(o.background, 'text') } or { 0, 0, 0, 0 }
     local cw, ch = max(1, w + 2 * pad), max(1, h + 2 * pad)
     -- the text is the same on every frame: drawn once per Lua state, then copied
     local cached
@@ -702,24 +688,22 @@ return function(vs)
   function vs.sequence(list)
     if type(list) == 'table' and list.crossfade ~= nil then
       local s = list.crossfade
-      if type(list[1]) ~= 'table' then error('vstudio: sequence: expected a list of clips', 2) end
-      local acc = check_clip(list[1], 'sequence', 2)
-      for i = 2, #list do acc = crossfade(acc, list[i], s, 'sequence', 2) end
+      if type(list[1]) ~= 'table' then check.fail('sequence: expected a list of clips') end
+      local acc = check_clip(list[1], 'sequence')
+      for i = 2, #list do acc = crossfade(acc, list[i], s, 'sequence') end
       return acc
     end
-    -- (not tail calls: the level-2 errors inside must find this frame)
-    local s = sequence(list, 'sequence', 2)
-    return s
+    return sequence(list, 'sequence')
   end
 
   function vs.crossfade(a, b, seconds)
-    local c = crossfade(a, b, seconds, 'crossfade', 2)
-    return c
+    return crossfade(a, b, seconds, 'crossfade')
   end
 
   function vs.overlay(list)
-    local c = overlay(list, 2)
-    return c
+    return overlay(list)
   end
 
 end
+
+return M

@@ -7,15 +7,11 @@
 -- embedding) the library is loaded from VSTUDIO_LIB, the source tree's
 -- build/, or the installed PREFIX/lib.
 local ffi = require 'ffi'
+local check = require 'vstudio.check'
 
 local core = {}
 
 ffi.cdef [[ const char *vs_api_header(void); ]]
-
-local function script_dir()
-  local src = debug.getinfo(1, 'S').source
-  return src:sub(1, 1) == '@' and src:sub(2):match('^(.*)/[^/]*$') or '.'
-end
 
 local function load_library()
   -- inside the vstudio binary, its own library (a second copy loaded from
@@ -23,7 +19,7 @@ local function load_library()
   if pcall(function() return ffi.C.vs_api_header end) then return ffi.C end
   local env = os.getenv('VSTUDIO_LIB')
   if env and env ~= '' then return ffi.load(env) end
-  local dir = script_dir()
+  local dir = check.dir
   local tried = {}
   for _, candidate in ipairs {
     dir .. '/../../build/libvstudio.so',        -- source tree: lua/vstudio/ -> build/
@@ -48,41 +44,19 @@ core.C = C
 -- Preprocessor lines (include guard, includes) are not C declarations.
 ffi.cdef((ffi.string(C.vs_api_header()):gsub('\n#[^\n]*', '\n'):gsub('^#[^\n]*', '')))
 
--- vstudio's own modules, which an argument error looks past.
-local own_source = '@' .. script_dir() .. '/'
-
--- Raises msg at the first caller outside vstudio's own Lua: the script's line.
-function core.raise(msg)
-  local level = 2
-  while true do
-    local info = debug.getinfo(level, 'S')
-    if not info or info.source:sub(1, #own_source) ~= own_source then break end
-    level = level + 1
-  end
-  error(msg, level)
-end
-
 -- Limits of what C takes: frame sides, frame counts, plain C ints.
 core.MAX_SIDE = 32768
 core.MAX_FRAMES = 2 ^ 31 - 1
 core.INT_MAX = 2 ^ 31 - 1
 
--- The one check for a whole number that goes to C: an integer (not NaN, not
--- infinite, no fraction) in lo..hi, or an error naming it and the limits.
--- `what` reads like 'frame: width'.
-function core.int(v, lo, hi, what)
-  if type(v) ~= 'number' or not (v >= lo and v <= hi) or v % 1 ~= 0 then
-    core.raise(('vstudio: %s must be an integer in %d..%d, got %s'):format(what, lo, hi, tostring(v)))
-  end
-  return v
-end
-
--- Raises the library's last error as a Lua error at the caller's caller.
-function core.check(ok, what, level)
+-- Raises the library's last error (check.fail: at the script's line) when
+-- ok says a C call failed; returns ok.
+function core.check(ok, what)
   if ok == nil or ok == false or (type(ok) == 'number' and ok < 0) or
      (type(ok) == 'cdata' and ok == nil) then
     local msg = ffi.string(C.vs_last_error())
-    error(what and ('vstudio: ' .. what .. ': ' .. msg) or ('vstudio: ' .. msg), (level or 1) + 1)
+    if what then check.fail('%s: %s', what, msg) end
+    check.fail('%s', msg)
   end
   return ok
 end
@@ -96,8 +70,7 @@ local frame_methods = {}
 core.frame_methods = frame_methods
 
 local function bad_coords(f, x, y)
-  error(string.format('vstudio: pixel (%s, %s) is outside the %dx%d frame', tostring(x), tostring(y),
-                      f.width, f.height), 3)
+  check.fail('pixel (%s, %s) is outside the %dx%d frame', x, y, f.width, f.height)
 end
 
 function frame_methods.get(f, x, y)
@@ -110,8 +83,7 @@ end
 
 -- Channel values are bytes: anything else is an error, not a silent wrap.
 local function bad_channels(what, r, g, b, a)
-  error(string.format('vstudio: %s: channel values must be 0..255, got %s, %s, %s, %s', what, tostring(r),
-                      tostring(g), tostring(b), tostring(a)), 3)
+  check.fail('%s: channel values must be 0..255, got %s, %s, %s, %s', what, r, g, b, a)
 end
 
 local function is_byte(v)
@@ -141,55 +113,29 @@ function frame_methods.fill(f, r, g, b, a)
 end
 
 function frame_methods.copy(f)
-  return core.own_frame(core.check(C.vs_frame_copy(f), 'frame:copy', 2))
+  return core.own_frame(core.check(C.vs_frame_copy(f), 'frame:copy'))
 end
 
 function frame_methods.blit(f, src, x, y, opacity)
   if not ffi.istype('vs_frame', src) then
-    error('vstudio: frame:blit: expected a frame to draw, got ' .. type(src), 2)
+    check.fail('frame:blit: expected a frame to draw, got %s', type(src))
   end
   x, y, opacity = x or 0, y or 0, opacity or 1
-  core.int(x, -core.INT_MAX, core.INT_MAX, 'frame:blit: x')
-  core.int(y, -core.INT_MAX, core.INT_MAX, 'frame:blit: y')
+  check.int(x, -core.INT_MAX, core.INT_MAX, 'frame:blit: x')
+  check.int(y, -core.INT_MAX, core.INT_MAX, 'frame:blit: y')
   if type(opacity) ~= 'number' or not (opacity >= 0 and opacity <= 1) then
-    error('vstudio: frame:blit: opacity must be 0..1, got ' .. tostring(opacity), 2)
+    check.fail('frame:blit: opacity must be 0..1, got %s', opacity)
   end
   C.vs_frame_blit(f, src, x, y, opacity)
   return f
 end
 
 function frame_methods.save(f, path, opts)
-  if type(path) ~= 'string' then error('vstudio: frame:save: path must be a string', 2) end
+  if type(path) ~= 'string' then check.fail('frame:save: path must be a string') end
   -- 0 is the C side's "default" (90), not a quality: only 1..100 are
-  local quality = opts and opts.quality ~= nil and core.int(opts.quality, 1, 100, 'frame:save: JPEG quality') or 0
-  core.check(C.vs_image_save(f, path, quality), nil, 2)
+  local quality = opts and opts.quality ~= nil and check.int(opts.quality, 1, 100, 'frame:save: JPEG quality') or 0
+  core.check(C.vs_image_save(f, path, quality))
   return f
-end
-
--- A colour as four bytes r, g, b, a from {r, g, b[, a]} (0..255), a grey
--- level number, or '#rrggbb' / '#rrggbbaa'; errors at the caller's caller.
-function core.color(c, what, level)
-  level = (level or 1) + 1
-  if type(c) == 'number' then c = { c, c, c } end
-  if type(c) == 'string' then
-    local hex = c:match('^#(%x+)$')
-    if hex and (#hex == 6 or #hex == 8) then
-      return tonumber(hex:sub(1, 2), 16), tonumber(hex:sub(3, 4), 16), tonumber(hex:sub(5, 6), 16),
-             #hex == 8 and tonumber(hex:sub(7, 8), 16) or 255
-    end
-  elseif type(c) == 'table' then
-    local ok = #c >= 3 and #c <= 4
-    for i = 1, #c do
-      local v = c[i]
-      if type(v) ~= 'number' or not (v >= 0 and v <= 255) then ok = false end
-    end
-    if ok then
-      return math.floor(c[1] + 0.5), math.floor(c[2] + 0.5), math.floor(c[3] + 0.5),
-             c[4] and math.floor(c[4] + 0.5) or 255
-    end
-  end
-  error('vstudio: ' .. (what or 'color') .. ': colour must be {r, g, b[, a]} with values 0..255 or "#rrggbb[aa]", got ' ..
-        tostring(c), level)
 end
 
 ffi.metatype('vs_frame', {
@@ -198,14 +144,14 @@ ffi.metatype('vs_frame', {
 })
 
 function core.frame(w, h)
-  core.int(w, 1, core.MAX_SIDE, 'frame: width')
-  core.int(h, 1, core.MAX_SIDE, 'frame: height')
-  return core.own_frame(core.check(C.vs_frame_new(w, h), 'frame', 2))
+  check.int(w, 1, core.MAX_SIDE, 'frame: width')
+  check.int(h, 1, core.MAX_SIDE, 'frame: height')
+  return core.own_frame(core.check(C.vs_frame_new(w, h), 'frame'))
 end
 
 function core.load(path)
-  if type(path) ~= 'string' then error('vstudio: load: path must be a string', 2) end
-  return core.own_frame(core.check(C.vs_image_load(path), nil, 2))
+  if type(path) ~= 'string' then check.fail('load: path must be a string') end
+  return core.own_frame(core.check(C.vs_image_load(path)))
 end
 
 return core

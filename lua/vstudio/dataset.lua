@@ -20,13 +20,14 @@
 -- them with frame:copy() to keep them).
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
+local check = require 'vstudio.check'
 local C = core.C
 
 local Dataset = {}
 Dataset.__index = Dataset
 
-local function fail(msg, level)
-  error('vstudio: dataset: ' .. msg, (level or 1) + 1)
+local function fail(msg)
+  check.fail('dataset: %s', msg)
 end
 
 local function is_int(v) return type(v) == 'number' and v % 1 == 0 end
@@ -35,32 +36,31 @@ local function is_int(v) return type(v) == 'number' and v % 1 == 0 end
 local MAX_BATCH, MAX_WORKERS = 65536, 256
 local MAX_INDEX = 2 ^ 53
 
-local function int(v, lo, hi, what) return core.int(v, lo, hi, 'dataset: ' .. what) end
+local function int(v, lo, hi, what) return check.int(v, lo, hi, 'dataset: ' .. what) end
 
 local function last_error() return ffi.string(C.vs_last_error()) end
 
-local function pair(v, name, level, hi)
+local function pair(v, name, hi)
   if type(v) ~= 'table' or not is_int(v[1]) or not is_int(v[2]) then
     local got = type(v) == 'table' and ('{%s, %s}'):format(tostring(v[1]), tostring(v[2])) or tostring(v)
-    fail(name .. ' must be a table of two integers {a, b}, got ' .. got, level + 1)
+    fail(name .. ' must be a table of two integers {a, b}, got ' .. got)
   end
   hi = hi or MAX_INDEX
   return int(v[1], -hi, hi, name .. '[1]'), int(v[2], -hi, hi, name .. '[2]')
 end
 
 -- Options to the C struct; every check names the option and the bad value.
-local function options(opts, level)
+local function options(opts)
   local o = ffi.new('vs_dataset_options')
   C.vs_dataset_options_init(o)
-  level = level + 1
   if opts.batch ~= nil then o.batch = int(opts.batch, 1, MAX_BATCH, 'batch') end
   if opts.workers ~= nil then o.workers = int(opts.workers, 1, MAX_WORKERS, 'workers') end
   if opts.lanes ~= nil then o.lanes = int(opts.lanes, 1, MAX_WORKERS, 'lanes') end
   if opts.clip ~= nil then
     local c = opts.clip
-    if type(c) ~= 'table' then fail('clip must be {length = T, stride = S, step = k}, got ' .. tostring(c), level) end
+    if type(c) ~= 'table' then fail('clip must be {length = T, stride = S, step = k}, got ' .. tostring(c)) end
     for k in pairs(c) do
-      if k ~= 'length' and k ~= 'stride' and k ~= 'step' then fail('clip: unknown field ' .. tostring(k), level) end
+      if k ~= 'length' and k ~= 'stride' and k ~= 'step' then fail('clip: unknown field ' .. tostring(k)) end
     end
     o.clip_length = int(c.length, 1, 4096, 'clip: length')
     o.clip_step = int(c.step or 1, 1, core.INT_MAX, 'clip: step')
@@ -68,20 +68,20 @@ local function options(opts, level)
   end
   if opts.resize ~= nil then
     local mode = ({ stretch = C.VS_DATASET_STRETCH, fit = C.VS_DATASET_FIT, fill = C.VS_DATASET_FILL })[opts.resize]
-    if not mode then fail("resize must be 'stretch', 'fit' or 'fill', got " .. tostring(opts.resize), level) end
+    if not mode then fail("resize must be 'stretch', 'fit' or 'fill', got " .. tostring(opts.resize)) end
     o.resize = mode
   end
   if opts.size ~= nil then
-    local w, h = pair(opts.size, 'size', level, core.MAX_SIDE)
-    if w < 1 or h < 1 then fail(('size must be positive, got {%d, %d}'):format(w, h), level) end
+    local w, h = pair(opts.size, 'size', core.MAX_SIDE)
+    if w < 1 or h < 1 then fail(('size must be positive, got {%d, %d}'):format(w, h)) end
     o.width, o.height = w, h
   end
   if opts.crop ~= nil then
     local c = opts.crop
-    if type(c) ~= 'table' then fail('crop must be {x=, y=, w=, h=}, got ' .. tostring(c), level) end
+    if type(c) ~= 'table' then fail('crop must be {x=, y=, w=, h=}, got ' .. tostring(c)) end
     local x, y, w, h = c.x or c[1] or 0, c.y or c[2] or 0, c.w or c[3], c.h or c[4]
     if not (is_int(x) and is_int(y) and is_int(w) and is_int(h)) or x < 0 or y < 0 or w < 1 or h < 1 then
-      fail('crop must be {x=, y=, w=, h=} with x, y >= 0 and w, h >= 1', level)
+      fail('crop must be {x=, y=, w=, h=} with x, y >= 0 and w, h >= 1')
     end
     int(x, 0, core.MAX_SIDE, 'crop: x')
     int(y, 0, core.MAX_SIDE, 'crop: y')
@@ -95,30 +95,30 @@ local function options(opts, level)
   if frames ~= nil and frames ~= 'all' then
     if type(frames) == 'string' then
       local a, b = ffi.new('int64_t[1]'), ffi.new('int64_t[1]')
-      if C.vs_parse_frame_range(frames, a, b) < 0 then fail('frames: ' .. last_error(), level) end
+      if C.vs_parse_frame_range(frames, a, b) < 0 then fail('frames: ' .. last_error()) end
       o.first, o['end'] = a[0], b[0]
     else
-      local a, b = pair(frames, 'frames', level)
-      if a < 0 or b <= a then fail(('frames {%d, %d}: need 0 <= A < B (frames A..B-1)'):format(a, b), level) end
+      local a, b = pair(frames, 'frames')
+      if a < 0 or b <= a then fail(('frames {%d, %d}: need 0 <= A < B (frames A..B-1)'):format(a, b)) end
       o.first, o['end'] = a, b
     end
   end
   if opts.shard ~= nil then
-    local i, n = pair(opts.shard, 'shard', level, core.INT_MAX)
+    local i, n = pair(opts.shard, 'shard', core.INT_MAX)
     if n < 1 or i < 1 or i > n then
-      fail(('shard {%d, %d}: need 1 <= i <= n (shards are numbered from 1)'):format(i, n), level)
+      fail(('shard {%d, %d}: need 1 <= i <= n (shards are numbered from 1)'):format(i, n))
     end
     o.shard_index, o.shard_count = i - 1, n
   end
   if opts.sort ~= nil then
     if type(opts.sort) ~= 'string' then
-      fail("sort must be 'natural', 'name' or a regex with one capture group, got " .. tostring(opts.sort), level)
+      fail("sort must be 'natural', 'name' or a regex with one capture group, got " .. tostring(opts.sort))
     end
     o.sort = opts.sort
   end
   local on_error = opts.on_error or 'error'
   if on_error ~= 'error' and on_error ~= 'skip' then
-    fail("on_error must be 'error' or 'skip', got " .. tostring(on_error), level)
+    fail("on_error must be 'error' or 'skip', got " .. tostring(on_error))
   end
   o.skip_errors = on_error == 'skip' and 1 or 0
   return o
@@ -129,13 +129,13 @@ local known = { paths = true, batch = true, workers = true, lanes = true, size =
   every = true, frames = true, shard = true, sort = true, on_error = true }
 
 local function new_dataset(opts)
-  if type(opts) ~= 'table' then fail('expects a table of options, e.g. vs.dataset{paths = {...}}', 2) end
+  if type(opts) ~= 'table' then fail('expects a table of options, e.g. vs.dataset{paths = {...}}') end
   for k in pairs(opts) do
-    if not known[k] then fail('unknown option ' .. tostring(k), 2) end
+    if not known[k] then fail('unknown option ' .. tostring(k)) end
   end
   local paths = opts.paths
   if type(paths) == 'string' then paths = { paths } end
-  if type(paths) ~= 'table' or #paths == 0 then fail('paths must be a non-empty list of videos and image folders', 2) end
+  if type(paths) ~= 'table' or #paths == 0 then fail('paths must be a non-empty list of videos and image folders') end
   -- An entry is a path or {path, frames = {A, B}} (that source's own range).
   local entries = {}
   for k, p in ipairs(paths) do
@@ -143,16 +143,16 @@ local function new_dataset(opts)
     if type(p) == 'table' then
       e.path = p.path or p[1]
       if p.frames ~= nil then
-        e.first, e.last = pair(p.frames, 'paths[' .. k .. '].frames', 2)
+        e.first, e.last = pair(p.frames, 'paths[' .. k .. '].frames')
         if e.first < 0 or e.last <= e.first then
-          fail(('paths[%d].frames {%d, %d}: need 0 <= A < B (frames A..B-1)'):format(k, e.first, e.last), 2)
+          fail(('paths[%d].frames {%d, %d}: need 0 <= A < B (frames A..B-1)'):format(k, e.first, e.last))
         end
       end
     else
       e.path = p
     end
     if type(e.path) ~= 'string' then
-      fail('paths[' .. k .. '] must be a path or {path, frames = {A, B}}, got ' .. type(e.path), 2)
+      fail('paths[' .. k .. '] must be a path or {path, frames = {A, B}}, got ' .. type(e.path))
     end
     entries[k] = e
   end
@@ -165,17 +165,17 @@ local function new_dataset(opts)
     for k = 1, #entries do shuffled[k] = entries[order[k - 1] + 1] end
     entries = shuffled
   end
-  local o = options(opts, 2)
+  local o = options(opts)
   -- Every missing path at once, before anything is probed or decoded.
   local missing = {}
   for _, e in ipairs(entries) do
     if C.vs_dataset_path_kind(e.path) == 0 then missing[#missing + 1] = e.path end
   end
   if #missing > 0 then
-    fail(('%d of %d paths not found: %s'):format(#missing, #paths, table.concat(missing, ', ')), 2)
+    fail(('%d of %d paths not found: %s'):format(#missing, #paths, table.concat(missing, ', ')))
   end
   local sort = o.sort -- keep the string alive while C copies the options
-  local h = core.check(C.vs_dataset_new(o), 'dataset', 2)
+  local h = core.check(C.vs_dataset_new(o), 'dataset')
   h = ffi.gc(h, C.vs_dataset_free)
   local self = setmetatable({ handle = h, paths = paths, source_paths = {}, skipped = {},
     batch_size = o.batch, workers = o.workers, gray = o.gray == 1, _sort = sort,
@@ -188,7 +188,7 @@ local function new_dataset(opts)
   end
   for _, e in ipairs(entries) do
     if C.vs_dataset_add(h, e.path, e.first, e.last) < 0 then
-      if not self.skip_errors then fail(last_error(), 2) end
+      if not self.skip_errors then fail(last_error()) end
       self.skipped[#self.skipped + 1] = last_error()
     else
       self.source_paths[#self.source_paths + 1] = e.path
@@ -210,7 +210,7 @@ function Dataset:plan(lanes)
   local n = #self.source_paths
   local of = ffi.new('int32_t[?]', n + 1)
   local nw = C.vs_dataset_plan(self.handle, lanes, of)
-  if nw < 0 then fail('plan: ' .. last_error(), 2) end
+  if nw < 0 then fail('plan: ' .. last_error()) end
   local plan = {}
   for w = 1, nw do plan[w] = {} end
   for s = 0, n - 1 do
@@ -237,7 +237,7 @@ end
 -- Iterator over batches. Starting it again restarts from the beginning.
 function Dataset:batches(opts)
   local workers = int(opts and opts.workers or 0, 0, MAX_WORKERS, 'batches: workers')
-  core.check(C.vs_dataset_start(self.handle, workers), 'dataset', 2)
+  core.check(C.vs_dataset_start(self.handle, workers), 'dataset')
   self._run = (self._run or 0) + 1
   local run = self._run
   local n = self.batch_size * self.clip_length
@@ -249,12 +249,12 @@ function Dataset:batches(opts)
   return function()
     if done then return nil end
     if self._run ~= run then
-      fail('this batches() loop was ended by a newer ds:batches(), ds:map() or ds:save_npy()', 2)
+      fail('this batches() loop was ended by a newer ds:batches(), ds:map() or ds:save_npy()')
     end
     local got = C.vs_dataset_next(self.handle, frames, sources, indices)
     if got < 0 then
       done = true
-      fail(last_error(), 2)
+      fail(last_error())
     end
     if got == 0 then
       done = true
@@ -314,11 +314,11 @@ function Dataset:map(fn, opts)
   if type(fn) == 'string' then
     -- 'module:function': each worker requires the module (with this state's package.path).
     local mod, name = fn:match('^([%w_%.%-/]+):([%w_]+)$')
-    if not mod then fail("map: fn must be a function or 'module:function', got '" .. fn .. "'", 2) end
+    if not mod then fail("map: fn must be a function or 'module:function', got '" .. fn .. "'") end
     local ok, m = pcall(require, mod)
-    if not ok then fail('map: cannot load ' .. mod .. ': ' .. tostring(m), 2) end
+    if not ok then fail('map: cannot load ' .. mod .. ': ' .. tostring(m)) end
     if type(m) ~= 'table' or type(m[name]) ~= 'function' then
-      fail(("map: module '%s' has no function '%s'"):format(mod, name), 2)
+      fail(("map: module '%s' has no function '%s'"):format(mod, name))
     end
     chunk = ('package.path = %q; package.cpath = %q; return require(%q)[%q](...)'):format(
       package.path, package.cpath, mod, name)
@@ -326,14 +326,14 @@ function Dataset:map(fn, opts)
     local name = debug.getupvalue(fn, 1)
     if name then
       fail(("map: fn uses the upvalue '%s'; it runs in other Lua states, so it must be self-contained " ..
-            "(require modules inside it) or be given as 'module:function'"):format(name), 2)
+            "(require modules inside it) or be given as 'module:function'"):format(name))
     end
     chunk = string.dump(fn)
   else
-    fail("map: fn must be a function or 'module:function', got " .. type(fn), 2)
+    fail("map: fn must be a function or 'module:function', got " .. type(fn))
   end
   local workers = int(opts and opts.workers or 0, 0, MAX_WORKERS, 'map: workers')
-  if C.vs_dataset_map(self.handle, chunk, #chunk, workers) < 0 then fail(last_error(), 2) end
+  if C.vs_dataset_map(self.handle, chunk, #chunk, workers) < 0 then fail(last_error()) end
   local results, paths, indices = { n = 0 }, {}, {}
   local len, src, idx = ffi.new('size_t[1]'), ffi.new('int32_t[1]'), ffi.new('int64_t[1]')
   local m = 0
@@ -374,7 +374,7 @@ local function batch_file(k) return ('batch_%06d.npy'):format(k) end
 -- full disk is an error, never a short index taken as complete.
 local function write_index(path, rows)
   local csv = table.concat(rows, '\n') .. '\n'
-  if C.vs_file_write(path, csv, #csv) < 0 then fail('save_npy: ' .. last_error(), 3) end
+  if C.vs_file_write(path, csv, #csv) < 0 then fail('save_npy: ' .. last_error()) end
 end
 
 -- One .npy per batch (batch_000000.npy, ...) and index.csv (file,row,path,index,
@@ -385,24 +385,24 @@ end
 -- layout 'nhwc' (default) or 'nchw'; dtype 'uint8' (default) or 'float32'
 -- (scaled to [0, 1]); 3 channels RGB, or 1 when the dataset is gray.
 function Dataset:save_npy(dir, opts)
-  if type(dir) ~= 'string' then fail('save_npy: dir must be a string', 2) end
+  if type(dir) ~= 'string' then fail('save_npy: dir must be a string') end
   opts = opts or {}
   local layout = opts.layout or 'nhwc'
   local dtype = opts.dtype or 'uint8'
-  if layout ~= 'nhwc' and layout ~= 'nchw' then fail("save_npy: layout must be 'nhwc' or 'nchw', got " .. tostring(layout), 2) end
-  if dtype ~= 'uint8' and dtype ~= 'float32' then fail("save_npy: dtype must be 'uint8' or 'float32', got " .. tostring(dtype), 2) end
+  if layout ~= 'nhwc' and layout ~= 'nchw' then fail("save_npy: layout must be 'nhwc' or 'nchw', got " .. tostring(layout)) end
+  if dtype ~= 'uint8' and dtype ~= 'float32' then fail("save_npy: dtype must be 'uint8' or 'float32', got " .. tostring(dtype)) end
   local kind = C.vs_dataset_path_kind(dir)
-  if kind == 1 then fail('save_npy: ' .. dir .. ' is a file, not a folder', 2) end
+  if kind == 1 then fail('save_npy: ' .. dir .. ' is a file, not a folder') end
   if kind == 0 then
     mkdir_p(dir)
-    if C.vs_dataset_path_kind(dir) ~= 2 then fail('save_npy: cannot create the folder ' .. dir, 2) end
+    if C.vs_dataset_path_kind(dir) ~= 2 then fail('save_npy: cannot create the folder ' .. dir) end
   end
   local index = dir .. '/index.csv'
   local removed, rerr = os.remove(index)
   if not removed and C.vs_dataset_path_kind(index) ~= 0 then
-    fail('save_npy: cannot remove the old ' .. index .. ': ' .. tostring(rerr), 2)
+    fail('save_npy: cannot remove the old ' .. index .. ': ' .. tostring(rerr))
   end
-  if self.clip_length > 1 then fail('save_npy: clips are not exported yet; make the dataset without clip', 2) end
+  if self.clip_length > 1 then fail('save_npy: clips are not exported yet; make the dataset without clip') end
   local channels = self.gray and 1 or 3
   local rows = { 'file,row,path,index,source_file' }
   local files = 0
@@ -416,20 +416,24 @@ function Dataset:save_npy(dir, opts)
     if C.vs_npy_write(dir .. '/' .. file, arr, #b.frames, layout == 'nchw' and 1 or 0,
                       dtype == 'float32' and 1 or 0, channels) < 0 then
       C.vs_dataset_stop(self.handle)
-      fail('save_npy: ' .. last_error(), 2)
+      fail('save_npy: ' .. last_error())
     end
     files = files + 1
   end
   local k = files
   while C.vs_dataset_path_kind(dir .. '/' .. batch_file(k)) == 1 do
     local ok, err = os.remove(dir .. '/' .. batch_file(k))
-    if not ok then fail('save_npy: cannot remove the stale ' .. batch_file(k) .. ': ' .. tostring(err), 2) end
+    if not ok then fail('save_npy: cannot remove the stale ' .. batch_file(k) .. ': ' .. tostring(err)) end
     k = k + 1
   end
   write_index(index, rows)
   return files
 end
 
-return function(vs)
+local M = {}
+
+function M.install(vs)
   vs.dataset = new_dataset
 end
+
+return M

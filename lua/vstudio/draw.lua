@@ -9,6 +9,7 @@
 -- Shapes blend "over" the frame with anti-aliased edges.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
+local check = require 'vstudio.check'
 
 local C = core.C
 local M = core.frame_methods
@@ -18,13 +19,13 @@ local function num(spec, name, i, what, default)
   if v == nil then v = spec[i] end
   if v == nil then v = default end
   if type(v) ~= 'number' or v ~= v then
-    error(string.format('vstudio: %s: %s must be a number, got %s', what, name, tostring(v)), 3)
+    check.fail('%s: %s must be a number, got %s', what, name, v)
   end
   return v
 end
 
 local function shape_spec(spec, what)
-  if type(spec) ~= 'table' then error('vstudio: ' .. what .. ': expected a table of fields', 3) end
+  if type(spec) ~= 'table' then check.fail('%s: expected a table of fields', what) end
   return spec
 end
 
@@ -32,8 +33,8 @@ function M.rect(f, spec)
   shape_spec(spec, 'rect')
   local x, y = num(spec, 'x', 1, 'rect', 0), num(spec, 'y', 2, 'rect', 0)
   local w, h = num(spec, 'w', 3, 'rect', f.width - x), num(spec, 'h', 4, 'rect', f.height - y)
-  if w < 0 or h < 0 then error('vstudio: rect: w and h must be >= 0, got ' .. w .. ', ' .. h, 2) end
-  local r, g, b, a = core.color(spec.color or spec[5] or 255, 'rect', 2)
+  if w < 0 or h < 0 then check.fail('rect: w and h must be >= 0, got %s, %s', w, h) end
+  local r, g, b, a = check.color(spec.color or spec[5] or 255, 'rect')
   C.vs_draw_rect(f, x, y, w, h, r, g, b, a)
   return f
 end
@@ -41,8 +42,8 @@ end
 function M.circle(f, spec)
   shape_spec(spec, 'circle')
   local x, y, rad = num(spec, 'x', 1, 'circle'), num(spec, 'y', 2, 'circle'), num(spec, 'r', 3, 'circle')
-  if rad < 0 then error('vstudio: circle: r must be >= 0, got ' .. rad, 2) end
-  local r, g, b, a = core.color(spec.color or spec[4] or 255, 'circle', 2)
+  if rad < 0 then check.fail('circle: r must be >= 0, got %s', rad) end
+  local r, g, b, a = check.color(spec.color or spec[4] or 255, 'circle')
   C.vs_draw_circle(f, x, y, rad, r, g, b, a)
   return f
 end
@@ -52,8 +53,8 @@ function M.line(f, spec)
   local x0, y0 = num(spec, 'x0', 1, 'line'), num(spec, 'y0', 2, 'line')
   local x1, y1 = num(spec, 'x1', 3, 'line'), num(spec, 'y1', 4, 'line')
   local width = num(spec, 'width', 5, 'line', 1)
-  if width <= 0 then error('vstudio: line: width must be > 0, got ' .. width, 2) end
-  local r, g, b, a = core.color(spec.color or spec[6] or 255, 'line', 2)
+  if width <= 0 then check.fail('line: width must be > 0, got %s', width) end
+  local r, g, b, a = check.color(spec.color or spec[6] or 255, 'line')
   C.vs_draw_line(f, x0, y0, x1, y1, width, r, g, b, a)
   return f
 end
@@ -62,7 +63,7 @@ end
 function M.polygon(f, spec)
   shape_spec(spec, 'polygon')
   local pts = spec.points or spec[1]
-  if type(pts) ~= 'table' then error('vstudio: polygon: points must be a list of {x, y}', 2) end
+  if type(pts) ~= 'table' then check.fail('polygon: points must be a list of {x, y}') end
   local flat = {}
   for _, p in ipairs(pts) do
     if type(p) == 'table' then
@@ -73,15 +74,15 @@ function M.polygon(f, spec)
   end
   local n = math.floor(#flat / 2)
   if n < 3 or #flat % 2 ~= 0 then
-    error('vstudio: polygon: needs at least 3 points {x, y}, got ' .. #flat / 2, 2)
+    check.fail('polygon: needs at least 3 points {x, y}, got %s', #flat / 2)
   end
   local xy = ffi.new('double[?]', #flat)
   for i = 1, #flat do
-    if type(flat[i]) ~= 'number' then error('vstudio: polygon: point coordinates must be numbers', 2) end
+    if type(flat[i]) ~= 'number' then check.fail('polygon: point coordinates must be numbers') end
     xy[i - 1] = flat[i]
   end
-  local r, g, b, a = core.color(spec.color or spec[2] or 255, 'polygon', 2)
-  core.check(C.vs_draw_polygon(f, xy, n, r, g, b, a), 'polygon', 2)
+  local r, g, b, a = check.color(spec.color or spec[2] or 255, 'polygon')
+  core.check(C.vs_draw_polygon(f, xy, n, r, g, b, a), 'polygon')
   return f
 end
 
@@ -91,14 +92,14 @@ end
 -- right, 90 top to bottom, through the frame's centre).
 function M.gradient(f, spec)
   shape_spec(spec, 'gradient')
-  local c0 = ffi.new('uint8_t[4]', { core.color(spec[1] or spec.from or 0, 'gradient', 2) })
-  local c1 = ffi.new('uint8_t[4]', { core.color(spec[2] or spec.to or 255, 'gradient', 2) })
+  local c0 = ffi.new('uint8_t[4]', { check.color(spec[1] or spec.from or 0, 'gradient') })
+  local c1 = ffi.new('uint8_t[4]', { check.color(spec[2] or spec.to or 255, 'gradient') })
   local x0, y0, x1, y1 = spec.x0, spec.y0, spec.x1, spec.y1
   if x0 == nil then
     local dir = spec.direction or 'vertical'
     local deg = dir == 'vertical' and 90 or dir == 'horizontal' and 0 or dir
     if type(deg) ~= 'number' then
-      error('vstudio: gradient: direction must be "vertical", "horizontal" or degrees, got ' .. tostring(dir), 2)
+      check.fail('gradient: direction must be "vertical", "horizontal" or degrees, got %s', dir)
     end
     local a = math.rad(deg)
     local dx, dy = math.cos(a), math.sin(a)
@@ -108,7 +109,7 @@ function M.gradient(f, spec)
     x0, y0, x1, y1 = cx - dx * half, cy - dy * half, cx + dx * half, cy + dy * half
   end
   for _, v in ipairs { x0, y0, x1, y1 } do
-    if type(v) ~= 'number' then error('vstudio: gradient: x0, y0, x1, y1 must be numbers', 2) end
+    if type(v) ~= 'number' then check.fail('gradient: x0, y0, x1, y1 must be numbers') end
   end
   C.vs_draw_gradient(f, x0, y0, x1, y1, c0, c1)
   return f
@@ -117,9 +118,9 @@ end
 -- A new frame of w x h with this frame's pixels resized (bicubic, area-like
 -- when shrinking).
 function M.scaled(f, w, h)
-  core.int(w, 1, core.MAX_SIDE, 'scaled: width')
-  core.int(h, 1, core.MAX_SIDE, 'scaled: height')
-  return core.own_frame(core.check(C.vs_frame_scaled(f, w, h), 'scaled', 2))
+  check.int(w, 1, core.MAX_SIDE, 'scaled: width')
+  check.int(h, 1, core.MAX_SIDE, 'scaled: height')
+  return core.own_frame(core.check(C.vs_frame_scaled(f, w, h), 'scaled'))
 end
 
 -- Fonts: one FreeType face per (path, size) per Lua state (a worker's own).
@@ -133,13 +134,13 @@ local function exists(path)
   return f ~= nil
 end
 
-local function font_path(name, what, level)
+local function font_path(name, what)
   if name == nil then
     if exists(DEFAULT_FONT) then return DEFAULT_FONT end
-    error('vstudio: ' .. what .. ': default font ' .. DEFAULT_FONT ..
-          ' is missing (apt-get install fonts-dejavu-core, or give font = "path.ttf")', level + 1)
+    check.fail('%s: default font %s is missing (apt-get install fonts-dejavu-core, or give font = "path.ttf")', what,
+               DEFAULT_FONT)
   end
-  if type(name) ~= 'string' then error('vstudio: ' .. what .. ': font must be a path to a .ttf/.otf file', level + 1) end
+  if type(name) ~= 'string' then check.fail('%s: font must be a path to a .ttf/.otf file', what) end
   if exists(name) then return name end
   if not name:find('/') then
     for _, dir in ipairs(FONT_DIRS) do
@@ -148,19 +149,19 @@ local function font_path(name, what, level)
       end
     end
   end
-  error('vstudio: ' .. what .. ': font not found: ' .. name .. ' (give the path of a .ttf or .otf file)', level + 1)
+  check.fail('%s: font not found: %s (give the path of a .ttf or .otf file)', what, name)
 end
 
-local function get_font(opts, what, level)
+local function get_font(opts, what)
   local size = opts.size or 32
   if type(size) ~= 'number' or not (size >= 1 and size <= 2000) then
-    error('vstudio: ' .. what .. ': size must be a number of pixels in 1..2000, got ' .. tostring(size), level + 1)
+    check.fail('%s: size must be a number of pixels in 1..2000, got %s', what, size)
   end
-  local path = font_path(opts.font, what, level + 1)
+  local path = font_path(opts.font, what)
   local key = path .. '\0' .. size
   local font = fonts[key]
   if not font then
-    font = core.check(C.vs_font_open(path, size), what, level + 1)
+    font = core.check(C.vs_font_open(path, size), what)
     font = ffi.gc(font, C.vs_font_close)
     fonts[key] = font
   end
@@ -169,15 +170,15 @@ end
 
 local ALIGN = { left = 0, center = 1, centre = 1, right = 2 }
 
-local function text_opts(str, opts, what, level)
-  if type(str) ~= 'string' then error('vstudio: ' .. what .. ': text must be a string, got ' .. type(str), level + 1) end
+local function text_opts(str, opts, what)
+  if type(str) ~= 'string' then check.fail('%s: text must be a string, got %s', what, type(str)) end
   opts = opts or {}
-  if type(opts) ~= 'table' then error('vstudio: ' .. what .. ': options must be a table', level + 1) end
+  if type(opts) ~= 'table' then check.fail('%s: options must be a table', what) end
   local align = ALIGN[opts.align or 'left']
   if not align then
-    error('vstudio: ' .. what .. ': align must be "left", "center" or "right", got ' .. tostring(opts.align), level + 1)
+    check.fail('%s: align must be "left", "center" or "right", got %s', what, opts.align)
   end
-  return opts, get_font(opts, what, level + 1), align
+  return opts, get_font(opts, what), align
 end
 
 local function measure(font, str)
@@ -191,11 +192,11 @@ end
 -- centre ('center') or right edge ('right') at x; each line is aligned the
 -- same way inside the box. x or y may be "center" to centre the box in the frame.
 function M.text(f, str, opts)
-  local o, font, align = text_opts(str, opts, 'text', 2)
-  local r, g, b, a = core.color(o.color or 255, 'text', 2)
+  local o, font, align = text_opts(str, opts, 'text')
+  local r, g, b, a = check.color(o.color or 255, 'text')
   local x, y = o.x or 0, o.y or 0
   if (type(x) ~= 'number' and x ~= 'center') or (type(y) ~= 'number' and y ~= 'center') then
-    error('vstudio: text: x and y must be numbers or "center", got ' .. tostring(x) .. ', ' .. tostring(y), 2)
+    check.fail('text: x and y must be numbers or "center", got %s, %s', x, y)
   end
   local w, h = measure(font, str)
   -- the C side takes the box's top-left corner (align 0, 1, 2: x is 0, w/2, w into the box)
@@ -205,19 +206,23 @@ function M.text(f, str, opts)
   return f
 end
 
-return function(vs)
+local draw = {}
+
+-- vs.text's options, font and box size (clip.lua).
+function draw.text_layout(str, opts)
+  local o, font, align = text_opts(str, opts, 'text')
+  local w, h = measure(font, str)
+  return o, font, align, w, h
+end
+
+function draw.install(vs)
   vs.default_font = DEFAULT_FONT
 
   -- Width and height in pixels of the text's box (widest line x lines).
   function vs.text_size(str, opts)
-    local _, font = text_opts(str, opts, 'text_size', 2)
+    local _, font = text_opts(str, opts, 'text_size')
     return measure(font, str)
   end
-
-  -- Internal: used by vs.text (clip.lua).
-  vs._text_layout = function(str, opts, level)
-    local o, font, align = text_opts(str, opts, 'text', level + 1)
-    local w, h = measure(font, str)
-    return o, font, align, w, h
-  end
 end
+
+return draw

@@ -3,6 +3,8 @@
 -- in between). Names: linear, and in_, out_, in_out_ + quad, cubic, quart,
 -- quint, sine, expo, circ, back, elastic, bounce. Used by clip:ease(fn) and
 -- scene:ease(fn), which also accept the name as a string.
+local check = require 'vstudio.check'
+
 local pi, sin, cos, sqrt = math.pi, math.sin, math.cos, math.sqrt
 
 local ease = {}
@@ -66,18 +68,20 @@ do
   end
 end
 
--- Looks an easing up by function or name; errors at the caller's caller.
-local function resolve(fn, what, level)
+local M = {}
+
+-- Looks an easing up by function or name.
+function M.resolve(fn, what)
   if type(fn) == 'function' then return fn end
   if type(fn) == 'string' and ease[fn] then return ease[fn] end
   local names = {}
   for k in pairs(ease) do names[#names + 1] = k end
   table.sort(names)
-  error('vstudio: ' .. what .. ': easing must be a function on [0, 1] or one of ' ..
-        table.concat(names, ', ') .. '; got ' .. tostring(fn), (level or 1) + 1)
+  check.fail('%s: easing must be a function on [0, 1] or one of %s; got %s', what, table.concat(names, ', '), fn)
 end
 
-return function(vs)
+function M.install(vs)
   vs.ease = ease
-  vs._resolve_ease = resolve
 end
+
+return M

@@ -1,7 +1,9 @@
 -- vstudio: the Lua face of the video studio. `local vs = require 'vstudio'`.
--- Each concept lives in its own module (lua/vstudio/<concept>.lua) that
--- returns an installer adding its public names to `vs`; this file gathers
--- them. The names are the stable contract of DESIGN.md.
+-- Each concept lives in its own module (lua/vstudio/<concept>.lua) whose
+-- install(vs) adds its public names to `vs`; this file gathers them. The
+-- modules require each other for what they share (vstudio.check raises
+-- argument errors, vstudio.session holds what a run shares), never through
+-- `vs`. The names are the stable contract of DESIGN.md.
 local core = require 'vstudio.core'
 local ffi = require 'ffi'
 
@@ -16,7 +18,7 @@ vs.frame = core.frame
 vs.load = core.load
 
 for _, concept in ipairs { 'clip', 'ease', 'draw', 'act', 'video', 'write', 'render', 'dataset' } do
-  require('vstudio.' .. concept)(vs)
+  require('vstudio.' .. concept).install(vs)
 end
 
 return vs

@@ -5,46 +5,52 @@
 -- there vs.render only records the clip and returns, so the script's
 -- top-level code must build the same clip every time. Under `vstudio run`,
 -- `vstudio preview` and `run --watch` vs.render also only records the clip
--- (vs._record_render) and the command line's options apply.
+-- (session.record_render) and the command line's options apply.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
+local check = require 'vstudio.check'
+local session = require 'vstudio.session'
+local write = require 'vstudio.write'
 local C = core.C
 
 local function script_of_caller()
   for level = 3, 8 do
     local info = debug.getinfo(level, 'S')
     if not info then break end
-    if info.source:sub(1, 1) == '@' and not info.source:find('/vstudio/[%w_]+%.lua$') then
+    if info.source:sub(1, 1) == '@' and not check.is_own(info.source) then
       return info.source:sub(2)
     end
   end
 end
 
-return function(vs)
+local M = {}
+
+function M.install(vs)
   function vs.render(clip, opts)
     if type(clip) ~= 'table' or type(clip.render) ~= 'function' then
-      error('vstudio: render: expected a clip, got ' .. type(clip), 2)
+      check.fail('render: expected a clip, got %s', type(clip))
     end
-    if vs.worker or vs._record_render then
-      vs._render_clip = clip
+    if vs.worker or session.record_render then
+      session.render_clip = clip
       return clip
     end
     opts = opts or {}
-    if type(opts) ~= 'table' then error('vstudio: render: options must be a table', 2) end
+    if type(opts) ~= 'table' then check.fail('render: options must be a table') end
     local script = opts.script or script_of_caller()
-    if not script and vs._script_clip and vs._script_clip.clip == clip then script = vs._script_clip.path end
+    local returned = session.script_clip
+    if not script and returned and returned.clip == clip then script = returned.path end
     if not script then
-      error('vstudio: render: the clip must come from a script file (workers re-run it and take what it ' ..
-            'returns): use `vstudio run`, call vs.render from a .lua file, or render the clip a script ' ..
-            "returns (vstudio repl anim.lua, then vs.render(clip, {out = 'a.mp4'}))", 2)
+      check.fail('render: the clip must come from a script file (workers re-run it and take what it ' ..
+                 'returns): use `vstudio run`, call vs.render from a .lua file, or render the clip a script ' ..
+                 "returns (vstudio repl anim.lua, then vs.render(clip, {out = 'a.mp4'}))")
     end
     local o = ffi.new('vs_render_options')
     C.vs_render_options_init(o)
     local keep = { script }
-    local eo = vs.encoder_options(opts.out or '?', {
+    local eo = write.encoder_options(opts.out or '?', {
       crf = opts.crf, preset = opts.preset, codec = opts.codec, pix_fmt = opts.pix_fmt,
       bitrate = opts.bitrate, gop = opts.gop, options = opts.options, threads = opts.threads,
-    }, 2)
+    })
     keep[#keep + 1] = eo
     o.encoder = eo
     o.script = script
@@ -71,7 +77,7 @@ return function(vs)
     if opts.frames then
       local first, last = opts.frames[1], opts.frames[2]
       if type(first) ~= 'number' or type(last) ~= 'number' or first < 0 or last <= first then
-        error('vstudio: render: frames must be {first, end} with 0 <= first < end', 2)
+        check.fail('render: frames must be {first, end} with 0 <= first < end')
       end
       o.first, o['end'] = first, last
     end
@@ -79,7 +85,9 @@ return function(vs)
     o.force = opts.force and 1 or 0
     o.progress = opts.quiet and 2 or 0
     local rc = C.vs_render(o)
-    if rc ~= 0 then error('vstudio: render: ' .. ffi.string(C.vs_last_error()), 2) end
+    if rc ~= 0 then check.fail('render: %s', ffi.string(C.vs_last_error())) end
     return clip
   end
 end
+
+return M

@@ -15,6 +15,8 @@
 local ffi = require 'ffi'
 local vs = require 'vstudio'
 local core = require 'vstudio.core'
+local check = require 'vstudio.check'
+local session = require 'vstudio.session'
 
 local C = core.C
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
@@ -308,17 +310,17 @@ function M.use_color()
   return is_tty(1)
 end
 
-local function as_frame(x, t, what, level)
+local function as_frame(x, t, what)
   if vs.is_clip(x) then
     t = t or 0
-    if type(t) ~= 'number' then error('vstudio: ' .. what .. ': t must be a number of seconds', level + 1) end
+    if type(t) ~= 'number' then check.fail('%s: t must be a number of seconds', what) end
     if t < 0 or x:frame_index(t) >= x.frames then
-      error(string.format('vstudio: %s: t=%g is outside the clip (0 <= t < %g s)', what, t, x.duration), level + 1)
+      check.fail('%s: t=%g is outside the clip (0 <= t < %g s)', what, t, x.duration)
     end
     return x:frame_at(t)
   end
   if type(x) == 'cdata' and ffi.istype('vs_frame *', x) then return x end
-  error('vstudio: ' .. what .. ': expected a clip or a frame, got ' .. (vs.is_clip(x) and 'clip' or type(x)), level + 1)
+  check.fail('%s: expected a clip or a frame, got %s', what, (vs.is_clip(x) and 'clip' or type(x)))
 end
 
 local RAMP = ' .:-=+*#%@'
@@ -328,8 +330,8 @@ local RAMP = ' .:-=+*#%@'
 function M.show(x, t, opts)
   if type(t) == 'table' then t, opts = nil, t end
   opts = opts or {}
-  if type(opts) ~= 'table' then error('vstudio: show: options must be a table', 2) end
-  local f = as_frame(x, t, 'show', 2)
+  if type(opts) ~= 'table' then check.fail('show: options must be a table') end
+  local f = as_frame(x, t, 'show')
   local cols, rows = M.terminal_size()
   cols, rows = opts.width or cols, opts.height or max(2, rows - 2)
   local color = opts.color
@@ -432,34 +434,32 @@ end
 
 local PAD = 4
 
--- Where the tiles of a sheet go: checks the arguments (errors at the
--- caller's caller), returns the tiles {x, y, w, h, frame}, the label strip
+-- Where the tiles of a sheet go: checks the arguments, returns the tiles {x, y, w, h, frame}, the label strip
 -- height and the sheet's size.
-local function layout(clip, n, opts, level)
+local function layout(clip, n, opts)
   if type(n) == 'table' then n, opts = nil, n end
   opts = opts or {}
-  if not vs.is_clip(clip) then error('vstudio: sheet: expected a clip, got ' .. type(clip), level + 1) end
-  if type(opts) ~= 'table' then error('vstudio: sheet: options must be a table', level + 1) end
+  if not vs.is_clip(clip) then check.fail('sheet: expected a clip, got %s', type(clip)) end
+  if type(opts) ~= 'table' then check.fail('sheet: options must be a table') end
   n = n or 9
   if type(n) ~= 'number' or n < 1 or n % 1 ~= 0 then
-    error('vstudio: sheet: n must be a positive integer, got ' .. tostring(n), level + 1)
+    check.fail('sheet: n must be a positive integer, got %s', n)
   end
   n = min(n, clip.frames)
   local cols = opts.columns or ceil(math.sqrt(n))
   if type(cols) ~= 'number' or cols < 1 or cols % 1 ~= 0 then
-    error('vstudio: sheet: columns must be a positive integer, got ' .. tostring(cols), level + 1)
+    check.fail('sheet: columns must be a positive integer, got %s', cols)
   end
   local rows = ceil(n / cols)
   local tw = opts.tile or min(clip.width, 320)
   if opts.width then
     if type(opts.width) ~= 'number' or opts.width < 1 or opts.width % 1 ~= 0 then
-      error('vstudio: sheet: width must be a positive integer, got ' .. tostring(opts.width), level + 1)
+      check.fail('sheet: width must be a positive integer, got %s', opts.width)
     end
     tw = floor((opts.width - PAD * (cols + 1)) / cols)
   end
   if type(tw) ~= 'number' or tw < 1 or tw % 1 ~= 0 then
-    error(string.format('vstudio: sheet: %d columns of tiles do not fit (tile width %s)', cols, tostring(tw)),
-          level + 1)
+    check.fail('sheet: %d columns of tiles do not fit (tile width %s)', cols, tw)
   end
   local th = max(1, floor(tw * clip.height / clip.width + 0.5))
   local lh = max(12, min(28, floor(th / 5)))
@@ -479,7 +479,7 @@ end
 -- width: the whole sheet's width; tile: one tile's width (default the
 -- clip's width up to 320). Tiles at the clip's size are exact copies.
 function M.sheet(clip, n, opts)
-  local tiles, lh, W, H = layout(clip, n, opts, 2)
+  local tiles, lh, W, H = layout(clip, n, opts)
   local sheet = core.frame(W, H):fill(24, 24, 24, 255)
   for _, tile in ipairs(tiles) do
     local f = clip:frame(tile.frame)
@@ -492,7 +492,7 @@ end
 
 -- The tiles sheet() draws ({x, y, w, h, frame} each), for tests and tools.
 function M.sheet_layout(clip, n, opts)
-  local tiles = layout(clip, n, opts, 2)
+  local tiles = layout(clip, n, opts)
   return tiles
 end
 
@@ -520,18 +520,18 @@ function M.run_script(path, args)
   if not res[1] then error(res[2], 0) end
   -- vs.render(clip) at the prompt re-runs this script in its workers: fine
   -- for the very clip it returned (not for one derived from it)
-  if vs.is_clip(res[2]) then vs._script_clip = { clip = res[2], path = path } end
+  if vs.is_clip(res[2]) then session.script_clip = { clip = res[2], path = path } end
   return unpack(res, 2, table.maxn(res))
 end
 
 -- The clip a script returns or hands to vs.render (which only records it
 -- here: the preview is the render).
 local function load_clip(path, args)
-  vs._record_render, vs._render_clip = true, nil
+  session.record_render, session.render_clip = true, nil
   local ok, clip = pcall(M.run_script, path, args)
-  vs._record_render = nil
+  session.record_render = false
   if not ok then error(clip, 0) end
-  if clip == nil then clip = vs._render_clip end
+  if clip == nil then clip = session.render_clip end
   if not vs.is_clip(clip) then
     error(path .. ': the script must return a clip (it returned ' .. (clip == nil and 'nothing' or type(clip)) .. ')', 0)
   end

@@ -11,6 +11,9 @@
 -- which :frame(i) and :iter() number); in a constant-rate video they agree.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
+local check = require 'vstudio.check'
+local clip = require 'vstudio.clip'
+local session = require 'vstudio.session'
 
 local C = core.C
 
@@ -27,28 +30,30 @@ end
 
 local function check_path(path, what)
   if type(path) ~= 'string' or path == '' then
-    error('vstudio: ' .. what .. ': path must be a non-empty string, got ' .. tostring(path), 3)
+    check.fail('%s: path must be a non-empty string, got %s', what, path)
   end
 end
 
 local function check_index(v, i, what)
   if type(i) ~= 'number' or i % 1 ~= 0 or i < 0 or i >= v.video_frames then
-    error(string.format('vstudio: %s: frame %s is out of range (%s has %d frames, 0..%d)', what,
-                        tostring(i), v.path, v.video_frames, v.video_frames - 1), 3)
+    check.fail('%s: frame %s is out of range (%s has %d frames, 0..%d)', what, i, v.path, v.video_frames,
+               v.video_frames - 1)
   end
 end
 
-return function(vs)
+local M = {}
+
+function M.install(vs)
   -- vs.probe(path[, {cache = false}]) -> {width, height, fps, fps_num, fps_den,
   -- frames, duration, codec, pix_fmt, bit_rate, container, vfr}
   function vs.probe(path, opts)
     check_path(path, 'probe')
     if opts ~= nil and type(opts) ~= 'table' then
-      error('vstudio: probe: options must be a table, got ' .. type(opts), 2)
+      check.fail('probe: options must be a table, got %s', type(opts))
     end
     local use_cache = not (opts and opts.cache == false)
     local info = ffi.new('vs_probe_info')
-    core.check(C.vs_probe(path, use_cache and 1 or 0, info), 'probe', 2)
+    core.check(C.vs_probe(path, use_cache and 1 or 0, info), 'probe')
     return probe_table(info)
   end
 
@@ -56,35 +61,35 @@ return function(vs)
   function vs.video(path, opts)
     check_path(path, 'video')
     if opts ~= nil and type(opts) ~= 'table' then
-      error('vstudio: video: options must be a table, got ' .. type(opts), 2)
+      check.fail('video: options must be a table, got %s', type(opts))
     end
     local threads = opts and opts.threads or 0
     if type(threads) ~= 'number' or threads % 1 ~= 0 or threads < 0 or threads > 256 then
-      error('vstudio: video: threads must be an integer 0..256 (0: automatic), got ' .. tostring(threads), 2)
+      check.fail('video: threads must be an integer 0..256 (0: automatic), got %s', threads)
     end
     -- in the render engine every worker opens this video: share one decoder
-    local dec = (vs._shared_video and C.vs_decoder_open_shared or C.vs_decoder_open)(path, threads)
-    core.check(dec, 'video', 2)
+    local dec = (session.shared_video and C.vs_decoder_open_shared or C.vs_decoder_open)(path, threads)
+    core.check(dec, 'video')
     dec = ffi.gc(dec, C.vs_decoder_close)
     local info = ffi.new('vs_probe_info')
-    core.check(C.vs_decoder_info(dec, info), 'video', 2)
+    core.check(C.vs_decoder_info(dec, info), 'video')
     local p = probe_table(info)
     -- vs_decoder_frame decodes forward without seeking when k is the next
     -- frame (or a few ahead), so a clip rendered in order costs one decode
     -- per frame.
     local frames, render = p.frames, function(_, k, frame)
-      core.check(C.vs_decoder_frame(dec, k, frame), 'video', 3)
+      core.check(C.vs_decoder_frame(dec, k, frame), 'video')
     end
     if p.vfr then
       -- clip frame k is time k/fps: the frame shown then, by timestamp
       frames = math.max(1, math.floor(p.duration * p.fps_num / p.fps_den + 0.5))
       local shown = ffi.new('int64_t[1]')
       render = function(_, k, frame)
-        core.check(C.vs_decoder_index_at(dec, k * p.fps_den / p.fps_num, shown), 'video', 3)
-        core.check(C.vs_decoder_frame(dec, shown[0], frame), 'video', 3)
+        core.check(C.vs_decoder_index_at(dec, k * p.fps_den / p.fps_num, shown), 'video')
+        core.check(C.vs_decoder_frame(dec, shown[0], frame), 'video')
       end
     end
-    local v = vs.new_clip({ p.width, p.height }, p.fps_num, p.fps_den, frames, render)
+    local v = clip.new_clip({ p.width, p.height }, p.fps_num, p.fps_den, frames, render)
     v.path, v.codec, v.pix_fmt, v.container, v.bit_rate = path, p.codec, p.pix_fmt, p.container, p.bit_rate
     v.vfr, v.video_frames = p.vfr, p.frames
 
@@ -92,7 +97,7 @@ return function(vs)
     function v.frame(self, i)
       check_index(self, i, 'video:frame')
       local f = core.frame(p.width, p.height)
-      core.check(C.vs_decoder_frame(dec, i, f), 'video:frame', 2)
+      core.check(C.vs_decoder_frame(dec, i, f), 'video:frame')
       return f
     end
 
@@ -104,15 +109,14 @@ return function(vs)
       a = a or 0
       b = b or n
       if type(a) ~= 'number' or type(b) ~= 'number' or a % 1 ~= 0 or b % 1 ~= 0 or a < 0 or b > n or a > b then
-        error(string.format('vstudio: video:iter: range must be 0 <= a <= b <= %d, got %s, %s', n,
-                            tostring(a), tostring(b)), 2)
+        check.fail('video:iter: range must be 0 <= a <= b <= %d, got %s, %s', n, a, b)
       end
       local f = core.frame(p.width, p.height)
       local i = a - 1
       return function()
         i = i + 1
         if i >= b then return nil end
-        core.check(C.vs_decoder_frame(dec, i, f), 'video:iter', 2)
+        core.check(C.vs_decoder_frame(dec, i, f), 'video:iter')
         return i, f
       end
     end
@@ -127,3 +131,5 @@ return function(vs)
     return v
   end
 end
+
+return M

@@ -16,6 +16,7 @@
 -- Errors read 'vstudio: write: PATH[: frame N]: why'.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
+local check = require 'vstudio.check'
 local C = core.C
 
 local Writer = {}
@@ -27,9 +28,12 @@ local option_names = {
   force = true,
 }
 
--- Fills a vs_encoder_options from a Lua table; the strings stay referenced
--- by `keep` for as long as the options are used.
-local function encoder_options(path, opts, level)
+local M = {}
+
+-- Fills a vs_encoder_options from a Lua table (vs.write's and vs.render's
+-- options); the strings stay referenced by `keep` for as long as the
+-- options are used.
+function M.encoder_options(path, opts)
   local o = ffi.new('vs_encoder_options')
   C.vs_encoder_options_init(o)
   local keep = {}
@@ -37,27 +41,26 @@ local function encoder_options(path, opts, level)
     local v = opts[name]
     if v == nil then return nil end
     if type(v) ~= 'string' then
-      error(string.format('vstudio: write: %s: %s must be a string, got %s', path, name, type(v)), level + 1)
+      check.fail('write: %s: %s must be a string, got %s', path, name, type(v))
     end
     keep[#keep + 1] = v
     return v
   end
   for k in pairs(opts) do
     if not option_names[k] then
-      error(string.format("vstudio: write: %s: unknown option '%s'", path, tostring(k)), level + 1)
+      check.fail("write: %s: unknown option '%s'", path, k)
     end
   end
   if opts.fps ~= nil then
     local num, den = ffi.new('int[1]'), ffi.new('int[1]')
     if C.vs_parse_rational(tostring(opts.fps), num, den) < 0 then
-      error(string.format('vstudio: write: %s: fps %s: %s', path, tostring(opts.fps),
-                          ffi.string(C.vs_last_error())), level + 1)
+      check.fail('write: %s: fps %s: %s', path, opts.fps, ffi.string(C.vs_last_error()))
     end
     o.fps_num, o.fps_den = num[0], den[0]
   end
   if opts.crf ~= nil then
     if type(opts.crf) ~= 'number' or opts.crf < 0 or opts.crf > 63 or opts.crf % 1 ~= 0 then
-      error(string.format('vstudio: write: %s: crf must be an integer 0..63, got %s', path, tostring(opts.crf)), level + 1)
+      check.fail('write: %s: crf must be an integer 0..63, got %s', path, opts.crf)
     end
     o.crf = opts.crf
   end
@@ -65,7 +68,7 @@ local function encoder_options(path, opts, level)
     local v = opts[name]
     if v ~= nil then
       if type(v) ~= 'number' or v < 0 or v % 1 ~= 0 then
-        error(string.format('vstudio: write: %s: %s must be a non-negative integer', path, name), level + 1)
+        check.fail('write: %s: %s must be a non-negative integer', path, name)
       end
       o[name] = v
     end
@@ -78,14 +81,13 @@ local function encoder_options(path, opts, level)
       b = n and tonumber(n) * (({ k = 1e3, K = 1e3, m = 1e6, M = 1e6 })[unit] or 1)
     end
     if type(b) ~= 'number' or b <= 0 or b ~= b or b == math.huge then
-      error(string.format("vstudio: write: %s: bitrate must be bits/s (5000000 or '5M'), got %s", path,
-                          tostring(opts.bitrate)), level + 1)
+      check.fail("write: %s: bitrate must be bits/s (5000000 or '5M'), got %s", path, opts.bitrate)
     end
     o.bit_rate = math.floor(b)
   end
   if opts.force ~= nil then
     if type(opts.force) ~= 'boolean' then
-      error(string.format('vstudio: write: %s: force must be a boolean', path), level + 1)
+      check.fail('write: %s: force must be a boolean', path)
     end
     o.force = opts.force and 1 or 0
   end
@@ -96,22 +98,21 @@ end
 
 -- After a failed push the writer is finished: later calls repeat why.
 local function failed(self)
-  error('vstudio: write: ' .. self.path .. ': nothing written, an earlier push failed: ' .. self.failed, 3)
+  check.fail('write: %s: nothing written, an earlier push failed: %s', self.path, self.failed)
 end
 
 function Writer:push(frame)
   if self.failed then failed(self) end
-  if self.closed then error('vstudio: write: ' .. self.path .. ': push after close', 2) end
+  if self.closed then check.fail('write: %s: push after close', self.path) end
   if not ffi.istype('vs_frame*', frame) and not ffi.istype('vs_frame', frame) then
-    error(string.format('vstudio: write: %s: frame %d: push expects a frame, got %s', self.path, self.count,
-                        type(frame)), 2)
+    check.fail('write: %s: frame %d: push expects a frame, got %s', self.path, self.count, type(frame))
   end
   if not self.enc then
     local enc = C.vs_encoder_open(self.path, frame.width, frame.height, self.options)
     if enc == nil then
       local msg = ffi.string(C.vs_last_error())
       self.closed, self.failed = true, msg
-      error('vstudio: write: ' .. msg, 2)
+      check.fail('write: %s', msg)
     end
     self.enc = ffi.gc(enc, C.vs_encoder_abort)
   end
@@ -119,7 +120,7 @@ function Writer:push(frame)
     local msg = ffi.string(C.vs_last_error())
     self:abort()
     self.failed = msg
-    error('vstudio: write: ' .. msg, 2)
+    check.fail('write: %s', msg)
   end
   self.count = self.count + 1
   return self
@@ -140,13 +141,13 @@ function Writer:close()
   if self.closed then return self.count end
   self.closed = true
   if not self.enc then
-    error('vstudio: write: ' .. self.path .. ': no frames were pushed; nothing written', 2)
+    check.fail('write: %s: no frames were pushed; nothing written', self.path)
   end
   local enc = ffi.gc(self.enc, nil)
   self.enc = nil
   if C.vs_encoder_close(enc) < 0 then
     self.failed = ffi.string(C.vs_last_error())
-    error('vstudio: write: ' .. self.failed, 2)
+    check.fail('write: %s', self.failed)
   end
   return self.count
 end
@@ -155,12 +156,13 @@ function Writer:__tostring()
   return string.format('writer %s (%d frames%s)', self.path, self.count, self.closed and ', closed' or '')
 end
 
-return function(vs)
-  vs.encoder_options = encoder_options
+function M.install(vs)
   function vs.write(path, opts)
-    if type(path) ~= 'string' or path == '' then error('vstudio: write: path must be a non-empty string', 2) end
-    if opts ~= nil and type(opts) ~= 'table' then error('vstudio: write: options must be a table', 2) end
-    local o, keep = encoder_options(path, opts or {}, 2)
+    if type(path) ~= 'string' or path == '' then check.fail('write: path must be a non-empty string') end
+    if opts ~= nil and type(opts) ~= 'table' then check.fail('write: options must be a table') end
+    local o, keep = M.encoder_options(path, opts or {})
     return setmetatable({ path = path, options = o, keep = keep, count = 0, closed = false }, Writer)
   end
 end
+
+return M
