@@ -282,7 +282,8 @@ static void over_background(vs_frame *f, const uint8_t *bg)
 }
 
 /* Fits, fills or pads src into dst (the folder's size) over the background. */
-static int resize_into(struct worker_buf *b, vs_frame *dst, const vs_frame *src, int mode, const uint8_t *bg)
+static int resize_into(struct worker_buf *b, vs_frame *dst, const vs_frame *src, vs_resize_mode mode,
+                       const uint8_t *bg)
 {
     vs_frame_fill(dst, bg[0], bg[1], bg[2], 255);
     const vs_frame *from = src;

@@ -39,8 +39,8 @@ static int write_header(FILE *f, const char *descr, const long long *shape)
     return fputc('\n', f) == EOF ? -1 : 0;
 }
 
-int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, int dtype,
-                 int channels)
+int vs_npy_write(const char *path, vs_frame *const *frames, int n, vs_npy_layout layout,
+                 vs_npy_dtype dtype, int channels)
 {
     if (n < 1)
         return vs_fail("%s: no frames to write", path);
@@ -52,12 +52,12 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
             return vs_fail("%s: frames of different sizes (%dx%d and %dx%d) in one batch; "
                            "give the dataset a size", path, w, h, frames[i]->width, frames[i]->height);
     long long shape[4] = {n, h, w, channels};
-    if (layout == 1) {
+    if (layout == VS_NPY_NCHW) {
         shape[1] = channels;
         shape[2] = h;
         shape[3] = w;
     }
-    size_t elem = dtype == 1 ? 4 : 1;
+    size_t elem = dtype == VS_NPY_FLOAT32 ? 4 : 1;
     size_t row_len = (size_t)w * (size_t)channels * elem;
     unsigned char *row = malloc(row_len);
     if (!row)
@@ -78,16 +78,16 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
         vs_outfile_abort(out);
         return -1;
     }
-    int rc = write_header(f, dtype == 1 ? "<f4" : "|u1", shape);
+    int rc = write_header(f, dtype == VS_NPY_FLOAT32 ? "<f4" : "|u1", shape);
     for (int i = 0; rc == 0 && i < n; i++) {
         const vs_frame *fr = frames[i];
-        if (layout == 1) {
+        if (layout == VS_NPY_NCHW) {
             /* One plane per channel: rows of one channel. */
             for (int c = 0; rc == 0 && c < channels; c++)
                 for (int y = 0; rc == 0 && y < h; y++) {
                     const uint8_t *p = fr->data + (size_t)y * fr->stride + c;
                     for (int x = 0; x < w; x++) {
-                        if (dtype == 1) {
+                        if (dtype == VS_NPY_FLOAT32) {
                             float v = p[x * 4] / 255.0f;
                             memcpy(row + (size_t)x * 4, &v, 4);
                         } else {
@@ -102,7 +102,7 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
                 size_t k = 0;
                 for (int x = 0; x < w; x++)
                     for (int c = 0; c < channels; c++, k++) {
-                        if (dtype == 1) {
+                        if (dtype == VS_NPY_FLOAT32) {
                             float v = p[x * 4 + c] / 255.0f;
                             memcpy(row + k * 4, &v, 4);
                         } else {

@@ -42,7 +42,6 @@
 #include "progress.h"
 #include "vstudio.h"
 
-#define MAX_OUTPUTS 8
 /* Frames a worker claims at once: contiguous, so a clip reading a video
  * reads it forward. */
 #define CHUNK 4
@@ -56,7 +55,7 @@ static int window_for(int workers)
 /* What a worker leaves for the encoding thread: frame k's pictures, one
  * per output, in slot vs_pool_slot(pool, k). */
 struct slot {
-    vs_picture *pictures[MAX_OUTPUTS];
+    vs_picture *pictures[VS_MAX_OUTPUTS];
 };
 
 struct clip_info {
@@ -100,7 +99,7 @@ struct engine {
     int main_pending;     /* the script's main run (vs.worker = false) is still to come */
     atomic_int *signalled; /* SIGINT/SIGTERM that arrived, or 0 (interrupt.h) */
     struct worker *workers;
-    vs_encoder *encoders[MAX_OUTPUTS];
+    vs_encoder *encoders[VS_MAX_OUTPUTS];
     int n_encoders;
 
     vs_pool *pool;        /* frames claimed, drawn and taken in order (pool.h) */
@@ -331,7 +330,7 @@ static void *worker_main(void *arg)
     vs_pool_run run = {0};
     int64_t k;
     while ((k = vs_pool_claim(e->pool, &run, &w->waited)) >= 0) {
-        vs_picture *pictures[MAX_OUTPUTS] = {0};
+        vs_picture *pictures[VS_MAX_OUTPUTS] = {0};
         double t0 = vs_now();
         int rc = produce_frame(w, k, pictures);
         w->busy += vs_now() - t0;
@@ -356,8 +355,8 @@ static void *worker_main(void *arg)
 static int open_outputs(struct engine *e)
 {
     const vs_render_options *o = e->opts;
-    if (o->n_outputs < 1 || o->n_outputs > MAX_OUTPUTS)
-        return vs_fail("between 1 and %d outputs, got %d", MAX_OUTPUTS, o->n_outputs);
+    if (o->n_outputs < 1 || o->n_outputs > VS_MAX_OUTPUTS)
+        return vs_fail("between 1 and %d outputs, got %d", VS_MAX_OUTPUTS, o->n_outputs);
     for (int i = 0; i < o->n_outputs; i++) {
         vs_encoder_options eo = o->encoder;
         eo.fps_num = e->clip.fps_num;
@@ -727,7 +726,7 @@ static int run_engine(struct engine *e)
     vs_pool_set_window(e->pool, window_for(1));
 
     double start = vs_now(), cpu_start = process_cpu();
-    progress = vs_progress_start("frames", e->end - e->first, (enum vs_progress_mode)o->progress);
+    progress = vs_progress_start("frames", e->end - e->first, o->progress);
     int initial = o->workers > 0 ? e->max_workers : (e->max_workers < 2 ? e->max_workers : 2);
     for (int i = 0; i < initial; i++) {
         if (start_worker(e) < 0) {
@@ -750,7 +749,7 @@ static int run_engine(struct engine *e)
                 break;
             }
         }
-        memset(pictures, 0, MAX_OUTPUTS * sizeof *pictures);
+        memset(pictures, 0, VS_MAX_OUTPUTS * sizeof *pictures);
         if (vs_pool_stopped(e->pool))
             break;
         vs_pool_done(e->pool, k);

@@ -77,7 +77,7 @@ return function(vs)
     end
     o.workers = opts.workers or 0
     o.force = opts.force and 1 or 0
-    o.progress = opts.quiet and 2 or 0
+    o.progress = opts.quiet and 'VS_PROGRESS_QUIET' or 'VS_PROGRESS_AUTO'
     local rc = C.vs_render(o)
     if rc ~= 0 then error('vstudio: render: ' .. ffi.string(C.vs_last_error()), 2) end
     return clip
