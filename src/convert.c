@@ -16,6 +16,8 @@
  * The folder's thread takes pictures strictly in frame order from the pool's
  * window (pool.h) and hands them to the encoder; a worker may not run more
  * than the window ahead, so memory is flat whatever the folder size.
+ * (convert_folder: open_folder_encoder, the workers, encode_folder; one
+ * exit stops and joins the workers, then commits or aborts the output.)
  * The encoder writes a private temporary (outfile.h) and renames it when
  * complete; any failure or Ctrl-C aborts it, which removes the temporary:
  * a rerun never trusts a truncated video.
@@ -543,12 +545,13 @@ static int first_size(struct job *j, const vs_convert_options *o)
     return job_fail(j, "%s: none of the %lld frames could be read", j->dir, (long long)j->frames);
 }
 
-static int convert_folder(struct job *j, struct batch *bt)
+/* The folder's encoder (its settings stamp in the comment, for resume),
+ * and what its pixel format allows: odd sizes padded (a note), JPEGs
+ * decoded straight to YUV. */
+static int open_folder_encoder(struct pipeline *p)
 {
-    const vs_convert_options *o = bt->o;
-    double t0 = now_seconds();
-    if (first_size(j, o) < 0)
-        return -1;
+    struct job *j = p->job;
+    const vs_convert_options *o = p->batch->o;
     vs_encoder_options eo;
     vs_encoder_options_init(&eo);
     eo.fps_num = o->fps_num;
@@ -556,18 +559,17 @@ static int convert_folder(struct job *j, struct batch *bt)
     eo.crf = o->crf;
     eo.preset = o->preset;
     eo.codec = o->codec;
-    eo.threads = bt->encoder_threads;
+    eo.threads = p->batch->encoder_threads;
     eo.no_pad_note = 1; /* said once in the folder's warning below, with the folder's name */
     char comment[96];
     snprintf(comment, sizeof comment, "%s%lld files, source %016llx", COMMENT_PREFIX, (long long)j->frames,
              (unsigned long long)j->source);
     eo.comment = comment;
-    struct pipeline p = {.job = j, .batch = bt};
-    p.enc = vs_encoder_open(j->out, j->width, j->height, &eo);
-    if (!p.enc)
+    p->enc = vs_encoder_open(j->out, j->width, j->height, &eo);
+    if (!p->enc)
         return job_fail(j, "%s", vs_last_error());
     int pw, ph;
-    const char *pix_fmt = vs_encoder_pix_fmt(p.enc, &pw, &ph);
+    const char *pix_fmt = vs_encoder_pix_fmt(p->enc, &pw, &ph);
     j->out_width = pw;
     j->out_height = ph;
     if (pw != j->width || ph != j->height) {
@@ -578,32 +580,21 @@ static int convert_folder(struct job *j, struct batch *bt)
     j->jpeg_direct = !getenv("VSTUDIO_JPEG_RGB") && pix_fmt && !strcmp(pix_fmt, "yuv420p") &&
                      pw == j->width && ph == j->height;
     yuv_map_init(&j->jpeg_map, j->height >= 720); /* encode.c's rule for BT.709 */
-    int workers = bt->workers;
-    if (workers > j->frames)
-        workers = (int)j->frames;
-    int capacity = workers * 2 + 2;
-    p.slots = calloc((size_t)capacity, sizeof *p.slots);
-    p.pool = vs_pool_new(0, j->frames, capacity, 1, bt->stop);
-    pthread_t *threads = calloc((size_t)workers, sizeof *threads);
-    int started = 0, ret = -1;
-    if (!p.slots || !p.pool || !threads) {
-        job_fail(j, "%s: out of memory", j->dir);
-        goto done;
-    }
-    for (; started < workers; started++) {
-        vs_pool_join(p.pool);
-        if (pthread_create(&threads[started], NULL, worker_main, &p)) {
-            vs_pool_leave(p.pool);
-            job_fail(j, "%s: cannot start a decoding thread", j->dir);
-            goto done;
-        }
-    }
+    return 0;
+}
+
+/* Takes the workers' pictures in frame order into the encoder, leaving out
+ * bad frames under skip_bad; a stop (Ctrl-C) marks the job interrupted. */
+static int encode_folder(struct pipeline *p)
+{
+    struct job *j = p->job;
+    struct batch *bt = p->batch;
     for (int64_t i = 0; i < j->frames; i++) {
-        if (vs_pool_take(p.pool, i, NULL) < 0) {
+        if (vs_pool_take(p->pool, i, NULL) < 0) {
             j->state = JOB_INTERRUPTED;
-            goto done;
+            return -1;
         }
-        struct slot *s = &p.slots[vs_pool_slot(p.pool, i)];
+        struct slot *s = &p->slots[vs_pool_slot(p->pool, i)];
         enum slot_state state = s->state;
         vs_picture *pic = s->pic;
         char *error = s->error;
@@ -611,27 +602,55 @@ static int convert_folder(struct job *j, struct batch *bt)
         s->pic = NULL;
         s->error = NULL;
         if (state != SLOT_READY) {
-            if (state == SLOT_FATAL || !o->skip_bad || !error) {
+            if (state == SLOT_FATAL || !bt->o->skip_bad || !error) {
                 job_fail(j, "%s", error ? error : "out of memory");
                 free(error);
-                goto done;
+                return -1;
             }
             add_bad(j, error);
-        } else if (vs_encoder_push_picture(p.enc, pic) < 0) {
-            job_fail(j, "%s", vs_last_error()); /* names the output and the frame */
-            goto done;
+        } else if (vs_encoder_push_picture(p->enc, pic) < 0) {
+            return job_fail(j, "%s", vs_last_error()); /* names the output and the frame */
         } else {
             j->written++;
         }
         j->processed++;
         atomic_fetch_add(&bt->frames_done, 1);
-        vs_pool_done(p.pool, i);
+        vs_pool_done(p->pool, i);
     }
-    if (j->written == 0) {
-        job_fail(j, "%s: none of the %lld frames could be read", j->dir, (long long)j->frames);
+    if (j->written == 0)
+        return job_fail(j, "%s: none of the %lld frames could be read", j->dir, (long long)j->frames);
+    return 0;
+}
+
+static int convert_folder(struct job *j, struct batch *bt)
+{
+    double t0 = now_seconds();
+    if (first_size(j, bt->o) < 0)
+        return -1;
+    struct pipeline p = {.job = j, .batch = bt};
+    int rc = open_folder_encoder(&p);
+    if (rc < 0)
+        return rc;
+    int workers = bt->workers;
+    if (workers > j->frames)
+        workers = (int)j->frames;
+    int capacity = workers * 2 + 2;
+    p.slots = calloc((size_t)capacity, sizeof *p.slots);
+    p.pool = vs_pool_new(0, j->frames, capacity, 1, bt->stop);
+    pthread_t *threads = calloc((size_t)workers, sizeof *threads);
+    int started = 0;
+    rc = p.slots && p.pool && threads ? 0 : job_fail(j, "%s: out of memory", j->dir);
+    if (rc < 0)
         goto done;
+    for (; started < workers; started++) {
+        vs_pool_join(p.pool);
+        if (pthread_create(&threads[started], NULL, worker_main, &p)) {
+            vs_pool_leave(p.pool);
+            rc = job_fail(j, "%s: cannot start a decoding thread", j->dir);
+            goto done;
+        }
     }
-    ret = 0;
+    rc = encode_folder(&p);
 done:
     if (p.pool)
         vs_pool_stop(p.pool);
@@ -641,20 +660,20 @@ done:
         vs_picture_release(p.slots[k].pic);
         free(p.slots[k].error);
     }
-    if (ret == 0) {
+    if (rc == 0) {
         if (vs_encoder_close(p.enc) < 0)
-            ret = job_fail(j, "%s", vs_last_error());
+            rc = job_fail(j, "%s", vs_last_error());
     } else {
         vs_encoder_abort(p.enc);
     }
     vs_pool_free(p.pool);
     free(threads);
     free(p.slots);
-    if (ret == 0) {
+    if (rc == 0) {
         j->state = JOB_CONVERTED;
         j->seconds = now_seconds() - t0;
     }
-    return ret;
+    return rc;
 }
 
 static void *job_thread(void *arg)
