@@ -146,6 +146,7 @@ void vs_render_options_init(vs_render_options *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->end = -1;
+    opts->progress = VS_PROGRESS_AUTO;
     opts->summary = 1;
     vs_encoder_options_init(&opts->encoder);
 }
