@@ -14,7 +14,6 @@
 #include "hash.h"
 #include "vstudio.h"
 
-#define MAX_OUTPUTS 8
 
 static const char usage[] =
     "Usage: vstudio run SCRIPT.lua [OPTIONS] [-- ARGS...]\n"
@@ -112,7 +111,7 @@ int vs_cmd_run(int argc, char **argv)
     const char *cmd = "run";
     vs_render_options o;
     vs_render_options_init(&o);
-    const char *outputs[MAX_OUTPUTS], *formats[MAX_OUTPUTS];
+    const char *outputs[VS_MAX_OUTPUTS], *formats[VS_MAX_OUTPUTS];
     const char *global_format = NULL;
     int n_outputs = 0, watch = 0;
     char *generated = NULL;
@@ -137,8 +136,8 @@ int vs_cmd_run(int argc, char **argv)
             return VS_EXIT_OK;
         } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
             NEED_VALUE();
-            if (n_outputs == MAX_OUTPUTS)
-                return vs_cli_usage_error(cmd, "at most %d outputs", MAX_OUTPUTS);
+            if (n_outputs == VS_MAX_OUTPUTS)
+                return vs_cli_usage_error(cmd, "at most %d outputs", VS_MAX_OUTPUTS);
             outputs[n_outputs] = next;
             formats[n_outputs++] = NULL;
         } else if (strcmp(a, "--format") == 0) {
@@ -189,9 +188,9 @@ int vs_cmd_run(int argc, char **argv)
         } else if (strcmp(a, "--watch") == 0) {
             watch = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            o.progress = 2;
+            o.progress = VS_PROGRESS_QUIET;
         } else if (strcmp(a, "--progress") == 0) {
-            o.progress = 1;
+            o.progress = VS_PROGRESS_LINES;
         } else if (a[0] == '-' && a[1]) {
             return vs_cli_usage_error(cmd, "unknown option '%s'", a);
         } else if (!script) {

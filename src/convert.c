@@ -16,6 +16,8 @@
  * The folder's thread takes pictures strictly in frame order from the pool's
  * window (pool.h) and hands them to the encoder; a worker may not run more
  * than the window ahead, so memory is flat whatever the folder size.
+ * (convert_folder: open_folder_encoder, the workers, encode_folder; one
+ * exit stops and joins the workers, then commits or aborts the output.)
  * The encoder writes a private temporary (outfile.h) and renames it when
  * complete; any failure or Ctrl-C aborts it, which removes the temporary:
  * a rerun never trusts a truncated video.
@@ -26,8 +28,12 @@
  * to the stream's limited-range matrix (BT.601 below 720 lines, BT.709 from
  * 720 up, as encode.c tags it). Anything else goes through RGBA.
  *
- * The batch's main thread only reports: a progress line (folders, frames/s,
- * ETA) while the folder threads work, and the summary at the end.
+ * vs_convert_batch is its steps: plan_jobs (the resume check per folder,
+ * the pending ones queued), print_plan for a dry run, else run_jobs (the
+ * folder threads, longest first, while the batch's main thread only
+ * reports a progress line: folders, frames/s, ETA), then count_jobs,
+ * print_results (per folder and the summary) and, after Ctrl-C,
+ * print_interrupted.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -282,7 +288,8 @@ static void over_background(vs_frame *f, const uint8_t *bg)
 }
 
 /* Fits, fills or pads src into dst (the folder's size) over the background. */
-static int resize_into(struct worker_buf *b, vs_frame *dst, const vs_frame *src, int mode, const uint8_t *bg)
+static int resize_into(struct worker_buf *b, vs_frame *dst, const vs_frame *src, vs_resize_mode mode,
+                       const uint8_t *bg)
 {
     vs_frame_fill(dst, bg[0], bg[1], bg[2], 255);
     const vs_frame *from = src;
@@ -538,12 +545,13 @@ static int first_size(struct job *j, const vs_convert_options *o)
     return job_fail(j, "%s: none of the %lld frames could be read", j->dir, (long long)j->frames);
 }
 
-static int convert_folder(struct job *j, struct batch *bt)
+/* The folder's encoder (its settings stamp in the comment, for resume),
+ * and what its pixel format allows: odd sizes padded (a note), JPEGs
+ * decoded straight to YUV. */
+static int open_folder_encoder(struct pipeline *p)
 {
-    const vs_convert_options *o = bt->o;
-    double t0 = now_seconds();
-    if (first_size(j, o) < 0)
-        return -1;
+    struct job *j = p->job;
+    const vs_convert_options *o = p->batch->o;
     vs_encoder_options eo;
     vs_encoder_options_init(&eo);
     eo.fps_num = o->fps_num;
@@ -551,18 +559,17 @@ static int convert_folder(struct job *j, struct batch *bt)
     eo.crf = o->crf;
     eo.preset = o->preset;
     eo.codec = o->codec;
-    eo.threads = bt->encoder_threads;
+    eo.threads = p->batch->encoder_threads;
     eo.no_pad_note = 1; /* said once in the folder's warning below, with the folder's name */
     char comment[96];
     snprintf(comment, sizeof comment, "%s%lld files, source %016llx", COMMENT_PREFIX, (long long)j->frames,
              (unsigned long long)j->source);
     eo.comment = comment;
-    struct pipeline p = {.job = j, .batch = bt};
-    p.enc = vs_encoder_open(j->out, j->width, j->height, &eo);
-    if (!p.enc)
+    p->enc = vs_encoder_open(j->out, j->width, j->height, &eo);
+    if (!p->enc)
         return job_fail(j, "%s", vs_last_error());
     int pw, ph;
-    const char *pix_fmt = vs_encoder_pix_fmt(p.enc, &pw, &ph);
+    const char *pix_fmt = vs_encoder_pix_fmt(p->enc, &pw, &ph);
     j->out_width = pw;
     j->out_height = ph;
     if (pw != j->width || ph != j->height) {
@@ -573,32 +580,21 @@ static int convert_folder(struct job *j, struct batch *bt)
     j->jpeg_direct = !getenv("VSTUDIO_JPEG_RGB") && pix_fmt && !strcmp(pix_fmt, "yuv420p") &&
                      pw == j->width && ph == j->height;
     yuv_map_init(&j->jpeg_map, j->height >= 720); /* encode.c's rule for BT.709 */
-    int workers = bt->workers;
-    if (workers > j->frames)
-        workers = (int)j->frames;
-    int capacity = workers * 2 + 2;
-    p.slots = calloc((size_t)capacity, sizeof *p.slots);
-    p.pool = vs_pool_new(0, j->frames, capacity, 1, bt->stop);
-    pthread_t *threads = calloc((size_t)workers, sizeof *threads);
-    int started = 0, ret = -1;
-    if (!p.slots || !p.pool || !threads) {
-        job_fail(j, "%s: out of memory", j->dir);
-        goto done;
-    }
-    for (; started < workers; started++) {
-        vs_pool_join(p.pool);
-        if (pthread_create(&threads[started], NULL, worker_main, &p)) {
-            vs_pool_leave(p.pool);
-            job_fail(j, "%s: cannot start a decoding thread", j->dir);
-            goto done;
-        }
-    }
+    return 0;
+}
+
+/* Takes the workers' pictures in frame order into the encoder, leaving out
+ * bad frames under skip_bad; a stop (Ctrl-C) marks the job interrupted. */
+static int encode_folder(struct pipeline *p)
+{
+    struct job *j = p->job;
+    struct batch *bt = p->batch;
     for (int64_t i = 0; i < j->frames; i++) {
-        if (vs_pool_take(p.pool, i, NULL) < 0) {
+        if (vs_pool_take(p->pool, i, NULL) < 0) {
             j->state = JOB_INTERRUPTED;
-            goto done;
+            return -1;
         }
-        struct slot *s = &p.slots[vs_pool_slot(p.pool, i)];
+        struct slot *s = &p->slots[vs_pool_slot(p->pool, i)];
         enum slot_state state = s->state;
         vs_picture *pic = s->pic;
         char *error = s->error;
@@ -606,27 +602,55 @@ static int convert_folder(struct job *j, struct batch *bt)
         s->pic = NULL;
         s->error = NULL;
         if (state != SLOT_READY) {
-            if (state == SLOT_FATAL || !o->skip_bad || !error) {
+            if (state == SLOT_FATAL || !bt->o->skip_bad || !error) {
                 job_fail(j, "%s", error ? error : "out of memory");
                 free(error);
-                goto done;
+                return -1;
             }
             add_bad(j, error);
-        } else if (vs_encoder_push_picture(p.enc, pic) < 0) {
-            job_fail(j, "%s", vs_last_error()); /* names the output and the frame */
-            goto done;
+        } else if (vs_encoder_push_picture(p->enc, pic) < 0) {
+            return job_fail(j, "%s", vs_last_error()); /* names the output and the frame */
         } else {
             j->written++;
         }
         j->processed++;
         atomic_fetch_add(&bt->frames_done, 1);
-        vs_pool_done(p.pool, i);
+        vs_pool_done(p->pool, i);
     }
-    if (j->written == 0) {
-        job_fail(j, "%s: none of the %lld frames could be read", j->dir, (long long)j->frames);
+    if (j->written == 0)
+        return job_fail(j, "%s: none of the %lld frames could be read", j->dir, (long long)j->frames);
+    return 0;
+}
+
+static int convert_folder(struct job *j, struct batch *bt)
+{
+    double t0 = now_seconds();
+    if (first_size(j, bt->o) < 0)
+        return -1;
+    struct pipeline p = {.job = j, .batch = bt};
+    int rc = open_folder_encoder(&p);
+    if (rc < 0)
+        return rc;
+    int workers = bt->workers;
+    if (workers > j->frames)
+        workers = (int)j->frames;
+    int capacity = workers * 2 + 2;
+    p.slots = calloc((size_t)capacity, sizeof *p.slots);
+    p.pool = vs_pool_new(0, j->frames, capacity, 1, bt->stop);
+    pthread_t *threads = calloc((size_t)workers, sizeof *threads);
+    int started = 0;
+    rc = p.slots && p.pool && threads ? 0 : job_fail(j, "%s: out of memory", j->dir);
+    if (rc < 0)
         goto done;
+    for (; started < workers; started++) {
+        vs_pool_join(p.pool);
+        if (pthread_create(&threads[started], NULL, worker_main, &p)) {
+            vs_pool_leave(p.pool);
+            rc = job_fail(j, "%s: cannot start a decoding thread", j->dir);
+            goto done;
+        }
     }
-    ret = 0;
+    rc = encode_folder(&p);
 done:
     if (p.pool)
         vs_pool_stop(p.pool);
@@ -636,20 +660,20 @@ done:
         vs_picture_release(p.slots[k].pic);
         free(p.slots[k].error);
     }
-    if (ret == 0) {
+    if (rc == 0) {
         if (vs_encoder_close(p.enc) < 0)
-            ret = job_fail(j, "%s", vs_last_error());
+            rc = job_fail(j, "%s", vs_last_error());
     } else {
         vs_encoder_abort(p.enc);
     }
     vs_pool_free(p.pool);
     free(threads);
     free(p.slots);
-    if (ret == 0) {
+    if (rc == 0) {
         j->state = JOB_CONVERTED;
         j->seconds = now_seconds() - t0;
     }
-    return ret;
+    return rc;
 }
 
 static void *job_thread(void *arg)
@@ -865,6 +889,181 @@ static int cmp_longest(const void *a, const void *b)
     return (x->frames < y->frames) - (x->frames > y->frames);
 }
 
+/* Plans every task and queues the pending ones in bt->order; a dry run
+ * also reads the frames' headers. */
+static void plan_jobs(struct batch *bt, struct job *jobs, const vs_convert_task *tasks, int n)
+{
+    const vs_convert_options *o = bt->o;
+    for (int k = 0; k < n; k++) {
+        jobs[k].dir = tasks[k].dir;
+        jobs[k].out = tasks[k].out;
+        plan_job(&jobs[k], o);
+        if (o->dry_run && jobs[k].state == JOB_PENDING)
+            check_headers(&jobs[k], o);
+        if (jobs[k].state == JOB_PENDING) {
+            bt->order[bt->norder++] = &jobs[k];
+            bt->frames_total += jobs[k].frames;
+        }
+    }
+}
+
+/* --dry-run: each folder's plan and one count line, on stdout. */
+static void print_plan(const struct job *jobs, int n)
+{
+    for (int k = 0; k < n; k++)
+        print_dry_run(&jobs[k]);
+    int up = 0, bad = 0, todo = 0;
+    long long todo_frames = 0;
+    for (int k = 0; k < n; k++) {
+        up += jobs[k].state == JOB_SKIPPED;
+        bad += jobs[k].state == JOB_FAILED || jobs[k].plan_fails;
+        if (jobs[k].state == JOB_PENDING && !jobs[k].plan_fails) {
+            todo++;
+            todo_frames += jobs[k].frames;
+        }
+    }
+    printf("%d to convert (%lld frames), %d up to date, %d cannot be converted\n", todo, todo_frames, up, bad);
+}
+
+/* Converts the queued folders, longest first, on folder threads, while
+ * this thread only reports progress; returns when all are done or stopped. */
+static void run_jobs(struct batch *bt, double t0)
+{
+    const vs_convert_options *o = bt->o;
+    qsort(bt->order, (size_t)bt->norder, sizeof *bt->order, cmp_longest);
+    int ncpu = cpu_count();
+    /* One folder more than cores keeps every core busy while a folder
+     * starts or its encoder drains; capped to bound memory. */
+    int njobs = o->jobs > 0 ? o->jobs : ncpu > 1 ? (ncpu + 1 < 8 ? ncpu + 1 : 8) : 1;
+    if (njobs > bt->norder)
+        njobs = bt->norder;
+    bt->workers = o->workers > 0 ? o->workers : (ncpu / njobs > 1 ? ncpu / njobs : 1);
+    bt->encoder_threads = 0; /* x264's own choice: frame threads fill the gaps */
+    pthread_mutex_init(&bt->lock, NULL);
+    pthread_t *threads = calloc((size_t)njobs, sizeof *threads);
+    int started = 0;
+    for (; threads && started < njobs; started++)
+        if (pthread_create(&threads[started], NULL, job_thread, bt))
+            break;
+    if (started == 0)
+        job_thread(bt); /* no threads at all: do the work here */
+    double last = 0;
+    while (atomic_load(&bt->jobs_done) < bt->norder && !*bt->stop) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (o->progress && now_seconds() - last >= 0.25) {
+            print_progress(bt, t0, 0);
+            last = now_seconds();
+        }
+    }
+    for (int k = 0; k < started; k++)
+        pthread_join(threads[k], NULL);
+    free(threads);
+    pthread_mutex_destroy(&bt->lock);
+    if (o->progress && !*bt->stop)
+        print_progress(bt, t0, 1);
+    else if (o->progress)
+        fputc('\n', stderr); /* the last line stays as it was: no jump to the end */
+}
+
+/* The folders by outcome, for the summary and the exit status. */
+struct tally {
+    int converted, skipped, failed, interrupted, not_started;
+    long long ignored, frames;
+};
+
+static struct tally count_jobs(const struct job *jobs, int n, const vs_convert_options *o)
+{
+    struct tally t = {0};
+    for (int k = 0; k < n; k++) {
+        const struct job *j = &jobs[k];
+        if (j->list)
+            t.ignored += vs_frame_list_ignored(j->list);
+        if (j->state == JOB_PENDING && o->dry_run) {
+            t.failed += j->plan_fails;
+            continue;
+        }
+        if (j->state == JOB_CONVERTED) {
+            t.converted++;
+            t.frames += j->written;
+        } else if (j->state == JOB_SKIPPED) {
+            t.skipped++;
+        } else if (j->state == JOB_INTERRUPTED) {
+            t.interrupted++;
+        } else if (j->state == JOB_PENDING) {
+            t.not_started++;
+        } else {
+            t.failed++;
+        }
+    }
+    return t;
+}
+
+/* Each folder's notes, bad frames and outcome on stderr, then the summary
+ * line (unless quiet). */
+static void print_results(const struct job *jobs, int n, const struct batch *bt, const struct tally *t,
+                          double elapsed)
+{
+    const vs_convert_options *o = bt->o;
+    long long left_out = 0;
+    for (int k = 0; k < n; k++) {
+        const struct job *j = &jobs[k];
+        if (j->note[0] && !o->quiet)
+            fprintf(stderr, "vstudio: convert: %s: warning: %s\n", j->dir, j->note);
+        for (int64_t b = 0; b < j->nbad; b++)
+            fprintf(stderr, "vstudio: convert: left out %s\n", j->bad[b]);
+        left_out += j->nbad;
+        if (j->redo[0] && j->state == JOB_CONVERTED && !o->quiet)
+            fprintf(stderr, "vstudio: convert: %s: converted again: %s\n", j->dir, j->redo);
+        if (j->state == JOB_FAILED)
+            fprintf(stderr, "vstudio: convert: %s\n", j->reason);
+        else if (j->state == JOB_SKIPPED && !o->quiet)
+            fprintf(stderr, "vstudio: convert: %s\n", j->reason);
+        else if (j->state == JOB_CONVERTED && !o->quiet && n <= 20)
+            fprintf(stderr, "vstudio: convert: %s -> %s: %lld frames, %dx%d, %.1f s (%.0f fps)\n", j->dir,
+                    j->out, (long long)j->written, j->out_width, j->out_height, j->seconds,
+                    j->seconds > 0 ? j->written / j->seconds : 0.0);
+    }
+    if (o->quiet)
+        return;
+    fprintf(stderr, "vstudio: convert: %d converted, %d up to date, %d failed", t->converted, t->skipped,
+            t->failed);
+    if (*bt->stop)
+        fprintf(stderr, ", %d interrupted, %d not started", t->interrupted, t->not_started);
+    if (left_out)
+        fprintf(stderr, ", %lld bad frame%s left out", left_out, left_out == 1 ? "" : "s");
+    if (t->ignored)
+        fprintf(stderr, ", %lld non-image entr%s ignored", t->ignored, t->ignored == 1 ? "y" : "ies");
+    fprintf(stderr, "; %lld frames in %.1f s (%.0f fps)\n", t->frames, elapsed,
+            elapsed > 0 ? t->frames / elapsed : 0.0);
+}
+
+/* After Ctrl-C: which folders were running, and how far they got. */
+static void print_interrupted(const struct job *jobs, int n)
+{
+    fprintf(stderr, "vstudio: convert: interrupted");
+    const char *sep = " while converting ";
+    for (int k = 0; k < n; k++) {
+        if (jobs[k].state != JOB_INTERRUPTED)
+            continue;
+        fprintf(stderr, "%s%s (frame %lld of %lld)", sep, jobs[k].dir, (long long)jobs[k].processed,
+                (long long)jobs[k].frames);
+        sep = ", ";
+    }
+    fprintf(stderr, ": unfinished outputs were removed; run the same command again to resume\n");
+}
+
+static void free_jobs(struct job *jobs, int n)
+{
+    for (int k = 0; k < n; k++) {
+        vs_frame_list_free(jobs[k].list);
+        for (int64_t b = 0; b < jobs[k].nbad; b++)
+            free(jobs[k].bad[b]);
+        free(jobs[k].bad);
+    }
+    free(jobs);
+}
+
 int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_options *o,
                      atomic_int *stop)
 {
@@ -877,152 +1076,24 @@ int vs_convert_batch(const vs_convert_task *tasks, int n, const vs_convert_optio
         return 1;
     }
     struct batch bt = {.order = order, .o = o, .stop = stop};
-    for (int k = 0; k < n; k++) {
-        jobs[k].dir = tasks[k].dir;
-        jobs[k].out = tasks[k].out;
-        plan_job(&jobs[k], o);
-        if (o->dry_run && jobs[k].state == JOB_PENDING)
-            check_headers(&jobs[k], o);
-        if (jobs[k].state == JOB_PENDING) {
-            order[bt.norder++] = &jobs[k];
-            bt.frames_total += jobs[k].frames;
-        }
-    }
-    if (o->dry_run) {
-        for (int k = 0; k < n; k++)
-            print_dry_run(&jobs[k]);
-        int up = 0, bad = 0, todo = 0;
-        long long todo_frames = 0;
-        for (int k = 0; k < n; k++) {
-            up += jobs[k].state == JOB_SKIPPED;
-            bad += jobs[k].state == JOB_FAILED || jobs[k].plan_fails;
-            if (jobs[k].state == JOB_PENDING && !jobs[k].plan_fails) {
-                todo++;
-                todo_frames += jobs[k].frames;
-            }
-        }
-        printf("%d to convert (%lld frames), %d up to date, %d cannot be converted\n", todo, todo_frames, up, bad);
-    }
-    int ret = 0;
+    plan_jobs(&bt, jobs, tasks, n);
+    if (o->dry_run)
+        print_plan(jobs, n);
     double t0 = now_seconds();
-    if (!o->dry_run && bt.norder > 0) {
-        qsort(order, (size_t)bt.norder, sizeof *order, cmp_longest);
-        int ncpu = cpu_count();
-        /* One folder more than cores keeps every core busy while a folder
-         * starts or its encoder drains; capped to bound memory. */
-        int njobs = o->jobs > 0 ? o->jobs : ncpu > 1 ? (ncpu + 1 < 8 ? ncpu + 1 : 8) : 1;
-        if (njobs > bt.norder)
-            njobs = bt.norder;
-        bt.workers = o->workers > 0 ? o->workers : (ncpu / njobs > 1 ? ncpu / njobs : 1);
-        bt.encoder_threads = 0; /* x264's own choice: frame threads fill the gaps */
-        pthread_mutex_init(&bt.lock, NULL);
-        pthread_t *threads = calloc((size_t)njobs, sizeof *threads);
-        int started = 0;
-        for (; threads && started < njobs; started++)
-            if (pthread_create(&threads[started], NULL, job_thread, &bt))
-                break;
-        if (started == 0)
-            job_thread(&bt); /* no threads at all: do the work here */
-        /* The main thread only reports progress while the folders convert. */
-        double last = 0;
-        while (atomic_load(&bt.jobs_done) < bt.norder && !*stop) {
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-            if (o->progress && now_seconds() - last >= 0.25) {
-                print_progress(&bt, t0, 0);
-                last = now_seconds();
-            }
-        }
-        for (int k = 0; k < started; k++)
-            pthread_join(threads[k], NULL);
-        free(threads);
-        pthread_mutex_destroy(&bt.lock);
-        if (o->progress && !*stop)
-            print_progress(&bt, t0, 1);
-        else if (o->progress)
-            fputc('\n', stderr); /* the last line stays as it was: no jump to the end */
-    }
+    if (!o->dry_run && bt.norder > 0)
+        run_jobs(&bt, t0);
     double elapsed = now_seconds() - t0;
 
-    int converted = 0, skipped = 0, failed = 0, interrupted = 0, not_started = 0;
-    long long left_out = 0, ignored = 0, frames = 0;
-    for (int k = 0; k < n; k++) {
-        struct job *j = &jobs[k];
-        if (j->list)
-            ignored += vs_frame_list_ignored(j->list);
-        if (j->state == JOB_PENDING && o->dry_run) {
-            failed += j->plan_fails;
-            continue;
-        }
-        if (j->state == JOB_CONVERTED) {
-            converted++;
-            frames += j->written;
-        } else if (j->state == JOB_SKIPPED) {
-            skipped++;
-        } else if (j->state == JOB_INTERRUPTED) {
-            interrupted++;
-        } else if (j->state == JOB_PENDING) {
-            not_started++;
-        } else {
-            failed++;
-        }
-    }
-    if (!o->dry_run) {
-        for (int k = 0; k < n; k++) {
-            struct job *j = &jobs[k];
-            if (j->note[0] && !o->quiet)
-                fprintf(stderr, "vstudio: convert: %s: warning: %s\n", j->dir, j->note);
-            for (int64_t b = 0; b < j->nbad; b++)
-                fprintf(stderr, "vstudio: convert: left out %s\n", j->bad[b]);
-            left_out += j->nbad;
-            if (j->redo[0] && j->state == JOB_CONVERTED && !o->quiet)
-                fprintf(stderr, "vstudio: convert: %s: converted again: %s\n", j->dir, j->redo);
-            if (j->state == JOB_FAILED)
-                fprintf(stderr, "vstudio: convert: %s\n", j->reason);
-            else if (j->state == JOB_SKIPPED && !o->quiet)
-                fprintf(stderr, "vstudio: convert: %s\n", j->reason);
-            else if (j->state == JOB_CONVERTED && !o->quiet && n <= 20)
-                fprintf(stderr, "vstudio: convert: %s -> %s: %lld frames, %dx%d, %.1f s (%.0f fps)\n", j->dir,
-                        j->out, (long long)j->written, j->out_width, j->out_height, j->seconds,
-                        j->seconds > 0 ? j->written / j->seconds : 0.0);
-        }
-        if (!o->quiet) {
-            fprintf(stderr, "vstudio: convert: %d converted, %d up to date, %d failed", converted, skipped, failed);
-            if (*stop)
-                fprintf(stderr, ", %d interrupted, %d not started", interrupted, not_started);
-            if (left_out)
-                fprintf(stderr, ", %lld bad frame%s left out", left_out, left_out == 1 ? "" : "s");
-            if (ignored)
-                fprintf(stderr, ", %lld non-image entr%s ignored", ignored, ignored == 1 ? "y" : "ies");
-            fprintf(stderr, "; %lld frames in %.1f s (%.0f fps)\n", frames, elapsed,
-                    elapsed > 0 ? frames / elapsed : 0.0);
-        }
-    }
-    if (failed)
-        ret = 1;
+    struct tally t = count_jobs(jobs, n, o);
+    if (!o->dry_run)
+        print_results(jobs, n, &bt, &t, elapsed);
+    int ret = t.failed ? 1 : 0;
     if (*stop) {
         ret = 128 + (int)*stop;
-        if (!o->dry_run) {
-            /* which folders were running, and how far they got */
-            fprintf(stderr, "vstudio: convert: interrupted");
-            const char *sep = " while converting ";
-            for (int k = 0; k < n; k++) {
-                if (jobs[k].state != JOB_INTERRUPTED)
-                    continue;
-                fprintf(stderr, "%s%s (frame %lld of %lld)", sep, jobs[k].dir, (long long)jobs[k].processed,
-                        (long long)jobs[k].frames);
-                sep = ", ";
-            }
-            fprintf(stderr, ": unfinished outputs were removed; run the same command again to resume\n");
-        }
+        if (!o->dry_run)
+            print_interrupted(jobs, n);
     }
-    for (int k = 0; k < n; k++) {
-        vs_frame_list_free(jobs[k].list);
-        for (int64_t b = 0; b < jobs[k].nbad; b++)
-            free(jobs[k].bad[b]);
-        free(jobs[k].bad);
-    }
-    free(jobs);
+    free_jobs(jobs, n);
     free(order);
     return ret;
 }

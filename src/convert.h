@@ -8,7 +8,14 @@
 #include <signal.h>
 #include <stdint.h>
 
-enum { VS_RESIZE_NONE = 0, VS_RESIZE_FIT, VS_RESIZE_FILL, VS_RESIZE_PAD };
+/* What convert does with a frame whose size differs from the first frame's
+ * (the number is part of an output's settings stamp: keep the values). */
+typedef enum vs_resize_mode {
+    VS_RESIZE_NONE = 0, /* none: the frame is an error, as an unreadable one is */
+    VS_RESIZE_FIT = 1,  /* scaled to fit inside, the rest background */
+    VS_RESIZE_FILL = 2, /* scaled to cover, the overflow cropped */
+    VS_RESIZE_PAD = 3   /* kept at its size, centred on background (cropped if larger) */
+} vs_resize_mode;
 
 typedef struct vs_convert_options {
     int fps_num, fps_den;      /* 30/1 by default */
@@ -21,7 +28,7 @@ typedef struct vs_convert_options {
     int skip_bad;              /* leave out unreadable frames instead of failing */
     int force;                 /* redo outputs that are already complete */
     int dry_run;               /* print the plan, convert nothing */
-    int resize;                /* VS_RESIZE_*: what to do with frames of another size */
+    vs_resize_mode resize;     /* frames of another size: VS_RESIZE_NONE by default */
     uint8_t background[3];     /* under transparent pixels and around fitted frames */
     int progress;              /* 1: progress line on stderr */
     int quiet;                 /* 1: no summary, only errors */

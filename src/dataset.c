@@ -263,12 +263,12 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
     return ds;
 }
 
-int vs_dataset_path_kind(const char *path)
+vs_path_kind vs_dataset_path_kind(const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0)
-        return 0;
-    return S_ISDIR(st.st_mode) ? 2 : 1;
+        return VS_PATH_MISSING;
+    return S_ISDIR(st.st_mode) ? VS_PATH_DIR : VS_PATH_FILE;
 }
 
 static void free_source(source *s)
@@ -289,10 +289,10 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
         return vs_fail("%s: frames %lld:%lld: need first < end", path, (long long)first,
                        (long long)end);
     }
-    int kind = vs_dataset_path_kind(path);
-    if (kind == 0)
+    vs_path_kind kind = vs_dataset_path_kind(path);
+    if (kind == VS_PATH_MISSING)
         return vs_fail("%s: no such file or folder", path);
-    s.is_dir = kind == 2;
+    s.is_dir = kind == VS_PATH_DIR;
     if (s.is_dir) {
         if (!(s.files = vs_frame_list_open(path, ds->o.sort)))
             return -1;
@@ -351,7 +351,7 @@ static void *prefetch_main(void *arg)
         if (i >= p->n)
             return NULL;
         vs_probe_info info;
-        if (vs_dataset_path_kind(p->paths[i]) == 1)
+        if (vs_dataset_path_kind(p->paths[i]) == VS_PATH_FILE)
             vs_probe(p->paths[i], 1, &info); /* errors come again from vs_dataset_add */
     }
 }

@@ -8,6 +8,13 @@
  * workers and the encoder thread only encodes. vs_encoder_push is the simple
  * one-thread path on top.
  *
+ * A video file opens in the steps of FFmpeg's doc/examples/transcode.c
+ * (open_lav): pick_muxer_and_codec, create_stream, configure_codec,
+ * open_codec, write_lav_header; encode_lav sends a picture and writes the
+ * packets it gives, and vs_encoder_close drains the codec with a NULL
+ * frame before the trailer. Everything lives in the vs_encoder, so one
+ * path (vs_encoder_abort) undoes whatever step failed.
+ *
  * Files are written to a private temporary (outfile.h) that libavformat
  * reaches through an AVIOContext on our descriptor, never by name, and
  * renamed to PATH after the trailer, so a crash, an error or Ctrl-C never
@@ -413,23 +420,34 @@ int vs_encoder_format_known(const char *format)
     return find_muxer(format, NULL) != NULL;
 }
 
-static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_options *o)
+/* The muxer for format (NULL: the path's extension) and the encoder for
+ * o->codec (NULL: libx264, libvpx-vp9 for webm); a pipe cannot take mp4 or
+ * mov, which seek back to write their index. */
+static int pick_muxer_and_codec(vs_encoder *enc, const char *format, const vs_encoder_options *o,
+                                const AVOutputFormat **ofmt, const AVCodec **codec)
 {
-    const AVOutputFormat *ofmt = find_muxer(format, enc->path);
-    if (!ofmt)
+    *ofmt = find_muxer(format, enc->path);
+    if (!*ofmt)
         return vs_fail("%s: unknown output format '%s' (use mp4, mkv, webm, mov, avi, y4m, raw, png or jpg)",
                        enc->path, format ? format : extension(enc->path));
-    if (!enc->out && (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0))
-        return vs_fail("%s: %s needs a seekable file; use format y4m, raw or mkv for a pipe", enc->path, ofmt->name);
+    const char *muxer = (*ofmt)->name;
+    if (!enc->out && (strcmp(muxer, "mp4") == 0 || strcmp(muxer, "mov") == 0))
+        return vs_fail("%s: %s needs a seekable file; use format y4m, raw or mkv for a pipe", enc->path, muxer);
 
     vs_av_reason_clear();
     const char *codec_name = o->codec;
     if (!codec_name)
-        codec_name = strcmp(ofmt->name, "webm") == 0 ? "libvpx-vp9" : "libx264";
-    const AVCodec *codec = find_codec(codec_name);
-    if (!codec)
+        codec_name = strcmp(muxer, "webm") == 0 ? "libvpx-vp9" : "libx264";
+    *codec = find_codec(codec_name);
+    if (!*codec)
         return vs_fail("%s: unknown video encoder '%s' (see ffmpeg -encoders)", enc->path, codec_name);
+    return 0;
+}
 
+/* The output context with its one video stream, the codec's context and
+ * the packet encode_lav reuses. */
+static int create_stream(vs_encoder *enc, const AVOutputFormat *ofmt, const AVCodec *codec)
+{
     /* The URL only names the file in libav's messages and for the
      * faststart pass, which reads it back through our descriptor (avio_fd.h). */
     int err = avformat_alloc_output_context2(&enc->fmt, ofmt, NULL, enc->path);
@@ -443,7 +461,13 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     enc->packet = av_packet_alloc();
     if (!enc->stream || !enc->codec || !enc->packet)
         return vs_fail("%s: out of memory", enc->path);
+    return 0;
+}
 
+/* What the codec is asked to make: pixel format and range, size, rate,
+ * threads, keyframe interval, colour tags and quality (crf, preset, bit rate). */
+static int configure_codec(vs_encoder *enc, const AVCodec *codec, const vs_encoder_options *o)
+{
     enc->pix_fmt = pick_pix_fmt(codec, o->pix_fmt, enc->path);
     if (enc->pix_fmt == AV_PIX_FMT_NONE)
         return -1;
@@ -469,9 +493,15 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     }
     if (enc->fmt->oformat->flags & AVFMT_GLOBALHEADER)
         c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if (set_codec_quality(enc, codec, o) < 0)
-        return -1;
+    return set_codec_quality(enc, codec, o);
+}
 
+/* Opens the codec with the user's key=value options (one it does not know
+ * is an error, not ignored) and gives the stream its parameters and the
+ * settings record vstudio concat compares. */
+static int open_codec(vs_encoder *enc, const AVCodec *codec, const vs_encoder_options *o)
+{
+    AVCodecContext *c = enc->codec;
     /* libavcodec would reset a size it cannot address to 0x0 and fail vaguely */
     if (av_image_check_size((unsigned)enc->out_width, (unsigned)enc->out_height, 0, NULL) < 0)
         return vs_fail("%s: %dx%d frames are too large for libavcodec's encoders (width x height must stay "
@@ -482,7 +512,7 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
         av_dict_free(&copts);
         return vs_fail("%s: bad codec options '%s' (expected key=value:key=value)", enc->path, o->codec_options);
     }
-    err = avcodec_open2(c, codec, &copts);
+    int err = avcodec_open2(c, codec, &copts);
     if (err >= 0 && av_dict_count(copts) > 0) {
         const AVDictionaryEntry *e = av_dict_get(copts, "", NULL, AV_DICT_IGNORE_SUFFIX);
         vs_fail("%s: codec %s has no option '%s'", enc->path, codec->name, e->key);
@@ -498,9 +528,14 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
         return vs_fail("%s: %s", enc->path, vs_av_error(err));
     enc->stream->time_base = c->time_base;
     enc->stream->avg_frame_rate = c->framerate;
-    if (record_settings(enc, codec, o) < 0)
-        return -1;
+    return record_settings(enc, codec, o);
+}
 
+/* Metadata, our descriptor as the muxer's I/O, then the container's header
+ * (mp4 and mov with faststart: the index moved to the front at the end). */
+static int write_lav_header(vs_encoder *enc, const AVOutputFormat *ofmt, const AVCodec *codec,
+                            const vs_encoder_options *o)
+{
     if (o->title)
         av_dict_set(&enc->fmt->metadata, "title", o->title, 0);
     if (o->comment)
@@ -510,19 +545,41 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
 
     if (!(ofmt->flags & AVFMT_NOFILE)) {
         /* only our own file seeks: a pipe or a device is a stream */
-        err = vs_avio_attach(enc->fmt, enc->fd, enc->out != NULL);
+        int err = vs_avio_attach(enc->fmt, enc->fd, enc->out != NULL);
         if (err < 0)
             return vs_fail("%s: %s", enc->path, vs_av_error(err));
     }
     AVDictionary *mopts = NULL;
     if (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0)
         av_dict_set(&mopts, "movflags", "+faststart", 0);
-    err = avformat_write_header(enc->fmt, &mopts);
+    int err = avformat_write_header(enc->fmt, &mopts);
     av_dict_free(&mopts);
     if (err < 0)
         return vs_fail("%s: the %s container cannot hold this %s video (%s): %s", enc->path, ofmt->name,
-                       codec->name, av_get_pix_fmt_name(c->pix_fmt), vs_av_error(err));
+                       codec->name, av_get_pix_fmt_name(enc->codec->pix_fmt), vs_av_error(err));
     return 0;
+}
+
+/* A video file through libavformat, in the steps of FFmpeg's transcode.c.
+ * What each step makes belongs to enc, which vs_encoder_open frees when a
+ * step fails: nothing to undo here. */
+static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_options *o)
+{
+    const AVOutputFormat *ofmt = NULL;
+    const AVCodec *codec = NULL;
+    int rc = pick_muxer_and_codec(enc, format, o, &ofmt, &codec);
+    if (rc < 0)
+        return rc;
+    rc = create_stream(enc, ofmt, codec);
+    if (rc < 0)
+        return rc;
+    rc = configure_codec(enc, codec, o);
+    if (rc < 0)
+        return rc;
+    rc = open_codec(enc, codec, o);
+    if (rc < 0)
+        return rc;
+    return write_lav_header(enc, ofmt, codec, o);
 }
 
 /* Some encoders (libx265 while draining, seen once in CI) hand out a dts

@@ -20,6 +20,11 @@
  * repeats. Problems become one warning line naming the missing numbers and
  * the duplicates; they are not errors (a render may start at 1, a camera
  * may drop frames), but people want to know before they trust the video.
+ *
+ * vs_frame_list_open does this in steps: compile_sort (the order, a regex
+ * compiled), read_folder (the image files and their numbers), qsort, the
+ * numbering check, make_paths ("DIR/NAME" per frame); one exit frees what
+ * a failing step leaves.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -271,53 +276,102 @@ void vs_frame_list_free(vs_frame_list *list)
     free(list);
 }
 
-vs_frame_list *vs_frame_list_open(const char *dir, const char *sort)
+enum sort_order { SORT_NATURAL, SORT_NAME, SORT_REGEX };
+
+/* The order sort names; a regex is compiled into re (free it with
+ * free_sort). */
+static int compile_sort(const char *sort, enum sort_order *order, regex_t *re)
 {
-    if (!dir)
-        return vs_fail("frame folder is NULL"), NULL;
     if (!sort || !*sort)
         sort = "natural";
-    int mode = !strcmp(sort, "natural") ? 0 : !strcmp(sort, "name") ? 1 : 2;
-    regex_t re;
-    if (mode == 2) {
-        /* glibc compiles stacked quantifiers ("a+++") into automata that grow
-         * exponentially (found by fuzz_framelist): refuse them and long patterns. */
-        if (strlen(sort) > 200)
-            return vs_fail("sort: regex is longer than 200 characters"), NULL;
-        for (const char *p = sort; p[0] && p[1]; p++)
-            if (strchr("+*?}", p[0]) && strchr("+*?{", p[1]) && (p == sort || p[-1] != '\\'))
-                return vs_fail("sort: regex '%s' stacks quantifiers ('%c%c'); write one quantifier", sort, p[0],
-                               p[1]), NULL;
-        int rc = regcomp(&re, sort, REG_EXTENDED);
-        if (rc) {
-            char msg[200];
-            regerror(rc, &re, msg, sizeof msg);
-            return vs_fail("sort: '%s' is neither natural, name nor a valid regex (%s)", sort, msg), NULL;
-        }
-        if (re.re_nsub != 1) {
-            regfree(&re);
-            return vs_fail("sort: regex '%s' needs exactly one capture group for the frame number, it has %zu",
-                           sort, re.re_nsub), NULL;
-        }
+    *order = !strcmp(sort, "natural") ? SORT_NATURAL : !strcmp(sort, "name") ? SORT_NAME : SORT_REGEX;
+    if (*order != SORT_REGEX)
+        return 0;
+    /* glibc compiles stacked quantifiers ("a+++") into automata that grow
+     * exponentially (found by fuzz_framelist): refuse them and long patterns. */
+    if (strlen(sort) > 200)
+        return vs_fail("sort: regex is longer than 200 characters");
+    for (const char *p = sort; p[0] && p[1]; p++)
+        if (strchr("+*?}", p[0]) && strchr("+*?{", p[1]) && (p == sort || p[-1] != '\\'))
+            return vs_fail("sort: regex '%s' stacks quantifiers ('%c%c'); write one quantifier", sort, p[0], p[1]);
+    int rc = regcomp(re, sort, REG_EXTENDED);
+    if (rc) {
+        char msg[200];
+        regerror(rc, re, msg, sizeof msg);
+        return vs_fail("sort: '%s' is neither natural, name nor a valid regex (%s)", sort, msg);
     }
-    vs_frame_list *list = calloc(1, sizeof *list);
-    struct entry *entries = NULL;
-    int64_t n = 0, cap = 0;
-    DIR *d = NULL;
-    if (!list) {
-        vs_fail("%s: out of memory", dir);
-        goto fail;
+    if (re->re_nsub != 1) {
+        regfree(re);
+        return vs_fail("sort: regex '%s' needs exactly one capture group for the frame number, it has %zu", sort,
+                       re->re_nsub);
     }
-    d = opendir(dir);
+    return 0;
+}
+
+static void free_sort(enum sort_order order, regex_t *re)
+{
+    if (order == SORT_REGEX)
+        regfree(re);
+}
+
+/* The folder's frames before sorting. */
+struct listing {
+    struct entry *entries;
+    int64_t n, cap;
+};
+
+static void free_listing(struct listing *l)
+{
+    for (int64_t i = 0; i < l->n; i++)
+        free(l->entries[i].name);
+    free(l->entries);
+}
+
+/* The frame number of name under a regex order into e; 0 when name is not
+ * a frame (no match, or a capture that is no number). */
+static int match_number(const regex_t *re, const char *name, struct entry *e)
+{
+    regmatch_t m[2];
+    if (regexec(re, name, 2, m, 0) || m[1].rm_so < 0)
+        return 0;
+    char *endp;
+    e->num_start = (size_t)m[1].rm_so;
+    e->num_len = (size_t)(m[1].rm_eo - m[1].rm_so);
+    e->number = e->num_len && e->num_len <= 18 ? strtoll(name + e->num_start, &endp, 10) : -1;
+    return e->number >= 0 && endp == name + m[1].rm_eo;
+}
+
+static int add_entry(struct listing *l, const char *dir, const char *name, struct entry e)
+{
+    if (l->n == l->cap) {
+        int64_t cap = l->cap ? l->cap * 2 : 256;
+        struct entry *grown = realloc(l->entries, sizeof *l->entries * (size_t)cap);
+        if (!grown)
+            return vs_fail("%s: out of memory listing the folder", dir);
+        l->entries = grown;
+        l->cap = cap;
+    }
+    e.name = strdup(name);
+    if (!e.name)
+        return vs_fail("%s: out of memory listing the folder", dir);
+    l->entries[l->n++] = e;
+    return 0;
+}
+
+/* Reads the folder's image files into l (with their frame numbers),
+ * counting what it leaves out in *ignored. */
+static int read_folder(const char *dir, enum sort_order order, const regex_t *re, struct listing *l,
+                       int64_t *ignored)
+{
+    DIR *d = opendir(dir);
     if (!d) {
         if (errno == ENOENT)
-            vs_fail("%s: no such folder", dir);
-        else if (errno == ENOTDIR)
-            vs_fail("%s: not a folder", dir);
-        else
-            vs_fail("%s: cannot read the folder (%s)", dir, strerror(errno));
-        goto fail;
+            return vs_fail("%s: no such folder", dir);
+        if (errno == ENOTDIR)
+            return vs_fail("%s: not a folder", dir);
+        return vs_fail("%s: cannot read the folder (%s)", dir, strerror(errno));
     }
+    int rc = 0;
     struct dirent *de;
     for (;;) {
         errno = 0; /* readdir says "no more" and "failed" both with NULL */
@@ -325,88 +379,75 @@ vs_frame_list *vs_frame_list_open(const char *dir, const char *sort)
             break;
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        if (!is_image_entry(dir, de)) {
-            list->ignored++;
+        struct entry e = {0};
+        if (!is_image_entry(dir, de) || (order == SORT_REGEX && !match_number(re, de->d_name, &e))) {
+            (*ignored)++;
             continue;
         }
-        struct entry e = {0};
-        if (mode == 2) {
-            regmatch_t m[2];
-            if (regexec(&re, de->d_name, 2, m, 0) || m[1].rm_so < 0) {
-                list->ignored++;
-                continue;
-            }
-            char *endp;
-            e.num_start = (size_t)m[1].rm_so;
-            e.num_len = (size_t)(m[1].rm_eo - m[1].rm_so);
-            e.number = e.num_len && e.num_len <= 18 ? strtoll(de->d_name + e.num_start, &endp, 10) : -1;
-            if (e.number < 0 || endp != de->d_name + m[1].rm_eo) {
-                list->ignored++;
-                continue;
-            }
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            struct entry *grown = realloc(entries, sizeof *entries * (size_t)cap);
-            if (!grown) {
-                vs_fail("%s: out of memory listing the folder", dir);
-                goto fail;
-            }
-            entries = grown;
-        }
-        e.name = strdup(de->d_name);
-        if (!e.name) {
-            vs_fail("%s: out of memory listing the folder", dir);
-            goto fail;
-        }
-        if (mode != 2)
-            last_number(&e);
-        entries[n++] = e;
+        rc = add_entry(l, dir, de->d_name, e);
+        if (rc < 0)
+            break;
+        if (order != SORT_REGEX)
+            last_number(&l->entries[l->n - 1]);
     }
-    if (errno) {
-        vs_fail("%s: cannot read the folder (%s)", dir, strerror(errno));
-        goto fail;
-    }
+    if (rc == 0 && errno)
+        rc = vs_fail("%s: cannot read the folder (%s)", dir, strerror(errno));
     closedir(d);
-    d = NULL;
-    if (n > 1)
-        qsort(entries, (size_t)n, sizeof *entries, mode == 0 ? cmp_natural : mode == 1 ? cmp_name : cmp_number);
-    list->warning = numbering_warning(entries, n, mode == 2);
-    list->paths = calloc((size_t)(n ? n : 1), sizeof *list->paths);
-    if (!list->paths) {
-        vs_fail("%s: out of memory", dir);
-        goto fail;
-    }
+    return rc;
+}
+
+/* The list's "DIR/NAME" paths, in the listing's (sorted) order. */
+static int make_paths(vs_frame_list *list, const char *dir, const struct listing *l)
+{
+    list->paths = calloc((size_t)(l->n ? l->n : 1), sizeof *list->paths);
+    if (!list->paths)
+        return vs_fail("%s: out of memory", dir);
     size_t dlen = strlen(dir);
     while (dlen > 1 && dir[dlen - 1] == '/')
         dlen--;
-    for (int64_t i = 0; i < n; i++) {
-        size_t nlen = strlen(entries[i].name);
+    for (int64_t i = 0; i < l->n; i++) {
+        size_t nlen = strlen(l->entries[i].name);
         char *p = malloc(dlen + nlen + 2);
-        if (!p) {
-            vs_fail("%s: out of memory", dir);
-            goto fail;
-        }
+        if (!p)
+            return vs_fail("%s: out of memory", dir);
         memcpy(p, dir, dlen);
         p[dlen] = '/';
-        memcpy(p + dlen + 1, entries[i].name, nlen + 1);
+        memcpy(p + dlen + 1, l->entries[i].name, nlen + 1);
         list->paths[list->count++] = p;
     }
-    for (int64_t i = 0; i < n; i++)
-        free(entries[i].name);
-    free(entries);
-    if (mode == 2)
-        regfree(&re);
+    return 0;
+}
+
+vs_frame_list *vs_frame_list_open(const char *dir, const char *sort)
+{
+    if (!dir)
+        return vs_fail("frame folder is NULL"), NULL;
+    enum sort_order order;
+    regex_t re;
+    if (compile_sort(sort, &order, &re) < 0)
+        return NULL;
+    struct listing found = {0};
+    vs_frame_list *list = calloc(1, sizeof *list);
+    int rc = list ? 0 : vs_fail("%s: out of memory", dir);
+    if (rc < 0)
+        goto fail;
+    rc = read_folder(dir, order, &re, &found, &list->ignored);
+    if (rc < 0)
+        goto fail;
+    if (found.n > 1)
+        qsort(found.entries, (size_t)found.n, sizeof *found.entries,
+              order == SORT_NATURAL ? cmp_natural : order == SORT_NAME ? cmp_name : cmp_number);
+    list->warning = numbering_warning(found.entries, found.n, order == SORT_REGEX);
+    rc = make_paths(list, dir, &found);
+    if (rc < 0)
+        goto fail;
+    free_listing(&found);
+    free_sort(order, &re);
     return list;
 fail:
-    if (d)
-        closedir(d);
-    for (int64_t i = 0; i < n; i++)
-        free(entries[i].name);
-    free(entries);
+    free_listing(&found);
     vs_frame_list_free(list);
-    if (mode == 2)
-        regfree(&re);
+    free_sort(order, &re);
     return NULL;
 }
 

@@ -39,17 +39,18 @@ static int write_header(FILE *f, const char *descr, const long long *shape)
     return fputc('\n', f) == EOF ? -1 : 0;
 }
 
-/* One frame as the array's rows: h x w x channels (layout 0) or channels x
- * h x w (layout 1), uint8 or float32 in [0, 1]. One pass over the frame;
+/* One frame as the array's rows: h x w x channels (VS_NPY_NHWC) or
+ * channels x h x w (VS_NPY_NCHW), uint8 or float32 in [0, 1]. One pass over the frame;
  * interleaved uint8, what batches mostly are, copies bytes without a
  * per-channel index. */
-static void pack_frame(const vs_frame *fr, int layout, int dtype, int channels, unsigned char *dst)
+static void pack_frame(const vs_frame *fr, vs_npy_layout layout, vs_npy_dtype dtype, int channels,
+                       unsigned char *dst)
 {
     int w = fr->width, h = fr->height;
     size_t plane = (size_t)w * h;
     for (int y = 0; y < h; y++) {
         const uint8_t *p = fr->data + (size_t)y * fr->stride;
-        if (layout == 0 && dtype == 0) {
+        if (layout == VS_NPY_NHWC && dtype == VS_NPY_UINT8) {
             uint8_t *d = dst + (size_t)y * w * channels;
             if (channels == 4) {
                 memcpy(d, p, (size_t)w * 4);
@@ -67,8 +68,8 @@ static void pack_frame(const vs_frame *fr, int layout, int dtype, int channels, 
         }
         for (int x = 0; x < w; x++, p += 4)
             for (int c = 0; c < channels; c++) {
-                size_t at = layout == 1 ? c * plane + (size_t)y * w + x : ((size_t)y * w + x) * channels + c;
-                if (dtype == 1) {
+                size_t at = layout == VS_NPY_NCHW ? c * plane + (size_t)y * w + x : ((size_t)y * w + x) * channels + c;
+                if (dtype == VS_NPY_FLOAT32) {
                     float v = p[c] / 255.0f;
                     memcpy(dst + at * 4, &v, 4);
                 } else {
@@ -92,12 +93,12 @@ static int check_frames(const char *what, vs_frame *const *frames, int n, int ch
     return 0;
 }
 
-int vs_frames_pack(vs_frame *const *frames, int n, int layout, int dtype, int channels, void *out,
+int vs_frames_pack(vs_frame *const *frames, int n, vs_npy_layout layout, vs_npy_dtype dtype, int channels, void *out,
                    size_t out_size)
 {
     if (check_frames("pack", frames, n, channels) < 0)
         return -1;
-    size_t one = (size_t)frames[0]->width * frames[0]->height * channels * (dtype == 1 ? 4 : 1);
+    size_t one = (size_t)frames[0]->width * frames[0]->height * channels * (dtype == VS_NPY_FLOAT32 ? 4 : 1);
     if (out_size != one * (size_t)n)
         return vs_fail("pack: the array has %zu bytes, %d frames need %zu", out_size, n, one * (size_t)n);
     for (int i = 0; i < n; i++)
@@ -105,8 +106,8 @@ int vs_frames_pack(vs_frame *const *frames, int n, int layout, int dtype, int ch
     return 0;
 }
 
-int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, int dtype,
-                 int channels)
+int vs_npy_write(const char *path, vs_frame *const *frames, int n, vs_npy_layout layout,
+                 vs_npy_dtype dtype, int channels)
 {
     if (channels == 4)
         return vs_fail("%s: channels must be 1 or 3, got %d", path, channels);
@@ -114,12 +115,12 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
         return -1;
     int w = frames[0]->width, h = frames[0]->height;
     long long shape[4] = {n, h, w, channels};
-    if (layout == 1) {
+    if (layout == VS_NPY_NCHW) {
         shape[1] = channels;
         shape[2] = h;
         shape[3] = w;
     }
-    size_t frame_len = (size_t)w * h * channels * (dtype == 1 ? 4 : 1);
+    size_t frame_len = (size_t)w * h * channels * (dtype == VS_NPY_FLOAT32 ? 4 : 1);
     unsigned char *buf = malloc(frame_len);
     if (!buf)
         return vs_fail("%s: out of memory", path);
@@ -139,7 +140,7 @@ int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, i
         vs_outfile_abort(out);
         return -1;
     }
-    int rc = write_header(f, dtype == 1 ? "<f4" : "|u1", shape);
+    int rc = write_header(f, dtype == VS_NPY_FLOAT32 ? "<f4" : "|u1", shape);
     for (int i = 0; rc == 0 && i < n; i++) {
         pack_frame(frames[i], layout, dtype, channels, buf);
         rc = fwrite(buf, 1, frame_len, f) == frame_len ? 0 : -1;

@@ -29,7 +29,7 @@ double vs_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-vs_progress *vs_progress_start(const char *label, int64_t total, enum vs_progress_mode mode)
+vs_progress *vs_progress_start(const char *label, int64_t total, vs_progress_mode mode)
 {
     vs_progress *p = calloc(1, sizeof *p);
     if (!p)

@@ -8,16 +8,12 @@
 
 #include <stdint.h>
 
-enum vs_progress_mode {
-    VS_PROGRESS_AUTO = 0,  /* a bar when stderr is a terminal, else nothing */
-    VS_PROGRESS_LINES = 1, /* periodic plain lines even when not a terminal */
-    VS_PROGRESS_QUIET = 2, /* nothing */
-};
+#include "vstudio.h" /* vs_progress_mode */
 
 typedef struct vs_progress vs_progress;
 
 /* label: what is counted ("frames"); total: 0 if unknown. */
-vs_progress *vs_progress_start(const char *label, int64_t total, enum vs_progress_mode mode);
+vs_progress *vs_progress_start(const char *label, int64_t total, vs_progress_mode mode);
 /* Cheap to call often: redraws at most a few times a second. Thread-safe. */
 void vs_progress_update(vs_progress *p, int64_t done);
 /* Clears the bar; frees p. Safe on NULL. */

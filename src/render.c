@@ -12,6 +12,13 @@
  * bounded window. The calling thread takes pictures out in frame order and
  * feeds the encoders; memory does not grow with the length of the video.
  *
+ * run_engine is these steps in order: load_first_clip (the first worker's
+ * state gives the clip's size and length), choose_frames (the range or the
+ * segment), prepare_outputs (the outputs' temporaries), create_window (the
+ * pool), start_workers, encode_in_order (with maybe_add_workers ramping the
+ * worker count) and close_outputs (commit, or remove on a failure or a
+ * signal); a failing step goes to the one exit that removes the outputs.
+ *
  * Errors stop everything: the first failing frame's message (script
  * file:line, traceback) is reported and the outputs' temporaries removed;
  * workers stopped because of it record nothing. SIGINT/SIGTERM do the same
@@ -42,7 +49,6 @@
 #include "progress.h"
 #include "vstudio.h"
 
-#define MAX_OUTPUTS 8
 /* Frames a worker claims at once: contiguous, so a clip reading a video
  * reads it forward. */
 #define CHUNK 4
@@ -56,7 +62,7 @@ static int window_for(int workers)
 /* What a worker leaves for the encoding thread: frame k's pictures, one
  * per output, in slot vs_pool_slot(pool, k). */
 struct slot {
-    vs_picture *pictures[MAX_OUTPUTS];
+    vs_picture *pictures[VS_MAX_OUTPUTS];
 };
 
 struct clip_info {
@@ -100,7 +106,7 @@ struct engine {
     int main_pending;     /* the script's main run (vs.worker = false) is still to come */
     atomic_int *signalled; /* SIGINT/SIGTERM that arrived, or 0 (interrupt.h) */
     struct worker *workers;
-    vs_encoder *encoders[MAX_OUTPUTS];
+    vs_encoder *encoders[VS_MAX_OUTPUTS];
     int n_encoders;
 
     vs_pool *pool;        /* frames claimed, drawn and taken in order (pool.h) */
@@ -140,6 +146,7 @@ void vs_render_options_init(vs_render_options *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->end = -1;
+    opts->progress = VS_PROGRESS_AUTO;
     opts->summary = 1;
     vs_encoder_options_init(&opts->encoder);
 }
@@ -332,7 +339,7 @@ static void *worker_main(void *arg)
     vs_pool_run run = {0};
     int64_t k;
     while ((k = vs_pool_claim(e->pool, &run, &w->waited)) >= 0) {
-        vs_picture *pictures[MAX_OUTPUTS] = {0};
+        vs_picture *pictures[VS_MAX_OUTPUTS] = {0};
         double t0 = vs_now();
         int rc = produce_frame(w, k, pictures);
         w->busy += vs_now() - t0;
@@ -357,8 +364,8 @@ static void *worker_main(void *arg)
 static int open_outputs(struct engine *e)
 {
     const vs_render_options *o = e->opts;
-    if (o->n_outputs < 1 || o->n_outputs > MAX_OUTPUTS)
-        return vs_fail("between 1 and %d outputs, got %d", MAX_OUTPUTS, o->n_outputs);
+    if (o->n_outputs < 1 || o->n_outputs > VS_MAX_OUTPUTS)
+        return vs_fail("between 1 and %d outputs, got %d", VS_MAX_OUTPUTS, o->n_outputs);
     for (int i = 0; i < o->n_outputs; i++) {
         vs_encoder_options eo = o->encoder;
         eo.fps_num = e->clip.fps_num;
@@ -664,71 +671,89 @@ static int check_default_output(const vs_render_options *o)
                    o->outputs[0], o->script);
 }
 
-static int run_engine(struct engine *e)
+/* Loads the first worker's state, which gives the clip's size and length,
+ * so that a broken script fails before any output is opened. It is the
+ * script's main run unless a check or vs.render already did that. Returns
+ * 1 when the script returned no clip. */
+static int load_first_clip(struct engine *e)
 {
-    const vs_render_options *o = e->opts;
-    int rc = -1;
-    vs_progress *progress = NULL;
-
-    /* The clip's size and length come from the first worker's state, loaded
-     * here so that a broken script fails before any output is opened. It is
-     * the script's main run unless a check or vs.render already did that. */
     struct worker *w0 = &e->workers[0];
     struct clip_info info;
     w0->L = load_clip(&e->script, !e->main_pending, &info, &w0->render_ref);
     if (!w0->L)
-        goto out;
-    if (w0->render_ref == LUA_REFNIL) {
-        rc = no_clip(o);
-        goto out;
-    }
+        return -1;
+    if (w0->render_ref == LUA_REFNIL)
+        return 1;
     e->clip = info;
+    return 0;
+}
+
+/* The frames to render, [e->first, e->end): the range asked for, cut to
+ * the clip, or the K-th of N equal parts. */
+static int choose_frames(struct engine *e)
+{
+    const vs_render_options *o = e->opts;
+    int64_t frames = e->clip.frames;
     e->first = o->first;
-    e->end = o->end < 0 || o->end > info.frames ? info.frames : o->end;
+    e->end = o->end < 0 || o->end > frames ? frames : o->end;
     if (o->segment_count > 0) {
         /* the K-th of N equal parts (1-based), the same split on every machine */
-        e->first = info.frames * (o->segment_index - 1) / o->segment_count;
-        e->end = info.frames * o->segment_index / o->segment_count;
+        e->first = frames * (o->segment_index - 1) / o->segment_count;
+        e->end = frames * o->segment_index / o->segment_count;
     }
     if (e->first >= e->end) {
         if (o->segment_count > 0)
-            vs_fail("%s: segment %d/%d is empty: the clip has %lld frames, fewer than %d segments (use at most "
-                    "%lld)", o->script, o->segment_index, o->segment_count, (long long)info.frames,
-                    o->segment_count, (long long)info.frames);
-        else
-            vs_fail("%s: frame range %lld:%lld is outside the clip (%lld frames)", o->script, (long long)o->first,
-                    (long long)o->end, (long long)info.frames);
-        goto out;
+            return vs_fail("%s: segment %d/%d is empty: the clip has %lld frames, fewer than %d segments (use "
+                           "at most %lld)", o->script, o->segment_index, o->segment_count, (long long)frames,
+                           o->segment_count, (long long)frames);
+        return vs_fail("%s: frame range %lld:%lld is outside the clip (%lld frames)", o->script,
+                       (long long)o->first, (long long)o->end, (long long)frames);
     }
-    if (o->end > info.frames && o->progress != VS_PROGRESS_QUIET)
-        fprintf(stderr, "vstudio: run: note: the clip has %lld frames; rendering %lld:%lld\n",
-                (long long)info.frames, (long long)e->first, (long long)e->end);
-    w0->scratch = vs_frame_new(info.width, info.height);
-    if (!w0->scratch) {
-        vs_error_prefix("%s", o->script);
-        goto out;
-    }
+    if (o->end > frames && o->progress != VS_PROGRESS_QUIET)
+        fprintf(stderr, "vstudio: run: note: the clip has %lld frames; rendering %lld:%lld\n", (long long)frames,
+                (long long)e->first, (long long)e->end);
+    return 0;
+}
+
+/* The first worker's scratch frame, then the outputs (their temporaries).
+ * From the exit-now window's end a signal stops the engine, which removes
+ * what it wrote; it ends before the outputs open, so no signal ends the
+ * process with one open. */
+static int prepare_outputs(struct engine *e)
+{
+    const vs_render_options *o = e->opts;
+    struct worker *w0 = &e->workers[0];
+    w0->scratch = vs_frame_new(e->clip.width, e->clip.height);
+    if (!w0->scratch)
+        return vs_error_prefix("%s", o->script);
     if (check_default_output(o) < 0)
-        goto out;
-    /* From here on a signal stops the engine, which removes what it wrote;
-     * before the outputs open, so no signal ends the process with one open. */
+        return -1;
     vs_interrupt_exit_now(NULL);
     if (open_outputs(e) < 0)
-        goto out;
+        return -1;
     if (o->default_output && o->progress != VS_PROGRESS_QUIET)
         fprintf(stderr, "vstudio: run: writing %s (no -o given)\n", o->outputs[0]);
+    return 0;
+}
 
+/* The ordered window (pool.h) and its slots, sized for the most workers
+ * and opened for one until more start. */
+static int create_window(struct engine *e)
+{
     int capacity = window_for(e->max_workers);
     e->slots = calloc((size_t)capacity, sizeof *e->slots);
     e->pool = vs_pool_new(e->first, e->end, capacity, CHUNK, e->signalled);
-    if (!e->slots || !e->pool) {
-        vs_fail("out of memory");
-        goto out;
-    }
+    if (!e->slots || !e->pool)
+        return vs_fail("out of memory");
     vs_pool_set_window(e->pool, window_for(1));
+    return 0;
+}
 
-    double start = vs_now(), cpu_start = process_cpu();
-    progress = vs_progress_start("frames", e->end - e->first, (enum vs_progress_mode)o->progress);
+/* The workers asked for, or two to begin with when the count is ours to
+ * choose (maybe_add_workers adds more). Not one started is a failed render. */
+static void start_workers(struct engine *e)
+{
+    const vs_render_options *o = e->opts;
     int initial = o->workers > 0 ? e->max_workers : (e->max_workers < 2 ? e->max_workers : 2);
     for (int i = 0; i < initial; i++) {
         if (start_worker(e) < 0) {
@@ -737,8 +762,15 @@ static int run_engine(struct engine *e)
             break;
         }
     }
-    double ramp_t = vs_now(), ramp_wait = 0;
+}
 
+/* The calling thread takes the pictures in frame order and pushes them to
+ * every encoder, until the last frame or until the pool stops (a failed
+ * frame or a signal); then the workers leave. */
+static void encode_in_order(struct engine *e, vs_progress *progress)
+{
+    const vs_render_options *o = e->opts;
+    double ramp_t = vs_now(), ramp_wait = 0;
     for (int64_t k = e->first; k < e->end; k++) {
         if (vs_pool_take(e->pool, k, &e->main_wait) < 0)
             break;
@@ -751,7 +783,7 @@ static int run_engine(struct engine *e)
                 break;
             }
         }
-        memset(pictures, 0, MAX_OUTPUTS * sizeof *pictures);
+        memset(pictures, 0, VS_MAX_OUTPUTS * sizeof *pictures);
         if (vs_pool_stopped(e->pool))
             break;
         vs_pool_done(e->pool, k);
@@ -761,34 +793,66 @@ static int run_engine(struct engine *e)
     }
     vs_pool_stop(e->pool);
     join_workers(e);
-    vs_progress_finish(progress);
-    progress = NULL;
+}
 
+/* Commits every output (flush, fsync, rename) unless a signal or a failed
+ * frame stopped the render. Returns 0, -1, or the signal's exit status
+ * (130/143). */
+static int close_outputs(struct engine *e)
+{
     int sig = atomic_load(e->signalled);
     if (sig) {
         abort_outputs(e);
         vs_fail("interrupted by %s; no output written", vs_interrupt_name(sig));
-        rc = vs_interrupt_status(sig);
-        goto out;
+        return vs_interrupt_status(sig);
     }
     if (e->failed) {
         abort_outputs(e);
-        vs_fail("%s", e->error);
-        goto out;
+        return vs_fail("%s", e->error);
     }
     for (int i = 0; i < e->n_encoders; i++) {
         vs_encoder *enc = e->encoders[i];
         e->encoders[i] = NULL;
         if (vs_encoder_close(enc) < 0)
-            goto out;
+            return -1;
     }
+    return 0;
+}
+
+static int run_engine(struct engine *e)
+{
+    const vs_render_options *o = e->opts;
+    vs_progress *progress = NULL;
+    int rc = load_first_clip(e);
+    if (rc == 1)
+        return no_clip(o); /* a job: nothing is open */
+    if (rc < 0)
+        goto fail;
+    rc = choose_frames(e);
+    if (rc < 0)
+        goto fail;
+    rc = prepare_outputs(e);
+    if (rc < 0)
+        goto fail;
+    rc = create_window(e);
+    if (rc < 0)
+        goto fail;
+
+    double start = vs_now(), cpu_start = process_cpu();
+    progress = vs_progress_start("frames", e->end - e->first, o->progress);
+    start_workers(e);
+    encode_in_order(e, progress);
+    vs_progress_finish(progress);
+    progress = NULL;
+    rc = close_outputs(e);
+    if (rc != 0) /* -1, or 130/143 after a signal */
+        goto fail;
     if (o->summary && o->progress != VS_PROGRESS_QUIET)
         print_summary(e, vs_now() - start, process_cpu() - cpu_start);
-    rc = 0;
-out:
+    return 0;
+fail:
     vs_progress_finish(progress);
-    if (rc != 0)
-        abort_outputs(e);
+    abort_outputs(e);
     return rc;
 }
 

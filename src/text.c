@@ -166,11 +166,12 @@ static void blend_glyph(vs_frame *f, const FT_Bitmap *bm, int left, int top, con
     }
 }
 
-int vs_text_draw(vs_frame *frame, vs_font *font, const char *text, double x, double y, int align,
-                 uint8_t r, uint8_t g, uint8_t b, uint8_t a)
+int vs_text_draw(vs_frame *frame, vs_font *font, const char *text, double x, double y,
+                 vs_text_align align, uint8_t r, uint8_t g, uint8_t b, uint8_t a)
 {
-    if (align < 0 || align > 2)
-        return vs_fail("text align must be 0 (left), 1 (centre) or 2 (right), got %d", align);
+    if (align != VS_ALIGN_LEFT && align != VS_ALIGN_CENTER && align != VS_ALIGN_RIGHT)
+        return vs_fail("text align must be VS_ALIGN_LEFT, VS_ALIGN_CENTER or VS_ALIGN_RIGHT, got %d",
+                       (int)align);
     if (!(fabs(x) < 1e7 && fabs(y) < 1e7))
         return 0; /* far outside any frame (or not a number): nothing to draw */
     int box_w, box_h;
@@ -181,9 +182,9 @@ int vs_text_draw(vs_frame *frame, vs_font *font, const char *text, double x, dou
     for (const char *s = text;; line++) {
         long adv = line_advance(font, s);
         long pen = (long)ox * 64;
-        if (align == 1)
+        if (align == VS_ALIGN_CENTER)
             pen += ((long)box_w * 64 - adv) / 2;
-        else if (align == 2)
+        else if (align == VS_ALIGN_RIGHT)
             pen += (long)box_w * 64 - adv;
         int baseline = oy + line * font->line_height + font->ascent;
         FT_UInt prev = 0;

@@ -10,7 +10,10 @@
  *
  * Conventions: functions return 0 on success and a negative value on
  * failure, or NULL for constructors; the reason is in vs_last_error(), a
- * per-thread message with context ("file.png: truncated PNG").
+ * per-thread message with context ("file.png: truncated PNG"). A choice
+ * among a few is an enum, each value commented (Lua may pass its name as
+ * a string: LuaJIT converts it and rejects an unknown one); enum values
+ * are plain numbers, no expressions, so LuaJIT and cffi parse them alike.
  *
  * Each concept has its own section; add to the section of the concept you
  * change and keep names verb-first within a vs_<concept>_ prefix.
@@ -75,8 +78,14 @@ void vs_font_close(vs_font *font);
 int vs_font_line_height(const vs_font *font);
 /* The text's box: widest line by (lines x line height), in pixels. */
 int vs_text_measure(vs_font *font, const char *text, int *width, int *height);
-/* Draws text with its box's top-left corner at (x, y); align 0 left, 1 centre, 2 right. */
-int vs_text_draw(vs_frame *frame, vs_font *font, const char *text, double x, double y, int align, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
+/* Where each line of a text sits inside the text's box. */
+typedef enum vs_text_align {
+    VS_ALIGN_LEFT = 0,   /* lines start at the box's left edge */
+    VS_ALIGN_CENTER = 1, /* lines are centred in the box */
+    VS_ALIGN_RIGHT = 2   /* lines end at the box's right edge */
+} vs_text_align;
+/* Draws text with its box's top-left corner at (x, y). */
+int vs_text_draw(vs_frame *frame, vs_font *font, const char *text, double x, double y, vs_text_align align, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
 
 /* ---- images (image.c): PNG via libpng, JPEG via libturbojpeg ---- */
 vs_frame *vs_image_load(const char *path);
@@ -197,6 +206,14 @@ void vs_picture_release(vs_picture *pic);
  * main run (vs.worker = false) unless script_ran says it happened already;
  * the other workers see vs.worker = true. Frames
  * are drawn in parallel, converted in the workers and encoded in order. */
+/* What a render prints on stderr while it runs. */
+typedef enum vs_progress_mode {
+    VS_PROGRESS_AUTO = 0,  /* a bar when stderr is a terminal, else nothing */
+    VS_PROGRESS_LINES = 1, /* periodic plain lines even when not a terminal */
+    VS_PROGRESS_QUIET = 2  /* nothing: no bar, no notes, no summary */
+} vs_progress_mode;
+/* The most outputs one render writes (each frame drawn once for all). */
+enum { VS_MAX_OUTPUTS = 8 };
 typedef struct vs_render_options {
     const char *script;         /* the script every worker loads */
     int script_ran;             /* 1: its main run happened outside (vs.render from a script) */
@@ -206,11 +223,11 @@ typedef struct vs_render_options {
     int segment_index;          /* with segment_count > 0: render the K-th (1-based) of N */
     int segment_count;          /*   equal parts instead of first/end */
     int workers;                /* 0: decided from the cores and a measurement */
-    const char **outputs;       /* one encoder per output, each frame drawn once */
+    const char **outputs;       /* one encoder per output (at most VS_MAX_OUTPUTS) */
     const char **formats;       /* per output, NULL entries: from the path */
     int n_outputs;
     vs_encoder_options encoder; /* shared settings (format comes from formats[]) */
-    int progress;               /* 0 auto (a bar on a terminal), 1 lines, 2 quiet */
+    vs_progress_mode progress;  /* VS_PROGRESS_AUTO by default */
     int check;                  /* 1: only check that frames are a pure function of t */
     int summary;                /* print the end-of-render summary on stderr */
     int default_output;         /* outputs[0] is the command's default (SCRIPT.mp4), not asked for: an
@@ -334,8 +351,13 @@ typedef struct vs_dataset_options {
 enum { VS_DATASET_STRETCH = 0, VS_DATASET_FIT = 1, VS_DATASET_FILL = 2 };
 void vs_dataset_options_init(vs_dataset_options *opts);
 vs_dataset *vs_dataset_new(const vs_dataset_options *opts);
-/* 0: missing, 1: a file, 2: a directory. */
-int vs_dataset_path_kind(const char *path);
+/* What is at a path (stat follows symlinks). */
+typedef enum vs_path_kind {
+    VS_PATH_MISSING = 0, /* nothing, or stat failed */
+    VS_PATH_FILE = 1,    /* anything but a directory: a video, a device, a FIFO */
+    VS_PATH_DIR = 2      /* a directory: a frame folder */
+} vs_path_kind;
+vs_path_kind vs_dataset_path_kind(const char *path);
 /* Adds a source; its frame count comes from the probe cache (videos) or
  * the folder listing, nothing is decoded. first, end: this source's range
  * (frames first..end-1, end -1: to the end); first -1: the options' range. */
@@ -382,17 +404,27 @@ int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers);
 const char *vs_dataset_map_result(const vs_dataset *ds, int64_t k, size_t *len, int32_t *source,
                                   int64_t *index);
 void vs_dataset_free(vs_dataset *ds);
-/* One .npy (format 1.0) of n frames of one size: layout 0 NHWC, 1 NCHW;
- * dtype 0 uint8, 1 float32 in [0, 1]; channels 3 (RGB) or 1 (the R channel, for gray). */
-int vs_npy_write(const char *path, vs_frame *const *frames, int n, int layout, int dtype,
-                 int channels);
+/* The order of an array's axes. */
+typedef enum vs_npy_layout {
+    VS_NPY_NHWC = 0, /* frames x rows x columns x channels (NumPy and PIL images) */
+    VS_NPY_NCHW = 1  /* frames x channels x rows x columns (PyTorch) */
+} vs_npy_layout;
+/* The type of an array's elements. */
+typedef enum vs_npy_dtype {
+    VS_NPY_UINT8 = 0,  /* the 8-bit values as they are */
+    VS_NPY_FLOAT32 = 1 /* value / 255, in [0, 1] */
+} vs_npy_dtype;
+/* One .npy (format 1.0) of n frames of one size; channels 3 (RGB) or 1
+ * (the R channel, for gray). */
+int vs_npy_write(const char *path, vs_frame *const *frames, int n, vs_npy_layout layout,
+                 vs_npy_dtype dtype, int channels);
 /* Writes size bytes as path through a private temporary fsync'd and
  * renamed over it, as every output is: never a half file, never through
  * a symlink planted at the path; errors name path. save_npy's index.csv. */
 int vs_file_write(const char *path, const void *data, size_t size);
 /* The same array in memory: n frames of one size packed into out (out_size
  * bytes, exactly what they need); channels 1, 3 or 4 (RGBA). Thread-safe. */
-int vs_frames_pack(vs_frame *const *frames, int n, int layout, int dtype, int channels, void *out,
-                   size_t out_size);
+int vs_frames_pack(vs_frame *const *frames, int n, vs_npy_layout layout, vs_npy_dtype dtype,
+                   int channels, void *out, size_t out_size);
 
 #endif

@@ -169,7 +169,7 @@ local function new_dataset(opts)
   -- Every missing path at once, before anything is probed or decoded.
   local missing = {}
   for _, e in ipairs(entries) do
-    if C.vs_dataset_path_kind(e.path) == 0 then missing[#missing + 1] = e.path end
+    if C.vs_dataset_path_kind(e.path) == C.VS_PATH_MISSING then missing[#missing + 1] = e.path end
   end
   if #missing > 0 then
     fail(('%d of %d paths not found: %s'):format(#missing, #paths, table.concat(missing, ', ')))
@@ -358,7 +358,7 @@ local function mkdir_p(dir)
   local path = dir:sub(1, 1) == '/' and '' or '.'
   for part in dir:gmatch('[^/]+') do
     path = path .. '/' .. part
-    if C.vs_dataset_path_kind(path) == 0 then ffi.C.mkdir(path, tonumber('777', 8)) end
+    if C.vs_dataset_path_kind(path) == C.VS_PATH_MISSING then ffi.C.mkdir(path, tonumber('777', 8)) end
   end
 end
 
@@ -392,14 +392,14 @@ function Dataset:save_npy(dir, opts)
   if layout ~= 'nhwc' and layout ~= 'nchw' then fail("save_npy: layout must be 'nhwc' or 'nchw', got " .. tostring(layout)) end
   if dtype ~= 'uint8' and dtype ~= 'float32' then fail("save_npy: dtype must be 'uint8' or 'float32', got " .. tostring(dtype)) end
   local kind = C.vs_dataset_path_kind(dir)
-  if kind == 1 then fail('save_npy: ' .. dir .. ' is a file, not a folder') end
-  if kind == 0 then
+  if kind == C.VS_PATH_FILE then fail('save_npy: ' .. dir .. ' is a file, not a folder') end
+  if kind == C.VS_PATH_MISSING then
     mkdir_p(dir)
-    if C.vs_dataset_path_kind(dir) ~= 2 then fail('save_npy: cannot create the folder ' .. dir) end
+    if C.vs_dataset_path_kind(dir) ~= C.VS_PATH_DIR then fail('save_npy: cannot create the folder ' .. dir) end
   end
   local index = dir .. '/index.csv'
   local removed, rerr = os.remove(index)
-  if not removed and C.vs_dataset_path_kind(index) ~= 0 then
+  if not removed and C.vs_dataset_path_kind(index) ~= C.VS_PATH_MISSING then
     fail('save_npy: cannot remove the old ' .. index .. ': ' .. tostring(rerr))
   end
   if self.clip_length > 1 then fail('save_npy: clips are not exported yet; make the dataset without clip') end
@@ -413,15 +413,16 @@ function Dataset:save_npy(dir, opts)
       arr[k - 1] = b.frames[k]
       rows[#rows + 1] = table.concat({ file, k - 1, csv_field(b.paths[k]), b.indices[k], csv_field(b.files[k]) }, ',')
     end
-    if C.vs_npy_write(dir .. '/' .. file, arr, #b.frames, layout == 'nchw' and 1 or 0,
-                      dtype == 'float32' and 1 or 0, channels) < 0 then
+    -- the names checked above are the enums' (VS_NPY_NCHW, VS_NPY_FLOAT32...)
+    if C.vs_npy_write(dir .. '/' .. file, arr, #b.frames, 'VS_NPY_' .. layout:upper(),
+                      'VS_NPY_' .. dtype:upper(), channels) < 0 then
       C.vs_dataset_stop(self.handle)
       fail('save_npy: ' .. last_error())
     end
     files = files + 1
   end
   local k = files
-  while C.vs_dataset_path_kind(dir .. '/' .. batch_file(k)) == 1 do
+  while C.vs_dataset_path_kind(dir .. '/' .. batch_file(k)) == C.VS_PATH_FILE do
     local ok, err = os.remove(dir .. '/' .. batch_file(k))
     if not ok then fail('save_npy: cannot remove the stale ' .. batch_file(k) .. ': ' .. tostring(err)) end
     k = k + 1

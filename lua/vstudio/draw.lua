@@ -168,7 +168,9 @@ local function get_font(opts, what)
   return font
 end
 
-local ALIGN = { left = 0, center = 1, centre = 1, right = 2 }
+local ALIGN = { left = 'VS_ALIGN_LEFT', center = 'VS_ALIGN_CENTER', centre = 'VS_ALIGN_CENTER', right = 'VS_ALIGN_RIGHT' }
+-- where the x given falls in the text's box, as a fraction of its width
+local ANCHOR = { VS_ALIGN_LEFT = 0, VS_ALIGN_CENTER = 0.5, VS_ALIGN_RIGHT = 1 }
 
 local function text_opts(str, opts, what)
   if type(str) ~= 'string' then check.fail('%s: text must be a string, got %s', what, type(str)) end
@@ -199,8 +201,8 @@ function M.text(f, str, opts)
     check.fail('text: x and y must be numbers or "center", got %s, %s', x, y)
   end
   local w, h = measure(font, str)
-  -- the C side takes the box's top-left corner (align 0, 1, 2: x is 0, w/2, w into the box)
-  local left = x == 'center' and math.floor((f.width - w) / 2) or x - align * w / 2
+  -- the C side takes the box's top-left corner
+  local left = x == 'center' and math.floor((f.width - w) / 2) or x - ANCHOR[align] * w
   if y == 'center' then y = math.floor((f.height - h) / 2) end
   C.vs_text_draw(f, font, str, left, y, align, r, g, b, a)
   return f

@@ -83,7 +83,7 @@ function M.install(vs)
     end
     o.workers = opts.workers or 0
     o.force = opts.force and 1 or 0
-    o.progress = opts.quiet and 2 or 0
+    o.progress = opts.quiet and 'VS_PROGRESS_QUIET' or 'VS_PROGRESS_AUTO'
     local rc = C.vs_render(o)
     if rc ~= 0 then check.fail('render: %s', ffi.string(C.vs_last_error())) end
     return clip

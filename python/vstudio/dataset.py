@@ -218,8 +218,8 @@ class Dataset:
             raise Error("vstudio: Dataset: " + last_error())
         self._run += 1
         run = self._run
-        layout = 1 if self.layout == "nchw" else 0
-        dtype = 1 if self.dtype == np.float32 else 0
+        layout = lib.VS_NPY_NCHW if self.layout == "nchw" else lib.VS_NPY_NHWC
+        dtype = lib.VS_NPY_FLOAT32 if self.dtype == np.float32 else lib.VS_NPY_UINT8
         try:
             while True:
                 if self._run != run:
@@ -234,7 +234,7 @@ class Dataset:
                 if got == 0:
                     continue
                 h, w = frames[0].height, frames[0].width
-                shape = (got, self.channels, h, w) if layout else (got, h, w, self.channels)
+                shape = (got, self.channels, h, w) if layout == lib.VS_NPY_NCHW else (got, h, w, self.channels)
                 out = np.empty(shape, self.dtype)
                 if lib.vs_frames_pack(frames, got, layout, dtype, self.channels,
                                       ffi.cast("void *", out.ctypes.data), out.nbytes) < 0:
