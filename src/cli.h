@@ -20,8 +20,8 @@ int vs_cmd_probe(int argc, char **argv);
 int vs_cmd_extract(int argc, char **argv);
 int vs_cmd_concat(int argc, char **argv);
 int vs_cmd_preview(int argc, char **argv);
-/* `vstudio run --watch ...` (watch.c); weak so that run links without it. */
-int vs_run_watch(int argc, char **argv) __attribute__((weak));
+/* `vstudio run --watch ...` (watch.c): run's arguments as given. */
+int vs_run_watch(int argc, char **argv);
 
 /* "vstudio: CMD: MESSAGE" + a hint to --help; returns VS_EXIT_USAGE. */
 int vs_cli_usage_error(const char *cmd, const char *fmt, ...) VS_PRINTF(2, 3);

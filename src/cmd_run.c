@@ -201,11 +201,8 @@ int vs_cmd_run(int argc, char **argv)
         }
 #undef NEED_VALUE
     }
-    if (watch) {
-        if (!vs_run_watch)
-            return vs_cli_fail(cmd, "--watch is not built yet in this vstudio");
+    if (watch)
         return vs_run_watch(argc, argv);
-    }
     if (!script)
         return vs_cli_usage_error(cmd, "no script given");
     if (access(script, R_OK) != 0)

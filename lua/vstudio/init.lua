@@ -1,7 +1,8 @@
 -- vstudio: the Lua face of the video studio. `local vs = require 'vstudio'`.
 -- Each concept lives in its own module (lua/vstudio/<concept>.lua) that
 -- returns an installer adding its public names to `vs`; this file gathers
--- them. The names are the stable contract of DESIGN.md.
+-- them. The names are the stable contract, documented under LUA API in
+-- man/vstudio.1.
 local core = require 'vstudio.core'
 local ffi = require 'ffi'
 
