@@ -1,7 +1,8 @@
 /*
  * cli.c: the top of the command line: global options, the command table,
- * and the shared reporting helpers. Each command parses its own options in
- * its own file (cmd_<name>.c) and returns an exit status.
+ * and the shared reporting helpers. Each command reads its options from its
+ * own table (cmd_<name>.c, through vs_cli_parse in cli_parse.c) and returns
+ * an exit status.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -139,19 +140,6 @@ int vs_cli_fail(const char *cmd, const char *fmt, ...)
     vreport(cmd, fmt, ap);
     va_end(ap);
     return VS_EXIT_FAIL;
-}
-
-int vs_cli_int(const char *cmd, const char *option, const char *text, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max) {
-        vs_cli_usage_error(cmd, "%s: '%s' is not an integer in %ld..%ld", option, text, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 int vs_cli_strings_add(vs_cli_strings *l, const char *s)
