@@ -18,8 +18,13 @@ PYTHON ?= /usr/bin/python3
 BUILD ?= build
 CC ?= cc
 PKGS := luajit libavformat libavcodec libswscale libavutil libpng libturbojpeg sqlite3 libedit freetype2
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# A missing package is named by the compile rules (pkgs), not here: this
+# runs at parse time, before `make test` or `make demo` has installed
+# anything, and their sub-make reads the Makefile again after deps.
+PKG_MISSING := $(shell if command -v pkg-config >/dev/null; then \
+	for p in $(PKGS); do pkg-config --exists $$p || echo $$p; done; else echo pkg-config; fi)
+PKG_CFLAGS := $(if $(PKG_MISSING),,$(shell pkg-config --cflags $(PKGS)))
+PKG_LIBS := $(if $(PKG_MISSING),,$(shell pkg-config --libs $(PKGS)))
 
 OPT ?= -O2 -g
 WARN := -Wall -Wextra $(if $(WERROR),-Werror)
@@ -41,17 +46,20 @@ $(BUILD)/libvstudio.so: $(LIB_OBJS)
 $(BUILD)/vstudio: $(BUILD)/main.o $(BUILD)/libvstudio.so
 	$(CC) -rdynamic -o $@ $< -L$(BUILD) -lvstudio -Wl,-rpath,'$$ORIGIN:$$ORIGIN/../lib' $(LDFLAGS) $(LIBS)
 
-$(BUILD)/%.o: src/%.c | $(BUILD)
+$(BUILD)/%.o: src/%.c | $(BUILD) pkgs
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+pkgs:
+	$(if $(PKG_MISSING),@echo "make: missing (pkg-config): $(PKG_MISSING); 'make deps' installs them" >&2; exit 1,@:)
 
 # The library embeds its public header so core.lua can ffi.cdef it verbatim.
 $(BUILD)/api_header.c: src/vstudio.h scripts/embed-header | $(BUILD)
 	sh scripts/embed-header $< > $@
 
-$(BUILD)/api_header.o: $(BUILD)/api_header.c
+$(BUILD)/api_header.o: $(BUILD)/api_header.c | pkgs
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/test_%: tests/c/test_%.c $(BUILD)/libvstudio.so
+$(BUILD)/test_%: tests/c/test_%.c $(BUILD)/libvstudio.so | pkgs
 	$(CC) $(CFLAGS) -o $@ $< -L$(BUILD) -lvstudio -Wl,-rpath,'$$ORIGIN' $(LDFLAGS) $(LIBS)
 
 $(BUILD):
@@ -96,12 +104,12 @@ tsan: deps
 valgrind: deps all
 	@VSTUDIO_BIN=$(CURDIR)/$(BUILD)/vstudio sh scripts/valgrind-examples
 
-# libFuzzer targets (clang): build/fuzz_<name> from tests/fuzz/fuzz_<name>.c, linked
+# libFuzzer targets (clang): $(BUILD)/fuzz_<name> from tests/fuzz/fuzz_<name>.c, linked
 # statically against an instrumented copy of the runtime in build-fuzz/ (built
 # with the usual fuzzing define: PNG checksums are not checked there, so that
 # mutated inputs reach the decoder).
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/%)
 FUZZ_SAN := -fsanitize=address,undefined
 
 fuzz: deps
@@ -113,7 +121,7 @@ fuzz: deps
 $(BUILD)/libvstudio.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
-build/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libvstudio.a | build
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libvstudio.a | $(BUILD) pkgs
 	clang -std=c11 -D_GNU_SOURCE -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -Isrc $(PKG_CFLAGS) -o $@ $< \
 		build-fuzz/libvstudio.a $(LIBS)
 
@@ -132,6 +140,6 @@ install: all
 clean:
 	rm -rf build build-asan build-tsan build-clang build-fuzz
 
-.PHONY: all ctests deps test demo bench check tsan fuzz valgrind install clean
+.PHONY: all ctests pkgs deps test demo bench check tsan fuzz valgrind install clean
 
 -include $(wildcard $(BUILD)/*.d)

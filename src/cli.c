@@ -1,7 +1,8 @@
 /*
  * cli.c: the top of the command line: global options, the command table,
- * and the shared reporting helpers. Each command parses its own options in
- * its own file (cmd_<name>.c) and returns an exit status.
+ * and the shared reporting helpers. Each command reads its options from its
+ * own table (cmd_<name>.c, through vs_cli_parse in cli_parse.c) and returns
+ * an exit status.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -19,7 +20,7 @@
 struct command {
     const char *name;
     const char *summary;
-    int (*main)(int argc, char **argv); /* NULL: not built yet */
+    int (*main)(int argc, char **argv);
 };
 
 static const struct command commands[] = {
@@ -58,8 +59,7 @@ static void print_help(FILE *out)
                  "Commands:\n",
             vs_version());
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-9s %s%s\n", commands[i].name, commands[i].summary,
-                commands[i].main ? "" : " (not built yet)");
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'vstudio COMMAND --help' for a command's options; ");
     print_manual_hint(out);
 }
@@ -72,15 +72,6 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
-static int run_command(const struct command *c, int argc, char **argv)
-{
-    if (!c->main) {
-        fprintf(stderr, "vstudio: %s: this command is not built yet in vstudio %s\n", c->name, vs_version());
-        return VS_EXIT_FAIL;
-    }
-    return c->main(argc, argv);
-}
-
 int vs_cli_main(int argc, char **argv)
 {
     /* A file size limit (ulimit -f) must be a write error we report, not a
@@ -88,9 +79,8 @@ int vs_cli_main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         /* plain `vstudio` on a terminal is the REPL */
-        const struct command *repl = find_command("repl");
-        if (isatty(STDIN_FILENO) && repl->main)
-            return run_command(repl, 1, (char *[]){"repl", NULL});
+        if (isatty(STDIN_FILENO))
+            return vs_cmd_repl(1, (char *[]){"repl", NULL});
         print_help(stderr);
         return VS_EXIT_USAGE;
     }
@@ -111,14 +101,14 @@ int vs_cli_main(int argc, char **argv)
         const struct command *c = find_command(argv[2]);
         if (!c) /* the hint names the top-level help: `help --help` is that too */
             return vs_cli_usage_error(NULL, "help: unknown command '%s'", argv[2]);
-        return run_command(c, 2, (char *[]){argv[2], "--help", NULL});
+        return c->main(2, (char *[]){argv[2], "--help", NULL});
     }
     if (word[0] == '-')
         return vs_cli_usage_error(NULL, "unknown option '%s'", word);
     const struct command *c = find_command(word);
     if (!c)
         return vs_cli_usage_error(NULL, "unknown command '%s'", word);
-    return run_command(c, argc - 1, argv + 1);
+    return c->main(argc - 1, argv + 1);
 }
 
 static void vreport(const char *cmd, const char *fmt, va_list ap)
@@ -150,19 +140,6 @@ int vs_cli_fail(const char *cmd, const char *fmt, ...)
     vreport(cmd, fmt, ap);
     va_end(ap);
     return VS_EXIT_FAIL;
-}
-
-int vs_cli_int(const char *cmd, const char *option, const char *text, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max) {
-        vs_cli_usage_error(cmd, "%s: '%s' is not an integer in %ld..%ld", option, text, min, max);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 int vs_cli_strings_add(vs_cli_strings *l, const char *s)

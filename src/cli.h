@@ -20,15 +20,107 @@ int vs_cmd_probe(int argc, char **argv);
 int vs_cmd_extract(int argc, char **argv);
 int vs_cmd_concat(int argc, char **argv);
 int vs_cmd_preview(int argc, char **argv);
-/* `vstudio run --watch ...` (watch.c); weak so that run links without it. */
-int vs_run_watch(int argc, char **argv) __attribute__((weak));
+/* `vstudio run --watch ...` (watch.c): SCRIPT, the first -o (NULL for
+ * none) and the words after --, as run read them. */
+int vs_run_watch(const char *script, const char *output, char **args, int n_args);
 
 /* "vstudio: CMD: MESSAGE" + a hint to --help; returns VS_EXIT_USAGE. */
 int vs_cli_usage_error(const char *cmd, const char *fmt, ...) VS_PRINTF(2, 3);
 /* "vstudio: CMD: MESSAGE"; returns VS_EXIT_FAIL. */
 int vs_cli_fail(const char *cmd, const char *fmt, ...) VS_PRINTF(2, 3);
-/* Strict integer option value in [min, max]; usage error naming the option. */
-int vs_cli_int(const char *cmd, const char *option, const char *text, long min, long max, long *out);
+
+/*
+ * Options from a table (cli_parse.c), in the manner of mpv's options.c:
+ * each command lists its options once, with what a value is, where it
+ * goes and its --help line, and vs_cli_parse reads the command line in
+ * order. Usage errors say "vstudio: CMD: ..." and exit 2:
+ *   unknown option '--x'      --x needs a value      --x takes no value
+ *   --crf: '99' is not an integer in 0..63
+ *   --resize: 'squash' is not fit, fill or pad
+ * "--name=value" works for every option with a value; "-h" and "--help"
+ * print the help; "--" ends the options; "-" is an argument.
+ */
+typedef enum vs_cli_kind {
+    VS_CLI_KIND_FLAG,   /* no value: *(int *)dest = value */
+    VS_CLI_KIND_STRING, /* *(const char **)dest = the value (argv's, not copied) */
+    VS_CLI_KIND_INT,    /* *(int *)dest = a strict integer in min..max */
+    VS_CLI_KIND_RATE,   /* *(int *)dest / *(int *)dest2: 30, 29.97, 30000/1001 */
+    VS_CLI_KIND_FRAMES, /* *(int64_t *)dest, *(int64_t *)dest2 = A, B of A:B (A:, :B, A) */
+    VS_CLI_KIND_CHOICE, /* *(int *)dest = the value of the name among choices */
+    VS_CLI_KIND_CALL,   /* call(cmd, ctx, option, value) reads the value itself */
+} vs_cli_kind;
+
+typedef struct vs_cli_choice {
+    const char *name; /* NULL ends the list */
+    int value;        /* names sharing a value are spellings: the error names the first */
+} vs_cli_choice;
+
+typedef struct vs_cli_option {
+    const char *name;  /* "--crf"; NULL ends the table */
+    const char *alias; /* "-q" or NULL */
+    vs_cli_kind kind;
+    void *dest, *dest2;
+    long min, max;                 /* INT */
+    int value;                     /* FLAG */
+    const vs_cli_choice *choices;  /* CHOICE */
+    /* CALL: returns 0, or the exit status after printing why */
+    int (*call)(const char *cmd, void *ctx, const char *option, const char *value);
+    void *ctx;
+    const char *arg;  /* the value's name in --help ("N"); NULL for a flag */
+    const char *help; /* the --help text, lines split by '\n'; NULL: not listed */
+} vs_cli_option;
+
+/* Kind and destination of an option, with the destination's type checked. */
+#define VS_CLI_PTR(type, p) (1 ? (p) : (type *)0)
+#define VS_CLI_FLAG(p) .kind = VS_CLI_KIND_FLAG, .dest = VS_CLI_PTR(int, p), .value = 1
+#define VS_CLI_SET(p, v) .kind = VS_CLI_KIND_FLAG, .dest = VS_CLI_PTR(int, p), .value = (v)
+/* A field of an enum type, written as an int (int-sized: checked at compile time). */
+#define VS_CLI_ENUM_PTR(p) ((int *)(p) + 0 * sizeof(char[sizeof *(p) == sizeof(int) ? 1 : -1]))
+#define VS_CLI_SET_ENUM(p, v) .kind = VS_CLI_KIND_FLAG, .dest = VS_CLI_ENUM_PTR(p), .value = (v)
+#define VS_CLI_STRING(p) .kind = VS_CLI_KIND_STRING, .dest = VS_CLI_PTR(const char *, p)
+#define VS_CLI_INT(p, lo, hi) .kind = VS_CLI_KIND_INT, .dest = VS_CLI_PTR(int, p), .min = (lo), .max = (hi)
+#define VS_CLI_RATE(num, den) .kind = VS_CLI_KIND_RATE, .dest = VS_CLI_PTR(int, num), .dest2 = VS_CLI_PTR(int, den)
+#define VS_CLI_FRAMES(first, end)                                                                            \
+    .kind = VS_CLI_KIND_FRAMES, .dest = VS_CLI_PTR(int64_t, first), .dest2 = VS_CLI_PTR(int64_t, end)
+/* A choice among names: p (an enum field or an int) gets the value list gives the name. */
+#define VS_CLI_CHOICE(p, list) .kind = VS_CLI_KIND_CHOICE, .dest = VS_CLI_ENUM_PTR(p), .choices = (list)
+#define VS_CLI_CALL(fn, c) .kind = VS_CLI_KIND_CALL, .call = (fn), .ctx = (c)
+/* The end of a table. */
+#define VS_CLI_END {.name = NULL}
+
+/* The encoder options run and convert share. */
+#define VS_CLI_ENCODER_OPTIONS(codec, crf, preset)                                                           \
+    {"--codec", NULL, VS_CLI_STRING(codec), .arg = "NAME",                                                    \
+     .help = "video encoder (default libx264; see ffmpeg -encoders)"},                                       \
+    {"--crf", NULL, VS_CLI_INT(crf, 0, 63), .arg = "N",                                                      \
+     .help = "quality 0..63, default 18; 0 = lossless (libx264, libx265,\n"                                  \
+             "libvpx-vp9; png and ffv1 always are; others refuse 0)"},                                      \
+    {"--preset", NULL, VS_CLI_STRING(preset), .arg = "P",                                                    \
+     .help = "encoder preset (default medium; ultrafast..veryslow)"}
+
+/* A command's syntax: its options and what its other words are. */
+typedef struct vs_cli_syntax {
+    const char *cmd;                /* "convert", for messages */
+    const char *usage;              /* --help before the options */
+    const char *more;               /* --help after the options, or NULL */
+    const vs_cli_option *options;
+    /* each argument that is not an option; returns 0, or the exit status
+     * after printing why */
+    int (*argument)(const char *cmd, void *ctx, const char *arg);
+    void *ctx;
+    /* the words after "--" (the script's arguments) when set, else they
+     * are arguments too */
+    char ***rest;
+    int *n_rest;
+} vs_cli_syntax;
+
+/* Reads argv[1..argc-1] by the syntax. Returns 0 to go on, or -1 with
+ * *status the exit status: 0 after --help, 2 after a usage error, or what
+ * a callback returned. */
+int vs_cli_parse(const vs_cli_syntax *syntax, int argc, char **argv, int *status);
+/* An argument callback for a command of one script (the first argument);
+ * ctx is a const char ** that holds it. */
+int vs_cli_one_script(const char *cmd, void *ctx, const char *arg);
 
 /* A growable list of strings the command owns (inputs, outputs). */
 typedef struct vs_cli_strings {

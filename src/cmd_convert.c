@@ -25,64 +25,32 @@ static const char *const CMD = "convert";
 
 
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: vstudio convert DIR... [-o OUT.mp4 | -o OUTDIR/] [options]\n\n"
-            "Turns folders of PNG/JPEG frames into videos. One folder and -o OUT.mp4 writes\n"
-            "that file; several folders (or -o ending in '/', or an existing folder) write\n"
-            "OUTDIR/<folder name>.mp4 each (a file name such as two.mp4 is refused for\n"
-            "several folders). Without -o, DIR.mp4 is written beside DIR.\n"
-            "Folders may also be quoted globs ('shots/*') or come from --from LIST.\n\n"
-            "Frames are the folder's .png/.jpg/.jpeg files (any PNG kind, mixed with JPEG);\n"
-            "other files are ignored and counted. Transparent pixels are laid over the\n"
-            "background. Odd sizes are padded to even by repeating the edge.\n\n"
-            "Resumable: an output is skipped only when it is this folder's complete,\n"
-            "current conversion: each output records a digest of its frame list (names,\n"
-            "sizes, modification times) and of the options that change the video (--fps,\n"
-            "--crf, --codec, --resize, --background, --skip-bad; not --preset), and its\n"
-            "data must hold every frame its index lists. An earlier or cut-short\n"
-            "conversion is converted again; a file vstudio convert did not write is\n"
-            "refused (--force replaces it). Outputs are written to hidden temporaries and\n"
-            "renamed when complete, so an interrupted batch can simply be run again.\n\n"
-            "Options:\n"
-            "  -o, --output PATH     OUT.mp4 for one folder, or OUTDIR/ for one video per folder\n"
-            "      --fps RATE        frame rate: 30 (default), 29.97, 30000/1001\n"
-            "      --crf N           quality 0..51, default 18; 0 = lossless (libx264, libx265,\n"
-            "                        libvpx-vp9; png and ffv1 always are; others refuse 0)\n"
-            "      --preset P        x264 preset: ultrafast .. veryslow; default medium\n"
-            "      --codec NAME      encoder (default libx264)\n"
-            "      --sort ORDER      natural (default: f2 before f10), name (byte order), or a\n"
-            "                        regex with one capture group matching the frame number,\n"
-            "                        e.g. 'frame_([0-9]+)'; gaps and duplicates are warned about\n"
-            "      --resize MODE     frames whose size differs from the first frame's: fit\n"
-            "                        (scale inside, bars), fill (scale to cover, crop) or pad\n"
-            "                        (no scaling, centred); without it they are an error\n"
-            "      --background C    colour under transparency and bars: black (default),\n"
-            "                        white, gray, #rrggbb or r,g,b\n"
-            "      --skip-bad        leave out unreadable frames (listed at the end) instead\n"
-            "                        of failing the folder\n"
-            "      --force           convert even when the output is up to date, and replace\n"
-            "                        a file at the output path that convert did not write\n"
-            "      --dry-run         print what would be done: folders, outputs, frame counts,\n"
-            "                        the first and last frames in order, and frames whose\n"
-            "                        header is unreadable or gives another size (headers\n"
-            "                        only, no decoding); convert nothing\n"
-            "  -j, --jobs N          folders converted at once (default: cores + 1, at most\n"
-            "                        8); longest folders first\n"
-            "  -w, --workers N       decoding threads per folder (default cores / jobs)\n"
-            "      --from LIST       read folders from LIST, one per line ('-': stdin);\n"
-            "                        blank lines and lines starting with '#' are skipped\n"
-            "      --progress        show the progress line even when stderr is not a terminal\n"
-            "  -q, --quiet           only errors: no progress, no summary\n"
-            "  -h, --help            show this help\n\n"
-            "Exit status: 0 when every folder converted or was up to date, 1 when any\n"
-            "failed (the others still convert), 2 on a usage error, 130 on Ctrl-C.\n\n"
-            "Examples:\n"
-            "  vstudio convert renders/shot1 -o shot1.mp4 --fps 24\n"
-            "  vstudio convert 'dataset/*' -o videos/ --jobs 2 --skip-bad\n"
-            "  vstudio convert cam --sort 'img_([0-9]+)_' --dry-run\n");
-}
+static const char usage[] =
+    "Usage: vstudio convert DIR... [-o OUT.mp4 | -o OUTDIR/] [options]\n\n"
+    "Turns folders of PNG/JPEG frames into videos. One folder and -o OUT.mp4 writes\n"
+    "that file; several folders (or -o ending in '/', or an existing folder) write\n"
+    "OUTDIR/<folder name>.mp4 each (a file name such as two.mp4 is refused for\n"
+    "several folders). Without -o, DIR.mp4 is written beside DIR.\n"
+    "Folders may also be quoted globs ('shots/*') or come from --from LIST.\n\n"
+    "Frames are the folder's .png/.jpg/.jpeg files (any PNG kind, mixed with JPEG);\n"
+    "other files are ignored and counted. Transparent pixels are laid over the\n"
+    "background. Odd sizes are padded to even by repeating the edge.\n\n"
+    "Resumable: an output is skipped only when it is this folder's complete,\n"
+    "current conversion: each output records a digest of its frame list (names,\n"
+    "sizes, modification times) and of the options that change the video (--fps,\n"
+    "--crf, --codec, --resize, --background, --skip-bad; not --preset), and its\n"
+    "data must hold every frame its index lists. An earlier or cut-short\n"
+    "conversion is converted again; a file vstudio convert did not write is\n"
+    "refused (--force replaces it). Outputs are written to hidden temporaries and\n"
+    "renamed when complete, so an interrupted batch can simply be run again.\n";
+
+static const char more[] =
+    "Exit status: 0 when every folder converted or was up to date, 1 when any\n"
+    "failed (the others still convert), 2 on a usage error, 130 on Ctrl-C.\n\n"
+    "Examples:\n"
+    "  vstudio convert renders/shot1 -o shot1.mp4 --fps 24\n"
+    "  vstudio convert 'dataset/*' -o videos/ --jobs 2 --skip-bad\n"
+    "  vstudio convert cam --sort 'img_([0-9]+)_' --dry-run\n";
 
 /* A folder argument; a pattern with glob characters expands to its matches
  * (sorted naturally), or stays as given when nothing matches (so the error
@@ -112,6 +80,17 @@ static int add_input(vs_cli_strings *dirs, const char *arg)
 }
 
 static int add_input_line(void *dirs, const char *line) { return add_input(dirs, line); }
+
+static int add_argument(const char *cmd, void *dirs, const char *arg)
+{
+    return add_input(dirs, arg) < 0 ? vs_cli_fail(cmd, "out of memory") : 0;
+}
+
+static int read_from(const char *cmd, void *dirs, const char *option, const char *path)
+{
+    (void)option;
+    return vs_cli_read_list(cmd, path, add_input_line, dirs);
+}
 
 static int parse_color(const char *s, uint8_t *rgb)
 {
@@ -143,6 +122,13 @@ static int parse_color(const char *s, uint8_t *rgb)
         return 0;
     }
     return -1;
+}
+
+static int set_background(const char *cmd, void *rgb, const char *option, const char *value)
+{
+    if (parse_color(value, rgb) < 0)
+        return vs_cli_usage_error(cmd, "%s: '%s' is not a colour (black, white, #rrggbb, r,g,b)", option, value);
+    return 0;
 }
 
 static int is_dir(const char *path)
@@ -185,171 +171,120 @@ static char *output_in(const char *outdir, const char *dir)
     return out;
 }
 
+/* The output of each folder: OUT itself, OUT/<folder>.mp4 for several
+ * folders (or OUT/, or an existing folder), or DIR.mp4 without -o. */
+static int plan_outputs(const vs_cli_strings *dirs, const char *out, vs_cli_strings *outs)
+{
+    int to_dir = out && (dirs->n > 1 || out[strlen(out) - 1] == '/' || is_dir(out));
+    if (to_dir && !is_dir(out) && out[strlen(out) - 1] != '/' && looks_like_video(out))
+        return vs_cli_usage_error(CMD, "%s: a file name, but %d folders need an output folder (-o DIR/), one video each",
+                                  out, dirs->n);
+    if (to_dir && !is_dir(out) && mkdir(out, 0777) != 0 && errno != EEXIST)
+        return vs_cli_fail(CMD, "%s: cannot create the output folder (%s)", out, strerror(errno));
+    for (int k = 0; k < dirs->n; k++) {
+        char *path;
+        if (to_dir) {
+            path = output_in(out, dirs->items[k]);
+        } else if (out) {
+            path = strdup(out);
+        } else {
+            size_t n = strlen(dirs->items[k]);
+            while (n > 1 && dirs->items[k][n - 1] == '/')
+                n--;
+            path = malloc(n + 5);
+            if (path)
+                sprintf(path, "%.*s.mp4", (int)n, dirs->items[k]);
+        }
+        if (!path || vs_cli_strings_add(outs, path) < 0) {
+            free(path);
+            return vs_cli_fail(CMD, "out of memory");
+        }
+        free(path);
+        for (int m = 0; m < k; m++)
+            if (!strcmp(outs->items[m], outs->items[k]))
+                return vs_cli_usage_error(CMD, "%s and %s would both write %s; give them different names",
+                                          dirs->items[m], dirs->items[k], outs->items[k]);
+    }
+    return 0;
+}
+
+/* Converts folder k to output k; Ctrl-C stops the batch. */
+static int convert(const vs_cli_strings *dirs, const vs_cli_strings *outs, const vs_convert_options *o)
+{
+    vs_convert_task *tasks = calloc((size_t)dirs->n, sizeof *tasks);
+    if (!tasks)
+        return vs_cli_fail(CMD, "out of memory");
+    for (int k = 0; k < dirs->n; k++) {
+        tasks[k].dir = dirs->items[k];
+        tasks[k].out = outs->items[k];
+    }
+    vs_interrupt saved;
+    int ret = vs_convert_batch(tasks, dirs->n, o, vs_interrupt_catch(&saved));
+    vs_interrupt_release(&saved);
+    free(tasks);
+    return ret;
+}
+
+static const vs_cli_choice resize_modes[] = {
+    {"fit", VS_RESIZE_FIT}, {"fill", VS_RESIZE_FILL}, {"pad", VS_RESIZE_PAD}, {NULL, 0}};
+
 int vs_cmd_convert(int argc, char **argv)
 {
     vs_convert_options o;
     vs_convert_options_init(&o);
     const char *out = NULL;
-    int progress = -1, options_done = 0, ret = VS_EXIT_OK;
+    int progress = 0, ret;
     vs_cli_strings dirs = {0}, outs = {0};
-    vs_convert_task *tasks = NULL;
-    long v;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                                  \
-    do {                                                                              \
-        if (!val) {                                                                   \
-            ret = vs_cli_usage_error(CMD, "%s needs a value", a);                     \
-            goto done;                                                                \
-        }                                                                             \
-        i++;                                                                          \
-    } while (0)
-        if (options_done || a[0] != '-') {
-            if (add_input(&dirs, a) < 0) {
-                ret = vs_cli_fail(CMD, "out of memory");
-                goto done;
-            }
-        } else if (!strcmp(a, "--")) {
-            options_done = 1;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            goto done;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            NEED_VALUE();
-            out = val;
-        } else if (!strcmp(a, "--fps")) {
-            NEED_VALUE();
-            if (vs_parse_rational(val, &o.fps_num, &o.fps_den) < 0) {
-                ret = vs_cli_usage_error(CMD, "--fps: %s", vs_last_error());
-                goto done;
-            }
-        } else if (!strcmp(a, "--crf")) {
-            NEED_VALUE();
-            if (vs_cli_int(CMD, a, val, 0, 63, &v) < 0) {
-                ret = VS_EXIT_USAGE;
-                goto done;
-            }
-            o.crf = (int)v;
-        } else if (!strcmp(a, "--preset")) {
-            NEED_VALUE();
-            o.preset = val;
-        } else if (!strcmp(a, "--codec")) {
-            NEED_VALUE();
-            o.codec = val;
-        } else if (!strcmp(a, "--sort")) {
-            NEED_VALUE();
-            o.sort = val;
-        } else if (!strcmp(a, "--resize")) {
-            NEED_VALUE();
-            if (!strcmp(val, "fit"))
-                o.resize = VS_RESIZE_FIT;
-            else if (!strcmp(val, "fill"))
-                o.resize = VS_RESIZE_FILL;
-            else if (!strcmp(val, "pad"))
-                o.resize = VS_RESIZE_PAD;
-            else {
-                ret = vs_cli_usage_error(CMD, "--resize: '%s' is not fit, fill or pad", val);
-                goto done;
-            }
-        } else if (!strcmp(a, "--background")) {
-            NEED_VALUE();
-            if (parse_color(val, o.background) < 0) {
-                ret = vs_cli_usage_error(CMD, "--background: '%s' is not a colour (black, white, #rrggbb, r,g,b)",
-                                         val);
-                goto done;
-            }
-        } else if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
-            NEED_VALUE();
-            if (vs_cli_int(CMD, a, val, 1, 256, &v) < 0) {
-                ret = VS_EXIT_USAGE;
-                goto done;
-            }
-            o.jobs = (int)v;
-        } else if (!strcmp(a, "-w") || !strcmp(a, "--workers")) {
-            NEED_VALUE();
-            if (vs_cli_int(CMD, a, val, 1, 256, &v) < 0) {
-                ret = VS_EXIT_USAGE;
-                goto done;
-            }
-            o.workers = (int)v;
-        } else if (!strcmp(a, "--from")) {
-            NEED_VALUE();
-            if ((ret = vs_cli_read_list(CMD, val, add_input_line, &dirs)) != 0)
-                goto done;
-        } else if (!strcmp(a, "--skip-bad")) {
-            o.skip_bad = 1;
-        } else if (!strcmp(a, "--force")) {
-            o.force = 1;
-        } else if (!strcmp(a, "--dry-run") || !strcmp(a, "-n")) {
-            o.dry_run = 1;
-        } else if (!strcmp(a, "--progress")) {
-            progress = 1;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            o.quiet = 1;
-        } else {
-            ret = vs_cli_usage_error(CMD, "unknown option '%s'", a);
-            goto done;
+    const vs_cli_option options[] = {
+        {"--output", "-o", VS_CLI_STRING(&out), .arg = "PATH",
+         .help = "OUT.mp4 for one folder, or OUTDIR/ for one video per folder"},
+        {"--fps", NULL, VS_CLI_RATE(&o.fps_num, &o.fps_den), .arg = "RATE",
+         .help = "frame rate: 30 (default), 29.97, 30000/1001"},
+        VS_CLI_ENCODER_OPTIONS(&o.codec, &o.crf, &o.preset),
+        {"--sort", NULL, VS_CLI_STRING(&o.sort), .arg = "ORDER",
+         .help = "natural (default: f2 before f10), name (byte order), or a\n"
+                 "regex with one capture group matching the frame number,\n"
+                 "e.g. 'frame_([0-9]+)'; gaps and duplicates are warned about"},
+        {"--resize", NULL, VS_CLI_CHOICE(&o.resize, resize_modes), .arg = "MODE",
+         .help = "frames whose size differs from the first frame's: fit\n"
+                 "(scale inside, bars), fill (scale to cover, crop) or pad\n"
+                 "(no scaling, centred); without it they are an error"},
+        {"--background", NULL, VS_CLI_CALL(set_background, o.background), .arg = "C",
+         .help = "colour under transparency and bars: black (default),\n"
+                 "white, gray, #rrggbb or r,g,b"},
+        {"--skip-bad", NULL, VS_CLI_FLAG(&o.skip_bad),
+         .help = "leave out unreadable frames (listed at the end) instead\n"
+                 "of failing the folder"},
+        {"--force", NULL, VS_CLI_FLAG(&o.force),
+         .help = "convert even when the output is up to date, and replace\n"
+                 "a file at the output path that convert did not write"},
+        {"--dry-run", "-n", VS_CLI_FLAG(&o.dry_run),
+         .help = "print what would be done: folders, outputs, frame counts,\n"
+                 "the first and last frames in order, and frames whose\n"
+                 "header is unreadable or gives another size (headers\n"
+                 "only, no decoding); convert nothing"},
+        {"--jobs", "-j", VS_CLI_INT(&o.jobs, 1, 256), .arg = "N",
+         .help = "folders converted at once (default: cores + 1, at most\n"
+                 "8); longest folders first"},
+        {"--workers", "-w", VS_CLI_INT(&o.workers, 1, 256), .arg = "N",
+         .help = "decoding threads per folder (default cores / jobs)"},
+        {"--from", NULL, VS_CLI_CALL(read_from, &dirs), .arg = "LIST",
+         .help = "read folders from LIST, one per line ('-': stdin);\n"
+                 "blank lines and lines starting with '#' are skipped"},
+        {"--progress", NULL, VS_CLI_FLAG(&progress),
+         .help = "show the progress line even when stderr is not a terminal"},
+        {"--quiet", "-q", VS_CLI_FLAG(&o.quiet), .help = "only errors: no progress, no summary"},
+        VS_CLI_END,
+    };
+    const vs_cli_syntax syntax = {CMD, usage, more, options, add_argument, &dirs, NULL, NULL};
+    if (vs_cli_parse(&syntax, argc, argv, &ret) == 0) {
+        if (dirs.n == 0)
+            ret = vs_cli_usage_error(CMD, "no folders given (vstudio convert DIR... -o OUT)");
+        else if ((ret = plan_outputs(&dirs, out, &outs)) == 0) {
+            o.progress = o.quiet ? 0 : progress ? 1 : isatty(STDERR_FILENO);
+            ret = convert(&dirs, &outs, &o);
         }
-#undef NEED_VALUE
     }
-    if (dirs.n == 0) {
-        ret = vs_cli_usage_error(CMD, "no folders given (vstudio convert DIR... -o OUT)");
-        goto done;
-    }
-    /* several folders, "dir/" or an existing folder: one video per folder inside it */
-    int to_dir = out && (dirs.n > 1 || out[strlen(out) - 1] == '/' || is_dir(out));
-    if (to_dir && !is_dir(out) && out[strlen(out) - 1] != '/' && looks_like_video(out)) {
-        ret = vs_cli_usage_error(CMD, "%s: a file name, but %d folders need an output folder (-o DIR/), one video each",
-                                 out, dirs.n);
-        goto done;
-    }
-    if (to_dir && !is_dir(out) && mkdir(out, 0777) != 0 && errno != EEXIST) {
-        ret = vs_cli_fail(CMD, "%s: cannot create the output folder (%s)", out, strerror(errno));
-        goto done;
-    }
-    for (int k = 0; k < dirs.n; k++) {
-        char *path;
-        if (to_dir) {
-            path = output_in(out, dirs.items[k]);
-        } else if (out) {
-            path = strdup(out);
-        } else {
-            size_t n = strlen(dirs.items[k]);
-            while (n > 1 && dirs.items[k][n - 1] == '/')
-                n--;
-            path = malloc(n + 5);
-            if (path)
-                sprintf(path, "%.*s.mp4", (int)n, dirs.items[k]);
-        }
-        if (!path || vs_cli_strings_add(&outs, path) < 0) {
-            free(path);
-            ret = vs_cli_fail(CMD, "out of memory");
-            goto done;
-        }
-        free(path);
-        for (int m = 0; m < k; m++)
-            if (!strcmp(outs.items[m], outs.items[k])) {
-                ret = vs_cli_usage_error(CMD, "%s and %s would both write %s; give them different names",
-                                         dirs.items[m], dirs.items[k], outs.items[k]);
-                goto done;
-            }
-    }
-    tasks = calloc(dirs.n > 0 ? (size_t)dirs.n : 1, sizeof *tasks);
-    if (!tasks) {
-        ret = vs_cli_fail(CMD, "out of memory");
-        goto done;
-    }
-    for (int k = 0; k < dirs.n; k++) {
-        tasks[k].dir = dirs.items[k];
-        tasks[k].out = outs.items[k];
-    }
-    o.progress = o.quiet ? 0 : progress == 1 ? 1 : isatty(STDERR_FILENO);
-    vs_interrupt saved;
-    ret = vs_convert_batch(tasks, dirs.n, &o, vs_interrupt_catch(&saved));
-    vs_interrupt_release(&saved);
-done:
-    free(tasks);
     vs_cli_strings_free(&dirs);
     vs_cli_strings_free(&outs);
     return ret;

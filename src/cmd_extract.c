@@ -26,27 +26,38 @@
 static const char *const CMD = "extract";
 
 
-static void usage(FILE *out)
+static const char usage[] =
+    "Usage: vstudio extract VIDEO OUTDIR [--format png|jpg] [--frames A:B] [--every N]\n"
+    "                       [--quality Q] [--force] [--jobs N] [-q]\n\n"
+    "Writes the frames of VIDEO as image files in OUTDIR (created if needed), named\n"
+    "by their frame number in the video, 0-based: 000000.png, 000001.png, ...\n"
+    "Frames are exact (the same as decoding from the start), and images are\n"
+    "encoded in parallel. Existing frame files are not overwritten unless --force.\n";
+
+static const char more[] =
+    "Examples:\n"
+    "  vstudio extract clip.mp4 frames/\n"
+    "  vstudio extract clip.mp4 thumbs/ --format jpg --every 30 --quality 85\n";
+
+/* What the command line asked for. */
+typedef struct request {
+    const char *args[2]; /* VIDEO, OUTDIR */
+    int n_args;
+    int format; /* index in extensions */
+    int every, quality, jobs, force, quiet;
+    int64_t first, end;
+} request;
+
+static const char *const extensions[] = {"png", "jpg"};
+static const vs_cli_choice formats[] = {{"png", 0}, {"jpg", 1}, {"jpeg", 1}, {NULL, 0}};
+
+static int add_argument(const char *cmd, void *ctx, const char *arg)
 {
-    fprintf(out,
-            "Usage: vstudio extract VIDEO OUTDIR [--format png|jpg] [--frames A:B] [--every N]\n"
-            "                       [--quality Q] [--force] [--jobs N] [-q]\n\n"
-            "Writes the frames of VIDEO as image files in OUTDIR (created if needed), named\n"
-            "by their frame number in the video, 0-based: 000000.png, 000001.png, ...\n"
-            "Frames are exact (the same as decoding from the start), and images are\n"
-            "encoded in parallel. Existing frame files are not overwritten unless --force.\n\n"
-            "Options:\n"
-            "      --format F    png (default, lossless) or jpg\n"
-            "      --frames A:B  frames A..B-1 ('A:' to the end, ':B' from the start, 'A' one frame)\n"
-            "      --every N     every N-th frame of the range (default 1)\n"
-            "      --quality Q   JPEG quality 1..100 (default 90)\n"
-            "      --force       overwrite existing frame files\n"
-            "  -j, --jobs N      image-writing threads (default: one per core)\n"
-            "  -q, --quiet       no progress and no summary\n"
-            "  -h, --help        show this help\n\n"
-            "Examples:\n"
-            "  vstudio extract clip.mp4 frames/\n"
-            "  vstudio extract clip.mp4 thumbs/ --format jpg --every 30 --quality 85\n");
+    request *r = ctx;
+    if (r->n_args == 2)
+        return vs_cli_usage_error(cmd, "unexpected argument '%s' (VIDEO and OUTDIR given already)", arg);
+    r->args[r->n_args++] = arg;
+    return 0;
 }
 
 enum { SLOT_FREE, SLOT_FULL, SLOT_BUSY };
@@ -137,153 +148,83 @@ static int make_dirs(const char *dir)
     return 0;
 }
 
-int vs_cmd_extract(int argc, char **argv)
+/* Refuses (unless --force) when any frame file of the range is there. */
+static int refuse_existing(const request *r, const char *dir)
 {
-    const char *pos[2] = {NULL, NULL};
-    int npos = 0, force = 0, quiet = 0;
-    const char *format = "png";
-    long every = 1, quality = 0, jobs = 0;
-    int64_t first = 0, end = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (a[0] != '-' || strcmp(a, "-") == 0) {
-            if (npos == 2)
-                return vs_cli_usage_error(CMD, "unexpected argument '%s' (VIDEO and OUTDIR given already)", a);
-            pos[npos++] = a;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return VS_EXIT_OK;
-        } else if (strcmp(a, "--force") == 0) {
-            force = 1;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-        } else if (strcmp(a, "--format") == 0 || strcmp(a, "--frames") == 0 || strcmp(a, "--every") == 0 ||
-                   strcmp(a, "--quality") == 0 || strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0) {
-            if (!val)
-                return vs_cli_usage_error(CMD, "%s needs a value", a);
-            i++;
-            if (strcmp(a, "--format") == 0) {
-                if (strcmp(val, "png") == 0)
-                    format = "png";
-                else if (strcmp(val, "jpg") == 0 || strcmp(val, "jpeg") == 0)
-                    format = "jpg";
-                else
-                    return vs_cli_usage_error(CMD, "--format: '%s' is not png or jpg", val);
-            } else if (strcmp(a, "--frames") == 0) {
-                if (vs_parse_frame_range(val, &first, &end) < 0)
-                    return vs_cli_usage_error(CMD, "--frames: %s", vs_last_error());
-            } else if (strcmp(a, "--every") == 0) {
-                if (vs_cli_int(CMD, a, val, 1, 1000000000, &every) < 0)
-                    return VS_EXIT_USAGE;
-            } else if (strcmp(a, "--quality") == 0) {
-                if (vs_cli_int(CMD, a, val, 1, 100, &quality) < 0)
-                    return VS_EXIT_USAGE;
-            } else if (vs_cli_int(CMD, a, val, 1, 256, &jobs) < 0) {
-                return VS_EXIT_USAGE;
-            }
-        } else {
-            return vs_cli_usage_error(CMD, "unknown option '%s'", a);
-        }
-    }
-    if (npos < 2)
-        return vs_cli_usage_error(CMD, npos == 0 ? "VIDEO and OUTDIR are required" : "OUTDIR is required");
-    /* OUTDIR without its trailing slashes: paths and messages add one */
-    char dir[PATH_MAX - 32]; /* room for the frame's name */
-    const char *video = pos[0];
-    size_t dir_len = strlen(pos[1]);
-    while (dir_len > 1 && pos[1][dir_len - 1] == '/')
-        dir_len--;
-    if (dir_len >= sizeof dir)
-        return vs_cli_usage_error(CMD, "OUTDIR is too long");
-    snprintf(dir, sizeof dir, "%.*s", (int)dir_len, pos[1]);
-    vs_decoder *dec = vs_decoder_open(video, 0);
-    if (!dec)
-        return vs_cli_fail(CMD, "%s", vs_last_error());
-    vs_probe_info info;
-    vs_decoder_info(dec, &info);
-    if (end < 0 || end > info.frames)
-        end = info.frames;
-    if (first >= info.frames) {
-        vs_decoder_close(dec);
-        return vs_cli_fail(CMD, "%s: --frames starts at %lld but the video has %lld frames (0..%lld)", video,
-                           (long long)first, (long long)info.frames, (long long)info.frames - 1);
-    }
-    int64_t total = (end - first + every - 1) / every;
-
-    if (make_dirs(dir) < 0) {
-        int e = errno;
-        vs_decoder_close(dec);
-        return vs_cli_fail(CMD, "%s: cannot create the folder (%s)", dir, strerror(e));
-    }
     char path[PATH_MAX];
-    if (!force) {
-        int64_t existing = 0, example = -1;
-        for (int64_t i = first; i < end; i += every) {
-            frame_path(path, sizeof path, dir, i, format);
-            if (access(path, F_OK) == 0 && existing++ == 0)
-                example = i;
-        }
-        if (existing) {
-            vs_decoder_close(dec);
-            frame_path(path, sizeof path, dir, example, format);
-            return vs_cli_fail(CMD, "%s exists (%lld of the frame files are there already); "
-                               "use --force to overwrite them", path, (long long)existing);
-        }
+    int64_t existing = 0, example = -1;
+    for (int64_t i = r->first; i < r->end; i += r->every) {
+        frame_path(path, sizeof path, dir, i, extensions[r->format]);
+        if (access(path, F_OK) == 0 && existing++ == 0)
+            example = i;
     }
+    if (!existing)
+        return 0;
+    frame_path(path, sizeof path, dir, example, extensions[r->format]);
+    return vs_cli_fail(CMD, "%s exists (%lld of the frame files are there already); use --force to overwrite them",
+                       path, (long long)existing);
+}
 
-    if (jobs == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = cores > 0 ? cores : 1;
+/* The main thread's part: decodes each frame of the range into a free slot
+ * for the writers, until the end, a failure or a signal. */
+static void decode_frames(pool *p, vs_decoder *dec, const request *r, atomic_int *signalled, char *error,
+                          size_t size)
+{
+    for (int64_t i = r->first; i < r->end && !atomic_load(signalled); i += r->every) {
+        pthread_mutex_lock(&p->mu);
+        slot *s = NULL;
+        while (!p->failed) {
+            for (int k = 0; k < p->n_slots && !s; k++)
+                if (p->slots[k].state == SLOT_FREE)
+                    s = &p->slots[k];
+            if (s)
+                break;
+            pthread_cond_wait(&p->changed, &p->mu);
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (!s)
+            return;
+        if (vs_decoder_frame(dec, i, s->frame) < 0) {
+            snprintf(error, size, "%s", vs_last_error());
+            return;
+        }
+        pthread_mutex_lock(&p->mu);
+        s->index = i;
+        s->state = SLOT_FULL;
+        pthread_cond_broadcast(&p->changed);
+        pthread_mutex_unlock(&p->mu);
     }
-    pool p = {.dir = dir, .ext = format, .quality = (int)quality};
+}
+
+/* Decodes and writes the frames with r->jobs writers; the exit status. */
+static int extract(const request *r, const char *dir, vs_decoder *dec, const vs_probe_info *info)
+{
+    int64_t total = (r->end - r->first + r->every - 1) / r->every;
+    pool p = {.dir = dir, .ext = extensions[r->format], .quality = r->quality};
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.changed, NULL);
-    p.n_slots = (int)jobs * 2 + 1;
+    p.n_slots = r->jobs * 2 + 1;
     int status = VS_EXIT_OK;
     char error[600] = "";
-    pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
+    pthread_t *threads = calloc((size_t)r->jobs, sizeof *threads);
     if (!(p.slots = calloc((size_t)p.n_slots, sizeof *p.slots)) || !threads) {
         snprintf(error, sizeof error, "out of memory");
         goto out;
     }
     for (int k = 0; k < p.n_slots; k++)
-        if (!(p.slots[k].frame = vs_frame_new(info.width, info.height))) {
+        if (!(p.slots[k].frame = vs_frame_new(info->width, info->height))) {
             snprintf(error, sizeof error, "%s", vs_last_error());
             goto out;
         }
     vs_interrupt saved;
     atomic_int *signalled = vs_interrupt_catch(&saved);
     double t0 = vs_now();
-    p.progress = vs_progress_start("frames", total, quiet ? VS_PROGRESS_QUIET : VS_PROGRESS_AUTO);
+    p.progress = vs_progress_start("frames", total, r->quiet ? VS_PROGRESS_QUIET : VS_PROGRESS_AUTO);
     int started = 0;
-    for (; started < jobs; started++)
+    for (; started < r->jobs; started++)
         if (pthread_create(&threads[started], NULL, writer, &p) != 0)
             break;
-    for (int64_t i = first; i < end && !atomic_load(signalled); i += every) {
-        pthread_mutex_lock(&p.mu);
-        slot *s = NULL;
-        while (!p.failed) {
-            for (int k = 0; k < p.n_slots && !s; k++)
-                if (p.slots[k].state == SLOT_FREE)
-                    s = &p.slots[k];
-            if (s)
-                break;
-            pthread_cond_wait(&p.changed, &p.mu);
-        }
-        pthread_mutex_unlock(&p.mu);
-        if (!s)
-            break;
-        if (vs_decoder_frame(dec, i, s->frame) < 0) {
-            snprintf(error, sizeof error, "%s", vs_last_error());
-            break;
-        }
-        pthread_mutex_lock(&p.mu);
-        s->index = i;
-        s->state = SLOT_FULL;
-        pthread_cond_broadcast(&p.changed);
-        pthread_mutex_unlock(&p.mu);
-    }
+    decode_frames(&p, dec, r, signalled, error, sizeof error);
     pthread_mutex_lock(&p.mu);
     p.done = 1;
     pthread_cond_broadcast(&p.changed);
@@ -298,7 +239,7 @@ int vs_cmd_extract(int argc, char **argv)
         fprintf(stderr, "vstudio: %s: stopped after %lld of %lld frames\n", CMD, (long long)p.written,
                 (long long)total);
         status = vs_interrupt_status(atomic_load(signalled));
-    } else if (!error[0] && !quiet) {
+    } else if (!error[0] && !r->quiet) {
         fprintf(stderr, "vstudio: %s: wrote %lld frames to %s/ in %.2f s\n", CMD, (long long)p.written, dir,
                 vs_now() - t0);
     }
@@ -311,6 +252,67 @@ out:
     free(threads);
     pthread_cond_destroy(&p.changed);
     pthread_mutex_destroy(&p.mu);
+    return status;
+}
+
+/* The range within the video's frames, the folder made, no frame file in
+ * the way: then extract. */
+static int extract_to(request *r, const char *dir, vs_decoder *dec)
+{
+    const char *video = r->args[0];
+    vs_probe_info info;
+    vs_decoder_info(dec, &info);
+    if (r->end < 0 || r->end > info.frames)
+        r->end = info.frames;
+    if (r->first >= info.frames)
+        return vs_cli_fail(CMD, "%s: --frames starts at %lld but the video has %lld frames (0..%lld)", video,
+                           (long long)r->first, (long long)info.frames, (long long)info.frames - 1);
+    if (make_dirs(dir) < 0)
+        return vs_cli_fail(CMD, "%s: cannot create the folder (%s)", dir, strerror(errno));
+    int status = r->force ? 0 : refuse_existing(r, dir);
+    if (status != 0)
+        return status;
+    if (r->jobs == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        r->jobs = cores > 0 ? (int)cores : 1;
+    }
+    return extract(r, dir, dec, &info);
+}
+
+int vs_cmd_extract(int argc, char **argv)
+{
+    request r = {.every = 1, .end = -1};
+    int status;
+    const vs_cli_option options[] = {
+        {"--format", NULL, VS_CLI_CHOICE(&r.format, formats), .arg = "F", .help = "png (default, lossless) or jpg"},
+        {"--frames", NULL, VS_CLI_FRAMES(&r.first, &r.end), .arg = "A:B",
+         .help = "frames A..B-1 ('A:' to the end, ':B' from the start, 'A' one frame)"},
+        {"--every", NULL, VS_CLI_INT(&r.every, 1, 1000000000), .arg = "N",
+         .help = "every N-th frame of the range (default 1)"},
+        {"--quality", NULL, VS_CLI_INT(&r.quality, 1, 100), .arg = "Q", .help = "JPEG quality 1..100 (default 90)"},
+        {"--force", NULL, VS_CLI_FLAG(&r.force), .help = "overwrite existing frame files"},
+        {"--jobs", "-j", VS_CLI_INT(&r.jobs, 1, 256), .arg = "N",
+         .help = "image-writing threads (default: one per core)"},
+        {"--quiet", "-q", VS_CLI_FLAG(&r.quiet), .help = "no progress and no summary"},
+        VS_CLI_END,
+    };
+    const vs_cli_syntax syntax = {CMD, usage, more, options, add_argument, &r, NULL, NULL};
+    if (vs_cli_parse(&syntax, argc, argv, &status) < 0)
+        return status;
+    if (r.n_args < 2)
+        return vs_cli_usage_error(CMD, r.n_args == 0 ? "VIDEO and OUTDIR are required" : "OUTDIR is required");
+    /* OUTDIR without its trailing slashes: paths and messages add one */
+    char dir[PATH_MAX - 32]; /* room for the frame's name */
+    size_t dir_len = strlen(r.args[1]);
+    while (dir_len > 1 && r.args[1][dir_len - 1] == '/')
+        dir_len--;
+    if (dir_len >= sizeof dir)
+        return vs_cli_usage_error(CMD, "OUTDIR is too long");
+    snprintf(dir, sizeof dir, "%.*s", (int)dir_len, r.args[1]);
+    vs_decoder *dec = vs_decoder_open(r.args[0], 0);
+    if (!dec)
+        return vs_cli_fail(CMD, "%s", vs_last_error());
+    status = extract_to(&r, dir, dec);
     vs_decoder_close(dec);
     return status;
 }

@@ -21,24 +21,22 @@
 #include "repl.h"
 #include "vstudio.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: vstudio preview SCRIPT.lua [--at T] [--sheet N] [--width W] [-o OUT.png] [-- ARGS...]\n\n"
-            "Render one frame of the clip SCRIPT returns (the one shown at T seconds,\n"
-            "default 0), or with --sheet a contact sheet of N evenly spaced frames with\n"
-            "their times written under each, to a PNG (or .jpg) image.\n\n"
-            "Options:\n"
-            "  --at T       time of the frame: seconds (12.5) or [H:]M:S (1:30); default 0\n"
-            "  --sheet N    a contact sheet of N frames instead (grid of ceil(sqrt(N)) columns)\n"
-            "  --width W    output width in pixels: the frame is scaled (aspect kept);\n"
-            "               for a sheet, the whole sheet's width (default: tiles at the\n"
-            "               clip's width, at most 320)\n"
-            "  -o OUT       output image (default NAME.preview.png or NAME.sheet.png\n"
-            "               in the current directory, NAME from SCRIPT)\n"
-            "  -h, --help   this help\n\n"
-            "Arguments after -- reach the script as the global `arg` table.\n");
-}
+static const char usage[] =
+    "Usage: vstudio preview SCRIPT.lua [--at T] [--sheet N] [--width W] [-o OUT.png] [-- ARGS...]\n\n"
+    "Render one frame of the clip SCRIPT returns (the one shown at T seconds,\n"
+    "default 0), or with --sheet a contact sheet of N evenly spaced frames with\n"
+    "their times written under each, to a PNG (or .jpg) image.\n";
+
+static const char more[] = "Arguments after -- reach the script as the global `arg` table.\n";
+
+/* What the command line asked for. */
+typedef struct request {
+    const char *script, *out;
+    double at;
+    int have_at, sheet, width;
+    char **args;
+    int n_args;
+} request;
 
 /* Seconds from "12.5", "1:30" or "1:02:03.5"; -1 when it is none of these. */
 static double parse_time(const char *text)
@@ -74,60 +72,20 @@ void vs_preview_default_name(char *out, size_t size, const char *script, const c
     snprintf(out, size, "%.*s.%s.png", (int)n, base, kind);
 }
 
-int vs_cmd_preview(int argc, char **argv)
+static int set_at(const char *cmd, void *ctx, const char *option, const char *value)
 {
-    const char *cmd = "preview", *script = NULL, *out = NULL;
-    double at = 0;
-    int have_at = 0;
-    long sheet = 0, width = 0;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return VS_EXIT_OK;
-        }
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        }
-        int takes = strcmp(a, "--at") == 0 || strcmp(a, "--sheet") == 0 || strcmp(a, "--width") == 0 ||
-                    strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0;
-        if (takes && i + 1 >= argc)
-            return vs_cli_usage_error(cmd, "%s needs a value", a);
-        if (strcmp(a, "--at") == 0) {
-            at = parse_time(argv[++i]);
-            if (at < 0)
-                return vs_cli_usage_error(cmd, "--at: '%s' is not a time (seconds like 12.5, or 1:30, 1:02:03.5)",
-                                          argv[i]);
-            have_at = 1;
-        } else if (strcmp(a, "--sheet") == 0) {
-            if (vs_cli_int(cmd, "--sheet", argv[++i], 1, 1000, &sheet) != 0)
-                return VS_EXIT_USAGE;
-        } else if (strcmp(a, "--width") == 0) {
-            if (vs_cli_int(cmd, "--width", argv[++i], 16, 16384, &width) != 0)
-                return VS_EXIT_USAGE;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            out = argv[++i];
-        } else if (a[0] == '-' && a[1]) {
-            return vs_cli_usage_error(cmd, "unknown option '%s'", a);
-        } else if (script) {
-            return vs_cli_usage_error(cmd, "one script only (got '%s' and '%s'); script arguments go after --",
-                                      script, a);
-        } else {
-            script = a;
-        }
-    }
-    if (!script)
-        return vs_cli_usage_error(cmd, "missing SCRIPT.lua");
-    if (sheet && have_at)
-        return vs_cli_usage_error(cmd, "--at and --sheet do not go together (a sheet spans the whole clip)");
-    char default_out[4096];
-    if (!out) {
-        vs_preview_default_name(default_out, sizeof default_out, script, sheet ? "sheet" : "preview");
-        out = default_out;
-    }
+    request *r = ctx;
+    r->at = parse_time(value);
+    if (r->at < 0)
+        return vs_cli_usage_error(cmd, "%s: '%s' is not a time (seconds like 12.5, or 1:30, 1:02:03.5)", option,
+                                  value);
+    r->have_at = 1;
+    return 0;
+}
 
+/* Runs M.preview of vstudio.repl with the request; the exit status. */
+static int preview(const char *cmd, const request *r)
+{
     lua_State *L = vs_lua_state_new();
     if (!L)
         return vs_cli_fail(cmd, "%s", vs_last_error());
@@ -139,24 +97,24 @@ int vs_cmd_preview(int argc, char **argv)
     lua_getfield(L, -1, "preview");
     lua_remove(L, -2);
     lua_newtable(L);
-    lua_pushstring(L, script);
+    lua_pushstring(L, r->script);
     lua_setfield(L, -2, "script");
-    lua_pushstring(L, out);
+    lua_pushstring(L, r->out);
     lua_setfield(L, -2, "out");
-    lua_pushnumber(L, at);
+    lua_pushnumber(L, r->at);
     lua_setfield(L, -2, "at");
-    if (sheet) {
-        lua_pushinteger(L, sheet);
+    if (r->sheet) {
+        lua_pushinteger(L, r->sheet);
         lua_setfield(L, -2, "sheet");
     }
-    if (width) {
-        lua_pushinteger(L, width);
+    if (r->width) {
+        lua_pushinteger(L, r->width);
         lua_setfield(L, -2, "width");
     }
     lua_newtable(L);
-    for (int k = i; k < argc; k++) {
-        lua_pushstring(L, argv[k]);
-        lua_rawseti(L, -2, k - i + 1);
+    for (int k = 0; k < r->n_args; k++) {
+        lua_pushstring(L, r->args[k]);
+        lua_rawseti(L, -2, k + 1);
     }
     lua_setfield(L, -2, "args");
     /* the Lua side words its errors for people (script errors carry their
@@ -173,4 +131,38 @@ int vs_cmd_preview(int argc, char **argv)
 done:
     lua_close(L);
     return status;
+}
+
+int vs_cmd_preview(int argc, char **argv)
+{
+    const char *cmd = "preview";
+    request r = {.script = NULL};
+    int status;
+    const vs_cli_option options[] = {
+        {"--at", NULL, VS_CLI_CALL(set_at, &r), .arg = "T",
+         .help = "time of the frame: seconds (12.5) or [H:]M:S (1:30); default 0"},
+        {"--sheet", NULL, VS_CLI_INT(&r.sheet, 1, 1000), .arg = "N",
+         .help = "a contact sheet of N frames instead (grid of ceil(sqrt(N)) columns)"},
+        {"--width", NULL, VS_CLI_INT(&r.width, 16, 16384), .arg = "W",
+         .help = "output width in pixels: the frame is scaled (aspect kept);\n"
+                 "for a sheet, the whole sheet's width (default: tiles at the\n"
+                 "clip's width, at most 320)"},
+        {"--output", "-o", VS_CLI_STRING(&r.out), .arg = "OUT",
+         .help = "output image (default NAME.preview.png or NAME.sheet.png\n"
+                 "in the current directory, NAME from SCRIPT)"},
+        VS_CLI_END,
+    };
+    const vs_cli_syntax syntax = {cmd, usage, more, options, vs_cli_one_script, &r.script, &r.args, &r.n_args};
+    if (vs_cli_parse(&syntax, argc, argv, &status) < 0)
+        return status;
+    if (!r.script)
+        return vs_cli_usage_error(cmd, "missing SCRIPT.lua");
+    if (r.sheet && r.have_at)
+        return vs_cli_usage_error(cmd, "--at and --sheet do not go together (a sheet spans the whole clip)");
+    char default_out[4096];
+    if (!r.out) {
+        vs_preview_default_name(default_out, sizeof default_out, r.script, r.sheet ? "sheet" : "preview");
+        r.out = default_out;
+    }
+    return preview(cmd, &r);
 }

@@ -17,32 +17,26 @@
 
 static const char *const CMD = "probe";
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: vstudio probe FILE... [--json] [--no-cache] [--jobs N]\n\n"
-            "Shows each video's size, frame rate, exact frame count, duration, codec,\n"
-            "pixel format and container. The frame count is exact (what\n"
-            "'ffprobe -count_frames' reports) but found by reading packets, not by\n"
-            "decoding. A variable frame rate (the gaps between timestamps differ)\n"
-            "shows as 'VFR' after the base rate (\"vfr\": true in JSON); its duration\n"
-            "is the timestamps' span. An MP4 cut short (its index lists frames its\n"
-            "data no longer holds) is an error, not a count.\n"
-            "Results are kept in the probe cache\n"
-            "($XDG_CACHE_HOME/vstudio/probe.db, else ~/.cache/vstudio/probe.db), so a\n"
-            "second probe of an unchanged file is immediate; a changed file is probed\n"
-            "again. Files are probed in parallel.\n\n"
-            "Options:\n"
-            "      --json      print a JSON array, one object per file that could be probed\n"
-            "      --no-cache  neither read nor write the probe cache\n"
-            "  -j, --jobs N    threads (default: one per core)\n"
-            "  -h, --help      show this help\n\n"
-            "A file that cannot be probed is reported on stderr; the others still\n"
-            "print, and the exit status is 1.\n\n"
-            "Examples:\n"
-            "  vstudio probe clip.mp4\n"
-            "  vstudio probe --json videos/*.mp4 > meta.json\n");
-}
+static const char usage[] =
+    "Usage: vstudio probe FILE... [--json] [--no-cache] [--jobs N]\n\n"
+    "Shows each video's size, frame rate, exact frame count, duration, codec,\n"
+    "pixel format and container. The frame count is exact (what\n"
+    "'ffprobe -count_frames' reports) but found by reading packets, not by\n"
+    "decoding. A variable frame rate (the gaps between timestamps differ)\n"
+    "shows as 'VFR' after the base rate (\"vfr\": true in JSON); its duration\n"
+    "is the timestamps' span. An MP4 cut short (its index lists frames its\n"
+    "data no longer holds) is an error, not a count.\n"
+    "Results are kept in the probe cache\n"
+    "($XDG_CACHE_HOME/vstudio/probe.db, else ~/.cache/vstudio/probe.db), so a\n"
+    "second probe of an unchanged file is immediate; a changed file is probed\n"
+    "again. Files are probed in parallel.\n";
+
+static const char more[] =
+    "A file that cannot be probed is reported on stderr; the others still\n"
+    "print, and the exit status is 1.\n\n"
+    "Examples:\n"
+    "  vstudio probe clip.mp4\n"
+    "  vstudio probe --json videos/*.mp4 > meta.json\n";
 
 typedef struct job {
     char **files;
@@ -134,81 +128,70 @@ static void print_table(const job *j)
     }
 }
 
-int vs_cmd_probe(int argc, char **argv)
+static int add_file(const char *cmd, void *files, const char *arg)
 {
-    int json = 0, use_cache = 1;
-    long jobs = 0;
-    char **files = calloc((size_t)argc + 1, sizeof *files);
-    int n = 0, only_files = 0;
-    if (!files)
-        return vs_cli_fail(CMD, "out of memory");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
-            files[n++] = argv[i];
-        } else if (strcmp(a, "--") == 0) {
-            only_files = 1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            free(files);
-            return VS_EXIT_OK;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else if (strcmp(a, "--no-cache") == 0) {
-            use_cache = 0;
-        } else if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0) {
-            if (i + 1 >= argc) {
-                free(files);
-                return vs_cli_usage_error(CMD, "%s needs a number", a);
-            }
-            if (vs_cli_int(CMD, a, argv[++i], 1, 256, &jobs) < 0) {
-                free(files);
-                return VS_EXIT_USAGE;
-            }
-        } else {
-            free(files);
-            return vs_cli_usage_error(CMD, "unknown option '%s'", a);
-        }
-    }
-    if (n == 0) {
-        free(files);
-        return vs_cli_usage_error(CMD, "no files given");
-    }
-    job j = {.files = files, .n = n, .use_cache = use_cache};
-    j.info = calloc((size_t)n, sizeof *j.info);
-    j.ok = calloc((size_t)n, sizeof *j.ok);
-    j.err = calloc((size_t)n, sizeof *j.err);
-    if (!j.info || !j.ok || !j.err) {
-        free(j.info), free(j.ok), free(j.err), free(files);
-        return vs_cli_fail(CMD, "out of memory");
-    }
+    return vs_cli_strings_add(files, arg) < 0 ? vs_cli_fail(cmd, "out of memory") : 0;
+}
+
+/* Probes every file of the job with `jobs` threads (the caller's too);
+ * reports the failures and prints the rest. The exit status. */
+static int probe(job *j, int jobs, int json)
+{
+    int n = j->n;
     if (jobs == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        jobs = cores > 0 ? cores : 1;
+        jobs = cores > 0 ? (int)cores : 1;
     }
     if (jobs > n)
         jobs = n;
     pthread_t *t = calloc((size_t)jobs, sizeof *t);
     int started = 0;
-    for (long k = 1; t && k < jobs; k++, started++)
-        if (pthread_create(&t[k - 1], NULL, worker, &j) != 0)
+    for (int k = 1; t && k < jobs; k++, started++)
+        if (pthread_create(&t[k - 1], NULL, worker, j) != 0)
             break;
-    worker(&j); /* the main thread works too */
+    worker(j); /* the main thread works too */
     for (int k = 0; k < started; k++)
         pthread_join(t[k], NULL);
     free(t);
     int failed = 0;
     for (int i = 0; i < n; i++)
-        if (!j.ok[i]) {
-            vs_cli_fail(CMD, "%s", j.err[i] ? j.err[i] : "out of memory");
+        if (!j->ok[i]) {
+            vs_cli_fail(CMD, "%s", j->err[i] ? j->err[i] : "out of memory");
             failed++;
         }
     if (json)
-        print_json(&j);
+        print_json(j);
     else if (failed < n)
-        print_table(&j);
-    for (int i = 0; i < n; i++)
-        free(j.err[i]);
-    free(j.info), free(j.ok), free(j.err), free(files);
+        print_table(j);
     return failed ? VS_EXIT_FAIL : VS_EXIT_OK;
+}
+
+int vs_cmd_probe(int argc, char **argv)
+{
+    int json = 0, no_cache = 0, jobs = 0, status;
+    vs_cli_strings files = {0};
+    const vs_cli_option options[] = {
+        {"--json", NULL, VS_CLI_FLAG(&json), .help = "print a JSON array, one object per file that could be probed"},
+        {"--no-cache", NULL, VS_CLI_FLAG(&no_cache), .help = "neither read nor write the probe cache"},
+        {"--jobs", "-j", VS_CLI_INT(&jobs, 1, 256), .arg = "N", .help = "threads (default: one per core)"},
+        VS_CLI_END,
+    };
+    const vs_cli_syntax syntax = {CMD, usage, more, options, add_file, &files, NULL, NULL};
+    if (vs_cli_parse(&syntax, argc, argv, &status) < 0) {
+        vs_cli_strings_free(&files);
+        return status;
+    }
+    if (files.n == 0)
+        return vs_cli_usage_error(CMD, "no files given");
+    int n = files.n;
+    job j = {.files = files.items, .n = n, .use_cache = !no_cache};
+    j.info = calloc((size_t)n, sizeof *j.info);
+    j.ok = calloc((size_t)n, sizeof *j.ok);
+    j.err = calloc((size_t)n, sizeof *j.err);
+    status = j.info && j.ok && j.err ? probe(&j, jobs, json) : vs_cli_fail(CMD, "out of memory");
+    for (int i = 0; j.err && i < n; i++)
+        free(j.err[i]);
+    free(j.info), free(j.ok), free(j.err);
+    vs_cli_strings_free(&files);
+    return status;
 }

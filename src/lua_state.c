@@ -5,7 +5,8 @@
  * the same library works from the source tree (build/libvstudio.so next to
  * lua/) and installed (PREFIX/lib next to PREFIX/share/vstudio/lua), whether
  * the process is build/vstudio or a plain luajit that loaded the library.
- * VSTUDIO_LUA_DIR overrides both.
+ * VSTUDIO_LUA_DIR overrides both. When neither holds vstudio/init.lua, no
+ * state is made: the error names both folders (no guess at a fixed path).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -40,6 +41,22 @@ static int has_init(const char *dir)
     return access(path, R_OK) == 0;
 }
 
+/* The folder libvstudio.so is in, or "" when it cannot be told. */
+static void library_dir(char *out, size_t size)
+{
+    Dl_info info;
+    char real[PATH_MAX];
+    out[0] = '\0';
+    if (dladdr((void *)library_dir, &info) && info.dli_fname && realpath(info.dli_fname, real))
+        snprintf(out, size, "%s", dirname(real));
+}
+
+/* Where the modules can be, relative to the library: the source tree, then
+ * an installed PREFIX. */
+static const char *const lua_dir_candidates[] = {"%s/../lua", "%s/../share/vstudio/lua"};
+
+/* lua_dir stays "" when no candidate holds vstudio/init.lua:
+ * vs_lua_state_new then says where it looked. */
 static void find_lua_dir(void)
 {
     const char *env = getenv("VSTUDIO_LUA_DIR");
@@ -47,20 +64,14 @@ static void find_lua_dir(void)
         snprintf(lua_dir, sizeof lua_dir, "%s", env);
         return;
     }
-    Dl_info info;
-    char lib[PATH_MAX], real[PATH_MAX];
-    if (dladdr((void *)find_lua_dir, &info) && info.dli_fname && realpath(info.dli_fname, real)) {
-        snprintf(lib, sizeof lib, "%s", real);
-        const char *dir = dirname(lib);
-        const char *candidates[] = {"%s/../lua", "%s/../share/vstudio/lua"};
-        for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
-            char path[PATH_MAX];
-            snprintf(path, sizeof path, candidates[i], dir);
-            if (has_init(path) && realpath(path, lua_dir))
-                return;
-        }
+    char lib[PATH_MAX];
+    library_dir(lib, sizeof lib);
+    for (size_t i = 0; lib[0] && i < sizeof lua_dir_candidates / sizeof *lua_dir_candidates; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, lua_dir_candidates[i], lib);
+        if (has_init(path) && realpath(path, lua_dir))
+            return;
     }
-    snprintf(lua_dir, sizeof lua_dir, "%s", "/usr/local/share/vstudio/lua");
 }
 
 const char *vs_lua_dir(void)
@@ -69,15 +80,34 @@ const char *vs_lua_dir(void)
     return lua_dir;
 }
 
+static void fail_no_lua_dir(void)
+{
+    char lib[PATH_MAX], searched[2 * PATH_MAX + 64] = "";
+    library_dir(lib, sizeof lib);
+    size_t n = 0;
+    for (size_t i = 0; lib[0] && i < sizeof lua_dir_candidates / sizeof *lua_dir_candidates && n < sizeof searched; i++) {
+        n += (size_t)snprintf(searched + n, sizeof searched - n, "%s", i ? " or " : "");
+        if (n < sizeof searched)
+            n += (size_t)snprintf(searched + n, sizeof searched - n, lua_dir_candidates[i], lib);
+    }
+    vs_fail("cannot find vstudio's Lua modules: no vstudio/init.lua in %s; set VSTUDIO_LUA_DIR to the folder "
+            "holding vstudio/",
+            lib[0] ? searched : "(the folder of libvstudio.so is unknown)");
+}
+
 lua_State *vs_lua_state_new(void)
 {
+    const char *dir = vs_lua_dir();
+    if (!dir[0]) {
+        fail_no_lua_dir();
+        return NULL;
+    }
     lua_State *L = luaL_newstate();
     if (!L) {
         vs_fail("cannot create a Lua state (out of memory)");
         return NULL;
     }
     luaL_openlibs(L);
-    const char *dir = vs_lua_dir();
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "path");
     lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
@@ -99,7 +129,7 @@ static int user_frame(const char *line, size_t len)
     size_t glue = sizeof VS_LUA_GLUE_NAME - 1;
     if (len > glue && strncmp(line, VS_LUA_GLUE_NAME, glue) == 0)
         return 0;
-    return !(len > dlen && strncmp(line, dir, dlen) == 0 && line[dlen] == '/');
+    return !(dlen > 0 && len > dlen && strncmp(line, dir, dlen) == 0 && line[dlen] == '/');
 }
 
 /* msg without the glue's location ("(vstudio engine):11: ") and a leading

@@ -310,51 +310,34 @@ static int loop_pipe(lua_State *L, int ref, int failed)
     return failed ? VS_EXIT_FAIL : VS_EXIT_OK;
 }
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: vstudio repl [SCRIPT.lua] [-- ARGS...]\n\n"
-            "An interactive LuaJIT prompt with vstudio loaded as `vs`.\n"
-            "With SCRIPT, the script runs first and what it returns is `clip`.\n\n"
-            "  Expressions print their value (1 + 41 -> 42); statements run (x = 3).\n"
-            "  An incomplete chunk continues on the next line (>> prompt).\n"
-            "  show(clip_or_frame[, t])  draw a frame in the terminal (24-bit colour;\n"
-            "                            NO_COLOR or a pipe: an ASCII ramp)\n"
-            "  sheet(clip[, n])          a contact sheet frame of n evenly spaced frames\n"
-            "  TAB completes names (vs.ea<TAB> -> vs.ease); history is kept in\n"
-            "  $XDG_STATE_HOME/vstudio/history (~/.local/state/vstudio/history).\n"
-            "  Ctrl-C cancels the line or stops a running evaluation; Ctrl-D leaves.\n\n"
-            "With a non-terminal stdin, lines are read and evaluated without prompts;\n"
-            "errors go to stderr and the exit status is 1 if any chunk failed.\n\n"
-            "Options:\n"
-            "  -h, --help   this help\n");
-}
+static const char usage[] =
+    "Usage: vstudio repl [SCRIPT.lua] [-- ARGS...]\n\n"
+    "An interactive LuaJIT prompt with vstudio loaded as `vs`.\n"
+    "With SCRIPT, the script runs first and what it returns is `clip`.\n\n"
+    "  Expressions print their value (1 + 41 -> 42); statements run (x = 3).\n"
+    "  An incomplete chunk continues on the next line (>> prompt).\n"
+    "  show(clip_or_frame[, t])  draw a frame in the terminal (24-bit colour;\n"
+    "                            NO_COLOR or a pipe: an ASCII ramp)\n"
+    "  sheet(clip[, n])          a contact sheet frame of n evenly spaced frames\n"
+    "  TAB completes names (vs.ea<TAB> -> vs.ease); history is kept in\n"
+    "  $XDG_STATE_HOME/vstudio/history (~/.local/state/vstudio/history).\n"
+    "  Ctrl-C cancels the line or stops a running evaluation; Ctrl-D leaves.\n\n"
+    "With a non-terminal stdin, lines are read and evaluated without prompts;\n"
+    "errors go to stderr and the exit status is 1 if any chunk failed.\n";
 
 int vs_cmd_repl(int argc, char **argv)
 {
     const char *script = NULL;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return VS_EXIT_OK;
-        }
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        }
-        if (a[0] == '-' && a[1])
-            return vs_cli_usage_error("repl", "unknown option '%s'", a);
-        if (script)
-            return vs_cli_usage_error("repl", "one script only (got '%s' and '%s'); script arguments go after --",
-                                      script, a);
-        script = a;
-    }
+    char **args = NULL;
+    int n_args = 0, status;
+    static const vs_cli_option options[] = {VS_CLI_END};
+    const vs_cli_syntax syntax = {"repl", usage, NULL, options, vs_cli_one_script, &script, &args, &n_args};
+    if (vs_cli_parse(&syntax, argc, argv, &status) < 0)
+        return status;
     lua_State *L = vs_lua_state_new();
     if (!L)
         return vs_cli_fail("repl", "%s", vs_last_error());
-    int status = VS_EXIT_FAIL;
+    status = VS_EXIT_FAIL;
     int ref = vs_repl_require(L, "repl", "vstudio.repl");
     if (ref < 0)
         goto done;
@@ -370,9 +353,9 @@ int vs_cmd_repl(int argc, char **argv)
     if (script) {
         lua_pushstring(L, script);
         lua_newtable(L);
-        for (int k = i; k < argc; k++) {
-            lua_pushstring(L, argv[k]);
-            lua_rawseti(L, -2, k - i + 1);
+        for (int k = 0; k < n_args; k++) {
+            lua_pushstring(L, args[k]);
+            lua_rawseti(L, -2, k + 1);
         }
         if (vs_repl_call(L, ref, "run_script", 2, 1) != 0) {
             failed = 1;

@@ -134,36 +134,9 @@ done:
     return rc;
 }
 
-int vs_run_watch(int argc, char **argv)
+int vs_run_watch(const char *script, const char *o, char **args, int n_args)
 {
-    const char *cmd = "run --watch", *script = NULL, *o = NULL;
-    char **args = NULL;
-    int n_args = 0;
-    static const char *const with_value[] = {"-o", "--output", "--format", "--frames", "--segment", "--workers",
-                                             "-j", "--codec", "--crf", "--preset", "--pix-fmt"};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            args = argv + i + 1;
-            n_args = argc - i - 1;
-            break;
-        }
-        int takes = 0;
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
-            takes |= strcmp(a, with_value[k]) == 0;
-        if (takes) {
-            if (i + 1 >= argc)
-                return vs_cli_usage_error("run", "option '%s' needs a value", a);
-            if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
-                o = argv[i + 1];
-            i++;
-        } else if (a[0] != '-' || !a[1]) {
-            if (!script)
-                script = a;
-        }
-    }
-    if (!script)
-        return vs_cli_usage_error("run", "no script given");
+    const char *cmd = "run --watch";
     char out[PATH_MAX], sheet_out[PATH_MAX + 16];
     if (o && has_image_ext(o)) {
         snprintf(out, sizeof out, "%s", o);

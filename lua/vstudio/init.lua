@@ -3,7 +3,8 @@
 -- install(vs) adds its public names to `vs`; this file gathers them. The
 -- modules require each other for what they share (vstudio.check raises
 -- argument errors, vstudio.session holds what a run shares), never through
--- `vs`. The names are the stable contract of DESIGN.md.
+-- `vs`. The names are the stable contract, documented under LUA API in
+-- man/vstudio.1.
 local core = require 'vstudio.core'
 local ffi = require 'ffi'
 
