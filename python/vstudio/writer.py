@@ -23,7 +23,8 @@ def _frames_of(frame, what):
     if a.dtype == np.uint8:
         return a
     if np.issubdtype(a.dtype, np.floating):
-        # as the numpy-to-ffmpeg posts' as_uint8: [0, 1] to 0..255, rounded
+        # as the numpy-to-ffmpeg posts' as_uint8: [0, 1] to 0..255, rounded in
+        # the input's own precision (a float32 frame is not widened to float64)
         return np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
     raise ValueError("vstudio: %s: frames must be uint8 (0..255) or float in [0, 1], got dtype %s"
                     % (what, a.dtype))
@@ -72,7 +73,7 @@ class Writer:
       options  'key=value:key=value' for the codec
 
     w.write(x) takes one frame (H, W, 3|4) or a batch (N, H, W, 3|4), uint8 or float
-    in [0, 1] (rounded), or anything numpy.asarray takes (a CPU torch tensor). The
+    in [0, 1] (rounded in its own precision), or anything numpy.asarray takes (a CPU torch tensor). The
     first frame fixes H x W; another size is a ValueError naming both. Conversion to
     RGBA happens here; RGB->YUV and encoding run on an encoding thread (the GIL is
     released in C) while the caller makes the next frame. The file is written to a
