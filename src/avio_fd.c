@@ -30,6 +30,8 @@ struct descriptor {
 
 struct reader {
     struct descriptor *d;
+    struct descriptor own; /* d for a stand-alone reader (vs_avio_reader) */
+    int seekable;          /* 0: a pipe or device, read in order */
     int64_t pos;
 };
 
@@ -67,7 +69,7 @@ static int read_fd(void *opaque, uint8_t *buf, int size)
     struct reader *r = opaque;
     ssize_t n;
     do
-        n = pread(r->d->fd, buf, (size_t)size, (off_t)r->pos);
+        n = r->seekable ? pread(r->d->fd, buf, (size_t)size, (off_t)r->pos) : read(r->d->fd, buf, (size_t)size);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return r->d->read_error = AVERROR(errno);
@@ -98,21 +100,44 @@ static void free_context(AVIOContext **pb)
     avio_context_free(pb);
 }
 
+/* A reading context on d (NULL: on fd, stand-alone) from its start. */
+static int new_reader(struct descriptor *d, int fd, int seekable, AVIOContext **pb)
+{
+    struct reader *r = av_mallocz(sizeof *r);
+    uint8_t *buf = av_malloc(BUFFER_SIZE);
+    if (!r || !buf || !(*pb = avio_alloc_context(buf, BUFFER_SIZE, 0, r, read_fd, NULL, seekable ? seek_reader : NULL))) {
+        av_free(r);
+        av_free(buf);
+        return AVERROR(ENOMEM);
+    }
+    r->own.fd = fd;
+    r->d = d ? d : &r->own;
+    r->seekable = seekable;
+    return 0;
+}
+
 static int open_reader(AVFormatContext *s, AVIOContext **pb, const char *url, int flags, AVDictionary **options)
 {
     (void)options;
     struct descriptor *d = s->pb ? s->pb->opaque : NULL;
     if (!d || (flags & AVIO_FLAG_WRITE) || !s->url || strcmp(url, s->url) != 0 || !(s->pb->seekable))
         return AVERROR(EPERM);
-    struct reader *r = av_mallocz(sizeof *r);
-    uint8_t *buf = av_malloc(BUFFER_SIZE);
-    if (!r || !buf || !(*pb = avio_alloc_context(buf, BUFFER_SIZE, 0, r, read_fd, NULL, seek_reader))) {
-        av_free(r);
-        av_free(buf);
-        return AVERROR(ENOMEM);
-    }
-    r->d = d;
-    return 0;
+    return new_reader(d, d->fd, 1, pb);
+}
+
+int vs_avio_reader(int fd, int seekable, AVIOContext **pb)
+{
+    return new_reader(NULL, fd, seekable, pb);
+}
+
+int vs_avio_reader_fd(const AVIOContext *pb)
+{
+    return ((const struct reader *)pb->opaque)->d->fd;
+}
+
+void vs_avio_reader_free(AVIOContext **pb)
+{
+    free_context(pb);
 }
 
 static int close_reader(AVFormatContext *s, AVIOContext *pb)

@@ -49,6 +49,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/pixdesc.h>
 
+#include "avio_fd.h"
 #include "error.h"
 #include "libav_log.h"
 #include "probe.h"
@@ -101,37 +102,10 @@ static int cmp_entry(const void *a, const void *b)
     return cmp_i64(&((const entry *)a)->pts, &((const entry *)b)->pts);
 }
 
-/* The custom AVIO over our descriptor (its opaque is the fd). */
-enum { IO_BUFFER = 1 << 16 };
-
-static int io_read(void *opaque, uint8_t *buf, int size)
-{
-    int fd = (int)(intptr_t)opaque;
-    ssize_t n;
-    do
-        n = read(fd, buf, (size_t)size);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return AVERROR(errno);
-    return n == 0 ? AVERROR_EOF : (int)n;
-}
-
-static int64_t io_seek(void *opaque, int64_t offset, int whence)
-{
-    int fd = (int)(intptr_t)opaque;
-    if (whence == AVSEEK_SIZE) {
-        struct stat st;
-        return fstat(fd, &st) == 0 ? (int64_t)st.st_size : AVERROR(errno);
-    }
-    off_t at = lseek(fd, (off_t)offset, whence & ~AVSEEK_FORCE);
-    return at < 0 ? AVERROR(errno) : (int64_t)at;
-}
-
+/* The reader over our descriptor, and the descriptor (closed with it). */
 static void free_io(AVIOContext **pb, int fd)
 {
-    if (*pb)
-        av_freep(&(*pb)->buffer);
-    avio_context_free(pb);
+    vs_avio_reader_free(pb);
     if (fd >= 0)
         close(fd);
 }
@@ -141,7 +115,7 @@ void vs_probe_close_input(AVFormatContext **fmt)
     if (!*fmt)
         return;
     AVIOContext *pb = (*fmt)->pb;
-    int fd = pb ? (int)(intptr_t)pb->opaque : -1;
+    int fd = pb ? vs_avio_reader_fd(pb) : -1;
     avformat_close_input(fmt);
     free_io(&pb, fd);
 }
@@ -167,10 +141,7 @@ static int open_fd_input(const char *path, AVFormatContext **fmt_out, struct sta
         vs_fail("%s: empty file (0 bytes), not a video", path);
         goto fail;
     }
-    uint8_t *buf = av_malloc(IO_BUFFER);
-    if (!buf || !(pb = avio_alloc_context(buf, IO_BUFFER, 0, (void *)(intptr_t)fd, io_read, NULL,
-                                          S_ISREG(st->st_mode) ? io_seek : NULL))) {
-        av_free(buf);
+    if (vs_avio_reader(fd, S_ISREG(st->st_mode), &pb) < 0) {
         vs_fail("%s: out of memory", path);
         goto fail;
     }
@@ -388,7 +359,7 @@ static int mov_count(const char *path, AVFormatContext *fmt, int s, vs_probe_inf
 /* The descriptor libavformat reads (vs_probe_open_input's custom AVIO). */
 static int input_fd(const AVFormatContext *fmt)
 {
-    return (int)(intptr_t)fmt->pb->opaque;
+    return vs_avio_reader_fd(fmt->pb);
 }
 
 static int same_file_state(const struct stat *a, const struct stat *b)
