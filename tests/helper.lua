@@ -154,16 +154,23 @@ function helper.frame_bytes(frame)
   return table.concat(parts)
 end
 
+-- Every name in a directory, hidden ones too, sorted ({} when it is missing).
+function helper.ls(dir)
+  local p = io.popen('ls -A ' .. shell_quote(dir) .. ' 2>/dev/null')
+  local names = {}
+  for name in p:lines() do names[#names + 1] = name end
+  p:close()
+  table.sort(names)
+  return names
+end
+
 -- The output temporaries (.NAME.<pid>.<random>.part, or an old-style
 -- NAME.part) in a directory, sorted: empty when no writer left one.
 function helper.temporaries(dir)
-  local p = io.popen('ls -A ' .. shell_quote(dir) .. ' 2>/dev/null')
   local names = {}
-  for name in p:lines() do
+  for _, name in ipairs(helper.ls(dir)) do
     if name:match('%.part$') then names[#names + 1] = name end
   end
-  p:close()
-  table.sort(names)
   return names
 end
 

@@ -34,14 +34,7 @@ local function colours(path)
   return frames
 end
 
-local function ls(dir)
-  local names = {}
-  local p = io.popen('ls -A ' .. h.q(dir) .. ' 2>/dev/null')
-  for name in p:lines() do names[#names + 1] = name end
-  p:close()
-  table.sort(names)
-  return names
-end
+local ls = h.ls
 
 describe('outputs', function()
   local dir, script
