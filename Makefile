@@ -17,7 +17,8 @@ PYDIR = $(PREFIX)/lib/python3/dist-packages
 PYTHON ?= /usr/bin/python3
 BUILD ?= build
 CC ?= cc
-PKGS := luajit libavformat libavcodec libswscale libavutil libpng libturbojpeg sqlite3 libedit freetype2
+PKGS := luajit libavformat libavcodec libswscale libswresample libavfilter libavutil libpng libturbojpeg \
+	libdeflate sqlite3 libedit freetype2 harfbuzz fontconfig fribidi libass imagequant
 # A missing package is named by the compile rules (pkgs), not here: this
 # runs at parse time, before `make test` or `make demo` has installed
 # anything, and their sub-make reads the Makefile again after deps.
