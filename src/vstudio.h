@@ -243,6 +243,43 @@ void vs_render_options_init(vs_render_options *opts);
  * stderr. */
 int vs_render(const vs_render_options *opts);
 
+/* ---- sound (audio_graph.c): a clip's sound as a tree of nodes ----
+ * lua/vstudio/audio.lua builds the tree for one output rate and channel count; samples are
+ * interleaved float. Every node has an exact length in samples and reads any range: outside
+ * [0, length) is silence. Reads are pure functions of the range (a segment gets the samples
+ * the whole render has there). Constructors return NULL with vs_last_error(); a node holds a
+ * reference to its inputs and vs_audio_free drops one. A tree is used by one thread at a time,
+ * and its callbacks run in the Lua state that made them. Mixing sums in float, unclipped. */
+typedef struct vs_audio vs_audio;
+/* A Lua fill function: writes n samples (fill_channels interleaved, zeroed on entry) starting
+ * at sample `first`, in aligned blocks of 4096; returns 0, or -1 when it failed. */
+typedef int (*vs_audio_fill_fn)(float *buf, int64_t first, int64_t n);
+/* A gain as a function of t (seconds), sampled every 32 samples; NaN when it failed. */
+typedef double (*vs_audio_gain_fn)(double t);
+/* Where picture frame k starts: floor(k * rate * fps_den / fps_num), exactly. */
+int64_t vs_audio_frame_start(int64_t frame, int rate, int fps_num, int fps_den);
+vs_audio *vs_audio_silence(int channels, int64_t length);
+/* amplitude * sin(2 pi * cycles_per_sample * j) on every channel. */
+vs_audio *vs_audio_tone(int channels, int64_t length, double cycles_per_sample, double amplitude);
+vs_audio *vs_audio_fill(int channels, int fill_channels, int64_t length, vs_audio_fill_fn fill);
+/* Output j is input first + j (a negative first delays it; past the input's end, silence). */
+vs_audio *vs_audio_cut(vs_audio *input, int64_t first, int64_t length);
+/* Round r starts at floor(r * period_num / period_den) and plays the input from its start. */
+vs_audio *vs_audio_loop(vs_audio *input, int64_t length, int64_t period_num, int64_t period_den);
+vs_audio *vs_audio_reverse(vs_audio *input);
+/* Output j is the input at j * ratio (tape: pitch follows), windowed sinc, band-limited. */
+vs_audio *vs_audio_resample(vs_audio *input, double ratio, int64_t length);
+/* Gain linear between (points[i], gains[i]), ascending points; constant before and after. */
+vs_audio *vs_audio_envelope(vs_audio *input, const int64_t *points, const float *gains, int n);
+vs_audio *vs_audio_gain_function(vs_audio *input, int rate, vs_audio_gain_fn fn);
+/* The sum of inputs, input i starting at starts[i] (NULL: all at 0); same channels. */
+vs_audio *vs_audio_mix(vs_audio *const *inputs, const int64_t *starts, int n, int64_t length);
+int64_t vs_audio_length(const vs_audio *a);
+int vs_audio_channels(const vs_audio *a);
+/* Samples [first, first + n) into out (n * channels floats); 0 or -1. */
+int vs_audio_read(vs_audio *a, int64_t first, int64_t n, float *out);
+void vs_audio_free(vs_audio *a);
+
 /* ---- probe (probe.c, cache.c): metadata with an exact frame count ----
  * frames is counted from the demuxed packets (no decoding) and equals
  * `ffprobe -count_frames` (see probe.c for the rare streams where it

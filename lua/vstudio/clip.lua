@@ -23,6 +23,7 @@ local core = require 'vstudio.core'
 local check = require 'vstudio.check'
 local ease = require 'vstudio.ease'
 local draw = require 'vstudio.draw'
+local sound = require 'vstudio.audio'
 
 local C = core.C
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
@@ -75,10 +76,11 @@ local function new_clip(size, fps_num, fps_den, frames, render)
 end
 
 -- A clip made from `parent` by an operation: same rate, keeps its position
--- in an overlay (clip:at).
+-- in an overlay (clip:at) and its sound (operations that move time replace it).
 local function derive(parent, size, frames, render)
   local c = new_clip(size, parent.fps_num, parent.fps_den, frames, render)
   c.pos = parent.pos
+  c.audio = parent.audio
   return c
 end
 
@@ -169,8 +171,9 @@ end
 -- Plays k times as fast (k > 0): output frame j shows source frame floor(j*k).
 -- speed() of a speed() clip is one speed() of the product over the original
 -- source, so chains like :speed(1.1):speed(1/1.1) do not drift.
-function Clip:speed(k)
+function Clip:speed(k, opts)
   check.number(k, 'speed', 'factor')
+  if opts ~= nil and type(opts) ~= 'table' then check.fail('speed: options must be a table {keep_pitch=}') end
   if not (k > 0) then check.fail('speed: factor must be > 0 (use reverse() to play backwards), got %s', k) end
   local src = self
   if self._speed then
@@ -184,13 +187,16 @@ function Clip:speed(k)
     return src:render(min(n - 1, floor(j * k + EPS)), frame)
   end)
   c._speed = { src = src, k = k }
+  c.audio = sound.speed(src.audio, k, frames, src.fps_num, src.fps_den, opts and opts.keep_pitch)
   return c
 end
 
 -- Frame k becomes frame n-1-k.
 function Clip:reverse()
   local n, src = self.frames, self
-  return derive(self, self.size, n, function(_, k, frame) return src:render(n - 1 - k, frame) end)
+  local c = derive(self, self.size, n, function(_, k, frame) return src:render(n - 1 - k, frame) end)
+  c.audio = sound.reverse(self.audio)
+  return c
 end
 
 -- The part from t0 to t1 seconds (t1 defaults to the end): the frames whose
@@ -205,7 +211,9 @@ function Clip:trim(t0, t1)
     check.fail('trim: (%g, %g) is outside the clip or empty; need 0 <= t0 < t1 <= %g', t0, t1, self.duration)
   end
   local src = self
-  return derive(self, self.size, b - a, function(_, k, frame) return src:render(a + k, frame) end)
+  local c = derive(self, self.size, b - a, function(_, k, frame) return src:render(a + k, frame) end)
+  c.audio = sound.trim(self.audio, a, b, self.fps_num, self.fps_den)
+  return c
 end
 
 -- Plays n times in a row (n > 0; fractions play part of the last round).
@@ -214,7 +222,9 @@ function Clip:loop(n)
   local frames = floor(self.frames * n + 0.5)
   if not (n > 0) or frames < 1 then check.fail('loop: count must be > 0, got %s', n) end
   local len, src = self.frames, self
-  return derive(self, self.size, frames, function(_, k, frame) return src:render(k % len, frame) end)
+  local c = derive(self, self.size, frames, function(_, k, frame) return src:render(k % len, frame) end)
+  c.audio = sound.loop(self.audio, len, frames, self.fps_num, self.fps_den)
+  return c
 end
 
 -- Remaps time through an easing function on [0, 1] (or its name): output
@@ -242,11 +252,13 @@ function Clip:freeze(t, seconds)
   end
   local f = min(self.frames - 1, self:frame_index(t))
   local src = self
-  return derive(self, self.size, self.frames + hold, function(_, k, frame)
+  local c = derive(self, self.size, self.frames + hold, function(_, k, frame)
     if k < f then return src:render(k, frame) end
     if k < f + hold then return src:render(f, frame) end
     return src:render(k - hold, frame)
   end)
+  c.audio = sound.freeze(self.audio, f, hold, self.frames, self.fps_num, self.fps_den)
+  return c
 end
 
 -- The same clip at another frame rate: output frame j shows the source
@@ -261,6 +273,7 @@ function Clip:with_fps(fps)
     return src:render(min(src.frames - 1, k), frame)
   end)
   c.pos = self.pos
+  c.audio = sound.fit(self.audio, frames, num, den)
   return c
 end
 
@@ -271,10 +284,37 @@ function Clip:delay(seconds)
   local d = floor(seconds * self.fps_num / self.fps_den + 0.5)
   if seconds < 0 then check.fail('delay: seconds must be >= 0, got %s', seconds) end
   local src = self
-  return derive(self, self.size, self.frames + d, function(_, k, frame)
+  local c = derive(self, self.size, self.frames + d, function(_, k, frame)
     if k < d then return C.vs_frame_fill(frame, 0, 0, 0, 0) end
     return src:render(k - d, frame)
   end)
+  c.audio = sound.delay(self.audio, d, self.frames, self.fps_num, self.fps_den)
+  return c
+end
+
+---------------------------------------------------------------- sound
+
+-- The clip with sound a (vs.audio, vs.tone, another clip's .audio), cut or padded with
+-- silence to the clip's length; nil removes the sound.
+function Clip:with_audio(a)
+  if a ~= nil then sound.check_audio(a, 'with_audio') end
+  local src = self
+  local c = derive(self, self.size, self.frames, function(_, k, frame) return src:render(k, frame) end)
+  c.audio = sound.fit(a, self.frames, self.fps_num, self.fps_den)
+  return c
+end
+
+function Clip:mute()
+  return self:with_audio(nil)
+end
+
+-- The sound's volume times v, a number or a function of t (seconds); no sound stays none.
+function Clip:volume(v)
+  local src = self
+  local c = derive(self, self.size, self.frames, function(_, k, frame) return src:render(k, frame) end)
+  if type(v) ~= 'function' then check.number(v, 'volume', 'gain') end
+  if self.audio then c.audio = self.audio:volume(v) end
+  return c
 end
 
 ---------------------------------------------------------------- sequences
@@ -320,6 +360,9 @@ local function sequence(list, what)
     return p.clip:render(k - p.start, frame)
   end)
   seq._parts = parts
+  local spans = {}
+  for i, p in ipairs(parts) do spans[i] = { audio = p.clip.audio, start = p.start, frames = p.clip.frames } end
+  seq.audio = sound.sequence(spans, total, first.fps_num, first.fps_den)
   return seq
 end
 
@@ -350,7 +393,7 @@ local function crossfade(a, b, seconds, what)
   local na = a.frames
   local start = na - m
   local hold = {}
-  return new_clip(a.size, a.fps_num, a.fps_den, na + b.frames - m, function(_, k, frame)
+  local c = new_clip(a.size, a.fps_num, a.fps_den, na + b.frames - m, function(_, k, frame)
     if k < start then return a:render(k, frame) end
     if k >= na then return b:render(k - start, frame) end
     local i = k - start
@@ -358,6 +401,8 @@ local function crossfade(a, b, seconds, what)
     local fb = render_into_scratch(hold, b, i)
     C.vs_frame_mix(frame, frame, fb, i / m)
   end)
+  c.audio = sound.crossfade(a.audio, b.audio, na, b.frames, m, a.fps_num, a.fps_den)
+  return c
 end
 
 ---------------------------------------------------------------- space
@@ -490,7 +535,9 @@ local function overlay(list)
     layers[#layers + 1] = { clip = c }
   end
   local W, H, num, den = bottom.width, bottom.height, bottom.fps_num, bottom.fps_den
-  return new_clip(bottom.size, num, den, bottom.frames, function(_, k, frame)
+  local sounds = { bottom.audio }
+  for _, l in ipairs(layers) do sounds[#sounds + 1] = l.clip.audio or false end
+  local c = new_clip(bottom.size, num, den, bottom.frames, function(_, k, frame)
     bottom:render(k, frame)
     local t = k * den / num
     for _, l in ipairs(layers) do
@@ -504,6 +551,8 @@ local function overlay(list)
       end
     end
   end)
+  c.audio = sound.overlay(sounds, bottom.frames, num, den)
+  return c
 end
 
 ---------------------------------------------------------------- sources
