@@ -122,7 +122,7 @@ void vs_probe_close_input(AVFormatContext **fmt)
 
 /* avformat_open_input over a descriptor of path; fills *st with its fstat.
  * Returns 0, -1 with a message, or 1 with libavformat's error in *av_rc. */
-static int open_fd_input(const char *path, AVFormatContext **fmt_out, struct stat *st, int *av_rc)
+static int open_fd_input(const char *path, const char *kind, AVFormatContext **fmt_out, struct stat *st, int *av_rc)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -134,11 +134,11 @@ static int open_fd_input(const char *path, AVFormatContext **fmt_out, struct sta
         goto fail;
     }
     if (S_ISDIR(st->st_mode)) {
-        vs_fail("%s: is a directory, not a video file", path);
+        vs_fail("%s: is a directory, not a%s %s file", path, *kind == 'a' ? "n" : "", kind);
         goto fail;
     }
     if (st->st_size == 0 && S_ISREG(st->st_mode)) {
-        vs_fail("%s: empty file (0 bytes), not a video", path);
+        vs_fail("%s: empty file (0 bytes), not a%s %s", path, *kind == 'a' ? "n" : "", kind);
         goto fail;
     }
     if (vs_avio_reader(fd, S_ISREG(st->st_mode), &pb) < 0) {
@@ -164,17 +164,17 @@ fail:
     return -1;
 }
 
-int vs_probe_open_input(const char *path, AVFormatContext **fmt_out, int *stream_out, struct stat *st_out)
+int vs_probe_open_media(const char *path, const char *kind, AVFormatContext **fmt_out, struct stat *st_out)
 {
     struct stat st;
     AVFormatContext *fmt = NULL;
     int rc = 0;
-    if (open_fd_input(path, &fmt, &st, &rc) < 0)
+    if (open_fd_input(path, kind, &fmt, &st, &rc) < 0)
         return -1;
     if (!fmt) {
         if (rc == AVERROR_INVALIDDATA)
-            return vs_fail("%s: not a readable video file (unknown format, or truncated: an MP4 cut short has no index)",
-                           path);
+            return vs_fail("%s: not a readable %s file (unknown format, or truncated: an MP4 cut short has no index)",
+                           path, kind);
         return vs_fail("%s: cannot open (%s)", path, vs_av_error(rc));
     }
     if ((rc = avformat_find_stream_info(fmt, NULL)) < 0) {
@@ -182,6 +182,18 @@ int vs_probe_open_input(const char *path, AVFormatContext **fmt_out, int *stream
         vs_probe_close_input(&fmt);
         return vs_fail("%s: cannot read the stream headers (%s)", path, why);
     }
+    *fmt_out = fmt;
+    if (st_out)
+        *st_out = st;
+    return 0;
+}
+
+int vs_probe_open_input(const char *path, AVFormatContext **fmt_out, int *stream_out, struct stat *st_out)
+{
+    struct stat st;
+    AVFormatContext *fmt = NULL;
+    if (vs_probe_open_media(path, "video", &fmt, &st) < 0)
+        return -1;
     int s = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
     if (s >= 0 && (fmt->streams[s]->disposition & AV_DISPOSITION_ATTACHED_PIC))
         s = -1;

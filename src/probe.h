@@ -30,6 +30,9 @@ void vs_index_free(vs_index *index);
 struct AVFormatContext;
 int vs_probe_open_input(const char *path, struct AVFormatContext **fmt, int *stream, struct stat *st);
 void vs_probe_close_input(struct AVFormatContext **fmt);
+/* The same open without choosing a stream (audio_source.c picks its own);
+ * kind names what was expected in the message ("video", "audio"). */
+int vs_probe_open_media(const char *path, const char *kind, struct AVFormatContext **fmt, struct stat *st);
 
 /* 0 when the file's data holds every frame of stream st that its index
  * lists (each sample's offset + size within the file: a faststart MP4 cut

@@ -332,6 +332,27 @@ void vs_decoder_close(vs_decoder *dec);
  * as a decoder, each handle with its own vs_decoder_next position. */
 vs_decoder *vs_decoder_open_shared(const char *path, int threads);
 
+/* ---- audio sources (audio_source.c): a file's sound by sample number ----
+ * The first audio stream of any file libav reads (wav, flac, mp3, aac, opus,
+ * the sound of a video), decoded and converted with libswresample to
+ * interleaved float at `rate` Hz and `channels` channels (1..8; a mono
+ * source is copied to every channel at full level). Opening decodes the
+ * stream once to count it: the length is exact (encoder priming and
+ * padding removed, as the file's edit list or skip data says), and a
+ * corrupt or cut stream fails there, naming the file and the time ("has no
+ * audio stream" for a file without one). Reads are random access and
+ * sample-exact (sample i is the i-th of a decode from the start) through a
+ * cache of a few blocks: memory does not grow with the file. One source is
+ * used by one thread at a time; different sources are independent. */
+typedef struct vs_audio_source vs_audio_source;
+vs_audio_source *vs_audio_source_open(const char *path, int rate, int channels);
+/* Samples (per channel) at the source's rate. */
+int64_t vs_audio_source_length(const vs_audio_source *src);
+/* Samples [first, first + n) into out (n * channels floats); samples
+ * before 0 or past the length are silence. 0, or -1 naming file and time. */
+int vs_audio_source_read(vs_audio_source *src, int64_t first, int64_t n, float *out);
+void vs_audio_source_close(vs_audio_source *src);
+
 /* ---- parsing (parse.c): the CLI's and the Lua API's shared parsers ---- */
 /* "A:B" (frames A..B-1), "A:" (A to the end: *end = -1), ":B", or "A" (one
  * frame). Frames are 0-based and non-negative; B > A. */
