@@ -18,13 +18,21 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/error.h>
+#include <libavutil/frame.h>
 
 #include "error.h"
 #include "vstudio.h"
 
-enum kind { SILENCE, TONE, FILL, CUT, LOOP, REVERSE, RESAMPLE, ENVELOPE, GAIN_FN, MIX };
+enum kind { SILENCE, TONE, FILL, FILE_SOURCE, CUT, LOOP, REVERSE, RESAMPLE, TEMPO, ENVELOPE, GAIN_FN, MIX };
 
 /* A Lua fill function is asked for aligned blocks of this many samples. */
 #define FILL_BLOCK 4096
@@ -59,6 +67,25 @@ struct vs_audio {
     int fill_channels;
     float *block;
     int64_t block_first;
+    vs_audio_source *source;  /* FILE_SOURCE */
+    struct tempo *tempo;      /* TEMPO, with ratio and rate */
+};
+
+/* libavfilter's atempo (chained: one takes 0.5..100) run forward. Not a pure function of the
+ * range like the other nodes: a read that does not continue the last one restarts the filter
+ * TEMPO_PREROLL input samples before it, so a seek (a segment's start) may differ from a
+ * straight run by the filter's window, a few milliseconds. */
+#define TEMPO_PREROLL 16384
+#define TEMPO_CHUNK 2048
+struct tempo {
+    AVFilterGraph *graph;
+    AVFilterContext *src, *sink;
+    AVFrame *frame;
+    int64_t in_pos;   /* the next input sample to feed */
+    int64_t out_pos;  /* output sample number of pending[0] */
+    float *pending;   /* produced, not yet read */
+    int64_t pending_n, pending_cap;
+    int flushed;      /* the input's end was sent */
 };
 
 int64_t vs_audio_frame_start(int64_t frame, int rate, int fps_num, int fps_den)
@@ -129,6 +156,13 @@ void vs_audio_free(vs_audio *a)
     free(a->points);
     free(a->gains);
     free(a->block);
+    vs_audio_source_close(a->source);
+    if (a->tempo) {
+        avfilter_graph_free(&a->tempo->graph);
+        av_frame_free(&a->tempo->frame);
+        free(a->tempo->pending);
+        free(a->tempo);
+    }
     free(a);
 }
 
@@ -178,6 +212,20 @@ vs_audio *vs_audio_fill(int channels, int fill_channels, int64_t length, vs_audi
     return a;
 }
 
+vs_audio *vs_audio_file(const char *path, int rate, int channels)
+{
+    vs_audio_source *src = vs_audio_source_open(path, rate, channels);
+    if (!src)
+        return NULL;
+    vs_audio *a = node_new(FILE_SOURCE, channels, vs_audio_source_length(src));
+    if (!a) {
+        vs_audio_source_close(src);
+        return NULL;
+    }
+    a->source = src;
+    return a;
+}
+
 /* ---- operations ---- */
 
 vs_audio *vs_audio_cut(vs_audio *input, int64_t first, int64_t length)
@@ -217,6 +265,26 @@ vs_audio *vs_audio_resample(vs_audio *input, double ratio, int64_t length)
     vs_audio *a = unary_new(RESAMPLE, input, length);
     if (a)
         a->ratio = ratio;
+    return a;
+}
+
+vs_audio *vs_audio_tempo(vs_audio *input, int rate, double ratio, int64_t length)
+{
+    if (!(ratio >= 0.01 && ratio <= 100) || rate < 1) {
+        vs_fail("audio: speed with keep_pitch: factor %g is outside 0.01..100", ratio);
+        return NULL;
+    }
+    vs_audio *a = unary_new(TEMPO, input, length);
+    if (!a)
+        return NULL;
+    a->tempo = calloc(1, sizeof *a->tempo);
+    if (!a->tempo) {
+        vs_audio_free(a);
+        vs_fail("out of memory");
+        return NULL;
+    }
+    a->ratio = ratio;
+    a->rate = rate;
     return a;
 }
 
@@ -466,6 +534,157 @@ static int read_resample(vs_audio *a, int64_t first, int64_t n, float *out)
     return 0;
 }
 
+static int av_fail(const char *what, int err)
+{
+    char msg[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(err, msg, sizeof msg);
+    return vs_fail("audio: speed with keep_pitch: %s: %s", what, msg);
+}
+
+/* A fresh atempo chain that starts reading the input at in_pos (output out_pos). */
+static int tempo_restart(vs_audio *a, int64_t in_pos, int64_t out_pos)
+{
+    struct tempo *t = a->tempo;
+    avfilter_graph_free(&t->graph);
+    t->pending_n = 0;
+    t->flushed = 0;
+    t->in_pos = in_pos;
+    t->out_pos = out_pos;
+    if (!t->frame && !(t->frame = av_frame_alloc()))
+        return vs_fail("out of memory");
+    AVChannelLayout layout;
+    av_channel_layout_default(&layout, a->channels);
+    char layout_name[64], args[256], chain[512] = "";
+    av_channel_layout_describe(&layout, layout_name, sizeof layout_name);
+    snprintf(args, sizeof args, "sample_rate=%d:sample_fmt=flt:channel_layout=%s", a->rate, layout_name);
+    /* one atempo takes 0.5..100: a chain of them for factors below */
+    double left = a->ratio;
+    while (left < 0.5) {
+        strcat(chain, "atempo=0.5,");
+        left /= 0.5;
+    }
+    snprintf(chain + strlen(chain), sizeof chain - strlen(chain), "atempo=%.17g,aformat=sample_fmts=flt", left);
+    AVFilterInOut *in = avfilter_inout_alloc(), *out = avfilter_inout_alloc();
+    int rc = -1;
+    t->graph = avfilter_graph_alloc();
+    if (!in || !out || !t->graph) {
+        vs_fail("out of memory");
+        goto done;
+    }
+    int err;
+    if ((err = avfilter_graph_create_filter(&t->src, avfilter_get_by_name("abuffer"), "in", args, NULL, t->graph)) < 0 ||
+        (err = avfilter_graph_create_filter(&t->sink, avfilter_get_by_name("abuffersink"), "out", NULL, NULL,
+                                            t->graph)) < 0) {
+        av_fail("filter", err);
+        goto done;
+    }
+    out->name = av_strdup("in");
+    out->filter_ctx = t->src;
+    in->name = av_strdup("out");
+    in->filter_ctx = t->sink;
+    if ((err = avfilter_graph_parse_ptr(t->graph, chain, &in, &out, NULL)) < 0 ||
+        (err = avfilter_graph_config(t->graph, NULL)) < 0) {
+        av_fail(chain, err);
+        goto done;
+    }
+    rc = 0;
+done:
+    avfilter_inout_free(&in);
+    avfilter_inout_free(&out);
+    av_channel_layout_uninit(&layout);
+    if (rc < 0)
+        avfilter_graph_free(&t->graph);
+    return rc;
+}
+
+/* Feeds one chunk of input (or the end) and appends what comes out; 1 when nothing more comes. */
+static int tempo_step(vs_audio *a)
+{
+    struct tempo *t = a->tempo;
+    int ch = a->channels, err;
+    if (!t->flushed) {
+        vs_audio *in = a->inputs[0];
+        if (t->in_pos >= in->length) {
+            if ((err = av_buffersrc_add_frame(t->src, NULL)) < 0)
+                return av_fail("end of input", err);
+            t->flushed = 1;
+        } else {
+            AVFrame *f = t->frame;
+            av_frame_unref(f);
+            f->nb_samples = TEMPO_CHUNK;
+            f->format = AV_SAMPLE_FMT_FLT;
+            f->sample_rate = a->rate;
+            av_channel_layout_default(&f->ch_layout, ch);
+            if ((err = av_frame_get_buffer(f, 0)) < 0)
+                return av_fail("frame", err);
+            if (read_range(in, t->in_pos, TEMPO_CHUNK, (float *)f->data[0]) < 0)
+                return -1;
+            f->pts = t->in_pos;
+            t->in_pos += TEMPO_CHUNK;
+            if ((err = av_buffersrc_add_frame(t->src, f)) < 0)
+                return av_fail("input", err);
+        }
+    }
+    for (;;) {
+        AVFrame *f = t->frame;
+        av_frame_unref(f);
+        err = av_buffersink_get_frame(t->sink, f);
+        if (err == AVERROR(EAGAIN))
+            return 0;
+        if (err == AVERROR_EOF)
+            return 1;
+        if (err < 0)
+            return av_fail("output", err);
+        int64_t need = t->pending_n + f->nb_samples;
+        if (need > t->pending_cap) {
+            float *p = realloc(t->pending, sizeof(float) * (size_t)(need * 2 * ch));
+            if (!p)
+                return vs_fail("out of memory");
+            t->pending = p;
+            t->pending_cap = need * 2;
+        }
+        memcpy(t->pending + t->pending_n * ch, f->data[0], sizeof(float) * (size_t)(f->nb_samples * ch));
+        t->pending_n = need;
+    }
+}
+
+static int read_tempo(vs_audio *a, int64_t first, int64_t n, float *out)
+{
+    struct tempo *t = a->tempo;
+    int ch = a->channels;
+    /* continue when the read follows on (or starts a little ahead), else restart before it */
+    if (!t->graph || first < t->out_pos || first > t->out_pos + t->pending_n + TEMPO_PREROLL) {
+        int64_t in_pos = (int64_t)floor((double)first * a->ratio) - TEMPO_PREROLL;
+        if (in_pos < 0)
+            in_pos = 0;
+        if (tempo_restart(a, in_pos, (int64_t)llround((double)in_pos / a->ratio)) < 0)
+            return -1;
+    }
+    int done = 0;
+    while (!done && t->out_pos + t->pending_n < first + n) {
+        int rc = tempo_step(a);
+        if (rc < 0)
+            return -1;
+        done = rc;
+        /* drop what lies before the read so pending stays small */
+        int64_t drop = first - t->out_pos;
+        if (drop > t->pending_n)
+            drop = t->pending_n;
+        if (drop > 0) {
+            memmove(t->pending, t->pending + drop * ch, sizeof(float) * (size_t)((t->pending_n - drop) * ch));
+            t->pending_n -= drop;
+            t->out_pos += drop;
+        }
+    }
+    memset(out, 0, sizeof(float) * (size_t)(n * ch));
+    int64_t have = t->out_pos + t->pending_n - first;
+    if (have > n)
+        have = n;
+    if (have > 0 && first >= t->out_pos)
+        memcpy(out, t->pending + (first - t->out_pos) * ch, sizeof(float) * (size_t)(have * ch));
+    return 0;
+}
+
 static float envelope_at(const vs_audio *a, int64_t x, int *k)
 {
     const int64_t *p = a->points;
@@ -572,6 +791,8 @@ static int read_range(vs_audio *a, int64_t first, int64_t n, float *out)
         return 0;
     case FILL:
         return read_fill(a, from, len, dst);
+    case FILE_SOURCE:
+        return vs_audio_source_read(a->source, from, len, dst);
     case CUT:
         return read_range(a->inputs[0], from + a->offset, len, dst);
     case LOOP:
@@ -580,6 +801,8 @@ static int read_range(vs_audio *a, int64_t first, int64_t n, float *out)
         return read_reverse(a, from, len, dst);
     case RESAMPLE:
         return read_resample(a, from, len, dst);
+    case TEMPO:
+        return read_tempo(a, from, len, dst);
     case ENVELOPE:
         return read_envelope(a, from, len, dst);
     case GAIN_FN:

@@ -234,6 +234,9 @@ typedef struct vs_render_options {
                                    existing file there is kept unless force, and a script that returns
                                    no clip just runs (a job: 0, nothing written) */
     int force;                  /* replace the default output; image sequences: remove earlier frames */
+    int no_audio;               /* 1: no sound even when the clip has some; else a clip with sound gets
+                                   an audio stream (at encoder.audio_rate, 0: 48000 Hz, and
+                                   encoder.audio_channels, 0: 2) in every output that can hold one */
 } vs_render_options;
 void vs_render_options_init(vs_render_options *opts);
 /* Returns 0, -1 on failure (vs_last_error: script file:line, frame, why),
@@ -262,6 +265,8 @@ vs_audio *vs_audio_silence(int channels, int64_t length);
 /* amplitude * sin(2 pi * cycles_per_sample * j) on every channel. */
 vs_audio *vs_audio_tone(int channels, int64_t length, double cycles_per_sample, double amplitude);
 vs_audio *vs_audio_fill(int channels, int fill_channels, int64_t length, vs_audio_fill_fn fill);
+/* The first audio stream of a file at rate and channels (audio_source.c, opened now). */
+vs_audio *vs_audio_file(const char *path, int rate, int channels);
 /* Output j is input first + j (a negative first delays it; past the input's end, silence). */
 vs_audio *vs_audio_cut(vs_audio *input, int64_t first, int64_t length);
 /* Round r starts at floor(r * period_num / period_den) and plays the input from its start. */
@@ -269,6 +274,9 @@ vs_audio *vs_audio_loop(vs_audio *input, int64_t length, int64_t period_num, int
 vs_audio *vs_audio_reverse(vs_audio *input);
 /* Output j is the input at j * ratio (tape: pitch follows), windowed sinc, band-limited. */
 vs_audio *vs_audio_resample(vs_audio *input, double ratio, int64_t length);
+/* Output j is the input near j * ratio at its own pitch (libavfilter's atempo); reads that do
+ * not follow on restart the filter shortly before them (not sample-exact across a seek). */
+vs_audio *vs_audio_tempo(vs_audio *input, int rate, double ratio, int64_t length);
 /* Gain linear between (points[i], gains[i]), ascending points; constant before and after. */
 vs_audio *vs_audio_envelope(vs_audio *input, const int64_t *points, const float *gains, int n);
 vs_audio *vs_audio_gain_function(vs_audio *input, int rate, vs_audio_gain_fn fn);

@@ -21,7 +21,11 @@ local C = core.C
 local floor, ceil, max, min = math.floor, math.ceil, math.max, math.min
 
 local Audio = {}
-Audio.__index = Audio
+-- duration is computed when asked (a file's exact length means decoding it)
+Audio.__index = function(a, k)
+  if k == 'duration' then return a._length(a.rate) / a.rate end
+  return Audio[k]
+end
 
 local DEFAULT_RATE, DEFAULT_CHANNELS = 48000, 2
 
@@ -30,8 +34,8 @@ local pending = {}
 
 local tempo -- speed with the pitch kept (libavfilter's atempo), below
 
--- New audio: duration in seconds, its native rate and channels, length(rate) -> samples and
--- make(rate, channels) -> a C node (owned by the caller).
+-- New audio: its native rate and channels, length(rate) -> samples, make(rate, channels) -> a
+-- C node (owned by the caller), and duration in seconds when known without the length.
 local function new_audio(spec)
   return setmetatable({
     duration = spec.duration, rate = spec.rate or DEFAULT_RATE, channels = spec.channels or DEFAULT_CHANNELS,
@@ -111,9 +115,7 @@ end
 
 -- Audio with the timing of a (rate, channels) but another length and node.
 local function derived(a, length, make)
-  return new_audio {
-    duration = length(a.rate) / a.rate, rate = a.rate, channels = a.channels, length = length, make = make,
-  }
+  return new_audio { rate = a.rate, channels = a.channels, length = length, make = make }
 end
 
 local function cut(a, first, length)
@@ -412,12 +414,38 @@ local function generated(spec)
     end }
 end
 
+-- libavfilter's atempo (a well-kept WSOLA time-stretcher) rather than one of our own.
 tempo = function(a, k, length)
-  check.fail('speed: keep_pitch is not built yet (%s, %g)', tostring(a), k, length)
+  if not (k >= 0.01 and k <= 100) then check.fail('speed: keep_pitch takes factors 0.01..100, got %g', k) end
+  return derived(a, length, function(r, ch)
+    return C.vs_audio_tempo(a:node(r, ch), r, k, length(r))
+  end)
 end
 
-function M.file(path)
-  check.fail('audio: %s: reading sound from files is not built yet', path)
+-- A file's first audio stream. Rate, channels and duration come from the probe (cached); the
+-- stream is decoded only when the sound is read, in the state that reads it.
+function M.file(path, what)
+  if type(path) ~= 'string' or path == '' then check.fail('%s: path must be a non-empty string', what) end
+  local info = ffi.new('vs_probe_info')
+  core.check(C.vs_probe(path, 1, info), what)
+  if info.audio_streams < 1 then check.fail('%s: %s: has no audio stream', what, path) end
+  local a
+  a = new_audio { duration = info.audio_duration, rate = info.audio_rate, channels = info.audio_channels,
+    length = function(r)
+      for key, n in pairs(a._nodes) do
+        if key:match('^(%d+):') == tostring(r) then return tonumber(C.vs_audio_length(n)) end
+      end
+      return tonumber(C.vs_audio_length(a:node(r, DEFAULT_CHANNELS)))
+    end,
+    make = function(r, ch) return C.vs_audio_file(path, r, ch) end }
+  a.path = path
+  return a
+end
+
+-- The sound of a video file, or nil when it has none (vs.video's v.audio).
+function M.of_video(path, info)
+  if info.audio_streams < 1 then return nil end
+  return M.file(path, 'video')
 end
 
 function M.install(vs)
@@ -427,7 +455,7 @@ function M.install(vs)
 
   -- vs.audio(path): a file's first audio stream; vs.audio{...}: a generated sound.
   function vs.audio(spec)
-    if type(spec) == 'string' then return M.file(spec) end
+    if type(spec) == 'string' then return M.file(spec, 'audio') end
     if type(spec) == 'table' then return generated(spec) end
     check.fail('audio: expected a path or {duration=, rate=, channels=, fill=}, got %s', type(spec))
   end
@@ -449,4 +477,11 @@ function M.install(vs)
 end
 
 M.check_audio = check_audio
+
+-- For the render engine (src/render.c): a function(first, n, buffer) writing the clip's samples
+-- [first, first + n) into a float buffer of n * channels, raising a fill or gain function's error.
+function M.puller(clip, rate, channels)
+  local node = clip.audio:node(rate, channels)
+  return function(first, n, ptr) read(node, first, n, ffi.cast('float*', ptr)) end
+end
 return M
