@@ -194,3 +194,20 @@ describe('sound from files', function()
     assert.matches('missing.wav', err, 1, true)
   end)
 end)
+
+describe('sound in acts', function()
+  it('plays the act soundtrack and each scene sound from its first frame', function()
+    local beep = vs.tone{ freq = 1000, duration = 5, volume = 0.5 }
+    local low = vs.tone{ freq = 500, duration = 5, volume = 0.25 }
+    local act = vs.act{ size = { 16, 16 }, fps = 30, audio = beep, render = function() end, scenes = {
+      vs.scene{ duration = 1, apply = function() end },
+      vs.scene{ duration = 1, apply = function() end, audio = low },
+    } }
+    assert.are.equal(2 * RATE, act.audio:length(RATE))
+    assert_near(left(act.audio, 100, 1)[1], sine(1000, 0.5, 100), 1e-6, 'first scene: soundtrack only')
+    assert_near(left(act.audio, RATE + 100, 1)[1], sine(1000, 0.5, RATE + 100) + sine(500, 0.25, 100), 1e-5,
+                'second scene: both')
+    assert.is_nil(vs.act{ size = { 16, 16 }, render = function() end,
+                          scenes = { vs.scene{ duration = 1, apply = function() end } } }.audio)
+  end)
+end)

@@ -10,7 +10,11 @@
 -- Scene boundaries are whole frames, placed by the running total of the
 -- scenes' durations (so rounding never accumulates); inside a scene of m
 -- frames, frame j has p = j / m.
+--
+-- Sound: vs.act{audio = a} is a soundtrack under the whole act; vs.scene{audio = a} plays a
+-- from the scene's first frame, cut at its last (scene operations drop it).
 local check = require 'vstudio.check'
+local sound = require 'vstudio.audio'
 local clip = require 'vstudio.clip'
 local ease = require 'vstudio.ease'
 
@@ -107,7 +111,9 @@ function M.install(vs)
     if type(spec) ~= 'table' then check.fail('scene: expected {duration=, apply=fn(state, p)}') end
     check_positive(spec.duration, 'scene', 'duration')
     if type(spec.apply) ~= 'function' then check.fail('scene: apply must be a function(state, p)') end
-    return new_scene(spec.duration, spec.apply)
+    local s = new_scene(spec.duration, spec.apply)
+    if spec.audio ~= nil then s.audio = sound.check_audio(spec.audio, 'scene: audio') end
+    return s
   end
 
   function vs.act(spec)
@@ -154,6 +160,13 @@ function M.install(vs)
     end)
     act.scenes = scenes
     act.scene_starts = starts
+    local parts = {}
+    for i, s in ipairs(scenes) do
+      parts[i] = { audio = s.audio, start = starts[i], frames = starts[i + 1] - starts[i] }
+    end
+    if spec.audio ~= nil then sound.check_audio(spec.audio, 'act: audio') end
+    act.audio = sound.overlay({ spec.audio or false, sound.sequence(parts, frames, num, den) or false }, frames,
+                              num, den)
     return act
   end
 end
