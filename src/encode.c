@@ -92,6 +92,7 @@ struct vs_encoder {
     AVCodecContext *codec;
     AVStream *stream;
     AVPacket *packet;
+    vs_audio_out *audio;      /* the sound's stream (encode_audio.c), NULL when the video has none */
 
     pthread_mutex_t pool_lock;
     vs_picture *free_pictures;
@@ -199,9 +200,7 @@ static int open_fd(vs_encoder *enc)
 
 /* ---- the libav sink ---- */
 
-/* An encoder by its name ("libx264") or its format's ("h264", "hevc",
- * "vp9": libavcodec's preferred encoder for it); NULL if none. */
-static const AVCodec *find_codec(const char *name)
+const AVCodec *vs_find_encoder(const char *name, enum AVMediaType type)
 {
     const AVCodec *codec = avcodec_find_encoder_by_name(name);
     if (!codec) {
@@ -209,8 +208,10 @@ static const AVCodec *find_codec(const char *name)
         if (d)
             codec = avcodec_find_encoder(d->id);
     }
-    return codec && codec->type == AVMEDIA_TYPE_VIDEO ? codec : NULL;
+    return codec && codec->type == type ? codec : NULL;
 }
+
+static const AVCodec *find_codec(const char *name) { return vs_find_encoder(name, AVMEDIA_TYPE_VIDEO); }
 
 /* libx264, libx264rgb, libx265 */
 static int is_x26x_codec(const AVCodec *codec)
@@ -550,8 +551,13 @@ static int write_lav_header(vs_encoder *enc, const AVOutputFormat *ofmt, const A
             return vs_fail("%s: %s", enc->path, vs_av_error(err));
     }
     AVDictionary *mopts = NULL;
-    if (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0)
+    if (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0) {
         av_dict_set(&mopts, "movflags", "+faststart", 0);
+        /* the edit list that cuts AAC's priming and padding counts in this
+         * unit: 1 ms (the default) would cut up to 47 of the last samples */
+        if (o->audio_rate > 0)
+            av_dict_set_int(&mopts, "movie_timescale", o->audio_rate, 0);
+    }
     int err = avformat_write_header(enc->fmt, &mopts);
     av_dict_free(&mopts);
     if (err < 0)
@@ -579,6 +585,8 @@ static int open_lav(vs_encoder *enc, const char *format, const vs_encoder_option
     rc = open_codec(enc, codec, o);
     if (rc < 0)
         return rc;
+    if (o->audio_rate > 0 && vs_audio_out_open(&enc->audio, enc->fmt, enc->path, o) < 0)
+        return -1;
     return write_lav_header(enc, ofmt, codec, o);
 }
 
@@ -710,6 +718,11 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
         enc->sink = SINK_LAV;
     }
 
+    /* the sound goes to video files only; the caller writes it elsewhere */
+    static const char *const soundless[] = {[SINK_Y4M] = "a y4m stream", [SINK_RAW] = "a raw RGBA stream",
+                                            [SINK_IMAGES] = "an image sequence"};
+    if (o->audio_rate > 0 && enc->sink != SINK_LAV)
+        return vs_fail("%s: %s carries no sound (audio_rate must be 0)", enc->path, soundless[enc->sink]);
     if (enc->sink == SINK_IMAGES)
         return open_images(enc, o);
     if (open_fd(enc) < 0)
@@ -1129,10 +1142,28 @@ int vs_encoder_push(vs_encoder *enc, const vs_frame *frame)
 
 int64_t vs_encoder_frames(const vs_encoder *enc) { return enc->frames; }
 
+int vs_encoder_push_audio(vs_encoder *enc, const float *samples, int64_t n)
+{
+    if (enc->failed)
+        return vs_fail("%s: the encoder already failed", enc->path);
+    if (!enc->audio)
+        return vs_fail("%s: the video has no audio stream (opened with audio_rate 0)", enc->path);
+    if (n < 0 || (n > 0 && !samples))
+        return vs_fail("%s: bad audio push (%lld samples)", enc->path, (long long)n);
+    if (vs_audio_out_push(enc->audio, samples, n) < 0) {
+        enc->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int64_t vs_encoder_audio_samples(const vs_encoder *enc) { return enc->audio ? vs_audio_out_samples(enc->audio) : 0; }
+
 /* ---- closing ---- */
 
 static void free_encoder(vs_encoder *enc)
 {
+    vs_audio_out_free(&enc->audio);
     if (enc->codec)
         avcodec_free_context(&enc->codec);
     av_packet_free(&enc->packet);
@@ -1192,7 +1223,7 @@ int vs_encoder_close(vs_encoder *enc)
     if (enc->failed)
         goto fail;
     if (enc->sink == SINK_LAV) {
-        if (encode_lav(enc, NULL) < 0)
+        if (encode_lav(enc, NULL) < 0 || (enc->audio && vs_audio_out_finish(enc->audio) < 0))
             goto fail;
         vs_av_reason_clear();
         int err = av_write_trailer(enc->fmt);

@@ -5,6 +5,8 @@
 #ifndef VS_ENCODE_H
 #define VS_ENCODE_H
 
+#include <libavcodec/avcodec.h>
+
 #include "vstudio.h"
 
 /* Removes what enc wrote (its temporary, an image sequence's frames) and
@@ -14,5 +16,27 @@ void vs_encoder_discard(vs_encoder *enc);
 /* 1 when vs_encoder_options.format = format names a sink: ours (y4m, raw,
  * png, jpg) or a libav muxer, by extension ("mkv") or name ("matroska"). */
 int vs_encoder_format_known(const char *format);
+
+/* An encoder of type (AVMEDIA_TYPE_VIDEO, _AUDIO) by its name ("libx264",
+ * "libopus") or its format's ("h264", "opus": libavcodec's preferred
+ * encoder for it); NULL if none. */
+const AVCodec *vs_find_encoder(const char *name, enum AVMediaType type);
+
+/* ---- encode_audio.c: the audio stream of a libav sink ---- */
+struct AVFormatContext;
+typedef struct vs_audio_out vs_audio_out;
+/* Adds an audio stream to fmt (before its header) from o's audio_* fields:
+ * rate, channels, codec (NULL: the container's default) and bit rate. An
+ * unknown codec, one the container cannot hold or a rate the codec does
+ * not take fail naming path. *out is set even on failure (free it). */
+int vs_audio_out_open(vs_audio_out **out, struct AVFormatContext *fmt, const char *path,
+                      const vs_encoder_options *o);
+/* Appends n interleaved float samples. */
+int vs_audio_out_push(vs_audio_out *a, const float *samples, int64_t n);
+/* Sends the short last frame and drains the codec (before the trailer). */
+int vs_audio_out_finish(vs_audio_out *a);
+/* Samples pushed so far. */
+int64_t vs_audio_out_samples(const vs_audio_out *a);
+void vs_audio_out_free(vs_audio_out **a);
 
 #endif

@@ -154,6 +154,12 @@ typedef struct vs_encoder_options {
     int64_t segment_first, segment_end;     /* frames [first, end) of the clip */
     int64_t segment_total;                  /* the clip's frames */
     uint64_t segment_render;                /* digest of the script, its arguments and the settings */
+    /* Sound (video files only; y4m, raw and image sinks refuse audio_rate > 0). */
+    int audio_rate;            /* Hz; 0: no audio stream */
+    int audio_channels;        /* 1..8 */
+    const char *audio_codec;   /* NULL: aac (mp4, mov, avi), libopus (webm, mkv); flac in a segment
+                                  (segment_total > 0) except webm (libopus) */
+    int64_t audio_bit_rate;    /* bits/s; 0: the codec's default */
 } vs_encoder_options;
 void vs_encoder_options_init(vs_encoder_options *opts);
 /* width x height: the size of every frame pushed; opts NULL: defaults.
@@ -172,6 +178,17 @@ int vs_encoder_close(vs_encoder *enc);
 void vs_encoder_abort(vs_encoder *enc);
 /* Frames written so far. */
 int64_t vs_encoder_frames(const vs_encoder *enc);
+/* Appends n interleaved float samples (audio_channels each, [-1, 1]: more
+ * is clipped by integer codecs) to the audio stream; from one thread at a
+ * time, any amounts. The encoder cuts them into the codec's frames (pts
+ * in samples from 0) and the muxer interleaves them with the picture;
+ * vs_encoder_close sends the last, short frame: the file holds exactly the
+ * samples pushed. For sync, push samples(end) - samples(first) in all, with
+ * samples(k) = floor(k * audio_rate * fps_den / fps_num). Fails without an
+ * audio stream (audio_rate 0). */
+int vs_encoder_push_audio(vs_encoder *enc, const float *samples, int64_t n);
+/* Samples pushed so far. */
+int64_t vs_encoder_audio_samples(const vs_encoder *enc);
 
 /* The parallel path: worker threads convert frames into pictures (the
  * encoder's own pixel format, padded size) and one thread pushes them in
