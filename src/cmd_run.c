@@ -75,6 +75,22 @@ static int set_segment(const char *cmd, void *ctx, const char *option, const cha
     return 0;
 }
 
+/* Bits per second: "128000", "128k" or "1.5M". */
+static int set_audio_bitrate(const char *cmd, void *ctx, const char *option, const char *value)
+{
+    int64_t *bit_rate = ctx;
+    char *end;
+    double v = strtod(value, &end);
+    if (*end == 'k' || *end == 'K')
+        v *= 1e3, end++;
+    else if (*end == 'm' || *end == 'M')
+        v *= 1e6, end++;
+    if (end == value || *end || !(v >= 1000 && v <= 10e6))
+        return vs_cli_usage_error(cmd, "%s: '%s' is not a bit rate from 1000 to 10M (128000, 128k)", option, value);
+    *bit_rate = (int64_t)v;
+    return 0;
+}
+
 static char *default_output(const char *script, const char *format)
 {
     const char *ext = format ? format : "mp4";
@@ -111,7 +127,8 @@ static uint64_t render_digest(const vs_render_options *o)
     fclose(f);
     const vs_encoder_options *e = &o->encoder;
     char settings[96];
-    snprintf(settings, sizeof settings, "%d %lld %d", e->crf, (long long)e->bit_rate, e->gop);
+    snprintf(settings, sizeof settings, "%d %lld %d %d %d %d", e->crf, (long long)e->bit_rate, e->gop,
+             o->no_audio, e->audio_rate, e->audio_channels);
     const char *words[] = {settings, e->codec, e->preset, e->pix_fmt, e->codec_options};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         h = vs_fnv1a(h, words[i] ? words[i] : "", words[i] ? strlen(words[i]) + 1 : 1);
@@ -194,6 +211,15 @@ int vs_cmd_run(int argc, char **argv)
         VS_CLI_ENCODER_OPTIONS(&o.encoder.codec, &o.encoder.crf, &o.encoder.preset),
         {"--pix-fmt", NULL, VS_CLI_STRING(&o.encoder.pix_fmt), .arg = "F",
          .help = "output pixel format (default yuv420p)"},
+        {"--audio-codec", NULL, VS_CLI_STRING(&o.encoder.audio_codec), .arg = "NAME",
+         .help = "sound encoder (default aac for mp4/mov, libopus for\n"
+                 "webm/mkv, flac for --frames/--segment pieces); a clip\n"
+                 "without sound gets no audio stream"},
+        {"--audio-bitrate", NULL, VS_CLI_CALL(set_audio_bitrate, &o.encoder.audio_bit_rate), .arg = "N",
+         .help = "sound bits/s (128000 or 128k; default: the codec's)"},
+        {"--audio-rate", NULL, VS_CLI_INT(&o.encoder.audio_rate, 8000, 384000), .arg = "N",
+         .help = "sound sample rate in Hz (default 48000)"},
+        {"--no-audio", NULL, VS_CLI_FLAG(&o.no_audio), .help = "leave the sound out (no audio stream)"},
         {"--check", NULL, VS_CLI_FLAG(&o.check),
          .help = "draw sample frames twice in different orders and states\n"
                  "and compare: catches scripts that are not a pure\n"

@@ -68,6 +68,7 @@ struct slot {
 struct clip_info {
     int width, height, fps_num, fps_den;
     int64_t frames;
+    int has_audio; /* the clip has sound (clip.audio) */
 };
 
 struct engine;
@@ -108,6 +109,18 @@ struct engine {
     struct worker *workers;
     vs_encoder *encoders[VS_MAX_OUTPUTS];
     int n_encoders;
+
+    /* Sound: pulled from the clip's audio graph in the calling thread, one frame's samples
+     * after that frame's pictures, from a Lua state of its own (the graph's fill and gain
+     * functions run there, never in a worker). */
+    int audio_rate, audio_channels; /* 0: nothing carries sound */
+    int audio_outputs;    /* encoders with an audio stream */
+    int audio_on[VS_MAX_OUTPUTS];
+    int audio_dropped;    /* outputs that cannot carry sound (y4m, raw, images) */
+    lua_State *audio_L;
+    int pull_ref;         /* function(first, n, buffer) in audio_L's registry */
+    float *audio_buf;
+    int64_t audio_buf_samples;
 
     vs_pool *pool;        /* frames claimed, drawn and taken in order (pool.h) */
     struct slot *slots;   /* the pool's capacity: the window for max_workers */
@@ -158,7 +171,8 @@ void vs_render_options_init(vs_render_options *opts)
  * worker 0 is the script's main run (vs.worker = false: its one-time side
  * effects happen there, before any worker starts). vs.render only records
  * its clip in every state the engine loads. */
-static lua_State *load_clip(const struct script *o, int worker, struct clip_info *info, int *render_ref)
+static lua_State *load_clip(const struct script *o, int worker, struct clip_info *info, int *render_ref,
+                            int *sound_ref)
 {
     lua_State *L = vs_lua_state_new();
     if (!L)
@@ -202,20 +216,28 @@ static lua_State *load_clip(const struct script *o, int worker, struct clip_info
         "local session = require 'vstudio.session'\n"
         "local clip = returned\n"
         "if clip == nil then clip = session.render_clip end\n"
-        "if clip == nil then return nil, 0, 0, 0, 0, 0 end\n"
+        "if clip == nil then return nil, 0, 0, 0, 0, 0, nil end\n"
         "if type(clip) ~= 'table' or type(clip.render) ~= 'function' then\n"
         "  error(script .. ': the script must return a clip (e.g. return vs.clip{...}), got ' ..\n"
         "        (clip == nil and 'nothing' or type(clip)), 0)\n"
         "end\n"
         "local render = clip.render\n"
+        "local sound = clip.audio and function(rate, channels)\n"
+        "  return require('vstudio.audio').puller(clip, rate, channels)\n"
+        "end\n"
         "return function(k, ptr) render(clip, k, ffi.cast('vs_frame*', ptr)) end,\n"
-        "       clip.width, clip.height, clip.fps_num, clip.fps_den, clip.frames\n";
+        "       clip.width, clip.height, clip.fps_num, clip.fps_den, clip.frames, sound\n";
     if (luaL_loadbuffer(L, wrap, strlen(wrap), VS_LUA_GLUE_CHUNK) != 0)
         goto lua_fail;
     lua_insert(L, -2);
     lua_pushstring(L, o->path);
-    if (vs_lua_pcall(L, 2, 6) != 0)
+    if (vs_lua_pcall(L, 2, 7) != 0)
         goto lua_fail;
+    info->has_audio = !lua_isnil(L, -1);
+    if (sound_ref)
+        *sound_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else
+        lua_pop(L, 1);
     info->width = (int)lua_tointeger(L, -5);
     info->height = (int)lua_tointeger(L, -4);
     info->fps_num = (int)lua_tointeger(L, -3);
@@ -308,7 +330,7 @@ static int load_late(struct worker *w)
 {
     struct engine *e = w->engine;
     struct clip_info info;
-    w->L = load_clip(&e->script, 1, &info, &w->render_ref);
+    w->L = load_clip(&e->script, 1, &info, &w->render_ref, NULL);
     if (!w->L)
         return -1;
     if (memcmp(&info, &e->clip, sizeof info) != 0 || w->render_ref == LUA_REFNIL)
@@ -361,6 +383,8 @@ static void *worker_main(void *arg)
 
 /* ---- the calling thread: encoders ---- */
 
+static int uses_codec(const char *path, const char *format);
+
 static int open_outputs(struct engine *e)
 {
     const vs_render_options *o = e->opts;
@@ -381,11 +405,92 @@ static int open_outputs(struct engine *e)
         }
         eo.first_number = e->first; /* image sequences are named by clip frame */
         eo.force = o->force;
+        /* y4m, raw and images carry no sound; the summary says so */
+        eo.audio_rate = 0;
+        if (e->audio_rate && uses_codec(o->outputs[i], eo.format)) {
+            eo.audio_rate = e->audio_rate;
+            eo.audio_channels = e->audio_channels;
+            /* a piece (segment_total > 0) gets flac from the encoder unless a codec was asked for:
+             * its exact samples, losslessly, for concat to join and encode once */
+            e->audio_on[i] = 1;
+            e->audio_outputs++;
+        } else if (e->audio_rate) {
+            e->audio_dropped++;
+        }
         e->encoders[i] = vs_encoder_open(o->outputs[i], e->clip.width, e->clip.height, &eo);
         if (!e->encoders[i])
             return -1;
         e->n_encoders = i + 1;
     }
+    return 0;
+}
+
+/* ---- the calling thread: sound ---- */
+
+/* The sound's rate and channels when the clip has sound and it is wanted. */
+static void choose_sound(struct engine *e)
+{
+    const vs_render_options *o = e->opts;
+    if (!e->clip.has_audio || o->no_audio)
+        return;
+    e->audio_rate = o->encoder.audio_rate > 0 ? o->encoder.audio_rate : 48000;
+    e->audio_channels = o->encoder.audio_channels > 0 ? o->encoder.audio_channels : 2;
+}
+
+/* Loads the script once more into the sound's own state, which builds the clip's audio graph
+ * for the output's rate and channels and gives the function that reads it. */
+static int open_sound(struct engine *e)
+{
+    if (!e->audio_outputs)
+        return 0;
+    struct clip_info info;
+    int render_ref, sound_ref = LUA_REFNIL;
+    lua_State *L = load_clip(&e->script, 1, &info, &render_ref, &sound_ref);
+    if (!L)
+        return -1;
+    e->audio_L = L;
+    if (render_ref == LUA_REFNIL || sound_ref == LUA_REFNIL)
+        return vs_fail("%s: the script built a clip without sound on its second run (it had sound on the first): "
+                       "the script must build the same clip every time it runs", e->script.path);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sound_ref);
+    lua_pushinteger(L, e->audio_rate);
+    lua_pushinteger(L, e->audio_channels);
+    if (vs_lua_pcall(L, 2, 1) != 0)
+        return vs_fail("%s: sound: %s", e->script.path, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+    e->pull_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    /* the most samples one frame spans */
+    e->audio_buf_samples = vs_audio_frame_start(1, e->audio_rate, e->clip.fps_num, e->clip.fps_den) + 1;
+    e->audio_buf = malloc(sizeof(float) * (size_t)(e->audio_buf_samples * e->audio_channels));
+    return e->audio_buf ? 0 : vs_fail("out of memory");
+}
+
+/* Frame k's samples, [s(k), s(k + 1)) with s(k) = floor(k * rate * fps_den / fps_num), mixed in
+ * C, clipped to [-1, 1] and appended to every output with sound. */
+static int push_sound(struct engine *e, int64_t k)
+{
+    const struct clip_info *c = &e->clip;
+    int64_t first = vs_audio_frame_start(k, e->audio_rate, c->fps_num, c->fps_den);
+    int64_t n = vs_audio_frame_start(k + 1, e->audio_rate, c->fps_num, c->fps_den) - first;
+    if (n > e->audio_buf_samples)
+        return vs_fail("sound: frame %lld spans %lld samples (at most %lld)", (long long)k, (long long)n,
+                       (long long)e->audio_buf_samples);
+    lua_State *L = e->audio_L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->pull_ref);
+    lua_pushnumber(L, (lua_Number)first);
+    lua_pushnumber(L, (lua_Number)n);
+    lua_pushlightuserdata(L, e->audio_buf);
+    if (vs_lua_pcall(L, 3, 0) != 0) {
+        vs_fail("frame %lld: sound at %.3f s: %s", (long long)k, (double)first / e->audio_rate,
+                lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+        lua_pop(L, 1);
+        return -1;
+    }
+    float *buf = e->audio_buf;
+    for (int64_t i = 0; i < n * e->audio_channels; i++)
+        buf[i] = buf[i] > 1.0f ? 1.0f : buf[i] < -1.0f ? -1.0f : buf[i];
+    for (int i = 0; i < e->n_encoders; i++)
+        if (e->audio_on[i] && vs_encoder_push_audio(e->encoders[i], buf, n) < 0)
+            return -1;
     return 0;
 }
 
@@ -453,6 +558,33 @@ static double process_cpu(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* What became of the clip's sound: its stream, or why there is none. */
+static void print_sound_summary(const struct engine *e)
+{
+    const vs_render_options *o = e->opts;
+    if (e->audio_outputs) {
+        int64_t n = vs_audio_frame_start(e->end, e->audio_rate, e->clip.fps_num, e->clip.fps_den) -
+                    vs_audio_frame_start(e->first, e->audio_rate, e->clip.fps_num, e->clip.fps_den);
+        fprintf(stderr, "vstudio: run: sound: %lld samples (%.2f s) at %d Hz, %d channel%s", (long long)n,
+                (double)n / e->audio_rate, e->audio_rate, e->audio_channels, e->audio_channels == 1 ? "" : "s");
+        if (o->encoder.audio_codec)
+            fprintf(stderr, ", %s", o->encoder.audio_codec);
+        else if (o->segment_count > 0 || o->first > 0 || o->end >= 0)
+            fprintf(stderr, ", flac (a piece: lossless, for vstudio concat)");
+        fprintf(stderr, "\n");
+    }
+    if (e->audio_dropped) {
+        fprintf(stderr, "vstudio: run: note: the clip has sound, but");
+        for (int i = 0, n = 0; i < o->n_outputs; i++)
+            if (!e->audio_on[i])
+                fprintf(stderr, "%s%s", n++ ? ", " : " ", strcmp(o->outputs[i], "-") == 0 ? "stdout" : o->outputs[i]);
+        fprintf(stderr, " carr%s none (y4m, raw and image sequences hold no sound; write an .mp4, .mkv or "
+                        ".webm for it)\n", e->audio_dropped == 1 ? "ies" : "y");
+    }
+    else if (e->clip.has_audio && o->no_audio)
+        fprintf(stderr, "vstudio: run: sound: left out (--no-audio)\n");
+}
+
 /* Where the time went. The encoding thread either waits for the next frame
  * (the generator is behind) or pushes frames into the encoder; the workers
  * either draw or wait for room in the window (the encoder is behind). The
@@ -480,6 +612,7 @@ static void print_summary(struct engine *e, double wall, double cpu)
     for (int i = 0; i < o->n_outputs; i++)
         fprintf(stderr, "%s%s", i ? ", " : " -> ", strcmp(o->outputs[i], "-") == 0 ? "stdout" : o->outputs[i]);
     fprintf(stderr, "\n");
+    print_sound_summary(e);
     fprintf(stderr, "vstudio: run: generator: %d worker%s busy %.0f%%, %.1f ms CPU/frame; "
                     "encoder: busy %.0f%%, %.1f ms CPU/frame\n",
             e->n_workers, e->n_workers == 1 ? "" : "s", 100 * gen_util, n ? 1000 * gen_cpu / n : 0,
@@ -555,7 +688,7 @@ static int check_purity(const struct script *o, int64_t first, int64_t end)
     for (int pass = 0; pass < 2; pass++) {
         struct clip_info info;
         int ref;
-        lua_State *L = load_clip(o, 1, &info, &ref);
+        lua_State *L = load_clip(o, 1, &info, &ref, NULL);
         if (!L)
             return -1;
         vs_frame *f = vs_frame_new(info.width, info.height);
@@ -679,7 +812,7 @@ static int load_first_clip(struct engine *e)
 {
     struct worker *w0 = &e->workers[0];
     struct clip_info info;
-    w0->L = load_clip(&e->script, !e->main_pending, &info, &w0->render_ref);
+    w0->L = load_clip(&e->script, !e->main_pending, &info, &w0->render_ref, NULL);
     if (!w0->L)
         return -1;
     if (w0->render_ref == LUA_REFNIL)
@@ -771,6 +904,8 @@ static void encode_in_order(struct engine *e, vs_progress *progress)
 {
     const vs_render_options *o = e->opts;
     double ramp_t = vs_now(), ramp_wait = 0;
+    if (open_sound(e) < 0)
+        fail_frame(e, -1, vs_last_error());
     for (int64_t k = e->first; k < e->end; k++) {
         if (vs_pool_take(e->pool, k, &e->main_wait) < 0)
             break;
@@ -786,6 +921,10 @@ static void encode_in_order(struct engine *e, vs_progress *progress)
         memset(pictures, 0, VS_MAX_OUTPUTS * sizeof *pictures);
         if (vs_pool_stopped(e->pool))
             break;
+        if (e->audio_outputs && push_sound(e, k) < 0) {
+            fail_frame(e, -1, vs_last_error());
+            break;
+        }
         vs_pool_done(e->pool, k);
         vs_progress_update(progress, k + 1 - e->first);
         if (!o->workers && e->n_workers < e->max_workers)
@@ -831,6 +970,7 @@ static int run_engine(struct engine *e)
     rc = choose_frames(e);
     if (rc < 0)
         goto fail;
+    choose_sound(e);
     rc = prepare_outputs(e);
     if (rc < 0)
         goto fail;
@@ -872,6 +1012,9 @@ static void engine_release(struct engine *e)
             lua_close(e->workers[i].L);
         vs_frame_free(e->workers[i].scratch);
     }
+    if (e->audio_L)
+        lua_close(e->audio_L);
+    free(e->audio_buf);
     free(e->workers);
     free(e->slots);
     vs_pool_free(e->pool);
@@ -931,7 +1074,7 @@ static int render_signalled(const vs_render_options *o, atomic_int *signalled)
         struct script script = {(char *)o->script, (char **)o->args, o->n_args, writes_stdout(o)};
         struct clip_info info;
         int ref;
-        lua_State *L = load_clip(&script, !main_pending, &info, &ref);
+        lua_State *L = load_clip(&script, !main_pending, &info, &ref, NULL);
         main_pending = 0;
         if (!L)
             return -1;
