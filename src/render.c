@@ -174,6 +174,7 @@ void vs_render_options_init(vs_render_options *opts)
 static lua_State *load_clip(const struct script *o, int worker, struct clip_info *info, int *render_ref,
                             int *sound_ref)
 {
+    memset(info, 0, sizeof *info); /* compared with memcmp: no stray padding */
     lua_State *L = vs_lua_state_new();
     if (!L)
         return NULL;

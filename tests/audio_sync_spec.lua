@@ -1,0 +1,166 @@
+-- `vstudio run` writing sound, with ffmpeg as the oracle: the output's sound decoded to f32le
+-- PCM and compared with what the script's sound must be, to the sample where the codec is
+-- lossless (flac in mkv), by frequency and level through AAC, and against the picture (a
+-- flash and a beep at the same instant stay within one frame).
+local ffi = require 'ffi'
+local h = require 'helper'
+
+local RATE = 48000
+
+local function sine(freq, amp, j)
+  return amp * math.sin(2 * math.pi * ((j * freq / RATE) % 1))
+end
+
+describe('run with sound', function()
+  local dir
+  setup(function() dir = h.tmpdir() end)
+  teardown(h.cleanup)
+
+  local n_scripts = 0
+  -- Writes a script that returns `body`'s clip and renders it with `options`; returns the output.
+  local function render(body, options, out)
+    n_scripts = n_scripts + 1
+    local script = ('%s/s%d.lua'):format(dir, n_scripts)
+    out = out or ('%s/s%d.mkv'):format(dir, n_scripts)
+    h.write_file(script, "local vs = require 'vstudio'\n" .. body .. '\n')
+    local _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -o ' .. h.q(out) .. ' ' .. (options or ''))
+    assert.are.equal(0, rc, err)
+    return out, err
+  end
+
+  -- The first channel of a file's sound as a float array (ffmpeg decodes, 48 kHz stereo), and its length.
+  local function pcm(path)
+    local data, err, rc = h.sh('ffmpeg -v error -i ' .. h.q(path) .. ' -f f32le -ac 2 -ar 48000 -')
+    assert.are.equal(0, rc, err)
+    local n = #data / 8
+    local buf = ffi.new('float[?]', n * 2)
+    ffi.copy(buf, data, #data)
+    local left = {}
+    for i = 0, n - 1 do left[i] = buf[2 * i] end
+    return left, n
+  end
+
+  local function streams(path)
+    local out = h.sh('ffprobe -v error -show_entries stream=codec_type,codec_name -of csv=p=0 ' .. h.q(path))
+    return out
+  end
+
+  local function rising(xs, from, to)
+    local n = 0
+    for i = from + 1, to - 1 do if xs[i - 1] < 0 and xs[i] >= 0 then n = n + 1 end end
+    return n
+  end
+
+  it('writes trim and delay exactly to the sample, with silence where nothing sounds (flac)', function()
+    local out = render([[
+local tone = vs.tone{ freq = 1000, duration = 3, volume = 0.5 }
+local c = vs.color{ 0, 0, 0, size = { 32, 24 }, fps = '30000/1001', duration = 2 }:with_audio(tone)
+return c:trim(7 * 1001 / 30000, 40 * 1001 / 30000):delay(3 * 1001 / 30000) .. vs.color{ 0, 0, 0, size = { 32, 24 }, fps = '30000/1001', duration = 0.5 }
+]], '--audio-codec flac')
+    assert.truthy(streams(out):find('flac,audio', 1, true))
+    local s, n = pcm(out)
+    local function at(k) return math.floor(k * RATE * 1001 / 30000) end
+    local frames = 33 + 3 + 15
+    assert.are.equal(at(frames), n)
+    local d, s0 = at(3), at(7)
+    for j = 0, d - 1 do assert.are.equal(0, s[j], 'delay sample ' .. j) end
+    for j = d, at(36) - 1, 7 do
+      local want = sine(1000, 0.5, s0 + j - d)
+      assert.is_true(math.abs(s[j] - want) < 2e-4, ('sample %d: %g, want %g'):format(j, s[j], want))
+    end
+    for j = at(36), n - 1 do assert.are.equal(0, s[j], 'silent part ' .. j) end
+  end)
+
+  it('sums overlay layers and clips the sum only when writing', function()
+    local out = render([[
+local bg = vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 2 }:with_audio(vs.tone{ freq = 1000, duration = 2, volume = 0.3 })
+local top = vs.color{ 9, 9, 9, size = { 8, 8 }, duration = 1 }:with_audio(vs.tone{ freq = 1500, duration = 1, volume = 0.2 })
+local loud = vs.color{ 9, 9, 9, size = { 8, 8 }, duration = 0.5 }:with_audio(vs.tone{ freq = 1000, duration = 1, volume = 0.9 })
+return vs.overlay{ bg, top:delay(0.5), loud:delay(1.5) }
+]], '--audio-codec flac')
+    local s, n = pcm(out)
+    assert.are.equal(2 * RATE, n)
+    for j = 0, RATE * 1.5 - 1, 11 do
+      local want = sine(1000, 0.3, j) + (j >= 24000 and j < 72000 and sine(1500, 0.2, j - 24000) or 0)
+      assert.is_true(math.abs(s[j] - want) < 2e-4, ('sample %d: %g, want %g'):format(j, s[j], want))
+    end
+    local top_level = 0
+    for j = RATE * 1.5, n - 1 do top_level = math.max(top_level, math.abs(s[j])) end
+    assert.is_true(top_level <= 1 and top_level > 0.99, 'clipped at 1: ' .. top_level)
+  end)
+
+  it('doubles the pitch with speed(2) and keeps it with keep_pitch (aac)', function()
+    local body = [[
+local c = vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 4 }:with_audio(vs.tone{ freq = 440, duration = 4, volume = 0.5 })
+return c:speed(2%s)
+]]
+    local fast = render(body:format(''), nil, dir .. '/fast.mp4')
+    assert.truthy(streams(fast):find('aac,audio', 1, true))
+    local s, n = pcm(fast)
+    assert.is_true(math.abs(n - 2 * RATE) < 1100, 'length ' .. n) -- within one AAC frame
+    local crossings = rising(s, 4800, 4800 + RATE)
+    assert.is_true(math.abs(crossings - 880) <= 3, 'speed(2): ' .. crossings .. ' crossings a second')
+    local kept = render(body:format(', { keep_pitch = true }'), nil, dir .. '/kept.mp4')
+    s = pcm(kept)
+    crossings = rising(s, 4800, 4800 + RATE)
+    assert.is_true(math.abs(crossings - 440) <= 3, 'keep_pitch: ' .. crossings .. ' crossings a second')
+  end)
+
+  it('writes no audio stream for a clip without sound, a mute clip or --no-audio', function()
+    local plain = render("return vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }", nil, dir .. '/plain.mp4')
+    assert.are.equal('h264,video', (streams(plain):gsub('%s+$', '')))
+    local muted, err = render("return vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }:with_audio(vs.tone{}):mute()",
+                              nil, dir .. '/mute.mp4')
+    assert.are.equal('h264,video', (streams(muted):gsub('%s+$', '')))
+    assert.falsy(err:find('sound', 1, true))
+    local off, err2 = render("return vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }:with_audio(vs.tone{})",
+                             '--no-audio', dir .. '/off.mp4')
+    assert.are.equal('h264,video', (streams(off):gsub('%s+$', '')))
+    assert.truthy(err2:find('--no-audio', 1, true))
+  end)
+
+  it('says once that y4m carries no sound, and names the sound it writes', function()
+    local script = dir .. '/y4m.lua'
+    h.write_file(script, "local vs = require 'vstudio'\nreturn vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }:with_audio(vs.tone{})\n")
+    local _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -o - -o ' .. h.q(dir .. '/y.mp4') .. ' > /dev/null')
+    assert.are.equal(0, rc, err)
+    local _, notes = err:gsub('carries none', '')
+    assert.are.equal(1, notes, err)
+    assert.truthy(err:find('stdout carries none', 1, true), err)
+    assert.truthy(err:find('sound: 48000 samples (1.00 s) at 48000 Hz, 2 channels', 1, true), err)
+  end)
+
+  it('writes a segment as its exact sample range in flac, equal to the whole render there', function()
+    local body = [[
+local c = vs.color{ 0, 0, 0, size = { 32, 24 }, fps = 24, duration = 2 }
+return c:with_audio(vs.tone{ freq = 700, duration = 2, volume = 0.5 }:fade_out(1.3))
+]]
+    local whole, n = pcm(render(body, '--audio-codec flac', dir .. '/whole.mkv'))
+    assert.are.equal(2 * RATE, n)
+    local part = render(body, '--segment 2/3', dir .. '/part2.mkv')
+    assert.truthy(streams(part):find('flac,audio', 1, true))
+    local s, m = pcm(part)
+    local first, last = 16 * RATE / 24, 32 * RATE / 24 -- frames 16..31 of 48
+    assert.are.equal(last - first, m)
+    for j = 0, m - 1, 3 do assert.are.equal(whole[first + j], s[j], 'sample ' .. j) end
+  end)
+
+  it('fails naming the file for a missing sound file, and the line for a failing fill', function()
+    local script = dir .. '/missing.lua'
+    h.write_file(script, "local vs = require 'vstudio'\nreturn vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }" ..
+                         ":with_audio(vs.audio('" .. dir .. "/nothing.wav'))\n")
+    local _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -o ' .. h.q(dir .. '/m.mp4'))
+    assert.are.equal(1, rc)
+    assert.truthy(err:find(dir .. '/nothing.wav', 1, true), err)
+    assert.is_false(h.exists(dir .. '/m.mp4'))
+    script = dir .. '/fill.lua'
+    h.write_file(script, "local vs = require 'vstudio'\nlocal a = vs.audio{ duration = 1, fill = function(buf, n, t0)\n" ..
+                         "  if t0 > 0.5 then error('out of notes') end\nend }\n" ..
+                         "return vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }:with_audio(a)\n")
+    _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -o ' .. h.q(dir .. '/f.mp4'))
+    assert.are.equal(1, rc)
+    assert.truthy(err:find('fill.lua:3: out of notes', 1, true), err)
+    assert.truthy(err:find('frame %d+: sound at'), err)
+    assert.is_false(h.exists(dir .. '/f.mp4'))
+  end)
+end)
