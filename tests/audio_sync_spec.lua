@@ -164,3 +164,34 @@ return c:with_audio(vs.tone{ freq = 700, duration = 2, volume = 0.5 }:fade_out(1
     assert.is_false(h.exists(dir .. '/f.mp4'))
   end)
 end)
+
+describe('vs.write with sound', function()
+  local dir
+  setup(function() dir = h.tmpdir() end)
+  teardown(h.cleanup)
+
+  it('writes an audio = sound in step with the frames, and push_audio samples', function()
+    local vs = require 'vstudio'
+    local out = dir .. '/w.mkv'
+    local w = vs.write(out, { fps = 25, audio = vs.tone{ freq = 1000, duration = 1, volume = 0.5 }, audio_codec = 'flac' })
+    local f = vs.frame(32, 24):fill(0, 0, 0)
+    for _ = 1, 10 do w:push(f) end
+    w:close()
+    local data = h.sh('ffmpeg -v error -i ' .. h.q(out) .. ' -f f32le -ac 2 -ar 48000 -')
+    assert.are.equal(10 * 1920 * 8, #data)
+    local buf = ffi.new('float[?]', #data / 4)
+    ffi.copy(buf, data, #data)
+    assert.is_true(math.abs(buf[2 * 100] - sine(1000, 0.5, 100)) < 2e-4)
+    local out2 = dir .. '/p.mkv'
+    local w2 = vs.write(out2, { fps = 25, audio_rate = 48000, audio_channels = 1, audio_codec = 'flac' })
+    w2:push(f)
+    local samples = {}
+    for i = 1, 1920 do samples[i] = 0.25 end
+    w2:push_audio(samples)
+    w2:close()
+    data = h.sh('ffmpeg -v error -i ' .. h.q(out2) .. ' -f f32le -ac 1 -ar 48000 -')
+    assert.are.equal(1920 * 4, #data)
+    assert.has_error(function() vs.write(dir .. '/q.mp4', {}):push(f):push_audio({ 0 }) end,
+                     'vstudio: write: ' .. dir .. '/q.mp4: push_audio needs an audio stream: give audio_rate = 48000 (or audio =) to vs.write')
+  end)
+end)

@@ -50,6 +50,7 @@ function M.install(vs)
     local eo = write.encoder_options(opts.out or '?', {
       crf = opts.crf, preset = opts.preset, codec = opts.codec, pix_fmt = opts.pix_fmt,
       bitrate = opts.bitrate, gop = opts.gop, options = opts.options, threads = opts.threads,
+      audio_codec = opts.audio_codec, audio_bitrate = opts.audio_bitrate, audio_rate = opts.audio_rate,
     })
     keep[#keep + 1] = eo
     o.encoder = eo
@@ -83,6 +84,7 @@ function M.install(vs)
     end
     o.workers = opts.workers or 0
     o.force = opts.force and 1 or 0
+    o.no_audio = opts.no_audio and 1 or 0
     o.progress = opts.quiet and 'VS_PROGRESS_QUIET' or 'VS_PROGRESS_AUTO'
     local rc = C.vs_render(o)
     if rc ~= 0 then check.fail('render: %s', ffi.string(C.vs_last_error())) end

@@ -14,9 +14,16 @@
 -- failed push, push and close raise again (saying why) rather than let a
 -- pcall'd loop believe the file exists.
 -- Errors read 'vstudio: write: PATH[: frame N]: why'.
+--
+-- Sound: `audio = a` (vs.audio, vs.tone, clip.audio) writes a's samples beside the frames,
+-- frame k's share [s(k), s(k + 1)) with every push (s(k) = floor(k * rate / fps)), so picture
+-- and sound stay in sync; or audio_rate = N (audio_channels, default 2) opens an audio stream
+-- that w:push_audio(samples[, n]) fills: a table of interleaved numbers or a float array of n
+-- samples. audio_codec and audio_bitrate as `vstudio run`'s options.
 local ffi = require 'ffi'
 local core = require 'vstudio.core'
 local check = require 'vstudio.check'
+local sound = require 'vstudio.audio'
 local C = core.C
 
 local Writer = {}
@@ -25,7 +32,7 @@ Writer.__index = Writer
 local option_names = {
   fps = true, crf = true, preset = true, codec = true, bitrate = true, pix_fmt = true, gop = true,
   options = true, title = true, comment = true, artist = true, format = true, threads = true, quality = true,
-  force = true,
+  force = true, audio = true, audio_rate = true, audio_channels = true, audio_codec = true, audio_bitrate = true,
 }
 
 local M = {}
@@ -93,6 +100,15 @@ function M.encoder_options(path, opts)
   end
   o.format, o.codec, o.preset, o.pix_fmt = str('format'), str('codec'), str('preset'), str('pix_fmt')
   o.codec_options, o.title, o.comment, o.artist = str('options'), str('title'), str('comment'), str('artist')
+  o.audio_codec = str('audio_codec')
+  if opts.audio ~= nil then sound.check_audio(opts.audio, 'write: ' .. path .. ': audio') end
+  if opts.audio ~= nil or opts.audio_rate ~= nil or opts.audio_channels ~= nil then
+    o.audio_rate = check.int(opts.audio_rate or 48000, 8000, 384000, 'write: ' .. path .. ': audio_rate')
+    o.audio_channels = check.int(opts.audio_channels or 2, 1, 8, 'write: ' .. path .. ': audio_channels')
+  end
+  if opts.audio_bitrate ~= nil then
+    o.audio_bit_rate = check.int(opts.audio_bitrate, 1000, 10e6, 'write: ' .. path .. ': audio_bitrate')
+  end
   return o, keep
 end
 
@@ -122,7 +138,51 @@ function Writer:push(frame)
     self.failed = msg
     check.fail('write: %s', msg)
   end
+  if self.audio then self:_push_frame_sound(self.count) end
   self.count = self.count + 1
+  return self
+end
+
+-- Frame k's share of the `audio =` sound, clipped to [-1, 1] as the render writes it.
+function Writer:_push_frame_sound(k)
+  local o = self.options
+  local rate, ch = o.audio_rate, o.audio_channels
+  local num, den = o.fps_num > 0 and o.fps_num or 30, o.fps_den > 0 and o.fps_den or 1
+  local first = sound.frame_sample(k, rate, num, den)
+  local n = sound.frame_sample(k + 1, rate, num, den) - first
+  local samples = self.audio:samples(first, n, { rate = rate, channels = ch })
+  for i = 1, #samples do samples[i] = math.max(-1, math.min(1, samples[i])) end
+  self:push_audio(samples, n)
+end
+
+-- Appends samples to the audio stream: a table of interleaved numbers (n: #samples / channels)
+-- or a float array of n samples.
+function Writer:push_audio(samples, n)
+  if self.failed then failed(self) end
+  if self.closed then check.fail('write: %s: push_audio after close', self.path) end
+  local ch = self.options.audio_channels
+  if self.options.audio_rate == 0 then
+    check.fail('write: %s: push_audio needs an audio stream: give audio_rate = 48000 (or audio =) to vs.write',
+               self.path)
+  end
+  if not self.enc then check.fail('write: %s: push a frame first (it opens the file)', self.path) end
+  local buf = samples
+  if type(samples) == 'table' then
+    n = n or math.floor(#samples / ch)
+    if #samples ~= n * ch then
+      check.fail('write: %s: push_audio: %d numbers are not %d samples of %d channels', self.path, #samples, n, ch)
+    end
+    buf = ffi.new('float[?]', math.max(1, n * ch))
+    for i = 1, n * ch do buf[i - 1] = samples[i] end
+  elseif type(samples) ~= 'cdata' or type(n) ~= 'number' then
+    check.fail('write: %s: push_audio expects a table of numbers or a float array and a count', self.path)
+  end
+  if C.vs_encoder_push_audio(self.enc, buf, n) < 0 then
+    local msg = ffi.string(C.vs_last_error())
+    self:abort()
+    self.failed = msg
+    check.fail('write: %s', msg)
+  end
   return self
 end
 
@@ -161,7 +221,8 @@ function M.install(vs)
     if type(path) ~= 'string' or path == '' then check.fail('write: path must be a non-empty string') end
     if opts ~= nil and type(opts) ~= 'table' then check.fail('write: options must be a table') end
     local o, keep = M.encoder_options(path, opts or {})
-    return setmetatable({ path = path, options = o, keep = keep, count = 0, closed = false }, Writer)
+    return setmetatable({ path = path, options = o, keep = keep, count = 0, closed = false,
+                          audio = opts and opts.audio }, Writer)
   end
 end
 
