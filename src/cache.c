@@ -2,7 +2,7 @@
  * cache.c: the probe cache, one SQLite database at
  * $XDG_CACHE_HOME/vstudio/probe.db (~/.cache/vstudio/probe.db without it).
  *
- * A row holds a video's metadata and its frame index (presentation and
+ * A row holds a video's metadata (its first audio stream's too) and its frame index (presentation and
  * decode timestamps and keyframe flags as three blobs: NULL when not built
  * yet, empty when the stream has no usable timestamps), keyed by the
  * absolute path and checked against the file's device, inode, size, mtime
@@ -44,9 +44,9 @@
 #include "probe.h"
 
 /* Bump when the table or the meaning of a row changes: a database of
- * another version is emptied and made anew (v2: device, ctime, decode
- * timestamps, VFR). */
-enum { SCHEMA_VERSION = 2 };
+ * another version is emptied and made anew, so its files are probed again
+ * (v2: device, ctime, decode timestamps, VFR; v3: the audio stream). */
+enum { SCHEMA_VERSION = 3 };
 /* How long setup waits for another process's setup lock. */
 enum { LOCK_WAIT_MS = 3000 };
 
@@ -139,7 +139,8 @@ static const char SCHEMA[] =
     " path TEXT PRIMARY KEY, dev INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,"
     " width INTEGER, height INTEGER, fps_num INTEGER, fps_den INTEGER, frames INTEGER,"
     " duration REAL, bit_rate INTEGER, codec TEXT, pix_fmt TEXT, container TEXT, vfr INTEGER,"
-    " pts BLOB, dts BLOB, keys BLOB);";
+    " pts BLOB, dts BLOB, keys BLOB, audio_streams INTEGER, audio_rate INTEGER, audio_channels INTEGER,"
+    " audio_codec TEXT, audio_duration REAL, audio_samples INTEGER);";
 
 static int is_corrupt(int rc)
 {
@@ -220,13 +221,15 @@ static int conn_setup(conn *c, const char *path)
         return rc;
     if ((rc = sqlite3_prepare_v2(c->db,
                                  "SELECT dev, inode, size, mtime_ns, ctime_ns, width, height, fps_num, fps_den,"
-                                 " frames, duration, bit_rate, codec, pix_fmt, container, vfr, pts, dts, keys"
+                                 " frames, duration, bit_rate, codec, pix_fmt, container, vfr, pts, dts, keys,"
+                                 " audio_streams, audio_rate, audio_channels, audio_codec, audio_duration,"
+                                 " audio_samples"
                                  " FROM probe WHERE path = ?1",
                                  -1, &c->get, NULL)) != SQLITE_OK)
         return rc;
     return sqlite3_prepare_v2(c->db,
                               "INSERT OR REPLACE INTO probe VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                              " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                              " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
                               -1, &c->put, NULL);
 }
 
@@ -385,6 +388,12 @@ int vs_cache_lookup(const char *abspath, const struct stat *st, vs_probe_info *i
         copy_text(in.pix_fmt, sizeof in.pix_fmt, sqlite3_column_text(s, 13));
         copy_text(in.container, sizeof in.container, sqlite3_column_text(s, 14));
         in.vfr = sqlite3_column_int(s, 15);
+        in.audio_streams = sqlite3_column_int(s, 19);
+        in.audio_rate = sqlite3_column_int(s, 20);
+        in.audio_channels = sqlite3_column_int(s, 21);
+        copy_text(in.audio_codec, sizeof in.audio_codec, sqlite3_column_text(s, 22));
+        in.audio_duration = sqlite3_column_double(s, 23);
+        in.audio_samples = sqlite3_column_int64(s, 24);
         hit = 1;
         if (index && sqlite3_column_type(s, 16) == SQLITE_NULL)
             hit = need != VS_INDEX_BUILD; /* stored without an index (a quick count) */
@@ -427,6 +436,12 @@ void vs_cache_store(const char *abspath, const struct stat *st, const vs_probe_i
     sqlite3_bind_text(s, 15, info->pix_fmt, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 16, info->container, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 17, info->vfr);
+    sqlite3_bind_int(s, 21, info->audio_streams);
+    sqlite3_bind_int(s, 22, info->audio_rate);
+    sqlite3_bind_int(s, 23, info->audio_channels);
+    sqlite3_bind_text(s, 24, info->audio_codec, -1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 25, info->audio_duration);
+    sqlite3_bind_int64(s, 26, info->audio_samples);
     if (index && index->n == info->frames) {
         sqlite3_bind_blob64(s, 18, index->pts, (sqlite3_uint64)index->n * 8, SQLITE_STATIC);
         sqlite3_bind_blob64(s, 19, index->dts, (sqlite3_uint64)index->n * 8, SQLITE_STATIC);

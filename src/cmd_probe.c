@@ -20,7 +20,10 @@ static const char *const CMD = "probe";
 static const char usage[] =
     "Usage: vstudio probe FILE... [--json] [--no-cache] [--jobs N]\n\n"
     "Shows each video's size, frame rate, exact frame count, duration, codec,\n"
-    "pixel format and container. The frame count is exact (what\n"
+    "pixel format and container, and its sound: the first audio stream's codec,\n"
+    "rate, channels, duration and, when cheap (MP4/MOV edit lists, or the\n"
+    "packets the count reads), its exact sample count (\"audio\": null in JSON\n"
+    "for a silent file). The frame count is exact (what\n"
     "'ffprobe -count_frames' reports) but found by reading packets, not by\n"
     "decoding. A variable frame rate (the gaps between timestamps differ)\n"
     "shows as 'VFR' after the base rate (\"vfr\": true in JSON); its duration\n"
@@ -78,6 +81,24 @@ static void json_string(const char *s)
     putchar('"');
 }
 
+/* "audio": the first audio stream, null without sound; samples null when unknown. */
+static void print_json_audio(const vs_probe_info *p)
+{
+    if (p->audio_streams == 0) {
+        printf(", \"audio\": null");
+        return;
+    }
+    printf(", \"audio\": {\"codec\": ");
+    json_string(p->audio_codec);
+    printf(", \"rate\": %d, \"channels\": %d, \"duration\": %.6f, \"samples\": ", p->audio_rate,
+           p->audio_channels, p->audio_duration);
+    if (p->audio_samples >= 0)
+        printf("%lld", (long long)p->audio_samples);
+    else
+        printf("null");
+    printf(", \"streams\": %d}", p->audio_streams);
+}
+
 static void print_json(const job *j)
 {
     int first = 1;
@@ -97,6 +118,7 @@ static void print_json(const job *j)
         json_string(p->pix_fmt);
         printf(", \"bit_rate\": %lld, \"container\": ", (long long)p->bit_rate);
         json_string(p->container);
+        print_json_audio(p);
         printf("}");
         first = 0;
     }
@@ -111,8 +133,8 @@ static void print_table(const job *j)
             w = (int)strlen(j->files[i]);
     if (w > 60)
         w = 60;
-    printf("%-*s  %9s  %10s  %8s  %9s  %-6s  %-10s  %s\n", w, "FILE", "SIZE", "FPS", "FRAMES", "DURATION",
-           "CODEC", "PIX_FMT", "CONTAINER");
+    printf("%-*s  %9s  %10s  %8s  %9s  %-6s  %-10s  %-9s  %s\n", w, "FILE", "SIZE", "FPS", "FRAMES", "DURATION",
+           "CODEC", "PIX_FMT", "CONTAINER", "AUDIO");
     for (int i = 0; i < j->n; i++) {
         if (!j->ok[i])
             continue;
@@ -123,8 +145,15 @@ static void print_table(const job *j)
             snprintf(fps, sizeof fps, "%d%s", p->fps_num, p->vfr ? " VFR" : "");
         else
             snprintf(fps, sizeof fps, "%.3f%s", (double)p->fps_num / p->fps_den, p->vfr ? " VFR" : "");
-        printf("%-*s  %9s  %10s  %8lld  %8.3fs  %-6s  %-10s  %s\n", w, j->files[i], size, fps,
-               (long long)p->frames, p->duration, p->codec, p->pix_fmt, p->container);
+        char audio[96] = "-";
+        if (p->audio_streams > 0) {
+            int n = snprintf(audio, sizeof audio, "%s %d Hz %dch %.3fs", p->audio_codec, p->audio_rate,
+                             p->audio_channels, p->audio_duration);
+            if (p->audio_samples >= 0 && n > 0 && (size_t)n < sizeof audio)
+                snprintf(audio + n, sizeof audio - (size_t)n, " (%lld samples)", (long long)p->audio_samples);
+        }
+        printf("%-*s  %9s  %10s  %8lld  %8.3fs  %-6s  %-10s  %-9s  %s\n", w, j->files[i], size, fps,
+               (long long)p->frames, p->duration, p->codec, p->pix_fmt, p->container, audio);
     }
 }
 

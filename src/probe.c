@@ -47,6 +47,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/intreadwrite.h>
 #include <libavutil/pixdesc.h>
 
 #include "avio_fd.h"
@@ -311,6 +312,61 @@ static void fill_info(AVFormatContext *fmt, int s, const char *path, vs_probe_in
     container_name(info->container, sizeof info->container, fmt->iformat->name, path);
 }
 
+/* The first audio stream's index, -1 when the file has none. */
+static int audio_stream(AVFormatContext *fmt)
+{
+    return av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+}
+
+/* The sound: how many streams, and the first one's codec, rate, channels
+ * and duration. Its exact sample count is cheap in an MP4/MOV (the edit
+ * list's duration, what a decoder delivers once priming and padding are
+ * cut); elsewhere the packet scan adds it up (add_audio_packet). */
+static void fill_audio_info(AVFormatContext *fmt, vs_probe_info *info)
+{
+    info->audio_samples = -1;
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        info->audio_streams += fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO;
+    int a = audio_stream(fmt);
+    if (a < 0)
+        return;
+    AVStream *st = fmt->streams[a];
+    const AVCodecDescriptor *cd = avcodec_descriptor_get(st->codecpar->codec_id);
+    snprintf(info->audio_codec, sizeof info->audio_codec, "%s", cd ? cd->name : "unknown");
+    info->audio_rate = st->codecpar->sample_rate;
+    info->audio_channels = st->codecpar->ch_layout.nb_channels;
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+        info->audio_duration = (double)st->duration * av_q2d(st->time_base);
+    else if (fmt->duration > 0)
+        info->audio_duration = (double)fmt->duration / AV_TIME_BASE;
+    if (is_mov(fmt) && info->audio_rate > 0 && st->duration != AV_NOPTS_VALUE && st->duration > 0)
+        info->audio_samples = av_rescale_q(st->duration, st->time_base, (AVRational){1, info->audio_rate});
+}
+
+/* Adds an audio packet's samples to *samples: its duration less the
+ * samples the decoder skips (priming as skip data, else the stream's
+ * initial padding, which the Opus decoder skips by itself; padding at the
+ * end). *samples becomes -1 (unknown) at a packet whose duration is not a
+ * whole number of samples (Matroska's millisecond durations of AAC). */
+static void add_audio_packet(const AVPacket *pkt, const AVStream *st, int first, int64_t *samples)
+{
+    if (*samples < 0)
+        return;
+    int64_t rate = st->codecpar->sample_rate, scaled = pkt->duration * rate * st->time_base.num;
+    if (pkt->duration <= 0 || rate <= 0 || scaled % st->time_base.den != 0) {
+        *samples = -1;
+        return;
+    }
+    int64_t n = scaled / st->time_base.den;
+    size_t size = 0;
+    const uint8_t *skip = av_packet_get_side_data(pkt, AV_PKT_DATA_SKIP_SAMPLES, &size);
+    int64_t start = skip && size >= 8 ? AV_RL32(skip) : 0, end = skip && size >= 8 ? AV_RL32(skip + 4) : 0;
+    if (first && start == 0)
+        start = st->codecpar->initial_padding;
+    n -= start + end;
+    *samples += n > 0 ? n : 0;
+}
+
 /* Variable frame rate from ascending timestamps: the gaps between them
  * differ by more than half the smallest one (and a tick of rounding: a
  * 1 ms time base gives 33 and 34 ms at 29.97 fps). Sets info->vfr and,
@@ -398,6 +454,10 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
     if (vs_probe_open_input(path, &fmt, &s, st) < 0)
         return -1;
     fill_info(fmt, s, path, info);
+    fill_audio_info(fmt, info);
+    int a = audio_stream(fmt);
+    int count_audio = a >= 0 && info->audio_samples < 0;
+    int64_t audio_samples = 0, audio_packets = 0;
     AVPacket *pkt = NULL;
     entry *e = NULL;
     int64_t n = 0, cap = 0, first_key = -1;
@@ -413,7 +473,7 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
     }
     *indexed = 1;
     for (unsigned i = 0; i < fmt->nb_streams; i++)
-        if ((int)i != s)
+        if ((int)i != s && !((int)i == a && count_audio))
             fmt->streams[i]->discard = AVDISCARD_ALL;
     if (!(pkt = av_packet_alloc())) {
         rc = vs_fail("%s: out of memory", path);
@@ -430,6 +490,8 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
             rc = vs_fail("%s: cannot read packets (%s)", path, vs_av_error(r));
             goto done;
         }
+        if (pkt->stream_index == a && count_audio && !(pkt->flags & AV_PKT_FLAG_DISCARD))
+            add_audio_packet(pkt, fmt->streams[a], audio_packets++ == 0, &audio_samples);
         if (pkt->stream_index == s && pkt->size > 0 && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
             if (n == cap) {
                 int64_t c2 = cap ? cap * 2 : 1024;
@@ -461,6 +523,10 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
         goto done;
     }
     info->frames = n;
+    if (count_audio && audio_samples > 0) {
+        info->audio_samples = audio_samples;
+        info->audio_duration = (double)audio_samples / info->audio_rate;
+    }
     for (int64_t i = 0; i < n; i++)
         if (e[i].pts == AV_NOPTS_VALUE)
             have_pts = 0;

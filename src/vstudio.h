@@ -323,6 +323,15 @@ typedef struct vs_probe_info {
     char container[32];        /* "mp4", "webm", "matroska", "avi", ... */
     int vfr;                   /* 1: variable frame rate (the gaps between timestamps differ):
                                 * duration is the timestamps' span, fps the base rate */
+    /* Sound: the first audio stream (audio_streams 0: the file has none). */
+    int audio_streams;         /* audio streams in the file */
+    int audio_rate;            /* Hz, 0 when none */
+    int audio_channels;
+    char audio_codec[32];      /* "aac", "opus", "flac", ... ("" when none) */
+    double audio_duration;     /* seconds (audio_samples / audio_rate when those are known) */
+    int64_t audio_samples;     /* exact count of decoded samples (priming and padding cut) when
+                                * cheap: MP4/MOV's edit list, or the packets' durations when the
+                                * frame count read them; -1 unknown */
 } vs_probe_info;
 /* use_cache: 1 to read/write the SQLite probe cache, 0 to bypass it. */
 int vs_probe(const char *path, int use_cache, vs_probe_info *info);

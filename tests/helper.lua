@@ -110,9 +110,10 @@ function helper.framemd5(path)
   return lines
 end
 
--- ffprobe stream fields as a table (width, height, codec_name, pix_fmt, r_frame_rate, ...).
-function helper.ffprobe_stream(path)
-  local out = helper.sh('ffprobe -v error -select_streams v:0 -show_entries stream ' ..
+-- ffprobe stream fields as a table (width, height, codec_name, pix_fmt, r_frame_rate, ...);
+-- stream: ffprobe's selector, default 'v:0' ('a:0': sample_rate, channels, ...).
+function helper.ffprobe_stream(path, stream)
+  local out = helper.sh('ffprobe -v error -select_streams ' .. (stream or 'v:0') .. ' -show_entries stream ' ..
     '-of default=noprint_wrappers=1 ' .. shell_quote(path))
   local t = {}
   for k, v in out:gmatch('([%w_]+)=([^\n]*)') do t[k] = tonumber(v) or v end

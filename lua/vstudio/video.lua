@@ -25,6 +25,12 @@ local function probe_table(info)
     codec = ffi.string(info.codec), pix_fmt = ffi.string(info.pix_fmt),
     bit_rate = tonumber(info.bit_rate), container = ffi.string(info.container),
     vfr = info.vfr ~= 0,
+    -- the first audio stream, nil when the file has no sound
+    audio = info.audio_streams > 0 and {
+      codec = ffi.string(info.audio_codec), rate = info.audio_rate, channels = info.audio_channels,
+      duration = info.audio_duration, streams = info.audio_streams,
+      samples = info.audio_samples >= 0 and tonumber(info.audio_samples) or nil,
+    } or nil,
   }
 end
 
@@ -45,7 +51,9 @@ local M = {}
 
 function M.install(vs)
   -- vs.probe(path[, {cache = false}]) -> {width, height, fps, fps_num, fps_den,
-  -- frames, duration, codec, pix_fmt, bit_rate, container, vfr}
+  -- frames, duration, codec, pix_fmt, bit_rate, container, vfr, audio}; audio:
+  -- {codec, rate, channels, duration, samples (exact, nil when not cheap),
+  -- streams} of the first audio stream, nil without sound
   function vs.probe(path, opts)
     check_path(path, 'probe')
     if opts ~= nil and type(opts) ~= 'table' then

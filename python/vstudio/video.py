@@ -15,14 +15,30 @@ def _info_dict(info):
         "codec": ffi.string(info.codec).decode(), "pix_fmt": ffi.string(info.pix_fmt).decode(),
         "container": ffi.string(info.container).decode(), "bit_rate": int(info.bit_rate),
         "vfr": bool(info.vfr),
+        "audio": _audio_dict(info),
+    }
+
+
+def _audio_dict(info):
+    """The first audio stream's fields, None when the file has no sound."""
+    if info.audio_streams == 0:
+        return None
+    return {
+        "codec": ffi.string(info.audio_codec).decode(), "rate": int(info.audio_rate),
+        "channels": int(info.audio_channels), "duration": float(info.audio_duration),
+        "samples": int(info.audio_samples) if info.audio_samples >= 0 else None,
+        "streams": int(info.audio_streams),
     }
 
 
 def probe(path, cache=True):
     """Metadata of a video file as a dict: width, height, fps (float), fps_num,
     fps_den, frames (exact, as ffprobe -count_frames), duration (s), codec,
-    pix_fmt, container, bit_rate, vfr. From the same SQLite probe cache as the
-    CLI ($XDG_CACHE_HOME/vstudio/probe.db) unless cache=False.
+    pix_fmt, container, bit_rate, vfr, and audio: None without sound, else a dict
+    of the first audio stream's codec, rate, channels, duration (s), samples
+    (exact decoded count, None when not cheap to know) and streams (how many).
+    From the same SQLite probe cache as the CLI ($XDG_CACHE_HOME/vstudio/probe.db)
+    unless cache=False.
 
     Raises FileNotFoundError for a missing path, vstudio.Error for a file that
     is not a readable video."""

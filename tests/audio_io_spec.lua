@@ -1,0 +1,104 @@
+-- audio_io_spec.lua: the file side of sound. `vstudio probe` (table and
+-- JSON), vs.probe and the probe cache report the first audio stream, with
+-- ffprobe and ffmpeg's decode as the oracle; `vstudio extract --audio`
+-- writes a video's sound; `vstudio convert --audio` lays a soundtrack under
+-- a folder's frames.
+local ffi = require 'ffi'
+local helper = require 'helper'
+local vs = require 'vstudio'
+local C = require('vstudio.core').C
+local q = helper.q
+
+local dir
+
+local function ffmpeg(args)
+  local _, err, rc = helper.sh('ffmpeg -v error -y ' .. args)
+  assert(rc == 0, 'ffmpeg failed: ' .. err)
+end
+
+-- ffmpeg's decode of path's sound as interleaved float: an FFI array and its sample count.
+local function pcm(path, channels, rate)
+  local out, err, rc = helper.sh('ffmpeg -v error -i ' .. q(path) .. ' -f f32le -ac ' .. (channels or 2) ..
+    ' -ar ' .. (rate or 48000) .. ' -')
+  assert(rc == 0, err)
+  local n = #out / 4
+  local buf = ffi.new('float[?]', n)
+  ffi.copy(buf, out, #out)
+  return buf, n / (channels or 2)
+end
+
+setup(function()
+  dir = helper.tmpdir()
+  -- 2 s of picture with 2 s of sound, AAC in MP4 and Opus in Matroska; and a silent one
+  ffmpeg('-f lavfi -i testsrc=size=64x48:rate=25:duration=2 -f lavfi -i sine=frequency=440:duration=2:sample_rate=48000 ' ..
+    '-c:v libx264 -pix_fmt yuv420p -c:a aac -ac 2 ' .. q(dir .. '/av.mp4'))
+  ffmpeg('-i ' .. q(dir .. '/av.mp4') .. ' -c:v copy -c:a libopus ' .. q(dir .. '/av.mkv'))
+  ffmpeg('-i ' .. q(dir .. '/av.mp4') .. ' -c:v copy -an ' .. q(dir .. '/mute.mp4'))
+end)
+
+teardown(helper.cleanup)
+
+describe('probe with sound', function()
+  it('shows the first audio stream in the table and in JSON, as ffprobe and the decoder see it', function()
+    for _, name in ipairs{ 'av.mp4', 'av.mkv' } do
+      local path = dir .. '/' .. name
+      local want = helper.ffprobe_stream(path, 'a:0')
+      local out, err, rc = helper.sh(q(helper.bin) .. ' probe --no-cache --json ' .. q(path))
+      assert.are.equal(0, rc, err)
+      local codec, rate, channels, duration, samples =
+        out:match('"audio": {"codec": "(%w+)", "rate": (%d+), "channels": (%d+), "duration": ([%d.]+), "samples": (%d+)')
+      assert.are.equal(want.codec_name, codec, out)
+      assert.are.equal(want.sample_rate, tonumber(rate))
+      assert.are.equal(want.channels, tonumber(channels))
+      -- the exact count: what vs_audio_source decodes (priming and padding cut)
+      local src = C.vs_audio_source_open(path, tonumber(rate), 2)
+      assert.is_not_nil(src)
+      assert.are.equal(tonumber(C.vs_audio_source_length(src)), tonumber(samples), name)
+      C.vs_audio_source_close(src)
+      assert.is_true(math.abs(tonumber(duration) - tonumber(samples) / tonumber(rate)) < 1e-5)
+      local table_out = helper.sh(q(helper.bin) .. ' probe --no-cache ' .. q(path))
+      assert.matches(codec .. ' ' .. rate .. ' Hz ' .. channels .. 'ch', table_out, 1, true)
+      assert.matches('(' .. samples .. ' samples)', table_out, 1, true)
+    end
+    -- a 2.000 s AAC track is 96000 samples, not the 96000 + padding a naive decode gives
+    assert.matches('"samples": 96000', helper.sh(q(helper.bin) .. ' probe --json ' .. q(dir .. '/av.mp4')), 1, true)
+  end)
+
+  it('says a silent file has no sound', function()
+    local out = helper.sh(q(helper.bin) .. ' probe --json ' .. q(dir .. '/mute.mp4'))
+    assert.matches('"audio": null', out, 1, true)
+    assert.matches('  %-\n', helper.sh(q(helper.bin) .. ' probe ' .. q(dir .. '/mute.mp4')))
+    assert.is_nil(vs.probe(dir .. '/mute.mp4').audio)
+  end)
+
+  it('gives vs.probe an audio table, cached or not', function()
+    for _, cache in ipairs{ false, true, true } do
+      local a = vs.probe(dir .. '/av.mp4', { cache = cache }).audio
+      assert.are.same({ codec = 'aac', rate = 48000, channels = 2, duration = 2, samples = 96000, streams = 1 }, a)
+    end
+  end)
+
+  it('probes again a file whose cache row has the schema before sound', function()
+    local c = helper.tmpdir() .. '/xdg'
+    local db = c .. '/vstudio/probe.db'
+    local path = dir .. '/av.mp4'
+    helper.sh('mkdir -p ' .. q(c .. '/vstudio'))
+    -- a v2 row for this very file (its stat), which knows nothing of sound
+    local st = helper.sh('python3 -c "import os,sys; s=os.stat(sys.argv[1]); print(s.st_dev, s.st_ino, s.st_size, ' ..
+      's.st_mtime_ns, s.st_ctime_ns)" ' .. q(path))
+    local dev, ino, size, mtime, ctime = st:match('(%d+) (%d+) (%d+) (%d+) (%d+)')
+    local abspath = helper.sh('realpath ' .. q(path)):gsub('\n', '')
+    local _, err, rc = helper.sh('sqlite3 ' .. q(db) .. ' "create table probe(path TEXT PRIMARY KEY, dev INTEGER,' ..
+      ' inode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, width INTEGER, height INTEGER,' ..
+      ' fps_num INTEGER, fps_den INTEGER, frames INTEGER, duration REAL, bit_rate INTEGER, codec TEXT, pix_fmt TEXT,' ..
+      ' container TEXT, vfr INTEGER, pts BLOB, dts BLOB, keys BLOB);' ..
+      " insert into probe values('" .. abspath .. "', " .. table.concat({ dev, ino, size, mtime, ctime }, ', ') ..
+      ", 64, 48, 25, 1, 50, 2.0, 1000, 'h264', 'yuv420p', 'mp4', 0, NULL, NULL, NULL); pragma user_version = 2;\"")
+    assert.are.equal(0, rc, err)
+    local out
+    out, err, rc = helper.sh('XDG_CACHE_HOME=' .. q(c) .. ' ' .. q(helper.bin) .. ' probe --json ' .. q(path))
+    assert.are.equal(0, rc, err)
+    assert.matches('"audio": {"codec": "aac"', out, 1, true)
+    assert.matches('audio_samples', (helper.sh('sqlite3 ' .. q(db) .. ' .schema')))
+  end)
+end)
