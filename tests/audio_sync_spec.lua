@@ -106,6 +106,53 @@ return c:speed(2%s)
     assert.is_true(math.abs(crossings - 440) <= 3, 'keep_pitch: ' .. crossings .. ' crossings a second')
   end)
 
+  -- A 4 s source with a white flash on frames 45 and 46 (1.5 s) and a beep over the same 1/15 s;
+  -- its picture and sound are checked where the flash and the beep come out.
+  local function flash_source()
+    local src = dir .. '/flash.mp4'
+    if h.exists(src) then return src end
+    local _, err, rc = h.sh(('ffmpeg -v error -f lavfi -i "color=c=black:s=64x48:r=30:d=4,' ..
+      "drawbox=x=0:y=0:w=64:h=48:color=white:t=fill:enable='between(n,45,46)'\" " ..
+      '-f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=4,' ..
+      "volume=volume=0:enable='not(between(t,1.5,1.5666))'\" " ..
+      '-c:v libx264 -pix_fmt yuv420p -c:a aac -b:a 128k %s'):format(h.q(src)))
+    assert.are.equal(0, rc, err)
+    return src
+  end
+
+  -- Seconds of the first bright frame and of the first loud sample of a render.
+  local function flash_and_beep(path)
+    local gray = h.sh('ffmpeg -v error -i ' .. h.q(path) .. ' -vf scale=8:6 -f rawvideo -pix_fmt gray -')
+    local frame
+    for k = 0, #gray / 48 - 1 do
+      if gray:byte(k * 48 + 20) > 128 then frame = k break end
+    end
+    local s, n = pcm(path)
+    local sample
+    for j = 0, n - 1 do
+      if math.abs(s[j]) > 0.05 then sample = j break end
+    end
+    assert.truthy(frame, 'no flash in ' .. path)
+    assert.truthy(sample, 'no beep in ' .. path)
+    return frame / 30, sample / RATE
+  end
+
+  for _, case in ipairs {
+    { 'trim', "v:trim(0.5, 3.5)", 1.0 },
+    { 'speed', "v:speed(2)", 0.7667 },
+    { 'a sequence', "vs.color{ 0, 0, 0, size = { 64, 48 }, duration = 1 } .. v:trim(1)", 1.5 },
+    { 'a crossfade', "vs.crossfade(vs.color{ 0, 0, 0, size = { 64, 48 }, duration = 2 }, v, 0.5)", 3.0 },
+  } do
+    it('keeps picture and sound within one frame through ' .. case[1], function()
+      local src = flash_source()
+      local out = render("local v = vs.video('" .. src .. "')\nreturn " .. case[2], nil,
+                         dir .. '/sync-' .. case[1]:gsub(' ', '_') .. '.mp4')
+      local ft, bt = flash_and_beep(out)
+      assert.is_true(math.abs(ft - case[3]) < 0.04, ('flash at %.4f s, expected %.4f'):format(ft, case[3]))
+      assert.is_true(math.abs(ft - bt) < 1 / 30, ('flash at %.4f s, beep at %.4f s'):format(ft, bt))
+    end)
+  end
+
   it('writes no audio stream for a clip without sound, a mute clip or --no-audio', function()
     local plain = render("return vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }", nil, dir .. '/plain.mp4')
     assert.are.equal('h264,video', (streams(plain):gsub('%s+$', '')))

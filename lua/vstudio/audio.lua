@@ -422,15 +422,26 @@ tempo = function(a, k, length)
   end)
 end
 
--- A file's first audio stream. Rate, channels and duration come from the probe (cached); the
--- stream is decoded only when the sound is read, in the state that reads it.
+-- Rate, channels and duration of a file's first audio stream: from the probe cache for a file
+-- with a picture; an audio-only file is opened at 48 kHz (decoded once to count it).
+local function probe_audio(path, what)
+  local info = ffi.new('vs_probe_info')
+  if C.vs_probe(path, 1, info) == 0 then
+    if info.audio_streams < 1 then check.fail('%s: %s: has no audio stream', what, path) end
+    return info.audio_rate, info.audio_channels, info.audio_duration
+  end
+  local node = core.check(C.vs_audio_file(path, DEFAULT_RATE, DEFAULT_CHANNELS), what)
+  local n = tonumber(C.vs_audio_length(node))
+  C.vs_audio_free(node)
+  return DEFAULT_RATE, DEFAULT_CHANNELS, n / DEFAULT_RATE
+end
+
+-- A file's first audio stream, decoded only when the sound is read, in the state that reads it.
 function M.file(path, what)
   if type(path) ~= 'string' or path == '' then check.fail('%s: path must be a non-empty string', what) end
-  local info = ffi.new('vs_probe_info')
-  core.check(C.vs_probe(path, 1, info), what)
-  if info.audio_streams < 1 then check.fail('%s: %s: has no audio stream', what, path) end
+  local rate, channels, duration = probe_audio(path, what)
   local a
-  a = new_audio { duration = info.audio_duration, rate = info.audio_rate, channels = info.audio_channels,
+  a = new_audio { duration = duration, rate = rate, channels = channels,
     length = function(r)
       for key, n in pairs(a._nodes) do
         if key:match('^(%d+):') == tostring(r) then return tonumber(C.vs_audio_length(n)) end

@@ -14,6 +14,7 @@ local core = require 'vstudio.core'
 local check = require 'vstudio.check'
 local clip = require 'vstudio.clip'
 local session = require 'vstudio.session'
+local sound = require 'vstudio.audio'
 
 local C = core.C
 
@@ -100,6 +101,8 @@ function M.install(vs)
     local v = clip.new_clip({ p.width, p.height }, p.fps_num, p.fps_den, frames, render)
     v.path, v.codec, v.pix_fmt, v.container, v.bit_rate = path, p.codec, p.pix_fmt, p.container, p.bit_rate
     v.vfr, v.video_frames = p.vfr, p.frames
+    -- its sound as a clip's (audio.lua), nil when the file has none; decoded only where it is read
+    v.audio = sound.fit(sound.of_video(path, info), frames, p.fps_num, p.fps_den)
 
     -- v:frame(i): frame i (0-based) in a new frame owned by the GC.
     function v.frame(self, i)
