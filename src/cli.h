@@ -121,6 +121,9 @@ int vs_cli_parse(const vs_cli_syntax *syntax, int argc, char **argv, int *status
 /* An argument callback for a command of one script (the first argument);
  * ctx is a const char ** that holds it. */
 int vs_cli_one_script(const char *cmd, void *ctx, const char *arg);
+/* A VS_CLI_CALL for a bit rate into an int64_t (ctx): "128000", "128k" or
+ * "1.5M", 1000 to 10M bits/s (run's and concat's --audio-bitrate). */
+int vs_cli_bit_rate(const char *cmd, void *ctx, const char *option, const char *value);
 
 /* A growable list of strings the command owns (inputs, outputs). */
 typedef struct vs_cli_strings {

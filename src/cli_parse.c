@@ -206,3 +206,18 @@ int vs_cli_one_script(const char *cmd, void *ctx, const char *arg)
     *script = arg;
     return 0;
 }
+
+int vs_cli_bit_rate(const char *cmd, void *ctx, const char *option, const char *value)
+{
+    int64_t *bit_rate = ctx;
+    char *end;
+    double v = strtod(value, &end);
+    if (*end == 'k' || *end == 'K')
+        v *= 1e3, end++;
+    else if (*end == 'm' || *end == 'M')
+        v *= 1e6, end++;
+    if (end == value || *end || !(v >= 1000 && v <= 10e6))
+        return vs_cli_usage_error(cmd, "%s: '%s' is not a bit rate from 1000 to 10M (128000, 128k)", option, value);
+    *bit_rate = (int64_t)v;
+    return 0;
+}

@@ -20,9 +20,11 @@
 static const char *const CMD = "concat";
 
 static const char usage[] =
-    "Usage: vstudio concat PART... -o OUT.mp4 [--from LIST] [--partial] [-q]\n\n"
+    "Usage: vstudio concat PART... -o OUT.mp4 [--from LIST] [--partial] [--audio-codec NAME]\n"
+    "                      [--audio-bitrate N] [-q]\n\n"
     "Joins rendered segments into one video by stream copy: no decoding, no\n"
-    "re-encoding, so joining takes about as long as copying the files. Parts are\n"
+    "re-encoding of the picture, so joining takes about as long as copying the\n"
+    "files (and decoding the sound). Parts are\n"
     "joined in order (see below), with continuous timestamps. Every part must come\n"
     "from the same encoder settings (vstudio run --frames A:B or --segment K/N of\n"
     "one script): the codec, size, pixel format, frame rate, colour tags, the\n"
@@ -39,8 +41,13 @@ static const char usage[] =
     "byte order, as a shell glob lists them (part-10 before part-2), are joined\n"
     "in natural order (part-2 before part-10); any other order is kept and\n"
     "checked. Parts without a record (other videos of equal settings) join in\n"
-    "the order given.\n"
-    "Only the video stream is joined.\n";
+    "the order given.\n\n"
+    "Sound: when the parts have sound (all or none must), it is decoded, joined\n"
+    "with no gap and encoded once (AAC for .mp4/.mov, Opus for .webm/.mkv;\n"
+    "FLAC when a --partial join is itself a segment). A render's segments carry\n"
+    "their sound losslessly (FLAC) and exactly, so the join's sound is the\n"
+    "single render's; a part without a segment record has its sound cut or\n"
+    "padded with silence to its picture's end. Other streams are left out.\n";
 
 static const char more[] =
     "Example:\n"
@@ -70,7 +77,7 @@ static double now(void)
 
 /* Joins the parts (then those listed in `from`) into out and reports; the
  * exit status. */
-static int join(const char *out, const char *from, vs_cli_strings *parts, int quiet, int partial)
+static int join(const char *out, const char *from, vs_cli_strings *parts, int quiet, vs_concat_job *job)
 {
     int ret;
     if (!out || !*out)
@@ -84,10 +91,11 @@ static int join(const char *out, const char *from, vs_cli_strings *parts, int qu
     atomic_int *signalled = vs_interrupt_catch(&saved);
 
     int progress = !quiet && parts->n > 1 && isatty(STDERR_FILENO);
-    vs_concat_job job = {.stop = signalled, .on_part = progress ? show_part : NULL, .ctx = NULL, .partial = partial};
+    job->stop = signalled;
+    job->on_part = progress ? show_part : NULL;
     vs_concat_result res;
     double t0 = now();
-    int r = vs_concat_run(out, (const char *const *)parts->items, parts->n, &job, &res);
+    int r = vs_concat_run(out, (const char *const *)parts->items, parts->n, job, &res);
     double secs = now() - t0;
     if (progress)
         fputs("\r\033[K", stderr);
@@ -101,10 +109,15 @@ static int join(const char *out, const char *from, vs_cli_strings *parts, int qu
         return vs_cli_fail(CMD, "%s", vs_last_error());
     if (!quiet) {
         if (res.dropped_streams > 0)
-            fprintf(stderr, "vstudio: concat: note: %d non-video stream%s (audio, data) left out\n",
+            fprintf(stderr, "vstudio: concat: note: %d other stream%s (data, further audio) left out\n",
                     res.dropped_streams, res.dropped_streams == 1 ? "" : "s");
-        fprintf(stderr, "vstudio: concat: %s: %d part%s, %lld frames, %.2f s of video, %.1f MB in %.2f s\n", out,
-                parts->n, parts->n == 1 ? "" : "s", (long long)res.frames, res.duration, res.bytes / 1e6, secs);
+        char sound[96] = "";
+        if (res.audio_rate > 0)
+            snprintf(sound, sizeof sound, ", %lld samples of sound at %d Hz", (long long)res.audio_samples,
+                     res.audio_rate);
+        fprintf(stderr, "vstudio: concat: %s: %d part%s, %lld frames, %.2f s of video%s, %.1f MB in %.2f s\n", out,
+                parts->n, parts->n == 1 ? "" : "s", (long long)res.frames, res.duration, sound, res.bytes / 1e6,
+                secs);
     }
     return VS_EXIT_OK;
 }
@@ -113,6 +126,7 @@ int vs_cmd_concat(int argc, char **argv)
 {
     const char *out = NULL, *from = NULL;
     int quiet = 0, partial = 0, ret;
+    vs_concat_job job = {0};
     vs_cli_strings parts = {0};
     const vs_cli_option options[] = {
         {"--output", "-o", VS_CLI_STRING(&out), .arg = "OUT",
@@ -127,12 +141,21 @@ int vs_cmd_concat(int argc, char **argv)
          .help = "join a run of a render's segments that leaves out its\n"
                  "first or last frames (the result records its range, so it\n"
                  "joins with the rest later); gaps are still refused"},
+        {"--audio-codec", NULL, VS_CLI_STRING(&job.audio_codec), .arg = "NAME",
+         .help = "the joined sound's encoder (default aac for .mp4/.mov,\n"
+                 "libopus for .webm/.mkv; flac keeps it lossless)"},
+        {"--audio-bitrate", NULL, VS_CLI_CALL(vs_cli_bit_rate, &job.audio_bit_rate), .arg = "N",
+         .help = "the joined sound's bits/s (128000 or 128k; default: the\n"
+                 "codec's)"},
         {"--quiet", "-q", VS_CLI_FLAG(&quiet), .help = "no progress and no summary"},
         VS_CLI_END,
     };
     const vs_cli_syntax syntax = {CMD, usage, more, options, add_argument, &parts, NULL, NULL};
     if (vs_cli_parse(&syntax, argc, argv, &ret) == 0)
-        ret = join(out, from, &parts, quiet, partial);
+    {
+        job.partial = partial;
+        ret = join(out, from, &parts, quiet, &job);
+    }
     vs_cli_strings_free(&parts);
     return ret;
 }

@@ -35,8 +35,20 @@
  *      MP4/MOV outputs get the index first (faststart), as `vstudio run`
  *      writes them.
  *
- * Only the video stream is joined; other streams (audio, data) are left out
- * and the result says how many were dropped.
+ * Sound is joined too, but not by stream copy: AAC's priming and padding
+ * would leave a hole of about 21 ms at every join. Each part's first audio
+ * stream is decoded to float (vs_audio_source: priming and padding cut,
+ * exact length), the parts' samples are laid end to end and encoded once
+ * (encode_audio.c: AAC for MP4/MOV, Opus for WebM/MKV; FLAC when the join
+ * is itself a partial segment). A segment of a render carries its sound
+ * losslessly (FLAC) and exactly samples(end) - samples(first) of it, so
+ * the joined sound is the single render's, sample for sample before the
+ * final encode. A part without a segment record is cut or padded with
+ * silence to its picture's end, so picture and sound stay in step at
+ * every join. Sound is written while the picture is copied (up to each
+ * video packet's time), so the muxer interleaves the two. Either every
+ * part has sound or none has; other streams (data, further audio) are left
+ * out and the result says how many were dropped.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -55,6 +67,7 @@
 #include "error.h"
 #include "libav_log.h"
 #include "outfile.h"
+#include "encode.h"
 #include "probe.h"
 #include "vstudio.h"
 
@@ -63,7 +76,8 @@ struct part {
     const char *path;
     AVFormatContext *fmt;
     AVStream *st;
-    int dropped; /* streams other than the video one */
+    AVStream *audio; /* the first audio stream, NULL without sound */
+    int dropped; /* streams other than these two */
 };
 
 /* What the check pass keeps of a part to compare the next ones with. */
@@ -262,7 +276,9 @@ static int open_part(struct part *p, const char *path)
         return vs_fail("%s: no video stream", path);
     }
     p->st = p->fmt->streams[vi];
-    p->dropped = (int)p->fmt->nb_streams - 1;
+    int ai = av_find_best_stream(p->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    p->audio = ai >= 0 ? p->fmt->streams[ai] : NULL;
+    p->dropped = (int)p->fmt->nb_streams - 1 - (p->audio != NULL);
     return 0;
 }
 
@@ -600,16 +616,111 @@ static void glob_order(const char *const *parts, int *order, int n)
         }
 }
 
+/* The joined sound's format: the first part's rate and channels. */
+struct sound_format {
+    int present;
+    int rate, channels;
+};
+
+/* ---- the sound: each part decoded, laid end to end, encoded once ---- */
+
+enum { SOUND_CHUNK = 4096 };
+
+struct sound_join {
+    vs_audio_out *out;
+    int rate, channels;
+    int exact;                /* the parts are segments: each part's sound is its exact share */
+    int64_t written;          /* samples encoded so far */
+    int64_t part_start;       /* written when the current part began */
+    int64_t part_end;         /* where it ends, -1 until its picture is copied (or for segments: known) */
+    vs_audio_source *src;     /* the current part's sound */
+    float *buf;               /* SOUND_CHUNK samples */
+};
+
+/* Samples from t in tb, rounded down. */
+static int64_t sound_samples_at(const struct sound_join *sj, int64_t t, AVRational tb)
+{
+    return av_rescale_rnd(t, (int64_t)sj->rate * tb.num, tb.den, AV_ROUND_DOWN);
+}
+
+static int sound_begin_part(struct sound_join *sj, const char *path)
+{
+    vs_audio_source_close(sj->src);
+    if (!(sj->src = vs_audio_source_open(path, sj->rate, sj->channels)))
+        return -1;
+    sj->part_start = sj->written;
+    sj->part_end = sj->exact ? sj->written + vs_audio_source_length(sj->src) : -1;
+    return 0;
+}
+
+/* Encodes the current part's sound up to output sample `until` (never past
+ * the part's end when known); past its own length a part gives silence. */
+static int sound_until(struct sound_join *sj, int64_t until)
+{
+    if (sj->part_end >= 0 && until > sj->part_end)
+        until = sj->part_end;
+    while (sj->written < until) {
+        int64_t n = until - sj->written < SOUND_CHUNK ? until - sj->written : SOUND_CHUNK;
+        if (vs_audio_source_read(sj->src, sj->written - sj->part_start, n, sj->buf) < 0 ||
+            vs_audio_out_push(sj->out, sj->buf, n) < 0)
+            return -1;
+        sj->written += n;
+    }
+    return 0;
+}
+
+/* The part's picture ends at clock (in tb): its sound is cut or padded to
+ * there, unless it is a segment's exact share. */
+static int sound_end_part(struct sound_join *sj, int64_t clock, AVRational tb)
+{
+    if (sj->part_end < 0)
+        sj->part_end = sound_samples_at(sj, clock, tb);
+    return sound_until(sj, sj->part_end);
+}
+
+static void sound_free(struct sound_join *sj)
+{
+    vs_audio_source_close(sj->src);
+    vs_audio_out_free(&sj->out);
+    free(sj->buf);
+}
+
+/* The output's audio stream (before its header). A partial join is itself
+ * a segment and keeps its sound lossless (FLAC), to be joined again. */
+static int sound_setup(struct sound_join *sj, AVFormatContext *octx, const char *out, const struct sound_format *f,
+                       const vs_segment_record *joined, const vs_concat_job *job)
+{
+    memset(sj, 0, sizeof *sj);
+    vs_encoder_options o;
+    vs_encoder_options_init(&o);
+    o.audio_codec = job ? job->audio_codec : NULL;
+    o.audio_bit_rate = job ? job->audio_bit_rate : 0;
+    int opus = o.audio_codec ? strstr(o.audio_codec, "opus") != NULL
+                             : strcmp(octx->oformat->name, "webm") == 0 || strcmp(octx->oformat->name, "matroska") == 0;
+    o.audio_rate = opus ? 48000 : f->rate; /* Opus takes 48 kHz, the rest the parts' rate */
+    o.audio_channels = f->channels > 8 ? 8 : f->channels;
+    int partial = joined->total > 0 && (joined->first > 0 || joined->end < joined->total);
+    o.segment_total = partial ? joined->total : 0;
+    sj->rate = o.audio_rate;
+    sj->channels = o.audio_channels;
+    sj->exact = joined->total > 0;
+    if (!(sj->buf = malloc((size_t)SOUND_CHUNK * sj->channels * sizeof *sj->buf)))
+        return vs_fail("out of memory");
+    return vs_audio_out_open(&sj->out, octx, out, &o);
+}
+
 /* Pass 1: every part opens, is whole, has video frames starting on a
  * keyframe, and matches the first; segments of a render come each once, in
  * order (after glob_order). order[] receives the order to join in;
  * *recorded: every part carries the encoder settings; joined->total > 0:
  * the parts are segments and the join holds joined's frames. */
 static int check_parts(const char *const *parts, int n, int partial, int *order, int *recorded,
-                       vs_segment_record *joined)
+                       vs_segment_record *joined, struct sound_format *sound)
 {
     memset(joined, 0, sizeof *joined);
+    memset(sound, 0, sizeof *sound);
     *recorded = 1;
+    int with_sound = -1, without_sound = -1;
     struct signature *sig = calloc((size_t)n, sizeof *sig);
     if (!sig)
         return vs_fail("out of memory");
@@ -622,6 +733,13 @@ static int check_parts(const char *const *parts, int n, int partial, int *order,
         int r = take_signature(&p, &sig[i]);
         if (r == 0)
             r = vs_media_check_complete(p.fmt, p.st, p.path);
+        if (r == 0 && p.audio && with_sound < 0) {
+            with_sound = i;
+            sound->rate = p.audio->codecpar->sample_rate;
+            sound->channels = p.audio->codecpar->ch_layout.nb_channels;
+        } else if (r == 0 && !p.audio && without_sound < 0) {
+            without_sound = i;
+        }
         close_part(&p);
         if (r < 0)
             goto done;
@@ -631,6 +749,12 @@ static int check_parts(const char *const *parts, int n, int partial, int *order,
         if (i > 0 && compare(parts[0], &sig[0], parts[i], &sig[i]) < 0)
             goto done;
     }
+    if (with_sound >= 0 && without_sound >= 0) {
+        vs_fail("%s has no sound but %s has: join parts that all have sound, or none", parts[without_sound],
+                parts[with_sound]);
+        goto done;
+    }
+    sound->present = with_sound >= 0;
     if (segments > 0) {
         if (segments == n)
             glob_order(parts, order, n);
@@ -736,7 +860,7 @@ static int64_t guess_dts(struct reorder *r, int64_t pts, int64_t dur)
  * *clock (in tb); advances *clock to the end of its last frame.
  */
 static int copy_part(AVFormatContext *out, const char *out_name, struct part *p, AVRational tb, int64_t *clock,
-                     int64_t *last_dts, int64_t *frames, const vs_concat_job *job)
+                     int64_t *last_dts, int64_t *frames, const vs_concat_job *job, struct sound_join *sound)
 {
     AVStream *ost = out->streams[0];
     AVRational itb = p->st->time_base;
@@ -808,12 +932,17 @@ static int copy_part(AVFormatContext *out, const char *out_name, struct part *p,
             goto done;
         }
         ++*frames;
+        /* the sound keeps up with the picture, for the muxer to interleave */
+        if (sound && sound_until(sound, sound_samples_at(sound, pts, tb)) < 0)
+            goto done;
     }
     if (start == AV_NOPTS_VALUE) {
         vs_fail("%s: the video stream has no frames", p->path);
         goto done;
     }
     *clock = end;
+    if (sound && sound_end_part(sound, end, tb) < 0)
+        goto done;
     ret = 0;
 done:
     av_packet_free(&pkt);
@@ -833,10 +962,12 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
         return vs_fail("%s: cannot tell the container from the name (use .mp4, .mkv or .mov)", out);
     int recorded;
     vs_segment_record joined;
+    struct sound_format sound_fmt;
+    struct sound_join sound = {0};
     int *order = malloc(sizeof *order * (size_t)n_parts);
     if (!order)
         return vs_fail("out of memory");
-    if (check_parts(parts, n_parts, job && job->partial, order, &recorded, &joined) < 0) {
+    if (check_parts(parts, n_parts, job && job->partial, order, &recorded, &joined, &sound_fmt) < 0) {
         free(order);
         return -1;
     }
@@ -868,6 +999,8 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
             }
             if (setup_output(octx, &p, recorded, &joined) < 0)
                 goto fail;
+            if (sound_fmt.present && sound_setup(&sound, octx, out, &sound_fmt, &joined, job) < 0)
+                goto fail;
             tb = p.st->time_base;
             if (!(tmp = vs_outfile_create(out)))
                 goto fail;
@@ -878,8 +1011,12 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
             }
             /* moov first, as a single render has it: playable while downloading */
             AVDictionary *mopts = NULL;
-            if (strcmp(of->name, "mp4") == 0 || strcmp(of->name, "mov") == 0)
+            if (strcmp(of->name, "mp4") == 0 || strcmp(of->name, "mov") == 0) {
                 av_dict_set(&mopts, "movflags", "+faststart", 0);
+                /* the sound's edit list exact to the sample, as encode.c writes it */
+                if (sound.out)
+                    av_dict_set_int(&mopts, "movie_timescale", sound.rate, 0);
+            }
             err = avformat_write_header(octx, &mopts);
             av_dict_free(&mopts);
             if (err < 0) {
@@ -887,10 +1024,14 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
                 goto fail;
             }
         }
-        if (copy_part(octx, out, &p, tb, &clock, &last_dts, &frames, job) < 0)
+        if (sound.out && sound_begin_part(&sound, parts[order[i]]) < 0)
+            goto fail;
+        if (copy_part(octx, out, &p, tb, &clock, &last_dts, &frames, job, sound.out ? &sound : NULL) < 0)
             goto fail;
         close_part(&p);
     }
+    if (sound.out && vs_audio_out_finish(sound.out) < 0)
+        goto fail;
     err = av_write_trailer(octx);
     if (err < 0) {
         vs_fail("%s: cannot finish the file (%s)", out, vs_av_error(err));
@@ -911,6 +1052,8 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
         result->duration = clock * av_q2d(tb);
         result->bytes = stat(out, &sb) == 0 ? (int64_t)sb.st_size : 0;
         result->dropped_streams = dropped;
+        result->audio_samples = sound.written;
+        result->audio_rate = sound.rate;
     }
     ret = 0;
     goto done;
@@ -919,6 +1062,7 @@ fail:
         vs_avio_detach(octx);
     vs_outfile_abort(tmp);
 done:
+    sound_free(&sound);
     close_part(&p);
     avformat_free_context(octx);
     free(order);

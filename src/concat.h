@@ -15,6 +15,8 @@ typedef struct vs_concat_job {
     void (*on_part)(void *ctx, int index, int n); /* called before part index (0-based) is copied */
     void *ctx;
     int partial;                       /* segments of a render may leave out its first or last frames */
+    const char *audio_codec;           /* the joined sound's encoder; NULL: aac (mp4, mov), libopus (webm, mkv) */
+    int64_t audio_bit_rate;            /* bits/s; 0: the codec's default */
 } vs_concat_job;
 
 /*

@@ -401,13 +401,17 @@ int vs_parse_rational(const char *text, int *num, int *den);
  * Joins the first video stream of each part in order with continuous
  * timestamps; refuses (naming the first difference) parts whose codec,
  * size, pixel format, frame rate, colour tags or encoder settings differ.
- * Writes a private temporary (as the encoder does) and renames it to OUT
- * at the end; nothing on failure. */
+ * The parts' sound (first audio stream: all parts have one or none) is
+ * decoded, joined without gaps and encoded once (AAC for MP4/MOV, Opus for
+ * WebM/MKV); see concat.c. Writes a private temporary (as the encoder
+ * does) and renames it to OUT at the end; nothing on failure. */
 typedef struct vs_concat_result {
     int64_t frames;
     double duration;           /* seconds */
     int64_t bytes;             /* size of OUT */
-    int dropped_streams;       /* non-video streams left out, over all parts */
+    int dropped_streams;       /* streams left out (data, second audio tracks), over all parts */
+    int64_t audio_samples;     /* samples of joined sound, 0 without sound */
+    int audio_rate;            /* their rate, 0 without sound */
 } vs_concat_result;
 /* result may be NULL. */
 int vs_concat(const char *out, const char *const *parts, int n_parts, vs_concat_result *result);
