@@ -75,22 +75,6 @@ static int set_segment(const char *cmd, void *ctx, const char *option, const cha
     return 0;
 }
 
-/* Bits per second: "128000", "128k" or "1.5M". */
-static int set_audio_bitrate(const char *cmd, void *ctx, const char *option, const char *value)
-{
-    int64_t *bit_rate = ctx;
-    char *end;
-    double v = strtod(value, &end);
-    if (*end == 'k' || *end == 'K')
-        v *= 1e3, end++;
-    else if (*end == 'm' || *end == 'M')
-        v *= 1e6, end++;
-    if (end == value || *end || !(v >= 1000 && v <= 10e6))
-        return vs_cli_usage_error(cmd, "%s: '%s' is not a bit rate from 1000 to 10M (128000, 128k)", option, value);
-    *bit_rate = (int64_t)v;
-    return 0;
-}
-
 static char *default_output(const char *script, const char *format)
 {
     const char *ext = format ? format : "mp4";
@@ -215,7 +199,7 @@ int vs_cmd_run(int argc, char **argv)
          .help = "sound encoder (default aac for mp4/mov, libopus for\n"
                  "webm/mkv, flac for --frames/--segment pieces); a clip\n"
                  "without sound gets no audio stream"},
-        {"--audio-bitrate", NULL, VS_CLI_CALL(set_audio_bitrate, &o.encoder.audio_bit_rate), .arg = "N",
+        {"--audio-bitrate", NULL, VS_CLI_CALL(vs_cli_bit_rate, &o.encoder.audio_bit_rate), .arg = "N",
          .help = "sound bits/s (128000 or 128k; default: the codec's)"},
         {"--audio-rate", NULL, VS_CLI_INT(&o.encoder.audio_rate, 8000, 384000), .arg = "N",
          .help = "sound sample rate in Hz (default 48000)"},
