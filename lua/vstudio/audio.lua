@@ -424,9 +424,12 @@ end
 
 -- Rate, channels and duration of a file's first audio stream: from the probe cache for a file
 -- with a picture; an audio-only file is opened at 48 kHz (decoded once to count it).
-local function probe_audio(path, what)
-  local info = ffi.new('vs_probe_info')
-  if C.vs_probe(path, 1, info) == 0 then
+local function probe_audio(path, what, info)
+  if not info then
+    info = ffi.new('vs_probe_info')
+    if C.vs_probe(path, 1, info) ~= 0 then info = nil end
+  end
+  if info then
     if info.audio_streams < 1 then check.fail('%s: %s: has no audio stream', what, path) end
     return info.audio_rate, info.audio_channels, info.audio_duration
   end
@@ -437,9 +440,9 @@ local function probe_audio(path, what)
 end
 
 -- A file's first audio stream, decoded only when the sound is read, in the state that reads it.
-function M.file(path, what)
+function M.file(path, what, info)
   if type(path) ~= 'string' or path == '' then check.fail('%s: path must be a non-empty string', what) end
-  local rate, channels, duration = probe_audio(path, what)
+  local rate, channels, duration = probe_audio(path, what, info)
   local a
   a = new_audio { duration = duration, rate = rate, channels = channels,
     length = function(r)
@@ -456,7 +459,7 @@ end
 -- The sound of a video file, or nil when it has none (vs.video's v.audio).
 function M.of_video(path, info)
   if info.audio_streams < 1 then return nil end
-  return M.file(path, 'video')
+  return M.file(path, 'video', info)
 end
 
 function M.install(vs)
