@@ -201,3 +201,49 @@ describe('convert --audio', function()
     assert.matches('nonesuch.wav: no such file', err, 1, true)
   end)
 end)
+
+describe('extract --audio', function()
+  it('writes the video\'s sound to a WAV, exactly the decoded samples', function()
+    local out = dir .. '/sound.wav'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' extract ' .. q(dir .. '/av.mp4') .. ' --audio ' .. q(out))
+    assert.are.equal(0, rc, err)
+    assert.matches('wrote 96000 samples (2.000 s, 48000 Hz, 2 channels)', err, 1, true)
+    local s = helper.ffprobe_stream(out, 'a:0')
+    assert.are.equal('pcm_s16le', s.codec_name)
+    -- ffmpeg's decode of the WAV against vstudio's of the MP4: 16-bit rounding apart
+    local want, n = decode(dir .. '/av.mp4')
+    local got, m = pcm(out)
+    assert.are.equal(n, m)
+    local worst = 0
+    for i = 0, 2 * n - 1 do worst = math.max(worst, math.abs(got[i] - want[i])) end
+    assert.is_true(worst <= 1 / 32768 + 1e-7, 'differs by ' .. worst)
+  end)
+
+  it('writes the sound of --frames A:B only, in the format of the extension', function()
+    local out = dir .. '/part.flac'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' extract ' .. q(dir .. '/av.mp4') .. ' --frames 25:50 --audio ' ..
+      q(out) .. ' ' .. q(dir .. '/frames'))
+    assert.are.equal(0, rc, err)
+    assert.are.equal('flac', helper.ffprobe_stream(out, 'a:0').codec_name)
+    assert.is_true(helper.exists(dir .. '/frames/000025.png'))
+    -- frames 25..49 at 25 fps: samples 48000..95999 (read after a seek: AAC's noise
+    -- substitution draws other random noise there, about -80 dB; the tone is the same)
+    local want = decode(dir .. '/av.mp4')
+    local got, m = pcm(out)
+    assert.are.equal(48000, m)
+    local worst = 0
+    for i = 0, 2 * m - 1 do worst = math.max(worst, math.abs(got[i] - want[2 * 48000 + i])) end
+    assert.is_true(worst < 3e-4, 'differs by ' .. worst)
+  end)
+
+  it('refuses a video without sound, writing nothing', function()
+    local out = dir .. '/none.wav'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' extract ' .. q(dir .. '/mute.mp4') .. ' --audio ' .. q(out))
+    assert.are.equal(1, rc)
+    assert.matches('mute.mp4: has no audio stream', err, 1, true)
+    assert.is_false(helper.exists(out))
+    _, err, rc = helper.sh(q(helper.bin) .. ' extract ' .. q(dir .. '/av.mp4') .. ' --audio ' .. q(dir .. '/x.txt'))
+    assert.are.equal(1, rc)
+    assert.matches('x.txt: cannot tell a sound format from the name', err, 1, true)
+  end)
+end)
