@@ -27,7 +27,9 @@
  * RESAMPLE_MARGIN output samples early, at a source sample that maps onto
  * an output sample exactly, so its phase is the one of a read from the
  * start. Near the start, or without a usable entry, the file is reopened
- * and decoded from its first sample.
+ * and decoded from its first sample. The samples are then those of a read
+ * from the start, except where the codec synthesizes noise (AAC's PNS
+ * draws from a random state that a seek resets): other noise, as faint.
  *
  * Channels: a mono source is copied to every output channel at full level
  * (libswresample's default would lower it by 3 dB); others are rematrixed

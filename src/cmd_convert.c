@@ -38,7 +38,7 @@ static const char usage[] =
     "Resumable: an output is skipped only when it is this folder's complete,\n"
     "current conversion: each output records a digest of its frame list (names,\n"
     "sizes, modification times) and of the options that change the video (--fps,\n"
-    "--crf, --codec, --resize, --background, --skip-bad; not --preset), and its\n"
+    "--crf, --codec, --resize, --background, --skip-bad, --audio; not --preset), and its\n"
     "data must hold every frame its index lists. An earlier or cut-short\n"
     "conversion is converted again; a file vstudio convert did not write is\n"
     "refused (--force replaces it). Outputs are written to hidden temporaries and\n"
@@ -49,6 +49,8 @@ static const char more[] =
     "failed (the others still convert), 2 on a usage error, 130 on Ctrl-C.\n\n"
     "Examples:\n"
     "  vstudio convert renders/shot1 -o shot1.mp4 --fps 24\n"
+    "  vstudio convert renders/shot1 -o shot1.mp4 --audio music.mp3\n"
+    "  vstudio convert 'shots/*' -o videos/ --audio sounds/   # shots/a + sounds/a.wav\n"
     "  vstudio convert 'dataset/*' -o videos/ --jobs 2 --skip-bad\n"
     "  vstudio convert cam --sort 'img_([0-9]+)_' --dry-run\n";
 
@@ -148,8 +150,8 @@ static int looks_like_video(const char *path)
     return of && !(of->flags & AVFMT_NOFILE);
 }
 
-/* OUTDIR/<name of dir>.mp4 */
-static char *output_in(const char *outdir, const char *dir)
+/* The name a folder's video takes (its last component; "frames" for "." and ".."), into buf. */
+static void folder_name(char *buf, size_t size, const char *dir)
 {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
@@ -163,11 +165,19 @@ static char *output_in(const char *outdir, const char *dir)
         name = "frames";
         name_len = 6;
     }
+    snprintf(buf, size, "%.*s", (int)name_len, name);
+}
+
+/* OUTDIR/<name of dir>.mp4 */
+static char *output_in(const char *outdir, const char *dir)
+{
+    char name[4096];
+    folder_name(name, sizeof name, dir);
     size_t olen = strlen(outdir);
     int slash = olen > 0 && outdir[olen - 1] == '/';
-    char *out = malloc(olen + name_len + 8);
+    char *out = malloc(olen + strlen(name) + 8);
     if (out)
-        sprintf(out, "%s%s%.*s.mp4", outdir, slash || olen == 0 ? "" : "/", (int)name_len, name);
+        sprintf(out, "%s%s%s.mp4", outdir, slash || olen == 0 ? "" : "/", name);
     return out;
 }
 
@@ -208,19 +218,80 @@ static int plan_outputs(const vs_cli_strings *dirs, const char *out, vs_cli_stri
     return 0;
 }
 
+/* In a soundtrack folder, the file named like the frame folder with any
+ * extension (shots/a takes sound/a.wav, sound/a.mp3, ...; the first in
+ * byte order), or NULL: that folder gets no sound. */
+static char *soundtrack_in(const char *sound_dir, const char *dir)
+{
+    char name[4096], pattern[8192 + 16];
+    folder_name(name, sizeof name, dir);
+    size_t olen = strlen(sound_dir);
+    /* glob's special characters in the names match themselves */
+    char escaped[sizeof name * 2];
+    size_t e = 0;
+    for (const char *c = name; *c && e + 2 < sizeof escaped; c++) {
+        if (strchr("*?[\\", *c))
+            escaped[e++] = '\\';
+        escaped[e++] = *c;
+    }
+    escaped[e] = '\0';
+    snprintf(pattern, sizeof pattern, "%s%s%s.*", sound_dir, olen && sound_dir[olen - 1] == '/' ? "" : "/", escaped);
+    glob_t g;
+    char *found = NULL;
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc && !found; i++)
+            if (!is_dir(g.gl_pathv[i]))
+                found = strdup(g.gl_pathv[i]);
+        globfree(&g);
+    }
+    return found;
+}
+
+/* Each folder's soundtrack from --audio: the file itself, or for a folder
+ * of soundtracks the file named like each frame folder (NULL when none). */
+static int plan_sound(const vs_cli_strings *dirs, const char *audio, char **sounds)
+{
+    if (!audio)
+        return 0;
+    struct stat st;
+    if (stat(audio, &st) != 0)
+        return vs_cli_fail(CMD, "%s: %s", audio, errno == ENOENT ? "no such file" : strerror(errno));
+    for (int k = 0; k < dirs->n; k++) {
+        sounds[k] = S_ISDIR(st.st_mode) ? soundtrack_in(audio, dirs->items[k]) : strdup(audio);
+        if (!S_ISDIR(st.st_mode) && !sounds[k])
+            return vs_cli_fail(CMD, "out of memory");
+    }
+    return 0;
+}
+
 /* Converts folder k to output k; Ctrl-C stops the batch. */
-static int convert(const vs_cli_strings *dirs, const vs_cli_strings *outs, const vs_convert_options *o)
+static int convert(const vs_cli_strings *dirs, const vs_cli_strings *outs, const char *audio,
+                   const vs_convert_options *o)
 {
     vs_convert_task *tasks = calloc((size_t)dirs->n, sizeof *tasks);
-    if (!tasks)
-        return vs_cli_fail(CMD, "out of memory");
-    for (int k = 0; k < dirs->n; k++) {
+    char **sounds = calloc((size_t)dirs->n, sizeof *sounds);
+    int ret = tasks && sounds ? plan_sound(dirs, audio, sounds) : vs_cli_fail(CMD, "out of memory");
+    for (int k = 0; ret == 0 && k < dirs->n; k++) {
         tasks[k].dir = dirs->items[k];
         tasks[k].out = outs->items[k];
+        tasks[k].audio = sounds[k];
+        if (audio && !sounds[k] && !o->quiet)
+            fprintf(stderr, "vstudio: convert: %s: note: no soundtrack named like it in %s; converted without "
+                    "sound\n", dirs->items[k], audio);
+    }
+    if (ret != 0) {
+        for (int k = 0; sounds && k < dirs->n; k++)
+            free(sounds[k]);
+        free(sounds);
+        free(tasks);
+        return ret;
     }
     vs_interrupt saved;
-    int ret = vs_convert_batch(tasks, dirs->n, o, vs_interrupt_catch(&saved));
+    ret = vs_convert_batch(tasks, dirs->n, o, vs_interrupt_catch(&saved));
     vs_interrupt_release(&saved);
+    for (int k = 0; k < dirs->n; k++)
+        free(sounds[k]);
+    free(sounds);
     free(tasks);
     return ret;
 }
@@ -232,7 +303,7 @@ int vs_cmd_convert(int argc, char **argv)
 {
     vs_convert_options o;
     vs_convert_options_init(&o);
-    const char *out = NULL;
+    const char *out = NULL, *audio = NULL;
     int progress = 0, ret;
     vs_cli_strings dirs = {0}, outs = {0};
     const vs_cli_option options[] = {
@@ -245,6 +316,11 @@ int vs_cmd_convert(int argc, char **argv)
          .help = "natural (default: f2 before f10), name (byte order), or a\n"
                  "regex with one capture group matching the frame number,\n"
                  "e.g. 'frame_([0-9]+)'; gaps and duplicates are warned about"},
+        {"--audio", NULL, VS_CLI_STRING(&audio), .arg = "FILE|DIR",
+         .help = "soundtrack (any file with sound: wav, mp3, flac, a video),\n"
+                 "cut or padded with silence to the picture's length; a\n"
+                 "folder gives each frame folder the file named like it\n"
+                 "(shots/a takes DIR/a.wav), none: no sound"},
         {"--resize", NULL, VS_CLI_CHOICE(&o.resize, resize_modes), .arg = "MODE",
          .help = "frames whose size differs from the first frame's: fit\n"
                  "(scale inside, bars), fill (scale to cover, crop) or pad\n"
@@ -282,7 +358,7 @@ int vs_cmd_convert(int argc, char **argv)
             ret = vs_cli_usage_error(CMD, "no folders given (vstudio convert DIR... -o OUT)");
         else if ((ret = plan_outputs(&dirs, out, &outs)) == 0) {
             o.progress = o.quiet ? 0 : progress ? 1 : isatty(STDERR_FILENO);
-            ret = convert(&dirs, &outs, &o);
+            ret = convert(&dirs, &outs, audio, &o);
         }
     }
     vs_cli_strings_free(&dirs);

@@ -7,6 +7,11 @@
  * to a private temporary and renamed, by vs_image_save). Existing frame files are
  * refused before anything is written unless --force. Ctrl-C stops after
  * the images being written are complete.
+ *
+ * --audio OUT writes the video's sound (its first audio stream, decoded by
+ * vs_audio_source: priming and padding cut) at its own rate and channels
+ * to a sound file whose format follows the extension (vs_audio_writer);
+ * with --frames, the sound of those frames.
  */
 #include <stdatomic.h>
 #include <errno.h>
@@ -15,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,16 +34,22 @@ static const char *const CMD = "extract";
 
 static const char usage[] =
     "Usage: vstudio extract VIDEO OUTDIR [--format png|jpg] [--frames A:B] [--every N]\n"
-    "                       [--quality Q] [--force] [--jobs N] [-q]\n\n"
+    "                       [--quality Q] [--force] [--jobs N] [-q]\n"
+    "       vstudio extract VIDEO [OUTDIR] --audio OUT.wav [--frames A:B] [-q]\n\n"
     "Writes the frames of VIDEO as image files in OUTDIR (created if needed), named\n"
     "by their frame number in the video, 0-based: 000000.png, 000001.png, ...\n"
     "Frames are exact (the same as decoding from the start), and images are\n"
-    "encoded in parallel. Existing frame files are not overwritten unless --force.\n";
+    "encoded in parallel. Existing frame files are not overwritten unless --force.\n\n"
+    "--audio OUT writes the video's sound (its first audio stream, AAC priming and\n"
+    "padding cut, at its own rate and channels) to OUT, in the format its extension\n"
+    "names: .wav (16-bit PCM), .flac, .mp3, .m4a (AAC), .opus or .ogg (Opus, 48 kHz);\n"
+    "with --frames, the sound of those frames only. OUTDIR is then optional.\n";
 
 static const char more[] =
     "Examples:\n"
     "  vstudio extract clip.mp4 frames/\n"
-    "  vstudio extract clip.mp4 thumbs/ --format jpg --every 30 --quality 85\n";
+    "  vstudio extract clip.mp4 thumbs/ --format jpg --every 30 --quality 85\n"
+    "  vstudio extract clip.mp4 --audio sound.wav\n";
 
 /* What the command line asked for. */
 typedef struct request {
@@ -46,6 +58,7 @@ typedef struct request {
     int format; /* index in extensions */
     int every, quality, jobs, force, quiet;
     int64_t first, end;
+    const char *audio;  /* --audio OUT, or NULL */
 } request;
 
 static const char *const extensions[] = {"png", "jpg"};
@@ -279,6 +292,64 @@ static int extract_to(request *r, const char *dir, vs_decoder *dec)
     return extract(r, dir, dec, &info);
 }
 
+/* 1 when a sound file's name asks for Opus, which takes 48 kHz only. */
+static int is_opus_name(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    static const char *const opus[] = {".opus", ".ogg", ".mka", ".webm"};
+    for (size_t i = 0; dot && i < sizeof opus / sizeof *opus; i++)
+        if (strcasecmp(dot, opus[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* --audio: the video's sound (of --frames' range) to r->audio; the exit status. */
+static int extract_audio(const request *r)
+{
+    const char *video = r->args[0];
+    vs_probe_info info;
+    if (vs_probe(video, 1, &info) < 0)
+        return vs_cli_fail(CMD, "%s", vs_last_error());
+    if (info.audio_streams == 0)
+        return vs_cli_fail(CMD, "%s: has no audio stream", video);
+    int rate = is_opus_name(r->audio) ? 48000 : info.audio_rate;
+    int channels = info.audio_channels < 1 ? 2 : info.audio_channels > 8 ? 8 : info.audio_channels;
+    double t0 = vs_now();
+    vs_audio_source *src = vs_audio_source_open(video, rate, channels);
+    if (!src)
+        return vs_cli_fail(CMD, "%s", vs_last_error());
+    int64_t length = vs_audio_source_length(src), first = 0, end = length;
+    if (r->first > 0 || r->end >= 0) {
+        /* frame k starts at sample floor(k * rate * fps_den / fps_num) */
+        first = r->first * rate * info.fps_den / info.fps_num;
+        if (r->end >= 0 && r->end * rate * info.fps_den / info.fps_num < end)
+            end = r->end * rate * info.fps_den / info.fps_num;
+    }
+    enum { CHUNK = 8192 };
+    float *buf = malloc((size_t)CHUNK * channels * sizeof *buf);
+    vs_audio_writer *w = buf ? vs_audio_writer_open(r->audio, rate, channels, NULL, 0) : NULL;
+    int rc = w ? 0 : -1;
+    for (int64_t at = first; rc == 0 && at < end; at += CHUNK) {
+        int64_t n = end - at < CHUNK ? end - at : CHUNK;
+        rc = vs_audio_source_read(src, at, n, buf);
+        if (rc == 0)
+            rc = vs_audio_writer_push(w, buf, n);
+    }
+    if (rc == 0)
+        rc = vs_audio_writer_close(w);
+    else
+        vs_audio_writer_abort(w);
+    free(buf);
+    vs_audio_source_close(src);
+    if (rc < 0)
+        return vs_cli_fail(CMD, "%s", buf ? vs_last_error() : "out of memory");
+    if (!r->quiet)
+        fprintf(stderr, "vstudio: %s: wrote %lld samples (%.3f s, %d Hz, %d channel%s) of %s's sound to %s in %.2f s\n",
+                CMD, (long long)(end > first ? end - first : 0), (double)(end > first ? end - first : 0) / rate,
+                rate, channels, channels == 1 ? "" : "s", video, r->audio, vs_now() - t0);
+    return VS_EXIT_OK;
+}
+
 int vs_cmd_extract(int argc, char **argv)
 {
     request r = {.every = 1, .end = -1};
@@ -293,14 +364,23 @@ int vs_cmd_extract(int argc, char **argv)
         {"--force", NULL, VS_CLI_FLAG(&r.force), .help = "overwrite existing frame files"},
         {"--jobs", "-j", VS_CLI_INT(&r.jobs, 1, 256), .arg = "N",
          .help = "image-writing threads (default: one per core)"},
+        {"--audio", NULL, VS_CLI_STRING(&r.audio), .arg = "OUT",
+         .help = "write the video's sound to OUT (.wav, .flac, .mp3, .m4a,\n"
+                 ".opus, .ogg: by extension); OUTDIR is then optional"},
         {"--quiet", "-q", VS_CLI_FLAG(&r.quiet), .help = "no progress and no summary"},
         VS_CLI_END,
     };
     const vs_cli_syntax syntax = {CMD, usage, more, options, add_argument, &r, NULL, NULL};
     if (vs_cli_parse(&syntax, argc, argv, &status) < 0)
         return status;
+    if (r.n_args == 0)
+        return vs_cli_usage_error(CMD, "VIDEO is required");
+    if (r.audio && (status = extract_audio(&r)) != VS_EXIT_OK)
+        return status;
+    if (r.audio && r.n_args == 1)
+        return VS_EXIT_OK;
     if (r.n_args < 2)
-        return vs_cli_usage_error(CMD, r.n_args == 0 ? "VIDEO and OUTDIR are required" : "OUTDIR is required");
+        return vs_cli_usage_error(CMD, "OUTDIR is required (or --audio OUT for the sound)");
     /* OUTDIR without its trailing slashes: paths and messages add one */
     char dir[PATH_MAX - 32]; /* room for the frame's name */
     size_t dir_len = strlen(r.args[1]);

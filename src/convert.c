@@ -28,6 +28,13 @@
  * to the stream's limited-range matrix (BT.601 below 720 lines, BT.709 from
  * 720 up, as encode.c tags it). Anything else goes through RGBA.
  *
+ * A soundtrack (a task's audio) is decoded by vs_audio_source at 48 kHz
+ * stereo and pushed after each picture: written frame w gets samples
+ * [floor(w * 48000 / fps), floor((w + 1) * 48000 / fps)), so the sound
+ * ends with the picture, cut there or padded with silence (the folder's
+ * note says which), and frames left out under --skip-bad take no sound.
+ * The soundtrack's name, size and mtime are part of the resume digest.
+ *
  * vs_convert_batch is its steps: plan_jobs (the resume check per folder,
  * the pending ones queued), print_plan for a dry run, else run_jobs (the
  * folder threads, longest first, while the batch's main thread only
@@ -74,8 +81,12 @@ struct yuv_map {
     int32_t m[3][3];
 };
 
+/* A soundtrack's rate and channels: the encoder's default for video files. */
+enum { SOUND_RATE = 48000, SOUND_CHANNELS = 2 };
+
 struct job {
     const char *dir, *out;
+    const char *audio;         /* the soundtrack, NULL: none */
     vs_frame_list *list;
     int64_t frames;
     enum job_state state;
@@ -152,6 +163,16 @@ static void source_digest(struct job *j, const vs_convert_options *o)
              o->fps_den, o->crf, o->codec ? o->codec : "", o->resize, o->background[0], o->background[1],
              o->background[2], o->skip_bad);
     h = vs_fnv1a(h, words, strlen(words) + 1);
+    if (j->audio) {
+        /* another soundtrack, or the same one changed, is another video */
+        struct stat st;
+        if (stat(j->audio, &st) != 0)
+            memset(&st, 0, sizeof st);
+        int64_t facts[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
+        h = vs_fnv1a(h, "audio", 6);
+        h = vs_fnv1a(h, j->audio, strlen(j->audio) + 1);
+        h = vs_fnv1a(h, facts, sizeof facts);
+    }
     for (int64_t i = 0; i < j->frames; i++) {
         const char *path = vs_frame_list_path(j->list, i);
         const char *name = strrchr(path, '/');
@@ -449,6 +470,8 @@ struct pipeline {
     struct job *job;
     struct batch *batch;
     vs_encoder *enc;
+    vs_audio_source *sound; /* the soundtrack, NULL: none */
+    float *sound_buf;       /* one frame's samples */
     vs_pool *pool;       /* frames claimed, decoded and taken in order (pool.h) */
     struct slot *slots;  /* the pool's capacity */
 };
@@ -565,6 +588,14 @@ static int open_folder_encoder(struct pipeline *p)
     snprintf(comment, sizeof comment, "%s%lld files, source %016llx", COMMENT_PREFIX, (long long)j->frames,
              (unsigned long long)j->source);
     eo.comment = comment;
+    if (j->audio) {
+        p->sound = vs_audio_source_open(j->audio, SOUND_RATE, SOUND_CHANNELS);
+        int64_t per_frame = (int64_t)SOUND_RATE * o->fps_den / o->fps_num + 2;
+        if (!p->sound || !(p->sound_buf = malloc((size_t)per_frame * SOUND_CHANNELS * sizeof *p->sound_buf)))
+            return job_fail(j, "%s", p->sound ? "out of memory" : vs_last_error());
+        eo.audio_rate = SOUND_RATE;
+        eo.audio_channels = SOUND_CHANNELS;
+    }
     p->enc = vs_encoder_open(j->out, j->width, j->height, &eo);
     if (!p->enc)
         return job_fail(j, "%s", vs_last_error());
@@ -581,6 +612,35 @@ static int open_folder_encoder(struct pipeline *p)
                      pw == j->width && ph == j->height;
     yuv_map_init(&j->jpeg_map, j->height >= 720); /* encode.c's rule for BT.709 */
     return 0;
+}
+
+/* Sample number of written frame w's start. */
+static int64_t sound_sample(const vs_convert_options *o, int64_t w)
+{
+    return w * SOUND_RATE * o->fps_den / o->fps_num;
+}
+
+/* The soundtrack's samples under written frame w. */
+static int push_frame_sound(struct pipeline *p, int64_t w)
+{
+    const vs_convert_options *o = p->batch->o;
+    int64_t s0 = sound_sample(o, w), n = sound_sample(o, w + 1) - s0;
+    if (vs_audio_source_read(p->sound, s0, n, p->sound_buf) < 0 || vs_encoder_push_audio(p->enc, p->sound_buf, n) < 0)
+        return job_fail(p->job, "%s", vs_last_error());
+    return 0;
+}
+
+/* The folder's note on how the soundtrack met the picture's length. */
+static void note_sound(struct pipeline *p)
+{
+    struct job *j = p->job;
+    int64_t have = vs_audio_source_length(p->sound), want = sound_sample(p->batch->o, j->written);
+    if (have == want)
+        return;
+    size_t n = strlen(j->note);
+    snprintf(j->note + n, sizeof j->note - n, "%ssound %s is %.3f s, the picture %.3f s: %s", n ? "; " : "",
+             j->audio, (double)have / SOUND_RATE, (double)want / SOUND_RATE,
+             have > want ? "cut at the picture's end" : "padded with silence to its end");
 }
 
 /* Takes the workers' pictures in frame order into the encoder, leaving out
@@ -610,6 +670,8 @@ static int encode_folder(struct pipeline *p)
             add_bad(j, error);
         } else if (vs_encoder_push_picture(p->enc, pic) < 0) {
             return job_fail(j, "%s", vs_last_error()); /* names the output and the frame */
+        } else if (p->sound && push_frame_sound(p, j->written) < 0) {
+            return -1;
         } else {
             j->written++;
         }
@@ -619,6 +681,8 @@ static int encode_folder(struct pipeline *p)
     }
     if (j->written == 0)
         return job_fail(j, "%s: none of the %lld frames could be read", j->dir, (long long)j->frames);
+    if (p->sound)
+        note_sound(p);
     return 0;
 }
 
@@ -629,8 +693,11 @@ static int convert_folder(struct job *j, struct batch *bt)
         return -1;
     struct pipeline p = {.job = j, .batch = bt};
     int rc = open_folder_encoder(&p);
-    if (rc < 0)
+    if (rc < 0) {
+        vs_audio_source_close(p.sound);
+        free(p.sound_buf);
         return rc;
+    }
     int workers = bt->workers;
     if (workers > j->frames)
         workers = (int)j->frames;
@@ -666,6 +733,8 @@ done:
     } else {
         vs_encoder_abort(p.enc);
     }
+    vs_audio_source_close(p.sound);
+    free(p.sound_buf);
     vs_pool_free(p.pool);
     free(threads);
     free(p.slots);
@@ -897,6 +966,7 @@ static void plan_jobs(struct batch *bt, struct job *jobs, const vs_convert_task 
     for (int k = 0; k < n; k++) {
         jobs[k].dir = tasks[k].dir;
         jobs[k].out = tasks[k].out;
+        jobs[k].audio = tasks[k].audio;
         plan_job(&jobs[k], o);
         if (o->dry_run && jobs[k].state == JOB_PENDING)
             check_headers(&jobs[k], o);

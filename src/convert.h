@@ -37,6 +37,8 @@ typedef struct vs_convert_options {
 typedef struct vs_convert_task {
     const char *dir;           /* the frame folder */
     const char *out;           /* the video to write */
+    const char *audio;         /* its soundtrack (any file with sound), cut or padded with silence
+                                  to the picture's length; NULL: no sound */
 } vs_convert_task;
 
 void vs_convert_options_init(vs_convert_options *o);

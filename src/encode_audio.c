@@ -14,7 +14,13 @@
  * gets them back exactly. A codec that wants whole frames gets the last
  * one padded with silence (said in the encoder's note).
  *
+ * vs_audio_writer is the same stream alone in a sound file (extract
+ * --audio): the muxer over a private temporary (outfile.h), renamed at the
+ * end, as every output is.
+ *
  * Defaults: AAC for MP4, MOV and the rest, Opus for WebM and Matroska;
+ * in sound files by extension: 16-bit PCM for .wav, FLAC for .flac, MP3
+ * (libmp3lame) for .mp3, AAC for .m4a and .aac, Opus for .opus, .ogg, .mka;
  * FLAC in a segment of a render (segment_total > 0, except WebM, which
  * holds only Opus and Vorbis), so that concat can join the parts' sound
  * losslessly and encode it once. FLAC in MP4 is "experimental" to
@@ -31,9 +37,12 @@
 #include <libavutil/samplefmt.h>
 #include <libswresample/swresample.h>
 
+#include "avio_fd.h"
 #include "encode.h"
 #include "error.h"
 #include "libav_log.h"
+#include "outfile.h"
+#include "vstudio.h"
 
 struct vs_audio_out {
     const char *path;          /* the encoder's, for messages */
@@ -57,6 +66,11 @@ static int is_container(const AVOutputFormat *ofmt, const char *name)
 
 static const char *default_codec(const AVOutputFormat *ofmt, const vs_encoder_options *o)
 {
+    static const char *const by_muxer[][2] = {{"wav", "pcm_s16le"}, {"flac", "flac"}, {"mp3", "libmp3lame"},
+                                              {"ipod", "aac"}, {"adts", "aac"}, {"opus", "libopus"}};
+    for (size_t i = 0; i < sizeof by_muxer / sizeof *by_muxer; i++)
+        if (is_container(ofmt, by_muxer[i][0]))
+            return by_muxer[i][1];
     int webm = is_container(ofmt, "webm");
     if (o->segment_total > 0 && !webm)
         return "flac";
@@ -266,4 +280,98 @@ void vs_audio_out_free(vs_audio_out **a)
     avcodec_free_context(&(*a)->codec);
     free(*a);
     *a = NULL;
+}
+
+/* ---- a sound file alone ---- */
+
+struct vs_audio_writer {
+    char *path;
+    vs_outfile *out;
+    AVFormatContext *fmt;
+    vs_audio_out *audio;
+};
+
+void vs_audio_writer_abort(vs_audio_writer *w)
+{
+    if (!w)
+        return;
+    vs_audio_out_free(&w->audio);
+    if (w->fmt)
+        vs_avio_detach(w->fmt);
+    avformat_free_context(w->fmt);
+    vs_outfile_abort(w->out);
+    free(w->path);
+    free(w);
+}
+
+vs_audio_writer *vs_audio_writer_open(const char *path, int rate, int channels, const char *codec,
+                                      int64_t bit_rate)
+{
+    vs_audio_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        vs_fail("%s: out of memory", path);
+        return NULL;
+    }
+    const AVOutputFormat *ofmt = av_guess_format(NULL, path, NULL);
+    if (!ofmt || (ofmt->flags & AVFMT_NOFILE) || ofmt->audio_codec == AV_CODEC_ID_NONE) {
+        vs_fail("%s: cannot tell a sound format from the name (use .wav, .flac, .mp3, .m4a, .opus or .ogg)", path);
+        goto fail;
+    }
+    vs_encoder_options o;
+    vs_encoder_options_init(&o);
+    o.audio_rate = rate;
+    o.audio_channels = channels;
+    o.audio_codec = codec;
+    o.audio_bit_rate = bit_rate;
+    int err = avformat_alloc_output_context2(&w->fmt, ofmt, NULL, path);
+    if (err < 0) {
+        vs_fail("%s: %s", path, vs_av_error(err));
+        goto fail;
+    }
+    if (vs_audio_out_open(&w->audio, w->fmt, w->path, &o) < 0 || !(w->out = vs_outfile_create(path)))
+        goto fail;
+    if ((err = vs_avio_attach(w->fmt, vs_outfile_fd(w->out), 1)) < 0) {
+        vs_fail("%s: %s", path, vs_av_error(err));
+        goto fail;
+    }
+    vs_av_reason_clear();
+    if ((err = avformat_write_header(w->fmt, NULL)) < 0) {
+        vs_fail("%s: the %s format cannot hold this sound: %s", path, ofmt->name, vs_av_error(err));
+        goto fail;
+    }
+    return w;
+fail:
+    vs_audio_writer_abort(w);
+    return NULL;
+}
+
+int vs_audio_writer_push(vs_audio_writer *w, const float *samples, int64_t n)
+{
+    if (n < 0 || (n > 0 && !samples))
+        return vs_fail("%s: bad audio push (%lld samples)", w->path, (long long)n);
+    return vs_audio_out_push(w->audio, samples, n);
+}
+
+int vs_audio_writer_close(vs_audio_writer *w)
+{
+    if (!w)
+        return 0;
+    int err = 0;
+    if (vs_audio_out_finish(w->audio) < 0)
+        goto fail;
+    vs_av_reason_clear();
+    if ((err = av_write_trailer(w->fmt)) < 0 || (err = vs_avio_detach(w->fmt)) < 0) {
+        vs_fail("%s: cannot finish the file: %s", w->path, vs_av_error(err));
+        goto fail;
+    }
+    vs_outfile *out = w->out;
+    w->out = NULL;
+    if (vs_outfile_commit(out) < 0)
+        goto fail;
+    vs_audio_writer_abort(w); /* frees what is left; the file has its name */
+    return 0;
+fail:
+    vs_audio_writer_abort(w);
+    return -1;
 }

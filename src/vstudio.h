@@ -217,6 +217,20 @@ int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic);
 /* Returns an unused picture to the pool. Safe on NULL. */
 void vs_picture_release(vs_picture *pic);
 
+/* ---- sound files (encode_audio.c): interleaved float samples to a sound file ----
+ * The codec follows the extension unless given: .wav 16-bit PCM, .flac
+ * FLAC, .mp3 MP3 (libmp3lame), .m4a/.aac AAC, .opus/.ogg/.mka Opus (48 kHz
+ * only). Written to a private temporary renamed to path at close (nothing
+ * on failure or abort), the exact samples pushed. One thread at a time. */
+typedef struct vs_audio_writer vs_audio_writer;
+/* codec NULL: by extension; bit_rate 0: the codec's default. */
+vs_audio_writer *vs_audio_writer_open(const char *path, int rate, int channels, const char *codec,
+                                      int64_t bit_rate);
+int vs_audio_writer_push(vs_audio_writer *w, const float *samples, int64_t n);
+/* Finishes, renames and frees (also on failure). */
+int vs_audio_writer_close(vs_audio_writer *w);
+void vs_audio_writer_abort(vs_audio_writer *w);
+
 /* ---- render engine (render.c): a script's clip on every core ----
  * Every worker thread loads `script` into its own Lua state and takes the
  * clip it returns (or passes to vs.render). The first load is the script's
@@ -375,8 +389,10 @@ vs_decoder *vs_decoder_open_shared(const char *path, int threads);
  * padding removed, as the file's edit list or skip data says), and a
  * corrupt or cut stream fails there, naming the file and the time ("has no
  * audio stream" for a file without one). Reads are random access and
- * sample-exact (sample i is the i-th of a decode from the start) through a
- * cache of a few blocks: memory does not grow with the file. One source is
+ * sample-exact (sample i is the i-th of a decode from the start; after a
+ * seek, codecs that synthesize noise, as AAC's PNS, draw other noise:
+ * about -80 dB) through a cache of a few blocks: memory does not grow
+ * with the file. One source is
  * used by one thread at a time; different sources are independent. */
 typedef struct vs_audio_source vs_audio_source;
 vs_audio_source *vs_audio_source_open(const char *path, int rate, int channels);

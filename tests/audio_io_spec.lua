@@ -102,3 +102,148 @@ describe('probe with sound', function()
     assert.matches('audio_samples', (helper.sh('sqlite3 ' .. q(db) .. ' .schema')))
   end)
 end)
+
+-- Sound of path decoded by vstudio (vs_audio_source, checked against ffmpeg
+-- in test_audio_source): an FFI array of stereo floats and the sample count.
+local function decode(path)
+  local src = C.vs_audio_source_open(path, 48000, 2)
+  assert(src ~= nil, ffi.string(C.vs_last_error()))
+  local n = tonumber(C.vs_audio_source_length(src))
+  local buf = ffi.new('float[?]', 2 * n)
+  assert(C.vs_audio_source_read(src, 0, n, buf) == 0)
+  C.vs_audio_source_close(src)
+  return buf, n
+end
+
+-- RMS of x (channel 0, samples a..b-1) against a sine of freq and amplitude
+-- amp, shifted by lag samples.
+local function tone_error(x, a, b, freq, amp, lag)
+  local sum = 0
+  for i = a, b - 1 do sum = sum + (x[2 * i] - amp * math.sin(2 * math.pi * freq * (i + (lag or 0)) / 48000)) ^ 2 end
+  return math.sqrt(sum / (b - a))
+end
+
+local function peak(x, a, b)
+  local m = 0
+  for i = a, b - 1 do m = math.max(m, math.abs(x[2 * i])) end
+  return m
+end
+
+describe('convert --audio', function()
+  local frames, sounds
+  setup(function()
+    frames = dir .. '/shots'
+    sounds = dir .. '/sounds'
+    helper.sh('mkdir -p ' .. q(frames .. '/a') .. ' ' .. q(frames .. '/b') .. ' ' .. q(sounds))
+    for _, shot in ipairs{ 'a', 'b' } do
+      ffmpeg('-f lavfi -i testsrc=size=64x48:rate=30 -frames:v 30 ' .. q(frames .. '/' .. shot .. '/f%04d.png'))
+    end
+    ffmpeg('-f lavfi -i sine=frequency=440:duration=2:sample_rate=48000 -af volume=0.5 ' .. q(dir .. '/long.wav'))
+    ffmpeg('-f lavfi -i sine=frequency=440:duration=0.5:sample_rate=48000 -af volume=0.5 ' .. q(dir .. '/short.wav'))
+    ffmpeg('-i ' .. q(dir .. '/long.wav') .. ' ' .. q(sounds .. '/a.flac'))
+  end)
+
+  it('cuts a longer soundtrack at the picture\'s end, and says so', function()
+    local out = dir .. '/cut.mp4'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' convert ' .. q(frames .. '/a') .. ' -o ' .. q(out) ..
+      ' --audio ' .. q(dir .. '/long.wav'))
+    assert.are.equal(0, rc, err)
+    assert.matches('long.wav is 2.000 s, the picture 1.000 s: cut at the picture\'s end', err, 1, true)
+    assert.are.equal('aac', helper.ffprobe_stream(out, 'a:0').codec_name)
+    local x, n = decode(out)
+    assert.are.equal(48000, n)
+    -- the soundtrack's own first second, to the sample: lavfi's sine is 1/8 full scale, halved
+    assert.is_true(tone_error(x, 2048, 46000, 440, 0.0625) < 0.01)
+    local e = tone_error(x, 2048, 46000, 440, 0.0625)
+    assert.is_true(e < tone_error(x, 2048, 46000, 440, 0.0625, 1) and e < tone_error(x, 2048, 46000, 440, 0.0625, -1))
+  end)
+
+  it('pads a shorter soundtrack with silence to the picture\'s end', function()
+    local out = dir .. '/padded.mp4'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' convert ' .. q(frames .. '/a') .. ' -o ' .. q(out) ..
+      ' --audio ' .. q(dir .. '/short.wav'))
+    assert.are.equal(0, rc, err)
+    assert.matches('padded with silence to its end', err, 1, true)
+    local x, n = decode(out)
+    assert.are.equal(48000, n)
+    assert.is_true(peak(x, 2000, 22000) > 0.05)
+    assert.is_true(peak(x, 26000, 48000) < 0.01)
+  end)
+
+  it('gives each folder of a batch the soundtrack named like it, and resumes', function()
+    local outdir = dir .. '/videos/'
+    local cmd = q(helper.bin) .. ' convert ' .. q(frames .. '/*') .. ' -o ' .. q(outdir) .. ' --audio ' .. q(sounds)
+    local _, err, rc = helper.sh(cmd)
+    assert.are.equal(0, rc, err)
+    assert.matches('shots/b/?: note: no soundtrack named like it', err)
+    assert.are.equal('aac', helper.ffprobe_stream(outdir .. 'a.mp4', 'a:0').codec_name)
+    assert.is_nil(vs.probe(outdir .. 'b.mp4').audio)
+    -- a rerun is up to date; another soundtrack is another video
+    _, err, rc = helper.sh(cmd)
+    assert.are.equal(0, rc, err)
+    assert.matches('0 converted, 2 up to date', err, 1, true)
+    ffmpeg('-i ' .. q(dir .. '/short.wav') .. ' ' .. q(sounds .. '/a.flac'))
+    _, err, rc = helper.sh(cmd)
+    assert.are.equal(0, rc, err)
+    assert.matches('1 converted, 1 up to date', err, 1, true)
+  end)
+
+  it('refuses a soundtrack without sound, writing nothing', function()
+    local out = dir .. '/none.mp4'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' convert ' .. q(frames .. '/a') .. ' -o ' .. q(out) ..
+      ' --audio ' .. q(dir .. '/mute.mp4'))
+    assert.are.equal(1, rc)
+    assert.matches('mute.mp4: has no audio stream', err, 1, true)
+    assert.is_false(helper.exists(out))
+    _, err, rc = helper.sh(q(helper.bin) .. ' convert ' .. q(frames .. '/a') .. ' -o ' .. q(out) ..
+      ' --audio ' .. q(dir .. '/nonesuch.wav'))
+    assert.are.equal(1, rc)
+    assert.matches('nonesuch.wav: no such file', err, 1, true)
+  end)
+end)
+
+describe('extract --audio', function()
+  it('writes the video\'s sound to a WAV, exactly the decoded samples', function()
+    local out = dir .. '/sound.wav'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' extract ' .. q(dir .. '/av.mp4') .. ' --audio ' .. q(out))
+    assert.are.equal(0, rc, err)
+    assert.matches('wrote 96000 samples (2.000 s, 48000 Hz, 2 channels)', err, 1, true)
+    local s = helper.ffprobe_stream(out, 'a:0')
+    assert.are.equal('pcm_s16le', s.codec_name)
+    -- ffmpeg's decode of the WAV against vstudio's of the MP4: 16-bit rounding apart
+    local want, n = decode(dir .. '/av.mp4')
+    local got, m = pcm(out)
+    assert.are.equal(n, m)
+    local worst = 0
+    for i = 0, 2 * n - 1 do worst = math.max(worst, math.abs(got[i] - want[i])) end
+    assert.is_true(worst <= 1 / 32768 + 1e-7, 'differs by ' .. worst)
+  end)
+
+  it('writes the sound of --frames A:B only, in the format of the extension', function()
+    local out = dir .. '/part.flac'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' extract ' .. q(dir .. '/av.mp4') .. ' --frames 25:50 --audio ' ..
+      q(out) .. ' ' .. q(dir .. '/frames'))
+    assert.are.equal(0, rc, err)
+    assert.are.equal('flac', helper.ffprobe_stream(out, 'a:0').codec_name)
+    assert.is_true(helper.exists(dir .. '/frames/000025.png'))
+    -- frames 25..49 at 25 fps: samples 48000..95999 (read after a seek: AAC's noise
+    -- substitution draws other random noise there, about -80 dB; the tone is the same)
+    local want = decode(dir .. '/av.mp4')
+    local got, m = pcm(out)
+    assert.are.equal(48000, m)
+    local worst = 0
+    for i = 0, 2 * m - 1 do worst = math.max(worst, math.abs(got[i] - want[2 * 48000 + i])) end
+    assert.is_true(worst < 3e-4, 'differs by ' .. worst)
+  end)
+
+  it('refuses a video without sound, writing nothing', function()
+    local out = dir .. '/none.wav'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' extract ' .. q(dir .. '/mute.mp4') .. ' --audio ' .. q(out))
+    assert.are.equal(1, rc)
+    assert.matches('mute.mp4: has no audio stream', err, 1, true)
+    assert.is_false(helper.exists(out))
+    _, err, rc = helper.sh(q(helper.bin) .. ' extract ' .. q(dir .. '/av.mp4') .. ' --audio ' .. q(dir .. '/x.txt'))
+    assert.are.equal(1, rc)
+    assert.matches('x.txt: cannot tell a sound format from the name', err, 1, true)
+  end)
+end)
