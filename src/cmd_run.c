@@ -174,7 +174,9 @@ int vs_cmd_run(int argc, char **argv)
                  "several outputs from one pass. Default: SCRIPT.mp4,\n"
                  "not replaced when it exists unless --force. Images are\n"
                  "named by clip frame (--frames 20:25: 000020..000024);\n"
-                 "a folder holding another render's frames is refused"},
+                 "a folder holding another render's frames is refused;\n"
+                 "a sound file (.wav .flac .mp3 .m4a .opus .ogg) gets\n"
+                 "the clip's sound alone (no picture is drawn when all are)"},
         {"--format", NULL, VS_CLI_CALL(set_format, &outs), .arg = "F",
          .help = "mp4 mkv webm mov avi y4m raw png jpg, for the -o before it\n"
                  "(or for every output without its own when given first)"},

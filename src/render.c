@@ -114,8 +114,11 @@ struct engine {
      * after that frame's pictures, from a Lua state of its own (the graph's fill and gain
      * functions run there, never in a worker). */
     int audio_rate, audio_channels; /* 0: nothing carries sound */
-    int audio_outputs;    /* encoders with an audio stream */
-    int audio_on[VS_MAX_OUTPUTS];
+    int audio_outputs;    /* encoders with an audio stream, and sound files */
+    int audio_on[VS_MAX_OUTPUTS];   /* per encoder */
+    int output_of[VS_MAX_OUTPUTS];  /* the -o of each encoder */
+    vs_audio_writer *sound_files[VS_MAX_OUTPUTS]; /* -o a.wav: the sound alone */
+    int n_sound_files;
     int audio_dropped;    /* outputs that cannot carry sound (y4m, raw, images) */
     lua_State *audio_L;
     int pull_ref;         /* function(first, n, buffer) in audio_L's registry */
@@ -386,12 +389,45 @@ static void *worker_main(void *arg)
 
 static int uses_codec(const char *path, const char *format);
 
+/* An output named like a sound file (a.wav, a.flac, ...) gets the clip's sound alone. */
+static int is_sound_file(const char *path, const char *format)
+{
+    static const char *sound[] = {"wav", "flac", "mp3", "m4a", "aac", "opus", "ogg", "mka"};
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (format || !dot || (slash && slash > dot))
+        return 0;
+    for (size_t i = 0; i < sizeof sound / sizeof *sound; i++)
+        if (strcasecmp(dot + 1, sound[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int open_sound_file(struct engine *e, const char *path)
+{
+    const vs_render_options *o = e->opts;
+    if (!e->audio_rate)
+        return vs_fail("%s: the clip has no sound to write%s", path, o->no_audio ? " (--no-audio)" : "");
+    vs_audio_writer *w = vs_audio_writer_open(path, e->audio_rate, e->audio_channels, o->encoder.audio_codec,
+                                              o->encoder.audio_bit_rate);
+    if (!w)
+        return -1;
+    e->sound_files[e->n_sound_files++] = w;
+    e->audio_outputs++;
+    return 0;
+}
+
 static int open_outputs(struct engine *e)
 {
     const vs_render_options *o = e->opts;
     if (o->n_outputs < 1 || o->n_outputs > VS_MAX_OUTPUTS)
         return vs_fail("between 1 and %d outputs, got %d", VS_MAX_OUTPUTS, o->n_outputs);
     for (int i = 0; i < o->n_outputs; i++) {
+        if (is_sound_file(o->outputs[i], o->formats ? o->formats[i] : NULL)) {
+            if (open_sound_file(e, o->outputs[i]) < 0)
+                return -1;
+            continue;
+        }
+        int k = e->n_encoders;
         vs_encoder_options eo = o->encoder;
         eo.fps_num = e->clip.fps_num;
         eo.fps_den = e->clip.fps_den;
@@ -413,15 +449,16 @@ static int open_outputs(struct engine *e)
             eo.audio_channels = e->audio_channels;
             /* a piece (segment_total > 0) gets flac from the encoder unless a codec was asked for:
              * its exact samples, losslessly, for concat to join and encode once */
-            e->audio_on[i] = 1;
+            e->audio_on[k] = 1;
             e->audio_outputs++;
         } else if (e->audio_rate) {
             e->audio_dropped++;
         }
-        e->encoders[i] = vs_encoder_open(o->outputs[i], e->clip.width, e->clip.height, &eo);
-        if (!e->encoders[i])
+        e->encoders[k] = vs_encoder_open(o->outputs[i], e->clip.width, e->clip.height, &eo);
+        if (!e->encoders[k])
             return -1;
-        e->n_encoders = i + 1;
+        e->output_of[k] = i;
+        e->n_encoders = k + 1;
     }
     return 0;
 }
@@ -492,7 +529,26 @@ static int push_sound(struct engine *e, int64_t k)
     for (int i = 0; i < e->n_encoders; i++)
         if (e->audio_on[i] && vs_encoder_push_audio(e->encoders[i], buf, n) < 0)
             return -1;
+    for (int i = 0; i < e->n_sound_files; i++)
+        if (vs_audio_writer_push(e->sound_files[i], buf, n) < 0)
+            return -1;
     return 0;
+}
+
+/* Only sound files to write: no picture is drawn, the sound is pulled frame by frame. */
+static void write_sound_only(struct engine *e, vs_progress *progress)
+{
+    if (open_sound(e) < 0) {
+        fail_frame(e, -1, vs_last_error());
+        return;
+    }
+    for (int64_t k = e->first; k < e->end && !atomic_load(e->signalled); k++) {
+        if (push_sound(e, k) < 0) {
+            fail_frame(e, -1, vs_last_error());
+            return;
+        }
+        vs_progress_update(progress, k + 1 - e->first);
+    }
 }
 
 /* Removes what the outputs wrote; their memory goes with the engine, as
@@ -501,6 +557,10 @@ static void abort_outputs(struct engine *e)
 {
     for (int i = 0; i < e->n_encoders; i++)
         vs_encoder_discard(e->encoders[i]);
+    for (int i = 0; i < e->n_sound_files; i++) {
+        vs_audio_writer_abort(e->sound_files[i]);
+        e->sound_files[i] = NULL;
+    }
 }
 
 /* Joins the workers, giving stuck ones (a JIT loop ignores the hook) a
@@ -570,20 +630,23 @@ static void print_sound_summary(const struct engine *e)
                 (double)n / e->audio_rate, e->audio_rate, e->audio_channels, e->audio_channels == 1 ? "" : "s");
         if (o->encoder.audio_codec)
             fprintf(stderr, ", %s", o->encoder.audio_codec);
-        else if (o->segment_count > 0 || o->first > 0 || o->end >= 0)
-            fprintf(stderr, ", flac (a piece: lossless, for vstudio concat)");
+        for (int i = 0, n = 0; i < o->n_outputs; i++)
+            if (is_sound_file(o->outputs[i], o->formats ? o->formats[i] : NULL))
+                fprintf(stderr, "%s%s", n++ ? ", " : " -> ", o->outputs[i]);
         fprintf(stderr, "\n");
     }
     if (e->audio_dropped) {
         fprintf(stderr, "vstudio: run: note: the clip has sound, but");
-        for (int i = 0, n = 0; i < o->n_outputs; i++)
+        for (int i = 0, n = 0; i < e->n_encoders; i++) {
+            const char *out = o->outputs[e->output_of[i]];
             if (!e->audio_on[i])
-                fprintf(stderr, "%s%s", n++ ? ", " : " ", strcmp(o->outputs[i], "-") == 0 ? "stdout" : o->outputs[i]);
+                fprintf(stderr, "%s%s", n++ ? ", " : " ", strcmp(out, "-") == 0 ? "stdout" : out);
+        }
         fprintf(stderr, " carr%s none (y4m, raw and image sequences hold no sound; write an .mp4, .mkv or "
                         ".webm for it)\n", e->audio_dropped == 1 ? "ies" : "y");
-    }
-    else if (e->clip.has_audio && o->no_audio)
+    } else if (e->clip.has_audio && o->no_audio) {
         fprintf(stderr, "vstudio: run: sound: left out (--no-audio)\n");
+    }
 }
 
 /* Where the time went. The encoding thread either waits for the next frame
@@ -956,6 +1019,12 @@ static int close_outputs(struct engine *e)
         if (vs_encoder_close(enc) < 0)
             return -1;
     }
+    for (int i = 0; i < e->n_sound_files; i++) {
+        vs_audio_writer *w = e->sound_files[i];
+        e->sound_files[i] = NULL;
+        if (vs_audio_writer_close(w) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -975,20 +1044,26 @@ static int run_engine(struct engine *e)
     rc = prepare_outputs(e);
     if (rc < 0)
         goto fail;
-    rc = create_window(e);
-    if (rc < 0)
-        goto fail;
-
     double start = vs_now(), cpu_start = process_cpu();
-    progress = vs_progress_start("frames", e->end - e->first, o->progress);
-    start_workers(e);
-    encode_in_order(e, progress);
+    if (e->n_encoders == 0) {
+        progress = vs_progress_start("frames", e->end - e->first, o->progress);
+        write_sound_only(e, progress);
+    } else {
+        rc = create_window(e);
+        if (rc < 0)
+            goto fail;
+        progress = vs_progress_start("frames", e->end - e->first, o->progress);
+        start_workers(e);
+        encode_in_order(e, progress);
+    }
     vs_progress_finish(progress);
     progress = NULL;
     rc = close_outputs(e);
     if (rc != 0) /* -1, or 130/143 after a signal */
         goto fail;
-    if (o->summary && o->progress != VS_PROGRESS_QUIET)
+    if (o->summary && o->progress != VS_PROGRESS_QUIET && e->n_encoders == 0)
+        print_sound_summary(e);
+    else if (o->summary && o->progress != VS_PROGRESS_QUIET)
         print_summary(e, vs_now() - start, process_cpu() - cpu_start);
     return 0;
 fail:
@@ -1008,6 +1083,8 @@ static void engine_release(struct engine *e)
         return;
     for (int i = 0; i < e->n_encoders; i++)
         vs_encoder_abort(e->encoders[i]);
+    for (int i = 0; i < e->n_sound_files; i++)
+        vs_audio_writer_abort(e->sound_files[i]);
     for (int i = 0; e->workers && i < e->max_workers; i++) {
         if (e->workers[i].L)
             lua_close(e->workers[i].L);

@@ -192,6 +192,28 @@ return c:with_audio(vs.tone{ freq = 700, duration = 2, volume = 0.5 }:fade_out(1
     for j = 0, m - 1, 3 do assert.are.equal(whole[first + j], s[j], 'sample ' .. j) end
   end)
 
+  it('writes the sound alone to a .wav beside a video, or by itself', function()
+    local script = dir .. '/wav.lua'
+    h.write_file(script, "local vs = require 'vstudio'\nreturn vs.color{ 0, 0, 0, size = { 32, 24 }, fps = 25, duration = 1 }" ..
+                         ":with_audio(vs.tone{ freq = 1000, duration = 0.5, volume = 0.5 })\n")
+    local _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -o ' .. h.q(dir .. '/alone.wav'))
+    assert.are.equal(0, rc, err)
+    assert.truthy(err:find('-> ' .. dir .. '/alone.wav', 1, true), err)
+    local s, n = pcm(dir .. '/alone.wav')
+    assert.are.equal(RATE, n)
+    assert.is_true(math.abs(s[100] - sine(1000, 0.5, 100)) < 1e-4)
+    assert.are.equal(0, s[RATE - 1])
+    _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -o ' .. h.q(dir .. '/with.flac') .. ' -o ' .. h.q(dir .. '/with.mp4'))
+    assert.are.equal(0, rc, err)
+    assert.are.equal(RATE, select(2, pcm(dir .. '/with.flac')))
+    assert.are.equal(25, h.ffprobe_frames(dir .. '/with.mp4'))
+    h.write_file(script, "local vs = require 'vstudio'\nreturn vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }\n")
+    _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -o ' .. h.q(dir .. '/none.wav'))
+    assert.are.equal(1, rc)
+    assert.truthy(err:find(dir .. '/none.wav: the clip has no sound to write', 1, true), err)
+    assert.is_false(h.exists(dir .. '/none.wav'))
+  end)
+
   it('fails naming the file for a missing sound file, and the line for a failing fill', function()
     local script = dir .. '/missing.lua'
     h.write_file(script, "local vs = require 'vstudio'\nreturn vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }" ..
