@@ -66,6 +66,11 @@ describe('sound', function()
     local ds = left(d.audio, at - 50, 100)
     for j = 0, 49 do assert.are.equal(0, ds[j + 1]) end
     for j = 50, 99 do assert_near(ds[j + 1], sine(1000, 0.5, j - 50), 1e-6, 'delayed sample ' .. j) end
+    -- with_fps and ease keep the sound as it is, to the new length
+    local wf = c:with_fps(25)
+    assert.are.equal(wf.frames * RATE / 25, wf.audio:length(RATE))
+    assert_near(left(wf.audio, 500, 1)[1], sine(1000, 0.5, 500), 1e-6, 'with_fps')
+    assert_near(left(c:ease('in_out_quad').audio, 500, 1)[1], sine(1000, 0.5, 500), 1e-6, 'ease')
   end)
 
   it('joins a sequence with each part at its first frame and crossfades over the overlap', function()

@@ -125,8 +125,8 @@ local function cut(a, first, length)
 end
 
 -- Sound placed at sample starts (functions of the rate) and summed, lasting length(rate).
-local function mix_at(parts, starts, length, like)
-  return derived(like or parts[1], length, function(r, ch)
+local function mix_at(parts, starts, length)
+  return derived(parts[1], length, function(r, ch)
     local n = #parts
     local nodes = ffi.new('vs_audio*[?]', n)
     local at = ffi.new('int64_t[?]', n)
@@ -310,14 +310,10 @@ function M.sequence(parts, total, num, den)
   local list, starts = {}, {}
   for _, p in ipairs(parts) do
     if p.audio then
-      list[#list + 1] = M.fit(p.audio, p.frames, num, den)
       local s = p.start
-      starts[#starts + 1] = function(r)
-        return frame_sample(s, r, num, den)
-      end
-      -- the part's span may differ by a sample from its own length: cut to the span
-      local fitted = list[#list]
-      list[#list] = cut(fitted, const(0), function(r)
+      starts[#starts + 1] = at_frame(s, num, den)
+      -- cut to the part's span in the sequence, which may differ by a sample from its own length
+      list[#list + 1] = cut(p.audio, const(0), function(r)
         return frame_sample(s + p.frames, r, num, den) - frame_sample(s, r, num, den)
       end)
     end
