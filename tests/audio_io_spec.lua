@@ -232,6 +232,16 @@ describe('convert --audio', function()
     assert.are.equal(1, rc)
     assert.matches('nonesuch.wav: no such file', err, 1, true)
   end)
+
+  it('leaves an unreadable soundtrack out under --skip-bad, as a bad frame', function()
+    local out = dir .. '/skipped.mp4'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' convert ' .. q(frames .. '/a') .. ' -o ' .. q(out) ..
+      ' --skip-bad --audio ' .. q(dir .. '/mute.mp4'))
+    assert.are.equal(0, rc, err)
+    assert.matches('left out .*mute.mp4: has no audio stream', err)
+    assert.is_nil(vs.probe(out).audio)
+    assert.are.equal(30, vs.probe(out).frames)
+  end)
 end)
 
 describe('extract --audio', function()
