@@ -2,8 +2,9 @@
  * audio_source.c: one file's first audio stream as interleaved float
  * samples at a chosen rate and channel count, read by sample number.
  *
- * Length. Opening decodes the whole stream once (no conversion, a few
- * milliseconds per minute of AAC) and counts what the decoder delivers:
+ * Length. Opening decodes the whole stream once (no conversion: about
+ * 30 ms of CPU per minute of stereo AAC, half a sequential read) and
+ * counts what the decoder delivers:
  * libavcodec applies the skip and discard side data the demuxers attach
  * (AAC priming, Opus pre-skip, Matroska's discard padding), and for MP4/MOV,
  * whose edit list ends the stream before the last frame's padding (a

@@ -34,6 +34,8 @@
  * ends with the picture, cut there or padded with silence (the folder's
  * note says which), and frames left out under --skip-bad take no sound.
  * The soundtrack's name, size and mtime are part of the resume digest.
+ * Under --skip-bad a soundtrack that cannot be read is left out and listed
+ * like a bad frame; the folder converts without sound.
  *
  * vs_convert_batch is its steps: plan_jobs (the resume check per folder,
  * the pending ones queued), print_plan for a dry run, else run_jobs (the
@@ -590,10 +592,16 @@ static int open_folder_encoder(struct pipeline *p)
     eo.comment = comment;
     if (j->audio) {
         p->sound = vs_audio_source_open(j->audio, SOUND_RATE, SOUND_CHANNELS);
+        /* --skip-bad: a soundtrack that cannot be read is left out like a bad frame */
+        char *why = !p->sound && o->skip_bad ? strdup(vs_last_error()) : NULL;
+        if (why)
+            add_bad(j, why);
         int64_t per_frame = (int64_t)SOUND_RATE * o->fps_den / o->fps_num + 2;
-        if (!p->sound || !(p->sound_buf = malloc((size_t)per_frame * SOUND_CHANNELS * sizeof *p->sound_buf)))
-            return job_fail(j, "%s", p->sound ? "out of memory" : vs_last_error());
-        eo.audio_rate = SOUND_RATE;
+        if (p->sound && !(p->sound_buf = malloc((size_t)per_frame * SOUND_CHANNELS * sizeof *p->sound_buf)))
+            return job_fail(j, "out of memory");
+        if (!p->sound && !why)
+            return job_fail(j, "%s", vs_last_error());
+        eo.audio_rate = p->sound ? SOUND_RATE : 0;
         eo.audio_channels = SOUND_CHANNELS;
     }
     p->enc = vs_encoder_open(j->out, j->width, j->height, &eo);

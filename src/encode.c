@@ -13,7 +13,10 @@
  * open_codec, write_lav_header; encode_lav sends a picture and writes the
  * packets it gives, and vs_encoder_close drains the codec with a NULL
  * frame before the trailer. Everything lives in the vs_encoder, so one
- * path (vs_encoder_abort) undoes whatever step failed.
+ * path (vs_encoder_abort) undoes whatever step failed. A video file may
+ * carry sound: encode_audio.c adds its stream to the same muxer before the
+ * header, vs_encoder_push_audio feeds it and close drains it after the
+ * picture's codec.
  *
  * Files are written to a private temporary (outfile.h) that libavformat
  * reaches through an AVIOContext on our descriptor, never by name, and

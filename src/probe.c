@@ -343,6 +343,19 @@ static void fill_audio_info(AVFormatContext *fmt, vs_probe_info *info)
         info->audio_samples = av_rescale_q(st->duration, st->time_base, (AVRational){1, info->audio_rate});
 }
 
+/* The containers whose audio packets add up to what a decoder delivers
+ * (checked against decoding: WAV, FLAC, MP3, Matroska/WebM with their
+ * skip data and Opus's initial padding). Ogg's granules are not: its
+ * count stays unknown, as in AVI and MPEG-TS. */
+static int packets_count_audio(const AVFormatContext *fmt)
+{
+    static const char *const exact[] = {"wav", "flac", "mp3", "matroska,webm"};
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+        if (strcmp(fmt->iformat->name, exact[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Adds an audio packet's samples to *samples: its duration less the
  * samples the decoder skips (priming as skip data, else the stream's
  * initial padding, which the Opus decoder skips by itself; padding at the
@@ -456,7 +469,7 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
     fill_info(fmt, s, path, info);
     fill_audio_info(fmt, info);
     int a = audio_stream(fmt);
-    int count_audio = a >= 0 && info->audio_samples < 0;
+    int count_audio = a >= 0 && info->audio_samples < 0 && packets_count_audio(fmt);
     int64_t audio_samples = 0, audio_packets = 0;
     AVPacket *pkt = NULL;
     entry *e = NULL;
@@ -600,4 +613,51 @@ int vs_probe_index(const char *path, int use_cache, vs_probe_info *info, vs_inde
 int vs_probe(const char *path, int use_cache, vs_probe_info *info)
 {
     return vs_probe_index(path, use_cache, info, NULL, VS_INDEX_NONE);
+}
+
+/* An audio-only file: the container and the first audio stream, its
+ * exact count from the packets (demuxed, not decoded). Not cached: the
+ * cache's rows are videos. */
+static int probe_sound_only(const char *path, vs_probe_info *info)
+{
+    AVFormatContext *fmt = NULL;
+    if (vs_probe_open_media(path, "audio", &fmt, NULL) < 0)
+        return -1;
+    memset(info, 0, sizeof *info);
+    container_name(info->container, sizeof info->container, fmt->iformat->name, path);
+    fill_audio_info(fmt, info);
+    int a = audio_stream(fmt);
+    AVPacket *pkt = a >= 0 && info->audio_samples < 0 && packets_count_audio(fmt) ? av_packet_alloc() : NULL;
+    if (pkt) {
+        for (unsigned i = 0; i < fmt->nb_streams; i++)
+            if ((int)i != a)
+                fmt->streams[i]->discard = AVDISCARD_ALL;
+        int64_t samples = 0, packets = 0;
+        while (av_read_frame(fmt, pkt) >= 0) {
+            if (pkt->stream_index == a && !(pkt->flags & AV_PKT_FLAG_DISCARD))
+                add_audio_packet(pkt, fmt->streams[a], packets++ == 0, &samples);
+            av_packet_unref(pkt);
+        }
+        if (samples > 0 && info->audio_rate > 0) {
+            info->audio_samples = samples;
+            info->audio_duration = (double)samples / info->audio_rate;
+        }
+        av_packet_free(&pkt);
+    }
+    vs_probe_close_input(&fmt);
+    return a < 0 ? vs_fail("%s: has no audio stream", path) : 0;
+}
+
+int vs_probe_audio(const char *path, int use_cache, vs_probe_info *info)
+{
+    if (!path || !info)
+        return vs_fail("probe: path and info are required");
+    /* a video (cached as such), else a file of sound alone */
+    if (vs_probe(path, use_cache, info) == 0)
+        return info->audio_streams > 0 ? 0 : vs_fail("%s: has no audio stream", path);
+    char why[512];
+    snprintf(why, sizeof why, "%s", vs_last_error());
+    if (!strstr(why, "no video stream"))
+        return vs_fail("%s", why);
+    return probe_sound_only(path, info);
 }

@@ -349,6 +349,11 @@ typedef struct vs_probe_info {
 } vs_probe_info;
 /* use_cache: 1 to read/write the SQLite probe cache, 0 to bypass it. */
 int vs_probe(const char *path, int use_cache, vs_probe_info *info);
+/* The sound of any file: a video as vs_probe (cached), or a file of sound
+ * alone (wav, flac, mp3, m4a, opus; then only container and the audio_*
+ * fields are set, width 0, and the packets are demuxed for the exact
+ * count, not cached). Fails "<path>: has no audio stream" without sound. */
+int vs_probe_audio(const char *path, int use_cache, vs_probe_info *info);
 
 /* ---- decoder (decode.c): sequential and frame-exact random access to RGBA ----
  * Decoders share no mutable state: different decoders may run in different

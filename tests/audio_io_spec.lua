@@ -78,6 +78,38 @@ describe('probe with sound', function()
     end
   end)
 
+  it('probes the sound of audio-only files (vs_probe_audio), exact where the packets say it', function()
+    local files = {}
+    for _, f in ipairs{ { 'a.wav', '' }, { 'a.flac', '' }, { 'a.mp3', '' }, { 'a.mka', '-c:a libopus' },
+                        { 'a.ogg', '-c:a libopus' } } do
+      local path = dir .. '/' .. f[1]
+      ffmpeg('-f lavfi -i sine=frequency=440:duration=1.5:sample_rate=44100 ' .. f[2] .. ' ' .. q(path))
+      files[#files + 1] = path
+    end
+    for _, path in ipairs(files) do
+      local info = ffi.new('vs_probe_info')
+      assert.are.equal(0, C.vs_probe_audio(path, 1, info), ffi.string(C.vs_last_error()))
+      local want = helper.ffprobe_stream(path, 'a:0')
+      assert.are.equal(want.sample_rate, info.audio_rate, path)
+      assert.are.equal(want.channels, info.audio_channels)
+      assert.are.equal(0, info.width)
+      assert.is_true(math.abs(info.audio_duration - 1.5) < 0.03, path .. ': ' .. info.audio_duration)
+      if path:match('%.ogg$') then
+        assert.are.equal(-1, tonumber(info.audio_samples)) -- Ogg's granules: not counted
+      else
+        local src = C.vs_audio_source_open(path, info.audio_rate, 1)
+        assert.are.equal(tonumber(C.vs_audio_source_length(src)), tonumber(info.audio_samples), path)
+        C.vs_audio_source_close(src)
+      end
+    end
+    local info = ffi.new('vs_probe_info')
+    assert.are.equal(0, C.vs_probe_audio(dir .. '/av.mp4', 1, info))
+    assert.are.equal(64, info.width)
+    assert.are.equal(96000, tonumber(info.audio_samples))
+    assert.are.equal(-1, C.vs_probe_audio(dir .. '/mute.mp4', 1, info))
+    assert.matches('mute.mp4: has no audio stream', ffi.string(C.vs_last_error()), 1, true)
+  end)
+
   it('probes again a file whose cache row has the schema before sound', function()
     local c = helper.tmpdir() .. '/xdg'
     local db = c .. '/vstudio/probe.db'
@@ -199,6 +231,16 @@ describe('convert --audio', function()
       ' --audio ' .. q(dir .. '/nonesuch.wav'))
     assert.are.equal(1, rc)
     assert.matches('nonesuch.wav: no such file', err, 1, true)
+  end)
+
+  it('leaves an unreadable soundtrack out under --skip-bad, as a bad frame', function()
+    local out = dir .. '/skipped.mp4'
+    local _, err, rc = helper.sh(q(helper.bin) .. ' convert ' .. q(frames .. '/a') .. ' -o ' .. q(out) ..
+      ' --skip-bad --audio ' .. q(dir .. '/mute.mp4'))
+    assert.are.equal(0, rc, err)
+    assert.matches('left out .*mute.mp4: has no audio stream', err)
+    assert.is_nil(vs.probe(out).audio)
+    assert.are.equal(30, vs.probe(out).frames)
   end)
 end)
 
