@@ -418,21 +418,15 @@ tempo = function(a, k, length)
   end)
 end
 
--- Rate, channels and duration of a file's first audio stream: from the probe cache for a file
--- with a picture; an audio-only file is opened at 48 kHz (decoded once to count it).
+-- Rate, channels and duration of a file's first audio stream, from the probe (cached for videos;
+-- a sound file's packets are counted, nothing is decoded).
 local function probe_audio(path, what, info)
   if not info then
     info = ffi.new('vs_probe_info')
-    if C.vs_probe(path, 1, info) ~= 0 then info = nil end
+    core.check(C.vs_probe_audio(path, 1, info), what)
   end
-  if info then
-    if info.audio_streams < 1 then check.fail('%s: %s: has no audio stream', what, path) end
-    return info.audio_rate, info.audio_channels, info.audio_duration
-  end
-  local node = core.check(C.vs_audio_file(path, DEFAULT_RATE, DEFAULT_CHANNELS), what)
-  local n = tonumber(C.vs_audio_length(node))
-  C.vs_audio_free(node)
-  return DEFAULT_RATE, DEFAULT_CHANNELS, n / DEFAULT_RATE
+  if info.audio_streams < 1 then check.fail('%s: %s: has no audio stream', what, path) end
+  return info.audio_rate, info.audio_channels, info.audio_duration
 end
 
 -- A file's first audio stream, decoded only when the sound is read, in the state that reads it.
