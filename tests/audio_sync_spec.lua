@@ -264,3 +264,28 @@ describe('vs.write with sound', function()
                      'vstudio: write: ' .. dir .. '/q.mp4: push_audio needs an audio stream: give audio_rate = 48000 (or audio =) to vs.write')
   end)
 end)
+
+describe('vs.render with sound', function()
+  local dir
+  setup(function() dir = h.tmpdir() end)
+  teardown(h.cleanup)
+
+  local LUAJIT = (os.getenv('LD_PRELOAD') and 'LD_PRELOAD=' .. h.q(os.getenv('LD_PRELOAD')) .. ' ' or '') .. 'luajit'
+  local LUA_PATH = os.getenv('PWD') .. '/lua/?.lua;' .. os.getenv('PWD') .. '/lua/?/init.lua;;'
+
+  it('takes audio_codec, audio_rate and no_audio', function()
+    local script = dir .. '/r.lua'
+    h.write_file(script, ([[
+local vs = require 'vstudio'
+local c = vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }:with_audio(vs.tone{ freq = 500 })
+vs.render(c, { out = '%s/r.mkv', audio_codec = 'flac', audio_rate = 24000, quiet = true })
+vs.render(c, { out = '%s/n.mp4', no_audio = true, quiet = true })
+]]):format(dir, dir))
+    local _, err, rc = h.sh('LUA_PATH=' .. h.q(LUA_PATH) .. ' ' .. LUAJIT .. ' ' .. h.q(script))
+    assert.are.equal(0, rc, err)
+    local out = h.sh('ffprobe -v error -show_entries stream=codec_name,sample_rate -of csv=p=0 ' .. h.q(dir .. '/r.mkv'))
+    assert.truthy(out:find('flac,24000', 1, true), out)
+    out = h.sh('ffprobe -v error -show_entries stream=codec_type -of csv=p=0 ' .. h.q(dir .. '/n.mp4'))
+    assert.are.equal('video', (out:gsub('%s+$', '')))
+  end)
+end)
