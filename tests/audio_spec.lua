@@ -143,6 +143,8 @@ describe('sound', function()
     assert.is_nil(c:mute().audio)
     assert.is_nil(c:mute():trim(0, 1).audio)
     assert.is_nil(black(1).audio)
+    local drawn = vs.clip{ size = { 8, 8 }, duration = 1, draw = function() end, audio = tone }
+    assert.are.equal(RATE, drawn.audio:length(RATE))
   end)
 
   it('fills from a Lua function in blocks, resampled and spread to every channel', function()

@@ -650,9 +650,12 @@ function M.install(vs)
     if type(spec.draw) ~= 'function' then check.fail('clip: draw must be a function(frame, t)') end
     local frames = duration_frames(spec.duration, num, den, 'clip')
     local draw = spec.draw
-    return new_clip(spec.size, num, den, frames, function(self, k, frame)
+    local c = new_clip(spec.size, num, den, frames, function(self, k, frame)
       draw(frame, self:time_of(k))
     end)
+    -- audio = a sound for it, as clip:with_audio(a)
+    if spec.audio ~= nil then c.audio = sound.fit(sound.check_audio(spec.audio, 'clip: audio'), frames, num, den) end
+    return c
   end
 
   -- A clip of one colour: vs.color{r, g, b[, a], size=, duration=, fps=}.
