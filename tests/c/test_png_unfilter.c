@@ -1,7 +1,9 @@
 /* test_png_unfilter.c: every unfilter level gives the bytes of the PNG
  * specification's own definition (written out again here, independently of
  * png_unfilter.c), for every filter type, 1..8 bytes per pixel, random rows
- * and widths that are and are not multiples of the vector size. Rows are
+ * and widths that are and are not multiples of the vector size; the same
+ * for two rows at once (vs_png_unfilter_pair: the two-row Paeth kernel and
+ * every other pair of types). Rows are
  * allocated at their exact size so a sanitizer build sees any read or
  * write past a row's end. */
 #include <stdint.h>
@@ -67,6 +69,31 @@ static int same_as_reference(vs_unfilter_level level, size_t n, int bpp, int typ
     return ok;
 }
 
+/* Two consecutive rows through vs_png_unfilter_pair_at: next's "above" is row. */
+static int pair_same_as_reference(vs_unfilter_level level, size_t n, int bpp, int type, int next_type, int style)
+{
+    uint8_t *prev = malloc(n), *want = malloc(2 * n), *row = malloc(n), *next = malloc(n);
+    int ok = prev && want && row && next;
+    if (ok) {
+        fill(prev, n, style);
+        fill(want, 2 * n, style);
+        memcpy(row, want, n);
+        memcpy(next, want + n, n);
+        reference(want, prev, n, (size_t)bpp, type);
+        reference(want + n, want, n, (size_t)bpp, next_type);
+        ok = vs_png_unfilter_pair_at(level, row, next, prev, n, bpp, type, next_type) == 0 &&
+             !memcmp(want, row, n) && !memcmp(want + n, next, n);
+        if (!ok)
+            printf("# pair: level %d types %d %d bpp %d n %zu style %d differ\n", level, type, next_type, bpp, n,
+                   style);
+    }
+    free(prev);
+    free(want);
+    free(row);
+    free(next);
+    return ok;
+}
+
 int main(void)
 {
     vs_unfilter_level best = vs_png_unfilter_best();
@@ -86,6 +113,20 @@ int main(void)
                 printf("# level %d type %d bpp %d\n", level, type, bpp);
                 CHECK(ok);
             }
+        }
+    }
+    for (vs_unfilter_level level = VS_UNFILTER_BEST; level <= VS_UNFILTER_SSSE3; level++) {
+        for (int bpp = 1; bpp <= 8; bpp++) {
+            int ok = 1;
+            for (int type = 0; type <= 4; type++)
+                for (int next_type = 0; next_type <= 4; next_type++)
+                    for (size_t k = 0; k < sizeof widths / sizeof *widths; k++)
+                        ok &= pair_same_as_reference(level, widths[k] * (size_t)bpp, bpp, type, next_type,
+                                                     (int)(k % 3));
+            for (int r = 0; r < 60; r++) /* Paeth pairs at random widths */
+                ok &= pair_same_as_reference(level, 1 + rnd() % 700u, bpp, 4, 4, r % 3);
+            printf("# pairs: level %d bpp %d\n", level, bpp);
+            CHECK(ok);
         }
     }
     /* a whole image row after row, each row's output the next one's prev */
