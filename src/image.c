@@ -324,6 +324,22 @@ static int chunk_crc_bad(const uint8_t *chunk, uint32_t n)
 #endif
 }
 
+/* 0 for a chunk libpng refuses, so that the fast path declines it and a
+ * file gets one verdict: a type that is not four letters, an unknown
+ * critical chunk (or a second IHDR), a chunk longer than libpng's limits
+ * (8000000 bytes, or for IDAT what the image could need). */
+static int chunk_libpng_reads(const uint8_t *type, uint32_t n, uint64_t idat_limit)
+{
+    for (int k = 0; k < 4; k++)
+        if (!((type[k] >= 'A' && type[k] <= 'Z') || (type[k] >= 'a' && type[k] <= 'z')))
+            return 0;
+    if (!memcmp(type, "IDAT", 4))
+        return n <= idat_limit && n <= 0x7fffffffu;
+    if (!(type[0] & 0x20) && memcmp(type, "PLTE", 4) && memcmp(type, "IEND", 4))
+        return 0;
+    return n <= 8000000;
+}
+
 /* What the fast path found in a PNG it takes: the inflated, still filtered
  * rows (a filter byte, then row_n bytes each) and how to widen a row. */
 struct png_fast {
@@ -364,6 +380,9 @@ static int png_fast_open(const uint8_t *data, size_t size, vs_image_scratch *s, 
         memcpy(p->palette[i], (uint8_t[4]){0, 0, 0, 255}, 4);
     uint32_t palette_n = 0;
     /* gather the IDAT payload (one chunk is used in place) */
+    /* libpng's own bound on one IDAT chunk (png_check_chunk_length) */
+    uint64_t row_factor = p->row_n + 1, idat_limit = row_factor * p->h;
+    idat_limit += 6 + 5 * (idat_limit / (row_factor < 32566 ? row_factor : 32566) + 1);
     size_t pos = 33, idat_n = 0, idat_end = 0;
     const uint8_t *idat = NULL;
     int pieces = 0;
@@ -372,7 +391,7 @@ static int png_fast_open(const uint8_t *data, size_t size, vs_image_scratch *s, 
             return -1;
         uint32_t n = be32(data + pos);
         const uint8_t *type = data + pos + 4, *body = data + pos + 8;
-        if (n > size - pos - 12 || chunk_crc_bad(data + pos, n))
+        if (n > size - pos - 12 || chunk_crc_bad(data + pos, n) || !chunk_libpng_reads(type, n, idat_limit))
             return -1;
         if (!memcmp(type, "IDAT", 4)) {
             if (pieces && pos != idat_end)
