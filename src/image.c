@@ -41,6 +41,7 @@
 #include <fcntl.h>
 #include <libdeflate.h>
 #include <png.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,9 +84,10 @@ static int unknown_format(const char *path)
 
 /* ---- whole-file read ---- */
 
-int vs_image_read_file(const char *path, uint8_t **data, size_t *size)
+/* Reads the file into *buf (grown with realloc when *cap is short; the
+ * caller frees it either way), its length in *size. */
+static int read_file_into(const char *path, uint8_t **buf, size_t *cap, size_t *size)
 {
-    *data = NULL;
     *size = 0;
     /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer
      * before fstat can refuse it; a regular file reads the same either way. */
@@ -102,22 +104,34 @@ int vs_image_read_file(const char *path, uint8_t **data, size_t *size)
         close(fd);
         return vs_fail("%s: cannot open (%s)", path, strerror(errno));
     }
-    size_t cap = (size_t)st.st_size;
-    uint8_t *buf = malloc(cap ? cap : 1);
-    if (!buf) {
-        fclose(f);
-        return vs_fail("%s: out of memory reading %zu bytes", path, cap);
+    size_t need = (size_t)st.st_size;
+    if (need + 1 > *cap) {
+        uint8_t *grown = realloc(*buf, need + 1);
+        if (!grown) {
+            fclose(f);
+            return vs_fail("%s: out of memory reading %zu bytes", path, need);
+        }
+        *buf = grown;
+        *cap = need + 1;
     }
-    size_t got = fread(buf, 1, cap, f);
+    size_t got = fread(*buf, 1, need, f);
     int err = ferror(f);
     fclose(f);
-    if (err) {
-        free(buf);
+    if (err)
         return vs_fail("%s: read error", path);
-    }
-    *data = buf;
     *size = got;
     return 0;
+}
+
+int vs_image_read_file(const char *path, uint8_t **data, size_t *size)
+{
+    size_t cap = 0;
+    *data = NULL;
+    if (read_file_into(path, data, &cap, size) == 0)
+        return 0;
+    free(*data);
+    *data = NULL;
+    return -1;
 }
 
 /* ---- PNG ---- */
@@ -307,7 +321,7 @@ static uint8_t *grow(vs_image_scratch *s, int k, size_t need)
     return s->buf[k];
 }
 
-enum { SCRATCH_RAW, SCRATCH_IDAT, SCRATCH_ROWS }; /* vs_image_scratch.buf[] */
+enum { SCRATCH_RAW, SCRATCH_IDAT, SCRATCH_ROWS, SCRATCH_FILE }; /* vs_image_scratch.buf[] */
 
 /* A chunk whose CRC is wrong makes libpng refuse the file, so it makes the
  * fast path decline: one verdict either way. Ancillary chunks (lower-case
@@ -570,7 +584,7 @@ void vs_image_scratch_free(vs_image_scratch *s)
 {
     if (!s)
         return;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         free(s->buf[k]);
     if (s->inflater)
         libdeflate_free_decompressor(s->inflater);
@@ -740,15 +754,50 @@ static vs_frame *new_frame_target(void *ctx, int width, int height)
     return *made;
 }
 
-vs_frame *vs_image_decode(const char *path, const uint8_t *data, size_t size)
+/* vs_image_load's and vs_image_decode's buffers: one set per thread, kept
+ * from one image to the next (freed when the thread ends). Fresh ones for
+ * each 720p PNG cost more in page faults than inflating it. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void thread_scratch_free(void *s)
+{
+    vs_image_scratch_free(s);
+    free(s);
+}
+
+static void scratch_key_make(void)
+{
+    if (pthread_key_create(&scratch_key, thread_scratch_free) != 0)
+        scratch_key = (pthread_key_t)-1;
+}
+
+/* NULL when out of memory (the decode then runs without the fast path). */
+static vs_image_scratch *thread_scratch(void)
+{
+    pthread_once(&scratch_once, scratch_key_make);
+    if (scratch_key == (pthread_key_t)-1)
+        return NULL;
+    vs_image_scratch *s = pthread_getspecific(scratch_key);
+    if (!s && (s = calloc(1, sizeof *s)) && pthread_setspecific(scratch_key, s) != 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static vs_frame *decode_new(const char *path, const uint8_t *data, size_t size, vs_image_scratch *scratch)
 {
     vs_frame *made = NULL;
-    vs_image_scratch scratch = {0};
-    vs_frame *frame = vs_image_decode_to(path, data, size, new_frame_target, &made, NULL, &scratch);
-    vs_image_scratch_free(&scratch);
+    vs_frame *frame = vs_image_decode_to(path, data, size, new_frame_target, &made, NULL, scratch);
     if (!frame)
         vs_frame_free(made);
     return frame;
+}
+
+vs_frame *vs_image_decode(const char *path, const uint8_t *data, size_t size)
+{
+    return decode_new(path, data, size, thread_scratch());
 }
 
 static vs_frame *refuse_target(void *ctx, int width, int height)
@@ -791,13 +840,20 @@ vs_frame *vs_image_load(const char *path)
         return vs_fail("image path is NULL"), NULL;
     if (vs_image_format(path) == VS_IMAGE_UNKNOWN)
         return unknown_format(path), NULL;
-    uint8_t *data;
+    vs_image_scratch *s = thread_scratch();
+    if (!s) {
+        uint8_t *data;
+        size_t size;
+        if (vs_image_read_file(path, &data, &size))
+            return NULL;
+        vs_frame *frame = decode_new(path, data, size, NULL);
+        free(data);
+        return frame;
+    }
     size_t size;
-    if (vs_image_read_file(path, &data, &size))
+    if (read_file_into(path, &s->buf[SCRATCH_FILE], &s->cap[SCRATCH_FILE], &size) < 0)
         return NULL;
-    vs_frame *frame = vs_image_decode(path, data, size);
-    free(data);
-    return frame;
+    return decode_new(path, s->buf[SCRATCH_FILE], size, s);
 }
 
 /* ---- saving ---- */

@@ -38,8 +38,8 @@ typedef struct vs_image_info {
 /* Buffers a caller keeps across decodes (zero-initialise; free with
  * vs_image_scratch_free): the fast PNG path needs them, NULL disables it. */
 typedef struct vs_image_scratch {
-    uint8_t *buf[3];                      /* inflated rows, joined IDAT chunks, row buffers */
-    size_t cap[3];
+    uint8_t *buf[4];                      /* inflated rows, joined IDAT chunks, row buffers, the file */
+    size_t cap[4];
     struct libdeflate_decompressor *inflater;
 } vs_image_scratch;
 void vs_image_scratch_free(vs_image_scratch *s);
