@@ -368,9 +368,8 @@ struct png_fast {
 
 static int fast_kind(int depth, int color)
 {
-    if (depth == 8)
-        return color == 0 || color == 2 || color == 3 || color == 4 || color == 6;
-    return depth == 16 && color != 3;
+    int direct = color == 0 || color == 2 || color == 4 || color == 6; /* not palette */
+    return (depth == 8 && (direct || color == 3)) || (depth == 16 && direct);
 }
 
 /* Reads the chunks and inflates the image data: 0, or -1 to leave the file

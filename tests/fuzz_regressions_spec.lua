@@ -44,4 +44,17 @@ describe('fuzz regressions', function()
       assert.matches('bad%.png: corrupt PNG %(pHY.*invalid chunk type%)', out)
     end
   end)
+
+  it('refuses a 16-bit PNG of an unknown colour type without reading past a table', function()
+    -- fuzz_image: colour type 8 at depth 16 was taken as a fast-path kind
+    -- (an out-of-bounds read under ASan); libpng refuses it
+    local dir = h.tmpdir()
+    require('vstudio').frame(16, 12):fill(1, 2, 3):save(dir .. '/ok.png')
+    local data = h.read_file(dir .. '/ok.png')
+    local ihdr = 'IHDR' .. data:sub(17, 24) .. string.char(16, 8) .. data:sub(27, 29)
+    h.write_file(dir .. '/bad.png', data:sub(1, 12) .. ihdr .. h.be32(h.crc32(ihdr)) .. data:sub(34))
+    local ok, err = pcall(require('vstudio').load, dir .. '/bad.png')
+    assert.is_false(ok)
+    assert.matches('bad%.png: corrupt PNG', err)
+  end)
 end)
