@@ -26,7 +26,11 @@
  * altogether: turbojpeg decodes them to YCbCr planes straight into the
  * encoder's picture, and one fixed-point pass maps JPEG's full-range BT.601
  * to the stream's limited-range matrix (BT.601 below 720 lines, BT.709 from
- * 720 up, as encode.c tags it). Anything else goes through RGBA.
+ * 720 up, as encode.c tags it). PNG frames of that size that image.c's
+ * fast path reads come as pairs of RGBA rows while they are in cache
+ * (vs_image_decode_rows): laid over the background and converted into the
+ * picture at once, with no RGBA frame in between. Anything else goes
+ * through the worker's RGBA frame.
  *
  * A soundtrack (a task's audio) is decoded by vs_audio_source at 48 kHz
  * stereo and pushed after each picture: written frame w gets samples
@@ -67,6 +71,7 @@
 #include "image.h"
 #include "pool.h"
 #include "probe.h"
+#include "yuv420.h"
 #include "vstudio.h"
 
 enum job_state {
@@ -101,6 +106,8 @@ struct job {
     int plan_fails;            /* --dry-run: a frame's header says the conversion would fail */
     int jpeg_direct;           /* even size, yuv420p encoder: JPEGs may skip RGB */
     struct yuv_map jpeg_map;
+    int png_direct;            /* the same: PNG rows go into the picture as they are decoded */
+    vs_yuv420_coeffs png_yuv;  /* the stream's matrix, as encode.c sets it */
     int64_t written;
     int64_t processed;         /* frames taken from the ring (written or left out) */
     char **bad;                /* frames left out under --skip-bad ("path: why") */
@@ -456,6 +463,43 @@ static int jpeg_to_picture(struct job *j, struct worker_buf *b, const uint8_t *d
     return 1;
 }
 
+/* ---- PNG rows straight into the encoder's YUV planes ---- */
+
+struct rows_ctx {
+    const struct job *job;
+    const uint8_t *background;
+    uint8_t *planes[3];
+    int strides[3];
+};
+
+/* A pair of decoded rows: transparency laid over the background, then
+ * converted into the picture while the pair is in cache. */
+static int rows_to_picture(void *ctx, const vs_image_info *info, int y, int n, uint8_t *rgba, size_t stride)
+{
+    struct rows_ctx *r = ctx;
+    vs_frame pair = {.width = info->width, .height = n, .stride = (int)stride, .data = rgba};
+    if (info->alpha)
+        over_background(&pair, r->background);
+    uint8_t *planes[3] = {r->planes[0] + (size_t)y * r->strides[0], r->planes[1] + (size_t)(y / 2) * r->strides[1],
+                          r->planes[2] + (size_t)(y / 2) * r->strides[2]};
+    vs_rgba_to_yuv420(&pair, &r->job->png_yuv, planes, r->strides);
+    return 0;
+}
+
+/* 1: frame decoded into pic; 0: not this path's kind (or an error: the RGBA
+ * path then decodes it again and reports the error properly). */
+static int png_to_picture(struct job *j, struct worker_buf *b, const char *path, size_t size, vs_picture *pic,
+                          const vs_convert_options *o)
+{
+    struct rows_ctx r = {.job = j, .background = o->background};
+    for (int i = 0; i < 3; i++)
+        if (!(r.planes[i] = vs_picture_plane(pic, i, &r.strides[i])))
+            return 0;
+    vs_image_info info;
+    return vs_image_decode_rows(path, b->file, size, j->width, j->height, rows_to_picture, &r, &info,
+                                &b->inflate) == 1;
+}
+
 /* ---- one folder: workers -> ordered ring -> encoder ---- */
 
 /* BAD: the frame cannot be read (--skip-bad may leave it out);
@@ -491,10 +535,13 @@ static void *worker_main(void *arg)
         vs_picture *pic = NULL;
         char *error = NULL;
         int fatal = 0;
-        if (j->jpeg_direct && vs_image_format(vs_frame_list_path(j->list, i)) == VS_IMAGE_JPEG) {
+        const char *path = vs_frame_list_path(j->list, i);
+        int format = vs_image_format(path);
+        if ((j->jpeg_direct && format == VS_IMAGE_JPEG) || (j->png_direct && format == VS_IMAGE_PNG)) {
             size_t size = 0;
-            if (read_into(&b, vs_frame_list_path(j->list, i), &size) == 0 &&
-                (pic = vs_encoder_picture_get(p->enc)) && !jpeg_to_picture(j, &b, b.file, size, pic)) {
+            if (read_into(&b, path, &size) == 0 && (pic = vs_encoder_picture_get(p->enc)) &&
+                !(format == VS_IMAGE_JPEG ? jpeg_to_picture(j, &b, b.file, size, pic)
+                                          : png_to_picture(j, &b, path, size, pic, p->batch->o))) {
                 vs_picture_release(pic);
                 pic = NULL;
             }
@@ -505,7 +552,6 @@ static void *worker_main(void *arg)
             error = strdup("out of memory");
             fatal = 1;
         } else if (load_frame(j, &b, i, p->batch->o) < 0) {
-            const char *path = vs_frame_list_path(j->list, i);
             const char *why = strip_path(vs_last_error(), path);
             size_t n = strlen(path) + strlen(why) + 40;
             error = malloc(n);
@@ -619,6 +665,8 @@ static int open_folder_encoder(struct pipeline *p)
     j->jpeg_direct = !getenv("VSTUDIO_JPEG_RGB") && pix_fmt && !strcmp(pix_fmt, "yuv420p") &&
                      pw == j->width && ph == j->height;
     yuv_map_init(&j->jpeg_map, j->height >= 720); /* encode.c's rule for BT.709 */
+    j->png_direct = pix_fmt && !strcmp(pix_fmt, "yuv420p") && pw == j->width && ph == j->height;
+    vs_yuv420_coeffs_init(&j->png_yuv, j->height >= 720, 0);
     return 0;
 }
 

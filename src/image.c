@@ -14,12 +14,19 @@
  * it touches after setjmp is volatile, and the jump never crosses into the
  * caller, so Lua and the worker threads only ever see a return code.
  *
- * Fast path: an 8-bit RGB or RGBA non-interlaced PNG (what renderers and
- * ffmpeg write) whose file is intact is inflated in one call by libdeflate
- * (dlopen'ed when present: about twice zlib's speed, and inflate is most of
- * a PNG's decode time) and unfiltered here straight into the target frame.
- * Anything unusual, or any doubt about the data, falls back to libpng, which
- * then also writes the error message.
+ * Fast path: a non-interlaced PNG of 8-bit RGB, RGBA, gray, gray+alpha or
+ * palette (with or without palette tRNS), or of 16-bit RGB, RGBA, gray or
+ * gray+alpha, whose file is intact (every critical chunk's CRC, the zlib
+ * stream's Adler-32) is inflated in one call by libdeflate (about twice
+ * zlib's speed; inflate is most of a PNG's decode) and then, row after
+ * row, unfiltered (png_unfilter.c: SSE2/SSSE3) and widened to RGBA8 with
+ * libpng's own rules while the row is in cache: into the target frame, or
+ * (vs_image_decode_rows) in pairs to a caller that converts them at once,
+ * so convert's YUV pictures are filled with no RGBA frame in between.
+ * Anything else (interlace, 1/2/4-bit, a colour-key tRNS) or any doubt
+ * about the data falls back to libpng, which then also writes the error
+ * message. VSTUDIO_NO_LIBDEFLATE=1 sends every PNG to libpng (the specs'
+ * second opinion).
  *
  * JPEG: turbojpeg decodes baseline, progressive and grayscale JPEGs straight
  * to RGBA at the frame's stride; CMYK/YCCK JPEGs are decoded to CMYK and
@@ -30,9 +37,9 @@
  * complete (outfile.h).
  */
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <png.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -40,13 +47,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <turbojpeg.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "image.h"
 #include "outfile.h"
+#include "png_unfilter.h"
 #include "vstudio.h"
 
 /* ---- format from the extension ---- */
@@ -77,9 +84,10 @@ static int unknown_format(const char *path)
 
 /* ---- whole-file read ---- */
 
-int vs_image_read_file(const char *path, uint8_t **data, size_t *size)
+/* Reads the file into *buf (grown with realloc when *cap is short; the
+ * caller frees it either way), its length in *size. */
+static int read_file_into(const char *path, uint8_t **buf, size_t *cap, size_t *size)
 {
-    *data = NULL;
     *size = 0;
     /* O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer
      * before fstat can refuse it; a regular file reads the same either way. */
@@ -96,22 +104,34 @@ int vs_image_read_file(const char *path, uint8_t **data, size_t *size)
         close(fd);
         return vs_fail("%s: cannot open (%s)", path, strerror(errno));
     }
-    size_t cap = (size_t)st.st_size;
-    uint8_t *buf = malloc(cap ? cap : 1);
-    if (!buf) {
-        fclose(f);
-        return vs_fail("%s: out of memory reading %zu bytes", path, cap);
+    size_t need = (size_t)st.st_size;
+    if (need + 1 > *cap) {
+        uint8_t *grown = realloc(*buf, need + 1);
+        if (!grown) {
+            fclose(f);
+            return vs_fail("%s: out of memory reading %zu bytes", path, need);
+        }
+        *buf = grown;
+        *cap = need + 1;
     }
-    size_t got = fread(buf, 1, cap, f);
+    size_t got = fread(*buf, 1, need, f);
     int err = ferror(f);
     fclose(f);
-    if (err) {
-        free(buf);
+    if (err)
         return vs_fail("%s: read error", path);
-    }
-    *data = buf;
     *size = got;
     return 0;
+}
+
+int vs_image_read_file(const char *path, uint8_t **data, size_t *size)
+{
+    size_t cap = 0;
+    *data = NULL;
+    if (read_file_into(path, data, &cap, size) == 0)
+        return 0;
+    free(*data);
+    *data = NULL;
+    return -1;
 }
 
 /* ---- PNG ---- */
@@ -281,95 +301,31 @@ done:
 }
 
 
-/* ---- PNG fast path: libdeflate + our own unfiltering ---- */
-
-struct deflate_api {
-    void *(*alloc)(void);
-    int (*zlib_decompress)(void *d, const void *in, size_t in_n, void *out, size_t out_n, size_t *actual);
-    void (*free)(void *d);
-    uint32_t (*crc32)(uint32_t crc, const void *buf, size_t len);
-};
-static struct deflate_api deflate_lib;
-static pthread_once_t deflate_once = PTHREAD_ONCE_INIT;
-
-static void deflate_load(void)
-{
-    if (getenv("VSTUDIO_NO_LIBDEFLATE"))
-        return;
-    void *h = dlopen("libdeflate.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (!h)
-        return;
-    struct deflate_api api;
-    *(void **)&api.alloc = dlsym(h, "libdeflate_alloc_decompressor");
-    *(void **)&api.zlib_decompress = dlsym(h, "libdeflate_zlib_decompress");
-    *(void **)&api.free = dlsym(h, "libdeflate_free_decompressor");
-    *(void **)&api.crc32 = dlsym(h, "libdeflate_crc32");
-    if (api.alloc && api.zlib_decompress && api.free && api.crc32)
-        deflate_lib = api;
-}
+/* ---- PNG fast path: libdeflate + png_unfilter.c ---- */
 
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int grow(vs_image_scratch *s, int which, size_t need)
+/* Scratch buffer k at least need bytes (contents kept). */
+static uint8_t *grow(vs_image_scratch *s, int k, size_t need)
 {
-    uint8_t **buf = which ? &s->buf2 : &s->buf;
-    size_t *cap = which ? &s->cap2 : &s->cap;
-    if (*cap >= need)
-        return 0;
-    uint8_t *b = realloc(*buf, need);
-    if (!b)
-        return -1;
-    *buf = b;
-    *cap = need;
-    return 0;
-}
-
-static inline uint8_t paeth(int a, int b, int c)
-{
-    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
-    return (uint8_t)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-}
-
-/* Undoes one row's filter in place; prev is the unfiltered row above or NULL. */
-static int unfilter(uint8_t *row, const uint8_t *prev, size_t n, int bpp, int type)
-{
-    size_t i;
-    switch (type) {
-    case 0:
-        return 0;
-    case 1:
-        for (i = (size_t)bpp; i < n; i++)
-            row[i] = (uint8_t)(row[i] + row[i - bpp]);
-        return 0;
-    case 2:
-        if (prev)
-            for (i = 0; i < n; i++)
-                row[i] = (uint8_t)(row[i] + prev[i]);
-        return 0;
-    case 3:
-        for (i = 0; i < n; i++) {
-            int left = i >= (size_t)bpp ? row[i - bpp] : 0, up = prev ? prev[i] : 0;
-            row[i] = (uint8_t)(row[i] + ((left + up) >> 1));
-        }
-        return 0;
-    case 4:
-        for (i = 0; i < n; i++) {
-            int left = i >= (size_t)bpp ? row[i - bpp] : 0, up = prev ? prev[i] : 0;
-            int ul = prev && i >= (size_t)bpp ? prev[i - bpp] : 0;
-            row[i] = (uint8_t)(row[i] + paeth(left, up, ul));
-        }
-        return 0;
+    if (s->cap[k] < need) {
+        uint8_t *b = realloc(s->buf[k], need);
+        if (!b)
+            return NULL;
+        s->buf[k] = b;
+        s->cap[k] = need;
     }
-    return -1;
+    return s->buf[k];
 }
 
-/* A critical chunk (IHDR, IDAT, IEND, ...: upper-case first letter) whose
- * CRC is wrong makes libpng refuse the file, so it makes the fast path
- * decline: one verdict whether libdeflate is installed or not. Ancillary
- * chunks are dropped by libpng either way. */
+enum { SCRATCH_RAW, SCRATCH_IDAT, SCRATCH_ROWS, SCRATCH_FILE }; /* vs_image_scratch.buf[] */
+
+/* A chunk whose CRC is wrong makes libpng refuse the file, so it makes the
+ * fast path decline: one verdict either way. Ancillary chunks (lower-case
+ * first letter) are dropped by libpng whatever their CRC, so not checked. */
 static int chunk_crc_bad(const uint8_t *chunk, uint32_t n)
 {
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
@@ -378,8 +334,214 @@ static int chunk_crc_bad(const uint8_t *chunk, uint32_t n)
 #else
     if (chunk[4] & 0x20)
         return 0;
-    return deflate_lib.crc32(0, chunk + 4, (size_t)n + 4) != be32(chunk + 8 + n);
+    return libdeflate_crc32(0, chunk + 4, (size_t)n + 4) != be32(chunk + 8 + n);
 #endif
+}
+
+/* 0 for a chunk libpng refuses, so that the fast path declines it and a
+ * file gets one verdict: a type that is not four letters, an unknown
+ * critical chunk (or a second IHDR), a chunk longer than libpng's limits
+ * (8000000 bytes, or for IDAT what the image could need). */
+static int chunk_libpng_reads(const uint8_t *type, uint32_t n, uint64_t idat_limit)
+{
+    for (int k = 0; k < 4; k++)
+        if (!((type[k] >= 'A' && type[k] <= 'Z') || (type[k] >= 'a' && type[k] <= 'z')))
+            return 0;
+    if (!memcmp(type, "IDAT", 4))
+        return n <= idat_limit && n <= 0x7fffffffu;
+    if (!(type[0] & 0x20) && memcmp(type, "PLTE", 4) && memcmp(type, "IEND", 4))
+        return 0;
+    return n <= 8000000;
+}
+
+/* What the fast path found in a PNG it takes: the inflated, still filtered
+ * rows (a filter byte, then row_n bytes each) and how to widen a row. */
+struct png_fast {
+    uint32_t w, h;
+    int depth, color;     /* 8 or 16; 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA */
+    int bpp;              /* bytes per pixel in a row, the filters' stride */
+    size_t row_n;
+    uint8_t *raw;
+    uint8_t palette[256][4]; /* RGBA; entries past PLTE and tRNS are libpng's: black, opaque */
+    int alpha;
+};
+
+static int fast_kind(int depth, int color)
+{
+    int direct = color == 0 || color == 2 || color == 4 || color == 6; /* not palette */
+    return (depth == 8 && (direct || color == 3)) || (depth == 16 && direct);
+}
+
+/* Reads the chunks and inflates the image data: 0, or -1 to leave the file
+ * to libpng (anything it would refuse or that we do not handle). */
+static int png_fast_open(const uint8_t *data, size_t size, vs_image_scratch *s, struct png_fast *p)
+{
+    if (!s || size < 33 || be32(data + 8) != 13 || memcmp(data + 12, "IHDR", 4))
+        return -1;
+    p->w = be32(data + 16);
+    p->h = be32(data + 20);
+    p->depth = data[24];
+    p->color = data[25];
+    if (!fast_kind(p->depth, p->color) || data[26] != 0 || data[27] != 0 || data[28] != 0 || p->w == 0 ||
+        p->h == 0 || p->w > 32768 || p->h > 32768 || chunk_crc_bad(data + 8, 13))
+        return -1; /* interlaced, below 8 bits, unknown methods, out of range */
+    static const int channels[7] = {1, 0, 3, 1, 2, 0, 4};
+    p->bpp = channels[p->color] * p->depth / 8;
+    p->row_n = (size_t)p->w * p->bpp;
+    p->alpha = p->color == 4 || p->color == 6;
+    for (int i = 0; i < 256; i++)
+        memcpy(p->palette[i], (uint8_t[4]){0, 0, 0, 255}, 4);
+    uint32_t palette_n = 0;
+    /* gather the IDAT payload (one chunk is used in place) */
+    /* libpng's own bound on one IDAT chunk (png_check_chunk_length) */
+    uint64_t row_factor = p->row_n + 1, idat_limit = row_factor * p->h;
+    idat_limit += 6 + 5 * (idat_limit / (row_factor < 32566 ? row_factor : 32566) + 1);
+    size_t pos = 33, idat_n = 0, idat_end = 0;
+    const uint8_t *idat = NULL;
+    int pieces = 0;
+    for (;;) {
+        if (pos + 12 > size)
+            return -1;
+        uint32_t n = be32(data + pos);
+        const uint8_t *type = data + pos + 4, *body = data + pos + 8;
+        if (n > size - pos - 12 || chunk_crc_bad(data + pos, n) || !chunk_libpng_reads(type, n, idat_limit))
+            return -1;
+        if (!memcmp(type, "IDAT", 4)) {
+            if (pieces && pos != idat_end)
+                return -1; /* IDATs apart: libpng's to judge */
+            idat_end = pos + 12 + (size_t)n;
+            if (pieces == 1) {
+                if (!grow(s, SCRATCH_IDAT, idat_n + n))
+                    return -1;
+                memcpy(s->buf[SCRATCH_IDAT], idat, idat_n);
+            } else if (pieces > 1 && !grow(s, SCRATCH_IDAT, idat_n + n)) {
+                return -1;
+            }
+            if (pieces)
+                memcpy(s->buf[SCRATCH_IDAT] + idat_n, body, n);
+            idat = pieces ? s->buf[SCRATCH_IDAT] : body;
+            idat_n += n;
+            pieces++;
+        } else if (!memcmp(type, "PLTE", 4)) {
+            if (p->color != 3 || n % 3 || n == 0 || n / 3 > 256 || pieces)
+                return -1;
+            for (uint32_t i = 0; i < n / 3; i++)
+                memcpy(p->palette[i], body + 3 * i, 3);
+            palette_n = n / 3;
+        } else if (!memcmp(type, "tRNS", 4)) {
+            /* palette alpha; a colour key (gray, RGB), or a tRNS libpng
+             * would ignore as invalid, is libpng's */
+            if (p->color != 3 || !palette_n || n == 0 || n > palette_n || pieces)
+                return -1;
+            for (uint32_t i = 0; i < n; i++)
+                p->palette[i][3] = body[i];
+            p->alpha = 1;
+        } else if (!memcmp(type, "IEND", 4)) {
+            break;
+        }
+        pos += 12 + (size_t)n;
+    }
+    if (!pieces || (p->color == 3 && !palette_n))
+        return -1;
+    size_t raw_n = (p->row_n + 1) * p->h;
+    /* a claim the data cannot hold is libpng's to refuse, with its message */
+    if (!idat_can_hold(idat_n, raw_n) || !(p->raw = grow(s, SCRATCH_RAW, raw_n)))
+        return -1;
+    if (!s->inflater && !(s->inflater = libdeflate_alloc_decompressor()))
+        return -1;
+    size_t got = 0;
+    /* the zlib format: its Adler-32 is checked too */
+    if (libdeflate_zlib_decompress(s->inflater, idat, idat_n, p->raw, raw_n, &got) != LIBDEFLATE_SUCCESS ||
+        got != raw_n)
+        return -1;
+    for (uint32_t y = 0; y < p->h; y++)
+        if (p->raw[(p->row_n + 1) * y] > 4)
+            return -1;
+    return 0;
+}
+
+/* 16-bit samples to 8 with libpng's png_set_scale_16 rounding (v * 255 / 65535, rounded). */
+static void scale_16(uint8_t *out, const uint8_t *in, size_t samples)
+{
+    for (size_t i = 0; i < samples; i++) {
+        int32_t hi = in[2 * i], lo = in[2 * i + 1];
+        out[i] = (uint8_t)(hi + (((lo - hi + 128) * 65535) >> 24));
+    }
+}
+
+/* One unfiltered row (8-bit samples) to RGBA8. */
+static void widen(const struct png_fast *p, const uint8_t *row, uint8_t *out)
+{
+    uint32_t w = p->w;
+    switch (p->color) {
+    case 6:
+        memcpy(out, row, (size_t)w * 4);
+        break;
+    case 2:
+        for (uint32_t x = 0; x < w; x++, row += 3, out += 4) {
+            out[0] = row[0];
+            out[1] = row[1];
+            out[2] = row[2];
+            out[3] = 255;
+        }
+        break;
+    case 0:
+        for (uint32_t x = 0; x < w; x++, out += 4) {
+            out[0] = out[1] = out[2] = row[x];
+            out[3] = 255;
+        }
+        break;
+    case 4:
+        for (uint32_t x = 0; x < w; x++, row += 2, out += 4) {
+            out[0] = out[1] = out[2] = row[0];
+            out[3] = row[1];
+        }
+        break;
+    case 3:
+        for (uint32_t x = 0; x < w; x++, out += 4)
+            memcpy(out, p->palette[row[x]], 4);
+        break;
+    }
+}
+
+/* Unfilters row after row and widens each to RGBA8: into dst's rows, or
+ * (rows != NULL) into a pair of rows in scratch handed to rows() while
+ * they are in cache. 0, or rows()'s error. */
+static int png_fast_rows(const struct png_fast *p, vs_image_scratch *s, vs_frame *dst, vs_image_rows rows,
+                         void *ctx, const vs_image_info *info)
+{
+    size_t pair_stride = ((size_t)p->w * 4 + 63) & ~(size_t)63;
+    size_t eight_n = p->depth == 16 ? p->row_n / 2 : 0;
+    uint8_t *zero = grow(s, SCRATCH_ROWS, p->row_n + eight_n + 2 * pair_stride);
+    if (!zero)
+        return vs_fail("out of memory");
+    memset(zero, 0, p->row_n);
+    uint8_t *eight = zero + p->row_n, *pair = eight + eight_n;
+    const uint8_t *prev = zero;
+    for (uint32_t y = 0; y < p->h; y += 2) {
+        /* two rows at a time: a pair of Paeth rows unfilters together */
+        uint32_t n = y + 1 < p->h ? 2 : 1;
+        uint8_t *row = p->raw + (p->row_n + 1) * y + 1, *next = n == 2 ? row + p->row_n + 1 : NULL;
+        if (n == 2)
+            vs_png_unfilter_pair(row, next, prev, p->row_n, p->bpp, row[-1], next[-1]);
+        else
+            vs_png_unfilter(row, prev, p->row_n, p->bpp, row[-1]);
+        prev = n == 2 ? next : row;
+        for (uint32_t k = 0; k < n; k++) {
+            const uint8_t *samples = k ? next : row;
+            if (eight_n) {
+                scale_16(eight, samples, eight_n);
+                samples = eight;
+            }
+            widen(p, samples, rows ? pair + k * pair_stride : dst->data + (size_t)(y + k) * dst->stride);
+        }
+        if (rows) {
+            int rc = rows(ctx, info, (int)y, (int)n, pair, pair_stride);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
 }
 
 /* Returns the frame, NULL with *declined = 1 to let libpng handle the file,
@@ -388,101 +550,43 @@ static vs_frame *png_fast(const uint8_t *data, size_t size, vs_image_target targ
                           vs_image_info *info, vs_image_scratch *scratch, int *declined)
 {
     *declined = 1;
-    pthread_once(&deflate_once, deflate_load);
-    if (!deflate_lib.alloc || !scratch || size < 33 || be32(data + 8) != 13 || memcmp(data + 12, "IHDR", 4))
+    struct png_fast p;
+    if (getenv("VSTUDIO_NO_LIBDEFLATE") || png_fast_open(data, size, scratch, &p) < 0)
         return NULL;
-    uint32_t w = be32(data + 16), h = be32(data + 20);
-    int depth = data[24], color = data[25], interlace = data[28];
-    if (depth != 8 || (color != 2 && color != 6) || interlace != 0 || w == 0 || h == 0 || w > 32768 ||
-        h > 32768 || chunk_crc_bad(data + 8, 13))
-        return NULL;
-    int bpp = color == 6 ? 4 : 3;
-    /* gather the IDAT payload; any chunk with tRNS means colour-key alpha: libpng */
-    size_t pos = 33, idat_n = 0;
-    const uint8_t *idat = NULL;
-    int pieces = 0;
-    for (;;) {
-        if (pos + 12 > size)
-            return NULL;
-        uint32_t n = be32(data + pos);
-        const uint8_t *type = data + pos + 4;
-        if (n > size - pos - 12 || chunk_crc_bad(data + pos, n))
-            return NULL;
-        if (!memcmp(type, "IDAT", 4)) {
-            if (pieces == 0) {
-                idat = data + pos + 8;
-                idat_n = n;
-            } else {
-                if (pieces == 1) {
-                    if (grow(scratch, 1, idat_n + n))
-                        return NULL;
-                    memcpy(scratch->buf2, idat, idat_n);
-                } else if (grow(scratch, 1, idat_n + n)) {
-                    return NULL;
-                }
-                memcpy(scratch->buf2 + idat_n, data + pos + 8, n);
-                idat = scratch->buf2;
-                idat_n += n;
-            }
-            pieces++;
-        } else if (!memcmp(type, "tRNS", 4)) {
-            return NULL;
-        } else if (!memcmp(type, "IEND", 4)) {
-            break;
-        }
-        pos += 12 + (size_t)n;
-    }
-    if (!pieces)
-        return NULL;
-    size_t row_n = (size_t)w * bpp, raw_n = (row_n + 1) * h;
-    /* a claim the data cannot hold is libpng's to refuse, with its message */
-    if (!idat_can_hold(idat_n, raw_n) || grow(scratch, 0, raw_n))
-        return NULL;
-    void *d = deflate_lib.alloc();
-    if (!d)
-        return NULL;
-    size_t got = 0;
-    int rc = deflate_lib.zlib_decompress(d, idat, idat_n, scratch->buf, raw_n, &got);
-    deflate_lib.free(d);
-    if (rc != 0 || got != raw_n)
-        return NULL;
-    uint8_t *raw = scratch->buf;
-    for (uint32_t y = 0; y < h; y++)
-        if (raw[(row_n + 1) * y] > 4)
-            return NULL;
-    info->width = (int)w;
-    info->height = (int)h;
-    info->alpha = color == 6;
+    info->width = (int)p.w;
+    info->height = (int)p.h;
+    info->alpha = p.alpha;
     *declined = 0;
-    vs_frame *dst = target(ctx, (int)w, (int)h);
-    if (!dst)
+    vs_frame *dst = target(ctx, (int)p.w, (int)p.h);
+    if (!dst || png_fast_rows(&p, scratch, dst, NULL, NULL, info) < 0)
         return NULL;
-    const uint8_t *prev = NULL;
-    for (uint32_t y = 0; y < h; y++) {
-        uint8_t *row = raw + (row_n + 1) * y + 1;
-        unfilter(row, prev, row_n, bpp, row[-1]);
-        prev = row;
-        uint8_t *out = dst->data + (size_t)y * dst->stride;
-        if (bpp == 4) {
-            memcpy(out, row, row_n);
-        } else {
-            for (uint32_t x = 0; x < w; x++) {
-                out[4 * x] = row[3 * x];
-                out[4 * x + 1] = row[3 * x + 1];
-                out[4 * x + 2] = row[3 * x + 2];
-                out[4 * x + 3] = 255;
-            }
-        }
-    }
     return dst;
+}
+
+int vs_image_decode_rows(const char *path, const uint8_t *data, size_t size, int width, int height,
+                         vs_image_rows rows, void *ctx, vs_image_info *info, vs_image_scratch *scratch)
+{
+    struct png_fast p;
+    if (vs_image_format(path) != VS_IMAGE_PNG || getenv("VSTUDIO_NO_LIBDEFLATE") || size < 8 ||
+        png_sig_cmp(data, 0, 8) || png_fast_open(data, size, scratch, &p) < 0 || (int)p.w != width ||
+        (int)p.h != height)
+        return 0;
+    info->width = (int)p.w;
+    info->height = (int)p.h;
+    info->alpha = p.alpha;
+    if (png_fast_rows(&p, scratch, NULL, rows, ctx, info) < 0)
+        return vs_error_prefix("%s", path);
+    return 1;
 }
 
 void vs_image_scratch_free(vs_image_scratch *s)
 {
     if (!s)
         return;
-    free(s->buf);
-    free(s->buf2);
+    for (int k = 0; k < 4; k++)
+        free(s->buf[k]);
+    if (s->inflater)
+        libdeflate_free_decompressor(s->inflater);
     memset(s, 0, sizeof *s);
 }
 
@@ -649,15 +753,50 @@ static vs_frame *new_frame_target(void *ctx, int width, int height)
     return *made;
 }
 
-vs_frame *vs_image_decode(const char *path, const uint8_t *data, size_t size)
+/* vs_image_load's and vs_image_decode's buffers: one set per thread, kept
+ * from one image to the next (freed when the thread ends). Fresh ones for
+ * each 720p PNG cost more in page faults than inflating it. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void thread_scratch_free(void *s)
+{
+    vs_image_scratch_free(s);
+    free(s);
+}
+
+static void scratch_key_make(void)
+{
+    if (pthread_key_create(&scratch_key, thread_scratch_free) != 0)
+        scratch_key = (pthread_key_t)-1;
+}
+
+/* NULL when out of memory (the decode then runs without the fast path). */
+static vs_image_scratch *thread_scratch(void)
+{
+    pthread_once(&scratch_once, scratch_key_make);
+    if (scratch_key == (pthread_key_t)-1)
+        return NULL;
+    vs_image_scratch *s = pthread_getspecific(scratch_key);
+    if (!s && (s = calloc(1, sizeof *s)) && pthread_setspecific(scratch_key, s) != 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static vs_frame *decode_new(const char *path, const uint8_t *data, size_t size, vs_image_scratch *scratch)
 {
     vs_frame *made = NULL;
-    vs_image_scratch scratch = {0};
-    vs_frame *frame = vs_image_decode_to(path, data, size, new_frame_target, &made, NULL, &scratch);
-    vs_image_scratch_free(&scratch);
+    vs_frame *frame = vs_image_decode_to(path, data, size, new_frame_target, &made, NULL, scratch);
     if (!frame)
         vs_frame_free(made);
     return frame;
+}
+
+vs_frame *vs_image_decode(const char *path, const uint8_t *data, size_t size)
+{
+    return decode_new(path, data, size, thread_scratch());
 }
 
 static vs_frame *refuse_target(void *ctx, int width, int height)
@@ -700,13 +839,20 @@ vs_frame *vs_image_load(const char *path)
         return vs_fail("image path is NULL"), NULL;
     if (vs_image_format(path) == VS_IMAGE_UNKNOWN)
         return unknown_format(path), NULL;
-    uint8_t *data;
+    vs_image_scratch *s = thread_scratch();
+    if (!s) {
+        uint8_t *data;
+        size_t size;
+        if (vs_image_read_file(path, &data, &size))
+            return NULL;
+        vs_frame *frame = decode_new(path, data, size, NULL);
+        free(data);
+        return frame;
+    }
     size_t size;
-    if (vs_image_read_file(path, &data, &size))
+    if (read_file_into(path, &s->buf[SCRATCH_FILE], &s->cap[SCRATCH_FILE], &size) < 0)
         return NULL;
-    vs_frame *frame = vs_image_decode(path, data, size);
-    free(data);
-    return frame;
+    return decode_new(path, s->buf[SCRATCH_FILE], size, s);
 }
 
 /* ---- saving ---- */

@@ -99,6 +99,41 @@ describe('vs.load PNG', function()
     end)
   end
 
+  -- The fast path (libdeflate, png_unfilter.c's SIMD, our widening) against
+  -- libpng's own decode of the same file (VSTUDIO_NO_LIBDEFLATE=1, read at
+  -- each load) and, for 8-bit kinds, against ffmpeg's: noisy, with an odd
+  -- width (67: no whole vector at the end of a row) and every filter.
+  ffi.cdef [[
+  int setenv(const char *name, const char *value, int overwrite);
+  int unsetenv(const char *name);
+  ]]
+  local function load_by_libpng(path)
+    ffi.C.setenv('VSTUDIO_NO_LIBDEFLATE', '1', 1)
+    local ok, f = pcall(vs.load, path)
+    ffi.C.unsetenv('VSTUDIO_NO_LIBDEFLATE')
+    assert(ok, f)
+    return f
+  end
+  for _, fmt in ipairs { 'rgb24', 'rgba', 'gray', 'ya8', 'pal8', 'rgb48be', 'rgba64be', 'gray16be', 'ya16be' } do
+    it('reads ' .. fmt .. ' with every filter as libpng does' .. (fmt:match('%d%d') and '' or ' and ffmpeg does'),
+      function()
+      for _, pred in ipairs { 'none', 'sub', 'up', 'avg', 'paeth', 'mixed' } do
+        local path = dir .. '/fast-' .. fmt .. '-' .. pred .. '.png'
+        -- varying alpha; 16-bit samples whose low bytes vary too (a LUT over 16-bit values)
+        local vf = (fmt == 'rgba' or fmt == 'ya8') and ',format=rgba,colorchannelmixer=aa=0:ar=0.5:ag=0.5' or
+          (fmt == 'gray16be' or fmt == 'ya16be') and ",format=gray16le,lut=y='mod(val*7919\\,65536)'" or
+          fmt:match('%d%d') and ",format=rgba64le,lutrgb=r='mod(val*7919\\,65536)':g='mod(val*7907\\,65536)':" ..
+            "b='mod(val*7901\\,65536)':a='mod(val*31\\,65536)'" or ''
+        local _, err, rc = helper.sh('ffmpeg -v error -y -f lavfi -i testsrc2=s=67x37:d=0.04 -vf "noise=alls=30:allf=t' ..
+          vf .. '" -frames:v 1 -pred ' .. pred .. ' -pix_fmt ' .. fmt .. ' ' .. q(path))
+        assert(rc == 0, err)
+        local got = helper.frame_bytes(vs.load(path))
+        assert.are.equal(helper.frame_bytes(load_by_libpng(path)), got, fmt .. ' ' .. pred)
+        if not fmt:match('%d%d') then assert.are.equal(ffmpeg_rgba(path), got, fmt .. ' ' .. pred) end
+      end
+    end)
+  end
+
   it('sees the tRNS transparency of a palette image', function()
     local f = vs.load(dir .. '/k18.png')
     assert.are.equal(255, select(4, f:get(0, 0)))
@@ -377,4 +412,42 @@ describe('image errors', function()
     assert.is_false(ok)
     assert.matches('x%.png: cannot create: No such file or directory', err)
   end)
+end)
+
+describe('vstudio convert from PNG rows', function()
+  local dir
+  setup(function() dir = helper.tmpdir() end)
+  teardown(helper.cleanup)
+
+  -- convert fills its YUV pictures from decoded row pairs (no RGBA frame in
+  -- between); VSTUDIO_NO_LIBDEFLATE=1 sends every PNG through libpng and the
+  -- RGBA frame instead. Lossless output (--crf 0) must decode the same.
+  local cases = {
+    { 'RGB, mixed filters, BT.601 size', 'rgb24', 66, 38, '-pred mixed', '' },
+    { 'RGBA over --background, Paeth', 'rgba', 66, 38, '-pred paeth', '--background white' },
+    { 'RGB at 720p (BT.709), Paeth', 'rgb24', 1280, 720, '-pred paeth', '' },
+    { 'palette', 'pal8', 66, 38, '-pred up', '' },
+    { '16-bit RGBA', 'rgba64be', 66, 38, '-pred avg', '' },
+  }
+  for i, c in ipairs(cases) do
+    local what, fmt, w, h, pred, opts = c[1], c[2], c[3], c[4], c[5], c[6]
+    it('gives the video the RGBA path gives: ' .. what, function()
+      local d = dir .. '/f' .. i
+      os.execute('mkdir ' .. q(d))
+      local alpha = fmt:match('a') and ',format=rgba,colorchannelmixer=aa=0:ar=0.5:ag=0.5' or ''
+      local _, err, rc = helper.sh(('ffmpeg -v error -f lavfi -i testsrc2=s=%dx%d:r=30 -vf "noise=alls=30:allf=t%s" ' ..
+        '-frames:v 3 %s -pix_fmt %s %s'):format(w, h, alpha, pred, fmt, q(d .. '/%02d.png')))
+      assert(rc == 0, err)
+      local outs = {}
+      for k, env in ipairs { '', 'VSTUDIO_NO_LIBDEFLATE=1 ' } do
+        outs[k] = dir .. '/f' .. i .. '-' .. k .. '.mp4'
+        _, err, rc = helper.sh(env .. q(helper.bin) .. ' convert -q --crf 0 ' .. opts .. ' ' .. q(d) .. ' -o ' ..
+          q(outs[k]))
+        assert.are.equal(0, rc, err)
+      end
+      local a, b = helper.framemd5(outs[1]), helper.framemd5(outs[2])
+      assert.are.equal(3, #a)
+      assert.are.same(b, a)
+    end)
+  end
 end)
