@@ -386,8 +386,8 @@ int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of);
 int vs_dataset_start(vs_dataset *ds, int workers);
 /* The next batch: up to opts.batch frames (opts.batch clips of clip_length
  * frames with clips, a clip's frames one after another); returns the count
- * of frames, 0 at the end, -1 on an error (the frames before it come first,
- * as a short batch, which may end inside a clip).
+ * of frames, 0 at the end, -1 on an error (the whole samples before it come
+ * first, as a short batch).
  * Frames belong to the dataset and stay valid (same pointers, same pixels)
  * until the next call; sources index the add order. */
 int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices);
@@ -414,17 +414,30 @@ typedef enum vs_npy_dtype {
     VS_NPY_UINT8 = 0,  /* the 8-bit values as they are */
     VS_NPY_FLOAT32 = 1 /* value / 255, in [0, 1] */
 } vs_npy_dtype;
-/* One .npy (format 1.0) of n frames of one size; channels 3 (RGB) or 1
- * (the R channel, for gray). */
-int vs_npy_write(const char *path, vs_frame *const *frames, int n, vs_npy_layout layout,
+/* Batches written by the workers straight into arrays (Python's Dataset,
+ * save_npy): a run as vs_dataset_start's, but each frame goes, in `layout`
+ * and `dtype`, with channels 3 (RGB), 4 (RGBA) or 1 (R: the luma of gray
+ * frames), into its place in its batch's own array; nothing is copied after.
+ * The frames of a run must have one size (the first frame's; give the
+ * dataset a size for sources of several). */
+int vs_dataset_start_arrays(vs_dataset *ds, int workers, vs_npy_layout layout, vs_npy_dtype dtype,
+                            int channels);
+enum { VS_DATASET_WAIT = -2 };
+/* The next batch of an array run, as vs_dataset_next counts it; *array
+ * (count frames of *width x *height) is the caller's, freed with
+ * vs_dataset_array_free. With timeout_ms >= 0, VS_DATASET_WAIT when it
+ * passed first: call again, nothing is lost (a host checks its signals
+ * between the calls); -1 waits as long as it takes. */
+int vs_dataset_next_array(vs_dataset *ds, int timeout_ms, void **array, int *width, int *height,
+                          int32_t *sources, int64_t *indices);
+void vs_dataset_array_free(void *array);
+/* One .npy (format 1.0) of an array of n frames of width x height in
+ * layout and dtype, channels 3 (RGB) or 1 (gray). */
+int vs_npy_write(const char *path, const void *data, int n, int width, int height, vs_npy_layout layout,
                  vs_npy_dtype dtype, int channels);
 /* Writes size bytes as path through a private temporary fsync'd and
  * renamed over it, as every output is: never a half file, never through
  * a symlink planted at the path; errors name path. save_npy's index.csv. */
 int vs_file_write(const char *path, const void *data, size_t size);
-/* The same array in memory: n frames of one size packed into out (out_size
- * bytes, exactly what they need); channels 1, 3 or 4 (RGBA). Thread-safe. */
-int vs_frames_pack(vs_frame *const *frames, int n, vs_npy_layout layout, vs_npy_dtype dtype,
-                   int channels, void *out, size_t out_size);
 
 #endif

@@ -406,21 +406,34 @@ function Dataset:save_npy(dir, opts)
   local channels = self.gray and 1 or 3
   local rows = { 'file,row,path,index,source_file' }
   local files = 0
-  local arr = ffi.new('vs_frame *[?]', self.batch_size)
-  for b in self:batches() do
+  -- the workers write each batch straight into its array, which goes to the file as it is
+  local n = self.batch_size
+  local array, width, height = ffi.new('void *[1]'), ffi.new('int[1]'), ffi.new('int[1]')
+  local sources, indices = ffi.new('int32_t[?]', n), ffi.new('int64_t[?]', n)
+  -- the names checked above are the enums' (VS_NPY_NCHW, VS_NPY_FLOAT32...)
+  layout, dtype = 'VS_NPY_' .. layout:upper(), 'VS_NPY_' .. dtype:upper()
+  core.check(C.vs_dataset_start_arrays(self.handle, 0, layout, dtype, channels), 'dataset')
+  self._run = (self._run or 0) + 1
+  while true do
+    local got = C.vs_dataset_next_array(self.handle, -1, array, width, height, sources, indices)
+    if got < 0 then fail(last_error()) end
+    if got == 0 then break end
+    local data = ffi.gc(array[0], C.vs_dataset_array_free)
     local file = batch_file(files)
-    for k = 1, #b.frames do
-      arr[k - 1] = b.frames[k]
-      rows[#rows + 1] = table.concat({ file, k - 1, csv_field(b.paths[k]), b.indices[k], csv_field(b.files[k]) }, ',')
+    for k = 0, got - 1 do
+      local path = self.source_paths[sources[k] + 1]
+      local source_file = ffi.string(C.vs_dataset_file(self.handle, sources[k], indices[k]))
+      rows[#rows + 1] = table.concat({ file, k, csv_field(path), tonumber(indices[k]), csv_field(source_file) }, ',')
     end
-    -- the names checked above are the enums' (VS_NPY_NCHW, VS_NPY_FLOAT32...)
-    if C.vs_npy_write(dir .. '/' .. file, arr, #b.frames, 'VS_NPY_' .. layout:upper(),
-                      'VS_NPY_' .. dtype:upper(), channels) < 0 then
+    local rc = C.vs_npy_write(dir .. '/' .. file, data, got, width[0], height[0], layout, dtype, channels)
+    C.vs_dataset_array_free(ffi.gc(data, nil))
+    if rc < 0 then
       C.vs_dataset_stop(self.handle)
       fail('save_npy: ' .. last_error())
     end
     files = files + 1
   end
+  self:_report()
   local k = files
   while C.vs_dataset_path_kind(dir .. '/' .. batch_file(k)) == C.VS_PATH_FILE do
     local ok, err = os.remove(dir .. '/' .. batch_file(k))

@@ -185,6 +185,59 @@ def test_ctrl_c_stops_a_dataset_loop_at_once(tmp_path, media):
     assert "interrupted" in out and p.returncode == 0
 
 
+SLOW_BATCH = r"""
+import signal, sys, time, vstudio
+signal.signal(signal.SIGINT, signal.default_int_handler)
+# one batch of every frame of many copies on one worker: seconds before it arrives
+ds = vstudio.Dataset(sys.argv[1:], batch=6000, workers=1, lanes=1, size=(64, 48))
+print("ready", flush=True)
+try:
+    for b in ds:
+        print("batch", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_while_c_waits_for_a_batch_is_raised_at_once(tmp_path):
+    big = tmp_path / "big.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x480:r=25", "-frames:v", "150", "-c:v", "libx264",
+           "-preset", "ultrafast", str(big))
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+    p = subprocess.Popen([sys.executable, "-c", SLOW_BATCH] + [str(big)] * 40, stdout=subprocess.PIPE,
+                         env=env, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    t = time.monotonic()
+    try:
+        out, _ = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        pytest.fail("a dataset loop did not stop on Ctrl-C")
+    # 6000 frames on one worker take far longer than this: raised while waiting, not at the batch
+    assert out.split() == ["interrupted"] and p.returncode == 0
+    assert time.monotonic() - t < 3.0
+
+
+def test_skipped_images_shorten_no_batch_and_keep_the_order(tmp_path, media):
+    d = tmp_path / "shots"
+    shutil.copytree(media["pngs"], d)
+    for n in (3, 9, 10):
+        f = d / ("img_%d.png" % n)
+        f.write_bytes(f.read_bytes()[:100])
+    runs = []
+    for workers in (1, 2, 3):
+        with pytest.warns(RuntimeWarning):
+            items, sizes = collect(vstudio.Dataset([media["h264"], d, media["vp9"]], batch=5, workers=workers,
+                                                   size=(16, 12), on_error="skip", lanes=3))
+        runs.append(([(p, i) for p, i, _, _ in items], sizes))
+    order, sizes = runs[0]
+    assert len(order) == 40 + 20 + 17 and sizes == [5] * 15 + [2]
+    assert sorted(i for p, i in order if p == str(d)) == [i for i in range(23) if i not in (2, 8, 9)]
+    assert runs[1] == runs[0] and runs[2] == runs[0]
+
+
 def test_resize_fit_fill_stretch(tmp_path):
     wide = tmp_path / "wide.mp4"  # 2:1 into a square
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x32:r=25", "-frames:v", "4", "-c:v", "libx264", str(wide))

@@ -80,7 +80,8 @@ class Dataset:
     len(ds) is the number of frames a full iteration yields (from the probe cache and
     folder listings, nothing decoded). Iterating yields Batch objects; the order is a
     function of the options only, the same on every run and machine. Each batch's
-    frames array is new (C packs the decoded frames into it) and stays valid.
+    frames array is its own (the C workers write the frames straight into it) and
+    stays valid as long as the caller keeps it.
     """
 
     def __init__(self, paths, batch=16, workers=None, size=None, crop=None, gray=False, every=1,
@@ -211,34 +212,35 @@ class Dataset:
         """Batches from the start; a new iteration ends an older one."""
         t = self.clip
         n = self.batch * t
-        frames = ffi.new("vs_frame *[]", n)
+        array = ffi.new("void *[1]")
+        width, height = ffi.new("int[1]"), ffi.new("int[1]")
         sources = ffi.new("int32_t[]", n)
         indices = ffi.new("int64_t[]", n)
-        if lib.vs_dataset_start(self._h, 0) < 0:
+        layout = lib.VS_NPY_NCHW if self.layout == "nchw" else lib.VS_NPY_NHWC
+        dtype = lib.VS_NPY_FLOAT32 if self.dtype == np.float32 else lib.VS_NPY_UINT8
+        if lib.vs_dataset_start_arrays(self._h, 0, layout, dtype, self.channels) < 0:
             raise Error("vstudio: Dataset: " + last_error())
         self._run += 1
         run = self._run
-        layout = lib.VS_NPY_NCHW if self.layout == "nchw" else lib.VS_NPY_NHWC
-        dtype = lib.VS_NPY_FLOAT32 if self.dtype == np.float32 else lib.VS_NPY_UINT8
         try:
             while True:
                 if self._run != run:
                     raise Error("vstudio: Dataset: this iteration was ended by a newer one")
-                got = lib.vs_dataset_next(self._h, frames, sources, indices)  # GIL released
+                # waits in slices with the GIL released: a Ctrl-C is raised between them
+                got = lib.vs_dataset_next_array(self._h, 100, array, width, height, sources, indices)
+                if got == lib.VS_DATASET_WAIT:
+                    continue
                 if got < 0:
                     raise Error("vstudio: Dataset: " + last_error())
                 if got == 0:
                     self._report()
                     return
-                got -= got % t  # a clip cut by an error: the error comes next
-                if got == 0:
-                    continue
-                h, w = frames[0].height, frames[0].width
+                h, w = height[0], width[0]
                 shape = (got, self.channels, h, w) if layout == lib.VS_NPY_NCHW else (got, h, w, self.channels)
-                out = np.empty(shape, self.dtype)
-                if lib.vs_frames_pack(frames, got, layout, dtype, self.channels,
-                                      ffi.cast("void *", out.ctypes.data), out.nbytes) < 0:
-                    raise Error("vstudio: Dataset: " + last_error())
+                # the workers wrote the frames into this array; it lives as long as the ndarray
+                data = ffi.gc(array[0], lib.vs_dataset_array_free)
+                nbytes = got * h * w * self.channels * self.dtype.itemsize
+                out = np.frombuffer(ffi.buffer(data, nbytes), self.dtype).reshape(shape)
                 idx = np.frombuffer(ffi.buffer(indices, 8 * got), np.int64).copy()
                 src = [sources[k] for k in range(got)]
                 files = [self._file(s, int(i)) for s, i in zip(src, idx)]
