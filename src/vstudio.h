@@ -187,6 +187,13 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc);
  * For PNG/JPEG sequences this compresses and saves the image (to a hidden
  * file the push renames), so that work happens in the calling thread too. */
 int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba);
+/* The same from RGB rows without alpha, `stride` bytes apart, of the size
+ * given to vs_encoder_open (numpy's (H, W, 3) arrays as they lie in
+ * memory): bytes, or floats in [0, 1] (clipped, rounded to the nearest,
+ * ties to even, as numpy.rint in float32). 4:2:0 streams are converted
+ * from the rows in one pass; other formats through an RGBA copy. */
+int vs_picture_from_rgb(vs_picture *pic, const uint8_t *rgb, size_t stride);
+int vs_picture_from_rgb_float(vs_picture *pic, const float *rgb, size_t stride);
 /* Plane i of a video or y4m picture in the encoder's pixel format,
  * writable, at the padded size (for yuv420p: plane 0 is w x h, planes 1
  * and 2 are w/2 x h/2, limited range); NULL past the last plane or for raw
