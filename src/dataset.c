@@ -563,6 +563,14 @@ static int clamp(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* The rectangle `fit` scales a cw x ch source to inside a w x h frame. */
+static void fit_size(int cw, int ch, int w, int h, int *dw, int *dh)
+{
+    double sx = (double)w / cw, sy = (double)h / ch, s = sx < sy ? sx : sy;
+    *dw = clamp((int)(cw * s + 0.5), 1, w);
+    *dh = clamp((int)(ch * s + 0.5), 1, h);
+}
+
 /* in -> out (already sized by out_size): crop, resize, gray. Fill keeps the
  * centre of the source that has out's aspect ratio; fit scales the whole
  * source into a centred rectangle of out and leaves black bars around it. */
@@ -586,9 +594,7 @@ static int transform(worker *w, const vs_frame *in, vs_frame *out)
         cw = sw;
         ch = sh;
     } else if (o->resize == VS_DATASET_FIT && sx != sy) {
-        double s = sx < sy ? sx : sy;
-        dw = clamp((int)(cw * s + 0.5), 1, out->width);
-        dh = clamp((int)(ch * s + 0.5), 1, out->height);
+        fit_size(cw, ch, out->width, out->height, &dw, &dh);
         dx = (out->width - dw) / 2;
         dy = (out->height - dh) / 2;
         vs_frame_fill(out, 0, 0, 0, 255);
@@ -599,8 +605,9 @@ static int transform(worker *w, const vs_frame *in, vs_frame *out)
         for (int y = 0; y < ch; y++)
             memcpy(to + (size_t)y * out->stride, src + (size_t)y * in->stride, (size_t)cw * 4);
     } else {
+        /* bicubic, as the decoder scales the videos it resizes itself (see run_video) */
         w->sws = sws_getCachedContext(w->sws, cw, ch, AV_PIX_FMT_RGBA, dw, dh, AV_PIX_FMT_RGBA,
-                                      SWS_BILINEAR, NULL, NULL, NULL);
+                                      SWS_BICUBIC, NULL, NULL, NULL);
         if (!w->sws)
             return vs_fail("cannot resize %dx%d to %dx%d", cw, ch, dw, dh);
         const uint8_t *planes[4] = {src, NULL, NULL, NULL};
@@ -894,8 +901,9 @@ static void note_skipped(vs_dataset *ds, int source, int64_t index, const char *
 /* The frame in, transformed when the options ask (into the lane's w->out). */
 static const vs_frame *transformed(worker *w, const vs_frame *in, int ow, int oh)
 {
-    if (!needs_transform(w->ds))
-        return in;
+    const vs_dataset_options *o = &w->ds->o;
+    if (!needs_transform(w->ds) || (in->width == ow && in->height == oh && !o->crop_w && !o->gray))
+        return in; /* nothing to do, or the decoder already scaled it */
     if (!w->out && !(w->out = calloc(1, sizeof *w->out)))
         return vs_fail("out of memory"), NULL;
     if (ensure_size(w->out, ow, oh) < 0 || transform(w, in, w->out) < 0)
@@ -971,10 +979,11 @@ static int run_images(worker *w, const unit *u)
     return 0;
 }
 
-/* Decodes frame i of the open video; a selected frame goes on (straight
- * into its batch's frame when `direct`). Returns 0, 1 when stopping, -1 on error. */
-static int video_frame(worker *w, vs_decoder *dec, const vs_probe_info *info, int direct, int source,
-                       int64_t i, int selected, int64_t ordinal)
+/* Decodes frame i of the open video at dw x dh; a selected frame goes on
+ * (straight into its batch's frame when `direct`). Returns 0, 1 when
+ * stopping, -1 on error. */
+static int video_frame(worker *w, vs_decoder *dec, int dw, int dh, int direct, int source, int64_t i,
+                       int selected, int64_t ordinal)
 {
     vs_dataset *ds = w->ds;
     if (stopping(ds))
@@ -985,7 +994,7 @@ static int video_frame(worker *w, vs_decoder *dec, const vs_probe_info *info, in
         if (reserve(w))
             return 1;
         target = w->buf->frames[w->slot + (size_t)w->frames_in];
-        if ((rc = ensure_size(target, info->width, info->height)) < 0)
+        if ((rc = ensure_size(target, dw, dh)) < 0)
             return rc;
     }
     /* by number, so frames are labelled as the decoder's index numbers them
@@ -1018,16 +1027,28 @@ static int run_video(worker *w, const unit *u)
         rc = vs_fail("out of memory");
         goto done;
     }
-    if ((rc = ensure_size(w->scratch, info.width, info.height)) < 0)
+    /* A resize without a crop happens in the decoder's conversion to RGBA
+     * (one pass over the YUV planes, not a full-size RGBA frame scaled
+     * again): to the size, or for fit to the rectangle between the bars. */
+    const vs_dataset_options *o = &ds->o;
+    int dw = info.width, dh = info.height;
+    if (o->width > 0 && o->crop_w == 0 && o->resize != VS_DATASET_FILL) {
+        dw = o->width;
+        dh = o->height;
+        if (o->resize == VS_DATASET_FIT)
+            fit_size(info.width, info.height, o->width, o->height, &dw, &dh);
+    }
+    if ((rc = ensure_size(w->scratch, dw, dh)) < 0)
         goto done;
-    /* Frames without transforms decode straight into their batch's frames. */
-    int direct = !ds->mapping && !ds->arrays && !needs_transform(ds);
+    /* Frames with nothing left to do decode straight into their batch's frames. */
+    int done_in_decoder = (o->width == 0 || (dw == o->width && dh == o->height)) && !o->crop_w && !o->gray;
+    int direct = !ds->mapping && !ds->arrays && done_in_decoder;
     if (ds->clip > 1) {
         /* Each clip's frames by number: forward, except where clips overlap
          * (the decoder's recent frames, or a frame-exact seek back). */
         for (int64_t j = u->from; rc == 0 && j < u->from + u->count; j++)
             for (int t = 0; rc == 0 && t < ds->clip; t++)
-                rc = video_frame(w, dec, &info, direct, u->source, frame_of(ds, s, j, t), 1, -1);
+                rc = video_frame(w, dec, dw, dh, direct, u->source, frame_of(ds, s, j, t), 1, -1);
         goto done;
     }
     /* A unit that starts inside the video (a shard boundary, a range) seeks
@@ -1035,7 +1056,7 @@ static int run_video(worker *w, const unit *u)
     int64_t want = frame_of(ds, s, u->from, 0);
     int64_t last = frame_of(ds, s, u->from + u->count - 1, 0);
     for (int64_t i = want; rc == 0 && i <= last; i++)
-        rc = video_frame(w, dec, &info, direct, u->source, i, (i - s->first) % ds->o.every == 0,
+        rc = video_frame(w, dec, dw, dh, direct, u->source, i, (i - s->first) % ds->o.every == 0,
                          s->ordinal + (i - s->first) / ds->o.every);
 done:
     vs_decoder_close(dec);

@@ -281,7 +281,9 @@ typedef struct vs_decoder vs_decoder;
 vs_decoder *vs_decoder_open(const char *path, int threads);
 /* Size, rate and exact frame count (from the probe cache when it has them). */
 int vs_decoder_info(const vs_decoder *dec, vs_probe_info *info);
-/* Decodes the next frame into out (sized to the video); returns 0, 1 at the end, -1 on error. */
+/* Decodes the next frame into out (sized to the video, or to any other size
+ * to have it scaled, bicubic, in the same conversion to RGBA); returns 0, 1
+ * at the end, -1 on error. */
 int vs_decoder_next(vs_decoder *dec, vs_frame *out);
 /* Frame index (0-based) into out, equal to the index-th frame of a sequential decode.
  * Decodes forward without seeking when index is at or a little past the

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import vstudio
-from conftest import decode_rgb, ffmpeg
+from conftest import decode_rgb, ffmpeg, run
 
 
 def sources(media):
@@ -236,6 +236,23 @@ def test_skipped_images_shorten_no_batch_and_keep_the_order(tmp_path, media):
     assert len(order) == 40 + 20 + 17 and sizes == [5] * 15 + [2]
     assert sorted(i for p, i in order if p == str(d)) == [i for i in range(23) if i not in (2, 8, 9)]
     assert runs[1] == runs[0] and runs[2] == runs[0]
+
+
+def test_a_video_is_resized_in_its_conversion_from_yuv_as_ffmpeg_scales(tmp_path):
+    v = tmp_path / "v.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25", "-frames:v", "10", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(v))
+    # one bicubic pass from the YUV planes, as ffmpeg's scale filter does it
+    want = run("ffmpeg", "-v", "error", "-i", str(v), "-vf", "scale=96:64:flags=bicubic", "-f", "rawvideo",
+               "-pix_fmt", "rgb24", "-")
+    want = np.frombuffer(want, np.uint8).reshape(-1, 64, 96, 3).astype(int)
+    got = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, size=(96, 64))]).astype(int)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 6 and np.abs(got - want).mean() < 1
+    # fit: the same scaling into the rectangle between the bars
+    fit = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, size=(96, 96), resize="fit")])
+    inner = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, size=(96, 54))])
+    assert np.array_equal(fit[:, 21:75], inner) and (fit[:, :21] == 0).all()
 
 
 def test_resize_fit_fill_stretch(tmp_path):
