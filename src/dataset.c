@@ -10,7 +10,8 @@
  * range past the end of a source is cut to the frames it has).
  *
  * Samples are frames, or with clip_length > 1 clips: clip_length frames
- * a clip_step apart, starts clip_stride apart; everything below that counts
+ * a clip_step apart, starts clip_stride apart, both counted in the frames
+ * that `every` keeps (first, first + every, ...); everything below that counts
  * frames (ordinals, shards, units, a lane's turn) then counts clips, and a
  * lane delivers a clip's frames one after another.
  *
@@ -161,7 +162,7 @@ struct vs_dataset {
     int nsrc, cap;
     int64_t total;             /* selected samples (frames or clips) of all shards */
     int clip;                  /* frames per sample: clip_length, 1 without clips */
-    int64_t stride;            /* frames between sample starts: every, or clip_stride */
+    int64_t stride;            /* kept frames (every N-th) between sample starts: 1, or clip_stride */
     int64_t lo, hi;            /* this shard's ordinals */
     unit *units;
     int nunits;
@@ -261,8 +262,8 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
     if (o->clip_length < 0 || o->clip_length > 4096 || o->clip_stride < 0 || o->clip_step < 0)
         return vs_fail("clip length %d, stride %d, step %d: need length 1..4096, stride and step >= 1",
                        o->clip_length, o->clip_stride, o->clip_step), NULL;
-    if (o->clip_length > 1 && (o->every != 1 || o->skip_errors))
-        return vs_fail("clips take no every (use the clip's step and stride) and no on_error skip"), NULL;
+    if (o->clip_length > 1 && o->skip_errors)
+        return vs_fail("clips take no on_error skip (a clip with a bad frame has no good place)"), NULL;
     if ((int64_t)o->batch * (o->clip_length > 1 ? o->clip_length : 1) > 1 << 20)
         return vs_fail("batch %d of clips of %d frames is more than %d frames", o->batch, o->clip_length,
                        1 << 20), NULL;
@@ -285,7 +286,7 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
     ds->clip = o->clip_length > 1 ? o->clip_length : 1;
     if (ds->o.clip_step == 0)
         ds->o.clip_step = 1;
-    ds->stride = ds->clip == 1 ? o->every : o->clip_stride ? o->clip_stride : (int64_t)ds->clip * ds->o.clip_step;
+    ds->stride = ds->clip == 1 ? 1 : o->clip_stride ? o->clip_stride : (int64_t)ds->clip * ds->o.clip_step;
     if (ds->o.workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         ds->o.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
@@ -346,9 +347,11 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
         goto oom;
     s.first = first < s.frames ? first : s.frames;
     s.end = end < 0 || end > s.frames ? s.frames : end;
-    /* samples whose last frame is before end: a clip spans (clip - 1) * step + 1 frames */
+    /* samples whose last frame is before end, counted in kept frames (every
+     * N-th of the range): a clip spans (clip - 1) * step + 1 of them */
     int64_t span = (int64_t)(ds->clip - 1) * ds->o.clip_step + 1;
-    s.selected = s.end - s.first >= span ? (s.end - s.first - span) / ds->stride + 1 : 0;
+    int64_t kept = s.end > s.first ? (s.end - s.first - 1) / ds->o.every + 1 : 0;
+    s.selected = kept >= span ? (kept - span) / ds->stride + 1 : 0;
     if (ds->nsrc == ds->cap) {
         int cap = ds->cap ? ds->cap * 2 : 16;
         source *grown = realloc(ds->src, (size_t)cap * sizeof *grown);
@@ -486,7 +489,7 @@ static int plan(vs_dataset *ds, int lanes)
         u->count = b - a;
         /* A video decodes every frame from the unit's first to its last; images load one by one. */
         int64_t span = (int64_t)(ds->clip - 1) * ds->o.clip_step + 1;
-        u->cost = s->is_dir ? u->count * ds->clip : (u->count - 1) * ds->stride + span;
+        u->cost = s->is_dir ? u->count * ds->clip : ((u->count - 1) * ds->stride + span - 1) * ds->o.every + 1;
     }
     int nw = lanes < ds->nunits ? lanes : ds->nunits;
     if (nw < 1)
@@ -943,7 +946,7 @@ static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int
 /* Frame t (0-based, < clip) of sample j of source s. */
 static int64_t frame_of(const vs_dataset *ds, const source *s, int64_t j, int t)
 {
-    return s->first + j * ds->stride + (int64_t)t * ds->o.clip_step;
+    return s->first + (j * ds->stride + (int64_t)t * ds->o.clip_step) * ds->o.every;
 }
 
 static int run_images(worker *w, const unit *u)

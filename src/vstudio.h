@@ -353,8 +353,9 @@ typedef struct vs_dataset_options {
     /* Clips: clip_length > 1 makes each sample clip_length frames, frames
      * start, start + clip_step, ... of a source, the starts clip_stride
      * apart from the range's first frame (0: clip_length * clip_step, no
-     * overlap). Counts, shards and batches are then in clips; every must be
-     * 1; no map, skip_errors or npy export. */
+     * overlap), all counted in the frames `every` keeps (every 2: step 1 is
+     * every other frame). Counts, shards and batches are then in clips; no
+     * map, skip_errors or npy export. */
     int clip_length, clip_stride, clip_step;
 } vs_dataset_options;
 enum { VS_DATASET_STRETCH = 0, VS_DATASET_FIT = 1, VS_DATASET_FILL = 2 };

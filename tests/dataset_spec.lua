@@ -613,7 +613,15 @@ describe('vs.dataset over videos', function()
     assert.are.same({ 0 }, starts[A])
     assert.has_error(function() ds:map(function() end) end)
     assert.has_error(function() ds:save_npy(dir .. '/clips') end)
-    assert.has_error(function() vs.dataset{ paths = { V1 }, clip = { length = 4 }, every = 2 } end)
+    assert.has_error(function() vs.dataset{ paths = { V1 }, clip = { length = 4 }, on_error = 'skip' } end)
+    -- with every = 2 the step and stride count kept frames: clips 0 4 8, 6 10 14, ... of V1
+    ds = vs.dataset{ paths = { V1 }, clip = { length = 3, step = 2, stride = 3 }, every = 2, batch = 4 }
+    assert.are.equal(6, ds:count()) -- 20 kept frames, a clip spans 5 of them: starts 0, 3, ..., 15
+    local got = {}
+    for b in ds:batches() do
+      for k = 1, #b.frames do got[#got + 1] = b.indices[k] end
+    end
+    assert.are.same({ 0, 4, 8, 6, 10, 14, 12, 16, 20, 18, 22, 26, 24, 28, 32, 30, 34, 38 }, got)
   end)
 
   it('decodes videos and folders exactly once, pixels equal to ffmpeg', function()

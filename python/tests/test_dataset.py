@@ -327,6 +327,22 @@ def test_clips_of_frames(media, oracle, key):
         assert sorted(got) == list(starts)
 
 
+@pytest.mark.parametrize("key", ["h264", "pngs"])
+def test_clips_count_in_the_frames_every_keeps(media, oracle, key):
+    want = oracle[key]
+    kept = list(range(3, len(want), 2))                  # frames=(3, end), every=2
+    ds = vstudio.Dataset(media[key], batch=3, clip=dict(length=3, stride=4, step=2), every=2,
+                         frames=(3, 1000), workers=2)
+    starts = list(range(0, len(kept) - 4, 4))            # a clip spans (3 - 1) * 2 + 1 kept frames
+    assert len(ds) == len(starts)
+    got = []
+    for b in ds:
+        for k in range(len(b)):
+            got.append([int(i) for i in b.indices[k]])
+            assert np.array_equal(b.frames[k], want[b.indices[k]])
+    assert got == [[kept[s], kept[s + 2], kept[s + 4]] for s in starts]
+
+
 def test_clips_from_many_sources_same_for_any_workers(media):
     runs = []
     for workers in (1, 3):
@@ -337,9 +353,8 @@ def test_clips_from_many_sources_same_for_any_workers(media):
         assert batches[0].frames.shape == (3, 4, 3, 12, 16)
         runs.append([(tuple(b.paths), b.indices.tolist(), b.frames.tobytes()) for b in batches])
     assert runs[0] == runs[1]
-    for bad in (dict(every=2), dict(on_error="skip")):
-        with pytest.raises(ValueError, match="clips take no"):
-            vstudio.Dataset(media["h264"], clip=4, **bad)
+    with pytest.raises(ValueError, match="clips take no on_error skip"):
+        vstudio.Dataset(media["h264"], clip=4, on_error="skip")
     with pytest.raises(ValueError, match="clip"):
         vstudio.Dataset(media["h264"], clip=dict(size=3))
 

@@ -74,7 +74,8 @@ class Dataset:
                 that seed), which shards and lanes then follow; None: as given
       clip      samples of T frames instead of frames: T, or dict(length=T, stride=S,
                 step=k): frames s, s + k, ..., s + (T-1)k of a source, the starts s S apart
-                (default T * k); frames is then (N, T, H, W, C) or (N, T, C, H, W),
+                (default T * k), counted in the frames `every` keeps; frames is then
+                (N, T, H, W, C) or (N, T, C, H, W),
                 indices and files (N, T), len(ds) counts clips; no on_error='skip'
 
     len(ds) is the number of frames a full iteration yields (from the probe cache and
