@@ -15,13 +15,15 @@
  * frames (ordinals, shards, units, a lane's turn) then counts clips, and a
  * lane delivers a clip's frames one after another.
  *
- * Plan. Numbering the selected frames of all sources in order (sources as
- * added, frames ascending) gives each frame an ordinal 0..N-1. Shard i of n
- * owns the ordinals [i*N/n, (i+1)*N/n): contiguous, disjoint, together
- * everything, their sizes at most one frame apart. A shard's part of one
- * source is a unit. Units go to lanes longest first (LPT by frames to
- * decode), each to the least loaded lane; a lane runs its units in source
- * order and decodes each video forward (a unit that starts inside a video
+ * Plan. The dataset's order is a list of pieces: the sources as added, or
+ * with shuffle_chunk every source cut into chunks of that many samples and
+ * the chunks in the seed's order. Numbering the selected frames piece by
+ * piece (frames ascending in each) gives each frame an ordinal 0..N-1.
+ * Shard i of n owns the ordinals [i*N/n, (i+1)*N/n): contiguous, disjoint,
+ * together everything, their sizes at most one frame apart. A shard's part
+ * of one piece is a unit. Units go to lanes longest first (LPT by frames to
+ * decode), each to the least loaded lane; a lane runs its units in the
+ * dataset's order and decodes each video forward (a unit that starts inside a video
  * seeks there once, frame-exact, with vs_decoder_frame). The number of
  * lanes is an option (8 unless set, fewer when there are fewer units),
  * never the number of workers: that is what makes the batches the same on
@@ -106,12 +108,19 @@ typedef struct source {
     int64_t frames;    /* frames in the source */
     int64_t first, end;
     int64_t selected;  /* samples: frames first, first + every, ... < end, or whole clips */
-    int64_t ordinal;   /* ordinal of its first selected frame */
 } source;
+
+/* A run of a source's samples in the dataset's order (see "Plan"). */
+typedef struct piece {
+    int source;
+    int64_t from, count; /* its samples from..from+count-1 */
+    int64_t ordinal;     /* the ordinal of its first */
+} piece;
 
 typedef struct unit {
     int source;
     int64_t from, count; /* selected frames from..from+count-1 of the source */
+    int64_t ordinal;     /* the ordinal of its first */
     int64_t cost;        /* frames to decode */
     int worker;
 } unit;
@@ -164,6 +173,8 @@ struct vs_dataset {
     int clip;                  /* frames per sample: clip_length, 1 without clips */
     int64_t stride;            /* kept frames (every N-th) between sample starts: 1, or clip_stride */
     int64_t lo, hi;            /* this shard's ordinals */
+    piece *pieces;             /* the order, laid out by plan() */
+    int64_t npieces;
     unit *units;
     int nunits;
 
@@ -259,6 +270,9 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
         return vs_fail("every must be >= 1, got %d", o->every), NULL;
     if (o->shard_count < 1 || o->shard_index < 0 || o->shard_index >= o->shard_count)
         return vs_fail("shard %d of %d is out of range", o->shard_index + 1, o->shard_count), NULL;
+    if (o->shuffle_chunk < 0)
+        return vs_fail("shuffle chunk must be >= 1 samples (0: whole sources), got %lld",
+                       (long long)o->shuffle_chunk), NULL;
     if (o->clip_length < 0 || o->clip_length > 4096 || o->clip_stride < 0 || o->clip_step < 0)
         return vs_fail("clip length %d, stride %d, step %d: need length 1..4096, stride and step >= 1",
                        o->clip_length, o->clip_stride, o->clip_step), NULL;
@@ -360,7 +374,6 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
         ds->src = grown;
         ds->cap = cap;
     }
-    s.ordinal = ds->total;
     ds->total += s.selected;
     ds->src[ds->nsrc++] = s;
     ds->lo = ds->total * ds->o.shard_index / ds->o.shard_count;
@@ -421,17 +434,24 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Fisher-Yates over n items of `size` (<= 64) bytes: a permutation fixed by the seed alone. */
+static void permute(void *items, int64_t n, size_t size, uint64_t seed)
+{
+    unsigned char *a = items, t[64];
+    uint64_t state = seed;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(next_random(&state) % (uint64_t)(i + 1));
+        memcpy(t, a + i * size, size);
+        memcpy(a + i * size, a + j * size, size);
+        memcpy(a + j * size, t, size);
+    }
+}
+
 void vs_dataset_shuffle(int n, uint64_t seed, int32_t *order)
 {
     for (int i = 0; i < n; i++)
         order[i] = i;
-    uint64_t state = seed;
-    for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
-        int j = (int)(next_random(&state) % (uint64_t)(i + 1));
-        int32_t t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    permute(order, n, sizeof *order, seed);
 }
 
 int vs_dataset_sources(const vs_dataset *ds)
@@ -454,17 +474,46 @@ int64_t vs_dataset_count(const vs_dataset *ds)
 
 /* ---------- plan: shard units, LPT ---------- */
 
+static int cmp_unit_ordinal(const void *a, const void *b)
+{
+    const unit *x = a, *y = b;
+    return (x->ordinal > y->ordinal) - (x->ordinal < y->ordinal);
+}
+
 static int cmp_unit_cost(const void *a, const void *b)
 {
     const unit *x = a, *y = b;
     if (x->cost != y->cost)
         return x->cost > y->cost ? -1 : 1;
-    return x->source - y->source;
+    return cmp_unit_ordinal(a, b);
 }
 
-static int cmp_unit_source(const void *a, const void *b)
+/* The dataset's order as pieces (see "Plan"), each with its first ordinal. */
+static int layout(vs_dataset *ds)
 {
-    return ((const unit *)a)->source - ((const unit *)b)->source;
+    int64_t chunk = ds->o.shuffle_chunk, n = 0;
+    for (int i = 0; i < ds->nsrc; i++)
+        n += chunk > 0 ? (ds->src[i].selected + chunk - 1) / chunk : ds->src[i].selected > 0;
+    piece *p = calloc((size_t)(n ? n : 1), sizeof *p);
+    if (!p)
+        return vs_fail("out of memory for %lld pieces", (long long)n);
+    int64_t k = 0;
+    for (int i = 0; i < ds->nsrc; i++) {
+        int64_t size = chunk > 0 ? chunk : ds->src[i].selected;
+        for (int64_t from = 0; from < ds->src[i].selected; from += size, k++) {
+            p[k].source = i;
+            p[k].from = from;
+            p[k].count = ds->src[i].selected - from < size ? ds->src[i].selected - from : size;
+        }
+    }
+    if (chunk > 0)
+        permute(p, n, sizeof *p, ds->o.shuffle_seed);
+    for (int64_t j = 0, ordinal = 0; j < n; ordinal += p[j].count, j++)
+        p[j].ordinal = ordinal;
+    free(ds->pieces);
+    ds->pieces = p;
+    ds->npieces = n;
+    return 0;
 }
 
 /* Cuts this shard into units and assigns them to lanes; returns the lane count used. */
@@ -475,18 +524,24 @@ static int plan(vs_dataset *ds, int lanes)
     free(ds->units);
     ds->units = NULL;
     ds->nunits = 0;
-    if (ds->nsrc && !(ds->units = calloc((size_t)ds->nsrc, sizeof *ds->units)))
+    if (layout(ds) < 0)
+        return -1;
+    if (ds->npieces > INT32_MAX / 2) /* units are counted in an int */
+        return vs_fail("%lld pieces: take a larger shuffle chunk", (long long)ds->npieces);
+    if (ds->npieces && !(ds->units = calloc((size_t)ds->npieces, sizeof *ds->units)))
         return vs_fail("out of memory");
-    for (int i = 0; i < ds->nsrc; i++) {
-        const source *s = &ds->src[i];
-        int64_t a = s->ordinal > ds->lo ? s->ordinal : ds->lo;
-        int64_t b = s->ordinal + s->selected < ds->hi ? s->ordinal + s->selected : ds->hi;
+    for (int64_t k = 0; k < ds->npieces; k++) {
+        const piece *pc = &ds->pieces[k];
+        const source *s = &ds->src[pc->source];
+        int64_t a = pc->ordinal > ds->lo ? pc->ordinal : ds->lo;
+        int64_t b = pc->ordinal + pc->count < ds->hi ? pc->ordinal + pc->count : ds->hi;
         if (b <= a)
             continue;
         unit *u = &ds->units[ds->nunits++];
-        u->source = i;
-        u->from = a - s->ordinal;
+        u->source = pc->source;
+        u->from = pc->from + (a - pc->ordinal);
         u->count = b - a;
+        u->ordinal = a;
         /* A video decodes every frame from the unit's first to its last; images load one by one. */
         int64_t span = (int64_t)(ds->clip - 1) * ds->o.clip_step + 1;
         u->cost = s->is_dir ? u->count * ds->clip : ((u->count - 1) * ds->stride + span - 1) * ds->o.every + 1;
@@ -504,7 +559,7 @@ static int plan(vs_dataset *ds, int lanes)
         ds->units[i].worker = best;
         load[best] += ds->units[i].cost;
     }
-    qsort(ds->units, (size_t)ds->nunits, sizeof *ds->units, cmp_unit_source);
+    qsort(ds->units, (size_t)ds->nunits, sizeof *ds->units, cmp_unit_ordinal);
     return nw;
 }
 
@@ -519,8 +574,9 @@ int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of)
         return -1;
     for (int i = 0; i < ds->nsrc; i++)
         lane_of[i] = -1;
-    for (int i = 0; i < ds->nunits; i++)
-        lane_of[ds->units[i].source] = ds->units[i].worker;
+    for (int i = 0; i < ds->nunits; i++) /* a source cut in chunks: the lane of its first */
+        if (lane_of[ds->units[i].source] < 0)
+            lane_of[ds->units[i].source] = ds->units[i].worker;
     return nw;
 }
 
@@ -962,7 +1018,7 @@ static int run_images(worker *w, const unit *u)
         if (slot_hold(w))
             return 1;
         vs_frame *f = vs_image_load(file);
-        int rc = f ? deliver(w, f, u->source, index, s->ordinal + j) : -1;
+        int rc = f ? deliver(w, f, u->source, index, u->ordinal + (j - u->from)) : -1;
         vs_frame_free(f);
         if (rc > 0)
             return rc;
@@ -1060,7 +1116,7 @@ static int run_video(worker *w, const unit *u)
     int64_t last = frame_of(ds, s, u->from + u->count - 1, 0);
     for (int64_t i = want; rc == 0 && i <= last; i++)
         rc = video_frame(w, dec, dw, dh, direct, u->source, i, (i - s->first) % ds->o.every == 0,
-                         s->ordinal + (i - s->first) / ds->o.every);
+                         u->ordinal + (i - s->first) / ds->o.every - u->from);
 done:
     vs_decoder_close(dec);
     return rc;
@@ -1116,7 +1172,7 @@ static void run_units(worker *w)
             continue;
         }
         if (ds->mapping) {
-            note_map_failure(ds, ds->src[u->source].ordinal + u->from, msg);
+            note_map_failure(ds, u->ordinal, msg);
             return;
         }
         lane_error(w, msg);
@@ -1709,20 +1765,18 @@ int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
     return rc;
 }
 
-/* The source holding ordinal g (binary search over the sources' first ordinals). */
-static int source_of(const vs_dataset *ds, int64_t g)
+/* The piece holding ordinal g (binary search over the pieces' first ordinals). */
+static const piece *piece_of(const vs_dataset *ds, int64_t g)
 {
-    int lo = 0, hi = ds->nsrc - 1;
+    int64_t lo = 0, hi = ds->npieces - 1;
     while (lo < hi) {
-        int mid = (lo + hi + 1) / 2;
-        if (ds->src[mid].ordinal <= g)
+        int64_t mid = (lo + hi + 1) / 2;
+        if (ds->pieces[mid].ordinal <= g)
             lo = mid;
         else
             hi = mid - 1;
     }
-    while (lo < ds->nsrc - 1 && ds->src[lo].selected == 0)
-        lo++;
-    return lo;
+    return &ds->pieces[lo];
 }
 
 const char *vs_dataset_map_result(const vs_dataset *ds, int64_t k, size_t *len, int32_t *source,
@@ -1730,10 +1784,9 @@ const char *vs_dataset_map_result(const vs_dataset *ds, int64_t k, size_t *len, 
 {
     if (!ds->results || k < 0 || k >= ds->hi - ds->lo)
         return NULL;
-    int64_t g = ds->lo + k;
-    int s = source_of(ds, g);
-    *source = s;
-    *index = ds->src[s].first + (g - ds->src[s].ordinal) * ds->o.every;
+    const piece *pc = piece_of(ds, ds->lo + k);
+    *source = pc->source;
+    *index = ds->src[pc->source].first + (pc->from + ds->lo + k - pc->ordinal) * ds->o.every;
     *len = ds->result_len[k];
     return ds->results[k];
 }
@@ -1749,6 +1802,7 @@ void vs_dataset_free(vs_dataset *ds)
         free_source(&ds->src[i]);
     free(ds->src);
     free(ds->units);
+    free(ds->pieces);
     free(ds->sort);
     pthread_mutex_destroy(&ds->mu);
     pthread_cond_destroy(&ds->cond);

@@ -357,6 +357,12 @@ typedef struct vs_dataset_options {
      * every other frame). Counts, shards and batches are then in clips; no
      * map, skip_errors or npy export. */
     int clip_length, clip_stride, clip_step;
+    /* Shuffled chunks: shuffle_chunk > 0 cuts every source into chunks of
+     * that many samples and orders all the chunks by shuffle_seed (the same
+     * order for a seed everywhere), which ordinals, shards, lanes and
+     * batches then follow; 0: the sources whole, in add order. */
+    int64_t shuffle_chunk;
+    uint64_t shuffle_seed;
 } vs_dataset_options;
 enum { VS_DATASET_STRETCH = 0, VS_DATASET_FIT = 1, VS_DATASET_FILL = 2 };
 void vs_dataset_options_init(vs_dataset_options *opts);
@@ -388,8 +394,9 @@ const char *vs_dataset_file(const vs_dataset *ds, int source, int64_t index);
 /* Frames of this shard after range and stride: what a full iteration yields. */
 int64_t vs_dataset_count(const vs_dataset *ds);
 /* The plan of a run over this many lanes (0: the options' lanes):
- * lane_of[s] is the lane (0-based) decoding source s, -1 when source s
- * has no frames in this shard; returns the number of lanes used. */
+ * lane_of[s] is the lane (0-based) decoding source s (its first chunk
+ * with shuffle_chunk), -1 when source s has no frames in this shard;
+ * returns the number of lanes used. */
 int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of);
 /* Starts the workers (stopping a previous run); 0 workers: the options'
  * count. The batches are the same for any number of workers. */
@@ -407,7 +414,8 @@ int vs_dataset_skipped(const vs_dataset *ds);
 const char *vs_dataset_skipped_message(const vs_dataset *ds, int k);
 /* Runs a Lua function (bytecode from string.dump) on every frame of the
  * shard, each worker in its own Lua state; results are kept per frame in
- * the dataset's order (sources in add order, then frame index). */
+ * the dataset's order (sources in add order, then frame index; with
+ * shuffle_chunk, the chunks' order). */
 int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers);
 /* Result k (0-based, < count) of the last map: encoded value, NULL if the
  * frame was skipped; source and index of that frame. */

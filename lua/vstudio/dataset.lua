@@ -156,9 +156,19 @@ local function new_dataset(opts)
     end
     entries[k] = e
   end
+  local seed, chunk
   if opts.shuffle ~= nil then
-    -- a seeded order of the sources, which everything after (shards, lanes) follows
-    local seed = int(opts.shuffle, 0, 2 ^ 53, 'shuffle')
+    -- a seeded order of the sources, which everything after (shards, lanes) follows;
+    -- {seed = s, chunk = n}: then the chunks of n samples of every source, in the seed's order
+    local sh = opts.shuffle
+    if type(sh) == 'table' then
+      for k in pairs(sh) do
+        if k ~= 'seed' and k ~= 'chunk' then fail('shuffle: unknown key ' .. tostring(k) .. ' (seed, chunk)') end
+      end
+      chunk = int(sh.chunk or 0, 0, 2 ^ 53, 'shuffle: chunk')
+      sh = sh.seed
+    end
+    seed = int(sh, 0, 2 ^ 53, 'shuffle')
     local order = ffi.new('int32_t[?]', #entries)
     C.vs_dataset_shuffle(#entries, seed, order)
     local shuffled = {}
@@ -166,6 +176,7 @@ local function new_dataset(opts)
     entries = shuffled
   end
   local o = options(opts)
+  if chunk and chunk > 0 then o.shuffle_chunk, o.shuffle_seed = chunk, seed end
   -- Every missing path at once, before anything is probed or decoded.
   local missing = {}
   for _, e in ipairs(entries) do
@@ -306,8 +317,8 @@ end
 -- use upvalues: require what it needs inside (local vs = require 'vstudio');
 -- or fn is 'module:function', required in each worker.
 -- It returns nil, a boolean, number, string or a table of them. Results come
--- in the dataset's order (sources as given, then frame index), whatever the
--- workers: results[k], paths[k], indices[k] for k = 1..results.n.
+-- in the dataset's order (sources as given, then frame index; with shuffle
+-- chunks, the chunks' order), whatever the workers: results[k], paths[k], indices[k] for k = 1..results.n.
 function Dataset:map(fn, opts)
   self._run = (self._run or 0) + 1
   local chunk

@@ -304,6 +304,34 @@ def test_shuffle_is_a_seeded_order_of_the_sources_the_same_as_luas(tmp_path, med
         vstudio.Dataset(paths, shuffle=-1)
 
 
+def test_shuffle_chunks_orders_pieces_of_every_source_the_same_every_run(media):
+    paths = [media["h264"], media["pngs"], media["vp9"]]   # 40, 23 and 17 frames
+
+    def order(**kw):
+        ds = vstudio.Dataset(paths, batch=8, size=(16, 12), shuffle=dict(seed=5, chunk=10), **kw)
+        return [(p, i) for p, i, _, _ in collect(ds)[0]]
+
+    one = order(lanes=1)
+    plain = [(p, i) for p, i, _, _ in collect(vstudio.Dataset(paths, batch=8, size=(16, 12), shuffle=5,
+                                                               lanes=1))[0]]
+    assert sorted(one) == sorted(plain) and len(one) == 80 and one != plain
+    # one lane: whole chunks one after another, each starting at a multiple of 10 of its source
+    starts = [k for k in range(80) if k == 0 or one[k][0] != one[k - 1][0] or one[k][1] != one[k - 1][1] + 1]
+    assert all(one[k][1] % 10 == 0 for k in starts)
+    chunk_starts = [one[k] for k in range(80) if one[k][1] % 10 == 0]
+    assert len(chunk_starts) == 4 + 3 + 2 and chunk_starts != sorted(chunk_starts, key=plain.index)
+    assert order(lanes=1) == one and order(lanes=1, workers=3) == one
+    many = order()
+    assert order(workers=1) == many and sorted(many) == sorted(one)
+    seen = []
+    for i in range(3):
+        seen += [(p, k) for p, k, _, _ in collect(vstudio.Dataset(paths, batch=8, size=(16, 12), shard=(i, 3),
+                                                                  shuffle=dict(seed=5, chunk=10)))[0]]
+    assert sorted(seen) == sorted(one)
+    with pytest.raises(ValueError, match="shuffle"):
+        vstudio.Dataset(paths, shuffle=dict(chunk=3))
+
+
 @pytest.mark.parametrize("key", ["h264", "pngs"])
 def test_clips_of_frames(media, oracle, key):
     want = oracle[key]

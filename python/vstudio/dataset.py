@@ -71,7 +71,9 @@ class Dataset:
       resize    how size takes another aspect ratio: 'stretch', 'fit' (inside, black
                 bars) or 'fill' (covering, the centre kept), as `vstudio convert --resize`
       shuffle   a seed (int >= 0): the sources in a seeded order (the same as Lua's for
-                that seed), which shards and lanes then follow; None: as given
+                that seed), which shards and lanes then follow; None: as given;
+                dict(seed=S, chunk=N): also every source cut into chunks of N frames
+                (clips with clip) and all the chunks in the seed's order
       clip      samples of T frames instead of frames: T, or dict(length=T, stride=S,
                 step=k): frames s, s + k, ..., s + (T-1)k of a source, the starts s S apart
                 (default T * k), counted in the frames `every` keeps; frames is then
@@ -104,9 +106,17 @@ class Dataset:
         paths = [path_arg(p[0] if isinstance(p, tuple) else p, "Dataset") for p in paths]
         if not paths:
             raise ValueError("vstudio: Dataset: paths must be a non-empty list of videos and frame folders")
-        if shuffle is not None:
+        chunk = 0
+        if isinstance(shuffle, dict):
+            if set(shuffle) - {"seed", "chunk"} or "seed" not in shuffle:
+                raise ValueError("vstudio: Dataset: shuffle must be a seed or dict(seed=S, chunk=N), got %r"
+                                 % (shuffle,))
+            chunk = _int(shuffle.get("chunk", 0), 0, 2 ** 62, "shuffle chunk")
+            shuffle = shuffle["seed"]
+        seed = None if shuffle is None else _int(shuffle, 0, 2 ** 53, "shuffle")
+        if seed is not None:
             order = ffi.new("int32_t[]", len(paths))
-            lib.vs_dataset_shuffle(len(paths), _int(shuffle, 0, 2 ** 53, "shuffle"), order)
+            lib.vs_dataset_shuffle(len(paths), seed, order)
             paths = [paths[order[k]] for k in range(len(paths))]
             ranges = [ranges[order[k]] for k in range(len(ranges))]
         if layout not in ("nhwc", "nchw"):
@@ -163,6 +173,8 @@ class Dataset:
         self._sort = ffi.new("char[]", sort.encode())
         o.sort = self._sort
         o.skip_errors = 1 if on_error == "skip" else 0
+        if chunk:
+            o.shuffle_chunk, o.shuffle_seed = chunk, seed
         missing = [p for p in paths if not os.path.exists(p)]
         if missing:
             raise FileNotFoundError(2, "vstudio: Dataset: %d of %d paths not found: %s"
