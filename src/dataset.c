@@ -10,17 +10,20 @@
  * range past the end of a source is cut to the frames it has).
  *
  * Samples are frames, or with clip_length > 1 clips: clip_length frames
- * a clip_step apart, starts clip_stride apart; everything below that counts
+ * a clip_step apart, starts clip_stride apart, both counted in the frames
+ * that `every` keeps (first, first + every, ...); everything below that counts
  * frames (ordinals, shards, units, a lane's turn) then counts clips, and a
  * lane delivers a clip's frames one after another.
  *
- * Plan. Numbering the selected frames of all sources in order (sources as
- * added, frames ascending) gives each frame an ordinal 0..N-1. Shard i of n
- * owns the ordinals [i*N/n, (i+1)*N/n): contiguous, disjoint, together
- * everything, their sizes at most one frame apart. A shard's part of one
- * source is a unit. Units go to lanes longest first (LPT by frames to
- * decode), each to the least loaded lane; a lane runs its units in source
- * order and decodes each video forward (a unit that starts inside a video
+ * Plan. The dataset's order is a list of pieces: the sources as added, or
+ * with shuffle_chunk every source cut into chunks of that many samples and
+ * the chunks in the seed's order. Numbering the selected frames piece by
+ * piece (frames ascending in each) gives each frame an ordinal 0..N-1.
+ * Shard i of n owns the ordinals [i*N/n, (i+1)*N/n): contiguous, disjoint,
+ * together everything, their sizes at most one frame apart. A shard's part
+ * of one piece is a unit. Units go to lanes longest first (LPT by frames to
+ * decode), each to the least loaded lane; a lane runs its units in the
+ * dataset's order and decodes each video forward (a unit that starts inside a video
  * seeks there once, frame-exact, with vs_decoder_frame). The number of
  * lanes is an option (8 unless set, fewer when there are fewer units),
  * never the number of workers: that is what makes the batches the same on
@@ -28,28 +31,37 @@
  *
  * Lanes and workers. Each lane has its own thread; `workers` of them may
  * decode at once (a lane holds one of `workers` slots while it decodes or
- * transforms, and gives it up whenever it waits for room, so a lane the
- * consumer waits for gets one as soon as the others' queues fill), so the
+ * transforms, and gives it up whenever it waits for a reservation, so a lane
+ * the consumer waits for gets one as soon as the others' run out), so the
  * worker count sets the speed and the CPU used, and nothing else.
  *
- * Batches. Each lane pushes frames into its own queue of QUEUE_DEPTH;
- * buffers come from one pool of batch + lanes * QUEUE_DEPTH frames, so
- * memory stays flat however long the sources are. The consumer takes one
- * sample at a time from the live lane that is least far along its plan
- * (taken + 1 over planned samples, the lower lane on a tie: lanes of equal
- * length take turns 0, 1, ..., 0, 1, ...; a finished lane drops out) and
- * cuts that stream into batches. Lanes thus advance in proportion to their
- * lengths and end together, so no worker idles through a long lane's tail,
- * and small queues keep all of them busy (taking whole batches from one
- * lane would stall the others once their queues fill). The order depends only on the plan, so
- * only on the sources and options: the same every run, with any number of
- * workers. Only the last batch can be short, and a batch cut short by an
- * error. A lane's error travels in its queue, so it is raised when the
- * consumer reaches it, after every frame before it was delivered (the
- * frames already gathered go out as a batch first); with skip_errors the
- * worker notes it and goes on: with the folder's next image, or with its
- * next unit after a video (a decoder that failed mid-stream is not trusted
- * to go on).
+ * Batches. The stream of samples is a schedule of turns: turn after turn
+ * goes to the live lane that is least far along its plan (reserved + 1
+ * over planned samples, the lower lane on a tie: lanes of equal length take
+ * turns 0, 1, ..., 0, 1, ...). Lanes thus advance in proportion to their
+ * lengths and end together, so no worker idles through a long lane's tail.
+ * Turn p is position p of the stream, and position p has its place in a
+ * batch buffer before anything is decoded: sample p % batch of the ring
+ * buffer (p / batch) % nbuf. The schedule reserves the positions of the
+ * ring's window (nbuf batches) ahead, each lane fills its reservations in
+ * order, so a worker writes each frame straight into its place: a frame
+ * (Lua's batches) or the bytes of the batch's own array in the caller's
+ * layout and dtype (Python's arrays, save_npy), nothing copied after. The
+ * consumer reads the positions in order; once a batch buffer's positions
+ * are read it leaves the ring (a fresh one takes its place, and the window
+ * moves on), so memory stays at nbuf + 2 batches however long the sources.
+ * The order depends only on the plan, so only on the sources and options:
+ * the same every run, with any number of workers. Only the last batch can
+ * be short, and a batch cut short by an error. A lane that ends early (it
+ * skipped frames under skip_errors) leaves its last reservations as holes;
+ * the consumer steps over them and moves the later samples up (the one case
+ * that copies), so skipped frames shorten no batch and the order is the
+ * schedule's without the holes, whenever the lane ended. A lane's error
+ * takes its next reservation, so it is raised when the consumer reaches
+ * it, after every frame before it was delivered (the frames already
+ * gathered go out as a batch first); with skip_errors the worker notes it
+ * and goes on: with the folder's next image, or with its next unit after a
+ * video (a decoder that failed mid-stream is not trusted to go on).
  *
  * Map. vs_dataset_map runs a Lua function on each frame in worker-owned Lua
  * states and keeps each result (encoded by encode_value) in a slot per
@@ -79,13 +91,15 @@
 #include "progress.h"
 #include "vstudio.h"
 
-#define QUEUE_DEPTH 6
+#define RESERVED_PER_LANE 4 /* the window holds at least this many turns per lane */
 #define MAX_WORKERS 256
 #define DEFAULT_LANES 8
 #define STOP_GRACE_S 2.0 /* as the render engine's */
 #define MSG_MAX 1024
 
-enum { ITEM_FRAME, ITEM_END, ITEM_ERROR };
+/* A position's sample: reserved for its lane, written, a hole (its lane ended
+ * first) or the lane's error. */
+enum { SAMPLE_WAITING, SAMPLE_FILLED, SAMPLE_HOLE, SAMPLE_ERROR };
 
 typedef struct source {
     char *path;
@@ -94,33 +108,45 @@ typedef struct source {
     int64_t frames;    /* frames in the source */
     int64_t first, end;
     int64_t selected;  /* samples: frames first, first + every, ... < end, or whole clips */
-    int64_t ordinal;   /* ordinal of its first selected frame */
 } source;
+
+/* A run of a source's samples in the dataset's order (see "Plan"). */
+typedef struct piece {
+    int source;
+    int64_t from, count; /* its samples from..from+count-1 */
+    int64_t ordinal;     /* the ordinal of its first */
+} piece;
 
 typedef struct unit {
     int source;
     int64_t from, count; /* selected frames from..from+count-1 of the source */
+    int64_t ordinal;     /* the ordinal of its first */
     int64_t cost;        /* frames to decode */
     int worker;
 } unit;
 
-typedef struct item {
-    int kind;
-    vs_frame *frame;
-    int source;
-    int64_t index;
-} item;
+/* One batch's place: batch * clip frames, each a frame (frames mode) or
+ * frame_bytes of the array (array mode), and what each frame is. */
+typedef struct batch_buf {
+    uint8_t *array;
+    vs_frame **frames;
+    int32_t *sources;
+    int64_t *indices;
+} batch_buf;
 
-/* One lane: a thread, its units, its queue (see "Lanes and workers"). */
+/* One lane: a thread, its units, its reservations (see "Lanes and workers"). */
 typedef struct worker {
     struct vs_dataset *ds;
     int id;
     pthread_t thread;
     int started;
-    item queue[QUEUE_DEPTH];
-    int head, count;
-    int done;                  /* the consumer has seen its end */
-    char error[MSG_MAX];       /* ITEM_ERROR's message */
+    int64_t head, tail;        /* its reserved positions, a list through ds->link; -1: none */
+    int64_t pos;               /* the reservation being filled, -1 none */
+    batch_buf *buf;            /* pos's batch buffer */
+    size_t slot;               /* pos's first frame in it */
+    int frames_in;             /* frames of pos's sample written */
+    int ended;                 /* no more samples: the schedule passes it over */
+    char error[MSG_MAX];       /* SAMPLE_ERROR's message */
     struct SwsContext *sws;
     vs_frame *scratch;         /* decoded frame before transforms */
     vs_frame *out;             /* map mode: the transformed frame */
@@ -128,8 +154,8 @@ typedef struct worker {
     int fn_ref;
     int fn_failed;             /* the error came from the map function: never skipped */
     int has_slot;              /* holds one of the run's decode slots (see slot_hold) */
-    int64_t planned, taken;    /* samples the plan gives this lane; those the consumer took */
-    pthread_cond_t room;       /* signalled when its queue or the pool gains room, or on stop */
+    int64_t planned, reserved; /* samples the plan gives this lane; turns the schedule gave it */
+    pthread_cond_t room;       /* signalled when it gets a reservation, or on stop */
 } worker;
 
 typedef struct skipped {
@@ -145,17 +171,19 @@ struct vs_dataset {
     int nsrc, cap;
     int64_t total;             /* selected samples (frames or clips) of all shards */
     int clip;                  /* frames per sample: clip_length, 1 without clips */
-    int64_t stride;            /* frames between sample starts: every, or clip_stride */
+    int64_t stride;            /* kept frames (every N-th) between sample starts: 1, or clip_stride */
     int64_t lo, hi;            /* this shard's ordinals */
+    piece *pieces;             /* the order, laid out by plan() */
+    int64_t npieces;
     unit *units;
     int nunits;
 
     /* a run (batches or map) */
     int mapping;
     worker *w;
-    int nw, live, cur;
-    pthread_mutex_t mu;        /* guards queues, pool, stop, skipped, map failure */
-    pthread_cond_t cond;       /* the consumer's: a queue got an item */
+    int nw;
+    pthread_mutex_t mu;        /* guards the schedule and ring, stop, skipped, map failure */
+    pthread_cond_t cond;       /* the consumer's: a position was resolved */
     int stop;
     int running;
     int slots;                 /* lanes that may decode at once: the run's workers */
@@ -163,11 +191,30 @@ struct vs_dataset {
     pthread_cond_t slot_free;  /* signalled when a slot is given back, or on stop */
     int finished;              /* map: workers that returned */
     int abandoned;             /* map: a worker stuck in a loop still runs; keep everything */
-    vs_frame **all;            /* every pool frame; pointers stay fixed during a run */
-    vs_frame **pool;           /* the free ones */
-    int nall, npool;
-    vs_frame **held;           /* lent to the consumer until the next batch */
-    int nheld;
+
+    /* the ring of batch buffers (see "Batches") */
+    int arrays;                /* array mode: the frames go into arrays as below */
+    vs_npy_layout layout;
+    vs_npy_dtype dtype;
+    int channels;
+    int out_w, out_h;          /* array mode: the frames' size, fixed by the first frame written */
+    size_t frame_bytes;        /* array mode: one frame in the array; 0 until out_w is known */
+    int nbuf;
+    int64_t window;            /* positions in the ring: nbuf * batch */
+    batch_buf *ring;
+    batch_buf out;             /* the batch being gathered, once it left the ring */
+    batch_buf spare;           /* the buffers a fresh ring place takes */
+    int detached;              /* out holds the batch being gathered */
+    int held;                  /* frames mode: out is lent to the caller until the next call */
+    unsigned char *state;      /* per window position (p % window): SAMPLE_* */
+    int *owner;                /* its lane */
+    int64_t *link;             /* the lane's next reservation, -1 */
+    int64_t win_lo;            /* the ring's first position (a multiple of batch) */
+    int64_t next_pos;          /* the next turn the schedule gives */
+    int64_t sched_end;         /* positions in all once no lane takes more; -1 before */
+    int64_t read_pos;          /* the consumer's next position */
+    int gathered;              /* samples of the batch being gathered */
+    char pending_error[MSG_MAX]; /* the error after a batch cut short by it */
     skipped *skip;
     int nskip;
 
@@ -223,11 +270,14 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
         return vs_fail("every must be >= 1, got %d", o->every), NULL;
     if (o->shard_count < 1 || o->shard_index < 0 || o->shard_index >= o->shard_count)
         return vs_fail("shard %d of %d is out of range", o->shard_index + 1, o->shard_count), NULL;
+    if (o->shuffle_chunk < 0)
+        return vs_fail("shuffle chunk must be >= 1 samples (0: whole sources), got %lld",
+                       (long long)o->shuffle_chunk), NULL;
     if (o->clip_length < 0 || o->clip_length > 4096 || o->clip_stride < 0 || o->clip_step < 0)
         return vs_fail("clip length %d, stride %d, step %d: need length 1..4096, stride and step >= 1",
                        o->clip_length, o->clip_stride, o->clip_step), NULL;
-    if (o->clip_length > 1 && (o->every != 1 || o->skip_errors))
-        return vs_fail("clips take no every (use the clip's step and stride) and no on_error skip"), NULL;
+    if (o->clip_length > 1 && o->skip_errors)
+        return vs_fail("clips take no on_error skip (a clip with a bad frame has no good place)"), NULL;
     if ((int64_t)o->batch * (o->clip_length > 1 ? o->clip_length : 1) > 1 << 20)
         return vs_fail("batch %d of clips of %d frames is more than %d frames", o->batch, o->clip_length,
                        1 << 20), NULL;
@@ -250,7 +300,7 @@ vs_dataset *vs_dataset_new(const vs_dataset_options *o)
     ds->clip = o->clip_length > 1 ? o->clip_length : 1;
     if (ds->o.clip_step == 0)
         ds->o.clip_step = 1;
-    ds->stride = ds->clip == 1 ? o->every : o->clip_stride ? o->clip_stride : (int64_t)ds->clip * ds->o.clip_step;
+    ds->stride = ds->clip == 1 ? 1 : o->clip_stride ? o->clip_stride : (int64_t)ds->clip * ds->o.clip_step;
     if (ds->o.workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         ds->o.workers = n < 1 ? 1 : n > 64 ? 64 : (int)n;
@@ -311,9 +361,11 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
         goto oom;
     s.first = first < s.frames ? first : s.frames;
     s.end = end < 0 || end > s.frames ? s.frames : end;
-    /* samples whose last frame is before end: a clip spans (clip - 1) * step + 1 frames */
+    /* samples whose last frame is before end, counted in kept frames (every
+     * N-th of the range): a clip spans (clip - 1) * step + 1 of them */
     int64_t span = (int64_t)(ds->clip - 1) * ds->o.clip_step + 1;
-    s.selected = s.end - s.first >= span ? (s.end - s.first - span) / ds->stride + 1 : 0;
+    int64_t kept = s.end > s.first ? (s.end - s.first - 1) / ds->o.every + 1 : 0;
+    s.selected = kept >= span ? (kept - span) / ds->stride + 1 : 0;
     if (ds->nsrc == ds->cap) {
         int cap = ds->cap ? ds->cap * 2 : 16;
         source *grown = realloc(ds->src, (size_t)cap * sizeof *grown);
@@ -322,7 +374,6 @@ int vs_dataset_add(vs_dataset *ds, const char *path, int64_t first, int64_t end)
         ds->src = grown;
         ds->cap = cap;
     }
-    s.ordinal = ds->total;
     ds->total += s.selected;
     ds->src[ds->nsrc++] = s;
     ds->lo = ds->total * ds->o.shard_index / ds->o.shard_count;
@@ -383,17 +434,24 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+/* Fisher-Yates over n items of `size` (<= 64) bytes: a permutation fixed by the seed alone. */
+static void permute(void *items, int64_t n, size_t size, uint64_t seed)
+{
+    unsigned char *a = items, t[64];
+    uint64_t state = seed;
+    for (int64_t i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(next_random(&state) % (uint64_t)(i + 1));
+        memcpy(t, a + i * size, size);
+        memcpy(a + i * size, a + j * size, size);
+        memcpy(a + j * size, t, size);
+    }
+}
+
 void vs_dataset_shuffle(int n, uint64_t seed, int32_t *order)
 {
     for (int i = 0; i < n; i++)
         order[i] = i;
-    uint64_t state = seed;
-    for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
-        int j = (int)(next_random(&state) % (uint64_t)(i + 1));
-        int32_t t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    permute(order, n, sizeof *order, seed);
 }
 
 int vs_dataset_sources(const vs_dataset *ds)
@@ -416,17 +474,46 @@ int64_t vs_dataset_count(const vs_dataset *ds)
 
 /* ---------- plan: shard units, LPT ---------- */
 
+static int cmp_unit_ordinal(const void *a, const void *b)
+{
+    const unit *x = a, *y = b;
+    return (x->ordinal > y->ordinal) - (x->ordinal < y->ordinal);
+}
+
 static int cmp_unit_cost(const void *a, const void *b)
 {
     const unit *x = a, *y = b;
     if (x->cost != y->cost)
         return x->cost > y->cost ? -1 : 1;
-    return x->source - y->source;
+    return cmp_unit_ordinal(a, b);
 }
 
-static int cmp_unit_source(const void *a, const void *b)
+/* The dataset's order as pieces (see "Plan"), each with its first ordinal. */
+static int layout(vs_dataset *ds)
 {
-    return ((const unit *)a)->source - ((const unit *)b)->source;
+    int64_t chunk = ds->o.shuffle_chunk, n = 0;
+    for (int i = 0; i < ds->nsrc; i++)
+        n += chunk > 0 ? (ds->src[i].selected + chunk - 1) / chunk : ds->src[i].selected > 0;
+    piece *p = calloc((size_t)(n ? n : 1), sizeof *p);
+    if (!p)
+        return vs_fail("out of memory for %lld pieces", (long long)n);
+    int64_t k = 0;
+    for (int i = 0; i < ds->nsrc; i++) {
+        int64_t size = chunk > 0 ? chunk : ds->src[i].selected;
+        for (int64_t from = 0; from < ds->src[i].selected; from += size, k++) {
+            p[k].source = i;
+            p[k].from = from;
+            p[k].count = ds->src[i].selected - from < size ? ds->src[i].selected - from : size;
+        }
+    }
+    if (chunk > 0)
+        permute(p, n, sizeof *p, ds->o.shuffle_seed);
+    for (int64_t j = 0, ordinal = 0; j < n; ordinal += p[j].count, j++)
+        p[j].ordinal = ordinal;
+    free(ds->pieces);
+    ds->pieces = p;
+    ds->npieces = n;
+    return 0;
 }
 
 /* Cuts this shard into units and assigns them to lanes; returns the lane count used. */
@@ -437,21 +524,27 @@ static int plan(vs_dataset *ds, int lanes)
     free(ds->units);
     ds->units = NULL;
     ds->nunits = 0;
-    if (ds->nsrc && !(ds->units = calloc((size_t)ds->nsrc, sizeof *ds->units)))
+    if (layout(ds) < 0)
+        return -1;
+    if (ds->npieces > INT32_MAX / 2) /* units are counted in an int */
+        return vs_fail("%lld pieces: take a larger shuffle chunk", (long long)ds->npieces);
+    if (ds->npieces && !(ds->units = calloc((size_t)ds->npieces, sizeof *ds->units)))
         return vs_fail("out of memory");
-    for (int i = 0; i < ds->nsrc; i++) {
-        const source *s = &ds->src[i];
-        int64_t a = s->ordinal > ds->lo ? s->ordinal : ds->lo;
-        int64_t b = s->ordinal + s->selected < ds->hi ? s->ordinal + s->selected : ds->hi;
+    for (int64_t k = 0; k < ds->npieces; k++) {
+        const piece *pc = &ds->pieces[k];
+        const source *s = &ds->src[pc->source];
+        int64_t a = pc->ordinal > ds->lo ? pc->ordinal : ds->lo;
+        int64_t b = pc->ordinal + pc->count < ds->hi ? pc->ordinal + pc->count : ds->hi;
         if (b <= a)
             continue;
         unit *u = &ds->units[ds->nunits++];
-        u->source = i;
-        u->from = a - s->ordinal;
+        u->source = pc->source;
+        u->from = pc->from + (a - pc->ordinal);
         u->count = b - a;
+        u->ordinal = a;
         /* A video decodes every frame from the unit's first to its last; images load one by one. */
         int64_t span = (int64_t)(ds->clip - 1) * ds->o.clip_step + 1;
-        u->cost = s->is_dir ? u->count * ds->clip : (u->count - 1) * ds->stride + span;
+        u->cost = s->is_dir ? u->count * ds->clip : ((u->count - 1) * ds->stride + span - 1) * ds->o.every + 1;
     }
     int nw = lanes < ds->nunits ? lanes : ds->nunits;
     if (nw < 1)
@@ -466,7 +559,7 @@ static int plan(vs_dataset *ds, int lanes)
         ds->units[i].worker = best;
         load[best] += ds->units[i].cost;
     }
-    qsort(ds->units, (size_t)ds->nunits, sizeof *ds->units, cmp_unit_source);
+    qsort(ds->units, (size_t)ds->nunits, sizeof *ds->units, cmp_unit_ordinal);
     return nw;
 }
 
@@ -481,8 +574,9 @@ int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of)
         return -1;
     for (int i = 0; i < ds->nsrc; i++)
         lane_of[i] = -1;
-    for (int i = 0; i < ds->nunits; i++)
-        lane_of[ds->units[i].source] = ds->units[i].worker;
+    for (int i = 0; i < ds->nunits; i++) /* a source cut in chunks: the lane of its first */
+        if (lane_of[ds->units[i].source] < 0)
+            lane_of[ds->units[i].source] = ds->units[i].worker;
     return nw;
 }
 
@@ -509,7 +603,7 @@ static int needs_transform(const vs_dataset *ds)
     return ds->o.width > 0 || ds->o.crop_w > 0 || ds->o.gray;
 }
 
-/* Resizes a pool frame in place, keeping the vs_frame pointer. */
+/* Resizes a batch frame in place, keeping the vs_frame pointer. */
 static int ensure_size(vs_frame *f, int w, int h)
 {
     if (f->width == w && f->height == h && f->data)
@@ -526,6 +620,14 @@ static int ensure_size(vs_frame *f, int w, int h)
 static int clamp(int v, int lo, int hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The rectangle `fit` scales a cw x ch source to inside a w x h frame. */
+static void fit_size(int cw, int ch, int w, int h, int *dw, int *dh)
+{
+    double sx = (double)w / cw, sy = (double)h / ch, s = sx < sy ? sx : sy;
+    *dw = clamp((int)(cw * s + 0.5), 1, w);
+    *dh = clamp((int)(ch * s + 0.5), 1, h);
 }
 
 /* in -> out (already sized by out_size): crop, resize, gray. Fill keeps the
@@ -551,9 +653,7 @@ static int transform(worker *w, const vs_frame *in, vs_frame *out)
         cw = sw;
         ch = sh;
     } else if (o->resize == VS_DATASET_FIT && sx != sy) {
-        double s = sx < sy ? sx : sy;
-        dw = clamp((int)(cw * s + 0.5), 1, out->width);
-        dh = clamp((int)(ch * s + 0.5), 1, out->height);
+        fit_size(cw, ch, out->width, out->height, &dw, &dh);
         dx = (out->width - dw) / 2;
         dy = (out->height - dh) / 2;
         vs_frame_fill(out, 0, 0, 0, 255);
@@ -564,8 +664,9 @@ static int transform(worker *w, const vs_frame *in, vs_frame *out)
         for (int y = 0; y < ch; y++)
             memcpy(to + (size_t)y * out->stride, src + (size_t)y * in->stride, (size_t)cw * 4);
     } else {
+        /* bicubic, as the decoder scales the videos it resizes itself (see run_video) */
         w->sws = sws_getCachedContext(w->sws, cw, ch, AV_PIX_FMT_RGBA, dw, dh, AV_PIX_FMT_RGBA,
-                                      SWS_BILINEAR, NULL, NULL, NULL);
+                                      SWS_BICUBIC, NULL, NULL, NULL);
         if (!w->sws)
             return vs_fail("cannot resize %dx%d to %dx%d", cw, ch, dw, dh);
         const uint8_t *planes[4] = {src, NULL, NULL, NULL};
@@ -589,7 +690,7 @@ static int transform(worker *w, const vs_frame *in, vs_frame *out)
 
 /* ---------- the worker side of a batch run ---------- */
 
-/* Under ds->mu: every worker waiting for room looks again. */
+/* Under ds->mu: every worker waiting for a reservation looks again. */
 static void wake_workers(vs_dataset *ds)
 {
     for (int i = 0; i < ds->nw; i++)
@@ -604,20 +705,6 @@ static void drop_slot(worker *w)
         w->ds->busy--;
         pthread_cond_signal(&w->ds->slot_free);
     }
-}
-
-/* A free pool frame once this worker's queue has room; NULL when stopping. */
-static vs_frame *acquire(worker *w)
-{
-    vs_dataset *ds = w->ds;
-    pthread_mutex_lock(&ds->mu);
-    while (!ds->stop && (w->count >= QUEUE_DEPTH || ds->npool == 0)) {
-        drop_slot(w);
-        pthread_cond_wait(&w->room, &ds->mu);
-    }
-    vs_frame *f = ds->stop ? NULL : ds->pool[--ds->npool];
-    pthread_mutex_unlock(&ds->mu);
-    return f;
 }
 
 /* Makes sure the lane holds a decode slot before it works (it keeps it
@@ -640,40 +727,218 @@ static int slot_hold(worker *w)
     return stop;
 }
 
-static void give_back(vs_dataset *ds, vs_frame *f)
-{
-    pthread_mutex_lock(&ds->mu);
-    ds->pool[ds->npool++] = f;
-    wake_workers(ds);
-    pthread_mutex_unlock(&ds->mu);
-}
-
-static void push(worker *w, int kind, vs_frame *f, int source, int64_t index)
-{
-    vs_dataset *ds = w->ds;
-    pthread_mutex_lock(&ds->mu);
-    /* End and error items may wait for room like frames do. */
-    while (!ds->stop && w->count >= QUEUE_DEPTH) {
-        drop_slot(w);
-        pthread_cond_wait(&w->room, &ds->mu);
-    }
-    if (ds->stop) {
-        if (f)
-            ds->pool[ds->npool++] = f;
-    } else {
-        w->queue[(w->head + w->count) % QUEUE_DEPTH] = (item){kind, f, source, index};
-        w->count++;
-        pthread_cond_signal(&ds->cond);
-    }
-    pthread_mutex_unlock(&ds->mu);
-}
-
 static int stopping(vs_dataset *ds)
 {
     pthread_mutex_lock(&ds->mu);
     int s = ds->stop;
     pthread_mutex_unlock(&ds->mu);
     return s;
+}
+
+/* The ring buffer that holds position p. */
+static batch_buf *buf_of(vs_dataset *ds, int64_t p)
+{
+    return &ds->ring[(p / ds->o.batch) % ds->nbuf];
+}
+
+static size_t array_bytes(const vs_dataset *ds)
+{
+    return (size_t)ds->o.batch * ds->clip * ds->frame_bytes;
+}
+
+/* Under ds->mu: the live lane whose next turn is the least far along its
+ * plan (see "Batches"); -1 when no lane takes more. */
+static int next_lane(const vs_dataset *ds)
+{
+    int best = -1;
+    for (int i = 0; i < ds->nw; i++) {
+        const worker *w = &ds->w[i];
+        if (w->ended || w->reserved >= w->planned)
+            continue;
+        if (best < 0 || (w->reserved + 1) * ds->w[best].planned < (ds->w[best].reserved + 1) * w->planned)
+            best = i;
+    }
+    return best;
+}
+
+/* Under ds->mu: gives out the turns of the ring's window. */
+static void schedule(vs_dataset *ds)
+{
+    while (ds->sched_end < 0 && ds->next_pos < ds->win_lo + ds->window) {
+        int l = next_lane(ds);
+        if (l < 0) {
+            ds->sched_end = ds->next_pos;
+            pthread_cond_signal(&ds->cond);
+            return;
+        }
+        worker *w = &ds->w[l];
+        int64_t p = ds->next_pos++, k = p % ds->window;
+        ds->state[k] = SAMPLE_WAITING;
+        ds->owner[k] = l;
+        ds->link[k] = -1;
+        if (w->tail >= 0)
+            ds->link[w->tail % ds->window] = p;
+        else
+            w->head = p;
+        w->tail = p;
+        w->reserved++;
+        pthread_cond_signal(&w->room);
+    }
+}
+
+/* The lane's next reservation, kept until resolved: waits for it (giving
+ * up the decode slot); 0, or 1 when stopping. */
+static int reserve(worker *w)
+{
+    vs_dataset *ds = w->ds;
+    if (w->pos >= 0)
+        return 0;
+    pthread_mutex_lock(&ds->mu);
+    /* a lane asks only for samples of its plan, which the schedule gives it in time */
+    while (!ds->stop && w->head < 0 && w->reserved < w->planned) {
+        drop_slot(w);
+        pthread_cond_wait(&w->room, &ds->mu);
+    }
+    if (!ds->stop && w->head >= 0) {
+        w->pos = w->head;
+        w->buf = buf_of(ds, w->pos);
+        w->slot = (size_t)(w->pos % ds->o.batch) * ds->clip;
+    }
+    pthread_mutex_unlock(&ds->mu);
+    return w->pos < 0;
+}
+
+/* Under ds->mu, array mode: the first frame written fixes the frames' size
+ * and the arrays are made for it. */
+static int set_frame_size(vs_dataset *ds, int width, int height)
+{
+    ds->out_w = width;
+    ds->out_h = height;
+    ds->frame_bytes = (size_t)width * height * ds->channels * (ds->dtype == VS_NPY_FLOAT32 ? 4 : 1);
+    for (int i = 0; i < ds->nbuf; i++)
+        if (!(ds->ring[i].array = malloc(array_bytes(ds))))
+            return vs_fail("out of memory for a batch of %zu bytes", array_bytes(ds));
+    if (ds->detached && !(ds->out.array = malloc(array_bytes(ds))))
+        return vs_fail("out of memory for a batch of %zu bytes", array_bytes(ds));
+    return 0;
+}
+
+/* Where the reservation's next frame f goes in its batch's array. */
+static int array_target(worker *w, const vs_frame *f, uint8_t **dst)
+{
+    vs_dataset *ds = w->ds;
+    int rc = 0;
+    pthread_mutex_lock(&ds->mu);
+    if (!ds->frame_bytes)
+        rc = set_frame_size(ds, f->width, f->height);
+    if (rc == 0 && (f->width != ds->out_w || f->height != ds->out_h))
+        rc = vs_fail("a %dx%d frame after %dx%d ones: frames of different sizes in one array; "
+                     "give the dataset a size", f->width, f->height, ds->out_w, ds->out_h);
+    if (rc == 0)
+        *dst = w->buf->array + (w->slot + (size_t)w->frames_in) * ds->frame_bytes;
+    pthread_mutex_unlock(&ds->mu);
+    return rc;
+}
+
+/* One RGBA frame as the array's rows: h x w x channels (VS_NPY_NHWC) or
+ * channels x h x w (VS_NPY_NCHW), uint8 or float32 in [0, 1]; channels 1
+ * is R (the luma of a gray frame). One pass over the frame. */
+static void store_frame(const vs_frame *fr, vs_npy_layout layout, vs_npy_dtype dtype, int channels,
+                        uint8_t *dst)
+{
+    int w = fr->width, h = fr->height;
+    size_t plane = (size_t)w * h;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *p = fr->data + (size_t)y * fr->stride;
+        size_t row = (size_t)y * w;
+        if (layout == VS_NPY_NHWC && dtype == VS_NPY_UINT8) {
+            uint8_t *d = dst + row * channels;
+            if (channels == 4) {
+                memcpy(d, p, (size_t)w * 4);
+            } else if (channels == 3) {
+                for (int x = 0; x < w; x++, d += 3, p += 4) {
+                    d[0] = p[0];
+                    d[1] = p[1];
+                    d[2] = p[2];
+                }
+            } else {
+                for (int x = 0; x < w; x++)
+                    d[x] = p[x * 4];
+            }
+        } else if (layout == VS_NPY_NHWC) {
+            float *d = (float *)(void *)dst + row * channels;
+            for (int x = 0; x < w; x++)
+                for (int c = 0; c < channels; c++)
+                    d[x * channels + c] = p[x * 4 + c] / 255.0f;
+        } else {
+            for (int c = 0; c < channels; c++) {
+                if (dtype == VS_NPY_UINT8) {
+                    uint8_t *d = dst + c * plane + row;
+                    for (int x = 0; x < w; x++)
+                        d[x] = p[x * 4 + c];
+                } else {
+                    float *d = (float *)(void *)dst + c * plane + row;
+                    for (int x = 0; x < w; x++)
+                        d[x] = p[x * 4 + c] / 255.0f;
+                }
+            }
+        }
+    }
+}
+
+/* Under ds->mu: the lane's reservation is resolved as `state`. */
+static void resolve_locked(worker *w, int state)
+{
+    vs_dataset *ds = w->ds;
+    int64_t k = w->pos % ds->window;
+    ds->state[k] = (unsigned char)state;
+    w->head = ds->link[k];
+    if (w->head < 0)
+        w->tail = -1;
+    w->pos = -1;
+    w->frames_in = 0;
+    pthread_cond_signal(&ds->cond);
+}
+
+/* The reservation's next frame is written: labelled, and its sample resolved when whole. */
+static int written(worker *w, int source, int64_t index)
+{
+    vs_dataset *ds = w->ds;
+    w->buf->sources[w->slot + (size_t)w->frames_in] = source;
+    w->buf->indices[w->slot + (size_t)w->frames_in] = index;
+    if (++w->frames_in == ds->clip) {
+        pthread_mutex_lock(&ds->mu);
+        resolve_locked(w, SAMPLE_FILLED);
+        pthread_mutex_unlock(&ds->mu);
+    }
+    return 0;
+}
+
+/* The lane has no more samples: its reservations left are holes. */
+static void lane_end(worker *w)
+{
+    vs_dataset *ds = w->ds;
+    pthread_mutex_lock(&ds->mu);
+    w->ended = 1;
+    for (int64_t p = w->head; p >= 0; p = ds->link[p % ds->window])
+        ds->state[p % ds->window] = SAMPLE_HOLE;
+    w->head = w->tail = w->pos = -1;
+    schedule(ds);
+    pthread_cond_signal(&ds->cond);
+    pthread_mutex_unlock(&ds->mu);
+}
+
+/* The lane's error takes its next reservation (see "Batches"). */
+static void lane_error(worker *w, const char *msg)
+{
+    vs_dataset *ds = w->ds;
+    snprintf(w->error, sizeof w->error, "%s", msg);
+    if (reserve(w) == 0) {
+        pthread_mutex_lock(&ds->mu);
+        resolve_locked(w, SAMPLE_ERROR);
+        pthread_mutex_unlock(&ds->mu);
+    }
+    lane_end(w);
 }
 
 static int call_map(worker *w, const vs_frame *f, int source, int64_t index, int64_t ordinal);
@@ -692,8 +957,21 @@ static void note_skipped(vs_dataset *ds, int source, int64_t index, const char *
     pthread_mutex_unlock(&ds->mu);
 }
 
-/* Hands one selected frame on: into the pool (batches) or to the map function.
- * `in` is the decoded frame; returns 0, 1 when stopping, -1 on error. */
+/* The frame in, transformed when the options ask (into the lane's w->out). */
+static const vs_frame *transformed(worker *w, const vs_frame *in, int ow, int oh)
+{
+    const vs_dataset_options *o = &w->ds->o;
+    if (!needs_transform(w->ds) || (in->width == ow && in->height == oh && !o->crop_w && !o->gray))
+        return in; /* nothing to do, or the decoder already scaled it */
+    if (!w->out && !(w->out = calloc(1, sizeof *w->out)))
+        return vs_fail("out of memory"), NULL;
+    if (ensure_size(w->out, ow, oh) < 0 || transform(w, in, w->out) < 0)
+        return NULL;
+    return w->out;
+}
+
+/* Hands one selected frame on: into its place in a batch, or to the map
+ * function. `in` is the decoded frame; returns 0, 1 when stopping, -1 on error. */
 static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int64_t ordinal)
 {
     vs_dataset *ds = w->ds;
@@ -701,37 +979,30 @@ static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int
     if (out_size(ds, in, &ow, &oh) < 0)
         return -1;
     if (ds->mapping) {
-        const vs_frame *f = in;
-        if (needs_transform(ds)) {
-            if (!w->out && !(w->out = calloc(1, sizeof *w->out)))
-                return vs_fail("out of memory");
-            if (ensure_size(w->out, ow, oh) < 0 || transform(w, in, w->out) < 0)
-                return -1;
-            f = w->out;
-        }
-        return call_map(w, f, source, index, ordinal);
+        const vs_frame *f = transformed(w, in, ow, oh);
+        return f ? call_map(w, f, source, index, ordinal) : -1;
     }
-    vs_frame *out = acquire(w);
-    if (!out)
+    if (reserve(w) || slot_hold(w))
         return 1;
-    if (slot_hold(w)) {
-        give_back(ds, out);
-        return 1;
+    if (ds->arrays) {
+        const vs_frame *f = transformed(w, in, ow, oh);
+        uint8_t *dst = NULL;
+        if (!f || array_target(w, f, &dst) < 0)
+            return -1;
+        store_frame(f, ds->layout, ds->dtype, ds->channels, dst);
+    } else {
+        vs_frame *dst = w->buf->frames[w->slot + (size_t)w->frames_in];
+        if (ensure_size(dst, ow, oh) < 0 ||
+            (needs_transform(ds) ? transform(w, in, dst) : vs_frame_copy_into(dst, in)) < 0)
+            return -1;
     }
-    int rc = ensure_size(out, ow, oh) < 0 ||
-             (needs_transform(ds) ? transform(w, in, out) : vs_frame_copy_into(out, in)) < 0;
-    if (rc) {
-        give_back(ds, out);
-        return -1;
-    }
-    push(w, ITEM_FRAME, out, source, index);
-    return 0;
+    return written(w, source, index);
 }
 
 /* Frame t (0-based, < clip) of sample j of source s. */
 static int64_t frame_of(const vs_dataset *ds, const source *s, int64_t j, int t)
 {
-    return s->first + j * ds->stride + (int64_t)t * ds->o.clip_step;
+    return s->first + (j * ds->stride + (int64_t)t * ds->o.clip_step) * ds->o.every;
 }
 
 static int run_images(worker *w, const unit *u)
@@ -747,7 +1018,7 @@ static int run_images(worker *w, const unit *u)
         if (slot_hold(w))
             return 1;
         vs_frame *f = vs_image_load(file);
-        int rc = f ? deliver(w, f, u->source, index, s->ordinal + j) : -1;
+        int rc = f ? deliver(w, f, u->source, index, u->ordinal + (j - u->from)) : -1;
         vs_frame_free(f);
         if (rc > 0)
             return rc;
@@ -767,41 +1038,33 @@ static int run_images(worker *w, const unit *u)
     return 0;
 }
 
-/* Decodes frame i of the open video; a selected frame goes on (straight
- * into a pool frame when `direct`). Returns 0, 1 when stopping, -1 on error. */
-static int video_frame(worker *w, vs_decoder *dec, const vs_probe_info *info, int direct, int source,
-                       int64_t i, int selected, int64_t ordinal)
+/* Decodes frame i of the open video at dw x dh; a selected frame goes on
+ * (straight into its batch's frame when `direct`). Returns 0, 1 when
+ * stopping, -1 on error. */
+static int video_frame(worker *w, vs_decoder *dec, int dw, int dh, int direct, int source, int64_t i,
+                       int selected, int64_t ordinal)
 {
     vs_dataset *ds = w->ds;
     if (stopping(ds))
         return 1;
-    vs_frame *target = w->scratch, *out = NULL;
+    vs_frame *target = w->scratch;
     int rc;
     if (selected && direct) {
-        if (!(out = acquire(w)))
+        if (reserve(w))
             return 1;
-        if ((rc = ensure_size(out, info->width, info->height)) < 0) {
-            give_back(ds, out);
+        target = w->buf->frames[w->slot + (size_t)w->frames_in];
+        if ((rc = ensure_size(target, dw, dh)) < 0)
             return rc;
-        }
-        target = out;
     }
     /* by number, so frames are labelled as the decoder's index numbers them
      * (forward without seeking from the second frame on) */
-    if (slot_hold(w)) {
-        if (out)
-            give_back(ds, out);
+    if (slot_hold(w))
         return 1;
-    }
     rc = vs_decoder_frame(dec, i, target);
-    if (rc != 0 && out)
-        give_back(ds, out);
     if (rc < 0 || !selected)
         return rc; /* the decoder's message names the file and the frame */
-    if (out) {
-        push(w, ITEM_FRAME, out, source, i);
-        return 0;
-    }
+    if (direct)
+        return written(w, source, i);
     rc = deliver(w, w->scratch, source, i, ordinal);
     if (rc < 0)
         vs_error_prefix("%s: frame %lld", ds->src[source].path, (long long)i);
@@ -823,16 +1086,28 @@ static int run_video(worker *w, const unit *u)
         rc = vs_fail("out of memory");
         goto done;
     }
-    if ((rc = ensure_size(w->scratch, info.width, info.height)) < 0)
+    /* A resize without a crop happens in the decoder's conversion to RGBA
+     * (one pass over the YUV planes, not a full-size RGBA frame scaled
+     * again): to the size, or for fit to the rectangle between the bars. */
+    const vs_dataset_options *o = &ds->o;
+    int dw = info.width, dh = info.height;
+    if (o->width > 0 && o->crop_w == 0 && o->resize != VS_DATASET_FILL) {
+        dw = o->width;
+        dh = o->height;
+        if (o->resize == VS_DATASET_FIT)
+            fit_size(info.width, info.height, o->width, o->height, &dw, &dh);
+    }
+    if ((rc = ensure_size(w->scratch, dw, dh)) < 0)
         goto done;
-    /* Without transforms a selected frame decodes straight into a pool buffer. */
-    int direct = !ds->mapping && !needs_transform(ds);
+    /* Frames with nothing left to do decode straight into their batch's frames. */
+    int done_in_decoder = (o->width == 0 || (dw == o->width && dh == o->height)) && !o->crop_w && !o->gray;
+    int direct = !ds->mapping && !ds->arrays && done_in_decoder;
     if (ds->clip > 1) {
         /* Each clip's frames by number: forward, except where clips overlap
          * (the decoder's recent frames, or a frame-exact seek back). */
         for (int64_t j = u->from; rc == 0 && j < u->from + u->count; j++)
             for (int t = 0; rc == 0 && t < ds->clip; t++)
-                rc = video_frame(w, dec, &info, direct, u->source, frame_of(ds, s, j, t), 1, -1);
+                rc = video_frame(w, dec, dw, dh, direct, u->source, frame_of(ds, s, j, t), 1, -1);
         goto done;
     }
     /* A unit that starts inside the video (a shard boundary, a range) seeks
@@ -840,8 +1115,8 @@ static int run_video(worker *w, const unit *u)
     int64_t want = frame_of(ds, s, u->from, 0);
     int64_t last = frame_of(ds, s, u->from + u->count - 1, 0);
     for (int64_t i = want; rc == 0 && i <= last; i++)
-        rc = video_frame(w, dec, &info, direct, u->source, i, (i - s->first) % ds->o.every == 0,
-                         s->ordinal + (i - s->first) / ds->o.every);
+        rc = video_frame(w, dec, dw, dh, direct, u->source, i, (i - s->first) % ds->o.every == 0,
+                         u->ordinal + (i - s->first) / ds->o.every - u->from);
 done:
     vs_decoder_close(dec);
     return rc;
@@ -897,15 +1172,14 @@ static void run_units(worker *w)
             continue;
         }
         if (ds->mapping) {
-            note_map_failure(ds, ds->src[u->source].ordinal + u->from, msg);
+            note_map_failure(ds, u->ordinal, msg);
             return;
         }
-        snprintf(w->error, sizeof w->error, "%s", msg);
-        push(w, ITEM_ERROR, NULL, u->source, 0);
+        lane_error(w, msg);
         return;
     }
     if (!ds->mapping)
-        push(w, ITEM_END, NULL, -1, 0);
+        lane_end(w);
 }
 
 /* ---------- map: a Lua state per worker ---------- */
@@ -1049,6 +1323,68 @@ static int call_map(worker *w, const vs_frame *f, int source, int64_t index, int
 
 /* ---------- runs ---------- */
 
+static void free_buf(batch_buf *b, int frames)
+{
+    for (int i = 0; b->frames && i < frames; i++)
+        vs_frame_free(b->frames[i]);
+    free(b->frames);
+    free(b->array);
+    free(b->sources);
+    free(b->indices);
+    memset(b, 0, sizeof *b);
+}
+
+/* A batch's labels, and its frames in frames mode (sized by the first frame
+ * written); an array's bytes come with the frames' size. */
+static int new_buf(vs_dataset *ds, batch_buf *b)
+{
+    int frames = ds->o.batch * ds->clip;
+    b->sources = calloc((size_t)frames, sizeof *b->sources);
+    b->indices = calloc((size_t)frames, sizeof *b->indices);
+    if (!b->sources || !b->indices)
+        return -1;
+    if (ds->arrays)
+        return 0;
+    if (!(b->frames = calloc((size_t)frames, sizeof *b->frames)))
+        return -1;
+    for (int i = 0; i < frames; i++)
+        if (!(b->frames[i] = calloc(1, sizeof(vs_frame))))
+            return -1;
+    return 0;
+}
+
+/* The ring (see "Batches"): enough batches for RESERVED_PER_LANE turns per
+ * lane past the one being gathered, at least two. */
+static int new_ring(vs_dataset *ds, int lanes)
+{
+    int batch = ds->o.batch;
+    ds->nbuf = 1 + (lanes * RESERVED_PER_LANE + batch - 1) / batch;
+    if (ds->nbuf < 2)
+        ds->nbuf = 2;
+    ds->window = (int64_t)ds->nbuf * batch;
+    ds->ring = calloc((size_t)ds->nbuf, sizeof *ds->ring);
+    ds->state = calloc((size_t)ds->window, sizeof *ds->state);
+    ds->owner = calloc((size_t)ds->window, sizeof *ds->owner);
+    ds->link = calloc((size_t)ds->window, sizeof *ds->link);
+    if (!ds->ring || !ds->state || !ds->owner || !ds->link)
+        return -1;
+    for (int i = 0; i < ds->nbuf; i++)
+        if (new_buf(ds, &ds->ring[i]) < 0)
+            return -1;
+    if (new_buf(ds, &ds->spare) < 0)
+        return -1;
+    ds->out_w = ds->out_h = 0;
+    ds->frame_bytes = 0;
+    ds->win_lo = ds->next_pos = ds->read_pos = 0;
+    ds->sched_end = -1;
+    ds->gathered = 0;
+    ds->pending_error[0] = 0;
+    for (int i = 0; i < ds->nw; i++)
+        ds->w[i].head = ds->w[i].tail = ds->w[i].pos = -1;
+    schedule(ds);
+    return 0;
+}
+
 static void free_run(vs_dataset *ds)
 {
     for (int i = 0; i < ds->nw; i++) {
@@ -1064,13 +1400,21 @@ static void free_run(vs_dataset *ds)
     free(ds->w);
     ds->w = NULL;
     ds->nw = 0;
-    for (int i = 0; i < ds->nall; i++)
-        vs_frame_free(ds->all[i]);
-    free(ds->all);
-    free(ds->pool);
-    free(ds->held);
-    ds->all = ds->pool = ds->held = NULL;
-    ds->nall = ds->npool = ds->nheld = 0;
+    int frames = ds->o.batch * ds->clip;
+    for (int i = 0; ds->ring && i < ds->nbuf; i++)
+        free_buf(&ds->ring[i], frames);
+    free_buf(&ds->out, frames);
+    free_buf(&ds->spare, frames);
+    free(ds->ring);
+    free(ds->state);
+    free(ds->owner);
+    free(ds->link);
+    ds->ring = NULL;
+    ds->state = NULL;
+    ds->owner = NULL;
+    ds->link = NULL;
+    ds->nbuf = 0;
+    ds->detached = ds->held = 0;
 }
 
 static void join_workers(vs_dataset *ds)
@@ -1136,30 +1480,18 @@ static int launch(vs_dataset *ds, int workers, int mapping)
     ds->busy = 0;
     ds->stop = 0;
     ds->finished = 0;
-    ds->cur = 0;
     ds->fail_ordinal = -1;
     ds->fail_msg[0] = 0;
     if (!(ds->w = calloc((size_t)nw, sizeof *ds->w)))
         return vs_fail("out of memory");
     for (int i = 0; i < nw; i++)
         pthread_cond_init(&ds->w[i].room, NULL);
-    ds->nw = ds->live = nw;
+    ds->nw = nw;
     for (int i = 0; i < ds->nunits; i++)
         ds->w[ds->units[i].worker].planned += ds->units[i].count;
     ds->running = 1;
-    if (!ds->mapping) {
-        int n = ds->o.batch * ds->clip + nw * QUEUE_DEPTH;
-        ds->all = calloc((size_t)n, sizeof *ds->all);
-        ds->pool = calloc((size_t)n, sizeof *ds->pool);
-        ds->held = calloc((size_t)ds->o.batch * ds->clip, sizeof *ds->held);
-        if (!ds->all || !ds->pool || !ds->held)
-            goto oom;
-        for (ds->nall = 0; ds->nall < n; ds->nall++)
-            if (!(ds->all[ds->nall] = calloc(1, sizeof(vs_frame))))
-                goto oom;
-        memcpy(ds->pool, ds->all, (size_t)n * sizeof *ds->all);
-        ds->npool = n;
-    }
+    if (!ds->mapping && new_ring(ds, nw) < 0)
+        goto oom;
     for (int i = 0; i < nw; i++) {
         ds->w[i].ds = ds;
         ds->w[i].id = i;
@@ -1173,80 +1505,179 @@ static int launch(vs_dataset *ds, int workers, int mapping)
     return 0;
 oom:
     vs_dataset_stop(ds);
-    return vs_fail("out of memory allocating the frame pool");
+    return vs_fail("out of memory allocating the batch buffers");
 }
 
 int vs_dataset_start(vs_dataset *ds, int workers)
 {
+    vs_dataset_stop(ds);
+    ds->arrays = 0;
     return launch(ds, workers, 0);
 }
 
-/* Under ds->mu, with a live lane: the one whose next sample is the least far
- * along its own plan (see "Batches"). */
-static int next_lane(const vs_dataset *ds)
+int vs_dataset_start_arrays(vs_dataset *ds, int workers, vs_npy_layout layout, vs_npy_dtype dtype,
+                            int channels)
 {
-    int best = -1;
-    for (int i = 0; i < ds->nw; i++) {
-        const worker *w = &ds->w[i];
-        if (w->done)
-            continue;
-        if (best < 0 || (w->taken + 1) * ds->w[best].planned < (ds->w[best].taken + 1) * w->planned)
-            best = i;
+    if (layout != VS_NPY_NHWC && layout != VS_NPY_NCHW)
+        return vs_fail("layout must be VS_NPY_NHWC or VS_NPY_NCHW, got %d", (int)layout);
+    if (dtype != VS_NPY_UINT8 && dtype != VS_NPY_FLOAT32)
+        return vs_fail("dtype must be VS_NPY_UINT8 or VS_NPY_FLOAT32, got %d", (int)dtype);
+    if (channels != 1 && channels != 3 && channels != 4)
+        return vs_fail("channels must be 1, 3 or 4, got %d", channels);
+    vs_dataset_stop(ds);
+    ds->arrays = 1;
+    ds->layout = layout;
+    ds->dtype = dtype;
+    ds->channels = channels;
+    return launch(ds, workers, 0);
+}
+
+/* Under ds->mu: the batch being gathered leaves the ring (its positions
+ * are read); a fresh buffer takes its place and the window moves on. */
+static int detach(vs_dataset *ds)
+{
+    int i = (int)((ds->win_lo / ds->o.batch) % ds->nbuf);
+    ds->out = ds->ring[i];
+    ds->ring[i] = ds->spare;
+    memset(&ds->spare, 0, sizeof ds->spare);
+    ds->detached = 1;
+    if (ds->arrays && ds->frame_bytes && !(ds->ring[i].array = malloc(array_bytes(ds))))
+        return vs_fail("out of memory for a batch of %zu bytes", array_bytes(ds));
+    ds->win_lo += ds->o.batch;
+    schedule(ds);
+    return 0;
+}
+
+/* Under ds->mu: the filled sample at position p becomes sample n of the
+ * batch being gathered; it is already there unless holes came before it. */
+static void move_sample(vs_dataset *ds, int64_t p, int n)
+{
+    batch_buf *from = buf_of(ds, p), *to = ds->detached ? &ds->out : buf_of(ds, ds->win_lo);
+    size_t a = (size_t)(p % ds->o.batch) * ds->clip, b = (size_t)n * ds->clip;
+    if (from == to && a == b)
+        return;
+    for (int t = 0; t < ds->clip; t++) {
+        to->sources[b + t] = from->sources[a + t];
+        to->indices[b + t] = from->indices[a + t];
+        if (!ds->arrays) { /* frames trade places */
+            vs_frame *f = to->frames[b + t];
+            to->frames[b + t] = from->frames[a + t];
+            from->frames[a + t] = f;
+        }
     }
-    return best;
+    if (ds->arrays)
+        memcpy(to->array + b * ds->frame_bytes, from->array + a * ds->frame_bytes, ds->clip * ds->frame_bytes);
+}
+
+/* Under ds->mu: reads positions in order into the batch being gathered
+ * until it is full, the stream ends or an error comes. Returns the samples
+ * gathered, -1 on an error, VS_DATASET_WAIT when the deadline (0: none)
+ * passed first; the gathering goes on at the next call. */
+static int gather(vs_dataset *ds, double deadline)
+{
+    if (ds->pending_error[0])
+        return vs_fail("%s", ds->pending_error);
+    while (ds->gathered < ds->o.batch) {
+        int64_t p = ds->read_pos;
+        if (ds->sched_end >= 0 && p >= ds->sched_end)
+            break;
+        int state = p < ds->next_pos ? ds->state[p % ds->window] : SAMPLE_WAITING;
+        if (state == SAMPLE_WAITING) {
+            if (deadline > 0) {
+                double left = deadline - vs_now();
+                if (left <= 0)
+                    return VS_DATASET_WAIT;
+                vs_cond_wait_ms(&ds->cond, &ds->mu, (int)(left * 1000) + 1);
+            } else {
+                pthread_cond_wait(&ds->cond, &ds->mu);
+            }
+            continue;
+        }
+        if (state == SAMPLE_ERROR) {
+            const char *error = ds->w[ds->owner[p % ds->window]].error;
+            if (ds->gathered == 0)
+                return vs_fail("%s", error);
+            /* the frames before it go out first, the error at the next call */
+            snprintf(ds->pending_error, sizeof ds->pending_error, "%s", error);
+            break;
+        }
+        if (state == SAMPLE_FILLED)
+            move_sample(ds, p, ds->gathered++);
+        ds->read_pos++;
+        if (!ds->detached && ds->read_pos >= ds->win_lo + ds->o.batch && detach(ds) < 0)
+            return -1;
+    }
+    if (!ds->detached && ds->gathered > 0 && detach(ds) < 0)
+        return -1;
+    return ds->gathered;
+}
+
+/* The next batch into ds->out: its frame count, 0 at the end (the run
+ * stopped), -1 on an error (stopped), or VS_DATASET_WAIT. */
+static int next_batch(vs_dataset *ds, int timeout_ms, int arrays)
+{
+    if (!ds->running || ds->mapping)
+        return vs_fail("the dataset is not running (start it first)");
+    if (ds->arrays != arrays)
+        return vs_fail(arrays ? "the dataset was started for frames (vs_dataset_start), not arrays"
+                              : "the dataset was started for arrays (vs_dataset_start_arrays), not frames");
+    pthread_mutex_lock(&ds->mu);
+    if (ds->held) { /* the caller's frames of the last batch come back */
+        free_buf(&ds->spare, ds->o.batch * ds->clip);
+        ds->spare = ds->out;
+        memset(&ds->out, 0, sizeof ds->out);
+        ds->held = ds->detached = 0;
+    }
+    int n = gather(ds, timeout_ms >= 0 ? vs_now() + timeout_ms / 1000.0 : 0);
+    if (n > 0)
+        ds->gathered = 0;
+    pthread_mutex_unlock(&ds->mu);
+    if (n == VS_DATASET_WAIT)
+        return n;
+    if (n <= 0) {
+        char msg[MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", vs_last_error());
+        vs_dataset_stop(ds);
+        return n < 0 ? vs_fail("%s", msg) : 0;
+    }
+    return n * ds->clip;
 }
 
 int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices)
 {
-    if (!ds->running || ds->mapping)
-        return vs_fail("the dataset is not running (start it first)");
-    pthread_mutex_lock(&ds->mu);
-    for (int i = 0; i < ds->nheld; i++)
-        ds->pool[ds->npool++] = ds->held[i];
-    if (ds->nheld)
-        wake_workers(ds);
-    ds->nheld = 0;
-    int n = 0;
-    /* A lane's turn is one sample: `clip` frames in a row. */
-    while (n < ds->o.batch * ds->clip && ds->live > 0) {
-        if (n % ds->clip == 0)
-            ds->cur = next_lane(ds);
-        worker *w = &ds->w[ds->cur];
-        while (w->count == 0)
-            pthread_cond_wait(&ds->cond, &ds->mu);
-        item it = w->queue[w->head];
-        /* The frames gathered before an error are a batch of their own; the
-         * error stays queued (and this worker's turn current) for the next call. */
-        if (it.kind == ITEM_ERROR && n > 0)
-            break;
-        w->head = (w->head + 1) % QUEUE_DEPTH;
-        w->count--;
-        pthread_cond_signal(&w->room);
-        if (it.kind == ITEM_END) {
-            w->done = 1;
-            ds->live--;
-            continue;
-        }
-        if (it.kind == ITEM_ERROR) {
-            char msg[MSG_MAX];
-            snprintf(msg, sizeof msg, "%s", w->error);
-            pthread_mutex_unlock(&ds->mu);
-            vs_dataset_stop(ds);
-            return vs_fail("%s", msg);
-        }
-        ds->held[ds->nheld++] = it.frame;
-        frames[n] = it.frame;
-        sources[n] = it.source;
-        if (n % ds->clip == 0)
-            w->taken++;
-        indices[n] = it.index;
-        n++;
-    }
-    int finished = ds->live == 0 && n == 0;
-    pthread_mutex_unlock(&ds->mu);
-    if (finished)
-        vs_dataset_stop(ds);
+    int n = next_batch(ds, -1, 0);
+    if (n <= 0)
+        return n;
+    memcpy(frames, ds->out.frames, (size_t)n * sizeof *frames);
+    memcpy(sources, ds->out.sources, (size_t)n * sizeof *sources);
+    memcpy(indices, ds->out.indices, (size_t)n * sizeof *indices);
+    ds->held = 1;
     return n;
+}
+
+int vs_dataset_next_array(vs_dataset *ds, int timeout_ms, void **array, int *width, int *height,
+                          int32_t *sources, int64_t *indices)
+{
+    int n = next_batch(ds, timeout_ms, 1);
+    if (n <= 0)
+        return n;
+    memcpy(sources, ds->out.sources, (size_t)n * sizeof *sources);
+    memcpy(indices, ds->out.indices, (size_t)n * sizeof *indices);
+    pthread_mutex_lock(&ds->mu);
+    *array = ds->out.array;
+    *width = ds->out_w;
+    *height = ds->out_h;
+    ds->out.array = NULL; /* the caller's now */
+    ds->spare = ds->out;
+    memset(&ds->out, 0, sizeof ds->out);
+    ds->detached = 0;
+    pthread_mutex_unlock(&ds->mu);
+    return n;
+}
+
+void vs_dataset_array_free(void *array)
+{
+    free(array);
 }
 
 static int cmp_skipped(const void *a, const void *b)
@@ -1334,20 +1765,18 @@ int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers)
     return rc;
 }
 
-/* The source holding ordinal g (binary search over the sources' first ordinals). */
-static int source_of(const vs_dataset *ds, int64_t g)
+/* The piece holding ordinal g (binary search over the pieces' first ordinals). */
+static const piece *piece_of(const vs_dataset *ds, int64_t g)
 {
-    int lo = 0, hi = ds->nsrc - 1;
+    int64_t lo = 0, hi = ds->npieces - 1;
     while (lo < hi) {
-        int mid = (lo + hi + 1) / 2;
-        if (ds->src[mid].ordinal <= g)
+        int64_t mid = (lo + hi + 1) / 2;
+        if (ds->pieces[mid].ordinal <= g)
             lo = mid;
         else
             hi = mid - 1;
     }
-    while (lo < ds->nsrc - 1 && ds->src[lo].selected == 0)
-        lo++;
-    return lo;
+    return &ds->pieces[lo];
 }
 
 const char *vs_dataset_map_result(const vs_dataset *ds, int64_t k, size_t *len, int32_t *source,
@@ -1355,10 +1784,9 @@ const char *vs_dataset_map_result(const vs_dataset *ds, int64_t k, size_t *len, 
 {
     if (!ds->results || k < 0 || k >= ds->hi - ds->lo)
         return NULL;
-    int64_t g = ds->lo + k;
-    int s = source_of(ds, g);
-    *source = s;
-    *index = ds->src[s].first + (g - ds->src[s].ordinal) * ds->o.every;
+    const piece *pc = piece_of(ds, ds->lo + k);
+    *source = pc->source;
+    *index = ds->src[pc->source].first + (pc->from + ds->lo + k - pc->ordinal) * ds->o.every;
     *len = ds->result_len[k];
     return ds->results[k];
 }
@@ -1374,6 +1802,7 @@ void vs_dataset_free(vs_dataset *ds)
         free_source(&ds->src[i]);
     free(ds->src);
     free(ds->units);
+    free(ds->pieces);
     free(ds->sort);
     pthread_mutex_destroy(&ds->mu);
     pthread_cond_destroy(&ds->cond);

@@ -65,6 +65,7 @@ struct vs_picture {
     vs_frame *rgba;           /* SINK_RAW */
     vs_outfile *image;        /* SINK_IMAGES: the file this picture's worker saved, renamed at push */
     vs_frame *padded;         /* YUV sinks: the edge-padded or flattened RGBA source, kept */
+    vs_frame *widened;        /* RGB input the 4:2:0 rows do not take, as RGBA */
     struct SwsContext *sws;
     vs_picture *next_free;
 };
@@ -829,6 +830,7 @@ static void picture_free(vs_picture *pic)
     av_frame_free(&pic->frame);
     vs_frame_free(pic->rgba);
     vs_frame_free(pic->padded);
+    vs_frame_free(pic->widened);
     vs_outfile_abort(pic->image);
     sws_freeContext(pic->sws);
     free(pic);
@@ -1097,6 +1099,39 @@ static int push_image(vs_encoder *enc, vs_picture *pic)
         vs_error_prefix("%s: frame %lld", enc->path, (long long)k);
     free(file);
     return rc < 0 ? -1 : 0;
+}
+
+/* RGB input: straight from its rows into 4:2:0 planes of the stream's
+ * size (opaque: nothing to flatten); any other format, sink or an odd size
+ * takes an RGBA copy through vs_picture_from_rgba. */
+static int picture_from_rgb(vs_picture *pic, const void *rgb, vs_rgb_type type, size_t stride)
+{
+    vs_encoder *enc = pic->enc;
+    int yuv420 = enc->pix_fmt == AV_PIX_FMT_YUV420P || enc->pix_fmt == AV_PIX_FMT_YUVJ420P;
+    int padded = enc->width != enc->out_width || enc->height != enc->out_height;
+    if (enc->sink != SINK_IMAGES && !pic->rgba && yuv420 && !padded) {
+        if (av_frame_make_writable(pic->frame) < 0 ||
+            vs_rgb_to_yuv420(rgb, type, enc->width, enc->height, stride, &enc->yuv420, pic->frame->data,
+                             pic->frame->linesize) < 0)
+            return vs_fail("out of memory");
+        return 0;
+    }
+    if (!pic->widened && !(pic->widened = vs_frame_new(enc->width, enc->height)))
+        return -1;
+    for (int y = 0; y < enc->height; y++)
+        vs_rgb_row_to_rgba((const uint8_t *)rgb + (size_t)y * stride, type, enc->width,
+                           pic->widened->data + (size_t)y * pic->widened->stride);
+    return vs_picture_from_rgba(pic, pic->widened);
+}
+
+int vs_picture_from_rgb(vs_picture *pic, const uint8_t *rgb, size_t stride)
+{
+    return picture_from_rgb(pic, rgb, VS_RGB_U8, stride);
+}
+
+int vs_picture_from_rgb_float(vs_picture *pic, const float *rgb, size_t stride)
+{
+    return picture_from_rgb(pic, rgb, VS_RGB_F32, stride);
 }
 
 int vs_encoder_push_picture(vs_encoder *enc, vs_picture *pic)

@@ -204,6 +204,13 @@ vs_picture *vs_encoder_picture_get(vs_encoder *enc);
  * For PNG/JPEG sequences this compresses and saves the image (to a hidden
  * file the push renames), so that work happens in the calling thread too. */
 int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba);
+/* The same from RGB rows without alpha, `stride` bytes apart, of the size
+ * given to vs_encoder_open (numpy's (H, W, 3) arrays as they lie in
+ * memory): bytes, or floats in [0, 1] (clipped, rounded to the nearest,
+ * ties to even, as numpy.rint in float32). 4:2:0 streams are converted
+ * from the rows in one pass; other formats through an RGBA copy. */
+int vs_picture_from_rgb(vs_picture *pic, const uint8_t *rgb, size_t stride);
+int vs_picture_from_rgb_float(vs_picture *pic, const float *rgb, size_t stride);
 /* Plane i of a video or y4m picture in the encoder's pixel format,
  * writable, at the padded size (for yuv420p: plane 0 is w x h, planes 1
  * and 2 are w/2 x h/2, limited range); NULL past the last plane or for raw
@@ -364,7 +371,9 @@ typedef struct vs_decoder vs_decoder;
 vs_decoder *vs_decoder_open(const char *path, int threads);
 /* Size, rate and exact frame count (from the probe cache when it has them). */
 int vs_decoder_info(const vs_decoder *dec, vs_probe_info *info);
-/* Decodes the next frame into out (sized to the video); returns 0, 1 at the end, -1 on error. */
+/* Decodes the next frame into out (sized to the video, or to any other size
+ * to have it scaled, bicubic, in the same conversion to RGBA); returns 0, 1
+ * at the end, -1 on error. */
 int vs_decoder_next(vs_decoder *dec, vs_frame *out);
 /* Frame index (0-based) into out, equal to the index-th frame of a sequential decode.
  * Decodes forward without seeking when index is at or a little past the
@@ -461,9 +470,16 @@ typedef struct vs_dataset_options {
     /* Clips: clip_length > 1 makes each sample clip_length frames, frames
      * start, start + clip_step, ... of a source, the starts clip_stride
      * apart from the range's first frame (0: clip_length * clip_step, no
-     * overlap). Counts, shards and batches are then in clips; every must be
-     * 1; no map, skip_errors or npy export. */
+     * overlap), all counted in the frames `every` keeps (every 2: step 1 is
+     * every other frame). Counts, shards and batches are then in clips; no
+     * map, skip_errors or npy export. */
     int clip_length, clip_stride, clip_step;
+    /* Shuffled chunks: shuffle_chunk > 0 cuts every source into chunks of
+     * that many samples and orders all the chunks by shuffle_seed (the same
+     * order for a seed everywhere), which ordinals, shards, lanes and
+     * batches then follow; 0: the sources whole, in add order. */
+    int64_t shuffle_chunk;
+    uint64_t shuffle_seed;
 } vs_dataset_options;
 enum { VS_DATASET_STRETCH = 0, VS_DATASET_FIT = 1, VS_DATASET_FILL = 2 };
 void vs_dataset_options_init(vs_dataset_options *opts);
@@ -495,16 +511,17 @@ const char *vs_dataset_file(const vs_dataset *ds, int source, int64_t index);
 /* Frames of this shard after range and stride: what a full iteration yields. */
 int64_t vs_dataset_count(const vs_dataset *ds);
 /* The plan of a run over this many lanes (0: the options' lanes):
- * lane_of[s] is the lane (0-based) decoding source s, -1 when source s
- * has no frames in this shard; returns the number of lanes used. */
+ * lane_of[s] is the lane (0-based) decoding source s (its first chunk
+ * with shuffle_chunk), -1 when source s has no frames in this shard;
+ * returns the number of lanes used. */
 int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of);
 /* Starts the workers (stopping a previous run); 0 workers: the options'
  * count. The batches are the same for any number of workers. */
 int vs_dataset_start(vs_dataset *ds, int workers);
 /* The next batch: up to opts.batch frames (opts.batch clips of clip_length
  * frames with clips, a clip's frames one after another); returns the count
- * of frames, 0 at the end, -1 on an error (the frames before it come first,
- * as a short batch, which may end inside a clip).
+ * of frames, 0 at the end, -1 on an error (the whole samples before it come
+ * first, as a short batch).
  * Frames belong to the dataset and stay valid (same pointers, same pixels)
  * until the next call; sources index the add order. */
 int vs_dataset_next(vs_dataset *ds, vs_frame **frames, int32_t *sources, int64_t *indices);
@@ -514,7 +531,8 @@ int vs_dataset_skipped(const vs_dataset *ds);
 const char *vs_dataset_skipped_message(const vs_dataset *ds, int k);
 /* Runs a Lua function (bytecode from string.dump) on every frame of the
  * shard, each worker in its own Lua state; results are kept per frame in
- * the dataset's order (sources in add order, then frame index). */
+ * the dataset's order (sources in add order, then frame index; with
+ * shuffle_chunk, the chunks' order). */
 int vs_dataset_map(vs_dataset *ds, const char *chunk, size_t len, int workers);
 /* Result k (0-based, < count) of the last map: encoded value, NULL if the
  * frame was skipped; source and index of that frame. */
@@ -531,17 +549,30 @@ typedef enum vs_npy_dtype {
     VS_NPY_UINT8 = 0,  /* the 8-bit values as they are */
     VS_NPY_FLOAT32 = 1 /* value / 255, in [0, 1] */
 } vs_npy_dtype;
-/* One .npy (format 1.0) of n frames of one size; channels 3 (RGB) or 1
- * (the R channel, for gray). */
-int vs_npy_write(const char *path, vs_frame *const *frames, int n, vs_npy_layout layout,
+/* Batches written by the workers straight into arrays (Python's Dataset,
+ * save_npy): a run as vs_dataset_start's, but each frame goes, in `layout`
+ * and `dtype`, with channels 3 (RGB), 4 (RGBA) or 1 (R: the luma of gray
+ * frames), into its place in its batch's own array; nothing is copied after.
+ * The frames of a run must have one size (the first frame's; give the
+ * dataset a size for sources of several). */
+int vs_dataset_start_arrays(vs_dataset *ds, int workers, vs_npy_layout layout, vs_npy_dtype dtype,
+                            int channels);
+enum { VS_DATASET_WAIT = -2 };
+/* The next batch of an array run, as vs_dataset_next counts it; *array
+ * (count frames of *width x *height) is the caller's, freed with
+ * vs_dataset_array_free. With timeout_ms >= 0, VS_DATASET_WAIT when it
+ * passed first: call again, nothing is lost (a host checks its signals
+ * between the calls); -1 waits as long as it takes. */
+int vs_dataset_next_array(vs_dataset *ds, int timeout_ms, void **array, int *width, int *height,
+                          int32_t *sources, int64_t *indices);
+void vs_dataset_array_free(void *array);
+/* One .npy (format 1.0) of an array of n frames of width x height in
+ * layout and dtype, channels 3 (RGB) or 1 (gray). */
+int vs_npy_write(const char *path, const void *data, int n, int width, int height, vs_npy_layout layout,
                  vs_npy_dtype dtype, int channels);
 /* Writes size bytes as path through a private temporary fsync'd and
  * renamed over it, as every output is: never a half file, never through
  * a symlink planted at the path; errors name path. save_npy's index.csv. */
 int vs_file_write(const char *path, const void *data, size_t size);
-/* The same array in memory: n frames of one size packed into out (out_size
- * bytes, exactly what they need); channels 1, 3 or 4 (RGBA). Thread-safe. */
-int vs_frames_pack(vs_frame *const *frames, int n, vs_npy_layout layout, vs_npy_dtype dtype,
-                   int channels, void *out, size_t out_size);
 
 #endif

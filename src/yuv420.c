@@ -8,9 +8,13 @@
  * Cb and Cr from the sum of each 2x2 block (centred chroma, a box filter).
  * Fixed point with 15-bit coefficients: within one step of the exact
  * BT.601/709 formulas. The SSE2 path and the plain C path compute the
- * same integers, so output never depends on the machine.
+ * same integers, so output never depends on the machine. RGB without
+ * alpha (numpy's (H, W, 3) bytes or floats) goes through the same row
+ * kernels, each pair of rows first widened to RGBA in a small buffer that
+ * stays in cache, so the frame is read once.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "yuv420.h"
 
@@ -132,19 +136,75 @@ static int rows_sse2(const uint8_t *p0, const uint8_t *p1, uint8_t *y0, uint8_t 
 }
 #endif
 
+/* One pair of RGBA rows (p1 = p0's next) into rows y, y + 1 of the planes;
+ * returns the AND of their alpha bytes. */
+static int row_pair(const uint8_t *p0, const uint8_t *p1, int width, int y, const vs_yuv420_coeffs *c,
+                    uint8_t *const planes[3], const int linesize[3])
+{
+    uint8_t *y0 = planes[0] + (size_t)y * linesize[0], *y1 = y0 + linesize[0];
+    uint8_t *u = planes[1] + (size_t)(y / 2) * linesize[1], *v = planes[2] + (size_t)(y / 2) * linesize[2];
+    int x = 0, alpha = 255;
+#if defined(__SSE2__)
+    x = rows_sse2(p0, p1, y0, y1, u, v, width, c, &alpha);
+#endif
+    return alpha & rows_c(p0, p1, y0, y1, u, v, x, width, c);
+}
+
 int vs_rgba_to_yuv420(const vs_frame *src, const vs_yuv420_coeffs *c, uint8_t *const planes[3],
                       const int linesize[3])
 {
     int alpha = 255;
     for (int y = 0; y + 1 < src->height; y += 2) {
-        const uint8_t *p0 = src->data + (size_t)y * src->stride, *p1 = p0 + src->stride;
-        uint8_t *y0 = planes[0] + (size_t)y * linesize[0], *y1 = y0 + linesize[0];
-        uint8_t *u = planes[1] + (size_t)(y / 2) * linesize[1], *v = planes[2] + (size_t)(y / 2) * linesize[2];
-        int x = 0, row_alpha = 255;
-#if defined(__SSE2__)
-        x = rows_sse2(p0, p1, y0, y1, u, v, src->width, c, &row_alpha);
-#endif
-        alpha &= row_alpha & rows_c(p0, p1, y0, y1, u, v, x, src->width, c);
+        const uint8_t *p0 = src->data + (size_t)y * src->stride;
+        alpha &= row_pair(p0, p0 + src->stride, src->width, y, c, planes, linesize);
     }
     return alpha == 255;
+}
+
+/* x * 255 clipped to 0..255 and rounded to the nearest, ties to even (as
+ * numpy.rint in float32): adding 1.5 * 2^23 leaves no fraction bits (IEEE
+ * arithmetic, which the compiler keeps without -ffast-math). NaN is 0. */
+static inline uint8_t unit_to_byte(float x)
+{
+    float v = x * 255.0f;
+    v = v > 0 ? (v < 255 ? v : 255) : 0;
+    return (uint8_t)(int)((v + 12582912.0f) - 12582912.0f);
+}
+
+void vs_rgb_row_to_rgba(const void *row, vs_rgb_type type, int width, uint8_t *rgba)
+{
+    if (type == VS_RGB_U8) {
+        const uint8_t *p = row;
+        for (int x = 0; x < width; x++, p += 3, rgba += 4) {
+            rgba[0] = p[0];
+            rgba[1] = p[1];
+            rgba[2] = p[2];
+            rgba[3] = 255;
+        }
+        return;
+    }
+    const float *f = row;
+    for (int x = 0; x < width; x++, f += 3, rgba += 4) {
+        rgba[0] = unit_to_byte(f[0]);
+        rgba[1] = unit_to_byte(f[1]);
+        rgba[2] = unit_to_byte(f[2]);
+        rgba[3] = 255;
+    }
+}
+
+int vs_rgb_to_yuv420(const void *rgb, vs_rgb_type type, int width, int height, size_t stride,
+                     const vs_yuv420_coeffs *c, uint8_t *const planes[3], const int linesize[3])
+{
+    size_t row = (size_t)width * 4;
+    uint8_t *pair = malloc(2 * row);
+    if (!pair)
+        return -1;
+    for (int y = 0; y + 1 < height; y += 2) {
+        const uint8_t *r0 = (const uint8_t *)rgb + (size_t)y * stride;
+        vs_rgb_row_to_rgba(r0, type, width, pair);
+        vs_rgb_row_to_rgba(r0 + stride, type, width, pair + row);
+        row_pair(pair, pair + row, width, y, c, planes, linesize);
+    }
+    free(pair);
+    return 0;
 }

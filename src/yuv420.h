@@ -22,4 +22,14 @@ void vs_yuv420_coeffs_init(vs_yuv420_coeffs *c, int bt709, int full_range);
 int vs_rgba_to_yuv420(const vs_frame *src, const vs_yuv420_coeffs *c, uint8_t *const planes[3],
                       const int linesize[3]);
 
+/* RGB input: 3 bytes a pixel, or 3 floats in [0, 1] (clipped, times 255,
+ * rounded to the nearest with ties to even, as numpy.rint). */
+typedef enum vs_rgb_type { VS_RGB_U8 = 0, VS_RGB_F32 = 1 } vs_rgb_type;
+/* One row of width pixels as RGBA, alpha 255. */
+void vs_rgb_row_to_rgba(const void *row, vs_rgb_type type, int width, uint8_t *rgba);
+/* RGB rows `stride` bytes apart, even width and height, into planes as
+ * vs_rgba_to_yuv420 converts them; -1 when out of memory. */
+int vs_rgb_to_yuv420(const void *rgb, vs_rgb_type type, int width, int height, size_t stride,
+                     const vs_yuv420_coeffs *c, uint8_t *const planes[3], const int linesize[3]);
+
 #endif

@@ -218,6 +218,39 @@ describe('vs.dataset over image folders', function()
       if it.path ~= last then seen[#seen + 1] = it.path; last = it.path end
     end
     assert.are.equal(orders[3], table.concat(seen, ' '))
+    -- chunks: every source cut into runs of 5 frames, all the runs in the seed's order
+    local function chunked(lanes, workers)
+      local got = {}
+      for _, it in ipairs(collect(vs.dataset{ paths = { A, B }, shuffle = { seed = 3, chunk = 5 }, size = { 16, 12 },
+                                              lanes = lanes }, { workers = workers })) do
+        got[#got + 1] = it.path .. '#' .. it.index
+      end
+      return got
+    end
+    local one = chunked(1, 1)
+    assert.are.equal(12 + 25, #one)
+    assert.are.same(one, chunked(1, 3))
+    local runs = {}
+    for k, key in ipairs(one) do
+      local index = tonumber(key:match('#(%d+)$'))
+      if index % 5 == 0 then runs[#runs + 1] = key end
+      if k == 1 then assert.are.equal(0, index % 5) end
+    end
+    local plain = {}
+    for i = 0, 11, 5 do plain[#plain + 1] = A .. '#' .. i end
+    for i = 0, 24, 5 do plain[#plain + 1] = B .. '#' .. i end
+    local sorted_runs, sorted_plain = { unpack(runs) }, { unpack(plain) }
+    table.sort(sorted_runs)
+    table.sort(sorted_plain)
+    assert.are.same(sorted_plain, sorted_runs) -- every chunk once
+    assert.are_not.same(plain, runs)           -- in the seed's order, not the sources'
+    -- map gives its results in the same order, the chunks' (ordinals follow the pieces)
+    local ds3 = vs.dataset{ paths = { A, B }, shuffle = { seed = 3, chunk = 5 }, size = { 16, 12 } }
+    local _, mpaths, mindices = ds3:map(function(_, _, index) return index end, { workers = 2 })
+    local mapped = {}
+    for k = 1, #mindices do mapped[k] = mpaths[k] .. '#' .. mindices[k] end
+    assert.are.same(one, mapped)
+    assert.has_error(function() vs.dataset{ paths = { A }, shuffle = { chunk = 2 } } end)
   end)
 
   img_it("keeps the aspect ratio with resize = 'fill' or 'fit'", function()
@@ -613,7 +646,15 @@ describe('vs.dataset over videos', function()
     assert.are.same({ 0 }, starts[A])
     assert.has_error(function() ds:map(function() end) end)
     assert.has_error(function() ds:save_npy(dir .. '/clips') end)
-    assert.has_error(function() vs.dataset{ paths = { V1 }, clip = { length = 4 }, every = 2 } end)
+    assert.has_error(function() vs.dataset{ paths = { V1 }, clip = { length = 4 }, on_error = 'skip' } end)
+    -- with every = 2 the step and stride count kept frames: clips 0 4 8, 6 10 14, ... of V1
+    ds = vs.dataset{ paths = { V1 }, clip = { length = 3, step = 2, stride = 3 }, every = 2, batch = 4 }
+    assert.are.equal(6, ds:count()) -- 20 kept frames, a clip spans 5 of them: starts 0, 3, ..., 15
+    local got = {}
+    for b in ds:batches() do
+      for k = 1, #b.frames do got[#got + 1] = b.indices[k] end
+    end
+    assert.are.same({ 0, 4, 8, 6, 10, 14, 12, 16, 20, 18, 22, 26, 24, 28, 32, 30, 34, 38 }, got)
   end)
 
   it('decodes videos and folders exactly once, pixels equal to ffmpeg', function()

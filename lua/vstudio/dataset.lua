@@ -156,9 +156,19 @@ local function new_dataset(opts)
     end
     entries[k] = e
   end
+  local seed, chunk
   if opts.shuffle ~= nil then
-    -- a seeded order of the sources, which everything after (shards, lanes) follows
-    local seed = int(opts.shuffle, 0, 2 ^ 53, 'shuffle')
+    -- a seeded order of the sources, which everything after (shards, lanes) follows;
+    -- {seed = s, chunk = n}: then the chunks of n samples of every source, in the seed's order
+    local sh = opts.shuffle
+    if type(sh) == 'table' then
+      for k in pairs(sh) do
+        if k ~= 'seed' and k ~= 'chunk' then fail('shuffle: unknown key ' .. tostring(k) .. ' (seed, chunk)') end
+      end
+      chunk = int(sh.chunk or 0, 0, 2 ^ 53, 'shuffle: chunk')
+      sh = sh.seed
+    end
+    seed = int(sh, 0, 2 ^ 53, 'shuffle')
     local order = ffi.new('int32_t[?]', #entries)
     C.vs_dataset_shuffle(#entries, seed, order)
     local shuffled = {}
@@ -166,6 +176,7 @@ local function new_dataset(opts)
     entries = shuffled
   end
   local o = options(opts)
+  if chunk and chunk > 0 then o.shuffle_chunk, o.shuffle_seed = chunk, seed end
   -- Every missing path at once, before anything is probed or decoded.
   local missing = {}
   for _, e in ipairs(entries) do
@@ -306,8 +317,8 @@ end
 -- use upvalues: require what it needs inside (local vs = require 'vstudio');
 -- or fn is 'module:function', required in each worker.
 -- It returns nil, a boolean, number, string or a table of them. Results come
--- in the dataset's order (sources as given, then frame index), whatever the
--- workers: results[k], paths[k], indices[k] for k = 1..results.n.
+-- in the dataset's order (sources as given, then frame index; with shuffle
+-- chunks, the chunks' order), whatever the workers: results[k], paths[k], indices[k] for k = 1..results.n.
 function Dataset:map(fn, opts)
   self._run = (self._run or 0) + 1
   local chunk
@@ -406,21 +417,34 @@ function Dataset:save_npy(dir, opts)
   local channels = self.gray and 1 or 3
   local rows = { 'file,row,path,index,source_file' }
   local files = 0
-  local arr = ffi.new('vs_frame *[?]', self.batch_size)
-  for b in self:batches() do
+  -- the workers write each batch straight into its array, which goes to the file as it is
+  local n = self.batch_size
+  local array, width, height = ffi.new('void *[1]'), ffi.new('int[1]'), ffi.new('int[1]')
+  local sources, indices = ffi.new('int32_t[?]', n), ffi.new('int64_t[?]', n)
+  -- the names checked above are the enums' (VS_NPY_NCHW, VS_NPY_FLOAT32...)
+  layout, dtype = 'VS_NPY_' .. layout:upper(), 'VS_NPY_' .. dtype:upper()
+  core.check(C.vs_dataset_start_arrays(self.handle, 0, layout, dtype, channels), 'dataset')
+  self._run = (self._run or 0) + 1
+  while true do
+    local got = C.vs_dataset_next_array(self.handle, -1, array, width, height, sources, indices)
+    if got < 0 then fail(last_error()) end
+    if got == 0 then break end
+    local data = ffi.gc(array[0], C.vs_dataset_array_free)
     local file = batch_file(files)
-    for k = 1, #b.frames do
-      arr[k - 1] = b.frames[k]
-      rows[#rows + 1] = table.concat({ file, k - 1, csv_field(b.paths[k]), b.indices[k], csv_field(b.files[k]) }, ',')
+    for k = 0, got - 1 do
+      local path = self.source_paths[sources[k] + 1]
+      local source_file = ffi.string(C.vs_dataset_file(self.handle, sources[k], indices[k]))
+      rows[#rows + 1] = table.concat({ file, k, csv_field(path), tonumber(indices[k]), csv_field(source_file) }, ',')
     end
-    -- the names checked above are the enums' (VS_NPY_NCHW, VS_NPY_FLOAT32...)
-    if C.vs_npy_write(dir .. '/' .. file, arr, #b.frames, 'VS_NPY_' .. layout:upper(),
-                      'VS_NPY_' .. dtype:upper(), channels) < 0 then
+    local rc = C.vs_npy_write(dir .. '/' .. file, data, got, width[0], height[0], layout, dtype, channels)
+    C.vs_dataset_array_free(ffi.gc(data, nil))
+    if rc < 0 then
       C.vs_dataset_stop(self.handle)
       fail('save_npy: ' .. last_error())
     end
     files = files + 1
   end
+  self:_report()
   local k = files
   while C.vs_dataset_path_kind(dir .. '/' .. batch_file(k)) == C.VS_PATH_FILE do
     local ok, err = os.remove(dir .. '/' .. batch_file(k))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import vstudio
-from conftest import decode_rgb, ffmpeg
+from conftest import decode_rgb, ffmpeg, run
 
 
 def sources(media):
@@ -185,6 +185,76 @@ def test_ctrl_c_stops_a_dataset_loop_at_once(tmp_path, media):
     assert "interrupted" in out and p.returncode == 0
 
 
+SLOW_BATCH = r"""
+import signal, sys, time, vstudio
+signal.signal(signal.SIGINT, signal.default_int_handler)
+# one batch of every frame of many copies on one worker: seconds before it arrives
+ds = vstudio.Dataset(sys.argv[1:], batch=6000, workers=1, lanes=1, size=(64, 48))
+print("ready", flush=True)
+try:
+    for b in ds:
+        print("batch", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_while_c_waits_for_a_batch_is_raised_at_once(tmp_path):
+    big = tmp_path / "big.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x480:r=25", "-frames:v", "150", "-c:v", "libx264",
+           "-preset", "ultrafast", str(big))
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+    p = subprocess.Popen([sys.executable, "-c", SLOW_BATCH] + [str(big)] * 40, stdout=subprocess.PIPE,
+                         env=env, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    t = time.monotonic()
+    try:
+        out, _ = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        pytest.fail("a dataset loop did not stop on Ctrl-C")
+    # 6000 frames on one worker take far longer than this: raised while waiting, not at the batch
+    assert out.split() == ["interrupted"] and p.returncode == 0
+    assert time.monotonic() - t < 3.0
+
+
+def test_skipped_images_shorten_no_batch_and_keep_the_order(tmp_path, media):
+    d = tmp_path / "shots"
+    shutil.copytree(media["pngs"], d)
+    for n in (3, 9, 10):
+        f = d / ("img_%d.png" % n)
+        f.write_bytes(f.read_bytes()[:100])
+    runs = []
+    for workers in (1, 2, 3):
+        with pytest.warns(RuntimeWarning):
+            items, sizes = collect(vstudio.Dataset([media["h264"], d, media["vp9"]], batch=5, workers=workers,
+                                                   size=(16, 12), on_error="skip", lanes=3))
+        runs.append(([(p, i) for p, i, _, _ in items], sizes))
+    order, sizes = runs[0]
+    assert len(order) == 40 + 20 + 17 and sizes == [5] * 15 + [2]
+    assert sorted(i for p, i in order if p == str(d)) == [i for i in range(23) if i not in (2, 8, 9)]
+    assert runs[1] == runs[0] and runs[2] == runs[0]
+
+
+def test_a_video_is_resized_in_its_conversion_from_yuv_as_ffmpeg_scales(tmp_path):
+    v = tmp_path / "v.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25", "-frames:v", "10", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(v))
+    # one bicubic pass from the YUV planes, as ffmpeg's scale filter does it
+    want = run("ffmpeg", "-v", "error", "-i", str(v), "-vf", "scale=96:64:flags=bicubic", "-f", "rawvideo",
+               "-pix_fmt", "rgb24", "-")
+    want = np.frombuffer(want, np.uint8).reshape(-1, 64, 96, 3).astype(int)
+    got = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, size=(96, 64))]).astype(int)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 6 and np.abs(got - want).mean() < 1
+    # fit: the same scaling into the rectangle between the bars
+    fit = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, size=(96, 96), resize="fit")])
+    inner = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, size=(96, 54))])
+    assert np.array_equal(fit[:, 21:75], inner) and (fit[:, :21] == 0).all()
+
+
 def test_resize_fit_fill_stretch(tmp_path):
     wide = tmp_path / "wide.mp4"  # 2:1 into a square
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x32:r=25", "-frames:v", "4", "-c:v", "libx264", str(wide))
@@ -234,6 +304,34 @@ def test_shuffle_is_a_seeded_order_of_the_sources_the_same_as_luas(tmp_path, med
         vstudio.Dataset(paths, shuffle=-1)
 
 
+def test_shuffle_chunks_orders_pieces_of_every_source_the_same_every_run(media):
+    paths = [media["h264"], media["pngs"], media["vp9"]]   # 40, 23 and 17 frames
+
+    def order(**kw):
+        ds = vstudio.Dataset(paths, batch=8, size=(16, 12), shuffle=dict(seed=5, chunk=10), **kw)
+        return [(p, i) for p, i, _, _ in collect(ds)[0]]
+
+    one = order(lanes=1)
+    plain = [(p, i) for p, i, _, _ in collect(vstudio.Dataset(paths, batch=8, size=(16, 12), shuffle=5,
+                                                               lanes=1))[0]]
+    assert sorted(one) == sorted(plain) and len(one) == 80 and one != plain
+    # one lane: whole chunks one after another, each starting at a multiple of 10 of its source
+    starts = [k for k in range(80) if k == 0 or one[k][0] != one[k - 1][0] or one[k][1] != one[k - 1][1] + 1]
+    assert all(one[k][1] % 10 == 0 for k in starts)
+    chunk_starts = [one[k] for k in range(80) if one[k][1] % 10 == 0]
+    assert len(chunk_starts) == 4 + 3 + 2 and chunk_starts != sorted(chunk_starts, key=plain.index)
+    assert order(lanes=1) == one and order(lanes=1, workers=3) == one
+    many = order()
+    assert order(workers=1) == many and sorted(many) == sorted(one)
+    seen = []
+    for i in range(3):
+        seen += [(p, k) for p, k, _, _ in collect(vstudio.Dataset(paths, batch=8, size=(16, 12), shard=(i, 3),
+                                                                  shuffle=dict(seed=5, chunk=10)))[0]]
+    assert sorted(seen) == sorted(one)
+    with pytest.raises(ValueError, match="shuffle"):
+        vstudio.Dataset(paths, shuffle=dict(chunk=3))
+
+
 @pytest.mark.parametrize("key", ["h264", "pngs"])
 def test_clips_of_frames(media, oracle, key):
     want = oracle[key]
@@ -257,6 +355,22 @@ def test_clips_of_frames(media, oracle, key):
         assert sorted(got) == list(starts)
 
 
+@pytest.mark.parametrize("key", ["h264", "pngs"])
+def test_clips_count_in_the_frames_every_keeps(media, oracle, key):
+    want = oracle[key]
+    kept = list(range(3, len(want), 2))                  # frames=(3, end), every=2
+    ds = vstudio.Dataset(media[key], batch=3, clip=dict(length=3, stride=4, step=2), every=2,
+                         frames=(3, 1000), workers=2)
+    starts = list(range(0, len(kept) - 4, 4))            # a clip spans (3 - 1) * 2 + 1 kept frames
+    assert len(ds) == len(starts)
+    got = []
+    for b in ds:
+        for k in range(len(b)):
+            got.append([int(i) for i in b.indices[k]])
+            assert np.array_equal(b.frames[k], want[b.indices[k]])
+    assert got == [[kept[s], kept[s + 2], kept[s + 4]] for s in starts]
+
+
 def test_clips_from_many_sources_same_for_any_workers(media):
     runs = []
     for workers in (1, 3):
@@ -267,9 +381,8 @@ def test_clips_from_many_sources_same_for_any_workers(media):
         assert batches[0].frames.shape == (3, 4, 3, 12, 16)
         runs.append([(tuple(b.paths), b.indices.tolist(), b.frames.tobytes()) for b in batches])
     assert runs[0] == runs[1]
-    for bad in (dict(every=2), dict(on_error="skip")):
-        with pytest.raises(ValueError, match="clips take no"):
-            vstudio.Dataset(media["h264"], clip=4, **bad)
+    with pytest.raises(ValueError, match="clips take no on_error skip"):
+        vstudio.Dataset(media["h264"], clip=4, on_error="skip")
     with pytest.raises(ValueError, match="clip"):
         vstudio.Dataset(media["h264"], clip=dict(size=3))
 

@@ -79,6 +79,34 @@ def test_lossless_round_trip_uint8_float_and_array_likes(tmp_path):
     assert (got[:2] == 255).all() and (got[2] == 0).all()
 
 
+def test_reads_the_array_where_it_lies_and_is_done_with_it_when_write_returns(tmp_path):
+    f = plasma(4, 32, 80)
+    u8 = np.rint(f * 255).astype(np.uint8)
+    views = u8[:, :, 8:72]                          # rows 80 pixels apart: no copy needed
+    f32 = f[:, :, 8:72].astype(np.float32)
+    want = np.rint(np.clip(f32, 0, 1) * np.float32(255)).astype(np.uint8)  # as_uint8 in float32
+    buf = np.empty((32, 64, 3), np.uint8)           # one buffer, refilled after each write
+    a, b, c = tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "c.mp4"
+    with vstudio.Writer(a, crf=0, preset="ultrafast") as w:  # 4:2:0: straight from the rows
+        for v in views:
+            w.write(v)
+    with vstudio.Writer(b, crf=0, preset="ultrafast") as w:
+        for v in views:
+            buf[...] = v
+            w.write(buf)
+            buf[...] = 0                            # the frame was taken when write returned
+    with vstudio.Writer(c, crf=0, preset="ultrafast") as w:
+        w.write(f32)                                # float32 rounded as it is converted
+    ref = tmp_path / "ref.mp4"
+    with vstudio.Writer(ref, crf=0, preset="ultrafast") as w:
+        w.write(np.ascontiguousarray(views))
+    ref_rgb = decode_rgb(ref, 64, 32)
+    assert np.array_equal(decode_rgb(a, 64, 32), ref_rgb) and np.array_equal(decode_rgb(b, 64, 32), ref_rgb)
+    with vstudio.Writer(ref, crf=0, preset="ultrafast") as w:
+        w.write(want)
+    assert np.array_equal(decode_rgb(c, 64, 32), decode_rgb(ref, 64, 32))
+
+
 def test_torch_tensor_input(tmp_path):
     torch = pytest.importorskip("torch")
     out = tmp_path / "t.mkv"

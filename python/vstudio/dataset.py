@@ -71,16 +71,20 @@ class Dataset:
       resize    how size takes another aspect ratio: 'stretch', 'fit' (inside, black
                 bars) or 'fill' (covering, the centre kept), as `vstudio convert --resize`
       shuffle   a seed (int >= 0): the sources in a seeded order (the same as Lua's for
-                that seed), which shards and lanes then follow; None: as given
+                that seed), which shards and lanes then follow; None: as given;
+                dict(seed=S, chunk=N): also every source cut into chunks of N frames
+                (clips with clip) and all the chunks in the seed's order
       clip      samples of T frames instead of frames: T, or dict(length=T, stride=S,
                 step=k): frames s, s + k, ..., s + (T-1)k of a source, the starts s S apart
-                (default T * k); frames is then (N, T, H, W, C) or (N, T, C, H, W),
+                (default T * k), counted in the frames `every` keeps; frames is then
+                (N, T, H, W, C) or (N, T, C, H, W),
                 indices and files (N, T), len(ds) counts clips; no on_error='skip'
 
     len(ds) is the number of frames a full iteration yields (from the probe cache and
     folder listings, nothing decoded). Iterating yields Batch objects; the order is a
     function of the options only, the same on every run and machine. Each batch's
-    frames array is new (C packs the decoded frames into it) and stays valid.
+    frames array is its own (the C workers write the frames straight into it) and
+    stays valid as long as the caller keeps it.
     """
 
     def __init__(self, paths, batch=16, workers=None, size=None, crop=None, gray=False, every=1,
@@ -102,9 +106,17 @@ class Dataset:
         paths = [path_arg(p[0] if isinstance(p, tuple) else p, "Dataset") for p in paths]
         if not paths:
             raise ValueError("vstudio: Dataset: paths must be a non-empty list of videos and frame folders")
-        if shuffle is not None:
+        chunk = 0
+        if isinstance(shuffle, dict):
+            if set(shuffle) - {"seed", "chunk"} or "seed" not in shuffle:
+                raise ValueError("vstudio: Dataset: shuffle must be a seed or dict(seed=S, chunk=N), got %r"
+                                 % (shuffle,))
+            chunk = _int(shuffle.get("chunk", 0), 0, 2 ** 62, "shuffle chunk")
+            shuffle = shuffle["seed"]
+        seed = None if shuffle is None else _int(shuffle, 0, 2 ** 53, "shuffle")
+        if seed is not None:
             order = ffi.new("int32_t[]", len(paths))
-            lib.vs_dataset_shuffle(len(paths), _int(shuffle, 0, 2 ** 53, "shuffle"), order)
+            lib.vs_dataset_shuffle(len(paths), seed, order)
             paths = [paths[order[k]] for k in range(len(paths))]
             ranges = [ranges[order[k]] for k in range(len(ranges))]
         if layout not in ("nhwc", "nchw"):
@@ -161,6 +173,8 @@ class Dataset:
         self._sort = ffi.new("char[]", sort.encode())
         o.sort = self._sort
         o.skip_errors = 1 if on_error == "skip" else 0
+        if chunk:
+            o.shuffle_chunk, o.shuffle_seed = chunk, seed
         missing = [p for p in paths if not os.path.exists(p)]
         if missing:
             raise FileNotFoundError(2, "vstudio: Dataset: %d of %d paths not found: %s"
@@ -211,34 +225,35 @@ class Dataset:
         """Batches from the start; a new iteration ends an older one."""
         t = self.clip
         n = self.batch * t
-        frames = ffi.new("vs_frame *[]", n)
+        array = ffi.new("void *[1]")
+        width, height = ffi.new("int[1]"), ffi.new("int[1]")
         sources = ffi.new("int32_t[]", n)
         indices = ffi.new("int64_t[]", n)
-        if lib.vs_dataset_start(self._h, 0) < 0:
+        layout = lib.VS_NPY_NCHW if self.layout == "nchw" else lib.VS_NPY_NHWC
+        dtype = lib.VS_NPY_FLOAT32 if self.dtype == np.float32 else lib.VS_NPY_UINT8
+        if lib.vs_dataset_start_arrays(self._h, 0, layout, dtype, self.channels) < 0:
             raise Error("vstudio: Dataset: " + last_error())
         self._run += 1
         run = self._run
-        layout = lib.VS_NPY_NCHW if self.layout == "nchw" else lib.VS_NPY_NHWC
-        dtype = lib.VS_NPY_FLOAT32 if self.dtype == np.float32 else lib.VS_NPY_UINT8
         try:
             while True:
                 if self._run != run:
                     raise Error("vstudio: Dataset: this iteration was ended by a newer one")
-                got = lib.vs_dataset_next(self._h, frames, sources, indices)  # GIL released
+                # waits in slices with the GIL released: a Ctrl-C is raised between them
+                got = lib.vs_dataset_next_array(self._h, 100, array, width, height, sources, indices)
+                if got == lib.VS_DATASET_WAIT:
+                    continue
                 if got < 0:
                     raise Error("vstudio: Dataset: " + last_error())
                 if got == 0:
                     self._report()
                     return
-                got -= got % t  # a clip cut by an error: the error comes next
-                if got == 0:
-                    continue
-                h, w = frames[0].height, frames[0].width
+                h, w = height[0], width[0]
                 shape = (got, self.channels, h, w) if layout == lib.VS_NPY_NCHW else (got, h, w, self.channels)
-                out = np.empty(shape, self.dtype)
-                if lib.vs_frames_pack(frames, got, layout, dtype, self.channels,
-                                      ffi.cast("void *", out.ctypes.data), out.nbytes) < 0:
-                    raise Error("vstudio: Dataset: " + last_error())
+                # the workers wrote the frames into this array; it lives as long as the ndarray
+                data = ffi.gc(array[0], lib.vs_dataset_array_free)
+                nbytes = got * h * w * self.channels * self.dtype.itemsize
+                out = np.frombuffer(ffi.buffer(data, nbytes), self.dtype).reshape(shape)
                 idx = np.frombuffer(ffi.buffer(indices, 8 * got), np.int64).copy()
                 src = [sources[k] for k in range(got)]
                 files = [self._file(s, int(i)) for s, i in zip(src, idx)]

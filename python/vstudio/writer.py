@@ -13,14 +13,15 @@ _STOP = object()
 
 
 def _frames_of(frame, what):
-    """frame as a uint8 (N, H, W, C) array, C 3 or 4; float in [0, 1] is rounded."""
+    """frame as an (N, H, W, C) array, C 3 or 4: uint8, or float32 RGB (which C
+    rounds as it converts); other floats in [0, 1] are rounded here."""
     a = np.asarray(frame)
     if a.ndim == 3:
         a = a[None]
     if a.ndim != 4 or a.shape[-1] not in (3, 4) or a.shape[1] < 1 or a.shape[2] < 1:
         raise ValueError("vstudio: %s: a frame is (H, W, 3|4) and a batch (N, H, W, 3|4), got shape %s"
                          % (what, a.shape))
-    if a.dtype == np.uint8:
+    if a.dtype == np.uint8 or (a.dtype == np.float32 and a.shape[-1] == 3):
         return a
     if np.issubdtype(a.dtype, np.floating):
         # as the numpy-to-ffmpeg posts' as_uint8: [0, 1] to 0..255, rounded in
@@ -41,15 +42,31 @@ def _rate(fps, path):
     return num[0], den[0]
 
 
-def _encode(enc, todo, free, failure):
-    """The encoding thread: pushes converted frames in order until _STOP."""
+def _encode(enc, todo, failure):
+    """The encoding thread: encodes the converted pictures in order until _STOP."""
     while True:
-        item = todo.get()
-        if item is _STOP:
+        pic = todo.get()
+        if pic is _STOP:
             return
-        if not failure and lib.vs_encoder_push(enc, item[1]) < 0:
+        if failure:
+            lib.vs_picture_release(pic)
+        elif lib.vs_encoder_push_picture(enc, pic) < 0:  # returns pic to the pool, also on error
             failure.append(last_error())  # per thread: read it here
-        free.put(item)
+
+
+def _convert(pic, f):
+    """One (H, W, C) frame into the encoder's picture, read where it lies
+    (rows at any stride; pixels must be packed within a row)."""
+    if f.strides[2] != f.itemsize or f.strides[1] != f.itemsize * f.shape[2] or f.strides[0] <= 0:
+        f = np.ascontiguousarray(f)
+    data, stride = f.ctypes.data, f.strides[0]
+    if f.shape[2] == 4:
+        view = ffi.new("vs_frame *", {"width": f.shape[1], "height": f.shape[0], "stride": stride,
+                                      "data": ffi.cast("uint8_t *", data)})
+        return lib.vs_picture_from_rgba(pic, view)
+    if f.dtype == np.float32:
+        return lib.vs_picture_from_rgb_float(pic, ffi.cast("float *", data), stride)
+    return lib.vs_picture_from_rgb(pic, ffi.cast("uint8_t *", data), stride)
 
 
 class Writer:
@@ -74,9 +91,11 @@ class Writer:
 
     w.write(x) takes one frame (H, W, 3|4) or a batch (N, H, W, 3|4), uint8 or float
     in [0, 1] (rounded in its own precision), or anything numpy.asarray takes (a CPU torch tensor). The
-    first frame fixes H x W; another size is a ValueError naming both. Conversion to
-    RGBA happens here; RGB->YUV and encoding run on an encoding thread (the GIL is
-    released in C) while the caller makes the next frame. The file is written to a
+    first frame fixes H x W; another size is a ValueError naming both. write() converts
+    each frame to the stream's YUV in C straight from the array's memory (one pass, float32
+    rounded as it goes, the GIL released), so the array is the caller's again when write
+    returns; encoding runs on an encoding thread while the caller makes the next frame.
+    The file is written to a
     hidden temporary beside PATH and renamed on close(); an exception inside `with`, abort(), or a
     Writer dropped unclosed leaves no file. close() returns the frame count.
     """
@@ -128,16 +147,9 @@ class Writer:
             raise Error("vstudio: Writer: " + last_error())
         self._enc = enc
         self._size = (h, w)
-        self._queue = queue.Queue(_DEPTH)
-        self._free = queue.Queue()
-        for _ in range(_DEPTH + 2):
-            a = np.empty((h, w, 4), np.uint8)
-            f = ffi.new("vs_frame *")
-            f.width, f.height, f.stride = w, h, w * 4
-            f.data = ffi.cast("uint8_t *", a.ctypes.data)
-            self._free.put((a, f))
+        self._queue = queue.Queue(_DEPTH)  # pictures in flight: the encoder's pool stays this small
         # The thread holds no reference to self, so a dropped Writer is collected (and aborted).
-        self._thread = threading.Thread(target=_encode, args=(enc, self._queue, self._free, self._failure),
+        self._thread = threading.Thread(target=_encode, args=(enc, self._queue, self._failure),
                                         name="vstudio.Writer", daemon=True)
         self._thread.start()
 
@@ -164,13 +176,13 @@ class Writer:
         for k in range(frames.shape[0]):
             if self._error is not None:
                 self._raise_failed()
-            a, f = self._free.get()
-            a[..., :3] = frames[k, ..., :3]
-            if frames.shape[-1] == 4:
-                a[..., 3] = frames[k, ..., 3]
-            else:
-                a[..., 3] = 255
-            self._queue.put((a, f))
+            pic = lib.vs_encoder_picture_get(self._enc)
+            if pic == ffi.NULL or _convert(pic, frames[k]) < 0:
+                msg = last_error()
+                lib.vs_picture_release(pic)
+                self.abort()
+                raise Error("vstudio: Writer: %s: frame %d: %s" % (self.path, self.frames, msg))
+            self._queue.put(pic)
             self.frames += 1
         return self
 
@@ -203,7 +215,7 @@ class Writer:
                 self._failure.append("aborted")  # the thread pushes nothing more
             while True:  # drop what waits, so the thread reaches the stop at once
                 try:
-                    self._free.put(self._queue.get_nowait())
+                    lib.vs_picture_release(self._queue.get_nowait())
                 except queue.Empty:
                     break
             self._join()

@@ -1,7 +1,8 @@
 /* test_dataset.c: the dataset's worker threads through its C API
  * (src/dataset.c): videos and an image folder made here, decoded by several
  * workers; every selected frame comes exactly once with its source, index
- * and pixels, in the same order every run, in full batches but the last;
+ * and pixels, in the same order every run, in full batches but the last,
+ * as frames or written straight into arrays;
  * shards split the frames without gap or overlap; stopping, freeing a
  * running dataset and a worker's error all end cleanly; map runs Lua on the
  * workers. Run under ThreadSanitizer by `make tsan` (the dataset specs run
@@ -196,6 +197,70 @@ static void every_frame_once(void)
     vs_dataset_free(ds);
 }
 
+/* Array runs: the workers write each frame into its batch's array, in the
+ * frames run's order, as RGB bytes (nhwc) or float planes (nchw); a wait
+ * with a timeout of 0 gives VS_DATASET_WAIT and loses nothing. */
+static void arrays(void)
+{
+    vs_dataset_options o;
+    vs_dataset_options_init(&o);
+    o.batch = 4;
+    o.workers = 3;
+    vs_dataset *ds = open_dataset(&o);
+    CHECK(ds != NULL);
+    if (!ds)
+        return;
+    static seen want;
+    CHECK(vs_dataset_start(ds, 0) == 0);
+    drain(ds, o.batch, -1, &want);
+    for (int mode = 0; mode < 2; mode++) {
+        vs_npy_layout layout = mode ? VS_NPY_NCHW : VS_NPY_NHWC;
+        vs_npy_dtype dtype = mode ? VS_NPY_FLOAT32 : VS_NPY_UINT8;
+        CHECK(vs_dataset_start_arrays(ds, 2, layout, dtype, 3) == 0);
+        int32_t sources[4];
+        int64_t indices[4];
+        void *array;
+        int w = 0, h = 0, n, total = 0, order = 1, pixels = 0, waits = 0, sizes = 1;
+        for (;;) {
+            n = vs_dataset_next_array(ds, 0, &array, &w, &h, sources, indices);
+            if (n == VS_DATASET_WAIT) {
+                waits++;
+                n = vs_dataset_next_array(ds, -1, &array, &w, &h, sources, indices);
+            }
+            if (n <= 0)
+                break;
+            sizes &= n == 4 || total + n == want.n;
+            for (int i = 0; i < n; i++, total++) {
+                order &= total < want.n && sources[i] == want.src[total] && indices[i] == want.idx[total];
+                size_t at = (size_t)(H / 2) * W + W / 2, plane = (size_t)W * H;
+                int r, g, b;
+                if (mode) {
+                    const float *f = (const float *)array + (size_t)i * 3 * plane;
+                    r = (int)(f[at] * 255 + 0.5f), g = (int)(f[plane + at] * 255 + 0.5f),
+                    b = (int)(f[2 * plane + at] * 255 + 0.5f);
+                } else {
+                    const uint8_t *p = (const uint8_t *)array + ((size_t)i * plane + at) * 3;
+                    r = p[0], g = p[1], b = p[2];
+                }
+                pixels += !(near(r, red((int)indices[i])) && near(g, green(sources[i])) && near(b, 128));
+            }
+            vs_dataset_array_free(array);
+        }
+        CHECK(n == 0 && w == W && h == H && sizes);
+        CHECK(total == want.n && order && pixels == 0);
+        CHECK(waits <= total); /* a wait is a pause, not a lost batch */
+    }
+    /* a frames run's next does not read an array run, nor the other way */
+    CHECK(vs_dataset_start_arrays(ds, 0, VS_NPY_NHWC, VS_NPY_UINT8, 2) == -1 &&
+          strstr(vs_last_error(), "channels"));
+    CHECK(vs_dataset_start_arrays(ds, 0, VS_NPY_NHWC, VS_NPY_UINT8, 3) == 0);
+    vs_frame *frames[4];
+    int32_t s4[4];
+    int64_t i4[4];
+    CHECK(vs_dataset_next(ds, frames, s4, i4) == -1 && strstr(vs_last_error(), "arrays"));
+    vs_dataset_free(ds);
+}
+
 /* Three shards, every other frame, two workers each: contiguous ordinal
  * ranges, together all selected frames, sizes at most one apart. */
 static void shards(void)
@@ -265,7 +330,7 @@ static void nap(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Workers blocked on full queues wake and are joined by stop and by free. */
+/* Workers waiting for their next reservation wake and are joined by stop and by free. */
 static void stopping(void)
 {
     vs_dataset_options o;
@@ -279,7 +344,7 @@ static void stopping(void)
     static seen s;
     CHECK(vs_dataset_start(ds, 0) == 0);
     CHECK(drain(ds, o.batch, 1, &s) == 2 && s.bad_pixels == 0);
-    nap(50); /* let the queues fill */
+    nap(50); /* let the window fill */
     vs_dataset_stop(ds);
     CHECK(vs_dataset_next(ds, NULL, NULL, NULL) == -1); /* not running */
     vs_dataset_stop(ds);                                 /* twice is harmless */
@@ -509,6 +574,7 @@ int main(void)
         return check_status();
 
     every_frame_once();
+    arrays();
     shards();
     transforms();
     stopping();

@@ -2,7 +2,8 @@
  * swscale is the independent oracle inside flat 8x8 blocks (away from
  * their edges chroma siting and filter width cannot matter); the vector path must give exactly what the plain
  * path gives, which every 2x2 block converted on its own (too narrow for
- * the vector path) shows. */
+ * the vector path) shows. RGB input (bytes or floats) gives what the same
+ * pixels as RGBA give. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,8 +148,72 @@ static int opacity_seen(int x, int y)
     return opaque;
 }
 
+/* RGB rows (bytes at a wider stride, or floats) give exactly the planes of
+ * the same pixels as RGBA; floats round as numpy.rint in float32. */
+static int rgb_equals_rgba(void)
+{
+    enum { STRIDE = W * 3 + 7 };
+    vs_frame *f = vs_frame_new(W, H);
+    uint8_t *rgb = calloc(H, STRIDE);
+    float *unit = calloc((size_t)W * H * 3, sizeof *unit);
+    if (!f || !rgb || !unit)
+        abort();
+    srand(11);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            unsigned px = (unsigned)rand() & 0xffffff;
+            set_px(f, x, y, px);
+            for (int k = 0; k < 3; k++) {
+                uint8_t v = (uint8_t)(px >> (16 - 8 * k));
+                rgb[(size_t)y * STRIDE + 3 * x + k] = v;
+                unit[((size_t)y * W + x) * 3 + k] = v / 255.0f;
+            }
+        }
+    vs_yuv420_coeffs c;
+    vs_yuv420_coeffs_init(&c, 1, 0);
+    struct planes a, b, d;
+    planes_alloc(&a, W, H);
+    planes_alloc(&b, W, H);
+    planes_alloc(&d, W, H);
+    vs_rgba_to_yuv420(f, &c, a.data, a.linesize);
+    int ok = vs_rgb_to_yuv420(rgb, VS_RGB_U8, W, H, STRIDE, &c, b.data, b.linesize) == 0 &&
+             vs_rgb_to_yuv420(unit, VS_RGB_F32, W, H, (size_t)W * 3 * sizeof *unit, &c, d.data, d.linesize) == 0;
+    for (int i = 0; ok && i < 3; i++) {
+        int rows = i ? H / 2 : H, cols = i ? W / 2 : W;
+        for (int y = 0; y < rows; y++)
+            ok &= memcmp(a.data[i] + y * a.linesize[i], b.data[i] + y * b.linesize[i], (size_t)cols) == 0 &&
+                  memcmp(a.data[i] + y * a.linesize[i], d.data[i] + y * d.linesize[i], (size_t)cols) == 0;
+    }
+    av_freep(&a.data[0]);
+    av_freep(&b.data[0]);
+    av_freep(&d.data[0]);
+    free(unit);
+    free(rgb);
+    vs_frame_free(f);
+    return ok;
+}
+
+/* x * 255 ties go to even (128.5 -> 128, 2.5 -> 2), the rest to the nearest;
+ * outside [0, 1] and NaN are clipped. */
+static int floats_round_as_numpy(void)
+{
+    const float in[] = {128.5f / 255, 2.5f / 255, 3.5f / 255, 0.2f, -1.0f, 2.0f, 0.0f / 0.0f, 1.0f};
+    const uint8_t want[] = {128, 2, 4, 51, 0, 255, 0, 255};
+    uint8_t out[8 * 4];
+    float row[8 * 3];
+    for (int i = 0; i < 8; i++)
+        row[3 * i] = row[3 * i + 1] = row[3 * i + 2] = in[i];
+    vs_rgb_row_to_rgba(row, VS_RGB_F32, 8, out);
+    int ok = 1;
+    for (int i = 0; i < 8; i++)
+        ok &= out[4 * i] == want[i] && out[4 * i + 2] == want[i] && out[4 * i + 3] == 255;
+    return ok;
+}
+
 int main(void)
 {
+    CHECK(rgb_equals_rgba());
+    CHECK(floats_round_as_numpy());
     CHECK(opacity_seen(-1, 0) == 1);
     CHECK(opacity_seen(5, 0) == 0);
     CHECK(opacity_seen(49, 3) == 0);
