@@ -59,6 +59,14 @@ void vs_draw_circle(vs_frame *f, double cx, double cy, double radius, uint8_t r,
 void vs_draw_line(vs_frame *f, double x0, double y0, double x1, double y1, double width, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
 /* xy holds n points x0, y0, x1, y1, ...; non-zero winding. */
 int vs_draw_polygon(vs_frame *f, const double *xy, int n, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
+/* A rectangle with corners rounded to `radius` pixels (at most half its shorter side). */
+void vs_draw_rounded_rect(vs_frame *f, double x, double y, double w, double h, double radius, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
+/* A polyline through n points xy (x0, y0, x1, y1, ...), `width` pixels
+ * thick, closed back to the first point or open with caps; joins as SVG's
+ * stroke-linejoin (miter beyond miter_limit x half the width becomes bevel). */
+typedef enum vs_line_join { VS_JOIN_MITER = 0, VS_JOIN_ROUND = 1, VS_JOIN_BEVEL = 2 } vs_line_join;
+typedef enum vs_line_cap { VS_CAP_BUTT = 0, VS_CAP_ROUND = 1, VS_CAP_SQUARE = 2 } vs_line_cap;
+int vs_draw_path(vs_frame *f, const double *xy, int n, int closed, double width, vs_line_join join, vs_line_cap cap, double miter_limit, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
 /* Replaces every pixel by a linear gradient from colour c0 at (x0, y0) to c1 at (x1, y1) (RGBA arrays). */
 void vs_draw_gradient(vs_frame *f, double x0, double y0, double x1, double y1, const uint8_t *c0, const uint8_t *c1);
 

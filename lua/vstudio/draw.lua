@@ -35,7 +35,9 @@ function M.rect(f, spec)
   local w, h = num(spec, 'w', 3, 'rect', f.width - x), num(spec, 'h', 4, 'rect', f.height - y)
   if w < 0 or h < 0 then check.fail('rect: w and h must be >= 0, got %s, %s', w, h) end
   local r, g, b, a = check.color(spec.color or spec[5] or 255, 'rect')
-  C.vs_draw_rect(f, x, y, w, h, r, g, b, a)
+  local radius = spec.radius or 0
+  if type(radius) ~= 'number' or not (radius >= 0) then check.fail('rect: radius must be >= 0, got %s', radius) end
+  C.vs_draw_rounded_rect(f, x, y, w, h, radius, r, g, b, a)
   return f
 end
 
@@ -59,11 +61,8 @@ function M.line(f, spec)
   return f
 end
 
--- points: {{x, y}, {x, y}, ...} or a flat {x0, y0, x1, y1, ...}.
-function M.polygon(f, spec)
-  shape_spec(spec, 'polygon')
-  local pts = spec.points or spec[1]
-  if type(pts) ~= 'table' then check.fail('polygon: points must be a list of {x, y}') end
+local function flat_points(pts, what)
+  if type(pts) ~= 'table' then check.fail('%s: points must be a list of {x, y}', what) end
   local flat = {}
   for _, p in ipairs(pts) do
     if type(p) == 'table' then
@@ -72,17 +71,48 @@ function M.polygon(f, spec)
       flat[#flat + 1] = p
     end
   end
+  for i = 1, #flat do
+    if type(flat[i]) ~= 'number' then check.fail('%s: point coordinates must be numbers', what) end
+  end
+  return flat
+end
+
+-- points: {{x, y}, {x, y}, ...} or a flat {x0, y0, x1, y1, ...}.
+function M.polygon(f, spec)
+  shape_spec(spec, 'polygon')
+  local flat = flat_points(spec.points or spec[1], 'polygon')
   local n = math.floor(#flat / 2)
   if n < 3 or #flat % 2 ~= 0 then
     check.fail('polygon: needs at least 3 points {x, y}, got %s', #flat / 2)
   end
-  local xy = ffi.new('double[?]', #flat)
-  for i = 1, #flat do
-    if type(flat[i]) ~= 'number' then check.fail('polygon: point coordinates must be numbers') end
-    xy[i - 1] = flat[i]
-  end
+  local xy = ffi.new('double[?]', #flat, flat)
   local r, g, b, a = check.color(spec.color or spec[2] or 255, 'polygon')
   core.check(C.vs_draw_polygon(f, xy, n, r, g, b, a), 'polygon')
+  return f
+end
+
+local JOIN = { miter = 'VS_JOIN_MITER', round = 'VS_JOIN_ROUND', bevel = 'VS_JOIN_BEVEL' }
+local CAP = { butt = 'VS_CAP_BUTT', round = 'VS_CAP_ROUND', square = 'VS_CAP_SQUARE' }
+
+-- frame:path{points = {{x, y}, ...} (or flat), width = 1, color =, closed = false,
+-- join = 'round'|'miter'|'bevel', cap = 'round'|'butt'|'square', miter_limit = 4}:
+-- a polyline stroked as one shape (overlaps are not drawn twice).
+function M.path(f, spec)
+  shape_spec(spec, 'path')
+  local flat = flat_points(spec.points or spec[1], 'path')
+  local n = #flat / 2
+  if n < 2 or #flat % 2 ~= 0 then check.fail('path: needs at least 2 points {x, y}, got %s', n) end
+  local width = spec.width or 1
+  if type(width) ~= 'number' or not (width > 0) then check.fail('path: width must be > 0, got %s', width) end
+  local join = JOIN[spec.join or 'round']
+  if not join then check.fail('path: join must be "round", "miter" or "bevel", got %s', spec.join) end
+  local cap = CAP[spec.cap or 'round']
+  if not cap then check.fail('path: cap must be "round", "butt" or "square", got %s', spec.cap) end
+  local limit = spec.miter_limit or 4
+  if type(limit) ~= 'number' or not (limit >= 1) then check.fail('path: miter_limit must be >= 1, got %s', limit) end
+  local xy = ffi.new('double[?]', #flat, flat)
+  local r, g, b, a = check.color(spec.color or spec[2] or 255, 'path')
+  core.check(C.vs_draw_path(f, xy, n, spec.closed and 1 or 0, width, join, cap, limit, r, g, b, a), 'path')
   return f
 end
 
