@@ -445,6 +445,37 @@ function Clip:opacity(a)
   end)
 end
 
+-- Fades over the first (fade_in) or last (fade_out) `seconds`: from or to
+-- transparent (the default; shown over black when rendered alone, as the
+-- encoder shows transparency), or through a colour (to = 'black' or any
+-- colour; every channel, alpha too, is mixed with it). At fade frame i of m
+-- the picture's weight is i / m.
+local function fade(self, seconds, to, what, at_start)
+  check.number(seconds, what, 'seconds')
+  local m = floor(seconds * self.fps_num / self.fps_den + 0.5)
+  if not (seconds > 0) or m < 1 or m > self.frames then
+    check.fail('%s: seconds must be in (0, %g] (one frame up to the clip), got %g', what, self.duration, seconds)
+  end
+  local color
+  if to ~= nil and to ~= 'transparent' then color = { check.color(to == 'black' and 0 or to, what) } end
+  local src, n, hold = self, self.frames, {}
+  return derive(self, self.size, n, function(_, k, frame)
+    src:render(k, frame)
+    local i = at_start and k or n - 1 - k
+    if i >= m then return end
+    if not color then return C.vs_frame_mul_alpha(frame, i / m) end
+    local solid = scratch_of(hold, frame.width, frame.height)
+    if hold.color ~= color then
+      C.vs_frame_fill(solid, color[1], color[2], color[3], color[4])
+      hold.color = color
+    end
+    C.vs_frame_mix(frame, solid, frame, i / m)
+  end)
+end
+
+function Clip:fade_in(seconds, to) return fade(self, seconds, to, 'fade_in', true) end
+function Clip:fade_out(seconds, to) return fade(self, seconds, to, 'fade_out', false) end
+
 -- Per-frame effect: fn(frame, t) edits the rendered frame in place (or
 -- returns a new frame of the same size).
 function Clip:map(fn)
