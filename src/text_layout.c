@@ -89,14 +89,15 @@ typedef struct para {
     int nruns;
     hb_glyph_info_t *gi;     /* the glyphs of all runs */
     hb_glyph_position_t *gp;
-    int *gface;
+    int *gface;            /* each glyph's face */
+    int *gchar;            /* each glyph's cluster's first character */
     int ng, gcap;
 } para;
 
 static void para_free(para *p)
 {
     free(p->cps), free(p->offs), free(p->levels), free(p->adv), free(p->starts);
-    free(p->scripts), free(p->faces), free(p->runs), free(p->gi), free(p->gp), free(p->gface);
+    free(p->scripts), free(p->faces), free(p->runs), free(p->gi), free(p->gp), free(p->gface), free(p->gchar);
 }
 
 static int grow(void **ptr, int *cap, int need, size_t size)
@@ -128,7 +129,7 @@ static int para_alloc(para *p, int n)
     return p->cps && p->offs && p->levels && p->adv && p->starts && p->scripts && p->faces && p->runs ? 0 : -1;
 }
 
-/* Room for `need` glyphs in the paragraph's three glyph arrays. */
+/* Room for `need` glyphs in the paragraph's glyph arrays. */
 static int grow_glyphs(para *p, int need)
 {
     int cap = p->gcap;
@@ -139,6 +140,9 @@ static int grow_glyphs(para *p, int need)
         return -1;
     cap = p->gcap;
     if (grow((void **)&p->gface, &cap, need, sizeof *p->gface) < 0)
+        return -1;
+    cap = p->gcap;
+    if (grow((void **)&p->gchar, &cap, need, sizeof *p->gchar) < 0)
         return -1;
     p->gcap = cap;
     return 0;
@@ -222,7 +226,7 @@ static int shape_runs(para *p, vs_font *font, const char *text, int text_len, hb
             char_at[b - base] = i;
     for (int g = 0; g < p->ng; g++) {
         int c = char_at[(int)p->gi[g].cluster - base];
-        p->gi[g].var1.i32 = c; /* our copy's spare field: the glyph's first character */
+        p->gchar[g] = c;
         p->adv[c] += p->gp[g].x_advance;
         p->starts[c] = 1;
     }
@@ -261,16 +265,32 @@ static int break_line(const para *p, int s, long max_w)
     return p->n;
 }
 
+/* What laying out a text carries from paragraph to paragraph. */
+typedef struct builder {
+    vs_text_layout *l;
+    int glyph_cap;
+    long *line_w; /* each line's width, 26.6 */
+    int line_cap;
+    const char *text;
+    int len;
+    const vs_text_options *o;
+    hb_buffer_t *buf;
+    long step; /* baseline to baseline, 26.6 */
+} builder;
+
 typedef struct seg {
     int run;
     int level;
 } seg;
 
-/* Places the line [s, e) of paragraph p at baseline y; appends glyphs to
- * the layout and returns the line's width (26.6). */
-static int place_line(vs_text_layout *l, int *cap, const para *p, int s, int e, int line, long baseline,
-                      long *width)
+/* Places the line [s, e) of paragraph p below the lines so far: appends
+ * its glyphs to the layout and its width to the builder's. */
+static int place_line(builder *b, const para *p, int s, int e)
 {
+    vs_text_layout *l = b->l;
+    if (grow((void **)&b->line_w, &b->line_cap, l->lines + 1, sizeof *b->line_w))
+        return vs_fail("out of memory laying out text");
+    long baseline = l->lines * b->step + l->font->ascent * 64L;
     while (e > s && is_space(p->cps[e - 1]))
         e--;
     seg *segs = malloc(((size_t)p->nruns + 1) * sizeof *segs);
@@ -309,30 +329,33 @@ static int place_line(vs_text_layout *l, int *cap, const para *p, int s, int e, 
     for (int i = 0; i < nseg; i++) {
         const run *r = &p->runs[segs[i].run];
         for (int g = r->g0; g < r->g1; g++) {
-            int c = p->gi[g].var1.i32;
+            int c = p->gchar[g];
             if (c < s || c >= e)
                 continue;
-            if (grow((void **)&l->glyphs, cap, l->nglyphs + 1, sizeof *l->glyphs)) {
+            if (grow((void **)&l->glyphs, &b->glyph_cap, l->nglyphs + 1, sizeof *l->glyphs)) {
                 free(segs);
                 return vs_fail("out of memory laying out text");
             }
             l->glyphs[l->nglyphs++] = (vs_placed_glyph){
                 .face = p->gface[g], .glyph = p->gi[g].codepoint, .cluster = (int)p->gi[g].cluster,
-                .line = line, .x = pen + p->gp[g].x_offset, .y = baseline - p->gp[g].y_offset,
+                .line = l->lines, .x = pen + p->gp[g].x_offset, .y = baseline - p->gp[g].y_offset,
                 .advance = p->gp[g].x_advance};
             pen += p->gp[g].x_advance;
         }
     }
     free(segs);
-    *width = pen;
+    long ls = lround(b->o->letter_spacing * 64);
+    if (pen > 0 && ls > 0)
+        pen -= ls; /* no spacing after the last cluster */
+    b->line_w[l->lines++] = pen;
     return 0;
 }
 
-/* Lays out one paragraph [b0, b1) of the text from line *line on. */
-static int layout_paragraph(vs_text_layout *l, int *cap, long **line_w, int *line_cap, const char *text,
-                            int text_len, int b0, int b1, const vs_text_options *o, hb_buffer_t *buf,
-                            long step)
+/* Lays out the paragraph in bytes [b0, b1) of the text. */
+static int layout_paragraph(builder *b, int b0, int b1)
 {
+    const char *text = b->text;
+    const vs_text_options *o = b->o;
     para p = {0};
     int n = 0;
     for (const char *s = text + b0; s < text + b1; n++)
@@ -366,23 +389,12 @@ static int layout_paragraph(vs_text_layout *l, int *cap, long **line_w, int *lin
             memset(p.levels, 0, (size_t)n * sizeof *p.levels);
         free(types), free(brackets);
         resolve_scripts(&p);
-        rc = shape_runs(&p, l->font, text, text_len, buf, o->letter_spacing);
+        rc = shape_runs(&p, b->l->font, text, b->len, b->buf, o->letter_spacing);
     }
     long max_w = o->width > 0 ? (long)floor(o->width * 64) : 0;
-    long ls = lround(o->letter_spacing * 64);
     for (int start = 0; rc == 0;) {
         int end = break_line(&p, start, max_w);
-        if (grow((void **)line_w, line_cap, l->lines + 1, sizeof **line_w)) {
-            rc = vs_fail("out of memory laying out text");
-            break;
-        }
-        long w = 0;
-        if ((rc = place_line(l, cap, &p, start, end, l->lines, l->lines * step + l->font->ascent * 64L, &w)) < 0)
-            break;
-        if (w > 0 && ls > 0)
-            w -= ls; /* no spacing after the last cluster */
-        (*line_w)[l->lines++] = w;
-        if (end >= p.n)
+        if ((rc = place_line(b, &p, start, end)) < 0 || end >= p.n)
             break;
         start = end;
     }
@@ -410,20 +422,17 @@ vs_text_layout *vs_text_layout_new(vs_font *font, const char *text, const vs_tex
         return NULL;
     }
     vs_text_layout *l = calloc(1, sizeof *l);
-    hb_buffer_t *buf = hb_buffer_create();
-    long *line_w = NULL;
-    int cap = 0, line_cap = 0;
-    if (!l || !hb_buffer_allocation_successful(buf)) {
+    builder b = {.l = l, .text = text, .len = (int)len, .o = o, .buf = hb_buffer_create()};
+    if (!l || !hb_buffer_allocation_successful(b.buf)) {
         vs_fail("out of memory laying out text");
         goto fail;
     }
     l->font = font;
-    double spacing = o->line_spacing > 0 ? o->line_spacing : 1;
-    long step = lround(font->line_height * spacing * 64);
+    b.step = lround(font->line_height * (o->line_spacing > 0 ? o->line_spacing : 1) * 64);
     for (int b0 = 0;;) {
         const char *nl = memchr(text + b0, '\n', len - (size_t)b0);
         int b1 = nl ? (int)(nl - text) : (int)len;
-        if (layout_paragraph(l, &cap, &line_w, &line_cap, text, (int)len, b0, b1, o, buf, step) < 0)
+        if (layout_paragraph(&b, b0, b1) < 0)
             goto fail;
         if (!nl)
             break;
@@ -431,21 +440,21 @@ vs_text_layout *vs_text_layout_new(vs_font *font, const char *text, const vs_tex
     }
     long widest = 0;
     for (int i = 0; i < l->lines; i++)
-        if (line_w[i] > widest)
-            widest = line_w[i];
+        if (b.line_w[i] > widest)
+            widest = b.line_w[i];
     l->width = (int)((widest + 63) >> 6);
-    l->height = (int)(((l->lines - 1) * step + 63) >> 6) + font->line_height;
+    l->height = (int)(((l->lines - 1) * b.step + 63) >> 6) + font->line_height;
     for (int g = 0; g < l->nglyphs; g++) {
         vs_placed_glyph *pg = &l->glyphs[g];
-        long slack = l->width * 64L - line_w[pg->line];
+        long slack = l->width * 64L - b.line_w[pg->line];
         pg->x += o->align == VS_ALIGN_CENTER ? slack / 2 : o->align == VS_ALIGN_RIGHT ? slack : 0;
     }
-    free(line_w);
-    hb_buffer_destroy(buf);
+    free(b.line_w);
+    hb_buffer_destroy(b.buf);
     return l;
 fail:
-    free(line_w);
-    hb_buffer_destroy(buf);
+    free(b.line_w);
+    hb_buffer_destroy(b.buf);
     vs_text_layout_free(l);
     return NULL;
 }
