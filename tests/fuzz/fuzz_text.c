@@ -4,14 +4,33 @@
  * outline, shadow, reveal), the rest is the text. Malformed UTF-8, controls,
  * bidi marks and huge clusters must lay out and draw, never crash.
  */
+#include <fontconfig/fontconfig.h>
+
 #include "fuzz_common.h"
 #include "vstudio.h"
 
+static vs_font *font;
+
+/* fontconfig keeps its configuration for the life of the process unless
+ * told to let go: at exit, so that the leak check sees only our memory. */
+static void close_font(void)
+{
+    vs_font_close(font);
+    FcFini();
+}
+
+/* The font is opened once, before the inputs. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    if (!(font = vs_font_open("DejaVu Sans", 16)))
+        abort();
+    atexit(close_font);
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static vs_font *font;
-    if (!font && !(font = vs_font_open("DejaVu Sans", 16)))
-        abort();
     if (size < 4 || size > 4096)
         return 0;
     vs_text_options o = {.align = (vs_text_align)(data[0] % 3), .direction = (vs_text_direction)(data[0] / 3 % 3),
