@@ -7,11 +7,18 @@
  * area overlap per axis; circles and thick lines the distance from the
  * pixel centre to the shape's edge (a one-pixel ramp); polygons take the
  * exact area by signed-area accumulation (see vs_draw_polygon), non-zero
- * winding. Only the shape's bounding box is visited.
+ * winding. Only the shape's bounding box is visited. Paths (polylines with
+ * joins and caps) are FreeType's stroker's outline of the points, filled
+ * by FreeType's exact-area rasterizer: the same coverage as polygons.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <ft2build.h>
+#include FT_FREETYPE_H
+#include FT_OUTLINE_H
+#include FT_STROKER_H
 
 #include "error.h"
 #include "vstudio.h"
@@ -74,6 +81,34 @@ void vs_draw_rect(vs_frame *f, double x, double y, double w, double h, uint8_t r
         for (int px = x0; px < x1; px++) {
             double cx = fmin(px + 1.0, x + w) - fmax((double)px, x);
             blend_cov(row + px * 4, c, cx * cy);
+        }
+    }
+}
+
+void vs_draw_rounded_rect(vs_frame *f, double x, double y, double w, double h, double radius, uint8_t r,
+                          uint8_t g, uint8_t b, uint8_t a)
+{
+    double rad = fmin(radius, fmin(w, h) / 2);
+    if (!(rad > 0)) {
+        vs_draw_rect(f, x, y, w, h, r, g, b, a);
+        return;
+    }
+    int x0, y0, x1, y1;
+    if (!clip_box(f, x, y, x + w, y + h, &x0, &y0, &x1, &y1))
+        return;
+    const uint8_t c[4] = {r, g, b, a};
+    /* the corners' circle centres */
+    double lx = x + rad, rx = x + w - rad, ty = y + rad, by = y + h - rad;
+    for (int py = y0; py < y1; py++) {
+        double cy = fmin(py + 1.0, y + h) - fmax((double)py, y);
+        double pcy = py + 0.5, dy = pcy < ty ? ty - pcy : pcy > by ? pcy - by : 0;
+        uint8_t *row = f->data + (size_t)py * f->stride;
+        for (int px = x0; px < x1; px++) {
+            double cov = (fmin(px + 1.0, x + w) - fmax((double)px, x)) * cy;
+            double pcx = px + 0.5, dx = pcx < lx ? lx - pcx : pcx > rx ? pcx - rx : 0;
+            if (dx > 0 && dy > 0) /* in a corner: the distance to its arc */
+                cov = fmin(cov, clamp01(rad - sqrt(dx * dx + dy * dy) + 0.5));
+            blend_cov(row + px * 4, c, cov);
         }
     }
 }
@@ -251,6 +286,111 @@ int vs_draw_polygon(vs_frame *f, const double *xy, int n, uint8_t r, uint8_t g, 
     }
     free(p.acc);
     return 0;
+}
+
+/* FreeType's rasterizer calls this with runs of pixels of one coverage;
+ * its rows count up from the frame's bottom (the outline's y is flipped). */
+typedef struct span_target {
+    vs_frame *f;
+    uint8_t c[4];
+} span_target;
+
+static void blend_spans(int y, int count, const FT_Span *spans, void *user)
+{
+    span_target *t = user;
+    int row = t->f->height - 1 - y;
+    if (row < 0 || row >= t->f->height)
+        return;
+    uint8_t *d = t->f->data + (size_t)row * t->f->stride;
+    for (int i = 0; i < count; i++) {
+        unsigned cv = spans[i].coverage * t->c[3] + 128;
+        unsigned sa = (cv + (cv >> 8)) >> 8;
+        int x0 = spans[i].x < 0 ? 0 : spans[i].x;
+        int x1 = spans[i].x + spans[i].len > t->f->width ? t->f->width : spans[i].x + spans[i].len;
+        for (int x = x0; x < x1; x++)
+            blend(d + x * 4, t->c[0], t->c[1], t->c[2], sa);
+    }
+}
+
+int vs_draw_path(vs_frame *f, const double *xy, int n, int closed, double width, vs_line_join join,
+                 vs_line_cap cap, double miter_limit, uint8_t r, uint8_t g, uint8_t b, uint8_t a)
+{
+    static const FT_Stroker_LineJoin joins[] = {FT_STROKER_LINEJOIN_MITER_FIXED, FT_STROKER_LINEJOIN_ROUND,
+                                                FT_STROKER_LINEJOIN_BEVEL};
+    static const FT_Stroker_LineCap caps[] = {FT_STROKER_LINECAP_BUTT, FT_STROKER_LINECAP_ROUND,
+                                              FT_STROKER_LINECAP_SQUARE};
+    if (n < 2 || n > 32767) /* FT_Outline counts points in shorts */
+        return vs_fail("a path needs 2 to 32767 points, got %d", n);
+    if (!(width > 0 && width < 1e5))
+        return vs_fail("path width must be in (0, 100000), got %g", width);
+    if ((unsigned)join > VS_JOIN_BEVEL || (unsigned)cap > VS_CAP_SQUARE)
+        return vs_fail("path join %d or cap %d is not one of vs_line_join, vs_line_cap", (int)join, (int)cap);
+    if (!(miter_limit >= 1 && miter_limit <= 1000))
+        return vs_fail("path miter limit must be in 1..1000, got %g", miter_limit);
+    for (int i = 0; i < 2 * n; i++)
+        if (!(fabs(xy[i]) < 1e6))
+            return vs_fail("point %d is not a finite number within a million pixels", i / 2 + 1);
+    FT_Library lib = NULL; /* a few microseconds: one per call keeps drawing free of shared state */
+    FT_Stroker stroker = NULL;
+    FT_Outline line = {0}, border = {0};
+    int rc = -1;
+    if (FT_Init_FreeType(&lib) || FT_Stroker_New(lib, &stroker) || FT_Outline_New(lib, n, 1, &line)) {
+        vs_fail("out of memory drawing a path of %d points", n);
+        goto done;
+    }
+    /* 26.6 points, y up; repeated points are dropped (the stroker needs a direction) */
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        FT_Vector v = {(FT_Pos)lround(xy[2 * i] * 64), (FT_Pos)lround((f->height - xy[2 * i + 1]) * 64)};
+        if (m > 0 && v.x == line.points[m - 1].x && v.y == line.points[m - 1].y)
+            continue;
+        line.points[m] = v;
+        line.tags[m++] = FT_CURVE_TAG_ON;
+    }
+    if (closed && m > 2 && line.points[m - 1].x == line.points[0].x && line.points[m - 1].y == line.points[0].y)
+        m--;
+    if (m < 2) { /* one point: what its cap would draw */
+        double hw = width / 2;
+        if (cap == VS_CAP_ROUND)
+            vs_draw_circle(f, xy[0], xy[1], hw, r, g, b, a);
+        else if (cap == VS_CAP_SQUARE)
+            vs_draw_rect(f, xy[0] - hw, xy[1] - hw, width, width, r, g, b, a);
+        rc = 0;
+        goto done;
+    }
+    line.n_points = (short)m;
+    line.contours[0] = (short)(m - 1);
+    FT_Stroker_Set(stroker, (FT_Fixed)lround(width * 32), caps[cap], joins[join], (FT_Fixed)lround(miter_limit * 65536));
+    FT_UInt np, nc;
+    if (FT_Stroker_ParseOutline(stroker, &line, !closed) || FT_Stroker_GetCounts(stroker, &np, &nc) ||
+        FT_Outline_New(lib, np, nc, &border)) {
+        vs_fail("cannot stroke a path of %d points", n);
+        goto done;
+    }
+    border.n_points = border.n_contours = 0;
+    FT_Stroker_Export(stroker, &border);
+    span_target t = {f, {r, g, b, a}};
+    FT_Raster_Params params = {0};
+    params.source = &border;
+    params.flags = FT_RASTER_FLAG_AA | FT_RASTER_FLAG_DIRECT | FT_RASTER_FLAG_CLIP;
+    params.gray_spans = blend_spans;
+    params.user = &t;
+    params.clip_box = (FT_BBox){0, 0, f->width, f->height};
+    if (FT_Outline_Render(lib, &border, &params)) {
+        vs_fail("cannot rasterize a path of %d points", n);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (border.points)
+        FT_Outline_Done(lib, &border);
+    if (line.points)
+        FT_Outline_Done(lib, &line);
+    if (stroker)
+        FT_Stroker_Done(stroker);
+    if (lib)
+        FT_Done_FreeType(lib);
+    return rc;
 }
 
 void vs_draw_gradient(vs_frame *f, double x0, double y0, double x1, double y1, const uint8_t *c0,

@@ -59,6 +59,14 @@ void vs_draw_circle(vs_frame *f, double cx, double cy, double radius, uint8_t r,
 void vs_draw_line(vs_frame *f, double x0, double y0, double x1, double y1, double width, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
 /* xy holds n points x0, y0, x1, y1, ...; non-zero winding. */
 int vs_draw_polygon(vs_frame *f, const double *xy, int n, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
+/* A rectangle with corners rounded to `radius` pixels (at most half its shorter side). */
+void vs_draw_rounded_rect(vs_frame *f, double x, double y, double w, double h, double radius, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
+/* A polyline through n points xy (x0, y0, x1, y1, ...), `width` pixels
+ * thick, closed back to the first point or open with caps; joins as SVG's
+ * stroke-linejoin (miter beyond miter_limit x half the width becomes bevel). */
+typedef enum vs_line_join { VS_JOIN_MITER = 0, VS_JOIN_ROUND = 1, VS_JOIN_BEVEL = 2 } vs_line_join;
+typedef enum vs_line_cap { VS_CAP_BUTT = 0, VS_CAP_ROUND = 1, VS_CAP_SQUARE = 2 } vs_line_cap;
+int vs_draw_path(vs_frame *f, const double *xy, int n, int closed, double width, vs_line_join join, vs_line_cap cap, double miter_limit, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
 /* Replaces every pixel by a linear gradient from colour c0 at (x0, y0) to c1 at (x1, y1) (RGBA arrays). */
 void vs_draw_gradient(vs_frame *f, double x0, double y0, double x1, double y1, const uint8_t *c0, const uint8_t *c1);
 
@@ -71,21 +79,69 @@ vs_scaler *vs_scaler_new(int src_width, int src_height, int dst_width, int dst_h
 int vs_scaler_run(vs_scaler *scaler, vs_frame *dst, const vs_frame *src);
 void vs_scaler_free(vs_scaler *scaler);
 
-/* ---- text (text.c): UTF-8 through FreeType, anti-aliased ---- */
+/* ---- fonts (font.c): by file or fontconfig name, with fallback faces ----
+ * name: a font file's path, or a fontconfig name ("DejaVu Serif:bold",
+ * "DejaVu Sans:weight=200"); NULL is "DejaVu Sans". A family that is not
+ * installed is an error. A font is used by one thread at a time (its faces
+ * are its own); characters it lacks come from the installed font fontconfig
+ * ranks next that has them. */
 typedef struct vs_font vs_font;
-vs_font *vs_font_open(const char *path, double size_px);
+vs_font *vs_font_open(const char *name, double size_px);
 void vs_font_close(vs_font *font);
 int vs_font_line_height(const vs_font *font);
-/* The text's box: widest line by (lines x line height), in pixels. */
-int vs_text_measure(vs_font *font, const char *text, int *width, int *height);
-/* Where each line of a text sits inside the text's box. */
+/* The file of the font's face number `face` (0: the font asked for, then
+ * fallbacks in the order they were needed); NULL past the last. */
+const char *vs_font_face_path(const vs_font *font, int face);
+
+/* ---- text layout (text_layout.c): HarfBuzz shaping, FriBidi ordering, wrapping ----
+ * A layout is a text's glyphs placed in its box (widest line by the lines'
+ * height), shaped once and drawn any number of times. It borrows the font,
+ * which must outlive it; like the font, one thread at a time. */
 typedef enum vs_text_align {
     VS_ALIGN_LEFT = 0,   /* lines start at the box's left edge */
     VS_ALIGN_CENTER = 1, /* lines are centred in the box */
     VS_ALIGN_RIGHT = 2   /* lines end at the box's right edge */
 } vs_text_align;
-/* Draws text with its box's top-left corner at (x, y). */
-int vs_text_draw(vs_frame *frame, vs_font *font, const char *text, double x, double y, vs_text_align align, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
+typedef enum vs_text_direction {
+    VS_DIRECTION_AUTO = 0, /* each paragraph's from its first strong character (UAX #9) */
+    VS_DIRECTION_LTR = 1,
+    VS_DIRECTION_RTL = 2
+} vs_text_direction;
+typedef struct vs_text_options {
+    vs_text_align align;
+    vs_text_direction direction;
+    double width;          /* wrap lines longer than this many pixels (0: only at '\n') */
+    double line_spacing;   /* baseline to baseline, times the font's line height (0 means 1) */
+    double letter_spacing; /* pixels added after each cluster */
+} vs_text_options;
+typedef struct vs_text_layout vs_text_layout;
+vs_text_layout *vs_text_layout_new(vs_font *font, const char *text, const vs_text_options *opts);
+void vs_text_layout_free(vs_text_layout *layout);
+/* The box in pixels, and its number of lines. */
+void vs_text_layout_size(const vs_text_layout *layout, int *width, int *height, int *lines);
+/* One placed glyph: its id in its face, the byte of the text its cluster
+ * starts at, x and baseline y from the box's top-left corner, advance (pixels). */
+typedef struct vs_text_glyph {
+    int glyph, cluster, face, line;
+    double x, y, advance;
+} vs_text_glyph;
+/* Copies up to cap glyphs in drawing order (lines top to bottom, each left
+ * to right); returns how many the layout has. */
+int vs_text_layout_glyphs(const vs_text_layout *layout, vs_text_glyph *out, int cap);
+
+/* ---- text drawing (text.c): FreeType rasterizes, stroker outlines ---- */
+typedef struct vs_text_paint {
+    uint8_t color[4];          /* fill, straight RGBA */
+    double opacity;            /* the whole text's (fill, outline, shadow together), 0..1 */
+    double outline;            /* stroke width in pixels around the glyphs (0: none) */
+    uint8_t outline_color[4];
+    double shadow_x, shadow_y; /* the shadow's offset in pixels */
+    double shadow_blur;        /* its blur radius in pixels (0: sharp) */
+    uint8_t shadow_color[4];   /* alpha 0: no shadow */
+    int64_t reveal;            /* draw only clusters starting before this byte of the text (< 0: all) */
+} vs_text_paint;
+/* Draws the layout with its box's top-left corner at (x, y). */
+int vs_text_draw(vs_frame *frame, vs_text_layout *layout, double x, double y, const vs_text_paint *paint);
 
 /* ---- images (image.c): PNG via libpng, JPEG via libturbojpeg ---- */
 vs_frame *vs_image_load(const char *path);

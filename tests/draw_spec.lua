@@ -113,6 +113,83 @@ describe('frame drawing', function()
     assert.is_true(math.abs(area(c) - math.pi * 400) < 2, 'circle area ' .. area(c))
   end)
 
+  it('path strokes a polyline: width, caps and the exact area', function()
+    local function stroke(spec)
+      local f = vs.frame(64, 48):fill(0, 0, 0)
+      spec.color = spec.color or { 0, 0, 255 }
+      return f:path(spec)
+    end
+    -- butt caps: a 40 x 6 rectangle, with exact coverage (same as rect)
+    local butt = stroke { points = { { 10, 20 }, { 50, 20 } }, width = 6, cap = 'butt' }
+    assert.is_true(math.abs(area(butt) - 240) < 0.5, 'butt area ' .. area(butt))
+    assert.are.same({ 0, 0, 255, 255 }, { butt:get(10, 17) })
+    assert.are.same({ 0, 0, 0, 255 }, { butt:get(9, 20) })
+    assert.are.same({ 0, 0, 0, 255 }, { butt:get(30, 23) })
+    -- square caps reach half the width past the ends; round caps add a disc
+    local square = stroke { points = { { 10, 20 }, { 50, 20 } }, width = 6, cap = 'square' }
+    assert.is_true(math.abs(area(square) - 46 * 6) < 0.5)
+    local round = stroke { points = { { 10, 20 }, { 50, 20 } }, width = 6, cap = 'round' }
+    assert.is_true(math.abs(area(round) - (240 + math.pi * 9)) < 1, 'round area ' .. area(round))
+    -- a diagonal has anti-aliased edges
+    local diag = stroke { points = { { 5, 5 }, { 55, 40 } }, width = 3 }
+    local partial = 0
+    for y = 0, 47 do for x = 0, 63 do
+      local b = select(3, diag:get(x, y))
+      if b > 0 and b < 255 then partial = partial + 1 end
+    end end
+    assert.is_true(partial > 60, 'partial edge pixels ' .. partial)
+  end)
+
+  it('path joins corners as asked and never draws an overlap twice', function()
+    local corner = { { 10, 40 }, { 10, 10 }, { 40, 10 } }
+    local function at_corner(join)
+      local f = vs.frame(64, 48):fill(0, 0, 0):path{ points = corner, width = 8, join = join, cap = 'butt', color = { 0, 0, 255 } }
+      return select(3, f:get(6, 6)), area(f)
+    end
+    local miter, a_miter = at_corner('miter')
+    local bevel, a_bevel = at_corner('bevel')
+    local round, a_round = at_corner('round')
+    assert.are.equal(255, miter, 'a miter fills the outer corner')
+    assert.are.equal(0, bevel, 'a bevel cuts it')
+    -- areas: two 30 x 8 arms that overlap in a 4 x 4 square, plus the join's wedge (the
+    -- miter's is the 4 x 4 outer corner, the bevel's half of it, the round's a quarter disc)
+    assert.is_true(a_bevel < a_round and a_round < a_miter, a_bevel .. ' ' .. a_round .. ' ' .. a_miter)
+    assert.is_true(math.abs(a_miter - (240 + 240 - 16 + 16)) < 1, 'miter area ' .. a_miter)
+    assert.is_true(math.abs(a_bevel - (240 + 240 - 16 + 8)) < 1, 'bevel area ' .. a_bevel)
+    assert.is_true(math.abs(a_round - (240 + 240 - 16 + math.pi * 4)) < 1, 'round area ' .. a_round)
+    -- closed: the last point joins the first; a square outline's area is outer - inner
+    local sq = vs.frame(64, 48):fill(0, 0, 0):path{ points = { 10, 10, 40, 10, 40, 40, 10, 40 }, closed = true,
+                                                     width = 4, join = 'miter', color = { 0, 0, 255 } }
+    assert.is_true(math.abs(area(sq) - (34 * 34 - 26 * 26)) < 1, 'closed square ' .. area(sq))
+    -- a translucent figure eight crossing itself: the crossing is blended once
+    local eight = vs.frame(64, 48):fill(0, 0, 0):path{ points = { 10, 10, 50, 40, 50, 10, 10, 40 }, width = 6,
+                                                        color = { 0, 0, 255, 128 } }
+    assert.are.equal(select(3, eight:get(20, 17)), select(3, eight:get(30, 25)))
+  end)
+
+  it('path draws a 1,000-point curve in one call, and refuses bad paths', function()
+    local pts = {}
+    for i = 0, 999 do pts[#pts + 1] = { i * 0.06, 24 + 20 * math.sin(i / 50) } end
+    local f = vs.frame(64, 48):fill(0, 0, 0):path{ points = pts, width = 2, color = { 0, 0, 255 } }
+    assert.is_true(area(f) > 100)
+    local g = black()
+    assert.has_error(function() g:path{ points = { { 1, 1 } } } end, 'vstudio: path: needs at least 2 points {x, y}, got 1')
+    assert.has_error(function() g:path{ points = { 1, 1, 5, 5 }, join = 'sharp' } end,
+                     'vstudio: path: join must be "round", "miter" or "bevel", got sharp')
+    assert.has_error(function() g:path{ points = { 1, 1, 5, 5 }, width = 0 } end, 'vstudio: path: width must be > 0, got 0')
+    assert.has_error(function() g:path{ points = { 1, 1, 0 / 0, 5 } } end)
+    -- repeated points and a single point with a round cap (a dot)
+    local dot = vs.frame(64, 48):fill(0, 0, 0):path{ points = { 20, 20, 20, 20 }, width = 10, color = { 0, 0, 255 } }
+    assert.is_true(math.abs(area(dot) - math.pi * 25) < 1.5)
+  end)
+
+  it('rect rounds its corners with radius', function()
+    local f = black():rect{ x = 5, y = 5, w = 30, h = 20, radius = 6, color = { 0, 0, 255 } }
+    assert.are.equal(0, select(3, f:get(5, 5)), 'the corner is cut')
+    assert.are.equal(255, select(3, f:get(20, 5)), 'the edge is not')
+    assert.is_true(math.abs(area(f) - (600 - (4 - math.pi) * 36)) < 1.5, 'area ' .. area(f))
+  end)
+
   it('gradient goes from one colour to the other', function()
     local f = vs.frame(10, 100):gradient{ { 0, 0, 0 }, { 200, 100, 0 } }
     assert.is_true(f:get(5, 0) <= 2)

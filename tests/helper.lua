@@ -155,6 +155,21 @@ function helper.frame_bytes(frame)
   return table.concat(parts)
 end
 
+-- The bounding box minx, maxx, miny, maxy of a frame's drawn pixels (red
+-- above 0), optionally of rows y0..y1 only; maxx is -1 when none is drawn.
+function helper.ink_box(f, y0, y1)
+  local minx, maxx, miny, maxy = 1e9, -1, 1e9, -1
+  for y = y0 or 0, y1 or f.height - 1 do
+    for x = 0, f.width - 1 do
+      if f:get(x, y) > 0 then
+        minx, maxx = math.min(minx, x), math.max(maxx, x)
+        miny, maxy = math.min(miny, y), math.max(maxy, y)
+      end
+    end
+  end
+  return minx, maxx, miny, maxy
+end
+
 -- Every name in a directory, hidden ones too, sorted ({} when it is missing).
 function helper.ls(dir)
   local p = io.popen('ls -A ' .. shell_quote(dir) .. ' 2>/dev/null')

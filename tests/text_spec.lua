@@ -1,4 +1,5 @@
 local vs = require 'vstudio'
+local helper = require 'helper'
 
 local function count_pixels(f, pred)
   local n = 0
@@ -41,19 +42,7 @@ describe('text', function()
     assert.is_true(math.abs(w4 - 2 * w1) <= 2 and math.abs(h4 - 2 * h1) <= 2)
   end)
 
-  -- The drawn pixels' bounding box, optionally of rows y0..y1 only.
-  local function drawn_box(f, y0, y1)
-    local minx, maxx, miny, maxy = 1e9, -1, 1e9, -1
-    for y = y0 or 0, y1 or f.height - 1 do
-      for x = 0, f.width - 1 do
-        if f:get(x, y) > 0 then
-          minx, maxx = math.min(minx, x), math.max(maxx, x)
-          miny, maxy = math.min(miny, y), math.max(maxy, y)
-        end
-      end
-    end
-    return minx, maxx, miny, maxy
-  end
+  local drawn_box = helper.ink_box
 
   it('handles UTF-8 and aligns lines inside the box', function()
     local w = vs.text_size('Grüße – ✓', { size = 16 })

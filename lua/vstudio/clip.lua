@@ -490,6 +490,37 @@ function Clip:opacity(a)
   end)
 end
 
+-- Fades over the first (fade_in) or last (fade_out) `seconds`: from or to
+-- transparent (the default; shown over black when rendered alone, as the
+-- encoder shows transparency), or through a colour (to = 'black' or any
+-- colour; every channel, alpha too, is mixed with it). At fade frame i of m
+-- the picture's weight is i / m.
+local function fade(self, seconds, to, what, at_start)
+  check.number(seconds, what, 'seconds')
+  local m = floor(seconds * self.fps_num / self.fps_den + 0.5)
+  if not (seconds > 0) or m < 1 or m > self.frames then
+    check.fail('%s: seconds must be in (0, %g] (one frame up to the clip), got %g', what, self.duration, seconds)
+  end
+  local color
+  if to ~= nil and to ~= 'transparent' then color = { check.color(to == 'black' and 0 or to, what) } end
+  local src, n, hold = self, self.frames, {}
+  return derive(self, self.size, n, function(_, k, frame)
+    src:render(k, frame)
+    local i = at_start and k or n - 1 - k
+    if i >= m then return end
+    if not color then return C.vs_frame_mul_alpha(frame, i / m) end
+    local solid = scratch_of(hold, frame.width, frame.height)
+    if hold.color ~= color then
+      C.vs_frame_fill(solid, color[1], color[2], color[3], color[4])
+      hold.color = color
+    end
+    C.vs_frame_mix(frame, solid, frame, i / m)
+  end)
+end
+
+function Clip:fade_in(seconds, to) return fade(self, seconds, to, 'fade_in', true) end
+function Clip:fade_out(seconds, to) return fade(self, seconds, to, 'fade_out', false) end
+
 -- Per-frame effect: fn(frame, t) edits the rendered frame in place (or
 -- returns a new frame of the same size).
 function Clip:map(fn)
@@ -713,25 +744,54 @@ function M.install(vs)
   end
 
   -- Text as a clip of its own size with a transparent background:
-  -- vs.text(str, {size=, color=, font=, align=, duration=, fps=, padding=}).
+  -- vs.text(str, {the options of frame:text, duration =, fps =, reveal =,
+  -- reveal_time =}). The clip is the text's box plus padding, plus room on
+  -- every side for the outline and shadow. reveal = 'chars' or 'words'
+  -- shows the text one character (spaces aside) or one word at a time, in
+  -- reading order, all of it after reveal_time seconds (default: half the
+  -- duration); the layout is the whole text's throughout, so nothing moves.
   function vs.text(str, opts)
-    local o, font, align, w, h = draw.text_layout(str, opts)
-    local r, g, b, a = check.color(o.color or 255, 'text')
-    local pad = o.padding or 0
-    if type(pad) ~= 'number' or pad < 0 or pad % 1 ~= 0 then
-      check.fail('text: padding must be a non-negative integer, got %s', pad)
-    end
+    local entry, o = draw.layout_of(str, opts, 'text')
+    local pad, bg, radius = draw.box_of(o, 'text')
     local num, den = rational_fps(o.fps or 30)
     local frames = duration_frames(o.duration, num, den, 'text', 5)
-    local bg = o.background and { check.color(o.background, 'text') } or { 0, 0, 0, 0 }
-    local cw, ch = max(1, w + 2 * pad), max(1, h + 2 * pad)
-    -- the text is the same on every frame: drawn once per Lua state, then copied
-    local cached
-    return new_clip({ cw, ch }, num, den, frames, function(_, _, frame)
-      if not cached then
-        cached = core.frame(cw, ch)
-        C.vs_frame_fill(cached, bg[1], bg[2], bg[3], bg[4])
-        C.vs_text_draw(cached, font, str, pad, pad, align, r, g, b, a)
+    local paint = draw.paint_of(o, 'text')
+    local margin = draw.paint_margin(paint)
+    local w, h = entry.w, entry.h
+    local cw, ch = max(1, w + 2 * (pad + margin)), max(1, h + 2 * (pad + margin))
+    local ends -- byte offsets where each revealed unit ends
+    local reveal_frames
+    if o.reveal ~= nil then
+      if o.reveal ~= 'chars' and o.reveal ~= 'words' then
+        check.fail('text: reveal must be "chars" or "words", got %s', o.reveal)
+      end
+      local rt = o.reveal_time == nil and frames * den / num / 2 or o.reveal_time
+      if type(rt) ~= 'number' or not (rt > 0 and rt < math.huge) then
+        check.fail('text: reveal_time must be a positive number of seconds, got %s', rt)
+      end
+      reveal_frames = rt * num / den
+      ends = {}
+      local unit = o.reveal == 'chars' and '()[^%s\128-\191][\128-\191]*()' or '()%S+()'
+      for _, e in str:gmatch(unit) do ends[#ends + 1] = e - 1 end
+    end
+    local layout = entry.layout -- kept alive by this closure, whatever the cache drops
+    local cached, cached_n
+    return new_clip({ cw, ch }, num, den, frames, function(_, k, frame)
+      local n = -1
+      if ends then
+        n = min(#ends, floor(#ends * k / reveal_frames + EPS))
+        if n == #ends then n = -1 end
+      end
+      if not cached or n ~= cached_n then
+        cached = cached or core.frame(cw, ch)
+        C.vs_frame_fill(cached, 0, 0, 0, 0)
+        if bg then
+          C.vs_draw_rounded_rect(cached, margin, margin, w + 2 * pad, h + 2 * pad, radius, bg[1], bg[2], bg[3],
+                                 floor(bg[4] * paint.opacity + 0.5))
+        end
+        paint.reveal = n < 0 and -1 or (n == 0 and 0 or ends[n])
+        core.check(C.vs_text_draw(cached, layout, pad + margin, pad + margin, paint), 'text')
+        cached_n = n
       end
       C.vs_frame_copy_into(frame, cached)
     end)
