@@ -112,7 +112,7 @@ static uint64_t render_digest(const vs_render_options *o)
     const vs_encoder_options *e = &o->encoder;
     char settings[96];
     snprintf(settings, sizeof settings, "%d %lld %d", e->crf, (long long)e->bit_rate, e->gop);
-    const char *words[] = {settings, e->codec, e->preset, e->pix_fmt, e->codec_options};
+    const char *words[] = {settings, e->codec, e->preset, e->pix_fmt, e->codec_options, o->captions};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         h = vs_fnv1a(h, words[i] ? words[i] : "", words[i] ? strlen(words[i]) + 1 : 1);
     for (int i = 0; i < o->n_args; i++)
@@ -194,6 +194,10 @@ int vs_cmd_run(int argc, char **argv)
         VS_CLI_ENCODER_OPTIONS(&o.encoder.codec, &o.encoder.crf, &o.encoder.preset),
         {"--pix-fmt", NULL, VS_CLI_STRING(&o.encoder.pix_fmt), .arg = "F",
          .help = "output pixel format (default yuv420p)"},
+        {"--captions", NULL, VS_CLI_STRING(&o.captions), .arg = "FILE",
+         .help = "burn a caption file (SRT, WebVTT, ASS/SSA) onto the clip:\n"
+                 "bottom centre, white with a black outline (see CAPTIONS\n"
+                 "in the manual); an ASS file keeps its own styles"},
         {"--check", NULL, VS_CLI_FLAG(&o.check),
          .help = "draw sample frames twice in different orders and states\n"
                  "and compare: catches scripts that are not a pure\n"

@@ -87,6 +87,44 @@ typedef enum vs_text_align {
 /* Draws text with its box's top-left corner at (x, y). */
 int vs_text_draw(vs_frame *frame, vs_font *font, const char *text, double x, double y, vs_text_align align, uint8_t r, uint8_t g, uint8_t b, uint8_t a);
 
+/* ---- captions (captions.c, subtitle.c): SRT, WebVTT and ASS/SSA files through libass ----
+ * SRT and VTT cues become libass events with millisecond timings and one
+ * style (below); ASS/SSA scripts keep their own styles (the style here is
+ * not applied to them). A caption set renders at one frame size and
+ * belongs to one thread at a time (libass renderers are not thread-safe):
+ * each render worker opens its own. Fonts come from fontconfig, with
+ * libass's fallback for glyphs the font lacks. */
+typedef enum vs_caption_position {
+    VS_CAPTION_BOTTOM = 0, /* bottom centre, margin above the bottom edge */
+    VS_CAPTION_TOP = 1,    /* top centre, margin below the top edge */
+    VS_CAPTION_MIDDLE = 2  /* centred in the frame */
+} vs_caption_position;
+typedef struct vs_caption_style {
+    const char *font;          /* fontconfig family; NULL: "sans-serif" */
+    double size;               /* font size in pixels; 0: height / 18 */
+    uint8_t color[4];          /* text RGBA; white */
+    uint8_t outline_color[4];  /* outline RGBA; black */
+    double outline;            /* outline width in pixels; -1: size / 20 */
+    double margin;             /* pixels kept clear from the frame's edges; -1: height / 20 */
+    vs_caption_position position;
+    int bold, italic;          /* 1: bold or italic text */
+} vs_caption_style;
+void vs_caption_style_init(vs_caption_style *style);
+typedef struct vs_captions vs_captions;
+/* Reads path (format from the extension, else from its first line);
+ * errors name the file and the line. style NULL: the defaults. */
+vs_captions *vs_captions_open(const char *path, int width, int height, const vs_caption_style *style);
+/* Composites the captions shown at time ms (a cue from s to e shows for
+ * s <= ms < e) "over" frame, which has the size given to open. */
+int vs_captions_draw(vs_captions *captions, vs_frame *frame, int64_t ms);
+/* The end of the last cue in milliseconds, and the number of cues. */
+int64_t vs_captions_end(const vs_captions *captions);
+/* Reads and parses path as open does: 0, or -1 with the error (file:line),
+ * so a command names a bad file before its workers each open one. */
+int vs_captions_check(const char *path);
+int vs_captions_count(const vs_captions *captions);
+void vs_captions_close(vs_captions *captions);
+
 /* ---- images (image.c): PNG via libpng, JPEG via libturbojpeg ---- */
 vs_frame *vs_image_load(const char *path);
 /* quality: JPEG quality 1..100 (0 means the default, 90); ignored for PNG. */
@@ -234,6 +272,7 @@ typedef struct vs_render_options {
                                    existing file there is kept unless force, and a script that returns
                                    no clip just runs (a job: 0, nothing written) */
     int force;                  /* replace the default output; image sequences: remove earlier frames */
+    const char *captions;       /* a caption file (SRT, VTT, ASS) burnt onto the clip, NULL for none */
 } vs_render_options;
 void vs_render_options_init(vs_render_options *opts);
 /* Returns 0, -1 on failure (vs_last_error: script file:line, frame, why),
