@@ -53,7 +53,8 @@ static int set_format(const char *cmd, void *ctx, const char *option, const char
     (void)option;
     outputs *outs = ctx;
     if (!vs_encoder_format_known(value))
-        return vs_cli_usage_error(cmd, "--format: unknown format '%s' (mp4 mkv webm mov avi y4m raw png jpg)", value);
+        return vs_cli_usage_error(cmd, "--format: unknown format '%s' (mp4 mkv webm mov avi gif webp apng y4m raw png "
+                                  "jpg)", value);
     if (outs->n > 0 && outs->formats[outs->n - 1])
         return vs_cli_usage_error(cmd, "--format %s: the output before it has a format already", value);
     if (outs->n > 0)
@@ -111,7 +112,7 @@ static uint64_t render_digest(const vs_render_options *o)
     fclose(f);
     const vs_encoder_options *e = &o->encoder;
     char settings[96];
-    snprintf(settings, sizeof settings, "%d %lld %d", e->crf, (long long)e->bit_rate, e->gop);
+    snprintf(settings, sizeof settings, "%d %lld %d %d", e->crf, (long long)e->bit_rate, e->gop, e->alpha);
     const char *words[] = {settings, e->codec, e->preset, e->pix_fmt, e->codec_options, o->captions};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         h = vs_fnv1a(h, words[i] ? words[i] : "", words[i] ? strlen(words[i]) + 1 : 1);
@@ -175,8 +176,9 @@ int vs_cmd_run(int argc, char **argv)
                  "named by clip frame (--frames 20:25: 000020..000024);\n"
                  "a folder holding another render's frames is refused"},
         {"--format", NULL, VS_CLI_CALL(set_format, &outs), .arg = "F",
-         .help = "mp4 mkv webm mov avi y4m raw png jpg, for the -o before it\n"
-                 "(or for every output without its own when given first)"},
+         .help = "mp4 mkv webm mov avi gif webp apng y4m raw png jpg, for\n"
+                 "the -o before it (or for every output without its own\n"
+                 "when given first)"},
         {"--force", NULL, VS_CLI_FLAG(&o.force),
          .help = "replace the default output; for image folders, remove\n"
                  "their numbered images of the format first (not for\n"
@@ -194,6 +196,9 @@ int vs_cmd_run(int argc, char **argv)
         VS_CLI_ENCODER_OPTIONS(&o.encoder.codec, &o.encoder.crf, &o.encoder.preset),
         {"--pix-fmt", NULL, VS_CLI_STRING(&o.encoder.pix_fmt), .arg = "F",
          .help = "output pixel format (default yuv420p)"},
+        {"--alpha", NULL, VS_CLI_FLAG(&o.encoder.alpha),
+         .help = "keep the clip's transparency: webm (VP9 yuva420p) and\n"
+                 "webp; mov --codec prores, apng, png and gif always do"},
         {"--captions", NULL, VS_CLI_STRING(&o.captions), .arg = "FILE",
          .help = "burn a caption file (SRT, WebVTT, ASS/SSA) onto the clip:\n"
                  "bottom centre, white with a black outline (see CAPTIONS\n"

@@ -166,13 +166,18 @@ int vs_natural_compare(const char *a, const char *b);
  * for the picture functions below marked thread-safe. */
 typedef struct vs_encoder vs_encoder;
 typedef struct vs_encoder_options {
-    const char *format;        /* NULL: from the extension; "mp4" "mkv" "webm" "mov" "avi" "y4m" "raw" "png" "jpg" */
-    const char *codec;         /* NULL: libx264 (libvpx-vp9 for webm); an encoder ("libx265") or format ("hevc") name */
+    const char *format;        /* NULL: from the extension; "mp4" "mkv" "webm" "mov" "avi" "gif" "webp" "apng"
+                                  "y4m" "raw" "png" "jpg" */
+    const char *codec;         /* NULL: from the format: libx264; libvpx-vp9 for webm, gif for gif (libimagequant
+                                  palettes), libwebp_anim for webp, apng for apng; an encoder ("libx265") or format
+                                  ("hevc") name; "prores" is prores_ks, ProRes 4444 with alpha */
     int fps_num, fps_den;      /* frame rate; 0/0 means 30/1 */
     int crf;                   /* -1: default (18 for x264); 0 is lossless */
     const char *preset;        /* NULL: "medium" for x264/x265, the codec's default otherwise */
     int64_t bit_rate;          /* bits/s; 0: rate control by crf */
     const char *pix_fmt;       /* NULL: yuv420p, or the codec's closest to RGBA if it has none */
+    int alpha;                 /* 1: keep transparency: yuva420p for VP9 and WebP (rgba for PNG and APNG, pal8
+                                  for GIF and yuva444p10le for ProRes have it anyway); a codec without is an error */
     int gop;                   /* keyframe interval; 0: codec default */
     const char *codec_options; /* "key=value:key=value" passed to the codec */
     const char *title;         /* metadata, NULL for none */
