@@ -2,7 +2,8 @@
 -- libass (src/captions.c).
 --
 --   vs.captions(path[, style]) -> a clip, transparent but for the captions,
---   to put over another: vs.overlay{video, vs.captions('subs.srt', {size = video.size})}
+--   to put over another of the same size and rate:
+--   vs.overlay{video, vs.captions('subs.srt', {size = video.size, fps = video.fps_num .. '/' .. video.fps_den})}
 --
 -- Frame k shows the cues whose span [start, end) holds its start time
 -- k * fps_den / fps_num, computed in whole milliseconds from integers: a cue
@@ -70,10 +71,10 @@ local function c_style(style, keep)
   return s
 end
 
--- The captions of `path` as a clip of style.size (see the top of the file).
-function M.captions(path, style)
+-- Checks the style table and opens the captions for frames of style.size;
+-- returns them (freed by the GC) and the size.
+local function open(path, style)
   if type(path) ~= 'string' then check.fail('captions: path must be a string, got %s', type(path)) end
-  style = style or {}
   if type(style) ~= 'table' then check.fail('captions: style must be a table, got %s', type(style)) end
   for k in pairs(style) do
     if not known[k] then check.fail('captions: unknown style option %s', tostring(k)) end
@@ -82,32 +83,45 @@ function M.captions(path, style)
   if type(size) ~= 'table' then check.fail('captions: size must be {width, height}') end
   local w = check.int(size[1], 1, core.MAX_SIDE, 'captions: width')
   local h = check.int(size[2], 1, core.MAX_SIDE, 'captions: height')
-  local num, den = clip.rational_fps(style.fps or 30)
   local keep = {}
   local caps = C.vs_captions_open(path, w, h, c_style(style, keep))
   if caps == nil then check.fail('captions: %s', ffi.string(C.vs_last_error())) end
-  caps = ffi.gc(caps, C.vs_captions_close)
+  return ffi.gc(caps, C.vs_captions_close), { w, h }
+end
+
+-- Whole milliseconds of frame k's start, from integers: exact.
+local function frame_ms(k, num, den)
+  return math.floor(k * den * 1000 / num)
+end
+
+-- The captions of `path` as a clip of style.size (see the top of the file).
+function M.captions(path, style)
+  style = style or {}
+  local caps, size = open(path, style)
+  local num, den = clip.rational_fps(style.fps or 30)
   local duration = style.duration
   if duration == nil then duration = math.max(tonumber(C.vs_captions_end(caps)) / 1000, den / num) end
   local frames = clip.duration_frames(duration, num, den, 'captions')
-  local c = clip.new_clip({ w, h }, num, den, frames, function(_, k, frame)
+  local c = clip.new_clip(size, num, den, frames, function(_, k, frame)
     C.vs_frame_fill(frame, 0, 0, 0, 0)
-    -- whole milliseconds of the frame's start, from integers: exact
-    local ms = math.floor(k * den * 1000 / num)
-    core.check(C.vs_captions_draw(caps, frame, ms), 'captions')
+    core.check(C.vs_captions_draw(caps, frame, frame_ms(k, num, den)), 'captions')
   end)
   c.cues = C.vs_captions_count(caps)
   return c
 end
 
--- `clip` with the captions of `path` burnt in at its size and rate
--- (vstudio run --captions).
+-- `base` with the captions of `path` burnt in at its size and rate
+-- (vstudio run --captions): drawn straight onto its frames, with no
+-- transparent layer to fill and composite.
 function M.burn(base, path, style)
   style = style or {}
   style.size = base.size
-  style.fps = base.fps_num .. '/' .. base.fps_den
-  style.duration = base.duration
-  return clip.overlay { base, M.captions(path, style) }
+  local caps = open(path, style)
+  local num, den = base.fps_num, base.fps_den
+  return clip.new_clip(base.size, num, den, base.frames, function(_, k, frame)
+    base:render(k, frame)
+    core.check(C.vs_captions_draw(caps, frame, frame_ms(k, num, den)), 'captions')
+  end)
 end
 
 function M.install(vs)
