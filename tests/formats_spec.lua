@@ -232,6 +232,30 @@ describe('formats by extension', function()
     assert.is_false(helper.exists(out))
   end)
 
+  it('examples/title_card.lua exports a GIF with its title and captions', function()
+    local out = dir .. '/card.gif'
+    local _, err, rc = helper.vstudio('run examples/title_card.lua -q --frames 0:25 -o ' .. helper.q(out))
+    assert.are.equal(0, rc, err)
+    assert.are.equal('gif', helper.ffprobe_stream(out).codec_name)
+    assert.are.equal(25, helper.ffprobe_frames(out))
+    local size = 480 * 270 * 4
+    local all = helper.sh('ffmpeg -v error -i ' .. helper.q(out) .. ' -f rawvideo -pix_fmt rgba -')
+    -- warm caption text (255, 240, 200) in the bottom quarter: from frame 15 (1.0 s) on, not before
+    local function caption_pixels(k)
+      local n = 0
+      for y = 200, 269 do
+        for x = 0, 479 do
+          local i = k * size + (y * 480 + x) * 4 + 1
+          local r, g, b = all:byte(i, i + 2)
+          if r > 220 and g > 200 and b > 150 and b < 235 then n = n + 1 end
+        end
+      end
+      return n
+    end
+    assert.are.equal(0, caption_pixels(14))
+    assert.is_true(caption_pixels(15) > 200, 'caption pixels on frame 15: ' .. caption_pixels(15))
+  end)
+
   it('vs.write takes alpha = true', function()
     local vs = require 'vstudio'
     local out = dir .. '/w.webm'
