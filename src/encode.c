@@ -760,6 +760,9 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
         enc->sink = SINK_LAV;
     }
 
+    if (o->alpha && (enc->sink == SINK_Y4M || (enc->sink == SINK_IMAGES && strcmp(enc->image_ext, "jpg") == 0)))
+        return vs_fail("%s: %s cannot keep transparency (--alpha); raw, png, webm, webp, apng and gif can", enc->path,
+                       enc->sink == SINK_Y4M ? "y4m" : "jpg");
     if (enc->sink == SINK_IMAGES)
         return open_images(enc, o);
     if (open_fd(enc) < 0)
