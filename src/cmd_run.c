@@ -219,6 +219,8 @@ int vs_cmd_run(int argc, char **argv)
         return status;
     if (!script)
         return vs_cli_usage_error(cmd, "no script given");
+    if (watch && o.captions)
+        return vs_cli_usage_error(cmd, "--captions is not for --watch previews (overlay vs.captions in the script)");
     if (watch)
         return vs_run_watch(script, outs.n ? outs.paths[0] : NULL, args, n_args);
     if (access(script, R_OK) != 0)
