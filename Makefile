@@ -90,9 +90,10 @@ check: deps
 	@BUILD=build-asan SANITIZE=address sh scripts/run-tests
 
 # The threaded parts through ThreadSanitizer: the C tests (pool, encoder
-# pictures, the dataset's workers and map), then the render engine, convert
-# and fault specs through the instrumented binary.
-TSAN_SPECS ?= tests/run_spec.lua tests/convert_spec.lua tests/faults_spec.lua
+# pictures, the dataset's workers and map), then the render engine, convert,
+# fault and captions (a libass renderer per worker) specs through the
+# instrumented binary.
+TSAN_SPECS ?= tests/run_spec.lua tests/convert_spec.lua tests/faults_spec.lua tests/captions_spec.lua
 tsan: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1 -g' SAN='-fsanitize=thread' all ctests

@@ -328,6 +328,9 @@ int vs_cmd_convert(int argc, char **argv)
         {"--background", NULL, VS_CLI_CALL(set_background, o.background), .arg = "C",
          .help = "colour under transparency and bars: black (default),\n"
                  "white, gray, #rrggbb or r,g,b"},
+        {"--captions", NULL, VS_CLI_STRING(&o.captions), .arg = "FILE",
+         .help = "burn a caption file (SRT, WebVTT, ASS/SSA) onto every\n"
+                 "video, frame i at time i / fps (style as for run)"},
         {"--skip-bad", NULL, VS_CLI_FLAG(&o.skip_bad),
          .help = "leave out unreadable frames (listed at the end) instead\n"
                  "of failing the folder"},
@@ -356,6 +359,8 @@ int vs_cmd_convert(int argc, char **argv)
     if (vs_cli_parse(&syntax, argc, argv, &ret) == 0) {
         if (dirs.n == 0)
             ret = vs_cli_usage_error(CMD, "no folders given (vstudio convert DIR... -o OUT)");
+        else if (o.captions && vs_captions_check(o.captions) < 0)
+            ret = vs_cli_fail(CMD, "%s", vs_last_error());
         else if ((ret = plan_outputs(&dirs, out, &outs)) == 0) {
             o.progress = o.quiet ? 0 : progress ? 1 : isatty(STDERR_FILENO);
             ret = convert(&dirs, &outs, audio, &o);

@@ -53,7 +53,8 @@ static int set_format(const char *cmd, void *ctx, const char *option, const char
     (void)option;
     outputs *outs = ctx;
     if (!vs_encoder_format_known(value))
-        return vs_cli_usage_error(cmd, "--format: unknown format '%s' (mp4 mkv webm mov avi y4m raw png jpg)", value);
+        return vs_cli_usage_error(cmd, "--format: unknown format '%s' (mp4 mkv webm mov avi gif webp apng y4m raw png "
+                                  "jpg)", value);
     if (outs->n > 0 && outs->formats[outs->n - 1])
         return vs_cli_usage_error(cmd, "--format %s: the output before it has a format already", value);
     if (outs->n > 0)
@@ -111,9 +112,9 @@ static uint64_t render_digest(const vs_render_options *o)
     fclose(f);
     const vs_encoder_options *e = &o->encoder;
     char settings[96];
-    snprintf(settings, sizeof settings, "%d %lld %d %d %d %d", e->crf, (long long)e->bit_rate, e->gop,
-             o->no_audio, e->audio_rate, e->audio_channels);
-    const char *words[] = {settings, e->codec, e->preset, e->pix_fmt, e->codec_options};
+    snprintf(settings, sizeof settings, "%d %lld %d %d %d %d %d", e->crf, (long long)e->bit_rate, e->gop,
+             o->no_audio, e->audio_rate, e->audio_channels, e->alpha);
+    const char *words[] = {settings, e->codec, e->preset, e->pix_fmt, e->codec_options, o->captions};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         h = vs_fnv1a(h, words[i] ? words[i] : "", words[i] ? strlen(words[i]) + 1 : 1);
     for (int i = 0; i < o->n_args; i++)
@@ -178,8 +179,9 @@ int vs_cmd_run(int argc, char **argv)
                  "a sound file (.wav .flac .mp3 .m4a .opus .ogg) gets\n"
                  "the clip's sound alone (no picture is drawn when all are)"},
         {"--format", NULL, VS_CLI_CALL(set_format, &outs), .arg = "F",
-         .help = "mp4 mkv webm mov avi y4m raw png jpg, for the -o before it\n"
-                 "(or for every output without its own when given first)"},
+         .help = "mp4 mkv webm mov avi gif webp apng y4m raw png jpg, for\n"
+                 "the -o before it (or for every output without its own\n"
+                 "when given first)"},
         {"--force", NULL, VS_CLI_FLAG(&o.force),
          .help = "replace the default output; for image folders, remove\n"
                  "their numbered images of the format first (not for\n"
@@ -206,6 +208,13 @@ int vs_cmd_run(int argc, char **argv)
         {"--audio-rate", NULL, VS_CLI_INT(&o.encoder.audio_rate, 8000, 384000), .arg = "N",
          .help = "sound sample rate in Hz (default 48000)"},
         {"--no-audio", NULL, VS_CLI_FLAG(&o.no_audio), .help = "leave the sound out (no audio stream)"},
+        {"--alpha", NULL, VS_CLI_FLAG(&o.encoder.alpha),
+         .help = "keep the clip's transparency: webm (VP9 yuva420p) and\n"
+                 "webp; mov --codec prores, apng, png and gif always do"},
+        {"--captions", NULL, VS_CLI_STRING(&o.captions), .arg = "FILE",
+         .help = "burn a caption file (SRT, WebVTT, ASS/SSA) onto the clip:\n"
+                 "bottom centre, white with a black outline (see CAPTIONS\n"
+                 "in the manual); an ASS file keeps its own styles"},
         {"--check", NULL, VS_CLI_FLAG(&o.check),
          .help = "draw sample frames twice in different orders and states\n"
                  "and compare: catches scripts that are not a pure\n"
@@ -222,6 +231,8 @@ int vs_cmd_run(int argc, char **argv)
         return status;
     if (!script)
         return vs_cli_usage_error(cmd, "no script given");
+    if (watch && o.captions)
+        return vs_cli_usage_error(cmd, "--captions is not for --watch previews (overlay vs.captions in the script)");
     if (watch)
         return vs_run_watch(script, outs.n ? outs.paths[0] : NULL, args, n_args);
     if (access(script, R_OK) != 0)

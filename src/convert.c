@@ -182,6 +182,8 @@ static void source_digest(struct job *j, const vs_convert_options *o)
         h = vs_fnv1a(h, j->audio, strlen(j->audio) + 1);
         h = vs_fnv1a(h, facts, sizeof facts);
     }
+    if (o->captions)
+        h = vs_fnv1a(h, o->captions, strlen(o->captions) + 1);
     for (int64_t i = 0; i < j->frames; i++) {
         const char *path = vs_frame_list_path(j->list, i);
         const char *name = strrchr(path, '/');
@@ -270,6 +272,7 @@ struct worker_buf {
     vs_frame *scaled;
     vs_image_scratch inflate;  /* PNG fast-path buffers, kept across frames */
     tjhandle tj;               /* JPEG straight to YUV */
+    vs_captions *captions;     /* --captions: this worker's own libass renderer (not thread-safe) */
 };
 
 struct target_ctx {
@@ -402,6 +405,14 @@ static int load_frame(struct job *j, struct worker_buf *b, int64_t i, const vs_c
         over_background(b->rgba, o->background);
     }
     return 0;
+}
+
+/* --captions: the cues shown at frame i's start, over the composited frame. */
+static int draw_captions(struct job *j, struct worker_buf *b, int64_t i, const vs_convert_options *o)
+{
+    if (!b->captions && !(b->captions = vs_captions_open(o->captions, j->width, j->height, NULL)))
+        return -1;
+    return vs_captions_draw(b->captions, b->rgba, i * 1000 * o->fps_den / o->fps_num);
 }
 
 /* ---- JPEG straight into the encoder's YUV planes ---- */
@@ -557,6 +568,9 @@ static void *worker_main(void *arg)
             error = malloc(n);
             if (error)
                 snprintf(error, n, "%s (frame %lld): %s", path, (long long)i, why);
+        } else if (p->batch->o->captions && draw_captions(j, &b, i, p->batch->o) < 0) {
+            error = strdup(vs_last_error());
+            fatal = 1;
         } else if (!(pic = vs_encoder_picture_get(p->enc)) || vs_picture_from_rgba(pic, b.rgba) < 0) {
             vs_picture_release(pic);
             pic = NULL;
@@ -572,6 +586,7 @@ static void *worker_main(void *arg)
     vs_frame_free(b.rgba);
     vs_frame_free(b.other);
     vs_frame_free(b.scaled);
+    vs_captions_close(b.captions);
     vs_image_scratch_free(&b.inflate);
     if (b.tj)
         tjDestroy(b.tj);
@@ -662,7 +677,7 @@ static int open_folder_encoder(struct pipeline *p)
         snprintf(j->note + n, sizeof j->note - n, "%s%dx%d is odd: padded to %dx%d by repeating the edge",
                  n ? "; " : "", j->width, j->height, pw, ph);
     }
-    j->jpeg_direct = !getenv("VSTUDIO_JPEG_RGB") && pix_fmt && !strcmp(pix_fmt, "yuv420p") &&
+    j->jpeg_direct = !getenv("VSTUDIO_JPEG_RGB") && !o->captions && pix_fmt && !strcmp(pix_fmt, "yuv420p") &&
                      pw == j->width && ph == j->height;
     yuv_map_init(&j->jpeg_map, j->height >= 720); /* encode.c's rule for BT.709 */
     j->png_direct = pix_fmt && !strcmp(pix_fmt, "yuv420p") && pw == j->width && ph == j->height;

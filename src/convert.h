@@ -32,6 +32,7 @@ typedef struct vs_convert_options {
     uint8_t background[3];     /* under transparent pixels and around fitted frames */
     int progress;              /* 1: progress line on stderr */
     int quiet;                 /* 1: no summary, only errors */
+    const char *captions;      /* a caption file burnt onto every video (at frame i's time), NULL for none */
 } vs_convert_options;
 
 typedef struct vs_convert_task {

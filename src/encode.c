@@ -50,6 +50,7 @@
 #include "concat.h"
 #include "encode.h"
 #include "error.h"
+#include "gif_palette.h"
 #include "hash.h"
 #include "image.h"
 #include "libav_log.h"
@@ -204,6 +205,29 @@ static int open_fd(vs_encoder *enc)
 
 /* ---- the libav sink ---- */
 
+/* The encoder of each format when none is asked for (README's format
+ * table); everything else gets libx264. */
+static const char *default_codec(const char *format)
+{
+    static const struct { const char *format, *codec; } table[] = {
+        {"webm", "libvpx-vp9"}, {"gif", "gif"}, {"webp", "libwebp_anim"}, {"apng", "apng"}};
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+        if (strcasecmp(format, table[i].format) == 0)
+            return table[i].codec;
+    return "libx264";
+}
+
+/* The encoder asked for, or the format's; "prores" is prores_ks, the
+ * ProRes encoder with the 4444 profile and alpha. */
+static const char *codec_name(const char *format, const vs_encoder_options *o)
+{
+    if (!o->codec)
+        return default_codec(format);
+    return strcasecmp(o->codec, "prores") == 0 ? "prores_ks" : o->codec;
+}
+
+/* An encoder by its name ("libx264") or its format's ("h264", "hevc",
+ * "vp9": libavcodec's preferred encoder for it) of the given type; NULL if none. */
 const AVCodec *vs_find_encoder(const char *name, enum AVMediaType type)
 {
     const AVCodec *codec = avcodec_find_encoder_by_name(name);
@@ -266,9 +290,10 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
         return 0;
     int crf = o->crf >= 0 ? o->crf : 18;
     int is_vp9 = strcmp(codec->name, "libvpx-vp9") == 0;
+    int is_webp = codec->id == AV_CODEC_ID_WEBP;
     /* crf 0 promises lossless: a codec without that mode (mpeg4, SVT-AV1)
      * would quietly give its best lossy picture instead */
-    if (crf == 0 && !is_x26x && !is_vp9)
+    if (crf == 0 && !is_x26x && !is_vp9 && !is_webp)
         return vs_fail("%s: codec %s has no lossless mode for crf 0; use codec libx264, ffv1 or png", enc->path,
                        codec->name);
     char value[16];
@@ -284,6 +309,12 @@ static int set_codec_quality(vs_encoder *enc, const AVCodec *codec, const vs_enc
             if (crf == 0)
                 av_opt_set(c->priv_data, "lossless", "1", 0);
         }
+    } else if (is_webp) {
+        /* libwebp's quality 0..100 (100 - crf * 5/9: crf 18 is quality 90); crf 0 its lossless mode */
+        if (crf == 0)
+            av_opt_set(c->priv_data, "lossless", "1", 0);
+        else
+            c->global_quality = FF_QP2LAMBDA * (100 - crf * 5 / 9);
     } else if (!is_x26x) {
         /* mpeg4 and friends: a fixed quantiser from the crf scale, so
          * crf 18 gives q 4 (about x264's crf 18 look), crf 51 q 11. */
@@ -355,8 +386,29 @@ static int record_settings(vs_encoder *enc, const AVCodec *codec, const vs_encod
     return 0;
 }
 
-static enum AVPixelFormat pick_pix_fmt(const AVCodec *codec, const char *name, const char *path)
+/* The codec's pixel format that keeps alpha, the lightest first. */
+static enum AVPixelFormat alpha_pix_fmt(const AVCodec *codec, const char *path)
 {
+    static const enum AVPixelFormat preferred[] = {AV_PIX_FMT_YUVA420P, AV_PIX_FMT_YUVA444P10LE, AV_PIX_FMT_RGBA,
+                                                   AV_PIX_FMT_PAL8};
+    for (size_t i = 0; i < sizeof preferred / sizeof *preferred; i++)
+        for (const enum AVPixelFormat *p = codec->pix_fmts; p && *p != AV_PIX_FMT_NONE; p++)
+            if (*p == preferred[i])
+                return *p;
+    vs_fail("%s: codec %s cannot keep transparency (--alpha); webm (VP9), webp, mov with --codec prores, apng, png "
+            "and gif can", path, codec->name);
+    return AV_PIX_FMT_NONE;
+}
+
+/* o->pix_fmt, else the format table's: alpha when asked (always for
+ * ProRes 4444), a palette for GIF, yuv420p, or the codec's closest to RGBA. */
+static enum AVPixelFormat pick_pix_fmt(const AVCodec *codec, const vs_encoder_options *o, const char *path)
+{
+    const char *name = o->pix_fmt;
+    if (!name && (o->alpha || codec->id == AV_CODEC_ID_PRORES))
+        return alpha_pix_fmt(codec, path);
+    if (!name && codec->id == AV_CODEC_ID_GIF)
+        return AV_PIX_FMT_PAL8;
     if (name) {
         enum AVPixelFormat f = av_get_pix_fmt(name);
         if (f == AV_PIX_FMT_NONE) {
@@ -440,12 +492,10 @@ static int pick_muxer_and_codec(vs_encoder *enc, const char *format, const vs_en
         return vs_fail("%s: %s needs a seekable file; use format y4m, raw or mkv for a pipe", enc->path, muxer);
 
     vs_av_reason_clear();
-    const char *codec_name = o->codec;
-    if (!codec_name)
-        codec_name = strcmp(muxer, "webm") == 0 ? "libvpx-vp9" : "libx264";
-    *codec = find_codec(codec_name);
+    const char *name = codec_name(muxer, o);
+    *codec = find_codec(name);
     if (!*codec)
-        return vs_fail("%s: unknown video encoder '%s' (see ffmpeg -encoders)", enc->path, codec_name);
+        return vs_fail("%s: unknown video encoder '%s' (see ffmpeg -encoders)", enc->path, name);
     return 0;
 }
 
@@ -473,9 +523,11 @@ static int create_stream(vs_encoder *enc, const AVOutputFormat *ofmt, const AVCo
  * threads, keyframe interval, colour tags and quality (crf, preset, bit rate). */
 static int configure_codec(vs_encoder *enc, const AVCodec *codec, const vs_encoder_options *o)
 {
-    enc->pix_fmt = pick_pix_fmt(codec, o->pix_fmt, enc->path);
+    enc->pix_fmt = pick_pix_fmt(codec, o, enc->path);
     if (enc->pix_fmt == AV_PIX_FMT_NONE)
         return -1;
+    if (o->alpha && o->pix_fmt && !(av_pix_fmt_desc_get(enc->pix_fmt)->flags & AV_PIX_FMT_FLAG_ALPHA))
+        return vs_fail("%s: --alpha with pixel format %s, which has no alpha", enc->path, o->pix_fmt);
     /* JPEG codecs take full-range YUV (mjpeg refuses limited range), and
      * the yuvj formats are full range by definition */
     enc->full_range = codec->id == AV_CODEC_ID_MJPEG || codec->id == AV_CODEC_ID_LJPEG ||
@@ -727,6 +779,9 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
                                             [SINK_IMAGES] = "an image sequence"};
     if (o->audio_rate > 0 && enc->sink != SINK_LAV)
         return vs_fail("%s: %s carries no sound (audio_rate must be 0)", enc->path, soundless[enc->sink]);
+    if (o->alpha && (enc->sink == SINK_Y4M || (enc->sink == SINK_IMAGES && strcmp(enc->image_ext, "jpg") == 0)))
+        return vs_fail("%s: %s cannot keep transparency (--alpha); raw, png, webm, webp, apng and gif can", enc->path,
+                       enc->sink == SINK_Y4M ? "y4m" : "jpg");
     if (enc->sink == SINK_IMAGES)
         return open_images(enc, o);
     if (open_fd(enc) < 0)
@@ -735,9 +790,8 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
     /* Pad to the chroma grid of the pixel format (known now for y4m/raw). */
     if (enc->sink == SINK_LAV) {
         /* pick the codec's pixel format first to know its chroma grid */
-        const char *codec_name = o->codec ? o->codec : (strcasecmp(format, "webm") == 0 ? "libvpx-vp9" : "libx264");
-        const AVCodec *codec = find_codec(codec_name);
-        enc->pix_fmt = codec ? pick_pix_fmt(codec, o->pix_fmt, enc->path) : AV_PIX_FMT_YUV420P;
+        const AVCodec *codec = find_codec(codec_name(format, o));
+        enc->pix_fmt = codec ? pick_pix_fmt(codec, o, enc->path) : AV_PIX_FMT_YUV420P;
         if (enc->pix_fmt == AV_PIX_FMT_NONE)
             return -1;
     }
@@ -1015,6 +1069,11 @@ int vs_picture_from_rgba(vs_picture *pic, const vs_frame *rgba)
             return vs_frame_copy_into(pic->rgba, rgba);
         pad_copy(pic->rgba, rgba);
         return 0;
+    }
+    if (enc->pix_fmt == AV_PIX_FMT_PAL8) {
+        if (av_frame_make_writable(pic->frame) < 0)
+            return vs_fail("out of memory");
+        return vs_gif_quantize(rgba, pic->frame->data[0], pic->frame->linesize[0], (uint32_t *)pic->frame->data[1]);
     }
     int yuv420 = enc->pix_fmt == AV_PIX_FMT_YUV420P || enc->pix_fmt == AV_PIX_FMT_YUVJ420P;
     int padded = rgba->width != enc->out_width || rgba->height != enc->out_height;

@@ -94,6 +94,7 @@ struct script {
     char **args;
     int n_args;
     int stdout_output; /* an output goes to stdout: print and io.stdout go to stderr */
+    char *captions;    /* a caption file burnt onto the clip (run --captions), or NULL */
 };
 
 struct engine {
@@ -215,7 +216,7 @@ static lua_State *load_clip(const struct script *o, int worker, struct clip_info
     /* The clip: the script's return value, or what it handed to vs.render;
      * a script that gives neither was a job, not a clip (no clip: 0 frames). */
     static const char *wrap =
-        "local returned, script = ...\n"
+        "local returned, script, captions = ...\n"
         "local ffi = require 'ffi'\n"
         "local session = require 'vstudio.session'\n"
         "local clip = returned\n"
@@ -225,6 +226,7 @@ static lua_State *load_clip(const struct script *o, int worker, struct clip_info
         "  error(script .. ': the script must return a clip (e.g. return vs.clip{...}), got ' ..\n"
         "        (clip == nil and 'nothing' or type(clip)), 0)\n"
         "end\n"
+        "if captions then clip = require('vstudio.captions').burn(clip, captions) end\n"
         "local render = clip.render\n"
         "local sound = clip.audio and function(rate, channels)\n"
         "  return require('vstudio.audio').puller(clip, rate, channels)\n"
@@ -235,7 +237,11 @@ static lua_State *load_clip(const struct script *o, int worker, struct clip_info
         goto lua_fail;
     lua_insert(L, -2);
     lua_pushstring(L, o->path);
-    if (vs_lua_pcall(L, 2, 7) != 0)
+    if (o->captions)
+        lua_pushstring(L, o->captions);
+    else
+        lua_pushnil(L);
+    if (vs_lua_pcall(L, 3, 7) != 0)
         goto lua_fail;
     info->has_audio = !lua_isnil(L, -1);
     if (sound_ref)
@@ -1100,6 +1106,7 @@ static void engine_release(struct engine *e)
         free(e->script.args[i]);
     free(e->script.args);
     free(e->script.path);
+    free(e->script.captions);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->changed);
     free(e);
@@ -1118,7 +1125,8 @@ static int copy_script(struct script *dst, const vs_render_options *o)
 {
     dst->stdout_output = writes_stdout(o);
     dst->n_args = 0;
-    if (!(dst->path = strdup(o->script)) || !(dst->args = calloc((size_t)o->n_args + 1, sizeof *dst->args)))
+    if (!(dst->path = strdup(o->script)) || !(dst->args = calloc((size_t)o->n_args + 1, sizeof *dst->args)) ||
+        (o->captions && !(dst->captions = strdup(o->captions))))
         return vs_fail("out of memory");
     for (; dst->n_args < o->n_args; dst->n_args++)
         if (!(dst->args[dst->n_args] = strdup(o->args[dst->n_args])))
@@ -1136,6 +1144,8 @@ int vs_render(const vs_render_options *o)
         return vs_fail("bad frame range %lld:%lld", (long long)o->first, (long long)o->end);
     if (o->segment_count < 0 || (o->segment_count > 0 && (o->segment_index < 1 || o->segment_index > o->segment_count)))
         return vs_fail("bad segment %d/%d (expected K/N with 1 <= K <= N)", o->segment_index, o->segment_count);
+    if (o->captions && vs_captions_check(o->captions) < 0)
+        return -1;
     vs_interrupt saved;
     atomic_int *signalled = vs_interrupt_catch(&saved);
     vs_interrupt_exit_now(interrupted_early);
@@ -1149,7 +1159,7 @@ static int render_signalled(const vs_render_options *o, atomic_int *signalled)
 {
     int main_pending = !o->script_ran;
     if (o->check) {
-        struct script script = {(char *)o->script, (char **)o->args, o->n_args, writes_stdout(o)};
+        struct script script = {(char *)o->script, (char **)o->args, o->n_args, writes_stdout(o), (char *)o->captions};
         struct clip_info info;
         int ref;
         lua_State *L = load_clip(&script, !main_pending, &info, &ref, NULL);

@@ -143,6 +143,44 @@ typedef struct vs_text_paint {
 /* Draws the layout with its box's top-left corner at (x, y). */
 int vs_text_draw(vs_frame *frame, vs_text_layout *layout, double x, double y, const vs_text_paint *paint);
 
+/* ---- captions (captions.c, subtitle.c): SRT, WebVTT and ASS/SSA files through libass ----
+ * SRT and VTT cues become libass events with millisecond timings and one
+ * style (below); ASS/SSA scripts keep their own styles (the style here is
+ * not applied to them). A caption set renders at one frame size and
+ * belongs to one thread at a time (libass renderers are not thread-safe):
+ * each render worker opens its own. Fonts come from fontconfig, with
+ * libass's fallback for glyphs the font lacks. */
+typedef enum vs_caption_position {
+    VS_CAPTION_BOTTOM = 0, /* bottom centre, margin above the bottom edge */
+    VS_CAPTION_TOP = 1,    /* top centre, margin below the top edge */
+    VS_CAPTION_MIDDLE = 2  /* centred in the frame */
+} vs_caption_position;
+typedef struct vs_caption_style {
+    const char *font;          /* fontconfig family; NULL: "sans-serif" */
+    double size;               /* font size in pixels; 0: height / 18 */
+    uint8_t color[4];          /* text RGBA; white */
+    uint8_t outline_color[4];  /* outline RGBA; black */
+    double outline;            /* outline width in pixels; -1: size / 20 */
+    double margin;             /* pixels kept clear from the frame's edges; -1: height / 20 */
+    vs_caption_position position;
+    int bold, italic;          /* 1: bold or italic text */
+} vs_caption_style;
+void vs_caption_style_init(vs_caption_style *style);
+typedef struct vs_captions vs_captions;
+/* Reads path (format from the extension, else from its first line);
+ * errors name the file and the line. style NULL: the defaults. */
+vs_captions *vs_captions_open(const char *path, int width, int height, const vs_caption_style *style);
+/* Composites the captions shown at time ms (a cue from s to e shows for
+ * s <= ms < e) "over" frame, which has the size given to open. */
+int vs_captions_draw(vs_captions *captions, vs_frame *frame, int64_t ms);
+/* The end of the last cue in milliseconds, and the number of cues. */
+int64_t vs_captions_end(const vs_captions *captions);
+/* Reads and parses path as open does: 0, or -1 with the error (file:line),
+ * so a command names a bad file before its workers each open one. */
+int vs_captions_check(const char *path);
+int vs_captions_count(const vs_captions *captions);
+void vs_captions_close(vs_captions *captions);
+
 /* ---- images (image.c): PNG via libpng, JPEG via libturbojpeg ---- */
 vs_frame *vs_image_load(const char *path);
 /* quality: JPEG quality 1..100 (0 means the default, 90); ignored for PNG. */
@@ -184,13 +222,18 @@ int vs_natural_compare(const char *a, const char *b);
  * for the picture functions below marked thread-safe. */
 typedef struct vs_encoder vs_encoder;
 typedef struct vs_encoder_options {
-    const char *format;        /* NULL: from the extension; "mp4" "mkv" "webm" "mov" "avi" "y4m" "raw" "png" "jpg" */
-    const char *codec;         /* NULL: libx264 (libvpx-vp9 for webm); an encoder ("libx265") or format ("hevc") name */
+    const char *format;        /* NULL: from the extension; "mp4" "mkv" "webm" "mov" "avi" "gif" "webp" "apng"
+                                  "y4m" "raw" "png" "jpg" */
+    const char *codec;         /* NULL: from the format: libx264; libvpx-vp9 for webm, gif for gif (libimagequant
+                                  palettes), libwebp_anim for webp, apng for apng; an encoder ("libx265") or format
+                                  ("hevc") name; "prores" is prores_ks, ProRes 4444 with alpha */
     int fps_num, fps_den;      /* frame rate; 0/0 means 30/1 */
     int crf;                   /* -1: default (18 for x264); 0 is lossless */
     const char *preset;        /* NULL: "medium" for x264/x265, the codec's default otherwise */
     int64_t bit_rate;          /* bits/s; 0: rate control by crf */
     const char *pix_fmt;       /* NULL: yuv420p, or the codec's closest to RGBA if it has none */
+    int alpha;                 /* 1: keep transparency: yuva420p for VP9 and WebP (rgba for PNG and APNG, pal8
+                                  for GIF and yuva444p10le for ProRes have it anyway); a codec without is an error */
     int gop;                   /* keyframe interval; 0: codec default */
     const char *codec_options; /* "key=value:key=value" passed to the codec */
     const char *title;         /* metadata, NULL for none */
@@ -331,6 +374,7 @@ typedef struct vs_render_options {
     int no_audio;               /* 1: no sound even when the clip has some; else a clip with sound gets
                                    an audio stream (at encoder.audio_rate, 0: 48000 Hz, and
                                    encoder.audio_channels, 0: 2) in every output that can hold one */
+    const char *captions;       /* a caption file (SRT, VTT, ASS) burnt onto the clip, NULL for none */
 } vs_render_options;
 void vs_render_options_init(vs_render_options *opts);
 /* Returns 0, -1 on failure (vs_last_error: script file:line, frame, why),

@@ -18,7 +18,7 @@ vs.worker = false
 vs.frame = core.frame
 vs.load = core.load
 
-for _, concept in ipairs { 'clip', 'audio', 'ease', 'draw', 'act', 'video', 'write', 'render', 'dataset' } do
+for _, concept in ipairs { 'clip', 'audio', 'ease', 'draw', 'act', 'video', 'write', 'render', 'dataset', 'captions' } do
   require('vstudio.' .. concept).install(vs)
 end
 

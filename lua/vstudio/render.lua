@@ -49,7 +49,7 @@ function M.install(vs)
     local keep = { script }
     local eo = write.encoder_options(opts.out or '?', {
       crf = opts.crf, preset = opts.preset, codec = opts.codec, pix_fmt = opts.pix_fmt,
-      bitrate = opts.bitrate, gop = opts.gop, options = opts.options, threads = opts.threads,
+      bitrate = opts.bitrate, gop = opts.gop, options = opts.options, threads = opts.threads, alpha = opts.alpha,
       audio_codec = opts.audio_codec, audio_bitrate = opts.audio_bitrate, audio_rate = opts.audio_rate,
     })
     keep[#keep + 1] = eo

@@ -32,7 +32,8 @@ Writer.__index = Writer
 local option_names = {
   fps = true, crf = true, preset = true, codec = true, bitrate = true, pix_fmt = true, gop = true,
   options = true, title = true, comment = true, artist = true, format = true, threads = true, quality = true,
-  force = true, audio = true, audio_rate = true, audio_channels = true, audio_codec = true, audio_bitrate = true,
+  force = true, alpha = true, audio = true, audio_rate = true, audio_channels = true, audio_codec = true,
+  audio_bitrate = true,
 }
 
 local M = {}
@@ -92,11 +93,13 @@ function M.encoder_options(path, opts)
     end
     o.bit_rate = math.floor(b)
   end
-  if opts.force ~= nil then
-    if type(opts.force) ~= 'boolean' then
-      check.fail('write: %s: force must be a boolean', path)
+  for _, name in ipairs { 'force', 'alpha' } do
+    if opts[name] ~= nil then
+      if type(opts[name]) ~= 'boolean' then
+        check.fail('write: %s: %s must be a boolean', path, name)
+      end
+      o[name] = opts[name] and 1 or 0
     end
-    o.force = opts.force and 1 or 0
   end
   o.format, o.codec, o.preset, o.pix_fmt = str('format'), str('codec'), str('preset'), str('pix_fmt')
   o.codec_options, o.title, o.comment, o.artist = str('options'), str('title'), str('comment'), str('artist')
