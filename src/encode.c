@@ -477,6 +477,16 @@ int vs_encoder_format_known(const char *format)
     return find_muxer(format, NULL) != NULL;
 }
 
+int vs_encoder_holds_sound(const char *path, const char *format)
+{
+    vs_encoder_options o = {.format = format};
+    const char *name = pick_format(path, &o);
+    if (vs_encoder_format_known(name) && find_muxer(name, NULL) == NULL)
+        return 0; /* ours: y4m, raw, image sequences */
+    const AVOutputFormat *ofmt = find_muxer(name, NULL);
+    return ofmt && ofmt->audio_codec != AV_CODEC_ID_NONE;
+}
+
 /* The muxer for format (NULL: the path's extension) and the encoder for
  * o->codec (NULL: libx264, libvpx-vp9 for webm); a pipe cannot take mp4 or
  * mov, which seek back to write their index. */

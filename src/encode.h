@@ -16,6 +16,9 @@ void vs_encoder_discard(vs_encoder *enc);
 /* 1 when vs_encoder_options.format = format names a sink: ours (y4m, raw,
  * png, jpg) or a libav muxer, by extension ("mkv") or name ("matroska"). */
 int vs_encoder_format_known(const char *format);
+/* 1 when the output (path, or format when not NULL) can carry an audio
+ * stream: not y4m, raw, image sequences, gif, apng or animated webp. */
+int vs_encoder_holds_sound(const char *path, const char *format);
 
 /* An encoder of type (AVMEDIA_TYPE_VIDEO, _AUDIO) by its name ("libx264",
  * "libopus") or its format's ("h264", "opus": libavcodec's preferred

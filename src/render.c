@@ -448,9 +448,9 @@ static int open_outputs(struct engine *e)
         }
         eo.first_number = e->first; /* image sequences are named by clip frame */
         eo.force = o->force;
-        /* y4m, raw and images carry no sound; the summary says so */
+        /* y4m, raw, images, gif, apng and webp carry no sound; the summary says so */
         eo.audio_rate = 0;
-        if (e->audio_rate && uses_codec(o->outputs[i], eo.format)) {
+        if (e->audio_rate && vs_encoder_holds_sound(o->outputs[i], eo.format)) {
             eo.audio_rate = e->audio_rate;
             eo.audio_channels = e->audio_channels;
             /* a piece (segment_total > 0) gets flac from the encoder unless a codec was asked for:
@@ -648,7 +648,7 @@ static void print_sound_summary(const struct engine *e)
             if (!e->audio_on[i])
                 fprintf(stderr, "%s%s", n++ ? ", " : " ", strcmp(out, "-") == 0 ? "stdout" : out);
         }
-        fprintf(stderr, " carr%s none (y4m, raw and image sequences hold no sound; write an .mp4, .mkv or "
+        fprintf(stderr, " carr%s none (y4m, raw, image sequences, gif, apng and webp hold no sound; write an .mp4, .mkv or "
                         ".webm for it)\n", e->audio_dropped == 1 ? "ies" : "y");
     } else if (e->clip.has_audio && o->no_audio) {
         fprintf(stderr, "vstudio: run: sound: left out (--no-audio)\n");

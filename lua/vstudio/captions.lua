@@ -118,7 +118,8 @@ function M.burn(base, path, style)
   style.size = base.size
   local caps = open(path, style)
   local num, den = base.fps_num, base.fps_den
-  return clip.new_clip(base.size, num, den, base.frames, function(_, k, frame)
+  -- derive: the burnt clip keeps the base's sound and position
+  return clip.derive(base, base.size, base.frames, function(_, k, frame)
     base:render(k, frame)
     core.check(C.vs_captions_draw(caps, frame, frame_ms(k, num, den)), 'captions')
   end)

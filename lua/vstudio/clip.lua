@@ -667,7 +667,7 @@ local function jpeg_size(path)
   return nil
 end
 
-local M = { new_clip = new_clip, is_clip = is_clip, rational_fps = rational_fps, duration_frames = duration_frames }
+local M = { new_clip = new_clip, derive = derive, is_clip = is_clip, rational_fps = rational_fps, duration_frames = duration_frames }
 
 function M.install(vs)
   vs.Clip = Clip
