@@ -50,6 +50,14 @@ local function pcm(path)
   return buf, #out / 8
 end
 
+-- RMS difference of channel 0 of a and b (n samples) with b shifted by lag,
+-- away from the ends (a lossy codec's first and last frames).
+local function rms_between(a, b, n, lag)
+  local sum = 0
+  for i = 4096, n - 4096 do sum = sum + (a[2 * i] - b[2 * (i + lag)]) ^ 2 end
+  return math.sqrt(sum / (n - 8192))
+end
+
 -- The longest run of near-silent samples in channel 0 between sample a and b.
 local function longest_silence(x, a, b)
   local best, run = 0, 0
@@ -93,13 +101,8 @@ describe('vstudio concat with sound', function()
     local a, na = pcm(joined)
     local b, nb = pcm(whole)
     assert.are.equal(nb, na)
-    local function rms(lag)
-      local sum = 0
-      for i = 4096, na - 4096 do sum = sum + (a[2 * i] - b[2 * (i + lag)]) ^ 2 end
-      return math.sqrt(sum / (na - 8192))
-    end
-    local at0 = rms(0)
-    assert.is_true(at0 < 0.05 and at0 < rms(-1) and at0 < rms(1), 'rms ' .. at0)
+    local at0 = rms_between(a, b, na, 0)
+    assert.is_true(at0 < 0.05 and at0 < rms_between(a, b, na, -1) and at0 < rms_between(a, b, na, 1), 'rms ' .. at0)
     -- a continuous tone: no run of silence at or near any join
     for k = 1, 3 do
       local at = samples_at(k * FRAMES / 4)
@@ -121,6 +124,40 @@ describe('vstudio concat with sound', function()
     local worst = 0
     for i = 0, 2 * na - 1 do worst = math.max(worst, math.abs(a[i] - b[i])) end
     assert.is_true(worst < 1e-6, 'differ by ' .. worst)
+  end)
+
+  it('joins `vstudio run --segment` renders and scripts/render-parallel\'s into the single render\'s sound', function()
+    if not require('vstudio').tone then pending('sound in scripts (vs.tone, run writing sound) is not built yet') return end
+    local script = dir .. '/tone.lua'
+    helper.write_file(script, "local vs = require 'vstudio'\n" ..
+      "local c = vs.clip{ size = {64, 48}, fps = 30, duration = 4, draw = function(f, t) f:fill(9, 9, 9) end }\n" ..
+      "return c:with_audio(vs.tone{ freq = 440, duration = 4, volume = 0.5 })\n")
+    local run = q(helper.bin) .. ' run ' .. q(script) .. ' -q --preset ultrafast '
+    local whole = dir .. '/tone.mp4'
+    local _, err, rc = helper.sh(run .. '-o ' .. q(whole))
+    assert.are.equal(0, rc, err)
+    for k = 1, 4 do
+      _, err, rc = helper.sh(run .. '--segment ' .. k .. '/4 -o ' .. q(dir .. '/tone-' .. k .. '.mp4'))
+      assert.are.equal(0, rc, err)
+    end
+    local joined = dir .. '/tone-joined.mp4'
+    _, err, rc = helper.sh(q(helper.bin) .. ' concat ' .. q(dir) .. '/tone-?.mp4 -o ' .. q(joined))
+    assert.are.equal(0, rc, err)
+    local parallel = dir .. '/tone-parallel.mp4'
+    _, err, rc = helper.sh('VSTUDIO=' .. q(helper.bin) .. ' sh scripts/render-parallel -n 4 -j 2 ' .. q(script) ..
+      ' -o ' .. q(parallel) .. ' --preset ultrafast')
+    assert.are.equal(0, rc, err)
+    local b, nb = pcm(whole)
+    for _, out in ipairs{ joined, parallel } do
+      local a, na = pcm(out)
+      assert.are.equal(nb, na, out)
+      local at0 = rms_between(a, b, na, 0)
+      assert.is_true(at0 < 0.01 and at0 < rms_between(a, b, na, -1) / 4 and at0 < rms_between(a, b, na, 1) / 4,
+        out .. ': rms ' .. at0)
+      for k = 1, 3 do
+        assert.is_true(longest_silence(a, k * 48000 - 2048, k * 48000 + 2048) < 4, out .. ': silence at join ' .. k)
+      end
+    end
   end)
 
   it('pads a part without a segment record to its picture, keeping sync at the join', function()
