@@ -210,6 +210,17 @@ describe('captions', function()
     assert.is_true(bright(frames[91], H / 2, H - 1) > 10, 'the 40 ms cue on frame 90')
   end)
 
+  it('vstudio run --captions keeps the clip\'s sound', function()
+    local script = file('s.lua', "local vs = require 'vstudio'\n" ..
+      "local c = vs.clip{size = {320, 180}, fps = 30, duration = 3, draw = function(f, t) f:fill(30, 40, 90) end}\n" ..
+      "return c:with_audio(vs.tone{freq = 440, duration = 3, volume = 0.5})\n")
+    local out = dir .. '/sound.mp4'
+    burnt('run ' .. helper.q(script), out, file('a.srt', srt))
+    local a = helper.ffprobe_stream(out, 'a:0')
+    assert.are.equal('aac', a.codec_name)
+    assert.is_true(math.abs(tonumber(a.duration) - 3) < 0.05, a.duration)
+  end)
+
   it('vstudio convert --captions burns them onto a frame folder', function()
     local frames_dir = dir .. '/shots'
     helper.sh('mkdir -p ' .. helper.q(frames_dir) .. ' && ffmpeg -v error -f lavfi -i color=c=0x203050:s=320x180:r=30 ' ..

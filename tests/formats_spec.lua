@@ -91,6 +91,20 @@ describe('formats by extension', function()
     assert.are.equal(255, square)
   end)
 
+  it('a clip with sound makes a silent .gif, .apng and .webp and the summary says so', function()
+    local sound_script = dir .. '/sound.lua'
+    helper.write_file(sound_script, "local vs = require 'vstudio'\n" ..
+      "return vs.color{30, 60, 90, size = {64, 48}, duration = 1}:with_audio(vs.tone{freq = 440, duration = 1})\n")
+    for _, ext in ipairs { 'gif', 'apng', 'webp' } do
+      local out = dir .. '/s.' .. ext
+      local _, err, rc = helper.vstudio('run ' .. helper.q(sound_script) .. ' -o ' .. helper.q(out))
+      assert.are.equal(0, rc, err)
+      assert.is_truthy(err:find('the clip has sound, but ' .. out .. ' carries none', 1, true), err)
+      assert.are.equal('', helper.sh('ffprobe -v error -select_streams a -show_entries stream=index -of csv=p=0 ' ..
+                                     helper.q(out)))
+    end
+  end)
+
   it('GIF palettes (libimagequant, per frame) beat ffmpeg palettegen/paletteuse in PSNR', function()
     local src = dir .. '/src'
     helper.sh('mkdir -p ' .. helper.q(src))
