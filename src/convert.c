@@ -677,10 +677,11 @@ static int open_folder_encoder(struct pipeline *p)
         snprintf(j->note + n, sizeof j->note - n, "%s%dx%d is odd: padded to %dx%d by repeating the edge",
                  n ? "; " : "", j->width, j->height, pw, ph);
     }
-    j->jpeg_direct = !getenv("VSTUDIO_JPEG_RGB") && !o->captions && pix_fmt && !strcmp(pix_fmt, "yuv420p") &&
-                     pw == j->width && ph == j->height;
+    /* straight into the picture's planes: nothing drawn over the frame, no padding */
+    int direct = !o->captions && pix_fmt && !strcmp(pix_fmt, "yuv420p") && pw == j->width && ph == j->height;
+    j->jpeg_direct = direct && !getenv("VSTUDIO_JPEG_RGB");
     yuv_map_init(&j->jpeg_map, j->height >= 720); /* encode.c's rule for BT.709 */
-    j->png_direct = pix_fmt && !strcmp(pix_fmt, "yuv420p") && pw == j->width && ph == j->height;
+    j->png_direct = direct;
     vs_yuv420_coeffs_init(&j->png_yuv, j->height >= 720, 0);
     return 0;
 }
