@@ -1143,8 +1143,8 @@ static void *worker_main(void *arg)
     vs_dataset *ds = w->ds;
     if (!ds->mapping || start_lua(w) == 0)
         run_units(w);
-    else
-        note_map_failure(ds, -1, vs_last_error());
+    else if (!stopping(ds))
+        note_map_failure(ds, -1, vs_last_error()); /* a state stopped while set up: the stop's cause wins */
     pthread_mutex_lock(&ds->mu);
     drop_slot(w);
     ds->finished++;
