@@ -96,25 +96,36 @@ static char *default_output(const char *script, const char *format)
     return out;
 }
 
-/* What makes the segments of one render belong together (recorded in
- * each part for vstudio concat): the script's bytes, its arguments and the
- * settings that change the frames. 0 when the script cannot be read. */
-static uint64_t render_digest(const vs_render_options *o)
+/* Adds a file's bytes to digest h; -1 when it cannot be read. */
+static int digest_bytes(uint64_t *h, const char *path)
 {
-    FILE *f = fopen(o->script, "rb");
+    FILE *f = fopen(path, "rb");
     if (!f)
-        return 0;
-    uint64_t h = VS_FNV1A_SEED;
+        return -1;
     char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        h = vs_fnv1a(h, buf, n);
+        *h = vs_fnv1a(*h, buf, n);
     fclose(f);
+    return 0;
+}
+
+/* What makes the segments of one render belong together (recorded in
+ * each part for vstudio concat): the script's and the caption file's
+ * bytes, the arguments and the settings that change the frames. 0 when
+ * the script cannot be read. */
+static uint64_t render_digest(const vs_render_options *o)
+{
+    uint64_t h = VS_FNV1A_SEED;
+    if (digest_bytes(&h, o->script) < 0)
+        return 0;
+    if (o->captions)
+        digest_bytes(&h, o->captions); /* unreadable: the render itself says so */
     const vs_encoder_options *e = &o->encoder;
     char settings[96];
-    snprintf(settings, sizeof settings, "%d %lld %d %d %d %d %d", e->crf, (long long)e->bit_rate, e->gop,
-             o->no_audio, e->audio_rate, e->audio_channels, e->alpha);
-    const char *words[] = {settings, e->codec, e->preset, e->pix_fmt, e->codec_options, o->captions};
+    snprintf(settings, sizeof settings, "%d %lld %d %d %d %d %d %lld", e->crf, (long long)e->bit_rate, e->gop,
+             o->no_audio, e->audio_rate, e->audio_channels, e->alpha, (long long)e->audio_bit_rate);
+    const char *words[] = {settings, e->codec, e->preset, e->pix_fmt, e->codec_options, o->captions, e->audio_codec};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         h = vs_fnv1a(h, words[i] ? words[i] : "", words[i] ? strlen(words[i]) + 1 : 1);
     for (int i = 0; i < o->n_args; i++)
@@ -176,8 +187,8 @@ int vs_cmd_run(int argc, char **argv)
                  "not replaced when it exists unless --force. Images are\n"
                  "named by clip frame (--frames 20:25: 000020..000024);\n"
                  "a folder holding another render's frames is refused;\n"
-                 "a sound file (.wav .flac .mp3 .m4a .opus .ogg) gets\n"
-                 "the clip's sound alone (no picture is drawn when all are)"},
+                 "a sound file (.wav .flac .mp3 .m4a .aac .opus .ogg .mka)\n"
+                 "gets the clip's sound alone (no picture when all are)"},
         {"--format", NULL, VS_CLI_CALL(set_format, &outs), .arg = "F",
          .help = "mp4 mkv webm mov avi gif webp apng y4m raw png jpg, for\n"
                  "the -o before it (or for every output without its own\n"

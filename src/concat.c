@@ -695,12 +695,14 @@ static int sound_setup(struct sound_join *sj, AVFormatContext *octx, const char 
     vs_encoder_options_init(&o);
     o.audio_codec = job ? job->audio_codec : NULL;
     o.audio_bit_rate = job ? job->audio_bit_rate : 0;
-    int opus = o.audio_codec ? strstr(o.audio_codec, "opus") != NULL
-                             : strcmp(octx->oformat->name, "webm") == 0 || strcmp(octx->oformat->name, "matroska") == 0;
-    o.audio_rate = opus ? 48000 : f->rate; /* Opus takes 48 kHz, the rest the parts' rate */
-    o.audio_channels = f->channels > 8 ? 8 : f->channels;
     int partial = joined->total > 0 && (joined->first > 0 || joined->end < joined->total);
     o.segment_total = partial ? joined->total : 0;
+    /* the encoder's default: Opus for webm, and for matroska unless partial (FLAC then) */
+    const char *muxer = octx->oformat->name;
+    int opus = o.audio_codec ? strstr(o.audio_codec, "opus") != NULL
+                             : strcmp(muxer, "webm") == 0 || (strcmp(muxer, "matroska") == 0 && !partial);
+    o.audio_rate = opus ? 48000 : f->rate; /* Opus takes 48 kHz, the rest the parts' rate */
+    o.audio_channels = f->channels > 8 ? 8 : f->channels;
     sj->rate = o.audio_rate;
     sj->channels = o.audio_channels;
     sj->exact = joined->total > 0;
@@ -1009,16 +1011,8 @@ int vs_concat_run(const char *out, const char *const *parts, int n_parts, const 
                 vs_fail("%s: %s", out, vs_av_error(err));
                 goto fail;
             }
-            /* moov first, as a single render has it: playable while downloading */
-            AVDictionary *mopts = NULL;
-            if (strcmp(of->name, "mp4") == 0 || strcmp(of->name, "mov") == 0) {
-                av_dict_set(&mopts, "movflags", "+faststart", 0);
-                /* the sound's edit list exact to the sample, as encode.c writes it */
-                if (sound.out)
-                    av_dict_set_int(&mopts, "movie_timescale", sound.rate, 0);
-            }
-            err = avformat_write_header(octx, &mopts);
-            av_dict_free(&mopts);
+            /* moov first and the sound's edit list exact, as a single render has them */
+            err = vs_mux_write_header(octx, sound.out ? sound.rate : 0);
             if (err < 0) {
                 vs_fail("%s: cannot write the header (%s)", out, vs_av_error(err));
                 goto fail;

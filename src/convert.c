@@ -162,6 +162,19 @@ void vs_convert_options_init(vs_convert_options *o)
 
 static const char COMMENT_PREFIX[] = "vstudio convert: ";
 
+/* Adds a side file (soundtrack, captions) to digest h: its role, path,
+ * size and modification time. */
+static uint64_t digest_file(uint64_t h, const char *role, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        memset(&st, 0, sizeof st);
+    int64_t facts[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
+    h = vs_fnv1a(h, role, strlen(role) + 1);
+    h = vs_fnv1a(h, path, strlen(path) + 1);
+    return vs_fnv1a(h, facts, sizeof facts);
+}
+
 /* The digest the output of this folder with these options must carry. */
 static void source_digest(struct job *j, const vs_convert_options *o)
 {
@@ -172,18 +185,11 @@ static void source_digest(struct job *j, const vs_convert_options *o)
              o->fps_den, o->crf, o->codec ? o->codec : "", o->resize, o->background[0], o->background[1],
              o->background[2], o->skip_bad);
     h = vs_fnv1a(h, words, strlen(words) + 1);
-    if (j->audio) {
-        /* another soundtrack, or the same one changed, is another video */
-        struct stat st;
-        if (stat(j->audio, &st) != 0)
-            memset(&st, 0, sizeof st);
-        int64_t facts[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
-        h = vs_fnv1a(h, "audio", 6);
-        h = vs_fnv1a(h, j->audio, strlen(j->audio) + 1);
-        h = vs_fnv1a(h, facts, sizeof facts);
-    }
+    /* another soundtrack or caption file, or the same one changed, is another video */
+    if (j->audio)
+        h = digest_file(h, "audio", j->audio);
     if (o->captions)
-        h = vs_fnv1a(h, o->captions, strlen(o->captions) + 1);
+        h = digest_file(h, "captions", o->captions);
     for (int64_t i = 0; i < j->frames; i++) {
         const char *path = vs_frame_list_path(j->list, i);
         const char *name = strrchr(path, '/');

@@ -616,16 +616,7 @@ static int write_lav_header(vs_encoder *enc, const AVOutputFormat *ofmt, const A
         if (err < 0)
             return vs_fail("%s: %s", enc->path, vs_av_error(err));
     }
-    AVDictionary *mopts = NULL;
-    if (strcmp(ofmt->name, "mp4") == 0 || strcmp(ofmt->name, "mov") == 0) {
-        av_dict_set(&mopts, "movflags", "+faststart", 0);
-        /* the edit list that cuts AAC's priming and padding counts in this
-         * unit: 1 ms (the default) would cut up to 47 of the last samples */
-        if (o->audio_rate > 0)
-            av_dict_set_int(&mopts, "movie_timescale", o->audio_rate, 0);
-    }
-    int err = avformat_write_header(enc->fmt, &mopts);
-    av_dict_free(&mopts);
+    int err = vs_mux_write_header(enc->fmt, o->audio_rate);
     if (err < 0)
         return vs_fail("%s: the %s container cannot hold this %s video (%s): %s", enc->path, ofmt->name,
                        codec->name, av_get_pix_fmt_name(enc->codec->pix_fmt), vs_av_error(err));

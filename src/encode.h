@@ -34,6 +34,13 @@ typedef struct vs_audio_out vs_audio_out;
  * not take fail naming path. *out is set even on failure (free it). */
 int vs_audio_out_open(vs_audio_out **out, struct AVFormatContext *fmt, const char *path,
                       const vs_encoder_options *o);
+/* avformat_write_header with our muxer options: MP4-family files (mp4,
+ * mov, m4a) get faststart (the index first, as players want it) and, when
+ * they carry sound at audio_rate Hz (0: none), a movie timescale of that
+ * rate, so the edit list that cuts AAC's priming and padding is exact to
+ * the sample (the default 1 ms unit would cut up to 47 of the last samples).
+ * Returns libav's error code. */
+int vs_mux_write_header(struct AVFormatContext *fmt, int audio_rate);
 /* Appends n interleaved float samples. */
 int vs_audio_out_push(vs_audio_out *a, const float *samples, int64_t n);
 /* Sends the short last frame and drains the codec (before the trailer). */

@@ -336,7 +336,7 @@ vs_audio_writer *vs_audio_writer_open(const char *path, int rate, int channels, 
         goto fail;
     }
     vs_av_reason_clear();
-    if ((err = avformat_write_header(w->fmt, NULL)) < 0) {
+    if ((err = vs_mux_write_header(w->fmt, rate)) < 0) {
         vs_fail("%s: the %s format cannot hold this sound: %s", path, ofmt->name, vs_av_error(err));
         goto fail;
     }
@@ -374,4 +374,20 @@ int vs_audio_writer_close(vs_audio_writer *w)
 fail:
     vs_audio_writer_abort(w);
     return -1;
+}
+
+int vs_mux_write_header(AVFormatContext *fmt, int audio_rate)
+{
+    static const char *const mp4_family[] = {"mp4", "mov", "ipod"};
+    AVDictionary *opts = NULL;
+    for (size_t i = 0; i < sizeof mp4_family / sizeof *mp4_family; i++) {
+        if (strcmp(fmt->oformat->name, mp4_family[i]) != 0)
+            continue;
+        av_dict_set(&opts, "movflags", "+faststart", 0);
+        if (audio_rate > 0)
+            av_dict_set_int(&opts, "movie_timescale", audio_rate, 0);
+    }
+    int err = avformat_write_header(fmt, &opts);
+    av_dict_free(&opts);
+    return err;
 }

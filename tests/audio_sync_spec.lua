@@ -71,6 +71,37 @@ return c:trim(7 * 1001 / 30000, 40 * 1001 / 30000):delay(3 * 1001 / 30000) .. vs
     for j = at(36), n - 1 do assert.are.equal(0, s[j], 'silent part ' .. j) end
   end)
 
+  it('writes a sound-only .m4a exact to the sample (edit list in samples, not milliseconds)', function()
+    -- 1001 frames at 30000/1001 fps: 1601600 samples / 1000 is not whole, so a 1 ms edit list cuts some
+    local out = render([[
+return vs.color{ 0, 0, 0, size = { 16, 16 }, fps = '30000/1001', duration = 7 * 1001 / 30000 }
+  :with_audio(vs.tone{ freq = 440, duration = 1 })
+]], '', dir .. '/exact.m4a')
+    -- the stream's length after the edit list (ffmpeg 5's decoder keeps AAC's tail padding)
+    local a = h.ffprobe_stream(out, 'a:0')
+    assert.are.equal(math.floor(7 * RATE * 1001 / 30000), a.duration_ts)
+  end)
+
+  it('re-times a scene\'s sound with the scene (speed, reverse, trim, loop), keeps it through ease', function()
+    local out = render([[
+local tone = vs.tone{ freq = 1000, duration = 2, volume = 0.5 }
+local function scene(d) return vs.scene{ duration = d, audio = tone, apply = function(st, p) st.p = p end } end
+return vs.act{ size = { 16, 16 }, fps = 30, state = function() return {} end,
+  render = function(st, f) f:fill(0, 0, 0) end,
+  scenes = { scene(1):speed(2), scene(1):reverse():ease('out_quad'), scene(1):trim(0.25, 0.75), scene(0.5):loop(2) } }
+]], '--audio-codec flac')
+    local s, n = pcm(out)
+    assert.are.equal(RATE * 3, n)
+    -- speed(2): 0.5 s of the tone at 2000 Hz (a crossing at either edge may fall outside)
+    assert.is_true(math.abs(rising(s, 0, RATE / 2) - 1000) <= 1)
+    -- reverse (eased picture, sound as reversed): 1 s at 1000 Hz, sounding throughout
+    assert.is_true(math.abs(rising(s, RATE / 2, RATE * 3 / 2) - 1000) <= 1)
+    -- trim and loop: sound in every part, no silent half second
+    for _, range in ipairs { { RATE * 1.5, RATE * 2 }, { RATE * 2, RATE * 2.5 }, { RATE * 2.5, RATE * 3 } } do
+      assert.is_true(rising(s, range[1], range[2]) > 0.9 * (range[2] - range[1]) / RATE * 1000, range[1])
+    end
+  end)
+
   it('sums overlay layers and clips the sum only when writing', function()
     local out = render([[
 local bg = vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 2 }:with_audio(vs.tone{ freq = 1000, duration = 2, volume = 0.3 })
@@ -280,12 +311,18 @@ local vs = require 'vstudio'
 local c = vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }:with_audio(vs.tone{ freq = 500 })
 vs.render(c, { out = '%s/r.mkv', audio_codec = 'flac', audio_rate = 24000, quiet = true })
 vs.render(c, { out = '%s/n.mp4', no_audio = true, quiet = true })
-]]):format(dir, dir))
+vs.render(c, { out = '%s/m.mkv', audio_codec = 'flac', audio_channels = 1, quiet = true })
+local ok, why = pcall(vs.render, c, { out = '%s/x.mkv', audio_chanels = 1 })
+assert(not ok and why:find('unknown option audio_chanels', 1, true), why)
+]]):format(dir, dir, dir, dir))
     local _, err, rc = h.sh('LUA_PATH=' .. h.q(LUA_PATH) .. ' ' .. LUAJIT .. ' ' .. h.q(script))
     assert.are.equal(0, rc, err)
     local out = h.sh('ffprobe -v error -show_entries stream=codec_name,sample_rate -of csv=p=0 ' .. h.q(dir .. '/r.mkv'))
     assert.truthy(out:find('flac,24000', 1, true), out)
     out = h.sh('ffprobe -v error -show_entries stream=codec_type -of csv=p=0 ' .. h.q(dir .. '/n.mp4'))
     assert.are.equal('video', (out:gsub('%s+$', '')))
+    assert.are.equal(1, h.ffprobe_stream(dir .. '/m.mkv', 'a:0').channels)
+    assert.is_false(h.exists(dir .. '/x.mkv'))
   end)
+
 end)

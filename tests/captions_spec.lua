@@ -231,6 +231,20 @@ describe('captions', function()
     assert.is_true(bright(frames[31], H / 2, H - 1) > 60) -- frame 30
     assert.is_true(bright(frames[75], H / 2, H - 1) > 60) -- frame 74
     assert.are.equal(0, bright(frames[76], 0, H - 1))  -- frame 75
+    -- an edited caption file is another video: the rerun converts again instead of skipping
+    local caps = file('b.srt', srt)
+    local convert = 'convert ' .. helper.q(frames_dir) .. ' -o ' .. helper.q(dir .. '/conv.mp4') .. ' --captions ' ..
+                    helper.q(caps)
+    local _, err1, rc1 = helper.vstudio(convert)
+    assert.are.equal(0, rc1, err1)
+    _, err1, rc1 = helper.vstudio(convert)
+    assert.are.equal(0, rc1, err1)
+    assert.is_truthy(err1:find('0 converted, 1 up to date', 1, true), err1)
+    helper.write_file(caps, (srt:gsub('00:00:01,000', '00:00:00,000')))
+    _, err1, rc1 = helper.vstudio(convert)
+    assert.are.equal(0, rc1, err1)
+    assert.is_truthy(err1:find('1 converted, 0 up to date', 1, true), err1)
+    assert.is_true(bright(helper.ffmpeg_rgba_frames(dir .. '/conv.mp4', W, H)[2], H / 2, H - 1) > 60, 'the edited cue')
     local _, err2, rc2 = helper.vstudio('convert ' .. helper.q(frames_dir) .. ' -o ' .. helper.q(dir .. '/c2.mp4') ..
                                         ' --captions ' .. helper.q(file('swap.srt', '1\n00:00:02,000 --> 00:00:01,000\nx\n')))
     assert.are.equal(1, rc2)

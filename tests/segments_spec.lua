@@ -290,6 +290,19 @@ describe('scripts/render-parallel --print', function()
       "'/tmp/out.mp4.parts/part-2.mp4' '/tmp/out.mp4.parts/part-3.mp4' -o '/tmp/out.mp4'", 1, true), out)
   end)
 
+  it('gives the sound\'s codec and bitrate to the join, and the segments an absolute caption file', function()
+    local out, err, rc = helper.sh('root=$PWD && cd /tmp && VSTUDIO=/opt/vs/vstudio sh "$root/scripts/render-parallel"' ..
+      ' --print -n 2 a.lua -o /tmp/out.mp4 --audio-bitrate 256k --audio-codec=aac --captions subs/a.srt --crf 0')
+    assert.equal(0, rc, err)
+    for line in out:gmatch('[^\n]+') do
+      if line:find(' run ', 1, true) then
+        assert.falsy(line:find('audio', 1, true), line)
+        assert.truthy(line:find("--captions '/tmp/subs/a.srt'", 1, true), line)
+      end
+    end
+    assert.truthy(out:find("-o '/tmp/out.mp4' --audio-bitrate '256k' '--audio-codec=aac'", 1, true), out)
+  end)
+
   it('refuses --segment and --frames among the run options, and a missing output', function()
     local _, err, rc = helper.sh('sh scripts/render-parallel a.lua -o out.mp4 --frames 0:10')
     assert.equal(2, rc)

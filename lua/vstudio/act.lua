@@ -12,7 +12,9 @@
 -- frames, frame j has p = j / m.
 --
 -- Sound: vs.act{audio = a} is a soundtrack under the whole act; vs.scene{audio = a} plays a
--- from the scene's first frame, cut at its last (scene operations drop it).
+-- from the scene's first frame, cut at its last. Scene operations re-time it as they re-time
+-- the animation (reverse, speed, loop, trim, freeze); ease and with_duration keep it as it is,
+-- and hold, where the state stands still, has none.
 local check = require 'vstudio.check'
 local sound = require 'vstudio.audio'
 local clip = require 'vstudio.clip'
@@ -21,9 +23,15 @@ local ease = require 'vstudio.ease'
 local Scene = {}
 Scene.__index = Scene
 
-local function new_scene(duration, apply)
-  return setmetatable({ duration = duration, apply = apply }, Scene)
+local function new_scene(duration, apply, audio)
+  return setmetatable({ duration = duration, apply = apply, audio = audio }, Scene)
 end
+
+-- A scene's sound is re-timed with the clip helpers (audio.lua), in frames of
+-- a microsecond: scene times are seconds.
+local US = 1000000
+local function us(seconds) return math.floor(seconds * US + 0.5) end
+local function scene_sound(s) return sound.fit(s.audio, us(s.duration), US, 1) end
 
 local function check_positive(v, what, name)
   if type(v) ~= 'number' or not (v > 0) or v == math.huge then
@@ -35,31 +43,34 @@ end
 -- Plays p from 1 to 0.
 function Scene:reverse()
   local apply = self.apply
-  return new_scene(self.duration, function(state, p) return apply(state, 1 - p) end)
+  return new_scene(self.duration, function(state, p) return apply(state, 1 - p) end,
+                   sound.reverse(scene_sound(self)))
 end
 
 -- k times as fast: the duration divided by k.
 function Scene:speed(k)
   check_positive(k, 'scene:speed', 'factor')
-  return new_scene(self.duration / k, self.apply)
+  return new_scene(self.duration / k, self.apply,
+                   sound.speed(scene_sound(self), k, us(self.duration / k), US, 1))
 end
 
 -- Progress remapped through an easing function (or its name).
 function Scene:ease(fn)
   fn = ease.resolve(fn, 'scene:ease')
   local apply = self.apply
-  return new_scene(self.duration, function(state, p) return apply(state, fn(p)) end)
+  return new_scene(self.duration, function(state, p) return apply(state, fn(p)) end, self.audio)
 end
 
 -- n rounds in a row (the last one ends at p = 1).
 function Scene:loop(n)
   check_positive(n, 'scene:loop', 'count')
   local apply = self.apply
-  return new_scene(self.duration * n, function(state, p)
+  local d = self.duration
+  return new_scene(d * n, function(state, p)
     if p >= 1 then return apply(state, 1) end
     local q = p * n
     return apply(state, q - math.floor(q))
-  end)
+  end, sound.loop(scene_sound(self), us(d), us(d * n), US, 1))
 end
 
 -- The part from t0 to t1 seconds of the scene (t1 defaults to its end).
@@ -70,7 +81,8 @@ function Scene:trim(t0, t1)
     check.fail('scene:trim: (%s, %s) is outside the scene or empty; need 0 <= t0 < t1 <= %g', t0, t1, d)
   end
   local apply = self.apply
-  return new_scene(t1 - t0, function(state, p) return apply(state, (t0 + p * (t1 - t0)) / d) end)
+  return new_scene(t1 - t0, function(state, p) return apply(state, (t0 + p * (t1 - t0)) / d) end,
+                   sound.trim(self.audio, us(t0), us(t1), US, 1))
 end
 
 -- Holds the state at t seconds for `seconds`, then plays on.
@@ -86,13 +98,13 @@ function Scene:freeze(t, seconds)
     if s < t then return apply(state, s / d) end
     if s < t + seconds then return apply(state, t / d) end
     return apply(state, (s - seconds) / d)
-  end)
+  end, sound.freeze(scene_sound(self), us(t), us(seconds), us(d), US, 1))
 end
 
 -- The same scene lasting `seconds`.
 function Scene:with_duration(seconds)
   check_positive(seconds, 'scene:with_duration', 'duration')
-  return new_scene(seconds, self.apply)
+  return new_scene(seconds, self.apply, self.audio)
 end
 
 -- Holds the state reached at p for `seconds`.

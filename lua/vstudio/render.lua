@@ -23,6 +23,14 @@ local function script_of_caller()
   end
 end
 
+-- vs.render's options (anything else is a mistake worth naming).
+local option_names = {
+  out = true, format = true, script = true, frames = true, workers = true, force = true, quiet = true,
+  crf = true, preset = true, codec = true, pix_fmt = true, bitrate = true, gop = true, options = true,
+  threads = true, alpha = true, audio_codec = true, audio_bitrate = true, audio_rate = true,
+  audio_channels = true, no_audio = true, captions = true,
+}
+
 local M = {}
 
 function M.install(vs)
@@ -30,12 +38,15 @@ function M.install(vs)
     if type(clip) ~= 'table' or type(clip.render) ~= 'function' then
       check.fail('render: expected a clip, got %s', type(clip))
     end
+    opts = opts or {}
+    if type(opts) ~= 'table' then check.fail('render: options must be a table') end
+    for k in pairs(opts) do
+      if not option_names[k] then check.fail('render: unknown option %s', tostring(k)) end
+    end
     if vs.worker or session.record_render then
       session.render_clip = clip
       return clip
     end
-    opts = opts or {}
-    if type(opts) ~= 'table' then check.fail('render: options must be a table') end
     local script = opts.script or script_of_caller()
     local returned = session.script_clip
     if not script and returned and returned.clip == clip then script = returned.path end
@@ -51,6 +62,7 @@ function M.install(vs)
       crf = opts.crf, preset = opts.preset, codec = opts.codec, pix_fmt = opts.pix_fmt,
       bitrate = opts.bitrate, gop = opts.gop, options = opts.options, threads = opts.threads, alpha = opts.alpha,
       audio_codec = opts.audio_codec, audio_bitrate = opts.audio_bitrate, audio_rate = opts.audio_rate,
+      audio_channels = opts.audio_channels,
     })
     keep[#keep + 1] = eo
     o.encoder = eo
@@ -85,6 +97,11 @@ function M.install(vs)
     o.workers = opts.workers or 0
     o.force = opts.force and 1 or 0
     o.no_audio = opts.no_audio and 1 or 0
+    if opts.captions ~= nil then
+      if type(opts.captions) ~= 'string' then check.fail('render: captions must be a file name') end
+      o.captions = opts.captions
+      keep[#keep + 1] = opts.captions
+    end
     o.progress = opts.quiet and 'VS_PROGRESS_QUIET' or 'VS_PROGRESS_AUTO'
     local rc = C.vs_render(o)
     if rc ~= 0 then check.fail('render: %s', ffi.string(C.vs_last_error())) end
