@@ -780,6 +780,9 @@ static int open_sink(vs_encoder *enc, const vs_encoder_options *o)
                                             [SINK_IMAGES] = "an image sequence"};
     if (o->audio_rate > 0 && enc->sink != SINK_LAV)
         return vs_fail("%s: %s carries no sound (audio_rate must be 0)", enc->path, soundless[enc->sink]);
+    if (o->audio_rate > 0 && !vs_encoder_holds_sound(enc->path, o->format))
+        return vs_fail("%s: the %s format carries no sound (write the sound to an .mp4, .mkv or .webm, or a sound "
+                       "file)", enc->path, format);
     if (o->alpha && (enc->sink == SINK_Y4M || (enc->sink == SINK_IMAGES && strcmp(enc->image_ext, "jpg") == 0)))
         return vs_fail("%s: %s cannot keep transparency (--alpha); raw, png, webm, webp, apng and gif can", enc->path,
                        enc->sink == SINK_Y4M ? "y4m" : "jpg");

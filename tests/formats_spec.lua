@@ -103,6 +103,13 @@ describe('formats by extension', function()
       assert.are.equal('', helper.sh('ffprobe -v error -select_streams a -show_entries stream=index -of csv=p=0 ' ..
                                      helper.q(out)))
     end
+    -- vs.write asked for sound in a GIF: the encoder says why, and nothing is written
+    local vs = require 'vstudio'
+    local w = vs.write(dir .. '/w.gif', { audio = vs.tone{ freq = 440, duration = 1 } })
+    local ok, why = pcall(w.push, w, vs.frame(64, 48))
+    assert.is_false(ok)
+    assert.is_truthy(tostring(why):find(dir .. '/w.gif: the gif format carries no sound', 1, true), why)
+    assert.is_false(helper.exists(dir .. '/w.gif'))
   end)
 
   it('GIF palettes (libimagequant, per frame) beat ffmpeg palettegen/paletteuse in PSNR', function()
