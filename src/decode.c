@@ -8,8 +8,10 @@
  * Random access is frame-exact: frame i is the frame whose presentation
  * timestamp is the i-th smallest of the stream (the frame index probe.c
  * builds and the probe cache keeps). To get it we seek to the keyframe at
- * or before it (by the keyframe's decode timestamp, which is what
- * demuxers seek by: its presentation timestamp lands a GOP late, or past
+ * or before it, by the timestamp its demuxer seeks by: MP4/MOV and
+ * Matroska by presentation (their sample tables and cues; its decode
+ * timestamp, earlier with B-frames, lands a GOP early), the others by
+ * decode timestamp (the presentation timestamp lands a GOP late, or past
  * the end in the last GOP of an MPEG-TS with B-frames), flush the decoder
  * and decode forward, numbering every decoded frame by looking its
  * timestamp up in the index, so B-frames, open GOPs and decoder delay
@@ -28,6 +30,15 @@
  * allows. Streams without timestamps (some
  * AVI) have no index: random access there restarts from the beginning and
  * counts frames, exact but slow.
+ *
+ * Cursors: a video read at two places at once (a crossfade of two trims of
+ * it, two workers on either side of a cut) would seek back a GOP at every
+ * switch. So a decoder keeps up to CURSORS decoding positions, each its own
+ * demuxer and decoder, opened when first needed: a request goes to the
+ * cursor that reaches it by decoding forward the shortest way, else to an
+ * unopened one, else the least recently used cursor seeks. The ring is the
+ * decoder's, shared by its cursors; every cursor numbers frames by the one
+ * index, so which cursor decoded a frame never changes its number.
  *
  * Variable frame rate: vs_decoder_index_at maps a time to the frame shown
  * then (the last whose timestamp is at or before it), from the index,
@@ -61,17 +72,37 @@
 
 /* Recently decoded frames kept for nearby requests: a few for one reader;
  * for a core shared by render workers, as many as the engine lets them run
- * apart (its window: 8 frames a core and 4 more), at most RING_SHARED. */
+ * apart (its window: 8 frames a core and 4 more) for each place the video
+ * is read at (each cursor), at most RING_SHARED. */
 enum { RING = 8, RING_SHARED = 64 };
-/* Decode forward instead of seeking when the target is at most this far ahead. */
-enum { FORWARD_MAX = 32 };
+/* Decode forward instead of seeking when the target is at most this far
+ * ahead; but seek to a keyframe on the way that saves at least SEEK_GAIN
+ * frames, where nobody else wants the frames skipped. */
+enum { FORWARD_MAX = 32, SEEK_GAIN = 8 };
+/* Decoding positions a decoder may keep: two places read in turn (a
+ * crossfade), each also at a second place with two render workers. Each
+ * holds a decoder's reference frames, so they are few. */
+enum { CURSORS = 4 };
+
+/* One decoding position: a demuxer and a decoder of the file. */
+typedef struct cursor {
+    AVFormatContext *fmt;
+    AVCodecContext *cc;
+    int64_t next;      /* number of the next decoded frame, -1 unknown */
+    int flushing;      /* the demuxer ended, the decoder is being drained */
+    int ended;
+    uint64_t used;     /* the decoder's clock when it last decoded: least recently used moves first */
+} cursor;
 
 struct vs_decoder {
     char *path;
     int threads;
-    AVFormatContext *fmt;
-    int s;
-    AVCodecContext *cc;
+    cursor cur[CURSORS]; /* cur[0] opened with the decoder, the others when needed */
+    cursor *at;          /* the cursor last used, where vs_decoder_next goes on */
+    uint64_t clock;
+    vs_decoder_stats stats;
+    int s;             /* the video stream, the same in every cursor */
+    int seek_by_pts;   /* the demuxer seeks by presentation timestamp (MP4/MOV, Matroska) */
     AVPacket *pkt;
     AVFrame *frame;
     struct SwsContext *sws;
@@ -81,14 +112,12 @@ struct vs_decoder {
     vs_index *index;
     int index_tried;
     int random;        /* random access used: keep the ring */
-    int64_t next;      /* number of the next decoded frame, -1 unknown */
-    int flushing;      /* the demuxer ended, the decoder is being drained */
     int64_t skip_before; /* packets shown before this pts may skip non-reference frames */
     int64_t want;      /* the frame being decoded for, named in errors; -1 none */
-    int ended;
     AVFrame *ring[RING_SHARED];
     int64_t ring_idx[RING_SHARED];
     int ring_n;        /* ring slots in use: RING, or up to RING_SHARED for a core */
+    int ring_window;   /* a core's slots for each of its cursors */
     int ring_pos;
 
     /* a shared core: its lock, users (under cores_lock) and place in the registry */
@@ -113,52 +142,61 @@ static int av_fail(vs_decoder *d, const char *what, int err)
     return vs_fail("%s: %s (%s)", d->path, what, vs_av_error(err));
 }
 
-/* Opens the demuxer and decoder (again, for a restart from the beginning). */
-static int open_streams(vs_decoder *d)
+static void close_streams(cursor *c)
 {
-    if (vs_probe_open_input(d->path, &d->fmt, &d->s, NULL) < 0)
-        return -1;
-    d->time_base = d->fmt->streams[d->s]->time_base;
-    for (unsigned i = 0; i < d->fmt->nb_streams; i++)
-        if ((int)i != d->s)
-            d->fmt->streams[i]->discard = AVDISCARD_ALL;
-    AVCodecParameters *par = d->fmt->streams[d->s]->codecpar;
-    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
-    if (!codec) {
-        const AVCodecDescriptor *cd = avcodec_descriptor_get(par->codec_id);
-        return vs_fail("%s: no decoder for the video codec '%s'", d->path, cd ? cd->name : "unknown");
-    }
-    if (!(d->cc = avcodec_alloc_context3(codec)))
-        return vs_fail("%s: out of memory", d->path);
-    int rc = avcodec_parameters_to_context(d->cc, par);
-    if (rc < 0)
-        return av_fail(d, "bad codec parameters", rc);
-    d->cc->pkt_timebase = d->fmt->streams[d->s]->time_base;
-    d->cc->thread_count = d->threads;
-    d->cc->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    if ((rc = avcodec_open2(d->cc, codec, NULL)) < 0)
-        return av_fail(d, "cannot open the decoder", rc);
-    d->next = 0;
-    d->flushing = d->ended = 0;
-    d->skip_before = INT64_MIN;
-    return 0;
+    avcodec_free_context(&c->cc);
+    vs_probe_close_input(&c->fmt);
 }
 
-static void close_streams(vs_decoder *d)
+/* Opens c's demuxer and decoder at the first frame (again, for a restart
+ * from the beginning); on failure c is left closed. */
+static int open_streams(vs_decoder *d, cursor *c)
 {
-    avcodec_free_context(&d->cc);
-    vs_probe_close_input(&d->fmt);
+    if (vs_probe_open_input(d->path, &c->fmt, &d->s, NULL) < 0)
+        return -1;
+    d->time_base = c->fmt->streams[d->s]->time_base;
+    const char *demuxer = c->fmt->iformat->name;
+    d->seek_by_pts = strncmp(demuxer, "mov,", 4) == 0 || strncmp(demuxer, "matroska", 8) == 0;
+    for (unsigned i = 0; i < c->fmt->nb_streams; i++)
+        if ((int)i != d->s)
+            c->fmt->streams[i]->discard = AVDISCARD_ALL;
+    AVCodecParameters *par = c->fmt->streams[d->s]->codecpar;
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    int rc;
+    if (!codec) {
+        const AVCodecDescriptor *cd = avcodec_descriptor_get(par->codec_id);
+        rc = vs_fail("%s: no decoder for the video codec '%s'", d->path, cd ? cd->name : "unknown");
+        goto fail;
+    }
+    if (!(c->cc = avcodec_alloc_context3(codec))) {
+        rc = vs_fail("%s: out of memory", d->path);
+        goto fail;
+    }
+    if ((rc = avcodec_parameters_to_context(c->cc, par)) < 0) {
+        rc = av_fail(d, "bad codec parameters", rc);
+        goto fail;
+    }
+    c->cc->pkt_timebase = c->fmt->streams[d->s]->time_base;
+    c->cc->thread_count = d->threads;
+    c->cc->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    if ((rc = avcodec_open2(c->cc, codec, NULL)) < 0) {
+        rc = av_fail(d, "cannot open the decoder", rc);
+        goto fail;
+    }
+    c->next = 0;
+    c->flushing = c->ended = 0;
+    return 0;
+fail:
+    close_streams(c);
+    return rc;
 }
 
 /* Back to the first frame by reopening: exact for any stream. */
-static int restart(vs_decoder *d)
+static int restart(vs_decoder *d, cursor *c)
 {
-    close_streams(d);
-    if (open_streams(d) < 0) {
-        close_streams(d);
-        return -1;
-    }
-    return 0;
+    close_streams(c);
+    d->stats.seeks++;
+    return open_streams(d, c);
 }
 
 vs_decoder *vs_decoder_open(const char *path, int threads)
@@ -176,10 +214,13 @@ vs_decoder *vs_decoder_open(const char *path, int threads)
     d->threads = threads < 0 ? 0 : threads;
     d->ring_n = RING;
     d->want = -1;
+    d->skip_before = INT64_MIN;
     for (int i = 0; i < RING_SHARED; i++)
         d->ring_idx[i] = -1;
-    if (open_streams(d) < 0)
+    d->at = &d->cur[0];
+    if (open_streams(d, d->at) < 0)
         goto fail;
+    d->stats.cursors = 1;
     if (!(d->pkt = av_packet_alloc()) || !(d->frame = av_frame_alloc())) {
         vs_fail("%s: out of memory", path);
         goto fail;
@@ -220,7 +261,8 @@ void vs_decoder_close(vs_decoder *d)
     sws_freeContext(d->sws);
     av_frame_free(&d->frame);
     av_packet_free(&d->pkt);
-    close_streams(d);
+    for (int k = 0; k < CURSORS; k++)
+        close_streams(&d->cur[k]);
     vs_index_free(d->index);
     free(d->path);
     free(d);
@@ -234,26 +276,30 @@ int vs_decoder_info(const vs_decoder *d, vs_probe_info *info)
     return 0;
 }
 
-/* The next decoded frame into d->frame: 0, 1 at the end, -1 on error. */
-static int decode_one(vs_decoder *d)
+/* c's next decoded frame into d->frame: 0, 1 at the end, -1 on error. */
+static int decode_one(vs_decoder *d, cursor *c)
 {
+    c->used = ++d->clock;
+    d->at = c;
     for (;;) {
-        int rc = avcodec_receive_frame(d->cc, d->frame);
-        if (rc == 0)
+        int rc = avcodec_receive_frame(c->cc, d->frame);
+        if (rc == 0) {
+            d->stats.decoded++;
             return 0;
+        }
         if (rc == AVERROR_EOF) {
-            d->ended = 1;
+            c->ended = 1;
             return 1;
         }
         if (rc != AVERROR(EAGAIN))
             return av_fail(d, "decoding failed", rc);
-        if (d->flushing)
+        if (c->flushing)
             return av_fail(d, "the decoder stalled while draining", rc);
-        rc = av_read_frame(d->fmt, d->pkt);
+        rc = av_read_frame(c->fmt, d->pkt);
         if (rc < 0) {
             /* the end, or a damaged tail: drain what was decoded (as ffmpeg does) */
-            d->flushing = 1;
-            if ((rc = avcodec_send_packet(d->cc, NULL)) < 0 && rc != AVERROR_EOF)
+            c->flushing = 1;
+            if ((rc = avcodec_send_packet(c->cc, NULL)) < 0 && rc != AVERROR_EOF)
                 return av_fail(d, "decoding failed", rc);
             continue;
         }
@@ -262,8 +308,8 @@ static int decode_one(vs_decoder *d)
              * nobody wants need not be decoded (the decoder reads this per
              * packet, also with frame threads) */
             int skip = d->pkt->pts != AV_NOPTS_VALUE && d->pkt->pts < d->skip_before;
-            d->cc->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
-            rc = avcodec_send_packet(d->cc, d->pkt);
+            c->cc->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+            rc = avcodec_send_packet(c->cc, d->pkt);
             /* a damaged packet is skipped, as ffmpeg skips it */
             if (rc < 0 && rc != AVERROR_INVALIDDATA && rc != AVERROR(EAGAIN)) {
                 av_packet_unref(d->pkt);
@@ -274,10 +320,10 @@ static int decode_one(vs_decoder *d)
     }
 }
 
-/* The number of the frame in d->frame into *out: by its timestamp when
- * there is an index (one the index does not list is an error), else by
- * counting; updates d->next. */
-static int number_frame(vs_decoder *d, int64_t *out)
+/* The number of the frame c decoded into d->frame into *out: by its
+ * timestamp when there is an index (one the index does not list is an
+ * error), else by counting; updates c->next. */
+static int number_frame(vs_decoder *d, cursor *c, int64_t *out)
 {
     int64_t idx = -1;
     if (d->index) {
@@ -299,9 +345,9 @@ static int number_frame(vs_decoder *d, int64_t *out)
                            "decoder and index disagree (damaged timestamps?)",
                            d->path, (long long)t);
     } else {
-        idx = d->next;
+        idx = c->next;
     }
-    d->next = idx >= 0 ? idx + 1 : -1;
+    c->next = idx >= 0 ? idx + 1 : -1;
     *out = idx;
     return 0;
 }
@@ -359,10 +405,6 @@ static int convert(vs_decoder *d, const AVFrame *f, vs_frame *out)
 
 static int check_out(vs_decoder *d, const vs_frame *out)
 {
-    /* a failed reopen (restart) leaves no streams: refuse instead of crashing
-     * (a handle's core is checked when it locates the frame) */
-    if (!d->core && (!d->fmt || !d->cc))
-        return vs_fail("%s: the file could not be reopened after an earlier error", d->path);
     if (!out || out->width < 1 || out->height < 1)
         return vs_fail("%s: no output frame", d->path);
     return 0;
@@ -382,15 +424,19 @@ int vs_decoder_next(vs_decoder *d, vs_frame *out)
             d->pos++;
         return rc;
     }
-    if (d->ended)
+    cursor *c = d->at;
+    /* a failed reopen (restart) leaves the cursor closed: refuse instead of crashing */
+    if (!c->fmt || !c->cc)
+        return vs_fail("%s: the file could not be reopened after an earlier error", d->path);
+    if (c->ended)
         return 1;
-    d->want = d->next;
-    int rc = decode_one(d);
+    d->want = c->next;
+    int rc = decode_one(d, c);
     d->want = -1;
     if (rc != 0)
         return rc;
-    int64_t want = d->next, idx;
-    if (number_frame(d, &idx) < 0)
+    int64_t want = c->next, idx;
+    if (number_frame(d, c, &idx) < 0)
         return -1;
     if (d->index && want >= 0 && idx != want)
         return vs_fail("%s: frame %lld: the decoder delivered frame %lld in its place (frames missing from the "
@@ -403,7 +449,7 @@ int vs_decoder_next(vs_decoder *d, vs_frame *out)
 /* Seeks to the keyframe `back` keyframes before the one at or before frame
  * i. A retry (back > 0) that would go before the first keyframe reopens
  * the file instead: the start of a stream is exact whatever its container. */
-static int seek_before(vs_decoder *d, int64_t i, int back)
+static int seek_before(vs_decoder *d, cursor *c, int64_t i, int back)
 {
     const vs_index *ix = d->index;
     int64_t k = i;
@@ -413,19 +459,20 @@ static int seek_before(vs_decoder *d, int64_t i, int back)
         if (left == 0)
             break;
         if (k == 0)
-            return restart(d);
+            return restart(d, c);
         k--;
     }
-    int rc = av_seek_frame(d->fmt, d->s, ix->dts[k], AVSEEK_FLAG_BACKWARD);
+    int rc = av_seek_frame(c->fmt, d->s, d->seek_by_pts ? ix->pts[k] : ix->dts[k], AVSEEK_FLAG_BACKWARD);
     if (rc < 0)
-        return restart(d);
-    avcodec_flush_buffers(d->cc);
-    d->next = -1;
-    d->flushing = d->ended = 0;
+        return restart(d, c);
+    d->stats.seeks++;
+    avcodec_flush_buffers(c->cc);
+    c->next = -1;
+    c->flushing = c->ended = 0;
     return 0;
 }
 
-static int decode_to(vs_decoder *d, int64_t i, const AVFrame **found, int restarted);
+static int decode_to(vs_decoder *d, cursor *c, int64_t i, const AVFrame **found, int restarted);
 static int locate(vs_decoder *d, int64_t i, const AVFrame **found);
 
 /* A shared core's frame i, referenced into the handle under the core's
@@ -495,20 +542,85 @@ int vs_decoder_index_at(const vs_decoder *d, double seconds, int64_t *index)
     return 0;
 }
 
+int vs_decoder_get_stats(const vs_decoder *d, vs_decoder_stats *stats)
+{
+    if (!d || !stats)
+        return vs_fail("decoder: no decoder");
+    if (!d->core) {
+        *stats = d->stats;
+        return 0;
+    }
+    pthread_mutex_lock(&d->core->lock);
+    *stats = d->core->stats;
+    pthread_mutex_unlock(&d->core->lock);
+    return 0;
+}
+
+/* A core's ring size: its window for each open cursor. */
+static int ring_for(const vs_decoder *d)
+{
+    int open = 0;
+    for (int k = 0; k < CURSORS; k++)
+        open += d->cur[k].fmt != NULL;
+    int n = d->ring_window * open;
+    return n > RING_SHARED ? RING_SHARED : n < d->ring_n ? d->ring_n : n;
+}
+
+/* Whether cursor c reaches frame i by decoding forward: i is at or after
+ * its position and near, or far with no keyframe between (a seek would
+ * decode no less). *gap: how far ahead i is. */
+static int reaches(const vs_decoder *d, const cursor *c, int64_t i, int64_t *gap)
+{
+    if (!c->fmt || !c->cc || c->next < 0 || c->ended || i < c->next)
+        return 0;
+    *gap = i - c->next;
+    if (*gap <= FORWARD_MAX || !d->index)
+        return 1;
+    int64_t k = i;
+    while (k > c->next && !d->index->key[k])
+        k--;
+    return k <= c->next;
+}
+
+/* The cursor to decode frame i with: the one that reaches it the shortest
+ * way forward; else one whose position is worth nothing (never used, or at
+ * the end); else a new one (opened at the first frame); else the least
+ * recently used. *placed: the cursor is at or before i already. */
+static cursor *choose_cursor(vs_decoder *d, int64_t i, int *placed)
+{
+    cursor *best = NULL, *idle = NULL, *closed = NULL, *oldest = NULL;
+    int64_t best_gap = INT64_MAX, gap;
+    for (int k = 0; k < CURSORS; k++) {
+        cursor *c = &d->cur[k];
+        if (!c->fmt || !c->cc) {
+            if (!closed)
+                closed = c;
+        } else if (reaches(d, c, i, &gap)) {
+            if (gap < best_gap) {
+                best = c;
+                best_gap = gap;
+            }
+        } else if (c->used == 0 || c->ended) {
+            idle = c;
+        } else if (!oldest || c->used < oldest->used) {
+            oldest = c;
+        }
+    }
+    *placed = best != NULL;
+    return best ? best : idle ? idle : closed ? closed : oldest;
+}
+
 /* Points *found at decoded frame i (in the ring or just decoded). */
 static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
 {
-    if (!d->fmt || !d->cc)
-        return vs_fail("%s: the file could not be reopened after an earlier error", d->path);
     d->random = 1;
     for (int k = 0; k < d->ring_n; k++)
         if (d->ring_idx[k] == i && d->ring[k]) {
             *found = d->ring[k];
             return 0;
         }
-    int restarted = 0;
-    int forward = d->next >= 0 && !d->ended && i >= d->next;
-    if (!d->index_tried && !(forward && i - d->next <= FORWARD_MAX)) {
+    int64_t gap;
+    if (!d->index_tried && !(reaches(d, d->at, i, &gap) && gap <= FORWARD_MAX)) {
         /* a seek ahead: the index from the cache, or one packet scan */
         vs_probe_info info;
         d->index_tried = 1;
@@ -517,16 +629,29 @@ static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
             d->index = NULL;
         }
     }
-    if (forward && d->index && i - d->next > FORWARD_MAX) {
-        /* far ahead: seek only when a keyframe lies between here and there */
-        int64_t k = i;
-        while (k > d->next && !d->index->key[k])
-            k--;
-        forward = k <= d->next;
-    }
-    if (!forward) {
+    int placed, restarted = 0;
+    cursor *c = choose_cursor(d, i, &placed);
+    if (!c->fmt || !c->cc) {
+        /* a new position, at the first frame; a seek from there if it is far */
+        if (open_streams(d, c) < 0)
+            return -1;
+        d->stats.cursors++;
+        if (d->shared) /* workers at each place run as far apart: room for their frames */
+            d->ring_n = ring_for(d);
+        placed = reaches(d, c, i, &gap);
         restarted = !d->index;
-        if ((d->index ? seek_before(d, i, 0) : restart(d)) < 0)
+    }
+    if (placed && d->index && (!d->shared || c->used == 0)) {
+        /* a keyframe well past the position: start there instead (a shared
+         * core's workers want the frames between, unless the position is new) */
+        int64_t k = i;
+        while (k > c->next && !d->index->key[k])
+            k--;
+        placed = k - c->next < SEEK_GAIN;
+    }
+    if (!placed) {
+        restarted = !d->index;
+        if ((d->index ? seek_before(d, c, i, 0) : restart(d, c)) < 0)
             return -1;
     }
     /* frames before i nobody refers to need not be decoded, unless other
@@ -534,27 +659,27 @@ static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
     if (d->index && !d->shared)
         d->skip_before = d->index->pts[i];
     d->want = i;
-    int rc = decode_to(d, i, found, restarted);
+    int rc = decode_to(d, c, i, found, restarted);
     d->want = -1;
     d->skip_before = INT64_MIN;
     return rc;
 }
 
-/* Decodes forward to frame i (numbering frames by timestamp), seeking
- * further back when the position was already past it: a frame after it,
- * or the end of the stream right after a seek. */
-static int decode_to(vs_decoder *d, int64_t i, const AVFrame **found, int restarted)
+/* Decodes forward with cursor c to frame i (numbering frames by
+ * timestamp), seeking further back when the position was already past it:
+ * a frame after it, or the end of the stream right after a seek. */
+static int decode_to(vs_decoder *d, cursor *c, int64_t i, const AVFrame **found, int restarted)
 {
     int back = 0;
     for (;;) {
-        int rc = decode_one(d);
+        int rc = decode_one(d, c);
         if (rc < 0)
             return -1;
         if (rc == 1 && restarted)
             return vs_fail("%s: frame %lld: the video ended before it (a damaged stream?)", d->path, (long long)i);
         int64_t idx = -1;
         if (rc == 0) {
-            if (number_frame(d, &idx) < 0)
+            if (number_frame(d, c, &idx) < 0)
                 return -1;
             remember(d, idx);
         }
@@ -569,9 +694,9 @@ static int decode_to(vs_decoder *d, int64_t i, const AVFrame **found, int restar
                                (long long)i);
             if (++back > 3 || !d->index) {
                 restarted = 1;
-                if (restart(d) < 0)
+                if (restart(d, c) < 0)
                     return -1;
-            } else if (seek_before(d, i, back) < 0) {
+            } else if (seek_before(d, c, i, back) < 0) {
                 return -1;
             }
         }
@@ -602,7 +727,8 @@ vs_decoder *vs_decoder_open_shared(const char *path, int threads)
         core->shared = 1;
         long cores_online = sysconf(_SC_NPROCESSORS_ONLN);
         long n = 8 * (cores_online > 0 ? cores_online : 1) + 4;
-        core->ring_n = n < RING ? RING : n > RING_SHARED ? RING_SHARED : (int)n;
+        core->ring_window = n < RING ? RING : n > RING_SHARED ? RING_SHARED : (int)n;
+        core->ring_n = core->ring_window;
         core->next_core = cores;
         cores = core;
     }

@@ -493,6 +493,14 @@ void vs_decoder_close(vs_decoder *dec);
  * works under a lock; each handle converts to RGBA itself); the same calls
  * as a decoder, each handle with its own vs_decoder_next position. */
 vs_decoder *vs_decoder_open_shared(const char *path, int threads);
+/* What a decoder has done since it opened (a handle: its shared core):
+ * frames the codec delivered, seeks (reopens at the start included), and
+ * decoding positions opened (a video read at several places keeps a few,
+ * each decoding forward). */
+typedef struct vs_decoder_stats {
+    int64_t decoded, seeks, cursors;
+} vs_decoder_stats;
+int vs_decoder_get_stats(const vs_decoder *dec, vs_decoder_stats *stats);
 
 /* ---- audio sources (audio_source.c): a file's sound by sample number ----
  * The first audio stream of any file libav reads (wav, flac, mp3, aac, opus,

@@ -4,7 +4,9 @@
  * get exactly the frames a private sequential decode gives, with B-frames
  * in the stream; the last GOP of an MPEG-TS with B-frames (seeks by decode
  * timestamp) from handles on several threads; time to frame in a VFR video
- * through a handle. Run under ThreadSanitizer by `make tsan`. */
+ * through a handle; two workers drawing a crossfade of two trims of one
+ * video (two places at once, as the MoviePy-like benchmark does) decode
+ * each frame about once. Run under ThreadSanitizer by `make tsan`. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +151,99 @@ static void test_ts_and_vfr(void)
     vs_frame_free(f);
 }
 
+/* ---- a crossfade of two trims of one video, as two render workers draw it ----
+ * a = frames 0..99, b = frames 50 + floor(1.5 j) (67 frames), 15 frames
+ * of overlap: 152 output frames. Workers claim chunks of CHUNK in order,
+ * at most XF_WINDOW chunks ahead of the oldest unfinished one (the engine's
+ * bounded window). */
+enum { XF_FRAMES = 152, XF_START = 85, XF_CHUNKS = (XF_FRAMES + CHUNK - 1) / CHUNK, XF_WINDOW = 5 };
+static char xf_path[300];
+static uint64_t xf_want[150];
+static pthread_mutex_t xf_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t xf_moved = PTHREAD_COND_INITIALIZER;
+static int xf_claimed, xf_low, xf_done[XF_CHUNKS];
+
+static int xf_claim(void)
+{
+    pthread_mutex_lock(&xf_lock);
+    while (xf_claimed < XF_CHUNKS && xf_claimed >= xf_low + XF_WINDOW)
+        pthread_cond_wait(&xf_moved, &xf_lock);
+    int c = xf_claimed < XF_CHUNKS ? xf_claimed++ : -1;
+    pthread_mutex_unlock(&xf_lock);
+    return c;
+}
+
+static void xf_finish(int c)
+{
+    pthread_mutex_lock(&xf_lock);
+    xf_done[c] = 1;
+    while (xf_low < XF_CHUNKS && xf_done[xf_low])
+        xf_low++;
+    pthread_cond_broadcast(&xf_moved);
+    pthread_mutex_unlock(&xf_lock);
+}
+
+static void xf_check(vs_decoder *d, vs_frame *f, int64_t i, struct walker *w)
+{
+    if (vs_decoder_frame(d, i, f) < 0)
+        w->failed++;
+    else if (hash_frame(f) != xf_want[i])
+        w->wrong++;
+}
+
+static void *walk_crossfade(void *arg)
+{
+    struct walker *w = arg;
+    vs_decoder *d = vs_decoder_open_shared(xf_path, 0);
+    vs_frame *f = vs_frame_new(64, 48);
+    for (int c; (c = xf_claim()) >= 0; xf_finish(c))
+        for (int k = c * CHUNK; d && f && k < c * CHUNK + CHUNK && k < XF_FRAMES; k++) {
+            if (k < 100)
+                xf_check(d, f, k, w);
+            if (k >= XF_START)
+                xf_check(d, f, 50 + (k - XF_START) * 3 / 2, w);
+            w->frames++;
+        }
+    if (!d || !f)
+        w->failed++;
+    vs_frame_free(f);
+    vs_decoder_close(d);
+    return NULL;
+}
+
+static void test_two_places(void)
+{
+    snprintf(xf_path, sizeof xf_path, "%s/two_places.mp4", dir);
+    CHECK(ffmpeg("-frames:v 150 -c:v libx264 -bf 3 -g 30", xf_path) == 0);
+    vs_decoder *seq = vs_decoder_open(xf_path, 1);
+    vs_frame *f = vs_frame_new(64, 48);
+    int n = 0;
+    while (seq && f && n < 150 && vs_decoder_next(seq, f) == 0)
+        xf_want[n++] = hash_frame(f);
+    CHECK(n == 150);
+    vs_decoder_close(seq);
+    vs_frame_free(f);
+    /* a handle held across the walk keeps the core (and its counts) alive */
+    vs_decoder *keep = vs_decoder_open_shared(xf_path, 0);
+    struct walker w[2] = {{0}};
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++)
+        pthread_create(&t[k], NULL, walk_crossfade, &w[k]);
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], NULL);
+    CHECK(w[0].failed + w[1].failed == 0 && w[0].wrong + w[1].wrong == 0);
+    CHECK(w[0].frames + w[1].frames == XF_FRAMES);
+    /* a: 0..99; b: 30..149 from its keyframe; one place would seek back a
+     * GOP at every overlap frame and at every switch between the workers */
+    vs_decoder_stats st = {0};
+    CHECK(keep && vs_decoder_get_stats(keep, &st) == 0);
+    printf("# two places: decoded %lld, seeks %lld, cursors %lld\n", (long long)st.decoded, (long long)st.seeks,
+           (long long)st.cursors);
+    CHECK(st.decoded >= 150 && st.decoded <= 260);
+    CHECK(st.cursors >= 2 && st.cursors <= 4);
+    vs_decoder_close(keep);
+}
+
 int main(void)
 {
     if (!(dir = check_tmpdir("test-shared")))
@@ -194,5 +289,6 @@ int main(void)
     CHECK(vs_decoder_open_shared(missing, 0) == NULL);
     vs_frame_free(f);
     test_ts_and_vfr();
+    test_two_places();
     return check_status();
 }
