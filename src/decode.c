@@ -37,8 +37,9 @@
  * demuxer and decoder, opened when first needed: a request goes to the
  * cursor that reaches it by decoding forward the shortest way, else to an
  * unopened one, else the least recently used cursor seeks. The ring is the
- * decoder's, shared by its cursors; every cursor numbers frames by the one
- * index, so which cursor decoded a frame never changes its number.
+ * decoder's, shared by its cursors (each holds at most a window of it);
+ * every cursor numbers frames by the one index, so which cursor decoded a
+ * frame never changes its number.
  *
  * Variable frame rate: vs_decoder_index_at maps a time to the frame shown
  * then (the last whose timestamp is at or before it), from the index,
@@ -72,9 +73,12 @@
 
 /* Recently decoded frames kept for nearby requests: a few for one reader;
  * for a core shared by render workers, as many as the engine lets them run
- * apart (its window: 8 frames a core and 4 more) for each place the video
- * is read at (each cursor), at most RING_SHARED. */
-enum { RING = 8, RING_SHARED = 64 };
+ * apart (its window: 8 frames a core and 4 more, at most RING_WINDOW) for
+ * each place the video is read at (each cursor), at most RING_SHARED in
+ * all. A cursor's frames replace its own oldest once it holds a window's
+ * worth: each cursor's decoder allocates the frames it holds from its own
+ * pool, so a place never grows another's pool by taking its slots. */
+enum { RING = 8, RING_WINDOW = 64, RING_SHARED = 128 };
 /* Decode forward instead of seeking when the target is at most this far
  * ahead; but seek to a keyframe on the way that saves at least SEEK_GAIN
  * frames, where nobody else wants the frames skipped. */
@@ -115,10 +119,11 @@ struct vs_decoder {
     int64_t skip_before; /* packets shown before this pts may skip non-reference frames */
     int64_t want;      /* the frame being decoded for, named in errors; -1 none */
     AVFrame *ring[RING_SHARED];
-    int64_t ring_idx[RING_SHARED];
+    int64_t ring_idx[RING_SHARED]; /* the frame's number, -1 for an empty slot */
+    uint64_t ring_when[RING_SHARED]; /* the clock when it was decoded */
+    signed char ring_cursor[RING_SHARED]; /* the cursor that decoded it */
     int ring_n;        /* ring slots in use: RING, or up to RING_SHARED for a core */
-    int ring_window;   /* a core's slots for each of its cursors */
-    int ring_pos;
+    int ring_window;   /* the most slots one cursor holds: ring_n for a reader, the window for a core */
 
     /* a shared core: its lock, users (under cores_lock) and place in the registry */
     int shared;        /* set before the core is published, read-only after */
@@ -212,7 +217,7 @@ vs_decoder *vs_decoder_open(const char *path, int threads)
         return NULL;
     }
     d->threads = threads < 0 ? 0 : threads;
-    d->ring_n = RING;
+    d->ring_n = d->ring_window = RING;
     d->want = -1;
     d->skip_before = INT64_MIN;
     for (int i = 0; i < RING_SHARED; i++)
@@ -352,20 +357,38 @@ static int number_frame(vs_decoder *d, cursor *c, int64_t *out)
     return 0;
 }
 
-static void remember(vs_decoder *d, int64_t idx)
+/* Keeps a reference to frame idx, which cursor c decoded, in the ring: in
+ * c's oldest slot when c holds its window's worth, else in an empty slot or
+ * the oldest. */
+static void remember(vs_decoder *d, const cursor *c, int64_t idx)
 {
     if (!d->random || idx < 0)
         return;
-    int k = d->ring_pos;
+    int owner = (int)(c - d->cur), held = 0, own_oldest = -1, oldest = -1, empty = -1;
+    for (int k = 0; k < d->ring_n; k++) {
+        if (d->ring_idx[k] < 0) {
+            if (empty < 0)
+                empty = k;
+            continue;
+        }
+        if (d->ring_cursor[k] == owner) {
+            held++;
+            if (own_oldest < 0 || d->ring_when[k] < d->ring_when[own_oldest])
+                own_oldest = k;
+        }
+        if (oldest < 0 || d->ring_when[k] < d->ring_when[oldest])
+            oldest = k;
+    }
+    int k = held >= d->ring_window ? own_oldest : empty >= 0 ? empty : oldest;
     if (!d->ring[k] && !(d->ring[k] = av_frame_alloc()))
         return;
     av_frame_unref(d->ring[k]);
-    if (av_frame_ref(d->ring[k], d->frame) < 0) {
-        d->ring_idx[k] = -1;
+    d->ring_idx[k] = -1;
+    if (av_frame_ref(d->ring[k], d->frame) < 0)
         return;
-    }
     d->ring_idx[k] = idx;
-    d->ring_pos = (k + 1) % d->ring_n;
+    d->ring_when[k] = d->clock;
+    d->ring_cursor[k] = (signed char)owner;
 }
 
 /* RGBA conversion of f into out with f's colour matrix and range. */
@@ -442,7 +465,7 @@ int vs_decoder_next(vs_decoder *d, vs_frame *out)
         return vs_fail("%s: frame %lld: the decoder delivered frame %lld in its place (frames missing from the "
                        "stream: decoder and index disagree)",
                        d->path, (long long)want, (long long)idx);
-    remember(d, idx);
+    remember(d, c, idx);
     return convert(d, d->frame, out);
 }
 
@@ -556,16 +579,6 @@ int vs_decoder_get_stats(const vs_decoder *d, vs_decoder_stats *stats)
     return 0;
 }
 
-/* A core's ring size: its window for each open cursor. */
-static int ring_for(const vs_decoder *d)
-{
-    int open = 0;
-    for (int k = 0; k < CURSORS; k++)
-        open += d->cur[k].fmt != NULL;
-    int n = d->ring_window * open;
-    return n > RING_SHARED ? RING_SHARED : n < d->ring_n ? d->ring_n : n;
-}
-
 /* Whether cursor c reaches frame i by decoding forward: i is at or after
  * its position and near, or far with no keyframe between (a seek would
  * decode no less). *gap: how far ahead i is. */
@@ -636,8 +649,10 @@ static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
         if (open_streams(d, c) < 0)
             return -1;
         d->stats.cursors++;
-        if (d->shared) /* workers at each place run as far apart: room for their frames */
-            d->ring_n = ring_for(d);
+        if (d->shared) { /* workers at each place run as far apart: room for their frames */
+            int n = d->ring_window * (int)d->stats.cursors;
+            d->ring_n = n < RING_SHARED ? n : RING_SHARED;
+        }
         placed = reaches(d, c, i, &gap);
         restarted = !d->index;
     }
@@ -681,7 +696,7 @@ static int decode_to(vs_decoder *d, cursor *c, int64_t i, const AVFrame **found,
         if (rc == 0) {
             if (number_frame(d, c, &idx) < 0)
                 return -1;
-            remember(d, idx);
+            remember(d, c, idx);
         }
         if (rc == 0 && idx == i) {
             *found = d->frame;
@@ -727,7 +742,7 @@ vs_decoder *vs_decoder_open_shared(const char *path, int threads)
         core->shared = 1;
         long cores_online = sysconf(_SC_NPROCESSORS_ONLN);
         long n = 8 * (cores_online > 0 ? cores_online : 1) + 4;
-        core->ring_window = n < RING ? RING : n > RING_SHARED ? RING_SHARED : (int)n;
+        core->ring_window = n < RING ? RING : n > RING_WINDOW ? RING_WINDOW : (int)n;
         core->ring_n = core->ring_window;
         core->next_core = cores;
         cores = core;
