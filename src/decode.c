@@ -597,11 +597,12 @@ static int reaches(const vs_decoder *d, const cursor *c, int64_t i, int64_t *gap
 
 /* The cursor to decode frame i with: the one that reaches it the shortest
  * way forward; else one whose position is worth nothing (never used, or at
- * the end); else a new one (opened at the first frame); else the least
- * recently used. *placed: the cursor is at or before i already. */
+ * the end); else the nearest one behind i, far (it would pass i anyway:
+ * a jump ahead moves it); else a new one (opened at the first frame); else
+ * the least recently used. *placed: the cursor is at or before i already. */
 static cursor *choose_cursor(vs_decoder *d, int64_t i, int *placed)
 {
-    cursor *best = NULL, *idle = NULL, *closed = NULL, *oldest = NULL;
+    cursor *best = NULL, *idle = NULL, *behind = NULL, *closed = NULL, *oldest = NULL;
     int64_t best_gap = INT64_MAX, gap;
     for (int k = 0; k < CURSORS; k++) {
         cursor *c = &d->cur[k];
@@ -615,12 +616,15 @@ static cursor *choose_cursor(vs_decoder *d, int64_t i, int *placed)
             }
         } else if (c->used == 0 || c->ended) {
             idle = c;
+        } else if (c->next >= 0 && c->next < i) {
+            if (!behind || c->next > behind->next)
+                behind = c;
         } else if (!oldest || c->used < oldest->used) {
             oldest = c;
         }
     }
     *placed = best != NULL;
-    return best ? best : idle ? idle : closed ? closed : oldest;
+    return best ? best : idle ? idle : behind ? behind : closed ? closed : oldest;
 }
 
 /* Points *found at decoded frame i (in the ring or just decoded). */

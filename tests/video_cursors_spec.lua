@@ -89,6 +89,19 @@ describe('a video read at two places', function()
     end
   end)
 
+  it('moves its one position on jumps ahead (sorted random access) instead of opening more', function()
+    for _, path in ipairs(clips) do
+      local ref = helper.ffmpeg_rgba_frames(path, W, H)
+      local v = vs.video(path)
+      for _, i in ipairs{ 3, 47, 75, 88 } do
+        assert.is_true(helper.frame_bytes(v:frame(i)) == ref[i + 1], path .. ': frame ' .. i)
+      end
+      local st = v:decode_stats()
+      assert.are.equal(1, st.cursors, path)
+      assert.are.equal(2, st.seeks, path) -- to the keyframes at 30 and 60; 88 is forward from 76
+    end
+  end)
+
   it('keeps a bounded number of positions when read at many places', function()
     local path = clips[1]
     local ref = helper.ffmpeg_rgba_frames(path, W, H)
