@@ -73,12 +73,15 @@
 
 /* Recently decoded frames kept for nearby requests: a few for one reader;
  * for a core shared by render workers, as many as the engine lets them run
- * apart (its window: 8 frames a core and 4 more, at most RING_WINDOW) for
- * each place the video is read at (each cursor), at most RING_SHARED in
- * all. A cursor's frames replace its own oldest once it holds a window's
- * worth: each cursor's decoder allocates the frames it holds from its own
- * pool, so a place never grows another's pool by taking its slots. */
-enum { RING = 8, RING_WINDOW = 64, RING_SHARED = 128 };
+ * apart (its window: 8 frames a core and 4 more) for each place the video
+ * is read at (each open cursor), at most RING_SHARED in all whatever the
+ * places (a 4K frame is 12 MB: the ring's memory stays bounded), shared
+ * evenly by the cursors when the windows do not fit. A cursor's frames
+ * replace its own oldest once it holds its share: each cursor's decoder
+ * allocates the frames it holds from its own pool, so a place never grows
+ * another's pool by taking its slots; a full ring otherwise gives up its
+ * oldest frame, so an idle place's slots go to the places in use. */
+enum { RING = 8, RING_SHARED = 64 };
 /* Decode forward instead of seeking when the target is at most this far
  * ahead; but seek to a keyframe on the way that saves at least SEEK_GAIN
  * frames, where nobody else wants the frames skipped. */
@@ -123,7 +126,8 @@ struct vs_decoder {
     uint64_t ring_when[RING_SHARED]; /* the clock when it was decoded */
     signed char ring_cursor[RING_SHARED]; /* the cursor that decoded it */
     int ring_n;        /* ring slots in use: RING, or up to RING_SHARED for a core */
-    int ring_window;   /* the most slots one cursor holds: ring_n for a reader, the window for a core */
+    int ring_window;   /* the most slots one cursor holds: ring_n for a reader, its share for a core */
+    int window;        /* a core: the frames its workers run apart at one place */
 
     /* a shared core: its lock, users (under cores_lock) and place in the registry */
     int shared;        /* set before the core is published, read-only after */
@@ -364,13 +368,14 @@ static void remember(vs_decoder *d, const cursor *c, int64_t idx)
 {
     if (!d->random || idx < 0)
         return;
-    int owner = (int)(c - d->cur), held = 0, own_oldest = -1, oldest = -1, empty = -1;
+    int owner = (int)(c - d->cur), held = 0, filled = 0, own_oldest = -1, oldest = -1, empty = -1;
     for (int k = 0; k < d->ring_n; k++) {
         if (d->ring_idx[k] < 0) {
             if (empty < 0)
                 empty = k;
             continue;
         }
+        filled++;
         if (d->ring_cursor[k] == owner) {
             held++;
             if (own_oldest < 0 || d->ring_when[k] < d->ring_when[own_oldest])
@@ -383,12 +388,17 @@ static void remember(vs_decoder *d, const cursor *c, int64_t idx)
     if (!d->ring[k] && !(d->ring[k] = av_frame_alloc()))
         return;
     av_frame_unref(d->ring[k]);
+    filled -= d->ring_idx[k] >= 0;
     d->ring_idx[k] = -1;
-    if (av_frame_ref(d->ring[k], d->frame) < 0)
-        return;
-    d->ring_idx[k] = idx;
-    d->ring_when[k] = d->clock;
-    d->ring_cursor[k] = (signed char)owner;
+    if (av_frame_ref(d->ring[k], d->frame) == 0) {
+        d->ring_idx[k] = idx;
+        d->ring_when[k] = d->clock;
+        d->ring_cursor[k] = (signed char)owner;
+        filled++;
+    }
+    d->stats.held = filled;
+    if (filled > d->stats.held_most)
+        d->stats.held_most = filled;
 }
 
 /* RGBA conversion of f into out with f's colour matrix and range. */
@@ -627,6 +637,21 @@ static cursor *choose_cursor(vs_decoder *d, int64_t i, int *placed)
     return best ? best : idle ? idle : behind ? behind : closed ? closed : oldest;
 }
 
+/* A core's ring for its open cursors: a window each, at most RING_SHARED
+ * frames in all, each cursor's share of it a window at most. The ring never
+ * shrinks: the frames past a smaller size would be kept but never found. */
+static void share_ring(vs_decoder *d)
+{
+    int open = 0;
+    for (int k = 0; k < CURSORS; k++)
+        open += d->cur[k].fmt != NULL;
+    open = open > 0 ? open : 1;
+    int share = RING_SHARED / open, n = d->window * open;
+    d->ring_window = d->window < share ? d->window : share;
+    n = n < RING_SHARED ? n : RING_SHARED;
+    d->ring_n = n > d->ring_n ? n : d->ring_n;
+}
+
 /* Points *found at decoded frame i (in the ring or just decoded). */
 static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
 {
@@ -653,10 +678,8 @@ static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
         if (open_streams(d, c) < 0)
             return -1;
         d->stats.cursors++;
-        if (d->shared) { /* workers at each place run as far apart: room for their frames */
-            int n = d->ring_window * (int)d->stats.cursors;
-            d->ring_n = n < RING_SHARED ? n : RING_SHARED;
-        }
+        if (d->shared) /* workers at each place run as far apart: room for their frames */
+            share_ring(d);
         placed = reaches(d, c, i, &gap);
         restarted = !d->index;
     }
@@ -746,8 +769,8 @@ vs_decoder *vs_decoder_open_shared(const char *path, int threads)
         core->shared = 1;
         long cores_online = sysconf(_SC_NPROCESSORS_ONLN);
         long n = 8 * (cores_online > 0 ? cores_online : 1) + 4;
-        core->ring_window = n < RING ? RING : n > RING_WINDOW ? RING_WINDOW : (int)n;
-        core->ring_n = core->ring_window;
+        core->window = n < RING ? RING : n > RING_SHARED ? RING_SHARED : (int)n;
+        share_ring(core);
         core->next_core = cores;
         cores = core;
     }

@@ -115,5 +115,8 @@ describe('a video read at two places', function()
     end
     local st = v:decode_stats()
     assert.is_true(st.cursors >= 2 and st.cursors <= 4, 'cursors ' .. st.cursors)
+    -- the frames kept for nearby requests stay a few, however many places
+    assert.is_true(st.held_most >= 1 and st.held_most <= 8, 'held at most ' .. st.held_most)
+    assert.is_true(st.held >= 1 and st.held <= st.held_most, 'held ' .. st.held)
   end)
 end)

@@ -6,7 +6,8 @@
  * timestamp) from handles on several threads; time to frame in a VFR video
  * through a handle; two workers drawing a crossfade of two trims of one
  * video (two places at once, as the MoviePy-like benchmark does) decode
- * each frame about once. Run under ThreadSanitizer by `make tsan`. */
+ * each frame about once; read at four places, the core keeps a bounded
+ * ring. Run under ThreadSanitizer by `make tsan`. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +245,35 @@ static void test_two_places(void)
     vs_decoder_close(keep);
 }
 
+/* One handle reading four places in turn (a four-clip edit of one video):
+ * every frame exact, and the core's ring of decoded frames holds at most
+ * 64 of them, however many places it decodes at (a window per place would
+ * hold 80 on 2 cores, 1 GB of 4K frames). Needs test_two_places' video. */
+static void test_four_places(void)
+{
+    vs_decoder *d = vs_decoder_open_shared(xf_path, 0);
+    vs_frame *f = vs_frame_new(64, 48);
+    int wrong = 0, failed = !d || !f;
+    for (int step = 0; !failed && step < 30; step++)
+        for (int place = 0; place < 4; place++) {
+            int64_t i = place * 37 + step;
+            if (vs_decoder_frame(d, i, f) < 0)
+                failed++;
+            else if (hash_frame(f) != xf_want[i])
+                wrong++;
+        }
+    CHECK(failed == 0 && wrong == 0);
+    vs_decoder_stats st = {0};
+    CHECK(d && vs_decoder_get_stats(d, &st) == 0);
+    printf("# four places: decoded %lld, seeks %lld, cursors %lld, held %lld, at most %lld\n", (long long)st.decoded,
+           (long long)st.seeks, (long long)st.cursors, (long long)st.held, (long long)st.held_most);
+    CHECK(st.cursors >= 3 && st.cursors <= 4);
+    CHECK(st.held_most <= 64 && st.held <= st.held_most);
+    CHECK(st.held_most >= 24); /* more than one place's frames: the ring is the core's */
+    vs_frame_free(f);
+    vs_decoder_close(d);
+}
+
 int main(void)
 {
     if (!(dir = check_tmpdir("test-shared")))
@@ -290,5 +320,6 @@ int main(void)
     vs_frame_free(f);
     test_ts_and_vfr();
     test_two_places();
+    test_four_places();
     return check_status();
 }
