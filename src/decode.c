@@ -90,6 +90,11 @@ enum { FORWARD_MAX = 32, SEEK_GAIN = 8 };
  * crossfade), each also at a second place with two render workers. Each
  * holds a decoder's reference frames, so they are few. */
 enum { CURSORS = 4 };
+/* A cursor that has not decoded while its decoder decoded this many frames
+ * elsewhere is a place done with (a clip that ended): it is closed, giving
+ * back its decoder's frame threads, reference frames and buffer pool. Going
+ * back there costs an open and a seek. */
+enum { IDLE_DECODES = 2 * RING_SHARED };
 
 /* One decoding position: a demuxer and a decoder of the file. */
 typedef struct cursor {
@@ -575,16 +580,24 @@ int vs_decoder_index_at(const vs_decoder *d, double seconds, int64_t *index)
     return 0;
 }
 
+static void get_stats(const vs_decoder *d, vs_decoder_stats *stats)
+{
+    *stats = d->stats;
+    stats->open = 0;
+    for (int k = 0; k < CURSORS; k++)
+        stats->open += d->cur[k].fmt != NULL;
+}
+
 int vs_decoder_get_stats(const vs_decoder *d, vs_decoder_stats *stats)
 {
     if (!d || !stats)
         return vs_fail("decoder: no decoder");
     if (!d->core) {
-        *stats = d->stats;
+        get_stats(d, stats);
         return 0;
     }
     pthread_mutex_lock(&d->core->lock);
-    *stats = d->core->stats;
+    get_stats(d->core, stats);
     pthread_mutex_unlock(&d->core->lock);
     return 0;
 }
@@ -652,6 +665,21 @@ static void share_ring(vs_decoder *d)
     d->ring_n = n > d->ring_n ? n : d->ring_n;
 }
 
+/* Closes the cursors other than keep that have been idle for IDLE_DECODES
+ * frames (their frames in the ring stay until they are the oldest). */
+static void close_idle(vs_decoder *d, const cursor *keep)
+{
+    for (int k = 0; k < CURSORS; k++) {
+        cursor *c = &d->cur[k];
+        if (c != keep && c->fmt && d->clock - c->used > IDLE_DECODES) {
+            close_streams(c);
+            c->used = 0; /* opened again, it is a new position */
+            if (d->shared)
+                share_ring(d);
+        }
+    }
+}
+
 /* Points *found at decoded frame i (in the ring or just decoded). */
 static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
 {
@@ -673,6 +701,7 @@ static int locate(vs_decoder *d, int64_t i, const AVFrame **found)
     }
     int placed, restarted = 0;
     cursor *c = choose_cursor(d, i, &placed);
+    close_idle(d, c);
     if (!c->fmt || !c->cc) {
         /* a new position, at the first frame; a seek from there if it is far */
         if (open_streams(d, c) < 0)

@@ -496,11 +496,11 @@ vs_decoder *vs_decoder_open_shared(const char *path, int threads);
 /* What a decoder has done since it opened (a handle: its shared core):
  * frames the codec delivered, seeks (reopens at the start included),
  * decoding positions opened (a video read at several places keeps a few,
- * each decoding forward), and decoded frames its ring of recent frames
- * holds now and held at most (8 for a decoder, 64 for a shared core,
- * whatever the positions). */
+ * each decoding forward) and open now (one idle for 128 decoded frames is
+ * closed), and decoded frames its ring of recent frames holds now and held
+ * at most (8 for a decoder, 64 for a shared core, whatever the positions). */
 typedef struct vs_decoder_stats {
-    int64_t decoded, seeks, cursors;
+    int64_t decoded, seeks, cursors, open;
     int64_t held, held_most;
 } vs_decoder_stats;
 int vs_decoder_get_stats(const vs_decoder *dec, vs_decoder_stats *stats);

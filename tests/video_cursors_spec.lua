@@ -102,6 +102,30 @@ describe('a video read at two places', function()
     end
   end)
 
+  it('closes a position left idle (a clip that ended), exact when read there again', function()
+    local path = dir .. '/long.mp4'
+    local _, err, rc = helper.sh('ffmpeg -v error -y -f lavfi -i testsrc2=size=' .. W .. 'x' .. H .. ':rate=30 ' ..
+                                 '-frames:v 300 -c:v libx264 -bf 3 -g 30 -pix_fmt yuv420p ' .. q(path))
+    assert(rc == 0, 'ffmpeg failed: ' .. err)
+    local ref = helper.ffmpeg_rgba_frames(path, W, H)
+    local v = vs.video(path)
+    local function check(i) assert.is_true(helper.frame_bytes(v:frame(i)) == ref[i + 1], 'frame ' .. i) end
+    for i = 200, 204 do check(i) end
+    check(0)
+    local st = v:decode_stats()
+    assert.are.equal(2, st.cursors)
+    assert.are.equal(2, st.open)
+    -- 0..150 at the second place: the first, idle for 150 frames, is closed
+    for i = 1, 150 do check(i) end
+    st = v:decode_stats()
+    assert.are.equal(2, st.cursors)
+    assert.are.equal(1, st.open)
+    for i = 205, 209 do check(i) end
+    st = v:decode_stats()
+    assert.are.equal(1, st.open)
+    v:close()
+  end)
+
   it('keeps a bounded number of positions when read at many places', function()
     local path = clips[1]
     local ref = helper.ffmpeg_rgba_frames(path, W, H)

@@ -132,15 +132,16 @@ function M.install(vs)
       end
     end
 
-    -- v:decode_stats() -> {decoded, seeks, cursors, held, held_most}: frames
-    -- decoded, seeks and decoding positions opened since the video opened,
-    -- and decoded frames kept for nearby requests now and at most (in the
-    -- render engine, by the decoder all workers share).
+    -- v:decode_stats() -> {decoded, seeks, cursors, open, held, held_most}:
+    -- frames decoded, seeks and decoding positions opened since the video
+    -- opened, positions open now, and decoded frames kept for nearby
+    -- requests now and at most (in the render engine, by the decoder all
+    -- workers share).
     function v.decode_stats(_)
       local st = ffi.new('vs_decoder_stats')
       core.check(C.vs_decoder_get_stats(dec, st), 'video:decode_stats')
       return { decoded = tonumber(st.decoded), seeks = tonumber(st.seeks), cursors = tonumber(st.cursors),
-               held = tonumber(st.held), held_most = tonumber(st.held_most) }
+               open = tonumber(st.open), held = tonumber(st.held), held_most = tonumber(st.held_most) }
     end
 
     -- Closes the file now instead of at garbage collection.
