@@ -35,11 +35,15 @@
  * it, two workers on either side of a cut) would seek back a GOP at every
  * switch. So a decoder keeps up to CURSORS decoding positions, each its own
  * demuxer and decoder, opened when first needed: a request goes to the
- * cursor that reaches it by decoding forward the shortest way, else to an
- * unopened one, else the least recently used cursor seeks. The ring is the
- * decoder's, shared by its cursors (each holds at most a window of it);
- * every cursor numbers frames by the one index, so which cursor decoded a
- * frame never changes its number.
+ * cursor that reaches it by decoding forward the shortest way, else to one
+ * whose position is worth nothing (never used, or at the end), else to the
+ * nearest one behind it (a jump ahead moves a position instead of opening
+ * another), else to a new one (at the first frame), else to the least
+ * recently used; all but the first seek (a new one only to a keyframe well
+ * past the start). A cursor idle for IDLE_DECODES frames is closed. The
+ * ring is the decoder's, shared by its cursors (each holds at most its
+ * share of it); every cursor numbers frames by the one index, so which
+ * cursor decoded a frame never changes its number.
  *
  * Variable frame rate: vs_decoder_index_at maps a time to the frame shown
  * then (the last whose timestamp is at or before it), from the index,
