@@ -31,9 +31,13 @@
  *
  * Lanes and workers. Each lane has its own thread; `workers` of them may
  * decode at once (a lane holds one of `workers` slots while it decodes or
- * transforms, and gives it up whenever it waits for a reservation, so a lane
- * the consumer waits for gets one as soon as the others' run out), so the
- * worker count sets the speed and the CPU used, and nothing else.
+ * transforms, and gives it up whenever it waits for a reservation), so the
+ * worker count sets the speed and the CPU used, and nothing else. A free
+ * slot goes to the waiting lane whose next reservation comes first, and a
+ * lane that finished a sample gives its slot up to a waiting lane whose next
+ * reservation is in an earlier batch: the batch the consumer waits for is
+ * always being filled, so the window moves on and no core idles while one
+ * lane catches up alone.
  *
  * Batches. The stream of samples is a schedule of turns: turn after turn
  * goes to the live lane that is least far along its plan (reserved + 1
@@ -156,6 +160,7 @@ typedef struct worker {
     int fn_ref;
     int fn_failed;             /* the error came from the map function: never skipped */
     int has_slot;              /* holds one of the run's decode slots (see slot_hold) */
+    int wants_slot;            /* waits in slot_hold */
     int64_t planned, reserved; /* samples the plan gives this lane; turns the schedule gave it */
     pthread_cond_t room;       /* signalled when it gets a reservation, or on stop */
 } worker;
@@ -725,26 +730,51 @@ static void drop_slot(worker *w)
     if (w->has_slot) {
         w->has_slot = 0;
         w->ds->busy--;
-        pthread_cond_signal(&w->ds->slot_free);
+        pthread_cond_broadcast(&w->ds->slot_free); /* the waiter that comes first takes it */
     }
 }
 
+/* Under ds->mu: the position the lane works towards, INT64_MAX before it has one. */
+static int64_t next_need(const worker *w)
+{
+    return w->pos >= 0 ? w->pos : w->head >= 0 ? w->head : INT64_MAX;
+}
+
+/* Under ds->mu: a lane waiting for a slot comes before w: its next
+ * reservation is earlier (by position, or only by batch with by_batch). */
+static int earlier_waiter(const worker *w, int by_batch)
+{
+    const vs_dataset *ds = w->ds;
+    int64_t mine = next_need(w), unit = by_batch ? ds->o.batch : 1;
+    for (int i = 0; i < ds->nw; i++) {
+        const worker *v = &ds->w[i];
+        int64_t theirs = next_need(v);
+        if (v != w && v->wants_slot && theirs != INT64_MAX &&
+            (mine == INT64_MAX || theirs / unit < mine / unit || (!by_batch && theirs == mine && v->id < w->id)))
+            return 1;
+    }
+    return 0;
+}
+
 /* Makes sure the lane holds a decode slot before it works (it keeps it
- * until it waits, so a lane decodes several frames in a row on a warm
- * core); 0, or 1 when stopping. */
+ * until it waits or yields, so a lane decodes several frames in a row on a
+ * warm core); 0, or 1 when stopping. */
 static int slot_hold(worker *w)
 {
     vs_dataset *ds = w->ds;
     if (w->has_slot)
         return 0;
     pthread_mutex_lock(&ds->mu);
-    while (!ds->stop && ds->busy >= ds->slots)
+    w->wants_slot = 1;
+    while (!ds->stop && (ds->busy >= ds->slots || earlier_waiter(w, 0)))
         pthread_cond_wait(&ds->slot_free, &ds->mu);
+    w->wants_slot = 0;
     int stop = ds->stop;
     if (!stop) {
         ds->busy++;
         w->has_slot = 1;
     }
+    pthread_cond_broadcast(&ds->slot_free); /* the next waiter may now be first */
     pthread_mutex_unlock(&ds->mu);
     return stop;
 }
@@ -931,6 +961,8 @@ static int written(worker *w, int source, int64_t index)
     if (++w->frames_in == ds->clip) {
         pthread_mutex_lock(&ds->mu);
         resolve_locked(w, SAMPLE_FILLED);
+        if (earlier_waiter(w, 1))
+            drop_slot(w); /* the consumer waits for that batch before this lane's */
         pthread_mutex_unlock(&ds->mu);
     }
     return 0;
