@@ -1140,7 +1140,8 @@ static int video_frame(worker *w, vs_decoder *dec, const video_plan *plan, int s
 /* Crop and resize happen in the decoder's conversion from the decoded
  * planes (one pass at the output size, no full-size RGBA frame between)
  * when the crop starts on the chroma grid (even x and y in 4:2:0, as every
- * fill of an even-sized video); else the frame is converted whole and cut
+ * fill of an even-sized video) of a format whose planes can be offset (not
+ * a bitstream or hardware one); else the frame is converted whole and cut
  * and resized here. */
 static int plan_video(const vs_dataset *ds, const vs_probe_info *info, video_plan *p)
 {
@@ -1148,7 +1149,8 @@ static int plan_video(const vs_dataset *ds, const vs_probe_info *info, video_pla
     if (geometry_of(ds, info->width, info->height, &p->g) < 0)
         return -1;
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(av_get_pix_fmt(info->pix_fmt));
-    p->in_decoder = desc && p->g.cx % (1 << desc->log2_chroma_w) == 0 && p->g.cy % (1 << desc->log2_chroma_h) == 0;
+    p->in_decoder = desc && !(desc->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL)) &&
+                    p->g.cx % (1 << desc->log2_chroma_w) == 0 && p->g.cy % (1 << desc->log2_chroma_h) == 0;
     p->dw = p->in_decoder ? p->g.dw : info->width;
     p->dh = p->in_decoder ? p->g.dh : info->height;
     p->rest = p->in_decoder ? placed(&p->g) : p->g;

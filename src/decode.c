@@ -482,9 +482,12 @@ int vs_decoder_frame_rect(vs_decoder *d, int64_t i, int x, int y, int w, int h, 
     if (x < 0 || y < 0 || w < 1 || h < 1 || x + w > f->width || y + h > f->height)
         return vs_fail("%s: frame %lld: the rectangle %dx%d at %d,%d does not fit the %dx%d frame", d->path,
                        (long long)i, w, h, x, y, f->width, f->height);
-    if (!desc || x % (1 << desc->log2_chroma_w) || y % (1 << desc->log2_chroma_h))
-        return vs_fail("%s: frame %lld: %d,%d is off the chroma grid of %s", d->path, (long long)i, x, y,
-                       desc ? desc->name : "an unknown pixel format");
+    /* av_frame_apply_cropping keeps a bitstream or hardware frame's left and top edges: refuse those */
+    if (!desc || (desc->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL)))
+        return vs_fail("%s: frame %lld: %s frames cannot be cropped in the conversion", d->path, (long long)i,
+                       desc ? desc->name : "unknown");
+    if (x % (1 << desc->log2_chroma_w) || y % (1 << desc->log2_chroma_h))
+        return vs_fail("%s: frame %lld: %d,%d is off the chroma grid of %s", d->path, (long long)i, x, y, desc->name);
     /* a view of the rectangle: the frame's planes from x, y on, no pixel copied */
     AVFrame *view = av_frame_alloc();
     if (!view || av_frame_ref(view, f) < 0) {
