@@ -31,9 +31,13 @@
  *
  * Lanes and workers. Each lane has its own thread; `workers` of them may
  * decode at once (a lane holds one of `workers` slots while it decodes or
- * transforms, and gives it up whenever it waits for a reservation, so a lane
- * the consumer waits for gets one as soon as the others' run out), so the
- * worker count sets the speed and the CPU used, and nothing else.
+ * transforms, and gives it up whenever it waits for a reservation), so the
+ * worker count sets the speed and the CPU used, and nothing else. A free
+ * slot goes to the waiting lane whose next reservation comes first, and a
+ * lane that finished a sample gives its slot up to a waiting lane whose next
+ * reservation is in an earlier batch: the batch the consumer waits for is
+ * always being filled, so the window moves on and no core idles while one
+ * lane catches up alone.
  *
  * Batches. The stream of samples is a schedule of turns: turn after turn
  * goes to the live lane that is least far along its plan (reserved + 1
@@ -81,9 +85,11 @@
 #include <unistd.h>
 
 #include <lauxlib.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <lua.h>
 
+#include "decode.h"
 #include "error.h"
 #include "interrupt.h"
 #include "lua_state.h"
@@ -154,6 +160,7 @@ typedef struct worker {
     int fn_ref;
     int fn_failed;             /* the error came from the map function: never skipped */
     int has_slot;              /* holds one of the run's decode slots (see slot_hold) */
+    int wants_slot;            /* waits in slot_hold */
     int64_t planned, reserved; /* samples the plan gives this lane; turns the schedule gave it */
     pthread_cond_t room;       /* signalled when it gets a reservation, or on stop */
 } worker;
@@ -582,25 +589,81 @@ int vs_dataset_plan(vs_dataset *ds, int lanes, int32_t *lane_of)
 
 /* ---------- transforms ---------- */
 
-static int out_size(const vs_dataset *ds, const vs_frame *in, int *w, int *h)
+/* Where a source frame's pixels go: its rectangle cx, cy, cw x ch fills the
+ * rectangle dx, dy, dw x dh of an out_w x out_h frame (black bars around it
+ * for fit), resized when the sizes differ. */
+typedef struct geometry {
+    int cx, cy, cw, ch;
+    int dx, dy, dw, dh;
+    int out_w, out_h;
+} geometry;
+
+static int clamp(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The rectangle `fit` scales a cw x ch source to inside a w x h frame. */
+static void fit_size(int cw, int ch, int w, int h, int *dw, int *dh)
+{
+    double sx = (double)w / cw, sy = (double)h / ch, s = sx < sy ? sx : sy;
+    *dw = clamp((int)(cw * s + 0.5), 1, w);
+    *dh = clamp((int)(ch * s + 0.5), 1, h);
+}
+
+/* The geometry of a width x height source under the options: the crop, then
+ * the size. Fill keeps the centre of the crop that has out's aspect ratio;
+ * fit scales the whole crop into a centred rectangle of out. */
+static int geometry_of(const vs_dataset *ds, int width, int height, geometry *g)
 {
     const vs_dataset_options *o = &ds->o;
-    int cw = in->width, ch = in->height;
+    *g = (geometry){0, 0, width, height, 0, 0, width, height, width, height};
     if (o->crop_w > 0) {
-        if ((int64_t)o->crop_x + o->crop_w > in->width || (int64_t)o->crop_y + o->crop_h > in->height)
+        if ((int64_t)o->crop_x + o->crop_w > width || (int64_t)o->crop_y + o->crop_h > height)
             return vs_fail("crop %dx%d at %d,%d does not fit the %dx%d frame", o->crop_w, o->crop_h,
-                           o->crop_x, o->crop_y, in->width, in->height);
-        cw = o->crop_w;
-        ch = o->crop_h;
+                           o->crop_x, o->crop_y, width, height);
+        *g = (geometry){o->crop_x, o->crop_y, o->crop_w, o->crop_h, 0, 0, o->crop_w, o->crop_h, 0, 0};
     }
-    *w = o->width > 0 ? o->width : cw;
-    *h = o->height > 0 ? o->height : ch;
+    g->out_w = g->dw = o->width > 0 ? o->width : g->cw;
+    g->out_h = g->dh = o->height > 0 ? o->height : g->ch;
+    double sx = (double)g->dw / g->cw, sy = (double)g->dh / g->ch;
+    if (o->resize == VS_DATASET_FILL && sx != sy) {
+        double s = sx > sy ? sx : sy;
+        int sw = clamp((int)(g->dw / s + 0.5), 1, g->cw), sh = clamp((int)(g->dh / s + 0.5), 1, g->ch);
+        g->cx += (g->cw - sw) / 2;
+        g->cy += (g->ch - sh) / 2;
+        g->cw = sw;
+        g->ch = sh;
+    } else if (o->resize == VS_DATASET_FIT && sx != sy) {
+        fit_size(g->cw, g->ch, g->out_w, g->out_h, &g->dw, &g->dh);
+        g->dx = (g->out_w - g->dw) / 2;
+        g->dy = (g->out_h - g->dh) / 2;
+    }
     return 0;
 }
 
-static int needs_transform(const vs_dataset *ds)
+/* The geometry of what is left once the rectangle is resized (by the
+ * decoder): a dw x dh frame placed between the bars. */
+static geometry placed(const geometry *g)
 {
-    return ds->o.width > 0 || ds->o.crop_w > 0 || ds->o.gray;
+    return (geometry){0, 0, g->dw, g->dh, g->dx, g->dy, g->dw, g->dh, g->out_w, g->out_h};
+}
+
+/* Nothing to do: the source is the output as it is. */
+static int is_identity(const vs_dataset *ds, const geometry *g)
+{
+    return !ds->o.gray && g->cx == 0 && g->cy == 0 && g->dx == 0 && g->dy == 0 && g->cw == g->out_w &&
+           g->ch == g->out_h && g->dw == g->out_w && g->dh == g->out_h;
+}
+
+/* The swscale filter of a resize, for videos and images alike: when
+ * shrinking an area average (each source pixel weighs by the area it
+ * covers: no aliasing, however large the factor, at half bicubic's cost on
+ * a 1280 -> 224 shrink), else bicubic. */
+static int filter_of(const geometry *g)
+{
+    int shrinks = g->dw <= g->cw && g->dh <= g->ch && (g->dw < g->cw || g->dh < g->ch);
+    return shrinks ? SWS_AREA : SWS_BICUBIC;
 }
 
 /* Resizes a batch frame in place, keeping the vs_frame pointer. */
@@ -617,65 +680,29 @@ static int ensure_size(vs_frame *f, int w, int h)
     return 0;
 }
 
-static int clamp(int v, int lo, int hi)
+/* in -> out (already g->out_w x g->out_h) by the geometry: crop, resize,
+ * bars, gray. */
+static int transform(worker *w, const vs_frame *in, vs_frame *out, const geometry *g)
 {
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
-/* The rectangle `fit` scales a cw x ch source to inside a w x h frame. */
-static void fit_size(int cw, int ch, int w, int h, int *dw, int *dh)
-{
-    double sx = (double)w / cw, sy = (double)h / ch, s = sx < sy ? sx : sy;
-    *dw = clamp((int)(cw * s + 0.5), 1, w);
-    *dh = clamp((int)(ch * s + 0.5), 1, h);
-}
-
-/* in -> out (already sized by out_size): crop, resize, gray. Fill keeps the
- * centre of the source that has out's aspect ratio; fit scales the whole
- * source into a centred rectangle of out and leaves black bars around it. */
-static int transform(worker *w, const vs_frame *in, vs_frame *out)
-{
-    const vs_dataset_options *o = &w->ds->o;
-    int cx = 0, cy = 0, cw = in->width, ch = in->height;
-    if (o->crop_w > 0) {
-        cx = o->crop_x;
-        cy = o->crop_y;
-        cw = o->crop_w;
-        ch = o->crop_h;
-    }
-    int dx = 0, dy = 0, dw = out->width, dh = out->height;
-    double sx = (double)dw / cw, sy = (double)dh / ch;
-    if (o->resize == VS_DATASET_FILL && sx != sy) {
-        double s = sx > sy ? sx : sy;
-        int sw = clamp((int)(dw / s + 0.5), 1, cw), sh = clamp((int)(dh / s + 0.5), 1, ch);
-        cx += (cw - sw) / 2;
-        cy += (ch - sh) / 2;
-        cw = sw;
-        ch = sh;
-    } else if (o->resize == VS_DATASET_FIT && sx != sy) {
-        fit_size(cw, ch, out->width, out->height, &dw, &dh);
-        dx = (out->width - dw) / 2;
-        dy = (out->height - dh) / 2;
+    if (g->dw != g->out_w || g->dh != g->out_h)
         vs_frame_fill(out, 0, 0, 0, 255);
-    }
-    const uint8_t *src = in->data + (size_t)cy * in->stride + (size_t)cx * 4;
-    uint8_t *to = out->data + (size_t)dy * out->stride + (size_t)dx * 4;
-    if (cw == dw && ch == dh) {
-        for (int y = 0; y < ch; y++)
-            memcpy(to + (size_t)y * out->stride, src + (size_t)y * in->stride, (size_t)cw * 4);
+    const uint8_t *src = in->data + (size_t)g->cy * in->stride + (size_t)g->cx * 4;
+    uint8_t *to = out->data + (size_t)g->dy * out->stride + (size_t)g->dx * 4;
+    if (g->cw == g->dw && g->ch == g->dh) {
+        for (int y = 0; y < g->ch; y++)
+            memcpy(to + (size_t)y * out->stride, src + (size_t)y * in->stride, (size_t)g->cw * 4);
     } else {
-        /* bicubic, as the decoder scales the videos it resizes itself (see run_video) */
-        w->sws = sws_getCachedContext(w->sws, cw, ch, AV_PIX_FMT_RGBA, dw, dh, AV_PIX_FMT_RGBA,
-                                      SWS_BICUBIC, NULL, NULL, NULL);
+        w->sws = sws_getCachedContext(w->sws, g->cw, g->ch, AV_PIX_FMT_RGBA, g->dw, g->dh, AV_PIX_FMT_RGBA,
+                                      filter_of(g), NULL, NULL, NULL);
         if (!w->sws)
-            return vs_fail("cannot resize %dx%d to %dx%d", cw, ch, dw, dh);
+            return vs_fail("cannot resize %dx%d to %dx%d", g->cw, g->ch, g->dw, g->dh);
         const uint8_t *planes[4] = {src, NULL, NULL, NULL};
         int strides[4] = {in->stride, 0, 0, 0};
         uint8_t *dst[4] = {to, NULL, NULL, NULL};
         int dst_strides[4] = {out->stride, 0, 0, 0};
-        sws_scale(w->sws, planes, strides, 0, ch, dst, dst_strides);
+        sws_scale(w->sws, planes, strides, 0, g->ch, dst, dst_strides);
     }
-    if (o->gray) {
+    if (w->ds->o.gray) {
         for (int y = 0; y < out->height; y++) {
             uint8_t *p = out->data + (size_t)y * out->stride;
             for (int x = 0; x < out->width; x++, p += 4) {
@@ -703,26 +730,51 @@ static void drop_slot(worker *w)
     if (w->has_slot) {
         w->has_slot = 0;
         w->ds->busy--;
-        pthread_cond_signal(&w->ds->slot_free);
+        pthread_cond_broadcast(&w->ds->slot_free); /* the waiter that comes first takes it */
     }
 }
 
+/* Under ds->mu: the position the lane works towards, INT64_MAX before it has one. */
+static int64_t next_need(const worker *w)
+{
+    return w->pos >= 0 ? w->pos : w->head >= 0 ? w->head : INT64_MAX;
+}
+
+/* Under ds->mu: a lane waiting for a slot comes before w: its next
+ * reservation is earlier (by position, or only by batch with by_batch). */
+static int earlier_waiter(const worker *w, int by_batch)
+{
+    const vs_dataset *ds = w->ds;
+    int64_t mine = next_need(w), unit = by_batch ? ds->o.batch : 1;
+    for (int i = 0; i < ds->nw; i++) {
+        const worker *v = &ds->w[i];
+        int64_t theirs = next_need(v);
+        if (v != w && v->wants_slot && theirs != INT64_MAX &&
+            (mine == INT64_MAX || theirs / unit < mine / unit || (!by_batch && theirs == mine && v->id < w->id)))
+            return 1;
+    }
+    return 0;
+}
+
 /* Makes sure the lane holds a decode slot before it works (it keeps it
- * until it waits, so a lane decodes several frames in a row on a warm
- * core); 0, or 1 when stopping. */
+ * until it waits or yields, so a lane decodes several frames in a row on a
+ * warm core); 0, or 1 when stopping. */
 static int slot_hold(worker *w)
 {
     vs_dataset *ds = w->ds;
     if (w->has_slot)
         return 0;
     pthread_mutex_lock(&ds->mu);
-    while (!ds->stop && ds->busy >= ds->slots)
+    w->wants_slot = 1;
+    while (!ds->stop && (ds->busy >= ds->slots || earlier_waiter(w, 0)))
         pthread_cond_wait(&ds->slot_free, &ds->mu);
+    w->wants_slot = 0;
     int stop = ds->stop;
     if (!stop) {
         ds->busy++;
         w->has_slot = 1;
     }
+    pthread_cond_broadcast(&ds->slot_free); /* the next waiter may now be first */
     pthread_mutex_unlock(&ds->mu);
     return stop;
 }
@@ -909,6 +961,8 @@ static int written(worker *w, int source, int64_t index)
     if (++w->frames_in == ds->clip) {
         pthread_mutex_lock(&ds->mu);
         resolve_locked(w, SAMPLE_FILLED);
+        if (earlier_waiter(w, 1))
+            drop_slot(w); /* the consumer waits for that batch before this lane's */
         pthread_mutex_unlock(&ds->mu);
     }
     return 0;
@@ -957,43 +1011,40 @@ static void note_skipped(vs_dataset *ds, int source, int64_t index, const char *
     pthread_mutex_unlock(&ds->mu);
 }
 
-/* The frame in, transformed when the options ask (into the lane's w->out). */
-static const vs_frame *transformed(worker *w, const vs_frame *in, int ow, int oh)
+/* The frame in, transformed by g (into the lane's w->out); in itself when g is NULL. */
+static const vs_frame *transformed(worker *w, const vs_frame *in, const geometry *g)
 {
-    const vs_dataset_options *o = &w->ds->o;
-    if (!needs_transform(w->ds) || (in->width == ow && in->height == oh && !o->crop_w && !o->gray))
-        return in; /* nothing to do, or the decoder already scaled it */
+    if (!g)
+        return in;
     if (!w->out && !(w->out = calloc(1, sizeof *w->out)))
         return vs_fail("out of memory"), NULL;
-    if (ensure_size(w->out, ow, oh) < 0 || transform(w, in, w->out) < 0)
+    if (ensure_size(w->out, g->out_w, g->out_h) < 0 || transform(w, in, w->out, g) < 0)
         return NULL;
     return w->out;
 }
 
 /* Hands one selected frame on: into its place in a batch, or to the map
- * function. `in` is the decoded frame; returns 0, 1 when stopping, -1 on error. */
-static int deliver(worker *w, const vs_frame *in, int source, int64_t index, int64_t ordinal)
+ * function. `in` is the decoded frame and g what is left to do to it (NULL:
+ * nothing); returns 0, 1 when stopping, -1 on error. */
+static int deliver(worker *w, const vs_frame *in, const geometry *g, int source, int64_t index, int64_t ordinal)
 {
     vs_dataset *ds = w->ds;
-    int ow = 0, oh = 0;
-    if (out_size(ds, in, &ow, &oh) < 0)
-        return -1;
     if (ds->mapping) {
-        const vs_frame *f = transformed(w, in, ow, oh);
+        const vs_frame *f = transformed(w, in, g);
         return f ? call_map(w, f, source, index, ordinal) : -1;
     }
     if (reserve(w) || slot_hold(w))
         return 1;
     if (ds->arrays) {
-        const vs_frame *f = transformed(w, in, ow, oh);
+        const vs_frame *f = transformed(w, in, g);
         uint8_t *dst = NULL;
         if (!f || array_target(w, f, &dst) < 0)
             return -1;
         store_frame(f, ds->layout, ds->dtype, ds->channels, dst);
     } else {
         vs_frame *dst = w->buf->frames[w->slot + (size_t)w->frames_in];
-        if (ensure_size(dst, ow, oh) < 0 ||
-            (needs_transform(ds) ? transform(w, in, dst) : vs_frame_copy_into(dst, in)) < 0)
+        if (ensure_size(dst, g ? g->out_w : in->width, g ? g->out_h : in->height) < 0 ||
+            (g ? transform(w, in, dst, g) : vs_frame_copy_into(dst, in)) < 0)
             return -1;
     }
     return written(w, source, index);
@@ -1018,7 +1069,10 @@ static int run_images(worker *w, const unit *u)
         if (slot_hold(w))
             return 1;
         vs_frame *f = vs_image_load(file);
-        int rc = f ? deliver(w, f, u->source, index, u->ordinal + (j - u->from)) : -1;
+        geometry g;
+        int rc = f ? geometry_of(ds, f->width, f->height, &g) : -1;
+        if (rc == 0)
+            rc = deliver(w, f, is_identity(ds, &g) ? NULL : &g, u->source, index, u->ordinal + (j - u->from));
         vs_frame_free(f);
         if (rc > 0)
             return rc;
@@ -1038,10 +1092,20 @@ static int run_images(worker *w, const unit *u)
     return 0;
 }
 
-/* Decodes frame i of the open video at dw x dh; a selected frame goes on
- * (straight into its batch's frame when `direct`). Returns 0, 1 when
- * stopping, -1 on error. */
-static int video_frame(worker *w, vs_decoder *dec, int dw, int dh, int direct, int source, int64_t i,
+/* How a video's frames are made (see run_video). */
+typedef struct video_plan {
+    geometry g;     /* from the decoded frame to the output */
+    int in_decoder; /* the decoder's conversion crops and resizes (g's crop is on the chroma grid) */
+    int dw, dh;     /* the decoder's frames */
+    geometry rest;  /* what is left to do to them */
+    int has_rest;   /* 0: nothing, the decoder's frames are the output */
+    int direct;     /* frames mode with nothing left: decode straight into the batch's frames */
+} video_plan;
+
+/* Decodes frame i of the open video; a selected frame goes on (straight
+ * into its batch's frame when plan->direct). Returns 0, 1 when stopping,
+ * -1 on error. */
+static int video_frame(worker *w, vs_decoder *dec, const video_plan *plan, int source, int64_t i,
                        int selected, int64_t ordinal)
 {
     vs_dataset *ds = w->ds;
@@ -1049,26 +1113,50 @@ static int video_frame(worker *w, vs_decoder *dec, int dw, int dh, int direct, i
         return 1;
     vs_frame *target = w->scratch;
     int rc;
-    if (selected && direct) {
+    if (selected && plan->direct) {
         if (reserve(w))
             return 1;
         target = w->buf->frames[w->slot + (size_t)w->frames_in];
-        if ((rc = ensure_size(target, dw, dh)) < 0)
+        if ((rc = ensure_size(target, plan->dw, plan->dh)) < 0)
             return rc;
     }
     /* by number, so frames are labelled as the decoder's index numbers them
      * (forward without seeking from the second frame on) */
     if (slot_hold(w))
         return 1;
-    rc = vs_decoder_frame(dec, i, target);
+    const geometry *g = &plan->g;
+    rc = plan->in_decoder ? vs_decoder_frame_rect(dec, i, g->cx, g->cy, g->cw, g->ch, target, filter_of(g))
+                          : vs_decoder_frame(dec, i, target);
     if (rc < 0 || !selected)
         return rc; /* the decoder's message names the file and the frame */
-    if (direct)
+    if (plan->direct)
         return written(w, source, i);
-    rc = deliver(w, w->scratch, source, i, ordinal);
+    rc = deliver(w, w->scratch, plan->has_rest ? &plan->rest : NULL, source, i, ordinal);
     if (rc < 0)
         vs_error_prefix("%s: frame %lld", ds->src[source].path, (long long)i);
     return rc;
+}
+
+/* Crop and resize happen in the decoder's conversion from the decoded
+ * planes (one pass at the output size, no full-size RGBA frame between)
+ * when the crop starts on the chroma grid (even x and y in 4:2:0, as every
+ * fill of an even-sized video) of a format whose planes can be offset (not
+ * a bitstream or hardware one); else the frame is converted whole and cut
+ * and resized here. */
+static int plan_video(const vs_dataset *ds, const vs_probe_info *info, video_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    if (geometry_of(ds, info->width, info->height, &p->g) < 0)
+        return -1;
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(av_get_pix_fmt(info->pix_fmt));
+    p->in_decoder = desc && !(desc->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL)) &&
+                    p->g.cx % (1 << desc->log2_chroma_w) == 0 && p->g.cy % (1 << desc->log2_chroma_h) == 0;
+    p->dw = p->in_decoder ? p->g.dw : info->width;
+    p->dh = p->in_decoder ? p->g.dh : info->height;
+    p->rest = p->in_decoder ? placed(&p->g) : p->g;
+    p->has_rest = !is_identity(ds, &p->rest);
+    p->direct = !ds->mapping && !ds->arrays && !p->has_rest;
+    return 0;
 }
 
 static int run_video(worker *w, const unit *u)
@@ -1079,6 +1167,7 @@ static int run_video(worker *w, const unit *u)
     if (!dec)
         return -1;
     vs_probe_info info;
+    video_plan plan;
     int rc = vs_decoder_info(dec, &info);
     if (rc < 0)
         goto done;
@@ -1086,28 +1175,18 @@ static int run_video(worker *w, const unit *u)
         rc = vs_fail("out of memory");
         goto done;
     }
-    /* A resize without a crop happens in the decoder's conversion to RGBA
-     * (one pass over the YUV planes, not a full-size RGBA frame scaled
-     * again): to the size, or for fit to the rectangle between the bars. */
-    const vs_dataset_options *o = &ds->o;
-    int dw = info.width, dh = info.height;
-    if (o->width > 0 && o->crop_w == 0 && o->resize != VS_DATASET_FILL) {
-        dw = o->width;
-        dh = o->height;
-        if (o->resize == VS_DATASET_FIT)
-            fit_size(info.width, info.height, o->width, o->height, &dw, &dh);
-    }
-    if ((rc = ensure_size(w->scratch, dw, dh)) < 0)
+    if ((rc = plan_video(ds, &info, &plan)) < 0) {
+        vs_error_prefix("%s: frame %lld", s->path, (long long)frame_of(ds, s, u->from, 0));
         goto done;
-    /* Frames with nothing left to do decode straight into their batch's frames. */
-    int done_in_decoder = (o->width == 0 || (dw == o->width && dh == o->height)) && !o->crop_w && !o->gray;
-    int direct = !ds->mapping && !ds->arrays && done_in_decoder;
+    }
+    if ((rc = ensure_size(w->scratch, plan.dw, plan.dh)) < 0)
+        goto done;
     if (ds->clip > 1) {
         /* Each clip's frames by number: forward, except where clips overlap
          * (the decoder's recent frames, or a frame-exact seek back). */
         for (int64_t j = u->from; rc == 0 && j < u->from + u->count; j++)
             for (int t = 0; rc == 0 && t < ds->clip; t++)
-                rc = video_frame(w, dec, dw, dh, direct, u->source, frame_of(ds, s, j, t), 1, -1);
+                rc = video_frame(w, dec, &plan, u->source, frame_of(ds, s, j, t), 1, -1);
         goto done;
     }
     /* A unit that starts inside the video (a shard boundary, a range) seeks
@@ -1115,7 +1194,7 @@ static int run_video(worker *w, const unit *u)
     int64_t want = frame_of(ds, s, u->from, 0);
     int64_t last = frame_of(ds, s, u->from + u->count - 1, 0);
     for (int64_t i = want; rc == 0 && i <= last; i++)
-        rc = video_frame(w, dec, dw, dh, direct, u->source, i, (i - s->first) % ds->o.every == 0,
+        rc = video_frame(w, dec, &plan, u->source, i, (i - s->first) % ds->o.every == 0,
                          u->ordinal + (i - s->first) / ds->o.every - u->from);
 done:
     vs_decoder_close(dec);

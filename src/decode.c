@@ -71,6 +71,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "decode.h"
 #include "error.h"
 #include "libav_log.h"
 #include "probe.h"
@@ -122,7 +123,7 @@ struct vs_decoder {
     AVPacket *pkt;
     AVFrame *frame;
     struct SwsContext *sws;
-    int sws_w, sws_h, sws_fmt, sws_cs, sws_range, sws_dw, sws_dh;
+    int sws_w, sws_h, sws_fmt, sws_cs, sws_range, sws_dw, sws_dh, sws_filter;
     vs_probe_info info;
     AVRational time_base; /* the video stream's, set at open */
     vs_index *index;
@@ -410,8 +411,9 @@ static void remember(vs_decoder *d, const cursor *c, int64_t idx)
         d->stats.held_most = filled;
 }
 
-/* RGBA conversion of f into out with f's colour matrix and range. */
-static int convert(vs_decoder *d, const AVFrame *f, vs_frame *out)
+/* RGBA conversion of f into out with f's colour matrix and range, scaled
+ * to out's size with the swscale filter `filter`. */
+static int convert(vs_decoder *d, const AVFrame *f, vs_frame *out, int filter)
 {
     if (!out || !out->data)
         return vs_fail("%s: no output frame", d->path);
@@ -420,10 +422,11 @@ static int convert(vs_decoder *d, const AVFrame *f, vs_frame *out)
         cs = SWS_CS_DEFAULT;
     int full = f->color_range == AVCOL_RANGE_JPEG;
     if (!d->sws || d->sws_w != f->width || d->sws_h != f->height || d->sws_fmt != f->format ||
-        d->sws_cs != cs || d->sws_range != full || d->sws_dw != out->width || d->sws_dh != out->height) {
+        d->sws_cs != cs || d->sws_range != full || d->sws_dw != out->width || d->sws_dh != out->height ||
+        d->sws_filter != filter) {
         sws_freeContext(d->sws);
         d->sws = sws_getContext(f->width, f->height, f->format, out->width, out->height, AV_PIX_FMT_RGBA,
-                                SWS_BICUBIC, NULL, NULL, NULL);
+                                filter, NULL, NULL, NULL);
         if (!d->sws)
             return vs_fail("%s: cannot convert %s frames to RGBA", d->path,
                            av_get_pix_fmt_name(f->format) ? av_get_pix_fmt_name(f->format) : "unknown");
@@ -438,6 +441,7 @@ static int convert(vs_decoder *d, const AVFrame *f, vs_frame *out)
         d->sws_range = full;
         d->sws_dw = out->width;
         d->sws_dh = out->height;
+        d->sws_filter = filter;
     }
     uint8_t *dst[4] = {out->data, NULL, NULL, NULL};
     int dst_stride[4] = {out->stride, 0, 0, 0};
@@ -485,7 +489,7 @@ int vs_decoder_next(vs_decoder *d, vs_frame *out)
                        "stream: decoder and index disagree)",
                        d->path, (long long)want, (long long)idx);
     remember(d, c, idx);
-    return convert(d, d->frame, out);
+    return convert(d, d->frame, out, SWS_BICUBIC);
 }
 
 /* Seeks to the keyframe `back` keyframes before the one at or before frame
@@ -530,7 +534,7 @@ static int shared_frame(vs_decoder *h, int64_t i, vs_frame *out)
     pthread_mutex_unlock(&core->lock);
     if (rc < 0)
         return -1;
-    rc = convert(h, h->held, out);
+    rc = convert(h, h->held, out, SWS_BICUBIC);
     av_frame_unref(h->held);
     return rc;
 }
@@ -549,7 +553,44 @@ int vs_decoder_frame(vs_decoder *d, int64_t i, vs_frame *out)
     const AVFrame *f = NULL;
     if (locate(d, i, &f) < 0)
         return -1;
-    return convert(d, f, out);
+    return convert(d, f, out, SWS_BICUBIC);
+}
+
+int vs_decoder_frame_rect(vs_decoder *d, int64_t i, int x, int y, int w, int h, vs_frame *out, int filter)
+{
+    if (!d || d->core)
+        return vs_fail("decoder: vs_decoder_frame_rect needs a decoder of its own");
+    if (check_out(d, out) < 0)
+        return -1;
+    if (i < 0 || i >= d->info.frames)
+        return vs_decoder_frame(d, i, out); /* its message for an index out of range */
+    const AVFrame *f = NULL;
+    if (locate(d, i, &f) < 0)
+        return -1;
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    if (x < 0 || y < 0 || w < 1 || h < 1 || x + w > f->width || y + h > f->height)
+        return vs_fail("%s: frame %lld: the rectangle %dx%d at %d,%d does not fit the %dx%d frame", d->path,
+                       (long long)i, w, h, x, y, f->width, f->height);
+    /* av_frame_apply_cropping keeps a bitstream or hardware frame's left and top edges: refuse those */
+    if (!desc || (desc->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL)))
+        return vs_fail("%s: frame %lld: %s frames cannot be cropped in the conversion", d->path, (long long)i,
+                       desc ? desc->name : "unknown");
+    if (x % (1 << desc->log2_chroma_w) || y % (1 << desc->log2_chroma_h))
+        return vs_fail("%s: frame %lld: %d,%d is off the chroma grid of %s", d->path, (long long)i, x, y, desc->name);
+    /* a view of the rectangle: the frame's planes from x, y on, no pixel copied */
+    AVFrame *view = av_frame_alloc();
+    if (!view || av_frame_ref(view, f) < 0) {
+        av_frame_free(&view);
+        return vs_fail("%s: out of memory", d->path);
+    }
+    view->crop_left = (size_t)x;
+    view->crop_top = (size_t)y;
+    view->crop_right = (size_t)(f->width - x - w);
+    view->crop_bottom = (size_t)(f->height - y - h);
+    int rc = av_frame_apply_cropping(view, AV_FRAME_CROP_UNALIGNED);
+    rc = rc < 0 ? av_fail(d, "cannot crop the frame", rc) : convert(d, view, out, filter);
+    av_frame_free(&view);
+    return rc;
 }
 
 int vs_decoder_index_at(const vs_decoder *d, double seconds, int64_t *index)

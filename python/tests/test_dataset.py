@@ -242,17 +242,43 @@ def test_a_video_is_resized_in_its_conversion_from_yuv_as_ffmpeg_scales(tmp_path
     v = tmp_path / "v.mp4"
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25", "-frames:v", "10", "-c:v", "libx264",
            "-pix_fmt", "yuv420p", str(v))
-    # one bicubic pass from the YUV planes, as ffmpeg's scale filter does it
-    want = run("ffmpeg", "-v", "error", "-i", str(v), "-vf", "scale=96:64:flags=bicubic", "-f", "rawvideo",
-               "-pix_fmt", "rgb24", "-")
-    want = np.frombuffer(want, np.uint8).reshape(-1, 64, 96, 3).astype(int)
+    # one area-average pass from the YUV planes to RGBA, as ffmpeg's scale filter does it
+    # with the same libswscale: equal to rounding
+    want = run("ffmpeg", "-v", "error", "-i", str(v), "-vf", "scale=96:64:flags=area", "-f", "rawvideo",
+               "-pix_fmt", "rgba", "-")
+    want = np.frombuffer(want, np.uint8).reshape(-1, 64, 96, 4)[..., :3].astype(int)
     got = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, size=(96, 64))]).astype(int)
     assert got.shape == want.shape
-    assert np.abs(got - want).max() <= 6 and np.abs(got - want).mean() < 1
+    assert np.abs(got - want).max() <= 1 and np.abs(got - want).mean() < 0.05
     # fit: the same scaling into the rectangle between the bars
     fit = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, size=(96, 96), resize="fit")])
     inner = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, size=(96, 54))])
     assert np.array_equal(fit[:, 21:75], inner) and (fit[:, :21] == 0).all()
+
+
+@pytest.mark.parametrize("opts, graph, shape", [
+    (dict(size=64), "scale=64:64:flags=area", (64, 64)),
+    (dict(size=64, resize="fit"), "scale=64:36:flags=area,format=rgba,pad=64:64:0:14:black", (64, 64)),
+    (dict(size=64, resize="fill"), "crop=180:180:70:0,scale=64:64:flags=area", (64, 64)),
+    (dict(size=(50, 30), crop=(40, 20, 200, 120)), "crop=200:120:40:20,scale=50:30:flags=area", (30, 50)),
+    # off the 4:2:0 chroma grid: cut from the whole RGBA frame, as format=rgba,crop does
+    (dict(size=(50, 30), crop=(41, 21, 200, 120)), "format=rgba,crop=200:120:41:21,scale=50:30:flags=area",
+     (30, 50)),
+])
+def test_videos_are_cropped_and_resized_in_one_pass_from_yuv_as_ffmpeg_does(tmp_path, opts, graph, shape):
+    v = tmp_path / "wide.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x180:r=25,noise=alls=20:allf=t", "-frames:v", "6",
+           "-c:v", "libx264", "-pix_fmt", "yuv420p", str(v))
+    # ffmpeg's crop and scale with the same libswscale and filter: equal to rounding
+    want = run("ffmpeg", "-v", "error", "-i", str(v), "-vf", graph + ",format=rgba", "-f", "rawvideo",
+               "-pix_fmt", "rgba", "-")
+    want = np.frombuffer(want, np.uint8).reshape((-1,) + shape + (4,))[..., :3].astype(int)
+    got = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, **opts)]).astype(int)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 1 and np.abs(got - want).mean() < 0.05
+    # the batch's own layout and dtype from the same pixels
+    chw = np.concatenate([b.frames for b in vstudio.Dataset(v, batch=4, layout="nchw", dtype="float32", **opts)])
+    assert np.array_equal(chw, got.transpose(0, 3, 1, 2).astype(np.float32) / 255)
 
 
 def test_resize_fit_fill_stretch(tmp_path):

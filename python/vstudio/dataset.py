@@ -53,7 +53,9 @@ class Dataset:
                 (path, (A, B)) takes frames A..B-1 of that source only
       batch     frames per batch (only the last batch is short)
       workers   decoding threads (None: one per core); changes the speed, never the batches
-      size      (width, height) or one int for a square: resize (bilinear) after the crop
+      size      (width, height) or one int for a square: resize after the crop (an area
+                average when shrinking, bicubic when enlarging; a video in its one
+                conversion from YUV)
       crop      (x, y, w, h) in source pixels, before resizing
       gray      True: one channel, BT.601 luma
       every     keep every N-th frame of each source's range
