@@ -730,9 +730,12 @@ static int mux_sound(struct engine *e, int64_t k)
         fail_frame(e, snd->failed_at, snd->error);
         return -1;
     }
-    for (int i = 0; i < snd->n_streams; i++)
-        if (vs_audio_out_mux(snd->streams[i]) < 0)
+    for (int i = 0; i < snd->n_streams; i++) {
+        if (vs_audio_out_mux(snd->streams[i]) < 0) {
+            fail_frame(e, k, vs_last_error()); /* stops the sound's thread, and nothing is committed */
             return -1;
+        }
+    }
     return 0;
 }
 
