@@ -605,18 +605,17 @@ static int enter_outputs(struct engine *e)
     return go;
 }
 
-static void leave_outputs(struct engine *e, int64_t pulled)
+/* Records that frame k's sound failed, under the engine's lock. With pictures, the render
+ * fails when the encoding thread reaches frame k (mux_sound, or wait_for_sound after the
+ * last), as if the sound were pulled there: an earlier frame's error still wins, whatever the
+ * threads' timing. */
+static void record_sound_failure(struct engine *e, int64_t k, const char *msg)
 {
-    pthread_mutex_lock(&e->lock);
-    e->sound.pushing = 0;
-    e->sound.pulled = pulled;
-    pthread_cond_broadcast(&e->changed);
-    pthread_mutex_unlock(&e->lock);
+    e->sound.failed_at = k;
+    snprintf(e->sound.error, sizeof e->sound.error, "%s", msg);
 }
 
-/* Frame k's sound failed. With pictures, the render fails when the encoding thread reaches
- * frame k (mux_sound), as if the sound were pulled there: an earlier frame's error still wins,
- * whatever the threads' timing. */
+/* Frame k's sound failed before it reached the outputs. */
 static void sound_failed(struct engine *e, int64_t k, const char *msg)
 {
     if (!e->n_encoders) {
@@ -624,10 +623,26 @@ static void sound_failed(struct engine *e, int64_t k, const char *msg)
         return;
     }
     pthread_mutex_lock(&e->lock);
-    e->sound.failed_at = k;
-    snprintf(e->sound.error, sizeof e->sound.error, "%s", msg);
+    record_sound_failure(e, k, msg);
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
+}
+
+/* Frame k's sound is out of the outputs: in every one, or failed (failure, its message). A
+ * failure is recorded in the same critical section instead of advancing pulled, so the
+ * encoding thread never sees frame k pulled without seeing its failure. */
+static void leave_outputs(struct engine *e, int64_t k, const char *failure)
+{
+    pthread_mutex_lock(&e->lock);
+    e->sound.pushing = 0;
+    if (failure)
+        record_sound_failure(e, k, failure);
+    else
+        e->sound.pulled = k + 1;
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
+    if (failure && !e->n_encoders)
+        fail_frame(e, k, failure);
 }
 
 /* Pulls and writes the sound of every frame, until the last, a failure or the render's stop. */
@@ -645,11 +660,9 @@ static void pull_sound(struct engine *e, vs_progress *progress)
         if (!enter_outputs(e))
             return;
         int rc = push_frame(e, n);
-        leave_outputs(e, k + 1);
-        if (rc < 0) {
-            sound_failed(e, k, vs_last_error());
+        leave_outputs(e, k, rc < 0 ? vs_last_error() : NULL);
+        if (rc < 0)
             return;
-        }
         vs_progress_update(progress, k + 1 - e->first);
     }
 }
@@ -740,13 +753,18 @@ static int mux_sound(struct engine *e, int64_t k)
 }
 
 /* After the last picture: waits for the sound's last frame (the streams' last packets are
- * muxed as the encoders close). */
+ * muxed as the encoders close), and fails the render if a frame's sound failed after the
+ * encoding thread last looked (close_outputs commits unless the render failed). */
 static void wait_for_sound(struct engine *e)
 {
+    struct sound *snd = &e->sound;
     pthread_mutex_lock(&e->lock);
-    while (e->sound.started && !e->sound.finished && !engine_stopping(e))
+    while (snd->started && !snd->finished && !engine_stopping(e))
         vs_cond_wait_ms(&e->changed, &e->lock, 20);
+    int64_t failed_at = snd->failed_at;
     pthread_mutex_unlock(&e->lock);
+    if (snd->started && failed_at >= 0)
+        fail_frame(e, failed_at, snd->error);
 }
 
 /* Removes what the outputs wrote; their memory goes with the engine, as

@@ -156,6 +156,25 @@ end }:with_audio(a)
     assert.are.same({}, h.temporaries(dir))
   end)
 
+  it("fails when the sound's thread cannot write the last frame's sound, and commits nothing", function()
+    local s = dir .. '/last.lua'
+    h.write_file(s, [[
+local vs = require 'vstudio'
+return vs.clip{ size = {32, 24}, fps = 25, duration = 2, draw = function() end }
+  :with_audio(vs.tone{ freq = 220, duration = 2, volume = 0.2 })
+]])
+    -- the wav (384078 bytes) is written by the sound's thread; 740 blocks of 512 bytes end it in
+    -- frame 49, the last, whose failure the encoding thread must see before the outputs commit
+    local mov, wav = dir .. '/last.mov', dir .. '/last.wav'
+    local _, err, rc = h.sh("trap '' XFSZ; ulimit -f 740; timeout -k 5 30 " .. h.q(h.bin) .. ' run ' .. h.q(s) ..
+                            ' -q -o ' .. h.q(mov) .. ' -o ' .. h.q(wav))
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:find('frame 49: ' .. wav .. ': sound at ', 1, true), err)
+    assert.is_false(h.exists(mov))
+    assert.is_false(h.exists(wav))
+    assert.are.same({}, h.temporaries(dir))
+  end)
+
   it('names the sound as the bottleneck when the pictures wait for it', function()
     local s = dir .. '/slow.lua'
     h.write_file(s, [[
