@@ -97,8 +97,9 @@ struct sound {
     int lead;               /* frames the sound may run ahead of the pictures (a second's) */
     /* under the engine's lock */
     int64_t pulled;         /* frames [first, pulled) are in every output with sound */
-    int pushing;            /* in the outputs: an abandoned sound thread leaves them first */
+    int pushing;            /* in the outputs (a write on a stuck disk may never return) */
     int finished;
+    int abandoned_pushing;  /* the calling thread's: abandoned in the outputs, it keeps its sound files */
     int64_t failed_at;      /* the frame whose sound failed, or -1; the render fails there */
     char error[1024];
 };
@@ -768,21 +769,25 @@ static void wait_for_sound(struct engine *e)
 }
 
 /* Removes what the outputs wrote; their memory goes with the engine, as
- * workers may still hold their pictures. */
+ * workers may still hold their pictures. A sound thread abandoned in a sound
+ * file's write still holds the writers: the last one out (engine_release)
+ * or, if it never returns, the exit removes their temporaries. */
 static void abort_outputs(struct engine *e)
 {
     for (int i = 0; i < e->n_encoders; i++)
         vs_encoder_discard(e->encoders[i]);
-    for (int i = 0; i < e->n_sound_files; i++) {
+    for (int i = 0; i < e->n_sound_files && !e->sound.abandoned_pushing; i++) {
         vs_audio_writer_abort(e->sound_files[i]);
         e->sound_files[i] = NULL;
     }
 }
 
 /* Joins the workers and the sound's thread, giving stuck ones (a JIT loop
- * ignores the hook) a grace period; returns how many could not be joined.
- * A stuck sound thread is out of the outputs when this returns, and stays
- * out: the render is stopping (enter_outputs). */
+ * ignores the hook, a write blocks) a grace period; returns how many could
+ * not be joined. A stuck sound thread does not enter the outputs again, the
+ * render is stopping (enter_outputs); one stuck in them is marked so
+ * abort_outputs leaves it the writers it uses (the encoders' streams only
+ * fill FIFOs, whose memory stays with the engine). */
 static int join_workers(struct engine *e)
 {
     struct sound *snd = &e->sound;
@@ -793,8 +798,7 @@ static int join_workers(struct engine *e)
     }
     int stuck = e->n_workers - e->finished_workers;
     int sound_stuck = snd->started && !snd->finished;
-    while (sound_stuck && snd->pushing)
-        pthread_cond_wait(&e->changed, &e->lock);
+    snd->abandoned_pushing = sound_stuck && snd->pushing;
     pthread_mutex_unlock(&e->lock);
     for (int i = 0; i < e->n_workers; i++) {
         if (!e->workers[i].started)

@@ -176,6 +176,54 @@ return vs.clip{ size = {32, 24}, fps = 25, duration = 2, draw = function() end }
     assert.are.same({}, h.temporaries(dir))
   end)
 
+  it("stops with 130 on SIGINT while the sound's thread is stuck writing a sound file, and writes nothing",
+     function()
+    -- a disk that never finishes: write() to the .wav's temporary blocks off the main thread
+    local shim = dir .. '/stuck_write.so'
+    h.write_file(dir .. '/stuck_write.c', [[
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    ssize_t (*real)(int, const void *, size_t) = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+    char link[64], path[4096];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t len = gettid() != getpid() ? readlink(link, path, sizeof path - 1) : -1;
+    if (len > 0) {
+        path[len] = 0;
+        if (strstr(path, ".wav.") && strstr(path, ".part"))
+            for (;;)
+                pause();
+    }
+    return real(fd, buf, n);
+}
+]])
+    local _, err, rc = h.sh('cc -shared -fPIC -o ' .. h.q(shim) .. ' ' .. h.q(dir .. '/stuck_write.c') .. ' -ldl')
+    assert.are.equal(0, rc, err)
+    local s = dir .. '/stuck.lua'
+    h.write_file(s, [[
+local vs = require 'vstudio'
+return vs.clip{ size = {32, 24}, fps = 25, duration = 2, draw = function() end }
+  :with_audio(vs.tone{ freq = 220, duration = 2, volume = 0.2 })
+]])
+    local mov, wav = dir .. '/stuck.mov', dir .. '/stuck.wav'
+    local t0 = os.time()
+    -- the sanitizers' runtimes need not come first for this
+    _, err, rc = h.sh('ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 LD_PRELOAD=' .. h.q(shim) .. ' ' ..
+                      h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o ' .. h.q(mov) .. ' -o ' .. h.q(wav) ..
+                      ' & pid=$!; sleep 1; kill -INT $pid; ' ..
+                      '(sleep 15; kill -KILL $pid) >/dev/null 2>&1 & guard=$!; wait $pid; rc=$?; kill $guard; exit $rc')
+    assert.are.equal(130, rc, err)
+    assert.truthy(os.time() - t0 < 12, 'the command was not stopped')
+    assert.truthy(err:find('interrupted by SIGINT', 1, true), err)
+    assert.is_false(h.exists(mov))
+    assert.is_false(h.exists(wav))
+    assert.are.same({}, h.temporaries(dir))
+  end)
+
   it('names the sound as the bottleneck when the pictures wait for it', function()
     local s = dir .. '/slow.lua'
     h.write_file(s, [[
