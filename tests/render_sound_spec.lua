@@ -7,6 +7,12 @@ local h = require 'helper'
 describe('run: the sound thread', function()
   local dir
   setup(function() dir = h.tmpdir() end)
+  -- 2 s of a tone beside blank pictures: a .wav of it is 384078 bytes
+  local tone_script = [[
+local vs = require 'vstudio'
+return vs.clip{ size = {32, 24}, fps = 25, duration = 2, draw = function() end }
+  :with_audio(vs.tone{ freq = 220, duration = 2, volume = 0.2 })
+]]
   teardown(h.cleanup)
 
   it('pulls the sound up to a second ahead of the pictures, and no further', function()
@@ -159,11 +165,7 @@ end }:with_audio(a)
 
   it("fails when the sound's thread cannot write the last frame's sound, and commits nothing", function()
     local s = dir .. '/last.lua'
-    h.write_file(s, [[
-local vs = require 'vstudio'
-return vs.clip{ size = {32, 24}, fps = 25, duration = 2, draw = function() end }
-  :with_audio(vs.tone{ freq = 220, duration = 2, volume = 0.2 })
-]])
+    h.write_file(s, tone_script)
     -- the wav (384078 bytes) is written by the sound's thread; 740 blocks of 512 bytes end it in
     -- frame 49, the last, whose failure the encoding thread must see before the outputs commit
     local mov, wav = dir .. '/last.mov', dir .. '/last.wav'
@@ -204,11 +206,7 @@ ssize_t write(int fd, const void *buf, size_t n)
     local _, err, rc = h.sh('cc -shared -fPIC -o ' .. h.q(shim) .. ' ' .. h.q(dir .. '/stuck_write.c') .. ' -ldl')
     assert.are.equal(0, rc, err)
     local s = dir .. '/stuck.lua'
-    h.write_file(s, [[
-local vs = require 'vstudio'
-return vs.clip{ size = {32, 24}, fps = 25, duration = 2, draw = function() end }
-  :with_audio(vs.tone{ freq = 220, duration = 2, volume = 0.2 })
-]])
+    h.write_file(s, tone_script)
     local mov, wav = dir .. '/stuck.mov', dir .. '/stuck.wav'
     local t0 = os.time()
     -- the sanitizers' runtimes need not come first for this
