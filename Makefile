@@ -91,9 +91,9 @@ check: deps
 
 # The threaded parts through ThreadSanitizer: the C tests (pool, encoder
 # pictures, the dataset's workers and map), then the render engine, convert,
-# fault and captions (a libass renderer per worker) specs through the
-# instrumented binary.
-TSAN_SPECS ?= tests/run_spec.lua tests/convert_spec.lua tests/faults_spec.lua tests/captions_spec.lua
+# fault, captions (a libass renderer per worker) and sound (its own
+# thread) specs through the instrumented binary.
+TSAN_SPECS ?= tests/run_spec.lua tests/convert_spec.lua tests/faults_spec.lua tests/captions_spec.lua tests/render_sound_spec.lua tests/audio_sync_spec.lua
 tsan: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory BUILD=build-tsan OPT='-O1 -g' SAN='-fsanitize=thread' all ctests

@@ -1260,6 +1260,8 @@ int vs_encoder_push_audio(vs_encoder *enc, const float *samples, int64_t n)
 
 int64_t vs_encoder_audio_samples(const vs_encoder *enc) { return enc->audio ? vs_audio_out_samples(enc->audio) : 0; }
 
+vs_audio_out *vs_encoder_audio(vs_encoder *enc) { return enc->audio; }
+
 /* ---- closing ---- */
 
 static void free_encoder(vs_encoder *enc)

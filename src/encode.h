@@ -43,10 +43,19 @@ int vs_audio_out_open(vs_audio_out **out, struct AVFormatContext *fmt, const cha
 int vs_mux_write_header(struct AVFormatContext *fmt, int audio_rate);
 /* Appends n interleaved float samples. */
 int vs_audio_out_push(vs_audio_out *a, const float *samples, int64_t n);
-/* Sends the short last frame and drains the codec (before the trailer). */
+/* Sends the short last frame and drains the codec (before the trailer),
+ * after writing the packets still waiting from deferred muxing. */
 int vs_audio_out_finish(vs_audio_out *a);
+/* Deferred muxing, for encoding in another thread than the muxer's: from
+ * now on push keeps its packets, and vs_audio_out_mux (the muxer's thread)
+ * writes those made so far, in order. Only the FIFO between them is
+ * shared; push and finish must not overlap. */
+int vs_audio_out_defer_muxing(vs_audio_out *a);
+int vs_audio_out_mux(vs_audio_out *a);
 /* Samples pushed so far. */
 int64_t vs_audio_out_samples(const vs_audio_out *a);
 void vs_audio_out_free(vs_audio_out **a);
+/* The sound's stream of a video encoder, NULL when it has none. */
+vs_audio_out *vs_encoder_audio(vs_encoder *enc);
 
 #endif

@@ -14,6 +14,13 @@
  * gets them back exactly. A codec that wants whole frames gets the last
  * one padded with silence (said in the encoder's note).
  *
+ * Deferred muxing (vs_audio_out_defer_muxing) lets the sound be encoded in
+ * another thread than the muxer's, as the render engine's sound thread
+ * does: packets, already in the stream's time base, wait in a locked FIFO
+ * until the muxer's thread writes them (vs_audio_out_mux), so the muxer has
+ * one writer and libavformat still interleaves by time. The FIFO holds what
+ * the producer is ahead by; the render engine bounds that.
+ *
  * vs_audio_writer is the same stream alone in a sound file (extract
  * --audio): the muxer over a private temporary (outfile.h), renamed at the
  * end, as every output is.
@@ -27,6 +34,7 @@
  * libavformat 5 (the dfLa box; libav reads it back), allowed here for
  * those parts only.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +42,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/fifo.h>
 #include <libavutil/samplefmt.h>
 #include <libswresample/swresample.h>
 
@@ -57,6 +66,10 @@ struct vs_audio_out {
     int pad_last;              /* the codec takes only whole frames */
     int filled;                /* samples in frame */
     int64_t sent;              /* samples sent to the codec: the next frame's pts */
+
+    /* Deferred muxing: packets the encoding thread made, for the muxer's thread. */
+    AVFifo *waiting;           /* of AVPacket *, NULL when packets go to the muxer at once */
+    pthread_mutex_t waiting_lock;
 };
 
 static int is_container(const AVOutputFormat *ofmt, const char *name)
@@ -191,7 +204,35 @@ int vs_audio_out_open(vs_audio_out **out, AVFormatContext *fmt, const char *path
     return make_frame_and_converter(a);
 }
 
-/* Sends frame (NULL drains) and writes the packets that come out. */
+static int write_packet(vs_audio_out *a, AVPacket *pkt)
+{
+    double at = (double)pkt->pts * av_q2d(a->stream->time_base);
+    int err = av_interleaved_write_frame(a->fmt, pkt);
+    if (err >= 0 && a->fmt->pb && a->fmt->pb->error < 0)
+        err = a->fmt->pb->error;
+    if (err < 0)
+        return vs_fail("%s: sound at %.3f s: write failed: %s", a->path, at, vs_av_error(err));
+    return 0;
+}
+
+/* Leaves a copy of pkt for the muxer's thread. */
+static int keep_packet(vs_audio_out *a, AVPacket *pkt)
+{
+    AVPacket *copy = av_packet_alloc();
+    if (!copy)
+        return vs_fail("%s: out of memory", a->path);
+    av_packet_move_ref(copy, pkt);
+    pthread_mutex_lock(&a->waiting_lock);
+    int err = av_fifo_write(a->waiting, &copy, 1);
+    pthread_mutex_unlock(&a->waiting_lock);
+    if (err < 0) {
+        av_packet_free(&copy);
+        return vs_fail("%s: out of memory", a->path);
+    }
+    return 0;
+}
+
+/* Sends frame (NULL drains) and writes (or, deferred, keeps) the packets that come out. */
 static int encode(vs_audio_out *a, AVFrame *frame)
 {
     vs_av_reason_clear();
@@ -207,13 +248,57 @@ static int encode(vs_audio_out *a, AVFrame *frame)
             return vs_fail("%s: audio encoder: %s", a->path, vs_av_error(err));
         av_packet_rescale_ts(a->packet, a->codec->time_base, a->stream->time_base);
         a->packet->stream_index = a->stream->index;
-        err = av_interleaved_write_frame(a->fmt, a->packet);
-        if (err >= 0 && a->fmt->pb && a->fmt->pb->error < 0)
-            err = a->fmt->pb->error;
-        if (err < 0)
-            return vs_fail("%s: sound at %.3f s: write failed: %s", a->path, (double)a->sent / a->codec->sample_rate,
-                           vs_av_error(err));
+        if ((a->waiting ? keep_packet(a, a->packet) : write_packet(a, a->packet)) < 0)
+            return -1;
     }
+}
+
+int vs_audio_out_defer_muxing(vs_audio_out *a)
+{
+    if (a->waiting)
+        return 0;
+    a->waiting = av_fifo_alloc2(64, sizeof(AVPacket *), AV_FIFO_FLAG_AUTO_GROW);
+    if (!a->waiting)
+        return vs_fail("%s: out of memory", a->path);
+    pthread_mutex_init(&a->waiting_lock, NULL);
+    return 0;
+}
+
+/* The oldest packet waiting, or NULL. */
+static AVPacket *next_waiting(vs_audio_out *a)
+{
+    AVPacket *pkt = NULL;
+    pthread_mutex_lock(&a->waiting_lock);
+    if (av_fifo_read(a->waiting, &pkt, 1) < 0)
+        pkt = NULL;
+    pthread_mutex_unlock(&a->waiting_lock);
+    return pkt;
+}
+
+int vs_audio_out_mux(vs_audio_out *a)
+{
+    if (!a->waiting)
+        return 0;
+    AVPacket *pkt;
+    while ((pkt = next_waiting(a))) {
+        int rc = write_packet(a, pkt);
+        av_packet_free(&pkt);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Drops the packets still waiting and ends deferred muxing. */
+static void free_waiting(vs_audio_out *a)
+{
+    if (!a->waiting)
+        return;
+    AVPacket *pkt;
+    while ((pkt = next_waiting(a)))
+        av_packet_free(&pkt);
+    av_fifo_freep2(&a->waiting);
+    pthread_mutex_destroy(&a->waiting_lock);
 }
 
 /* Sends the frame's filled samples as the next frame. */
@@ -254,6 +339,10 @@ int vs_audio_out_push(vs_audio_out *a, const float *samples, int64_t n)
 
 int vs_audio_out_finish(vs_audio_out *a)
 {
+    /* the encoding thread is done: the rest goes to the muxer at once */
+    if (vs_audio_out_mux(a) < 0)
+        return -1;
+    free_waiting(a);
     if (a->filled > 0) {
         if (av_frame_make_writable(a->frame) < 0)
             return vs_fail("%s: out of memory", a->path);
@@ -274,6 +363,7 @@ void vs_audio_out_free(vs_audio_out **a)
 {
     if (!*a)
         return;
+    free_waiting(*a);
     swr_free(&(*a)->swr);
     av_frame_free(&(*a)->frame);
     av_packet_free(&(*a)->packet);

@@ -15,8 +15,8 @@
  * run_engine is these steps in order: load_first_clip (the first worker's
  * state gives the clip's size and length), choose_frames (the range or the
  * segment), prepare_outputs (the outputs' temporaries), create_window (the
- * pool), start_workers, encode_in_order (with maybe_add_workers ramping the
- * worker count) and close_outputs (commit, or remove on a failure or a
+ * pool), start_workers, start_sound, encode_in_order (with maybe_add_workers
+ * ramping the worker count) and close_outputs (commit, or remove on a failure or a
  * signal); a failing step goes to the one exit that removes the outputs.
  *
  * Errors stop everything: the first failing frame's message (script
@@ -27,6 +27,17 @@
  * abandoned: the outputs are still removed at once, and the engine (its
  * encoders, pool and copies of the script's name and arguments) stays
  * alive until the last of them leaves, which frees it.
+ *
+ * Sound has a thread of its own (sound_main), so the picture's encoding
+ * thread only muxes it: it loads the script once more into its own Lua
+ * state (the clip's audio graph, fill and gain functions run there, never
+ * in a worker), pulls the samples of one frame at a time, clips them and
+ * encodes them, at most a second ahead of the pictures pushed (memory
+ * stays flat however long the render). Its packets wait in each stream's
+ * FIFO (vs_audio_out_defer_muxing) until the encoding thread, the muxer's
+ * one writer, writes them after each picture; libavformat interleaves them
+ * by time. A sound file (-o a.wav) is the sound thread's alone. The sound
+ * thread stops, fails and is abandoned the way a worker is.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -73,6 +84,26 @@ struct clip_info {
 
 struct engine;
 
+/* The sound's thread and what it owns. */
+struct sound {
+    pthread_t thread;
+    int started;
+    lua_State *L;
+    int pull_ref;           /* function(first, n, buffer) in L's registry */
+    float *buf;             /* one frame's samples */
+    int64_t buf_samples;
+    vs_audio_out *streams[VS_MAX_OUTPUTS]; /* the encoders' sound: encoded here, muxed by the encoding thread */
+    int n_streams;
+    int lead;               /* frames the sound may run ahead of the pictures (a second's) */
+    /* under the engine's lock */
+    int64_t pulled;         /* frames [first, pulled) are in every output with sound */
+    int pushing;            /* in the outputs (a write on a stuck disk may never return) */
+    int finished;
+    int abandoned_pushing;  /* the calling thread's: abandoned in the outputs, it keeps its sound files */
+    int64_t failed_at;      /* the frame whose sound failed, or -1; the render fails there */
+    char error[1024];
+};
+
 struct worker {
     struct engine *engine;
     int index;
@@ -111,9 +142,7 @@ struct engine {
     vs_encoder *encoders[VS_MAX_OUTPUTS];
     int n_encoders;
 
-    /* Sound: pulled from the clip's audio graph in the calling thread, one frame's samples
-     * after that frame's pictures, from a Lua state of its own (the graph's fill and gain
-     * functions run there, never in a worker). */
+    /* Sound (the top comment): its thread pulls and encodes, this one muxes. */
     int audio_rate, audio_channels; /* 0: nothing carries sound */
     int audio_outputs;    /* encoders with an audio stream, and sound files */
     int audio_on[VS_MAX_OUTPUTS];   /* per encoder */
@@ -121,10 +150,7 @@ struct engine {
     vs_audio_writer *sound_files[VS_MAX_OUTPUTS]; /* -o a.wav: the sound alone */
     int n_sound_files;
     int audio_dropped;    /* outputs that cannot carry sound (y4m, raw, images) */
-    lua_State *audio_L;
-    int pull_ref;         /* function(first, n, buffer) in audio_L's registry */
-    float *audio_buf;
-    int64_t audio_buf_samples;
+    struct sound sound;
 
     vs_pool *pool;        /* frames claimed, drawn and taken in order (pool.h) */
     struct slot *slots;   /* the pool's capacity: the window for max_workers */
@@ -136,6 +162,8 @@ struct engine {
     char error[4096];
     int finished_workers;
     double main_wait;     /* seconds the encoding thread waited for frames */
+    int64_t pictures_done; /* frames [first, pictures_done) pushed to the encoders */
+    double sound_wait;    /* seconds the encoding thread waited for the sound */
     int refs;             /* the calling thread and every started worker: the last frees the engine */
 };
 
@@ -149,11 +177,18 @@ static _Thread_local int stopped_by_hook;
  * process at once with the status the shell expects. */
 static const char interrupted_early[] = "vstudio: run: interrupted before any output was written\n";
 
-/* Counts instructions in interpreted Lua so a long draw notices a stop. */
+/* A failed frame or a signal: the pool stops on both; a render of sound
+ * alone has no pool, and its one thread fails by itself. */
+static int engine_stopping(struct engine *e)
+{
+    return (e->pool && vs_pool_stopped(e->pool)) || atomic_load(e->signalled);
+}
+
+/* Counts instructions in interpreted Lua so a long draw or fill notices a stop. */
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    if (current_engine && vs_pool_stopped(current_engine->pool)) {
+    if (current_engine && engine_stopping(current_engine)) {
         stopped_by_hook = 1;
         luaL_error(L, "render stopped");
     }
@@ -485,14 +520,13 @@ static void choose_sound(struct engine *e)
  * for the output's rate and channels and gives the function that reads it. */
 static int open_sound(struct engine *e)
 {
-    if (!e->audio_outputs)
-        return 0;
+    struct sound *snd = &e->sound;
     struct clip_info info;
     int render_ref, sound_ref = LUA_REFNIL;
     lua_State *L = load_clip(&e->script, 1, &info, &render_ref, &sound_ref);
     if (!L)
         return -1;
-    e->audio_L = L;
+    snd->L = L;
     if (render_ref == LUA_REFNIL || sound_ref == LUA_REFNIL)
         return vs_fail("%s: the script built a clip without sound on its second run (it had sound on the first): "
                        "the script must build the same clip every time it runs", e->script.path);
@@ -501,84 +535,270 @@ static int open_sound(struct engine *e)
     lua_pushinteger(L, e->audio_channels);
     if (vs_lua_pcall(L, 2, 1) != 0)
         return vs_fail("%s: sound: %s", e->script.path, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-    e->pull_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    snd->pull_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1000);
     /* the most samples one frame spans */
-    e->audio_buf_samples = vs_audio_frame_start(1, e->audio_rate, e->clip.fps_num, e->clip.fps_den) + 1;
-    e->audio_buf = malloc(sizeof(float) * (size_t)(e->audio_buf_samples * e->audio_channels));
-    return e->audio_buf ? 0 : vs_fail("out of memory");
+    snd->buf_samples = vs_audio_frame_start(1, e->audio_rate, e->clip.fps_num, e->clip.fps_den) + 1;
+    snd->buf = malloc(sizeof(float) * (size_t)(snd->buf_samples * e->audio_channels));
+    return snd->buf ? 0 : vs_fail("out of memory");
 }
 
 /* Frame k's samples, [s(k), s(k + 1)) with s(k) = floor(k * rate * fps_den / fps_num), mixed in
- * C, clipped to [-1, 1] and appended to every output with sound. */
-static int push_sound(struct engine *e, int64_t k)
+ * C and clipped to [-1, 1] in the sound's buffer; *n is their count. */
+static int pull_frame(struct engine *e, int64_t k, int64_t *n)
 {
+    struct sound *snd = &e->sound;
     const struct clip_info *c = &e->clip;
     int64_t first = vs_audio_frame_start(k, e->audio_rate, c->fps_num, c->fps_den);
-    int64_t n = vs_audio_frame_start(k + 1, e->audio_rate, c->fps_num, c->fps_den) - first;
-    if (n > e->audio_buf_samples)
-        return vs_fail("sound: frame %lld spans %lld samples (at most %lld)", (long long)k, (long long)n,
-                       (long long)e->audio_buf_samples);
-    lua_State *L = e->audio_L;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, e->pull_ref);
+    *n = vs_audio_frame_start(k + 1, e->audio_rate, c->fps_num, c->fps_den) - first;
+    if (*n > snd->buf_samples)
+        return vs_fail("sound: the frame spans %lld samples (at most %lld)", (long long)*n,
+                       (long long)snd->buf_samples);
+    lua_State *L = snd->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, snd->pull_ref);
     lua_pushnumber(L, (lua_Number)first);
-    lua_pushnumber(L, (lua_Number)n);
-    lua_pushlightuserdata(L, e->audio_buf);
+    lua_pushnumber(L, (lua_Number)*n);
+    lua_pushlightuserdata(L, snd->buf);
     if (vs_lua_pcall(L, 3, 0) != 0) {
-        vs_fail("frame %lld: sound at %.3f s: %s", (long long)k, (double)first / e->audio_rate,
+        vs_fail("sound at %.3f s: %s", (double)first / e->audio_rate,
                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         lua_pop(L, 1);
         return -1;
     }
-    float *buf = e->audio_buf;
-    for (int64_t i = 0; i < n * e->audio_channels; i++)
+    float *buf = snd->buf;
+    for (int64_t i = 0; i < *n * e->audio_channels; i++)
         buf[i] = buf[i] > 1.0f ? 1.0f : buf[i] < -1.0f ? -1.0f : buf[i];
-    for (int i = 0; i < e->n_encoders; i++)
-        if (e->audio_on[i] && vs_encoder_push_audio(e->encoders[i], buf, n) < 0)
+    return 0;
+}
+
+/* Appends the buffer's n samples to every output with sound: encoded into the encoders'
+ * streams (their FIFOs), written into the sound files. */
+static int push_frame(struct engine *e, int64_t n)
+{
+    struct sound *snd = &e->sound;
+    for (int i = 0; i < snd->n_streams; i++)
+        if (vs_audio_out_push(snd->streams[i], snd->buf, n) < 0)
             return -1;
     for (int i = 0; i < e->n_sound_files; i++)
-        if (vs_audio_writer_push(e->sound_files[i], buf, n) < 0)
+        if (vs_audio_writer_push(e->sound_files[i], snd->buf, n) < 0)
             return -1;
     return 0;
 }
 
-/* Only sound files to write: no picture is drawn, the sound is pulled frame by frame. */
-static void write_sound_only(struct engine *e, vs_progress *progress)
+/* Waits until frame k is at most the sound's lead ahead of the pictures pushed; 0 when the
+ * render is stopping instead. */
+static int wait_for_room(struct engine *e, int64_t k)
 {
-    if (open_sound(e) < 0) {
-        fail_frame(e, -1, vs_last_error());
+    pthread_mutex_lock(&e->lock);
+    while (e->n_encoders && k >= e->pictures_done + e->sound.lead && !engine_stopping(e))
+        vs_cond_wait_ms(&e->changed, &e->lock, 20);
+    pthread_mutex_unlock(&e->lock);
+    return !engine_stopping(e);
+}
+
+/* Marks the sound as in the outputs, unless the render is stopping (0). */
+static int enter_outputs(struct engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    int go = !engine_stopping(e);
+    e->sound.pushing = go;
+    pthread_mutex_unlock(&e->lock);
+    return go;
+}
+
+/* Records that frame k's sound failed, under the engine's lock. With pictures, the render
+ * fails when the encoding thread reaches frame k (mux_sound, or wait_for_sound after the
+ * last), as if the sound were pulled there: an earlier frame's error still wins, whatever the
+ * threads' timing. */
+static void record_sound_failure(struct engine *e, int64_t k, const char *msg)
+{
+    e->sound.failed_at = k;
+    snprintf(e->sound.error, sizeof e->sound.error, "%s", msg);
+}
+
+/* Frame k's sound failed before it reached the outputs. */
+static void sound_failed(struct engine *e, int64_t k, const char *msg)
+{
+    if (!e->n_encoders) {
+        fail_frame(e, k, msg);
         return;
     }
-    for (int64_t k = e->first; k < e->end && !atomic_load(e->signalled); k++) {
-        if (push_sound(e, k) < 0) {
-            fail_frame(e, -1, vs_last_error());
+    pthread_mutex_lock(&e->lock);
+    record_sound_failure(e, k, msg);
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* Frame k's sound is out of the outputs: in every one, or failed (failure, its message). A
+ * failure is recorded in the same critical section instead of advancing pulled, so the
+ * encoding thread never sees frame k pulled without seeing its failure. */
+static void leave_outputs(struct engine *e, int64_t k, const char *failure)
+{
+    pthread_mutex_lock(&e->lock);
+    e->sound.pushing = 0;
+    if (failure)
+        record_sound_failure(e, k, failure);
+    else
+        e->sound.pulled = k + 1;
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
+    if (failure && !e->n_encoders)
+        fail_frame(e, k, failure);
+}
+
+/* Pulls and writes the sound of every frame, until the last, a failure or the render's stop. */
+static void pull_sound(struct engine *e, vs_progress *progress)
+{
+    for (int64_t k = e->first; k < e->end; k++) {
+        int64_t n;
+        if (!wait_for_room(e, k))
+            return;
+        if (pull_frame(e, k, &n) < 0) {
+            if (!stopped_by_hook)
+                sound_failed(e, k, vs_last_error());
             return;
         }
+        if (!enter_outputs(e))
+            return;
+        int rc = push_frame(e, n);
+        leave_outputs(e, k, rc < 0 ? vs_last_error() : NULL);
+        if (rc < 0)
+            return;
         vs_progress_update(progress, k + 1 - e->first);
     }
 }
 
+/* The sound's state, then every frame's sound, in the calling thread. */
+static void run_sound(struct engine *e, vs_progress *progress)
+{
+    current_engine = e;
+    stopped_by_hook = 0;
+    if (open_sound(e) < 0)
+        fail_frame(e, -1, vs_last_error());
+    else
+        pull_sound(e, progress);
+    current_engine = NULL;
+}
+
+static void *sound_main(void *arg)
+{
+    struct engine *e = arg;
+    run_sound(e, NULL);
+    pthread_mutex_lock(&e->lock);
+    e->sound.finished = 1;
+    pthread_cond_broadcast(&e->changed);
+    pthread_mutex_unlock(&e->lock);
+    engine_release(e);
+    return NULL;
+}
+
+/* The sound's thread, when an output wants sound; the encoders' streams are handed to it
+ * (deferred muxing) before it starts. */
+static int start_sound(struct engine *e)
+{
+    struct sound *snd = &e->sound;
+    if (!e->audio_outputs)
+        return 0;
+    for (int i = 0; i < e->n_encoders; i++) {
+        if (!e->audio_on[i])
+            continue;
+        vs_audio_out *a = vs_encoder_audio(e->encoders[i]);
+        if (vs_audio_out_defer_muxing(a) < 0)
+            return -1;
+        snd->streams[snd->n_streams++] = a;
+    }
+    snd->lead = (e->clip.fps_num + e->clip.fps_den - 1) / e->clip.fps_den;
+    e->pictures_done = snd->pulled = e->first;
+    snd->failed_at = -1;
+    pthread_mutex_lock(&e->lock);
+    e->refs++; /* the sound thread's: it releases the engine as it leaves */
+    pthread_mutex_unlock(&e->lock);
+    if (pthread_create(&snd->thread, NULL, sound_main, e) != 0) {
+        pthread_mutex_lock(&e->lock);
+        e->refs--;
+        pthread_mutex_unlock(&e->lock);
+        return vs_fail("cannot start the sound's thread");
+    }
+    snd->started = 1;
+    return 0;
+}
+
+/* The encoding thread, after frame k's pictures: lets the sound run on, waits until it has
+ * frame k (it is ahead but for a sound slower than the pictures), fails the render if frame
+ * k's sound failed, and writes the sound's packets made so far into the encoders' muxers. */
+static int mux_sound(struct engine *e, int64_t k)
+{
+    struct sound *snd = &e->sound;
+    pthread_mutex_lock(&e->lock);
+    e->pictures_done = k + 1;
+    pthread_cond_broadcast(&e->changed);
+    if (snd->started && !snd->finished && snd->pulled <= k) {
+        double t0 = vs_now();
+        while (!snd->finished && snd->pulled <= k && !engine_stopping(e))
+            vs_cond_wait_ms(&e->changed, &e->lock, 20);
+        e->sound_wait += vs_now() - t0;
+    }
+    int failed = snd->failed_at >= 0 && snd->failed_at <= k;
+    pthread_mutex_unlock(&e->lock);
+    if (failed) {
+        fail_frame(e, snd->failed_at, snd->error);
+        return -1;
+    }
+    for (int i = 0; i < snd->n_streams; i++) {
+        if (vs_audio_out_mux(snd->streams[i]) < 0) {
+            fail_frame(e, k, vs_last_error()); /* stops the sound's thread, and nothing is committed */
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* After the last picture: waits for the sound's last frame (the streams' last packets are
+ * muxed as the encoders close), and fails the render if a frame's sound failed after the
+ * encoding thread last looked (close_outputs commits unless the render failed). */
+static void wait_for_sound(struct engine *e)
+{
+    struct sound *snd = &e->sound;
+    pthread_mutex_lock(&e->lock);
+    while (snd->started && !snd->finished && !engine_stopping(e))
+        vs_cond_wait_ms(&e->changed, &e->lock, 20);
+    int64_t failed_at = snd->failed_at;
+    pthread_mutex_unlock(&e->lock);
+    if (snd->started && failed_at >= 0)
+        fail_frame(e, failed_at, snd->error);
+}
+
 /* Removes what the outputs wrote; their memory goes with the engine, as
- * workers may still hold their pictures. */
+ * workers may still hold their pictures. A sound thread abandoned in a sound
+ * file's write still holds the writers: the last one out (engine_release)
+ * or, if it never returns, the exit removes their temporaries. */
 static void abort_outputs(struct engine *e)
 {
     for (int i = 0; i < e->n_encoders; i++)
         vs_encoder_discard(e->encoders[i]);
-    for (int i = 0; i < e->n_sound_files; i++) {
+    for (int i = 0; i < e->n_sound_files && !e->sound.abandoned_pushing; i++) {
         vs_audio_writer_abort(e->sound_files[i]);
         e->sound_files[i] = NULL;
     }
 }
 
-/* Joins the workers, giving stuck ones (a JIT loop ignores the hook) a
- * grace period; returns how many could not be joined. */
+/* Joins the workers and the sound's thread, giving stuck ones (a JIT loop
+ * ignores the hook, a write blocks) a grace period; returns how many could
+ * not be joined. A stuck sound thread does not enter the outputs again, the
+ * render is stopping (enter_outputs); one stuck in them is marked so
+ * abort_outputs leaves it the writers it uses (the encoders' streams only
+ * fill FIFOs, whose memory stays with the engine). */
 static int join_workers(struct engine *e)
 {
+    struct sound *snd = &e->sound;
     double deadline = vs_now() + 2.0;
     pthread_mutex_lock(&e->lock);
-    while (e->finished_workers < e->n_workers && vs_now() < deadline) {
+    while ((e->finished_workers < e->n_workers || (snd->started && !snd->finished)) && vs_now() < deadline) {
         vs_cond_wait_ms(&e->changed, &e->lock, 20);
     }
     int stuck = e->n_workers - e->finished_workers;
+    int sound_stuck = snd->started && !snd->finished;
+    snd->abandoned_pushing = sound_stuck && snd->pushing;
     pthread_mutex_unlock(&e->lock);
     for (int i = 0; i < e->n_workers; i++) {
         if (!e->workers[i].started)
@@ -588,7 +808,11 @@ static int join_workers(struct engine *e)
         else
             pthread_detach(e->workers[i].thread);
     }
-    return stuck;
+    if (snd->started && sound_stuck)
+        pthread_detach(snd->thread);
+    else if (snd->started)
+        pthread_join(snd->thread, NULL);
+    return stuck + sound_stuck;
 }
 
 static int online_cores_count(void)
@@ -696,7 +920,11 @@ static void print_summary(struct engine *e, double wall, double cpu)
     /* y4m, raw and image outputs have no preset: the disk or the pipe's reader sets their pace */
     const char *faster = codec_used ? "a faster --preset would help" : "the disk or the reader of the stream is "
                                                                        "the limit";
-    if (enc_waits > 0.1 && enc_waits >= gen_waits)
+    double sound_waits = wall > 0 ? e->sound_wait / wall : 0; /* the sound's thread behind */
+    if (sound_waits > 0.1 && sound_waits >= enc_waits && sound_waits >= gen_waits)
+        fprintf(stderr, "vstudio: run: bottleneck: the sound (the encoder waited %.0f%% of the time for it): "
+                        "simplify its fill or gain functions\n", 100 * sound_waits);
+    else if (enc_waits > 0.1 && enc_waits >= gen_waits)
         fprintf(stderr, "vstudio: run: bottleneck: the generator (the encoder waited %.0f%% of the time for "
                         "frames): simplify draw%s\n", 100 * enc_waits, more);
     else if (gen_waits > 0.1)
@@ -974,8 +1202,6 @@ static void encode_in_order(struct engine *e, vs_progress *progress)
 {
     const vs_render_options *o = e->opts;
     double ramp_t = vs_now(), ramp_wait = 0;
-    if (open_sound(e) < 0)
-        fail_frame(e, -1, vs_last_error());
     for (int64_t k = e->first; k < e->end; k++) {
         if (vs_pool_take(e->pool, k, &e->main_wait) < 0)
             break;
@@ -991,15 +1217,14 @@ static void encode_in_order(struct engine *e, vs_progress *progress)
         memset(pictures, 0, VS_MAX_OUTPUTS * sizeof *pictures);
         if (vs_pool_stopped(e->pool))
             break;
-        if (e->audio_outputs && push_sound(e, k) < 0) {
-            fail_frame(e, -1, vs_last_error());
+        if (e->audio_outputs && mux_sound(e, k) < 0)
             break;
-        }
         vs_pool_done(e->pool, k);
         vs_progress_update(progress, k + 1 - e->first);
         if (!o->workers && e->n_workers < e->max_workers)
             maybe_add_workers(e, &ramp_t, &ramp_wait);
     }
+    wait_for_sound(e);
     vs_pool_stop(e->pool);
     join_workers(e);
 }
@@ -1053,13 +1278,15 @@ static int run_engine(struct engine *e)
     double start = vs_now(), cpu_start = process_cpu();
     if (e->n_encoders == 0) {
         progress = vs_progress_start("frames", e->end - e->first, o->progress);
-        write_sound_only(e, progress);
+        run_sound(e, progress); /* only sound files: no picture is drawn */
     } else {
         rc = create_window(e);
         if (rc < 0)
             goto fail;
         progress = vs_progress_start("frames", e->end - e->first, o->progress);
         start_workers(e);
+        if (start_sound(e) < 0)
+            fail_frame(e, -1, vs_last_error());
         encode_in_order(e, progress);
     }
     vs_progress_finish(progress);
@@ -1096,9 +1323,9 @@ static void engine_release(struct engine *e)
             lua_close(e->workers[i].L);
         vs_frame_free(e->workers[i].scratch);
     }
-    if (e->audio_L)
-        lua_close(e->audio_L);
-    free(e->audio_buf);
+    if (e->sound.L)
+        lua_close(e->sound.L);
+    free(e->sound.buf);
     free(e->workers);
     free(e->slots);
     vs_pool_free(e->pool);

@@ -1,14 +1,20 @@
 /* test_encode_audio.c: the encoder's audio stream: AAC in MP4, Opus in
  * Matroska, FLAC in a segment, each read back (vs_audio_source, itself
- * checked against ffmpeg) with exactly the samples pushed per frame, and
- * the errors before any frame: a container that cannot hold the codec, a
- * rate the codec does not take, sound to a y4m stream. */
+ * checked against ffmpeg) with exactly the samples pushed per frame; the
+ * same packets in the same order when the sound is encoded in a thread of its
+ * own (deferred muxing, as the render engine does) whether it runs ahead
+ * of the pictures or behind them; and the errors before any frame: a
+ * container that cannot hold the codec, a rate the codec does not take,
+ * sound to a y4m stream. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "encode.h"
 #include "vstudio.h"
 
 enum { FRAMES = 45, RATE = 48000, W = 64, H = 48 };
@@ -17,14 +23,101 @@ static double tone(int64_t i, int c) { return 0.4 * sin(2 * M_PI * (c ? 660.0 : 
 
 static int64_t sample_of(int64_t k, int fps_num, int fps_den) { return k * RATE * fps_den / fps_num; }
 
-/* FRAMES frames at fps_num/fps_den with their sound, as the render engine pushes them. */
-static int write_clip(const char *path, vs_encoder_options *o)
+/* Frame k's samples of the tone into buf (interleaved stereo); their count. */
+static int64_t frame_sound(int64_t k, const vs_encoder_options *o, float *buf)
+{
+    int64_t s0 = sample_of(k, o->fps_num, o->fps_den), s1 = sample_of(k + 1, o->fps_num, o->fps_den);
+    for (int64_t i = s0; i < s1; i++)
+        for (int c = 0; c < 2; c++)
+            buf[(i - s0) * 2 + c] = (float)tone(i, c);
+    return s1 - s0;
+}
+
+static vs_encoder *open_clip(const char *path, vs_encoder_options *o)
 {
     o->preset = "ultrafast";
     o->quiet = 1;
     o->audio_rate = RATE;
     o->audio_channels = 2;
-    vs_encoder *enc = vs_encoder_open(path, W, H, o);
+    return vs_encoder_open(path, W, H, o);
+}
+
+/* The sound's own thread: every frame's samples into the stream, each after `pause` us. */
+struct sound_thread {
+    vs_audio_out *audio;
+    const vs_encoder_options *o;
+    int pause;
+    int rc;
+};
+
+static void *push_sound(void *arg)
+{
+    struct sound_thread *t = arg;
+    float buf[2 * 2000];
+    for (int64_t k = 0; t->rc == 0 && k < FRAMES; k++) {
+        usleep((unsigned)t->pause);
+        t->rc = vs_audio_out_push(t->audio, buf, frame_sound(k, t->o, buf));
+    }
+    return NULL;
+}
+
+/* As write_clip, with the sound encoded in a thread while this one pushes the pictures (each
+ * after picture_pause us) and muxes the sound's packets after each. */
+static int write_clip_threaded(const char *path, vs_encoder_options *o, int sound_pause, int picture_pause)
+{
+    vs_encoder *enc = open_clip(path, o);
+    if (!enc)
+        return -1;
+    struct sound_thread t = {vs_encoder_audio(enc), o, sound_pause, 0};
+    vs_frame *f = vs_frame_new(W, H);
+    pthread_t thread;
+    int rc = f && vs_audio_out_defer_muxing(t.audio) == 0 ? 0 : -1;
+    int started = rc == 0 && pthread_create(&thread, NULL, push_sound, &t) == 0;
+    if (!started)
+        rc = -1;
+    for (int64_t k = 0; rc == 0 && k < FRAMES; k++) {
+        usleep((unsigned)picture_pause);
+        vs_frame_fill(f, (uint8_t)(k * 5), 60, 90, 255);
+        rc = vs_encoder_push(enc, f);
+        if (rc == 0)
+            rc = vs_audio_out_mux(t.audio);
+    }
+    if (started)
+        pthread_join(thread, NULL);
+    vs_frame_free(f);
+    if (rc == 0 && t.rc == 0)
+        return vs_encoder_close(enc);
+    vs_encoder_abort(enc);
+    return -1;
+}
+
+/* Every packet of a file in file order (ffmpeg's framemd5: stream, dts, pts, duration, size,
+ * hash) into out; 0 when ffmpeg could not read it. */
+static int packets(const char *path, char *out, size_t size)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -i '%s' -map 0 -c copy -f framemd5 - | grep -v '^#'", path);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return 0;
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    return pclose(p) == 0 && n > 0 && n < size - 1;
+}
+
+static int same_packets(const char *a, const char *b)
+{
+    static char pa[1 << 16], pb[1 << 16];
+    int same = packets(a, pa, sizeof pa) && packets(b, pb, sizeof pb) && strcmp(pa, pb) == 0;
+    if (!same)
+        printf("# %s and %s differ in their packets\n", a, b);
+    return same;
+}
+
+/* FRAMES frames at fps_num/fps_den with their sound, as the render engine pushes them. */
+static int write_clip(const char *path, vs_encoder_options *o)
+{
+    vs_encoder *enc = open_clip(path, o);
     if (!enc)
         return -1;
     vs_frame *f = vs_frame_new(W, H);
@@ -33,12 +126,9 @@ static int write_clip(const char *path, vs_encoder_options *o)
     for (int64_t k = 0; rc == 0 && k < FRAMES; k++) {
         vs_frame_fill(f, (uint8_t)(k * 5), 60, 90, 255);
         rc = vs_encoder_push(enc, f);
-        int64_t s0 = sample_of(k, o->fps_num, o->fps_den), s1 = sample_of(k + 1, o->fps_num, o->fps_den);
-        for (int64_t i = s0; i < s1; i++)
-            for (int c = 0; c < 2; c++)
-                buf[(i - s0) * 2 + c] = (float)tone(i, c);
+        int64_t n = frame_sound(k, o, buf);
         if (rc == 0)
-            rc = vs_encoder_push_audio(enc, buf, s1 - s0);
+            rc = vs_encoder_push_audio(enc, buf, n);
     }
     vs_frame_free(f);
     if (rc == 0 && vs_encoder_audio_samples(enc) != sample_of(FRAMES, o->fps_num, o->fps_den))
@@ -128,6 +218,23 @@ int main(void)
     CHECK(write_clip(path, &o) == 0);
     CHECK(probe_codec(path, "opus"));
     CHECK(lossy_matches(path, sample_of(FRAMES, 30, 1), 0.01));
+
+    /* the sound encoded in its own thread, ahead of the pictures or behind them: the same files */
+    static const char *const threaded[] = {"mp4", "mkv"};
+    for (size_t i = 0; i < sizeof threaded / sizeof *threaded; i++) {
+        char plain[512], ahead[512], behind[512];
+        snprintf(plain, sizeof plain, "%s/plain.%s", dir, threaded[i]);
+        snprintf(ahead, sizeof ahead, "%s/ahead.%s", dir, threaded[i]);
+        snprintf(behind, sizeof behind, "%s/behind.%s", dir, threaded[i]);
+        vs_encoder_options_init(&o);
+        CHECK(write_clip(plain, &o) == 0);
+        vs_encoder_options_init(&o);
+        CHECK(write_clip_threaded(ahead, &o, 0, 2000) == 0);
+        CHECK(same_packets(plain, ahead));
+        vs_encoder_options_init(&o);
+        CHECK(write_clip_threaded(behind, &o, 2000, 0) == 0);
+        CHECK(same_packets(plain, behind));
+    }
 
     /* a segment: FLAC in MP4, the float samples to 24 bits */
     snprintf(path, sizeof path, "%s/part.mp4", dir);
