@@ -7,12 +7,13 @@
  * VS_FRAME_MAX_SIDE per side and the byte count is overflow-checked, so a
  * corrupt header or a script typo gives an error, not a giant allocation.
  *
- * Freed pixel buffers wait in a small stash for the next frame of the same
- * byte size (newest first, the oldest let go past STASH_SLOTS or
- * STASH_BYTES). A loop of vs.load or a dataset's batches frees frames in
- * bunches (the Lua GC's pace) and makes as many again; glibc gives a freed
- * bunch back to the kernel, and every 4 KiB of it then costs a page fault
- * when touched again: a quarter of a 720p PNG load. The stash is one for
+ * Freed pixel buffers of a quarter MiB and more wait in a small stash for
+ * the next frame of the same byte size (newest first, the oldest let go
+ * past STASH_SLOTS or STASH_BYTES). A loop of vs.load or a dataset's
+ * batches frees frames in bunches (the Lua GC's pace) and makes as many
+ * again; glibc gives a freed bunch back to the kernel, and every 4 KiB of
+ * it then costs a page fault when touched again: a quarter of a 720p PNG
+ * load. The stash is one for
  * the process, behind a lock, because frames are often freed on another
  * thread than the one that made them (a dataset's workers and its reader).
  * Under AddressSanitizer a stashed buffer is poisoned, so a frame used
@@ -38,9 +39,12 @@
 #define VS_FRAME_MAX_SIDE 32768
 #define VS_FRAME_ALIGN 64
 
-/* 16 720p frames, 7 at 1080p: a GC cycle's worth of vs.load in a loop */
+/* 16 720p frames, 7 at 1080p: a GC cycle's worth of vs.load in a loop;
+ * smaller buffers (sprites, text) are malloc's own business and would only
+ * push the big ones out */
 enum { STASH_SLOTS = 16 };
 #define STASH_BYTES ((size_t)64 << 20)
+#define STASH_MIN_BYTES ((size_t)256 << 10)
 
 static struct {
     pthread_mutex_t lock;
@@ -53,6 +57,8 @@ static struct {
 /* A stashed buffer of exactly `size` bytes, or NULL. */
 static uint8_t *stash_take(size_t size)
 {
+    if (size < STASH_MIN_BYTES)
+        return NULL;
     uint8_t *data = NULL;
     pthread_mutex_lock(&stash.lock);
     for (int i = stash.n - 1; i >= 0; i--) {
@@ -74,7 +80,7 @@ static uint8_t *stash_take(size_t size)
 /* Keeps data (size bytes) for a later frame, letting the oldest go. */
 static void stash_put(uint8_t *data, size_t size)
 {
-    if (size > STASH_BYTES) {
+    if (size < STASH_MIN_BYTES || size > STASH_BYTES) {
         free(data);
         return;
     }
