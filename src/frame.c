@@ -54,12 +54,21 @@ static struct {
     size_t size[STASH_SLOTS];
 } stash = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* A fork (a Python parent starting DataLoader workers) while another thread
+ * holds the lock would leave the child's copy locked for good: the lock is
+ * taken around fork, and released on both sides. */
+static void stash_lock(void) { pthread_mutex_lock(&stash.lock); }
+static void stash_unlock(void) { pthread_mutex_unlock(&stash.lock); }
+static void stash_register_fork(void) { pthread_atfork(stash_lock, stash_unlock, stash_unlock); }
+static pthread_once_t stash_fork_once = PTHREAD_ONCE_INIT;
+
 /* A stashed buffer of exactly `size` bytes, or NULL. */
 static uint8_t *stash_take(size_t size)
 {
     if (size < STASH_MIN_BYTES)
         return NULL;
     uint8_t *data = NULL;
+    pthread_once(&stash_fork_once, stash_register_fork);
     pthread_mutex_lock(&stash.lock);
     for (int i = stash.n - 1; i >= 0; i--) {
         if (stash.size[i] != size)
@@ -87,6 +96,7 @@ static void stash_put(uint8_t *data, size_t size)
     uint8_t *drop[STASH_SLOTS];
     int ndrop = 0;
     STASH_POISON(data, size);
+    pthread_once(&stash_fork_once, stash_register_fork);
     pthread_mutex_lock(&stash.lock);
     while (stash.n == STASH_SLOTS || stash.bytes + size > STASH_BYTES) {
         drop[ndrop++] = stash.data[0];
