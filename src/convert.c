@@ -24,7 +24,7 @@
  *
  * JPEG frames of the folder's (even) size with 4:2:0 chroma skip RGB
  * altogether: turbojpeg decodes them to YCbCr planes straight into the
- * encoder's picture, and one fixed-point pass maps JPEG's full-range BT.601
+ * encoder's picture, and one fixed-point SSE2 pass (yuv420.c) maps JPEG's full-range BT.601
  * to the stream's limited-range matrix (BT.601 below 720 lines, BT.709 from
  * 720 up, as encode.c tags it). PNG frames of that size that image.c's
  * fast path reads come as pairs of RGBA rows while they are in cache
@@ -82,12 +82,6 @@ enum job_state {
     JOB_INTERRUPTED,           /* converting when Ctrl-C came: its .part is removed */
 };
 
-/* [Y', Cb', Cr'] = m * [Y, Cb - 128, Cr - 128] + (16, 128, 128), 16.16 fixed
- * point: full-range BT.601 (JFIF) to limited-range BT.601 or BT.709. */
-struct yuv_map {
-    int32_t m[3][3];
-};
-
 /* A soundtrack's rate and channels: the encoder's default for video files. */
 enum { SOUND_RATE = 48000, SOUND_CHANNELS = 2 };
 
@@ -105,7 +99,7 @@ struct job {
     int out_width, out_height; /* the encoded size (odd sizes padded) */
     int plan_fails;            /* --dry-run: a frame's header says the conversion would fail */
     int jpeg_direct;           /* even size, yuv420p encoder: JPEGs may skip RGB */
-    struct yuv_map jpeg_map;
+    vs_jpeg_yuv_map jpeg_map;
     int png_direct;            /* the same: PNG rows go into the picture as they are decoded */
     vs_yuv420_coeffs png_yuv;  /* the stream's matrix, as encode.c sets it */
     int64_t written;
@@ -423,42 +417,6 @@ static int draw_captions(struct job *j, struct worker_buf *b, int64_t i, const v
 
 /* ---- JPEG straight into the encoder's YUV planes ---- */
 
-static void yuv_map_init(struct yuv_map *map, int bt709)
-{
-    double kr = bt709 ? 0.2126 : 0.299, kb = bt709 ? 0.0722 : 0.114;
-    double in[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
-    for (int col = 0; col < 3; col++) {
-        double y = in[col][0], cb = in[col][1], cr = in[col][2];
-        double r = y + 1.402 * cr, g = y - 0.344136 * cb - 0.714136 * cr, b = y + 1.772 * cb;
-        double yf = kr * r + (1 - kr - kb) * g + kb * b;
-        double out[3] = {219.0 / 255 * yf, 224.0 / 255 * (b - yf) / (2 * (1 - kb)),
-                         224.0 / 255 * (r - yf) / (2 * (1 - kr))};
-        for (int row = 0; row < 3; row++)
-            map->m[row][col] = (int32_t)(out[row] * 65536 + (out[row] < 0 ? -0.5 : 0.5));
-    }
-}
-
-static inline uint8_t clamp8(int32_t v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
-
-static void yuv_map_apply(const struct yuv_map *map, uint8_t *planes[3], const int *strides, int w, int h)
-{
-    const int32_t(*m)[3] = map->m;
-    for (int cy = 0; cy < h / 2; cy++) {
-        uint8_t *y0 = planes[0] + (size_t)(2 * cy) * strides[0], *y1 = y0 + strides[0];
-        uint8_t *u = planes[1] + (size_t)cy * strides[1], *v = planes[2] + (size_t)cy * strides[2];
-        for (int cx = 0; cx < w / 2; cx++) {
-            int32_t cb = u[cx] - 128, cr = v[cx] - 128;
-            int32_t luma_shift = m[0][1] * cb + m[0][2] * cr + (16 << 16) + 32768;
-            y0[2 * cx] = clamp8((m[0][0] * y0[2 * cx] + luma_shift) >> 16);
-            y0[2 * cx + 1] = clamp8((m[0][0] * y0[2 * cx + 1] + luma_shift) >> 16);
-            y1[2 * cx] = clamp8((m[0][0] * y1[2 * cx] + luma_shift) >> 16);
-            y1[2 * cx + 1] = clamp8((m[0][0] * y1[2 * cx + 1] + luma_shift) >> 16);
-            u[cx] = clamp8((m[1][1] * cb + m[1][2] * cr + (128 << 16) + 32768) >> 16);
-            v[cx] = clamp8((m[2][1] * cb + m[2][2] * cr + (128 << 16) + 32768) >> 16);
-        }
-    }
-}
-
 /* 1: frame decoded into pic; 0: not this path's kind (or an error: the RGBA
  * path then decodes it again and reports the error properly). */
 static int jpeg_to_picture(struct job *j, struct worker_buf *b, const uint8_t *data, size_t size, vs_picture *pic)
@@ -476,7 +434,7 @@ static int jpeg_to_picture(struct job *j, struct worker_buf *b, const uint8_t *d
             return 0;
     if (tjDecompressToYUVPlanes(b->tj, data, (unsigned long)size, planes, w, strides, h, TJFLAG_STOPONWARNING))
         return 0;
-    yuv_map_apply(&j->jpeg_map, planes, strides, w, h);
+    vs_jpeg_yuv_map_apply(&j->jpeg_map, planes, strides, w, h);
     return 1;
 }
 
@@ -686,7 +644,7 @@ static int open_folder_encoder(struct pipeline *p)
     /* straight into the picture's planes: nothing drawn over the frame, no padding */
     int direct = !o->captions && pix_fmt && !strcmp(pix_fmt, "yuv420p") && pw == j->width && ph == j->height;
     j->jpeg_direct = direct && !getenv("VSTUDIO_JPEG_RGB");
-    yuv_map_init(&j->jpeg_map, j->height >= 720); /* encode.c's rule for BT.709 */
+    vs_jpeg_yuv_map_init(&j->jpeg_map, j->height >= 720); /* encode.c's rule for BT.709 */
     j->png_direct = direct;
     vs_yuv420_coeffs_init(&j->png_yuv, j->height >= 720, 0);
     return 0;

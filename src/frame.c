@@ -6,16 +6,112 @@
  * kernels and swscale read whole cache lines. Sizes are capped at
  * VS_FRAME_MAX_SIDE per side and the byte count is overflow-checked, so a
  * corrupt header or a script typo gives an error, not a giant allocation.
+ *
+ * Freed pixel buffers of a quarter MiB and more wait in a small stash for
+ * the next frame of the same byte size (newest first, the oldest let go
+ * past STASH_SLOTS or STASH_BYTES). A loop of vs.load or a dataset's
+ * batches frees frames in bunches (the Lua GC's pace) and makes as many
+ * again; glibc gives a freed bunch back to the kernel, and every 4 KiB of
+ * it then costs a page fault when touched again: a quarter of a 720p PNG
+ * load. The stash is one for
+ * the process, behind a lock, because frames are often freed on another
+ * thread than the one that made them (a dataset's workers and its reader).
+ * Under AddressSanitizer a stashed buffer is poisoned, so a frame used
+ * after vs_frame_free is still reported.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define STASH_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define STASH_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define STASH_POISON(p, n) ((void)(p), (void)(n))
+#define STASH_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 #include "error.h"
 #include "vstudio.h"
 
 #define VS_FRAME_MAX_SIDE 32768
 #define VS_FRAME_ALIGN 64
+
+/* 16 720p frames, 7 at 1080p: a GC cycle's worth of vs.load in a loop;
+ * smaller buffers (sprites, text) are malloc's own business and would only
+ * push the big ones out */
+enum { STASH_SLOTS = 16 };
+#define STASH_BYTES ((size_t)64 << 20)
+#define STASH_MIN_BYTES ((size_t)256 << 10)
+
+static struct {
+    pthread_mutex_t lock;
+    int n;                     /* buffers held, oldest first */
+    size_t bytes;
+    uint8_t *data[STASH_SLOTS];
+    size_t size[STASH_SLOTS];
+} stash = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* A fork (a Python parent starting DataLoader workers) while another thread
+ * holds the lock would leave the child's copy locked for good: the lock is
+ * taken around fork, and released on both sides. */
+static void stash_lock(void) { pthread_mutex_lock(&stash.lock); }
+static void stash_unlock(void) { pthread_mutex_unlock(&stash.lock); }
+static void stash_register_fork(void) { pthread_atfork(stash_lock, stash_unlock, stash_unlock); }
+static pthread_once_t stash_fork_once = PTHREAD_ONCE_INIT;
+
+/* A stashed buffer of exactly `size` bytes, or NULL. */
+static uint8_t *stash_take(size_t size)
+{
+    if (size < STASH_MIN_BYTES)
+        return NULL;
+    uint8_t *data = NULL;
+    pthread_once(&stash_fork_once, stash_register_fork);
+    pthread_mutex_lock(&stash.lock);
+    for (int i = stash.n - 1; i >= 0; i--) {
+        if (stash.size[i] != size)
+            continue;
+        data = stash.data[i];
+        stash.n--;
+        memmove(&stash.data[i], &stash.data[i + 1], sizeof stash.data[0] * (size_t)(stash.n - i));
+        memmove(&stash.size[i], &stash.size[i + 1], sizeof stash.size[0] * (size_t)(stash.n - i));
+        stash.bytes -= size;
+        break;
+    }
+    pthread_mutex_unlock(&stash.lock);
+    if (data)
+        STASH_UNPOISON(data, size);
+    return data;
+}
+
+/* Keeps data (size bytes) for a later frame, letting the oldest go. */
+static void stash_put(uint8_t *data, size_t size)
+{
+    if (size < STASH_MIN_BYTES || size > STASH_BYTES) {
+        free(data);
+        return;
+    }
+    uint8_t *drop[STASH_SLOTS];
+    int ndrop = 0;
+    STASH_POISON(data, size);
+    pthread_once(&stash_fork_once, stash_register_fork);
+    pthread_mutex_lock(&stash.lock);
+    while (stash.n == STASH_SLOTS || stash.bytes + size > STASH_BYTES) {
+        drop[ndrop++] = stash.data[0];
+        stash.bytes -= stash.size[0];
+        stash.n--;
+        memmove(&stash.data[0], &stash.data[1], sizeof stash.data[0] * (size_t)stash.n);
+        memmove(&stash.size[0], &stash.size[1], sizeof stash.size[0] * (size_t)stash.n);
+    }
+    stash.data[stash.n] = data;
+    stash.size[stash.n++] = size;
+    stash.bytes += size;
+    pthread_mutex_unlock(&stash.lock);
+    for (int i = 0; i < ndrop; i++)
+        free(drop[i]); /* poisoned memory is free()d as usual */
+}
 
 vs_frame *vs_frame_new(int width, int height)
 {
@@ -31,7 +127,9 @@ vs_frame *vs_frame_new(int width, int height)
     vs_frame *frame = malloc(sizeof *frame);
     if (!frame)
         goto fail;
-    frame->data = aligned_alloc(VS_FRAME_ALIGN, stride * (size_t)height);
+    frame->data = stash_take(stride * (size_t)height);
+    if (!frame->data)
+        frame->data = aligned_alloc(VS_FRAME_ALIGN, stride * (size_t)height);
     if (!frame->data)
         goto fail;
     memset(frame->data, 0, stride * (size_t)height);
@@ -50,7 +148,7 @@ void vs_frame_free(vs_frame *frame)
 {
     if (!frame)
         return;
-    free(frame->data);
+    stash_put(frame->data, (size_t)frame->stride * (size_t)frame->height);
     free(frame);
 }
 

@@ -12,6 +12,14 @@
  * alpha (numpy's (H, W, 3) bytes or floats) goes through the same row
  * kernels, each pair of rows first widened to RGBA in a small buffer that
  * stays in cache, so the frame is read once.
+ *
+ * JPEG frames decoded straight to 4:2:0 planes (convert) are mapped from
+ * JPEG's full-range BT.601 to the stream's matrix in place, 8 chroma
+ * samples and their 2x2 luma blocks at a time in SSE2 (the plain loop
+ * takes the rest of a row; both compute the same integers). A 16.16
+ * coefficient m above 32767 does not fit pmaddwd's 16-bit lanes, so it goes
+ * in as lo + hi * 65536 (lo its low 16 bits, signed): m * x = lo * x +
+ * (hi * x << 16), exact in 32 bits.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -207,4 +215,117 @@ int vs_rgb_to_yuv420(const void *rgb, vs_rgb_type type, int width, int height, s
     }
     free(pair);
     return 0;
+}
+
+void vs_jpeg_yuv_map_init(vs_jpeg_yuv_map *map, int bt709)
+{
+    double kr = bt709 ? 0.2126 : 0.299, kb = bt709 ? 0.0722 : 0.114;
+    double in[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+    for (int col = 0; col < 3; col++) {
+        double y = in[col][0], cb = in[col][1], cr = in[col][2];
+        double r = y + 1.402 * cr, g = y - 0.344136 * cb - 0.714136 * cr, b = y + 1.772 * cb;
+        double yf = kr * r + (1 - kr - kb) * g + kb * b;
+        double out[3] = {219.0 / 255 * yf, 224.0 / 255 * (b - yf) / (2 * (1 - kb)),
+                         224.0 / 255 * (r - yf) / (2 * (1 - kr))};
+        for (int row = 0; row < 3; row++)
+            map->m[row][col] = (int32_t)(out[row] * 65536 + (out[row] < 0 ? -0.5 : 0.5));
+    }
+}
+
+/* Chroma columns [cx, w2) of one row pair, one 2x2 block at a time. */
+static void jpeg_map_c(const vs_jpeg_yuv_map *map, uint8_t *y0, uint8_t *y1, uint8_t *u, uint8_t *v, int cx,
+                       int w2)
+{
+    const int32_t(*m)[3] = map->m;
+    for (; cx < w2; cx++) {
+        int32_t cb = u[cx] - 128, cr = v[cx] - 128;
+        int32_t luma_shift = m[0][1] * cb + m[0][2] * cr + (16 << 16) + 32768;
+        y0[2 * cx] = clamp8((m[0][0] * y0[2 * cx] + luma_shift) >> 16);
+        y0[2 * cx + 1] = clamp8((m[0][0] * y0[2 * cx + 1] + luma_shift) >> 16);
+        y1[2 * cx] = clamp8((m[0][0] * y1[2 * cx] + luma_shift) >> 16);
+        y1[2 * cx + 1] = clamp8((m[0][0] * y1[2 * cx + 1] + luma_shift) >> 16);
+        u[cx] = clamp8((m[1][1] * cb + m[1][2] * cr + (128 << 16) + 32768) >> 16);
+        v[cx] = clamp8((m[2][1] * cb + m[2][2] * cr + (128 << 16) + 32768) >> 16);
+    }
+}
+
+#if defined(__SSE2__)
+/* pmaddwd operands for m * a + n * b over (a, b) pairs: the low halves
+ * and the high parts of m and n (see the top of the file). */
+struct madd_pair {
+    __m128i lo, hi;
+};
+
+static struct madd_pair madd_pair_of(int32_t m, int32_t n)
+{
+    int16_t mlo = (int16_t)(uint16_t)m, nlo = (int16_t)(uint16_t)n;
+    int16_t mhi = (int16_t)((m - mlo) >> 16), nhi = (int16_t)((n - nlo) >> 16);
+    struct madd_pair p = {_mm_set1_epi32((int)((uint32_t)(uint16_t)nlo << 16 | (uint16_t)mlo)),
+                          _mm_set1_epi32((int)((uint32_t)(uint16_t)nhi << 16 | (uint16_t)mhi))};
+    return p;
+}
+
+/* m * a + n * b for 4 interleaved (a, b) int16 pairs, in 32 bits */
+static inline __m128i madd_exact(__m128i pairs, struct madd_pair k)
+{
+    return _mm_add_epi32(_mm_madd_epi16(pairs, k.lo), _mm_slli_epi32(_mm_madd_epi16(pairs, k.hi), 16));
+}
+
+/* 16 luma bytes of one row: (m00 * y + shift of its chroma sample) >> 16, clamped */
+static inline __m128i jpeg_luma16(__m128i y8, struct madd_pair m00, __m128i s_lo, __m128i s_hi)
+{
+    const __m128i zero = _mm_setzero_si128();
+    __m128i lo16 = _mm_unpacklo_epi8(y8, zero), hi16 = _mm_unpackhi_epi8(y8, zero);
+    /* (y, 0) pairs: pmaddwd gives m00 * y per 32-bit lane */
+    __m128i p[4] = {_mm_unpacklo_epi16(lo16, zero), _mm_unpackhi_epi16(lo16, zero), _mm_unpacklo_epi16(hi16, zero),
+                    _mm_unpackhi_epi16(hi16, zero)};
+    /* pixels 2k and 2k + 1 share chroma sample k */
+    __m128i s[4] = {_mm_unpacklo_epi32(s_lo, s_lo), _mm_unpackhi_epi32(s_lo, s_lo), _mm_unpacklo_epi32(s_hi, s_hi),
+                    _mm_unpackhi_epi32(s_hi, s_hi)};
+    for (int k = 0; k < 4; k++)
+        p[k] = _mm_srai_epi32(_mm_add_epi32(madd_exact(p[k], m00), s[k]), 16);
+    return _mm_packus_epi16(_mm_packs_epi32(p[0], p[1]), _mm_packs_epi32(p[2], p[3]));
+}
+
+/* 8 chroma columns at a time; returns the first one left for jpeg_map_c. */
+static int jpeg_map_sse2(const vs_jpeg_yuv_map *map, uint8_t *y0, uint8_t *y1, uint8_t *u, uint8_t *v, int w2)
+{
+    const int32_t(*m)[3] = map->m;
+    const struct madd_pair m00 = madd_pair_of(m[0][0], 0), luma = madd_pair_of(m[0][1], m[0][2]);
+    const struct madd_pair cb_k = madd_pair_of(m[1][1], m[1][2]), cr_k = madd_pair_of(m[2][1], m[2][2]);
+    const __m128i luma_off = _mm_set1_epi32((16 << 16) + 32768), chroma_off = _mm_set1_epi32((128 << 16) + 32768);
+    const __m128i zero = _mm_setzero_si128(), c128 = _mm_set1_epi16(128);
+    int cx = 0;
+    for (; cx + 8 <= w2; cx += 8) {
+        __m128i cb = _mm_sub_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(u + cx)), zero), c128);
+        __m128i cr = _mm_sub_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(v + cx)), zero), c128);
+        __m128i pairs_lo = _mm_unpacklo_epi16(cb, cr), pairs_hi = _mm_unpackhi_epi16(cb, cr);
+        __m128i s_lo = _mm_add_epi32(madd_exact(pairs_lo, luma), luma_off);
+        __m128i s_hi = _mm_add_epi32(madd_exact(pairs_hi, luma), luma_off);
+        __m128i *r0 = (__m128i *)(y0 + 2 * cx), *r1 = (__m128i *)(y1 + 2 * cx);
+        _mm_storeu_si128(r0, jpeg_luma16(_mm_loadu_si128(r0), m00, s_lo, s_hi));
+        _mm_storeu_si128(r1, jpeg_luma16(_mm_loadu_si128(r1), m00, s_lo, s_hi));
+        __m128i u16 = _mm_packs_epi32(_mm_srai_epi32(_mm_add_epi32(madd_exact(pairs_lo, cb_k), chroma_off), 16),
+                                      _mm_srai_epi32(_mm_add_epi32(madd_exact(pairs_hi, cb_k), chroma_off), 16));
+        __m128i v16 = _mm_packs_epi32(_mm_srai_epi32(_mm_add_epi32(madd_exact(pairs_lo, cr_k), chroma_off), 16),
+                                      _mm_srai_epi32(_mm_add_epi32(madd_exact(pairs_hi, cr_k), chroma_off), 16));
+        _mm_storel_epi64((__m128i *)(u + cx), _mm_packus_epi16(u16, u16));
+        _mm_storel_epi64((__m128i *)(v + cx), _mm_packus_epi16(v16, v16));
+    }
+    return cx;
+}
+#endif
+
+void vs_jpeg_yuv_map_apply(const vs_jpeg_yuv_map *map, uint8_t *const planes[3], const int linesize[3], int width,
+                           int height)
+{
+    for (int cy = 0; cy < height / 2; cy++) {
+        uint8_t *y0 = planes[0] + (size_t)(2 * cy) * linesize[0], *y1 = y0 + linesize[0];
+        uint8_t *u = planes[1] + (size_t)cy * linesize[1], *v = planes[2] + (size_t)cy * linesize[2];
+        int cx = 0;
+#if defined(__SSE2__)
+        cx = jpeg_map_sse2(map, y0, y1, u, v, width / 2);
+#endif
+        jpeg_map_c(map, y0, y1, u, v, cx, width / 2);
+    }
 }

@@ -32,4 +32,17 @@ void vs_rgb_row_to_rgba(const void *row, vs_rgb_type type, int width, uint8_t *r
 int vs_rgb_to_yuv420(const void *rgb, vs_rgb_type type, int width, int height, size_t stride,
                      const vs_yuv420_coeffs *c, uint8_t *const planes[3], const int linesize[3]);
 
+/* JPEG's YCbCr (full-range BT.601) as the stream's limited-range BT.601
+ * or BT.709, in place: [Y', Cb', Cr'] = m * [Y, Cb - 128, Cr - 128] +
+ * (16, 128, 128), 16.16 fixed point (m[1][0] = m[2][0] = 0: chroma does
+ * not depend on Y). */
+typedef struct vs_jpeg_yuv_map {
+    int32_t m[3][3];
+} vs_jpeg_yuv_map;
+
+void vs_jpeg_yuv_map_init(vs_jpeg_yuv_map *map, int bt709);
+/* 4:2:0 planes of even width and height. */
+void vs_jpeg_yuv_map_apply(const vs_jpeg_yuv_map *map, uint8_t *const planes[3], const int linesize[3], int width,
+                           int height);
+
 #endif

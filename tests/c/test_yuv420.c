@@ -3,7 +3,11 @@
  * their edges chroma siting and filter width cannot matter); the vector path must give exactly what the plain
  * path gives, which every 2x2 block converted on its own (too narrow for
  * the vector path) shows. RGB input (bytes or floats) gives what the same
- * pixels as RGBA give. */
+ * pixels as RGBA give. JPEG's full-range YCbCr mapped to the stream's
+ * matrix: the vector path gives what the plain path gives (each 2x2 block
+ * on its own), on random planes and at the clamps, and both are within
+ * one step of the exact formula. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,8 +214,74 @@ static int floats_round_as_numpy(void)
     return ok;
 }
 
+/* A random 4:2:0 image (W x H) and its copy, the copy mapped block by block. */
+static int jpeg_map_vector_equals_plain(int bt709, int *worst)
+{
+    vs_jpeg_yuv_map map;
+    vs_jpeg_yuv_map_init(&map, bt709);
+    struct planes a, b;
+    planes_alloc(&a, W, H);
+    planes_alloc(&b, W, H);
+    uint32_t seed = 12345u + (uint32_t)bt709;
+    for (int i = 0; i < 3; i++) {
+        int w = i ? W / 2 : W, h = i ? H / 2 : H;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                seed = seed * 1664525u + 1013904223u;
+                /* every fourth row at the extremes, to reach both clamps */
+                uint8_t px = (uint8_t)(y % 4 == 3 ? ((seed >> 24) & 1 ? 255 : 0) : seed >> 24);
+                a.data[i][y * a.linesize[i] + x] = b.data[i][y * b.linesize[i] + x] = px;
+            }
+    }
+    /* the exact map of the source, for the distance check */
+    double m[3][3];
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++)
+            m[r][c] = map.m[r][c] / 65536.0;
+    double want[H][W], want_c[2][H / 2][W / 2];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double cb = a.data[1][y / 2 * a.linesize[1] + x / 2] - 128.0, cr = a.data[2][y / 2 * a.linesize[2] + x / 2] - 128.0;
+            want[y][x] = m[0][0] * a.data[0][y * a.linesize[0] + x] + m[0][1] * cb + m[0][2] * cr + 16;
+            if (x % 2 == 0 && y % 2 == 0) {
+                want_c[0][y / 2][x / 2] = m[1][1] * cb + m[1][2] * cr + 128;
+                want_c[1][y / 2][x / 2] = m[2][1] * cb + m[2][2] * cr + 128;
+            }
+        }
+    vs_jpeg_yuv_map_apply(&map, a.data, a.linesize, W, H);
+    for (int y = 0; y < H; y += 2)
+        for (int x = 0; x < W; x += 2) {
+            uint8_t *block[3] = {b.data[0] + y * b.linesize[0] + x, b.data[1] + y / 2 * b.linesize[1] + x / 2,
+                                 b.data[2] + y / 2 * b.linesize[2] + x / 2};
+            vs_jpeg_yuv_map_apply(&map, block, b.linesize, 2, 2);
+        }
+    int same = 1;
+    *worst = 0;
+    for (int i = 0; i < 3; i++) {
+        int w = i ? W / 2 : W, h = i ? H / 2 : H;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                int got = a.data[i][y * a.linesize[i] + x];
+                same &= got == b.data[i][y * b.linesize[i] + x];
+                double exact = i ? want_c[i - 1][y][x] : want[y][x];
+                exact = exact < 0 ? 0 : exact > 255 ? 255 : exact;
+                int d = (int)(fabs(got - exact) + 0.5);
+                *worst = d > *worst ? d : *worst;
+            }
+    }
+    av_freep(&a.data[0]);
+    av_freep(&b.data[0]);
+    return same;
+}
+
 int main(void)
 {
+    for (int bt709 = 0; bt709 < 2; bt709++) {
+        int worst;
+        CHECK(jpeg_map_vector_equals_plain(bt709, &worst));
+        printf("# JPEG map bt709=%d: largest difference from the exact map %d\n", bt709, worst);
+        CHECK(worst <= 1);
+    }
     CHECK(rgb_equals_rgba());
     CHECK(floats_round_as_numpy());
     CHECK(opacity_seen(-1, 0) == 1);
