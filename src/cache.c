@@ -45,8 +45,10 @@
 
 /* Bump when the table or the meaning of a row changes: a database of
  * another version is emptied and made anew, so its files are probed again
- * (v2: device, ctime, decode timestamps, VFR; v3: the audio stream). */
-enum { SCHEMA_VERSION = 3 };
+ * (v2: device, ctime, decode timestamps, VFR; v3: the audio stream; v4: an
+ * MP4 whose edit list discards its first keyframe lost the frames up to the
+ * next keyframe from its count and index). */
+enum { SCHEMA_VERSION = 4 };
 /* How long setup waits for another process's setup lock. */
 enum { LOCK_WAIT_MS = 3000 };
 

@@ -16,6 +16,9 @@
  * Packets before the first keyframe (a stream cut mid-GOP: `-c copy
  * -copyinkf`) cannot be decoded and are not frames either: they are left
  * out, so the count is what a decoder delivers (as ffprobe -count_frames).
+ * A keyframe an edit list discards (`-ss` with `-c copy` keeps the GOP the
+ * cut falls in) is the first keyframe all the same: it is decoded, only
+ * not shown.
  *
  * The same scan records every packet's presentation and decode timestamps
  * and keyframe flag: sorted by presentation, those are the frame index
@@ -473,8 +476,8 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
     int64_t audio_samples = 0, audio_packets = 0;
     AVPacket *pkt = NULL;
     entry *e = NULL;
-    int64_t n = 0, cap = 0, first_key = -1;
-    int have_pts = 1;
+    int64_t n = 0, cap = 0;
+    int keyed = 0, have_pts = 1;
     /* the count below trusts an MP4's index: only where its data holds it */
     int rc = is_mov(fmt) ? vs_media_check_complete(fmt, fmt->streams[s], path) : 0;
     if (rc < 0)
@@ -505,7 +508,12 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
         }
         if (pkt->stream_index == a && count_audio && !(pkt->flags & AV_PKT_FLAG_DISCARD))
             add_audio_packet(pkt, fmt->streams[a], audio_packets++ == 0, &audio_samples);
-        if (pkt->stream_index == s && pkt->size > 0 && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
+        /* packets before the first keyframe have nothing to be decoded from; a
+         * keyframe an edit list discards (`-ss` with `-c copy`) is still decoded
+         * as the reference of the frames shown after it */
+        if (pkt->stream_index == s && pkt->size > 0 && (pkt->flags & AV_PKT_FLAG_KEY))
+            keyed = 1;
+        if (pkt->stream_index == s && pkt->size > 0 && keyed && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
             if (n == cap) {
                 int64_t c2 = cap ? cap * 2 : 1024;
                 entry *e2 = realloc(e, (size_t)c2 * sizeof *e2);
@@ -520,16 +528,9 @@ static int scan(const char *path, vs_probe_info *info, int quick, vs_index **ind
             e[n].pts = pkt->pts;
             e[n].dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
             e[n].key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
-            if (e[n].key && first_key < 0)
-                first_key = n;
             n++;
         }
         av_packet_unref(pkt);
-    }
-    /* packets before the first keyframe have nothing to be decoded from */
-    if (first_key > 0) {
-        memmove(e, e + first_key, (size_t)(n - first_key) * sizeof *e);
-        n -= first_key;
     }
     if (n == 0) {
         rc = vs_fail("%s: the video stream has no frames", path);

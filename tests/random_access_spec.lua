@@ -138,3 +138,43 @@ describe('frame numbering', function()
     assert.are.equal(#frames, total)
   end)
 end)
+
+describe('an MP4 cut with an edit list', function()
+  -- `-ss` with `-c copy` keeps the GOP before the cut and an edit list
+  -- discards its frames: the discarded keyframe is still decoded, so the
+  -- frames shown up to the next keyframe are frames too
+  local cut
+  setup(function()
+    cut = dir .. '/edit-cut.mp4'
+    ffmpeg('-ss 0.3 -i ' .. q(clips[2]) .. ' -c copy ' .. q(cut))
+  end)
+
+  it('counts and numbers the same frames with a cold and a warm probe cache, as ffmpeg decodes them', function()
+    local frames = ref(cut)
+    local n = helper.ffprobe_frames(cut)
+    assert.are.equal(#frames, n)
+    assert.is_true(n > 120 and n < 150, 'cut to ' .. n .. ' frames')
+    assert.are.equal(n, vs.probe(cut).frames) -- cold: counted from the sample table
+    local middle, last = math.floor(n / 2), n - 1
+    -- the first seek builds the frame index and caches it with the count
+    assert.is_true(helper.frame_bytes(vs.video(cut):frame(middle)) == frames[middle + 1], 'cold frame ' .. middle)
+    assert.are.equal(n, vs.probe(cut).frames) -- warm
+    assert.are.equal(n, vs.probe(cut, { cache = false }).frames)
+    for _, args in ipairs{ '--json ', '--json --no-cache ' } do
+      local out, err, rc = helper.vstudio('probe ' .. args .. q(cut))
+      assert.are.equal(0, rc, err)
+      assert.are.equal(n, tonumber(out:match('"frames": (%d+)')), args)
+    end
+    local v = vs.video(cut)
+    assert.are.equal(n, v.frames)
+    for _, i in ipairs{ 0, middle, last } do
+      assert.is_true(helper.frame_bytes(vs.video(cut):frame(i)) == frames[i + 1], 'warm frame ' .. i)
+    end
+    local seen = 0
+    for i, f in v:iter() do
+      assert.is_true(helper.frame_bytes(f) == frames[i + 1], 'iter ' .. i)
+      seen = seen + 1
+    end
+    assert.are.equal(n, seen)
+  end)
+end)

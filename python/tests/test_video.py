@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import vstudio
-from conftest import ffmpeg, ffprobe
+from conftest import decode_rgb, ffmpeg, ffprobe
 
 
 def test_probe_matches_ffprobe(media):
@@ -42,6 +42,25 @@ def test_random_access_is_frame_exact(media, oracle):
     for i in (31, 2, -1, -40, 17):
         assert np.array_equal(v[i], want[i]), "v[%d]" % i
     assert np.array_equal(v[3:9:2], want[3:9:2])
+
+
+def test_edit_list_cut_counts_and_numbers_as_ffmpeg(tmp_path, media):
+    # `-ss` with `-c copy`: an edit list discards the first GOP's leading frames
+    cut = tmp_path / "cut.mp4"
+    ffmpeg("-ss", "0.3", "-i", str(media["h264"]), "-c", "copy", str(cut))
+    want = decode_rgb(cut, 64, 48)
+    n = int(ffprobe(cut)["nb_read_frames"])
+    assert len(want) == n and 30 < n < 40
+    assert vstudio.probe(cut)["frames"] == n  # cold cache
+    with vstudio.Video(cut) as v:  # a seek back builds and caches the frame index
+        assert np.array_equal(v[n - 1], want[n - 1]) and np.array_equal(v[1], want[1])
+    assert vstudio.probe(cut)["frames"] == n  # warm cache
+    with vstudio.Video(cut) as v:
+        assert len(v) == n
+        for i in (0, n // 2, n - 1):
+            assert np.array_equal(v[i], want[i]), "v[%d]" % i
+        for i, f in enumerate(v):
+            assert np.array_equal(f, want[i]), "frame %d" % i
 
 
 def test_index_errors(media):
