@@ -95,6 +95,7 @@ struct sound {
     vs_audio_out *streams[VS_MAX_OUTPUTS]; /* the encoders' sound: encoded here, muxed by the encoding thread */
     int n_streams;
     int lead;               /* frames the sound may run ahead of the pictures (a second's) */
+    double cpu;             /* the sound's thread's CPU seconds, set as it finishes */
     /* under the engine's lock */
     int64_t pulled;         /* frames [first, pulled) are in every output with sound */
     int pushing;            /* in the outputs (a write on a stuck disk may never return) */
@@ -684,7 +685,9 @@ static void *sound_main(void *arg)
 {
     struct engine *e = arg;
     run_sound(e, NULL);
+    double cpu = thread_cpu();
     pthread_mutex_lock(&e->lock);
+    e->sound.cpu = cpu;
     e->sound.finished = 1;
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
@@ -850,7 +853,7 @@ static double process_cpu(void)
 }
 
 /* What became of the clip's sound: its stream, or why there is none. */
-static void print_sound_summary(const struct engine *e)
+static void print_sound_summary(const struct engine *e, double cpu)
 {
     const vs_render_options *o = e->opts;
     if (e->audio_outputs) {
@@ -860,6 +863,8 @@ static void print_sound_summary(const struct engine *e)
                 (double)n / e->audio_rate, e->audio_rate, e->audio_channels, e->audio_channels == 1 ? "" : "s");
         if (o->encoder.audio_codec)
             fprintf(stderr, ", %s", o->encoder.audio_codec);
+        if (e->sound.started && cpu > 0) /* its own thread: what the sound cost beside the pictures */
+            fprintf(stderr, ", %.2f s CPU (%.1f%% of the run's)", e->sound.cpu, 100 * e->sound.cpu / cpu);
         for (int i = 0, n = 0; i < o->n_outputs; i++)
             if (is_sound_file(o->outputs[i], o->formats ? o->formats[i] : NULL))
                 fprintf(stderr, "%s%s", n++ ? ", " : " -> ", o->outputs[i]);
@@ -883,8 +888,9 @@ static void print_sound_summary(const struct engine *e)
  * (the generator is behind) or pushes frames into the encoder; the workers
  * either draw or wait for room in the window (the encoder is behind). The
  * stage the other one waits for is the bottleneck. CPU per frame: the
- * workers' thread clocks for the generator, the rest of the process (codec
- * threads, muxing) for the encoder. */
+ * workers' thread clocks for the generator, the sound's thread clock for
+ * the sound, the rest of the process (codec threads, muxing) for the
+ * encoder. */
 static void print_summary(struct engine *e, double wall, double cpu)
 {
     int64_t n = e->end - e->first;
@@ -894,7 +900,7 @@ static void print_summary(struct engine *e, double wall, double cpu)
         waited += e->workers[i].waited;
         gen_cpu += e->workers[i].cpu;
     }
-    double enc_cpu = cpu > gen_cpu ? cpu - gen_cpu : 0;
+    double enc_cpu = cpu > gen_cpu + e->sound.cpu ? cpu - gen_cpu - e->sound.cpu : 0;
     double gen_util = wall > 0 ? draw / (wall * e->n_workers) : 0;
     double enc_util = wall > 0 ? 1 - e->main_wait / wall : 0;
     double enc_waits = wall > 0 ? e->main_wait / wall : 0;         /* encoder idle, generator behind */
@@ -906,7 +912,7 @@ static void print_summary(struct engine *e, double wall, double cpu)
     for (int i = 0; i < o->n_outputs; i++)
         fprintf(stderr, "%s%s", i ? ", " : " -> ", strcmp(o->outputs[i], "-") == 0 ? "stdout" : o->outputs[i]);
     fprintf(stderr, "\n");
-    print_sound_summary(e);
+    print_sound_summary(e, cpu);
     fprintf(stderr, "vstudio: run: generator: %d worker%s busy %.0f%%, %.1f ms CPU/frame; "
                     "encoder: busy %.0f%%, %.1f ms CPU/frame\n",
             e->n_workers, e->n_workers == 1 ? "" : "s", 100 * gen_util, n ? 1000 * gen_cpu / n : 0,
@@ -1295,7 +1301,7 @@ static int run_engine(struct engine *e)
     if (rc != 0) /* -1, or 130/143 after a signal */
         goto fail;
     if (o->summary && o->progress != VS_PROGRESS_QUIET && e->n_encoders == 0)
-        print_sound_summary(e);
+        print_sound_summary(e, 0); /* the sound ran in this thread: it was the whole run */
     else if (o->summary && o->progress != VS_PROGRESS_QUIET)
         print_summary(e, vs_now() - start, process_cpu() - cpu_start);
     return 0;

@@ -208,6 +208,31 @@ return c:speed(2%s)
     assert.truthy(err:find('sound: 48000 samples (1.00 s) at 48000 Hz, 2 channels', 1, true), err)
   end)
 
+  it("tells what the sound's own thread cost: its share of the run's CPU", function()
+    -- a fill that burns ~20 ms per 4096-sample block under a 32x24 picture: most of the run is the sound
+    local script = dir .. '/busy.lua'
+    h.write_file(script, [[
+local vs = require 'vstudio'
+local a = vs.audio{ duration = 2, fill = function(buf, n)
+  local x = 0
+  for i = 1, 2000000 do x = x + math.sin(i) end
+  for i = 0, n - 1 do buf[i] = x * 1e-9 end
+end }
+return vs.color{ 0, 0, 0, size = { 32, 24 }, fps = 25, duration = 2 }:with_audio(a)
+]])
+    local _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -o ' .. h.q(dir .. '/busy.mp4'))
+    assert.are.equal(0, rc, err)
+    local cpu, share = err:match("sound: [^\n]* ([%d.]+) s CPU %(([%d.]+)%% of the run's%)")
+    assert.truthy(share, err)
+    assert.is_true(tonumber(cpu) > 0.1, err)
+    assert.is_true(tonumber(share) > 40 and tonumber(share) <= 100, err)
+    -- a sound file alone is the whole run: no share to tell
+    local _, err2, rc2 = h.vstudio('run ' .. h.q(script) .. ' -o ' .. h.q(dir .. '/busy.wav'))
+    assert.are.equal(0, rc2, err2)
+    assert.truthy(err2:find('sound: ', 1, true), err2)
+    assert.falsy(err2:find('of the run', 1, true), err2)
+  end)
+
   it('writes a segment as its exact sample range in flac, equal to the whole render there', function()
     local body = [[
 local c = vs.color{ 0, 0, 0, size = { 32, 24 }, fps = 24, duration = 2 }
