@@ -392,6 +392,9 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct engine *e = w->engine;
+    char name[16]; /* for top -H, perf and gdb: 15 characters at most */
+    snprintf(name, sizeof name, "vs-worker-%d", w->index);
+    pthread_setname_np(pthread_self(), name);
     current_engine = e;
     int loaded = w->L != NULL;
     if (!loaded && load_late(w) < 0)
@@ -684,6 +687,7 @@ static void run_sound(struct engine *e, vs_progress *progress)
 static void *sound_main(void *arg)
 {
     struct engine *e = arg;
+    pthread_setname_np(pthread_self(), "vs-sound");
     run_sound(e, NULL);
     double cpu = thread_cpu();
     pthread_mutex_lock(&e->lock);

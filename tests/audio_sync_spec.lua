@@ -233,6 +233,32 @@ return vs.color{ 0, 0, 0, size = { 32, 24 }, fps = 25, duration = 2 }:with_audio
     assert.falsy(err2:find('of the run', 1, true), err2)
   end)
 
+  it('names its threads (vs-worker-N, vs-sound) for top -H, perf and gdb', function()
+    local script = dir .. '/names.lua'
+    h.write_file(script, string.format([[
+local vs = require 'vstudio'
+local function record(what)
+  local f = io.open('/proc/thread-self/comm')
+  local name = f:read('*l')
+  f:close()
+  f = io.open(%q .. '/' .. what, 'a')
+  f:write(name, '\n')
+  f:close()
+end
+local a = vs.audio{ duration = 1, fill = function() record('sound') end }
+return vs.clip{ size = { 32, 24 }, fps = 25, duration = 1, audio = a, draw = function() record('picture') end }
+]], dir))
+    local _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -q --workers 2 -o ' .. h.q(dir .. '/names.mp4'))
+    assert.are.equal(0, rc, err)
+    for name in h.read_file(dir .. '/sound'):gmatch('[^\n]+') do assert.are.equal('vs-sound', name) end
+    local workers = {}
+    for name in h.read_file(dir .. '/picture'):gmatch('[^\n]+') do
+      assert.truthy(name:match('^vs%-worker%-%d$'), name)
+      workers[name] = true
+    end
+    assert.truthy(next(workers))
+  end)
+
   it('writes a segment as its exact sample range in flac, equal to the whole render there', function()
     local body = [[
 local c = vs.color{ 0, 0, 0, size = { 32, 24 }, fps = 24, duration = 2 }
