@@ -219,10 +219,22 @@ static int plan_outputs(const vs_cli_strings *dirs, const char *out, vs_cli_stri
     return 0;
 }
 
-/* In a soundtrack folder, the file named like the frame folder with any
- * extension (shots/a takes sound/a.wav, sound/a.mp3, ...; the first in
- * byte order), or NULL: that folder gets no sound. */
-static char *soundtrack_in(const char *sound_dir, const char *dir)
+/* Caption files share the naming (--captions DIR may be the same folder): never a soundtrack. */
+static int is_caption_file(const char *ext)
+{
+    static const char *const captions[] = {"srt", "vtt", "ass", "ssa"};
+    for (size_t i = 0; i < sizeof captions / sizeof *captions; i++)
+        if (!strcasecmp(ext, captions[i]))
+            return 1;
+    return 0;
+}
+
+/* In a soundtrack folder, the file named like the frame folder with one
+ * extension (shots/a takes sound/a.wav or sound/a.mp3; never sound/a.old.wav,
+ * which is folder a.old's, nor a caption file), or *found = NULL: that folder
+ * gets no sound. Two such files are an error naming both: which one was meant
+ * is not ours to guess. */
+static int soundtrack_in(const char *sound_dir, const char *dir, char **found)
 {
     char name[4096], pattern[8192 + 16];
     folder_name(name, sizeof name, dir);
@@ -237,15 +249,25 @@ static char *soundtrack_in(const char *sound_dir, const char *dir)
     }
     escaped[e] = '\0';
     snprintf(pattern, sizeof pattern, "%s%s%s.*", sound_dir, olen && sound_dir[olen - 1] == '/' ? "" : "/", escaped);
+    *found = NULL;
     glob_t g;
-    char *found = NULL;
-    if (glob(pattern, 0, NULL, &g) == 0) {
-        for (size_t i = 0; i < g.gl_pathc && !found; i++)
-            if (!is_dir(g.gl_pathv[i]))
-                found = strdup(g.gl_pathv[i]);
-        globfree(&g);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return 0;
+    int rc = 0;
+    for (size_t i = 0; i < g.gl_pathc && rc == 0; i++) {
+        const char *path = g.gl_pathv[i];
+        const char *ext = strrchr(path, '/');
+        ext = (ext ? ext + 1 : path) + strlen(name) + 1;
+        if (strchr(ext, '.') || is_caption_file(ext) || is_dir(path))
+            continue;
+        if (*found)
+            rc = vs_cli_fail(CMD, "%s: two soundtracks named like it: %s and %s; keep one, or give --audio FILE",
+                             dir, *found, path);
+        else if (!(*found = strdup(path)))
+            rc = vs_cli_fail(CMD, "out of memory");
     }
-    return found;
+    globfree(&g);
+    return rc;
 }
 
 /* Each folder's soundtrack from --audio: the file itself, or for a folder
@@ -258,9 +280,13 @@ static int plan_sound(const vs_cli_strings *dirs, const char *audio, char **soun
     if (stat(audio, &st) != 0)
         return vs_cli_fail(CMD, "%s: %s", audio, errno == ENOENT ? "no such file" : strerror(errno));
     for (int k = 0; k < dirs->n; k++) {
-        sounds[k] = S_ISDIR(st.st_mode) ? soundtrack_in(audio, dirs->items[k]) : strdup(audio);
-        if (!S_ISDIR(st.st_mode) && !sounds[k])
+        if (S_ISDIR(st.st_mode)) {
+            int rc = soundtrack_in(audio, dirs->items[k], &sounds[k]);
+            if (rc != 0)
+                return rc;
+        } else if (!(sounds[k] = strdup(audio))) {
             return vs_cli_fail(CMD, "out of memory");
+        }
     }
     return 0;
 }

@@ -220,6 +220,33 @@ describe('convert --audio', function()
     assert.matches('1 converted, 1 up to date', err, 1, true)
   end)
 
+  it('takes the one soundtrack named like a folder; two are an error naming both', function()
+    -- sounds/a.old.wav is folder a.old's and sounds/a.srt a caption file: neither is a's
+    ffmpeg('-i ' .. q(dir .. '/short.wav') .. ' ' .. q(sounds .. '/a.old.wav'))
+    helper.write_file(sounds .. '/a.srt', '1\n00:00:00,000 --> 00:00:01,000\nhello\n')
+    local outdir = dir .. '/named/'
+    local cmd = q(helper.bin) .. ' convert ' .. q(frames .. '/a') .. ' -o ' .. q(outdir) .. ' --audio ' .. q(sounds)
+    local _, err, rc = helper.sh(cmd)
+    assert.are.equal(0, rc, err)
+    assert.are.equal('aac', helper.ffprobe_stream(outdir .. 'a.mp4', 'a:0').codec_name)
+    local _, n = decode(outdir .. 'a.mp4')
+    assert.are.equal(48000, n)
+    -- the length warning names the soundtrack taken
+    assert.truthy(err:find('sound ' .. sounds .. '/a.flac is', 1, true), err)
+    assert.falsy(err:find('a.old.wav', 1, true), err)
+    assert.falsy(err:find('a.srt', 1, true), err)
+    -- a second soundtrack for a: which one was meant is not guessed
+    ffmpeg('-i ' .. q(dir .. '/short.wav') .. ' ' .. q(sounds .. '/a.mp3'))
+    os.remove(outdir .. 'a.mp4')
+    _, err, rc = helper.sh(cmd)
+    assert.are.equal(1, rc, err)
+    assert.matches('two soundtracks named like it: ' .. sounds .. '/a.flac and ' .. sounds .. '/a.mp3', err, 1, true)
+    assert.is_false(helper.exists(outdir .. 'a.mp4'))
+    os.remove(sounds .. '/a.mp3')
+    os.remove(sounds .. '/a.old.wav')
+    os.remove(sounds .. '/a.srt')
+  end)
+
   it('refuses a soundtrack without sound, writing nothing', function()
     local out = dir .. '/none.mp4'
     local _, err, rc = helper.sh(q(helper.bin) .. ' convert ' .. q(frames .. '/a') .. ' -o ' .. q(out) ..
