@@ -1102,18 +1102,18 @@ typedef struct video_plan {
     int direct;     /* frames mode with nothing left: decode straight into the batch's frames */
 } video_plan;
 
-/* Decodes frame i of the open video; a selected frame goes on (straight
+/* Decodes frame i of the open video, a kept one, and passes it on (straight
  * into its batch's frame when plan->direct). Returns 0, 1 when stopping,
  * -1 on error. */
 static int video_frame(worker *w, vs_decoder *dec, const video_plan *plan, int source, int64_t i,
-                       int selected, int64_t ordinal)
+                       int64_t ordinal)
 {
     vs_dataset *ds = w->ds;
     if (stopping(ds))
         return 1;
     vs_frame *target = w->scratch;
     int rc;
-    if (selected && plan->direct) {
+    if (plan->direct) {
         if (reserve(w))
             return 1;
         target = w->buf->frames[w->slot + (size_t)w->frames_in];
@@ -1121,13 +1121,13 @@ static int video_frame(worker *w, vs_decoder *dec, const video_plan *plan, int s
             return rc;
     }
     /* by number, so frames are labelled as the decoder's index numbers them
-     * (forward without seeking from the second frame on) */
+     * (forward from the second frame on, or a frame-exact seek past a far gap) */
     if (slot_hold(w))
         return 1;
     const geometry *g = &plan->g;
     rc = plan->in_decoder ? vs_decoder_frame_rect(dec, i, g->cx, g->cy, g->cw, g->ch, target, filter_of(g))
                           : vs_decoder_frame(dec, i, target);
-    if (rc < 0 || !selected)
+    if (rc < 0)
         return rc; /* the decoder's message names the file and the frame */
     if (plan->direct)
         return written(w, source, i);
@@ -1186,16 +1186,17 @@ static int run_video(worker *w, const unit *u)
          * (the decoder's recent frames, or a frame-exact seek back). */
         for (int64_t j = u->from; rc == 0 && j < u->from + u->count; j++)
             for (int t = 0; rc == 0 && t < ds->clip; t++)
-                rc = video_frame(w, dec, &plan, u->source, frame_of(ds, s, j, t), 1, -1);
+                rc = video_frame(w, dec, &plan, u->source, frame_of(ds, s, j, t), -1);
         goto done;
     }
     /* A unit that starts inside the video (a shard boundary, a range) seeks
      * to its first frame: frame-exact, then forward from there. */
     int64_t want = frame_of(ds, s, u->from, 0);
     int64_t last = frame_of(ds, s, u->from + u->count - 1, 0);
-    for (int64_t i = want; rc == 0 && i <= last; i++)
-        rc = video_frame(w, dec, &plan, u->source, i, (i - s->first) % ds->o.every == 0,
-                         u->ordinal + (i - s->first) / ds->o.every - u->from);
+    /* only the kept frames are asked for: the decoder decodes the ones between
+     * (or seeks past them to a keyframe) without converting them */
+    for (int64_t i = want; rc == 0 && i <= last; i += ds->o.every)
+        rc = video_frame(w, dec, &plan, u->source, i, u->ordinal + (i - s->first) / ds->o.every - u->from);
 done:
     vs_decoder_close(dec);
     return rc;

@@ -681,6 +681,31 @@ describe('vs.dataset over videos', function()
     end
   end)
 
+  it('keeps every N-th frame of a video with B-frames and keyframes, near or far apart', function()
+    if not have_video then pending('video decoding is not built yet') return end
+    local v3 = dir .. '/v3.mp4'
+    -- temporal noise: every frame differs from its neighbours
+    ffmpeg('-f lavfi -i testsrc2=s=64x48:r=25 -frames:v 120 -vf noise=alls=30:allf=t -c:v libx264 -crf 0 -g 10 -bf 2 ' ..
+           '-pix_fmt yuv444p ' .. q(v3))
+    local want = rgba_of(v3, 64, 48)
+    for _, every in ipairs{ 7, 40 } do -- 40: past FORWARD_MAX, the decoder seeks to a keyframe between
+      local items = collect(vs.dataset{ paths = { v3 }, every = every, workers = 2 })
+      local got = {}
+      for _, it in ipairs(items) do
+        got[#got + 1] = it.index
+        local p = helper.psnr(it.bytes, want[it.index + 1])
+        assert.is_true(p > 35, 'every ' .. every .. ' frame ' .. it.index)
+        -- labelled right: closer to its own frame than to either neighbour
+        if want[it.index] then assert.is_true(p > helper.psnr(it.bytes, want[it.index]), 'frame ' .. it.index) end
+        if want[it.index + 2] then assert.is_true(p > helper.psnr(it.bytes, want[it.index + 2]), 'frame ' .. it.index) end
+      end
+      table.sort(got)
+      local expect = {}
+      for i = 0, 119, every do expect[#expect + 1] = i end
+      assert.are.same(expect, got)
+    end
+  end)
+
   it('shards videos into disjoint parts covering every frame', function()
     if not have_video then pending('video decoding is not built yet') return end
     local seen, total = {}, 0
