@@ -142,6 +142,10 @@ static int open_decoder(vs_audio_source *a)
         if ((int)i != a->s)
             a->fmt->streams[i]->discard = AVDISCARD_ALL;
     AVStream *st = a->fmt->streams[a->s];
+    if (!a->channels) { /* the stream's own, at most 8 (wider sound is remixed to 7.1) */
+        int own = st->codecpar->ch_layout.nb_channels;
+        a->channels = own < 1 ? 1 : own > 8 ? 8 : own;
+    }
     const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
     if (!codec) {
         const AVCodecDescriptor *d = avcodec_descriptor_get(st->codecpar->codec_id);
@@ -521,8 +525,8 @@ vs_audio_source *vs_audio_source_open(const char *path, int rate, int channels)
         vs_fail("%s: audio rate %d Hz is out of range (1000..768000)", path, rate);
         return NULL;
     }
-    if (channels < 1 || channels > 8) {
-        vs_fail("%s: %d audio channels is out of range (1..8)", path, channels);
+    if (channels < 0 || channels > 8) {
+        vs_fail("%s: %d audio channels is out of range (1..8, 0: the file's own)", path, channels);
         return NULL;
     }
     vs_audio_source *a = calloc(1, sizeof *a);
@@ -534,14 +538,17 @@ vs_audio_source *vs_audio_source_open(const char *path, int rate, int channels)
     a->rate = rate;
     a->channels = channels;
     a->out_pos = -1;
-    for (int i = 0; i < BLOCKS; i++) {
+    for (int i = 0; i < BLOCKS; i++)
         a->blocks[i].index = -1;
-        if (!(a->blocks[i].data = malloc((size_t)BLOCK * channels * sizeof(float)))) {
+    if (open_decoder(a) < 0) /* sets channels 0 to the stream's */
+        goto fail;
+    for (int i = 0; i < BLOCKS; i++) {
+        if (!(a->blocks[i].data = malloc((size_t)BLOCK * a->channels * sizeof(float)))) {
             vs_fail("%s: out of memory", path);
             goto fail;
         }
     }
-    if (open_decoder(a) < 0 || count_samples(a) < 0)
+    if (count_samples(a) < 0)
         goto fail;
     return a;
 fail:
@@ -550,6 +557,8 @@ fail:
 }
 
 int64_t vs_audio_source_length(const vs_audio_source *src) { return src->length; }
+
+int vs_audio_source_channels(const vs_audio_source *src) { return src->channels; }
 
 int vs_audio_source_read(vs_audio_source *src, int64_t first, int64_t n, float *out)
 {

@@ -218,6 +218,9 @@ int vs_cmd_run(int argc, char **argv)
          .help = "sound bits/s (128000 or 128k; default: the codec's)"},
         {"--audio-rate", NULL, VS_CLI_INT(&o.encoder.audio_rate, 8000, 384000), .arg = "N",
          .help = "sound sample rate in Hz (default 48000)"},
+        {"--audio-channels", NULL, VS_CLI_INT(&o.encoder.audio_channels, 1, 8), .arg = "N",
+         .help = "sound channels, 1..8 (default: the clip's sound's own,\n"
+                 "mono for vs.tone; a wider file is remixed to 7.1)"},
         {"--no-audio", NULL, VS_CLI_FLAG(&o.no_audio), .help = "leave the sound out (no audio stream)"},
         {"--alpha", NULL, VS_CLI_FLAG(&o.encoder.alpha),
          .help = "keep the clip's transparency: webm (VP9 yuva420p) and\n"

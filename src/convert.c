@@ -33,7 +33,8 @@
  * through the worker's RGBA frame.
  *
  * A soundtrack (a task's audio) is decoded by vs_audio_source at 48 kHz
- * stereo and pushed after each picture: written frame w gets samples
+ * with its own channels (at most 8; --audio-channels chooses) and pushed
+ * after each picture: written frame w gets samples
  * [floor(w * 48000 / fps), floor((w + 1) * 48000 / fps)), so the sound
  * ends with the picture, cut there or padded with silence (the folder's
  * note says which), and frames left out under --skip-bad take no sound.
@@ -82,8 +83,8 @@ enum job_state {
     JOB_INTERRUPTED,           /* converting when Ctrl-C came: its .part is removed */
 };
 
-/* A soundtrack's rate and channels: the encoder's default for video files. */
-enum { SOUND_RATE = 48000, SOUND_CHANNELS = 2 };
+/* A soundtrack's rate: the encoder's default for video files. */
+enum { SOUND_RATE = 48000 };
 
 struct job {
     const char *dir, *out;
@@ -180,8 +181,10 @@ static void source_digest(struct job *j, const vs_convert_options *o)
              o->background[2], o->skip_bad);
     h = vs_fnv1a(h, words, strlen(words) + 1);
     /* another soundtrack or caption file, or the same one changed, is another video */
-    if (j->audio)
+    if (j->audio) {
         h = digest_file(h, "audio", j->audio);
+        h = vs_fnv1a(h, &o->audio_channels, sizeof o->audio_channels);
+    }
     if (o->captions)
         h = digest_file(h, "captions", o->captions);
     for (int64_t i = 0; i < j->frames; i++) {
@@ -616,18 +619,19 @@ static int open_folder_encoder(struct pipeline *p)
              (unsigned long long)j->source);
     eo.comment = comment;
     if (j->audio) {
-        p->sound = vs_audio_source_open(j->audio, SOUND_RATE, SOUND_CHANNELS);
+        p->sound = vs_audio_source_open(j->audio, SOUND_RATE, o->audio_channels);
         /* --skip-bad: a soundtrack that cannot be read is left out like a bad frame */
         char *why = !p->sound && o->skip_bad ? strdup(vs_last_error()) : NULL;
         if (why)
             add_bad(j, why);
         int64_t per_frame = (int64_t)SOUND_RATE * o->fps_den / o->fps_num + 2;
-        if (p->sound && !(p->sound_buf = malloc((size_t)per_frame * SOUND_CHANNELS * sizeof *p->sound_buf)))
+        int channels = p->sound ? vs_audio_source_channels(p->sound) : 0;
+        if (p->sound && !(p->sound_buf = malloc((size_t)per_frame * channels * sizeof *p->sound_buf)))
             return job_fail(j, "out of memory");
         if (!p->sound && !why)
             return job_fail(j, "%s", vs_last_error());
         eo.audio_rate = p->sound ? SOUND_RATE : 0;
-        eo.audio_channels = SOUND_CHANNELS;
+        eo.audio_channels = channels;
     }
     p->enc = vs_encoder_open(j->out, j->width, j->height, &eo);
     if (!p->enc)

@@ -33,6 +33,7 @@ typedef struct vs_convert_options {
     int progress;              /* 1: progress line on stderr */
     int quiet;                 /* 1: no summary, only errors */
     const char *captions;      /* a caption file burnt onto every video (at frame i's time), NULL for none */
+    int audio_channels;        /* the soundtracks' channels, 1..8; 0: each soundtrack's own (at most 8) */
 } vs_convert_options;
 
 typedef struct vs_convert_task {

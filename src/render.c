@@ -79,7 +79,8 @@ struct slot {
 struct clip_info {
     int width, height, fps_num, fps_den;
     int64_t frames;
-    int has_audio; /* the clip has sound (clip.audio) */
+    int has_audio;      /* the clip has sound (clip.audio) */
+    int audio_channels; /* its channel count (clip.audio.channels) */
 };
 
 struct engine;
@@ -257,7 +258,7 @@ static lua_State *load_clip(const struct script *o, int worker, struct clip_info
         "local session = require 'vstudio.session'\n"
         "local clip = returned\n"
         "if clip == nil then clip = session.render_clip end\n"
-        "if clip == nil then return nil, 0, 0, 0, 0, 0, nil end\n"
+        "if clip == nil then return nil, 0, 0, 0, 0, 0, nil, 0 end\n"
         "if type(clip) ~= 'table' or type(clip.render) ~= 'function' then\n"
         "  error(script .. ': the script must return a clip (e.g. return vs.clip{...}), got ' ..\n"
         "        (clip == nil and 'nothing' or type(clip)), 0)\n"
@@ -268,7 +269,8 @@ static lua_State *load_clip(const struct script *o, int worker, struct clip_info
         "  return require('vstudio.audio').puller(clip, rate, channels)\n"
         "end\n"
         "return function(k, ptr) render(clip, k, ffi.cast('vs_frame*', ptr)) end,\n"
-        "       clip.width, clip.height, clip.fps_num, clip.fps_den, clip.frames, sound\n";
+        "       clip.width, clip.height, clip.fps_num, clip.fps_den, clip.frames, sound,\n"
+        "       clip.audio and clip.audio.channels or 0\n";
     if (luaL_loadbuffer(L, wrap, strlen(wrap), VS_LUA_GLUE_CHUNK) != 0)
         goto lua_fail;
     lua_insert(L, -2);
@@ -277,8 +279,10 @@ static lua_State *load_clip(const struct script *o, int worker, struct clip_info
         lua_pushstring(L, o->captions);
     else
         lua_pushnil(L);
-    if (vs_lua_pcall(L, 3, 7) != 0)
+    if (vs_lua_pcall(L, 3, 8) != 0)
         goto lua_fail;
+    info->audio_channels = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
     info->has_audio = !lua_isnil(L, -1);
     if (sound_ref)
         *sound_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -510,14 +514,18 @@ static int open_outputs(struct engine *e)
 
 /* ---- the calling thread: sound ---- */
 
-/* The sound's rate and channels when the clip has sound and it is wanted. */
+/* The sound's rate and channels when the clip has sound and it is wanted: the channels asked
+ * for, else the clip's sound's own (a mono tone stays mono, as in ffmpeg), at most 8 (the
+ * encoders' limit: a wider file is remixed to 7.1 by libswresample, a wider fill keeps its
+ * first 8). */
 static void choose_sound(struct engine *e)
 {
     const vs_render_options *o = e->opts;
     if (!e->clip.has_audio || o->no_audio)
         return;
+    int own = e->clip.audio_channels < 1 ? 1 : e->clip.audio_channels > 8 ? 8 : e->clip.audio_channels;
     e->audio_rate = o->encoder.audio_rate > 0 ? o->encoder.audio_rate : 48000;
-    e->audio_channels = o->encoder.audio_channels > 0 ? o->encoder.audio_channels : 2;
+    e->audio_channels = o->encoder.audio_channels > 0 ? o->encoder.audio_channels : own;
 }
 
 /* Loads the script once more into the sound's own state, which builds the clip's audio graph

@@ -375,7 +375,8 @@ typedef struct vs_render_options {
     int force;                  /* replace the default output; image sequences: remove earlier frames */
     int no_audio;               /* 1: no sound even when the clip has some; else a clip with sound gets
                                    an audio stream (at encoder.audio_rate, 0: 48000 Hz, and
-                                   encoder.audio_channels, 0: 2) in every output that can hold one */
+                                   encoder.audio_channels, 0: the sound's own, at most 8) in every
+                                   output that can hold one */
     const char *captions;       /* a caption file (SRT, VTT, ASS) burnt onto the clip, NULL for none */
 } vs_render_options;
 void vs_render_options_init(vs_render_options *opts);
@@ -523,6 +524,8 @@ int vs_decoder_get_stats(const vs_decoder *dec, vs_decoder_stats *stats);
  * used by one thread at a time; different sources are independent. */
 typedef struct vs_audio_source vs_audio_source;
 vs_audio_source *vs_audio_source_open(const char *path, int rate, int channels);
+/* Its channels: as opened, or (opened with 0) the file's own, at most 8. */
+int vs_audio_source_channels(const vs_audio_source *src);
 /* Samples (per channel) at the source's rate. */
 int64_t vs_audio_source_length(const vs_audio_source *src);
 /* Samples [first, first + n) into out (n * channels floats); samples

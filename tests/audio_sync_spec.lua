@@ -28,16 +28,18 @@ describe('run with sound', function()
     return out, err
   end
 
-  -- The first channel of a file's sound as a float array (ffmpeg decodes, 48 kHz stereo), and its length.
+  -- The first channel of a file's sound as a float array (ffmpeg decodes at 48 kHz, with the
+  -- file's own channels: its upmix of mono would scale it), and its length.
   local function pcm(path)
-    local data, err, rc = h.sh('ffmpeg -v error -i ' .. h.q(path) .. ' -f f32le -ac 2 -ar 48000 -')
+    local ch = h.ffprobe_stream(path, 'a:0').channels
+    local data, err, rc = h.sh('ffmpeg -v error -i ' .. h.q(path) .. ' -f f32le -ar 48000 -')
     assert.are.equal(0, rc, err)
-    local n = #data / 8
-    local buf = ffi.new('float[?]', n * 2)
+    local n = #data / (4 * ch)
+    local buf = ffi.new('float[?]', n * ch)
     ffi.copy(buf, data, #data)
-    local left = {}
-    for i = 0, n - 1 do left[i] = buf[2 * i] end
-    return left, n
+    local first = {}
+    for i = 0, n - 1 do first[i] = buf[ch * i] end
+    return first, n
   end
 
   local function streams(path)
@@ -45,11 +47,7 @@ describe('run with sound', function()
     return out
   end
 
-  local function rising(xs, from, to)
-    local n = 0
-    for i = from + 1, to - 1 do if xs[i - 1] < 0 and xs[i] >= 0 then n = n + 1 end end
-    return n
-  end
+  local rising = h.rising
 
   it('writes trim and delay exactly to the sample, with silence where nothing sounds (flac)', function()
     local out = render([[
@@ -205,7 +203,7 @@ return c:speed(2%s)
     local _, notes = err:gsub('carries none', '')
     assert.are.equal(1, notes, err)
     assert.truthy(err:find('stdout carries none', 1, true), err)
-    assert.truthy(err:find('sound: 48000 samples (1.00 s) at 48000 Hz, 2 channels', 1, true), err)
+    assert.truthy(err:find('sound: 48000 samples (1.00 s) at 48000 Hz, 1 channel\n', 1, true), err)
   end)
 
   it("tells what the sound's own thread cost: its share of the run's CPU", function()
@@ -328,11 +326,12 @@ describe('vs.write with sound', function()
     local f = vs.frame(32, 24):fill(0, 0, 0)
     for _ = 1, 10 do w:push(f) end
     w:close()
-    local data = h.sh('ffmpeg -v error -i ' .. h.q(out) .. ' -f f32le -ac 2 -ar 48000 -')
-    assert.are.equal(10 * 1920 * 8, #data)
+    assert.are.equal(1, h.ffprobe_stream(out, 'a:0').channels) -- the tone's own
+    local data = h.sh('ffmpeg -v error -i ' .. h.q(out) .. ' -f f32le -ar 48000 -')
+    assert.are.equal(10 * 1920 * 4, #data)
     local buf = ffi.new('float[?]', #data / 4)
     ffi.copy(buf, data, #data)
-    assert.is_true(math.abs(buf[2 * 100] - sine(1000, 0.5, 100)) < 2e-4)
+    assert.is_true(math.abs(buf[100] - sine(1000, 0.5, 100)) < 2e-4)
     local out2 = dir .. '/p.mkv'
     local w2 = vs.write(out2, { fps = 25, audio_rate = 48000, audio_channels = 1, audio_codec = 'flac' })
     w2:push(f)
@@ -362,7 +361,7 @@ local vs = require 'vstudio'
 local c = vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }:with_audio(vs.tone{ freq = 500 })
 vs.render(c, { out = '%s/r.mkv', audio_codec = 'flac', audio_rate = 24000, quiet = true })
 vs.render(c, { out = '%s/n.mp4', no_audio = true, quiet = true })
-vs.render(c, { out = '%s/m.mkv', audio_codec = 'flac', audio_channels = 1, quiet = true })
+vs.render(c, { out = '%s/m.mkv', audio_codec = 'flac', audio_channels = 2, quiet = true })
 local ok, why = pcall(vs.render, c, { out = '%s/x.mkv', audio_chanels = 1 })
 assert(not ok and why:find('unknown option audio_chanels', 1, true), why)
 ]]):format(dir, dir, dir, dir))
@@ -370,9 +369,10 @@ assert(not ok and why:find('unknown option audio_chanels', 1, true), why)
     assert.are.equal(0, rc, err)
     local out = h.sh('ffprobe -v error -show_entries stream=codec_name,sample_rate -of csv=p=0 ' .. h.q(dir .. '/r.mkv'))
     assert.truthy(out:find('flac,24000', 1, true), out)
+    assert.are.equal(1, h.ffprobe_stream(dir .. '/r.mkv', 'a:0').channels) -- audio_rate alone: the tone's mono
     out = h.sh('ffprobe -v error -show_entries stream=codec_type -of csv=p=0 ' .. h.q(dir .. '/n.mp4'))
     assert.are.equal('video', (out:gsub('%s+$', '')))
-    assert.are.equal(1, h.ffprobe_stream(dir .. '/m.mkv', 'a:0').channels)
+    assert.are.equal(2, h.ffprobe_stream(dir .. '/m.mkv', 'a:0').channels)
     assert.is_false(h.exists(dir .. '/x.mkv'))
   end)
 

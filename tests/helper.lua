@@ -120,6 +120,14 @@ function helper.ffprobe_stream(path, stream)
   return t
 end
 
+-- Rising zero crossings of a decoded sound in samples [from, to): a tone's frequency, in
+-- cycles per (to - from) samples, whatever its level or phase.
+function helper.rising(xs, from, to)
+  local n = 0
+  for i = from + 1, to - 1 do if xs[i - 1] < 0 and xs[i] >= 0 then n = n + 1 end end
+  return n
+end
+
 -- Decodes a video with the ffmpeg CLI to raw RGBA frames (a list of strings).
 -- ffmpeg's default YUV->RGB (also vs.video's) is fast and off by up to 3
 -- levels; `exact` asks for exact rounding and interpolated chroma, to judge

@@ -7,7 +7,7 @@ local h = require 'helper'
 describe('run: the sound thread', function()
   local dir
   setup(function() dir = h.tmpdir() end)
-  -- 2 s of a tone beside blank pictures: a .wav of it is 384078 bytes
+  -- 2 s of a tone beside blank pictures: a stereo .wav of it is 384078 bytes
   local tone_script = [[
 local vs = require 'vstudio'
 return vs.clip{ size = {32, 24}, fps = 25, duration = 2, draw = function() end }
@@ -166,11 +166,11 @@ end }:with_audio(a)
   it("fails when the sound's thread cannot write the last frame's sound, and commits nothing", function()
     local s = dir .. '/last.lua'
     h.write_file(s, tone_script)
-    -- the wav (384078 bytes) is written by the sound's thread; 740 blocks of 512 bytes end it in
-    -- frame 49, the last, whose failure the encoding thread must see before the outputs commit
+    -- the wav (384078 bytes in stereo) is written by the sound's thread; 740 blocks of 512 bytes
+    -- end it in frame 49, the last, whose failure the encoding thread must see before the outputs commit
     local mov, wav = dir .. '/last.mov', dir .. '/last.wav'
     local _, err, rc = h.sh("trap '' XFSZ; ulimit -f 740; timeout -k 5 30 " .. h.q(h.bin) .. ' run ' .. h.q(s) ..
-                            ' -q -o ' .. h.q(mov) .. ' -o ' .. h.q(wav))
+                            ' -q --audio-channels 2 -o ' .. h.q(mov) .. ' -o ' .. h.q(wav))
     assert.are.equal(1, rc, err)
     assert.truthy(err:find('frame 49: ' .. wav .. ': sound at ', 1, true), err)
     assert.is_false(h.exists(mov))

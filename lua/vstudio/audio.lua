@@ -124,9 +124,12 @@ local function cut(a, first, length)
   end)
 end
 
--- Sound placed at sample starts (functions of the rate) and summed, lasting length(rate).
+-- Sound placed at sample starts (functions of the rate) and summed, lasting length(rate), with
+-- the largest channel count among the parts (a mono part is laid on every channel of it).
 local function mix_at(parts, starts, length)
-  return derived(parts[1], length, function(r, ch)
+  local channels = 1
+  for _, a in ipairs(parts) do channels = max(channels, a.channels) end
+  return new_audio { rate = parts[1].rate, channels = channels, length = length, make = function(r, ch)
     local n = #parts
     local nodes = ffi.new('vs_audio*[?]', n)
     local at = ffi.new('int64_t[?]', n)
@@ -135,7 +138,7 @@ local function mix_at(parts, starts, length)
       at[i - 1] = starts[i](r)
     end
     return C.vs_audio_mix(nodes, at, n, length(r))
-  end)
+  end }
 end
 
 -- Gain linear between points (sample positions, functions of the rate) and gains.

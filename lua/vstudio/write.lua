@@ -17,7 +17,8 @@
 --
 -- Sound: `audio = a` (vs.audio, vs.tone, clip.audio) writes a's samples beside the frames,
 -- frame k's share [s(k), s(k + 1)) with every push (s(k) = floor(k * rate / fps)), so picture
--- and sound stay in sync; or audio_rate = N (audio_channels, default 2) opens an audio stream
+-- and sound stay in sync, with a's channels (at most 8) unless audio_channels = N; or
+-- audio_rate = N (audio_channels, default 2) opens an audio stream
 -- that w:push_audio(samples[, n]) fills: a table of interleaved numbers or a float array of n
 -- samples. audio_codec and audio_bitrate as `vstudio run`'s options.
 local ffi = require 'ffi'
@@ -105,9 +106,11 @@ function M.encoder_options(path, opts)
   o.codec_options, o.title, o.comment, o.artist = str('options'), str('title'), str('comment'), str('artist')
   o.audio_codec = str('audio_codec')
   if opts.audio ~= nil then sound.check_audio(opts.audio, 'write: ' .. path .. ': audio') end
-  if opts.audio ~= nil or opts.audio_rate ~= nil or opts.audio_channels ~= nil then
-    o.audio_rate = check.int(opts.audio_rate or 48000, 8000, 384000, 'write: ' .. path .. ': audio_rate')
-    o.audio_channels = check.int(opts.audio_channels or 2, 1, 8, 'write: ' .. path .. ': audio_channels')
+  if opts.audio_rate ~= nil then
+    o.audio_rate = check.int(opts.audio_rate, 8000, 384000, 'write: ' .. path .. ': audio_rate')
+  end
+  if opts.audio_channels ~= nil then
+    o.audio_channels = check.int(opts.audio_channels, 1, 8, 'write: ' .. path .. ': audio_channels')
   end
   if opts.audio_bitrate ~= nil then
     o.audio_bit_rate = check.int(opts.audio_bitrate, 1000, 10e6, 'write: ' .. path .. ': audio_bitrate')
@@ -223,7 +226,14 @@ function M.install(vs)
   function vs.write(path, opts)
     if type(path) ~= 'string' or path == '' then check.fail('write: path must be a non-empty string') end
     if opts ~= nil and type(opts) ~= 'table' then check.fail('write: options must be a table') end
-    local o, keep = M.encoder_options(path, opts or {})
+    opts = opts or {}
+    local o, keep = M.encoder_options(path, opts)
+    -- an audio stream: 48 kHz unless asked, with the sound's own channels (at most 8), or
+    -- stereo for push_audio
+    if opts.audio ~= nil or opts.audio_rate ~= nil or opts.audio_channels ~= nil then
+      if o.audio_rate == 0 then o.audio_rate = 48000 end
+      if o.audio_channels == 0 then o.audio_channels = opts.audio and math.min(8, opts.audio.channels) or 2 end
+    end
     return setmetatable({ path = path, options = o, keep = keep, count = 0, closed = false,
                           audio = opts and opts.audio }, Writer)
   end
