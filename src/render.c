@@ -1229,9 +1229,24 @@ static void encode_in_order(struct engine *e, vs_progress *progress)
     join_workers(e);
 }
 
-/* Commits every output (flush, fsync, rename) unless a signal or a failed
- * frame stopped the render. Returns 0, -1, or the signal's exit status
- * (130/143). */
+/* Every output into its temporary: trailer, flush, fsync (an image sequence's folder). */
+static int finish_outputs(struct engine *e)
+{
+    for (int i = 0; i < e->n_encoders; i++)
+        if (vs_encoder_finish(e->encoders[i]) < 0)
+            return -1;
+    for (int i = 0; i < e->n_sound_files; i++)
+        if (vs_audio_writer_finish(e->sound_files[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* Commits every output unless a signal or a failed frame stopped the render,
+ * all or none: each is finished first, and only when all are are they
+ * renamed to their names, so a late failure (a full disk at the last
+ * output's trailer) leaves no output behind, the earlier ones neither.
+ * Only a failing rename (the folder gone meanwhile) can leave the outputs
+ * renamed before it. Returns 0, -1, or the signal's exit status (130/143). */
 static int close_outputs(struct engine *e)
 {
     int sig = atomic_load(e->signalled);
@@ -1243,6 +1258,12 @@ static int close_outputs(struct engine *e)
     if (e->failed) {
         abort_outputs(e);
         return vs_fail("%s", e->error);
+    }
+    if (finish_outputs(e) < 0) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", vs_last_error());
+        abort_outputs(e);
+        return e->n_encoders + e->n_sound_files > 1 ? vs_fail("%s; no output written", why) : vs_fail("%s", why);
     }
     for (int i = 0; i < e->n_encoders; i++) {
         vs_encoder *enc = e->encoders[i];
