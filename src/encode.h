@@ -62,6 +62,9 @@ int vs_audio_out_defer_muxing(vs_audio_out *a);
 int vs_audio_out_mux(vs_audio_out *a);
 /* Samples pushed so far. */
 int64_t vs_audio_out_samples(const vs_audio_out *a);
+/* The file the stream is in (a sound file's name), which its messages start with. */
+const char *vs_audio_out_path(const vs_audio_out *a);
+const char *vs_audio_writer_path(const vs_audio_writer *w);
 void vs_audio_out_free(vs_audio_out **a);
 /* The sound's stream of a video encoder, NULL when it has none. */
 vs_audio_out *vs_encoder_audio(vs_encoder *enc);

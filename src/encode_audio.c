@@ -359,6 +359,8 @@ int vs_audio_out_finish(vs_audio_out *a)
 
 int64_t vs_audio_out_samples(const vs_audio_out *a) { return a->sent + a->filled; }
 
+const char *vs_audio_out_path(const vs_audio_out *a) { return a->path; }
+
 void vs_audio_out_free(vs_audio_out **a)
 {
     if (!*a)
@@ -436,6 +438,8 @@ fail:
     vs_audio_writer_abort(w);
     return NULL;
 }
+
+const char *vs_audio_writer_path(const vs_audio_writer *w) { return w->path; }
 
 int vs_audio_writer_push(vs_audio_writer *w, const float *samples, int64_t n)
 {

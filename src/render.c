@@ -312,21 +312,30 @@ lua_fail: {
     return NULL;
 }
 
-static void fail_frame(struct engine *e, int64_t frame, const char *msg)
+/* Fails the render with msg as it is, unless an earlier frame failed (frame -1: before any). */
+static void fail_at(struct engine *e, int64_t frame, const char *msg)
 {
     pthread_mutex_lock(&e->lock);
     if (!e->failed || frame < e->error_frame) {
         e->failed = 1;
         e->error_frame = frame;
-        if (frame >= 0)
-            snprintf(e->error, sizeof e->error, "frame %lld: %s", (long long)frame, msg);
-        else
-            snprintf(e->error, sizeof e->error, "%s", msg);
+        snprintf(e->error, sizeof e->error, "%s", msg);
     }
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
     if (e->pool)
         vs_pool_stop(e->pool);
+}
+
+/* A picture's failure: "frame N: why" (the why names the script's file:line). */
+static void fail_frame(struct engine *e, int64_t frame, const char *msg)
+{
+    char line[sizeof e->error];
+    if (frame >= 0)
+        snprintf(line, sizeof line, "frame %lld: %s", (long long)frame, msg);
+    else
+        snprintf(line, sizeof line, "%s", msg);
+    fail_at(e, frame, line);
 }
 
 /* Draws frame k and converts it for every output. */
@@ -552,15 +561,15 @@ static int pull_frame(struct engine *e, int64_t k, int64_t *n)
     int64_t first = vs_audio_frame_start(k, e->audio_rate, c->fps_num, c->fps_den);
     *n = vs_audio_frame_start(k + 1, e->audio_rate, c->fps_num, c->fps_den) - first;
     if (*n > snd->buf_samples)
-        return vs_fail("sound: the frame spans %lld samples (at most %lld)", (long long)*n,
-                       (long long)snd->buf_samples);
+        return vs_fail("%s: frame %lld: sound: the frame spans %lld samples (at most %lld)", e->script.path,
+                       (long long)k, (long long)*n, (long long)snd->buf_samples);
     lua_State *L = snd->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, snd->pull_ref);
     lua_pushnumber(L, (lua_Number)first);
     lua_pushnumber(L, (lua_Number)*n);
     lua_pushlightuserdata(L, snd->buf);
     if (vs_lua_pcall(L, 3, 0) != 0) {
-        vs_fail("sound at %.3f s: %s", (double)first / e->audio_rate,
+        vs_fail("%s: frame %lld: sound at %.3f s: %s", e->script.path, (long long)k, (double)first / e->audio_rate,
                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         lua_pop(L, 1);
         return -1;
@@ -571,17 +580,30 @@ static int pull_frame(struct engine *e, int64_t k, int64_t *n)
     return 0;
 }
 
-/* Appends the buffer's n samples to every output with sound: encoded into the encoders'
- * streams (their FIFOs), written into the sound files. */
-static int push_frame(struct engine *e, int64_t n)
+/* Frame k's sound failed in an output: its writer's "<file>: <why>" becomes
+ * "<file>: frame <k>: <why>", the file first as in every message. */
+static int name_sound_failure(const char *file, int64_t k)
+{
+    const char *msg = vs_last_error();
+    size_t n = strlen(file);
+    if (strncmp(msg, file, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+        msg += n + 2;
+    char why[1024];
+    snprintf(why, sizeof why, "%s", msg);
+    return vs_fail("%s: frame %lld: %s", file, (long long)k, why);
+}
+
+/* Appends frame k's n samples (the buffer) to every output with sound: encoded into the
+ * encoders' streams (their FIFOs), written into the sound files. */
+static int push_frame(struct engine *e, int64_t k, int64_t n)
 {
     struct sound *snd = &e->sound;
     for (int i = 0; i < snd->n_streams; i++)
         if (vs_audio_out_push(snd->streams[i], snd->buf, n) < 0)
-            return -1;
+            return name_sound_failure(vs_audio_out_path(snd->streams[i]), k);
     for (int i = 0; i < e->n_sound_files; i++)
         if (vs_audio_writer_push(e->sound_files[i], snd->buf, n) < 0)
-            return -1;
+            return name_sound_failure(vs_audio_writer_path(e->sound_files[i]), k);
     return 0;
 }
 
@@ -620,7 +642,7 @@ static void record_sound_failure(struct engine *e, int64_t k, const char *msg)
 static void sound_failed(struct engine *e, int64_t k, const char *msg)
 {
     if (!e->n_encoders) {
-        fail_frame(e, k, msg);
+        fail_at(e, k, msg);
         return;
     }
     pthread_mutex_lock(&e->lock);
@@ -643,7 +665,7 @@ static void leave_outputs(struct engine *e, int64_t k, const char *failure)
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
     if (failure && !e->n_encoders)
-        fail_frame(e, k, failure);
+        fail_at(e, k, failure);
 }
 
 /* Pulls and writes the sound of every frame, until the last, a failure or the render's stop. */
@@ -660,7 +682,7 @@ static void pull_sound(struct engine *e, vs_progress *progress)
         }
         if (!enter_outputs(e))
             return;
-        int rc = push_frame(e, n);
+        int rc = push_frame(e, k, n);
         leave_outputs(e, k, rc < 0 ? vs_last_error() : NULL);
         if (rc < 0)
             return;
@@ -741,12 +763,13 @@ static int mux_sound(struct engine *e, int64_t k)
     int failed = snd->failed_at >= 0 && snd->failed_at <= k;
     pthread_mutex_unlock(&e->lock);
     if (failed) {
-        fail_frame(e, snd->failed_at, snd->error);
+        fail_at(e, snd->failed_at, snd->error);
         return -1;
     }
     for (int i = 0; i < snd->n_streams; i++) {
         if (vs_audio_out_mux(snd->streams[i]) < 0) {
-            fail_frame(e, k, vs_last_error()); /* stops the sound's thread, and nothing is committed */
+            name_sound_failure(vs_audio_out_path(snd->streams[i]), k);
+            fail_at(e, k, vs_last_error()); /* stops the sound's thread, and nothing is committed */
             return -1;
         }
     }
@@ -765,7 +788,7 @@ static void wait_for_sound(struct engine *e)
     int64_t failed_at = snd->failed_at;
     pthread_mutex_unlock(&e->lock);
     if (snd->started && failed_at >= 0)
-        fail_frame(e, failed_at, snd->error);
+        fail_at(e, failed_at, snd->error);
 }
 
 /* Removes what the outputs wrote; their memory goes with the engine, as
