@@ -21,7 +21,10 @@
  *
  * Errors stop everything: the first failing frame's message (script
  * file:line, traceback) is reported and the outputs' temporaries removed;
- * workers stopped because of it record nothing. SIGINT/SIGTERM do the same
+ * workers stopped because of it record nothing. A draw's error waits in its
+ * frame's slot until the encoding thread reaches that frame, as the sound's
+ * does, so the first frame in order that fails is the one reported, however
+ * the workers ran. SIGINT/SIGTERM do the same
  * and return 130/143. A draw stuck in a JIT-compiled loop cannot be
  * interrupted by a Lua hook, so after a grace period such workers are
  * abandoned: the outputs are still removed at once, and the engine (its
@@ -71,9 +74,10 @@ static int window_for(int workers)
 }
 
 /* What a worker leaves for the encoding thread: frame k's pictures, one
- * per output, in slot vs_pool_slot(pool, k). */
+ * per output, in slot vs_pool_slot(pool, k), or its draw's error. */
 struct slot {
     vs_picture *pictures[VS_MAX_OUTPUTS];
+    char *error; /* the render fails with it when the encoding thread reaches frame k */
 };
 
 struct clip_info {
@@ -338,6 +342,18 @@ static void fail_frame(struct engine *e, int64_t frame, const char *msg)
     fail_at(e, frame, line);
 }
 
+/* Frame k's draw failed: the error waits in its slot for the encoding thread,
+ * which takes frames in order, so a frame before k still being drawn elsewhere
+ * fails first if it fails at all: the first failing frame is reported, whatever
+ * the workers' timing. */
+static void leave_draw_error(struct engine *e, int64_t k, const char *msg)
+{
+    struct slot *slot = &e->slots[vs_pool_slot(e->pool, k)];
+    if (!(slot->error = strdup(msg)))
+        fail_frame(e, k, msg);
+    vs_pool_put(e->pool, k);
+}
+
 /* Draws frame k and converts it for every output. */
 static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
 {
@@ -351,7 +367,7 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     if (vs_lua_pcall(L, 2, 0) != 0) {
         /* stopped for another frame's error or a signal: that one is reported */
         if (!stopped_by_hook)
-            fail_frame(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
+            leave_draw_error(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
         lua_pop(L, 1);
         return -1;
     }
@@ -1228,7 +1244,12 @@ static void encode_in_order(struct engine *e, vs_progress *progress)
     for (int64_t k = e->first; k < e->end; k++) {
         if (vs_pool_take(e->pool, k, &e->main_wait) < 0)
             break;
-        vs_picture **pictures = e->slots[vs_pool_slot(e->pool, k)].pictures;
+        struct slot *slot = &e->slots[vs_pool_slot(e->pool, k)];
+        if (slot->error) {
+            fail_frame(e, k, slot->error);
+            break;
+        }
+        vs_picture **pictures = slot->pictures;
         for (int i = 0; i < e->n_encoders; i++) {
             if (vs_encoder_push_picture(e->encoders[i], pictures[i]) < 0) {
                 fail_frame(e, -1, vs_last_error());
@@ -1371,6 +1392,8 @@ static void engine_release(struct engine *e)
         lua_close(e->sound.L);
     free(e->sound.buf);
     free(e->workers);
+    for (int i = 0; e->slots && i < window_for(e->max_workers); i++)
+        free(e->slots[i].error);
     free(e->slots);
     vs_pool_free(e->pool);
     for (int i = 0; i < e->script.n_args; i++)
