@@ -183,8 +183,9 @@ int vs_cmd_run(int argc, char **argv)
         {"--output", "-o", VS_CLI_CALL(add_output, &outs), .arg = "OUT",
          .help = "output file; '-' streams y4m to stdout; a directory (or\n"
                  "--format png|jpg) gets numbered images. Repeat -o for\n"
-                 "several outputs from one pass. Default: SCRIPT.mp4,\n"
-                 "not replaced when it exists unless --force. Images are\n"
+                 "several outputs from one pass (written all or none).\n"
+                 "Default: SCRIPT.mp4, not replaced when it exists\n"
+                 "unless --force. Images are\n"
                  "named by clip frame (--frames 20:25: 000020..000024);\n"
                  "a folder holding another render's frames is refused;\n"
                  "a sound file (.wav .flac .mp3 .m4a .aac .opus .ogg .mka)\n"

@@ -11,8 +11,9 @@
  * A video file opens in the steps of FFmpeg's doc/examples/transcode.c
  * (open_lav): pick_muxer_and_codec, create_stream, configure_codec,
  * open_codec, write_lav_header; encode_lav sends a picture and writes the
- * packets it gives, and vs_encoder_close drains the codec with a NULL
- * frame before the trailer. Everything lives in the vs_encoder, so one
+ * packets it gives, and vs_encoder_finish drains the codec with a NULL
+ * frame before the trailer and fsyncs; vs_encoder_close (finishing first
+ * if needed) then renames, so a render commits its outputs all or none. Everything lives in the vs_encoder, so one
  * path (vs_encoder_abort) undoes whatever step failed. A video file may
  * carry sound: encode_audio.c adds its stream to the same muxer before the
  * header, vs_encoder_push_audio feeds it and close drains it after the
@@ -92,6 +93,7 @@ struct vs_encoder {
     int64_t last_dts;         /* of the last packet muxed, in the stream's time base */
     int started;              /* the header is out: errors name frames */
     int failed;
+    int finished;             /* vs_encoder_finish succeeded: only the rename is left */
 
     AVFormatContext *fmt;
     AVCodecContext *codec;
@@ -1319,9 +1321,9 @@ void vs_encoder_abort(vs_encoder *enc)
     free(made_dir);
 }
 
-int vs_encoder_close(vs_encoder *enc)
+int vs_encoder_finish(vs_encoder *enc)
 {
-    if (!enc)
+    if (enc->finished)
         return 0;
     if (enc->failed)
         goto fail;
@@ -1348,15 +1350,30 @@ int vs_encoder_close(vs_encoder *enc)
             goto fail;
         }
     }
-    /* durable before it has its name: fsync, rename, fsync the folder */
+    /* durable before it has its name */
+    if (enc->out && vs_outfile_finish(enc->out) < 0)
+        goto fail;
+    if (enc->sink == SINK_IMAGES && enc->frames > 0 && vs_outfile_sync_dir(enc->path, 1) < 0)
+        goto fail;
+    enc->finished = 1;
+    return 0;
+fail:
+    vs_encoder_discard(enc);
+    return -1;
+}
+
+int vs_encoder_close(vs_encoder *enc)
+{
+    if (!enc)
+        return 0;
+    if (vs_encoder_finish(enc) < 0)
+        goto fail;
     if (enc->out) {
         vs_outfile *out = enc->out;
         enc->out = NULL;
         if (vs_outfile_commit(out) < 0)
             goto fail;
     }
-    if (enc->sink == SINK_IMAGES && enc->frames > 0 && vs_outfile_sync_dir(enc->path, 1) < 0)
-        goto fail;
     free_encoder(enc);
     return 0;
 fail:

@@ -13,6 +13,14 @@
  * fails every later push, but keeps enc's memory: workers still holding
  * its pictures may use them until they leave; vs_encoder_abort frees. */
 void vs_encoder_discard(vs_encoder *enc);
+/* The first half of vs_encoder_close, for a render's outputs to commit all
+ * or none: drains the codec, writes the trailer and fsyncs the temporary
+ * (an image sequence's folder), leaving only the rename to close. On
+ * failure enc is discarded (nothing of it is left) and close or abort
+ * frees it. */
+int vs_encoder_finish(vs_encoder *enc);
+/* The same for a sound file: vs_audio_writer_close then only renames. */
+int vs_audio_writer_finish(vs_audio_writer *w);
 /* 1 when vs_encoder_options.format = format names a sink: ours (y4m, raw,
  * png, jpg) or a libav muxer, by extension ("mkv") or name ("matroska"). */
 int vs_encoder_format_known(const char *format);
@@ -54,6 +62,9 @@ int vs_audio_out_defer_muxing(vs_audio_out *a);
 int vs_audio_out_mux(vs_audio_out *a);
 /* Samples pushed so far. */
 int64_t vs_audio_out_samples(const vs_audio_out *a);
+/* The file the stream is in (a sound file's name), which its messages start with. */
+const char *vs_audio_out_path(const vs_audio_out *a);
+const char *vs_audio_writer_path(const vs_audio_writer *w);
 void vs_audio_out_free(vs_audio_out **a);
 /* The sound's stream of a video encoder, NULL when it has none. */
 vs_audio_out *vs_encoder_audio(vs_encoder *enc);

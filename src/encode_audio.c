@@ -359,6 +359,8 @@ int vs_audio_out_finish(vs_audio_out *a)
 
 int64_t vs_audio_out_samples(const vs_audio_out *a) { return a->sent + a->filled; }
 
+const char *vs_audio_out_path(const vs_audio_out *a) { return a->path; }
+
 void vs_audio_out_free(vs_audio_out **a)
 {
     if (!*a)
@@ -376,7 +378,8 @@ void vs_audio_out_free(vs_audio_out **a)
 
 struct vs_audio_writer {
     char *path;
-    vs_outfile *out;
+    vs_outfile *out;           /* NULL once committed, or removed by a failed finish */
+    int finished;              /* vs_audio_writer_finish succeeded: only the rename is left */
     AVFormatContext *fmt;
     vs_audio_out *audio;
 };
@@ -436,6 +439,8 @@ fail:
     return NULL;
 }
 
+const char *vs_audio_writer_path(const vs_audio_writer *w) { return w->path; }
+
 int vs_audio_writer_push(vs_audio_writer *w, const float *samples, int64_t n)
 {
     if (n < 0 || (n > 0 && !samples))
@@ -443,10 +448,12 @@ int vs_audio_writer_push(vs_audio_writer *w, const float *samples, int64_t n)
     return vs_audio_out_push(w->audio, samples, n);
 }
 
-int vs_audio_writer_close(vs_audio_writer *w)
+int vs_audio_writer_finish(vs_audio_writer *w)
 {
-    if (!w)
+    if (w->finished)
         return 0;
+    if (!w->out)
+        return vs_fail("%s: the sound file already failed", w->path);
     int err = 0;
     if (vs_audio_out_finish(w->audio) < 0)
         goto fail;
@@ -455,6 +462,23 @@ int vs_audio_writer_close(vs_audio_writer *w)
         vs_fail("%s: cannot finish the file: %s", w->path, vs_av_error(err));
         goto fail;
     }
+    if (vs_outfile_finish(w->out) < 0)
+        goto fail;
+    w->finished = 1;
+    return 0;
+fail:
+    /* nothing of it is left; close or abort frees the rest */
+    vs_outfile_abort(w->out);
+    w->out = NULL;
+    return -1;
+}
+
+int vs_audio_writer_close(vs_audio_writer *w)
+{
+    if (!w)
+        return 0;
+    if (vs_audio_writer_finish(w) < 0)
+        goto fail;
     vs_outfile *out = w->out;
     w->out = NULL;
     if (vs_outfile_commit(out) < 0)

@@ -21,7 +21,10 @@
  *
  * Errors stop everything: the first failing frame's message (script
  * file:line, traceback) is reported and the outputs' temporaries removed;
- * workers stopped because of it record nothing. SIGINT/SIGTERM do the same
+ * workers stopped because of it record nothing. A draw's error waits in its
+ * frame's slot until the encoding thread reaches that frame, as the sound's
+ * does, so the first frame in order that fails is the one reported, however
+ * the workers ran. SIGINT/SIGTERM do the same
  * and return 130/143. A draw stuck in a JIT-compiled loop cannot be
  * interrupted by a Lua hook, so after a grace period such workers are
  * abandoned: the outputs are still removed at once, and the engine (its
@@ -71,9 +74,10 @@ static int window_for(int workers)
 }
 
 /* What a worker leaves for the encoding thread: frame k's pictures, one
- * per output, in slot vs_pool_slot(pool, k). */
+ * per output, in slot vs_pool_slot(pool, k), or its draw's error. */
 struct slot {
     vs_picture *pictures[VS_MAX_OUTPUTS];
+    char *error; /* the render fails with it when the encoding thread reaches frame k */
 };
 
 struct clip_info {
@@ -317,21 +321,42 @@ lua_fail: {
     return NULL;
 }
 
-static void fail_frame(struct engine *e, int64_t frame, const char *msg)
+/* Fails the render with msg as it is, unless an earlier frame failed (frame -1: before any). */
+static void fail_at(struct engine *e, int64_t frame, const char *msg)
 {
     pthread_mutex_lock(&e->lock);
     if (!e->failed || frame < e->error_frame) {
         e->failed = 1;
         e->error_frame = frame;
-        if (frame >= 0)
-            snprintf(e->error, sizeof e->error, "frame %lld: %s", (long long)frame, msg);
-        else
-            snprintf(e->error, sizeof e->error, "%s", msg);
+        snprintf(e->error, sizeof e->error, "%s", msg);
     }
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
     if (e->pool)
         vs_pool_stop(e->pool);
+}
+
+/* A picture's failure: "frame N: why" (the why names the script's file:line). */
+static void fail_frame(struct engine *e, int64_t frame, const char *msg)
+{
+    char line[sizeof e->error];
+    if (frame >= 0)
+        snprintf(line, sizeof line, "frame %lld: %s", (long long)frame, msg);
+    else
+        snprintf(line, sizeof line, "%s", msg);
+    fail_at(e, frame, line);
+}
+
+/* Frame k's draw failed: the error waits in its slot for the encoding thread,
+ * which takes frames in order, so a frame before k still being drawn elsewhere
+ * fails first if it fails at all: the first failing frame is reported, whatever
+ * the workers' timing. */
+static void leave_draw_error(struct engine *e, int64_t k, const char *msg)
+{
+    struct slot *slot = &e->slots[vs_pool_slot(e->pool, k)];
+    if (!(slot->error = strdup(msg)))
+        fail_frame(e, k, msg);
+    vs_pool_put(e->pool, k);
 }
 
 /* Draws frame k and converts it for every output. */
@@ -347,7 +372,7 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     if (vs_lua_pcall(L, 2, 0) != 0) {
         /* stopped for another frame's error or a signal: that one is reported */
         if (!stopped_by_hook)
-            fail_frame(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
+            leave_draw_error(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
         lua_pop(L, 1);
         return -1;
     }
@@ -564,15 +589,15 @@ static int pull_frame(struct engine *e, int64_t k, int64_t *n)
     int64_t first = vs_audio_frame_start(k, e->audio_rate, c->fps_num, c->fps_den);
     *n = vs_audio_frame_start(k + 1, e->audio_rate, c->fps_num, c->fps_den) - first;
     if (*n > snd->buf_samples)
-        return vs_fail("sound: the frame spans %lld samples (at most %lld)", (long long)*n,
-                       (long long)snd->buf_samples);
+        return vs_fail("%s: frame %lld: sound: the frame spans %lld samples (at most %lld)", e->script.path,
+                       (long long)k, (long long)*n, (long long)snd->buf_samples);
     lua_State *L = snd->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, snd->pull_ref);
     lua_pushnumber(L, (lua_Number)first);
     lua_pushnumber(L, (lua_Number)*n);
     lua_pushlightuserdata(L, snd->buf);
     if (vs_lua_pcall(L, 3, 0) != 0) {
-        vs_fail("sound at %.3f s: %s", (double)first / e->audio_rate,
+        vs_fail("%s: frame %lld: sound at %.3f s: %s", e->script.path, (long long)k, (double)first / e->audio_rate,
                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         lua_pop(L, 1);
         return -1;
@@ -583,17 +608,30 @@ static int pull_frame(struct engine *e, int64_t k, int64_t *n)
     return 0;
 }
 
-/* Appends the buffer's n samples to every output with sound: encoded into the encoders'
- * streams (their FIFOs), written into the sound files. */
-static int push_frame(struct engine *e, int64_t n)
+/* Frame k's sound failed in an output: its writer's "<file>: <why>" becomes
+ * "<file>: frame <k>: <why>", the file first as in every message. */
+static int name_sound_failure(const char *file, int64_t k)
+{
+    const char *msg = vs_last_error();
+    size_t n = strlen(file);
+    if (strncmp(msg, file, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+        msg += n + 2;
+    char why[1024];
+    snprintf(why, sizeof why, "%s", msg);
+    return vs_fail("%s: frame %lld: %s", file, (long long)k, why);
+}
+
+/* Appends frame k's n samples (the buffer) to every output with sound: encoded into the
+ * encoders' streams (their FIFOs), written into the sound files. */
+static int push_frame(struct engine *e, int64_t k, int64_t n)
 {
     struct sound *snd = &e->sound;
     for (int i = 0; i < snd->n_streams; i++)
         if (vs_audio_out_push(snd->streams[i], snd->buf, n) < 0)
-            return -1;
+            return name_sound_failure(vs_audio_out_path(snd->streams[i]), k);
     for (int i = 0; i < e->n_sound_files; i++)
         if (vs_audio_writer_push(e->sound_files[i], snd->buf, n) < 0)
-            return -1;
+            return name_sound_failure(vs_audio_writer_path(e->sound_files[i]), k);
     return 0;
 }
 
@@ -632,7 +670,7 @@ static void record_sound_failure(struct engine *e, int64_t k, const char *msg)
 static void sound_failed(struct engine *e, int64_t k, const char *msg)
 {
     if (!e->n_encoders) {
-        fail_frame(e, k, msg);
+        fail_at(e, k, msg);
         return;
     }
     pthread_mutex_lock(&e->lock);
@@ -655,7 +693,7 @@ static void leave_outputs(struct engine *e, int64_t k, const char *failure)
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->lock);
     if (failure && !e->n_encoders)
-        fail_frame(e, k, failure);
+        fail_at(e, k, failure);
 }
 
 /* Pulls and writes the sound of every frame, until the last, a failure or the render's stop. */
@@ -672,7 +710,7 @@ static void pull_sound(struct engine *e, vs_progress *progress)
         }
         if (!enter_outputs(e))
             return;
-        int rc = push_frame(e, n);
+        int rc = push_frame(e, k, n);
         leave_outputs(e, k, rc < 0 ? vs_last_error() : NULL);
         if (rc < 0)
             return;
@@ -756,12 +794,13 @@ static int mux_sound(struct engine *e, int64_t k)
     int failed = snd->failed_at >= 0 && snd->failed_at <= k;
     pthread_mutex_unlock(&e->lock);
     if (failed) {
-        fail_frame(e, snd->failed_at, snd->error);
+        fail_at(e, snd->failed_at, snd->error);
         return -1;
     }
     for (int i = 0; i < snd->n_streams; i++) {
         if (vs_audio_out_mux(snd->streams[i]) < 0) {
-            fail_frame(e, k, vs_last_error()); /* stops the sound's thread, and nothing is committed */
+            name_sound_failure(vs_audio_out_path(snd->streams[i]), k);
+            fail_at(e, k, vs_last_error()); /* stops the sound's thread, and nothing is committed */
             return -1;
         }
     }
@@ -780,7 +819,7 @@ static void wait_for_sound(struct engine *e)
     int64_t failed_at = snd->failed_at;
     pthread_mutex_unlock(&e->lock);
     if (snd->started && failed_at >= 0)
-        fail_frame(e, failed_at, snd->error);
+        fail_at(e, failed_at, snd->error);
 }
 
 /* Removes what the outputs wrote; their memory goes with the engine, as
@@ -1223,7 +1262,12 @@ static void encode_in_order(struct engine *e, vs_progress *progress)
     for (int64_t k = e->first; k < e->end; k++) {
         if (vs_pool_take(e->pool, k, &e->main_wait) < 0)
             break;
-        vs_picture **pictures = e->slots[vs_pool_slot(e->pool, k)].pictures;
+        struct slot *slot = &e->slots[vs_pool_slot(e->pool, k)];
+        if (slot->error) {
+            fail_frame(e, k, slot->error);
+            break;
+        }
+        vs_picture **pictures = slot->pictures;
         for (int i = 0; i < e->n_encoders; i++) {
             if (vs_encoder_push_picture(e->encoders[i], pictures[i]) < 0) {
                 fail_frame(e, -1, vs_last_error());
@@ -1247,9 +1291,24 @@ static void encode_in_order(struct engine *e, vs_progress *progress)
     join_workers(e);
 }
 
-/* Commits every output (flush, fsync, rename) unless a signal or a failed
- * frame stopped the render. Returns 0, -1, or the signal's exit status
- * (130/143). */
+/* Every output into its temporary: trailer, flush, fsync (an image sequence's folder). */
+static int finish_outputs(struct engine *e)
+{
+    for (int i = 0; i < e->n_encoders; i++)
+        if (vs_encoder_finish(e->encoders[i]) < 0)
+            return -1;
+    for (int i = 0; i < e->n_sound_files; i++)
+        if (vs_audio_writer_finish(e->sound_files[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* Commits every output unless a signal or a failed frame stopped the render,
+ * all or none: each is finished first, and only when all are are they
+ * renamed to their names, so a late failure (a full disk at the last
+ * output's trailer) leaves no output behind, the earlier ones neither.
+ * Only a failing rename (the folder gone meanwhile) can leave the outputs
+ * renamed before it. Returns 0, -1, or the signal's exit status (130/143). */
 static int close_outputs(struct engine *e)
 {
     int sig = atomic_load(e->signalled);
@@ -1261,6 +1320,12 @@ static int close_outputs(struct engine *e)
     if (e->failed) {
         abort_outputs(e);
         return vs_fail("%s", e->error);
+    }
+    if (finish_outputs(e) < 0) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", vs_last_error());
+        abort_outputs(e);
+        return e->n_encoders + e->n_sound_files > 1 ? vs_fail("%s; no output written", why) : vs_fail("%s", why);
     }
     for (int i = 0; i < e->n_encoders; i++) {
         vs_encoder *enc = e->encoders[i];
@@ -1345,6 +1410,8 @@ static void engine_release(struct engine *e)
         lua_close(e->sound.L);
     free(e->sound.buf);
     free(e->workers);
+    for (int i = 0; e->slots && i < window_for(e->max_workers); i++)
+        free(e->slots[i].error);
     free(e->slots);
     vs_pool_free(e->pool);
     for (int i = 0; i < e->script.n_args; i++)

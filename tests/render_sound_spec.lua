@@ -91,8 +91,9 @@ end }:with_audio(a)
     -- the sample at 8192 is in frame 4 (samples 7680..9599)
     local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/e.mp4') .. ' -- 20')
     assert.are.equal(1, rc, err)
-    assert.truthy(err:find('frame 4: sound at 0.160 s: ', 1, true), err)
-    assert.truthy(err:find('errors.lua:6: out of notes', 1, true), err)
+    -- the script first (its fill failed), then the frame, then why
+    assert.truthy(err:find('vstudio: run: ' .. s .. ': frame 4: sound at 0.160 s: ' .. s .. ':6: out of notes', 1,
+                           true), err)
     assert.falsy(err:find('picture 20', 1, true), err)
     _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/e.mp4') .. ' -- 2')
     assert.are.equal(1, rc, err)
@@ -172,7 +173,7 @@ end }:with_audio(a)
     local _, err, rc = h.sh("trap '' XFSZ; ulimit -f 740; timeout -k 5 30 " .. h.q(h.bin) .. ' run ' .. h.q(s) ..
                             ' -q --audio-channels 2 -o ' .. h.q(mov) .. ' -o ' .. h.q(wav))
     assert.are.equal(1, rc, err)
-    assert.truthy(err:find('frame 49: ' .. wav .. ': sound at ', 1, true), err)
+    assert.truthy(err:find('vstudio: run: ' .. wav .. ': frame 49: sound at ', 1, true), err)
     assert.is_false(h.exists(mov))
     assert.is_false(h.exists(wav))
     assert.are.same({}, h.temporaries(dir))
@@ -220,6 +221,61 @@ ssize_t write(int fd, const void *buf, size_t n)
     assert.is_false(h.exists(mov))
     assert.is_false(h.exists(wav))
     assert.are.same({}, h.temporaries(dir))
+  end)
+
+  it('names the file first, then the frame, then why, when the sound cannot be encoded or written', function()
+    -- a codec that refuses the sound from 1 s on (encode), or a muxer that cannot write it (write)
+    local shim = dir .. '/bad_sound.so'
+    h.write_file(dir .. '/bad_sound.c', [[
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+static int failing(const char *mode) { return getenv("FAIL_SOUND") && strcmp(getenv("FAIL_SOUND"), mode) == 0; }
+int avcodec_send_frame(AVCodecContext *c, const AVFrame *f)
+{
+    int (*real)(AVCodecContext *, const AVFrame *) = (int (*)(AVCodecContext *, const AVFrame *))dlsym(RTLD_NEXT, "avcodec_send_frame");
+    if (failing("encode") && f && c->codec_type == AVMEDIA_TYPE_AUDIO && f->pts >= c->sample_rate)
+        return AVERROR(EIO);
+    return real(c, f);
+}
+int av_interleaved_write_frame(AVFormatContext *s, AVPacket *p)
+{
+    int (*real)(AVFormatContext *, AVPacket *) = (int (*)(AVFormatContext *, AVPacket *))dlsym(RTLD_NEXT, "av_interleaved_write_frame");
+    if (failing("write") && p) {
+        AVStream *st = s->streams[p->stream_index];
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_AUDIO && p->pts * av_q2d(st->time_base) >= 1.0)
+            return AVERROR(EIO);
+    }
+    return real(s, p);
+}
+]])
+    local _, err, rc = h.sh('cc -shared -fPIC -o ' .. h.q(shim) .. ' ' .. h.q(dir .. '/bad_sound.c') ..
+                            ' $(pkg-config --cflags libavcodec libavformat) -ldl')
+    assert.are.equal(0, rc, err)
+    local s = dir .. '/named.lua'
+    h.write_file(s, tone_script)
+    local cases = {
+      { 'encode', 'named.mp4', 'encoder: Input/output error' }, -- the video's stream, in the sound's thread
+      { 'write', 'named.mp4', 'write failed: Input/output error' }, -- muxed by the encoding thread
+      { 'encode', 'named.wav', 'encoder: Input/output error' }, -- a sound file, in the sound's thread
+      { 'write', 'named.wav', 'write failed: Input/output error' },
+    }
+    for _, case in ipairs(cases) do
+      local mode, out, why = case[1], dir .. '/' .. case[2], case[3]
+      -- the sanitizers' runtimes need not come first for this
+      _, err, rc = h.sh('FAIL_SOUND=' .. mode .. ' ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 LD_PRELOAD=' ..
+                        h.q(shim) .. ' ' .. h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o ' .. h.q(out))
+      local what = mode .. ' ' .. case[2] .. ': ' .. err
+      assert.are.equal(1, rc, what)
+      local at = err:find('vstudio: run: ' .. out .. ': frame ', 1, true)
+      assert.truthy(at, what)
+      assert.truthy(err:find('^%d+: sound at [%d.]+ s: ' .. why, at + #('vstudio: run: ' .. out .. ': frame ')), what)
+      assert.is_false(h.exists(out), what)
+      assert.are.same({}, h.temporaries(dir), what)
+    end
   end)
 
   it('names the sound as the bottleneck when the pictures wait for it', function()

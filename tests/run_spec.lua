@@ -164,6 +164,27 @@ return vs.clip{ size = {64, 48}, fps = 10, duration = 3,
     assert.are.same({}, h.temporaries_of(out))
   end)
 
+  it('reports the first failing frame, whatever the order the workers fail in', function()
+    -- frame 16 is slow, so frame 20 (another worker's chunk) fails long before frame 17 does
+    local s = script(dir, 'late.lua', [[
+local vs = require 'vstudio'
+local ffi = require 'ffi'
+pcall(ffi.cdef, 'int usleep(unsigned);')
+return vs.clip{ size = {64, 48}, fps = 10, duration = 3,
+  draw = function(frame, t)
+    local k = math.floor(t * 10 + 0.5)
+    if k == 16 then ffi.C.usleep(500000) end
+    if k >= 17 then error('broken at ' .. k) end
+  end }
+]])
+    local out = dir .. '/late.mp4'
+    local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q --workers 2 -o ' .. h.q(out))
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:find('vstudio: run: frame 17: ' .. s .. ':8: broken at 17', 1, true), err)
+    assert.is_false(h.exists(out))
+    assert.are.same({}, h.temporaries_of(out))
+  end)
+
   it('reports a syntax error and a script that returns no clip', function()
     local s = script(dir, 'syntax.lua', 'return vs.clip{ size = ')
     local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q')
