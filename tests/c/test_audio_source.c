@@ -136,7 +136,27 @@ int main(void)
         CHECK(max_diff(part, got + at * 2, 2000) < 1e-5);
     }
     vs_audio_source_close(a);
+
+    /* channels 0: the file's own (mono here, the stereo read's channel 0; 6 for a 5.1 FLAC) */
+    a = vs_audio_source_open(file("cd.wav"), 48000, 0);
+    CHECK(a && vs_audio_source_channels(a) == 1 && vs_audio_source_length(a) == 144000);
+    float mono[1000];
+    CHECK(a && vs_audio_source_read(a, 20011, 1000, mono) == 0);
+    int equal = 1;
+    for (int i = 0; i < 1000; i++)
+        equal &= fabsf(mono[i] - got[2 * (20011 + i)]) < 1e-6f;
+    CHECK(equal);
+    vs_audio_source_close(a);
     free(got);
+    CHECK(sh("ffmpeg -v error -y -f lavfi -i \"%s\" -c:a flac '%s'",
+             "aevalsrc=0.1|0.2|0.3|0.4|0.5|0.6:s=48000:d=1:c=5.1", file("six.flac")) == 0);
+    a = vs_audio_source_open(file("six.flac"), 48000, 0);
+    CHECK(a && vs_audio_source_channels(a) == 6);
+    float six[6 * 100];
+    CHECK(a && vs_audio_source_read(a, 1000, 100, six) == 0);
+    for (int c = 0; a && c < 6; c++)
+        CHECK(fabsf(six[6 * 50 + c] - 0.1f * (float)(c + 1)) < 1e-4f);
+    vs_audio_source_close(a);
 
     /* a video without sound */
     CHECK(sh("ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=10:duration=1 -c:v libx264 '%s'%s",
