@@ -215,7 +215,8 @@ int vs_cmd_run(int argc, char **argv)
                  "webm/mkv, flac for --frames/--segment pieces); a clip\n"
                  "without sound gets no audio stream"},
         {"--audio-bitrate", NULL, VS_CLI_CALL(vs_cli_bit_rate, &o.encoder.audio_bit_rate), .arg = "N",
-         .help = "sound bits/s (128000 or 128k; default: the codec's)"},
+         .help = "sound bits/s (128000 or 128k; default: the codec's for\n"
+                 "the channel count: AAC about 69k mono, 128k stereo)"},
         {"--audio-rate", NULL, VS_CLI_INT(&o.encoder.audio_rate, 8000, 384000), .arg = "N",
          .help = "sound sample rate in Hz (default 48000)"},
         {"--audio-channels", NULL, VS_CLI_INT(&o.encoder.audio_channels, 1, VS_MAX_CHANNELS), .arg = "N",
