@@ -321,4 +321,26 @@ describe('convert --audio channels', function()
     assert.are.equal(2, rc, err)
     assert.truthy(err:find('--audio-channels', 1, true), err)
   end)
+
+  it('resumes by --audio-channels: the same count is up to date, another converts again', function()
+    local out = dir .. '/resume.mp4'
+    local function run(options)
+      local _, err, rc = h.vstudio('convert ' .. q(dir .. '/shot') .. ' -o ' .. q(out) .. ' --audio ' ..
+                                   q(dir .. '/stereo.wav') .. ' ' .. options)
+      assert.are.equal(0, rc, err)
+      return err
+    end
+    run('')
+    assert.are.equal(2, h.ffprobe_stream(out, 'a:0').channels)
+    assert.truthy(run(''):find('0 converted, 1 up to date', 1, true))
+    local err = run('--audio-channels 1')
+    assert.truthy(err:find('1 converted, 0 up to date', 1, true), err)
+    assert.are.equal(1, h.ffprobe_stream(out, 'a:0').channels)
+    err = run('--audio-channels 1')
+    assert.truthy(err:find('0 converted, 1 up to date', 1, true), err)
+    -- asking for the file's own count by number is another setting, converted once more
+    err = run('--audio-channels 2')
+    assert.truthy(err:find('1 converted, 0 up to date', 1, true), err)
+    assert.are.equal(2, h.ffprobe_stream(out, 'a:0').channels)
+  end)
 end)
