@@ -3,9 +3,9 @@
  * The sound graph counts channels and does not name them; libav names them. A count becomes
  * a layout only here, so the resampler's output, the encoders and the filters agree, and a
  * file's own layout is remixed into vstudio's by libswresample (a 3.0 file maps channel by
- * channel, a 2.1 file's LFE is mixed into the front). libav's own default for 3 and 4
- * (2.1 and 4.0) is not used: Opus refuses both, and they would fold a centre or the back pair
- * of a 3.0 or quad file into other channels. */
+ * channel; a 2.1 file's LFE is dropped, as by libswresample's default and ffmpeg -ac).
+ * libav's own default for 3 and 4 (2.1 and 4.0) is not used: Opus refuses both, and they
+ * would fold a centre or the back pair of a 3.0 or quad file into other channels. */
 #include "channels.h"
 #include "vstudio.h"
 
