@@ -29,6 +29,7 @@
 #include <libavutil/error.h>
 #include <libavutil/frame.h>
 
+#include "channels.h"
 #include "error.h"
 #include "vstudio.h"
 
@@ -553,7 +554,7 @@ static int tempo_restart(vs_audio *a, int64_t in_pos, int64_t out_pos)
     if (!t->frame && !(t->frame = av_frame_alloc()))
         return vs_fail("out of memory");
     AVChannelLayout layout;
-    av_channel_layout_default(&layout, a->channels);
+    vs_channel_layout(&layout, a->channels);
     char layout_name[64], args[256], chain[512] = "";
     av_channel_layout_describe(&layout, layout_name, sizeof layout_name);
     snprintf(args, sizeof args, "sample_rate=%d:sample_fmt=flt:channel_layout=%s", a->rate, layout_name);
@@ -614,7 +615,7 @@ static int tempo_step(vs_audio *a)
             f->nb_samples = TEMPO_CHUNK;
             f->format = AV_SAMPLE_FMT_FLT;
             f->sample_rate = a->rate;
-            av_channel_layout_default(&f->ch_layout, ch);
+            vs_channel_layout(&f->ch_layout, ch);
             if ((err = av_frame_get_buffer(f, 0)) < 0)
                 return av_fail("frame", err);
             if (read_range(in, t->in_pos, TEMPO_CHUNK, (float *)f->data[0]) < 0)

@@ -48,6 +48,7 @@
 #include <libavutil/samplefmt.h>
 #include <libswresample/swresample.h>
 
+#include "channels.h"
 #include "error.h"
 #include "libav_log.h"
 #include "probe.h"
@@ -142,10 +143,8 @@ static int open_decoder(vs_audio_source *a)
         if ((int)i != a->s)
             a->fmt->streams[i]->discard = AVDISCARD_ALL;
     AVStream *st = a->fmt->streams[a->s];
-    if (!a->channels) { /* the stream's own, at most 8 (wider sound is remixed to 7.1) */
-        int own = st->codecpar->ch_layout.nb_channels;
-        a->channels = own < 1 ? 1 : own > 8 ? 8 : own;
-    }
+    if (!a->channels)
+        a->channels = vs_sound_channels(st->codecpar->ch_layout.nb_channels);
     const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
     if (!codec) {
         const AVCodecDescriptor *d = avcodec_descriptor_get(st->codecpar->codec_id);
@@ -218,8 +217,8 @@ static int check_frame_format(vs_audio_source *a)
                            f->ch_layout.nb_channels);
         a->src_rate = f->sample_rate;
         a->in_fmt = f->format;
-        if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
-            av_channel_layout_default(&a->in_layout, f->ch_layout.nb_channels);
+        if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) /* unnamed: vstudio's, channel by channel */
+            vs_channel_layout(&a->in_layout, f->ch_layout.nb_channels);
         else if (av_channel_layout_copy(&a->in_layout, &f->ch_layout) < 0)
             return vs_fail("%s: out of memory", a->path);
         return 0;
@@ -299,7 +298,7 @@ static int make_resampler(vs_audio_source *a)
 {
     swr_free(&a->swr);
     AVChannelLayout out;
-    av_channel_layout_default(&out, a->channels);
+    vs_channel_layout(&out, a->channels);
     int rc = swr_alloc_set_opts2(&a->swr, &out, AV_SAMPLE_FMT_FLT, a->rate, &a->in_layout, a->in_fmt,
                                  a->src_rate, 0, NULL);
     if (rc >= 0 && a->in_layout.nb_channels == 1) {
@@ -525,8 +524,8 @@ vs_audio_source *vs_audio_source_open(const char *path, int rate, int channels)
         vs_fail("%s: audio rate %d Hz is out of range (1000..768000)", path, rate);
         return NULL;
     }
-    if (channels < 0 || channels > 8) {
-        vs_fail("%s: %d audio channels is out of range (1..8, 0: the file's own)", path, channels);
+    if (channels < 0 || channels > VS_MAX_CHANNELS) {
+        vs_fail("%s: %d audio channels is out of range (1..%d, 0: the file's own)", path, channels, VS_MAX_CHANNELS);
         return NULL;
     }
     vs_audio_source *a = calloc(1, sizeof *a);

@@ -348,7 +348,7 @@ int vs_cmd_convert(int argc, char **argv)
                  "cut or padded with silence to the picture's length; a\n"
                  "folder gives each frame folder the file named like it\n"
                  "(shots/a takes DIR/a.wav), none: no sound"},
-        {"--audio-channels", NULL, VS_CLI_INT(&o.audio_channels, 1, 8), .arg = "N",
+        {"--audio-channels", NULL, VS_CLI_INT(&o.audio_channels, 1, VS_MAX_CHANNELS), .arg = "N",
          .help = "the soundtrack's channels, 1..8 (default: its own; a\n"
                  "wider file is remixed to 7.1)"},
         {"--resize", NULL, VS_CLI_CHOICE(&o.resize, resize_modes), .arg = "MODE",

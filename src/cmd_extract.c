@@ -313,11 +313,11 @@ static int extract_audio(const request *r)
     if (info.audio_streams == 0)
         return vs_cli_fail(CMD, "%s: has no audio stream", video);
     int rate = is_opus_name(r->audio) ? 48000 : info.audio_rate;
-    int channels = info.audio_channels < 1 ? 2 : info.audio_channels > 8 ? 8 : info.audio_channels;
     double t0 = vs_now();
-    vs_audio_source *src = vs_audio_source_open(video, rate, channels);
+    vs_audio_source *src = vs_audio_source_open(video, rate, 0); /* the video's own channels */
     if (!src)
         return vs_cli_fail(CMD, "%s", vs_last_error());
+    int channels = vs_audio_source_channels(src);
     int64_t length = vs_audio_source_length(src), first = 0, end = length;
     if (r->first > 0 || r->end >= 0) {
         /* frame k starts at sample floor(k * rate * fps_den / fps_num) */

@@ -216,12 +216,14 @@ int vs_cmd_run(int argc, char **argv)
                  "webm/mkv, flac for --frames/--segment pieces); a clip\n"
                  "without sound gets no audio stream"},
         {"--audio-bitrate", NULL, VS_CLI_CALL(vs_cli_bit_rate, &o.encoder.audio_bit_rate), .arg = "N",
-         .help = "sound bits/s (128000 or 128k; default: the codec's)"},
+         .help = "sound bits/s (128000 or 128k; default: the codec's for\n"
+                 "the channel count: AAC about 69k mono, 128k stereo)"},
         {"--audio-rate", NULL, VS_CLI_INT(&o.encoder.audio_rate, 8000, 384000), .arg = "N",
          .help = "sound sample rate in Hz (default 48000)"},
-        {"--audio-channels", NULL, VS_CLI_INT(&o.encoder.audio_channels, 1, 8), .arg = "N",
+        {"--audio-channels", NULL, VS_CLI_INT(&o.encoder.audio_channels, 1, VS_MAX_CHANNELS), .arg = "N",
          .help = "sound channels, 1..8 (default: the clip's sound's own,\n"
-                 "mono for vs.tone; a wider file is remixed to 7.1)"},
+                 "mono for vs.tone; a wider file is remixed to 7.1; 3:\n"
+                 "3.0, 4: quad; mp3 takes 1 or 2)"},
         {"--no-audio", NULL, VS_CLI_FLAG(&o.no_audio), .help = "leave the sound out (no audio stream)"},
         {"--alpha", NULL, VS_CLI_FLAG(&o.encoder.alpha),
          .help = "keep the clip's transparency: webm (VP9 yuva420p) and\n"

@@ -702,7 +702,7 @@ static int sound_setup(struct sound_join *sj, AVFormatContext *octx, const char 
     int opus = o.audio_codec ? strstr(o.audio_codec, "opus") != NULL
                              : strcmp(muxer, "webm") == 0 || (strcmp(muxer, "matroska") == 0 && !partial);
     o.audio_rate = opus ? 48000 : f->rate; /* Opus takes 48 kHz, the rest the parts' rate */
-    o.audio_channels = f->channels > 8 ? 8 : f->channels;
+    o.audio_channels = vs_sound_channels(f->channels);
     sj->rate = o.audio_rate;
     sj->channels = o.audio_channels;
     sj->exact = joined->total > 0;

@@ -47,6 +47,7 @@
 #include <libswresample/swresample.h>
 
 #include "avio_fd.h"
+#include "channels.h"
 #include "encode.h"
 #include "error.h"
 #include "libav_log.h"
@@ -118,12 +119,34 @@ static int check_rate(const AVCodec *codec, int rate, const char *path)
     return vs_fail("%s: codec %s cannot encode sound at %d Hz (it takes: %s)", path, codec->name, rate, list);
 }
 
+/* A codec that lists its layouts (MP3: mono and stereo) and not vstudio's for the count is
+ * refused here, naming what it takes, rather than downmixed behind the user's back. */
+static int check_layout(const AVCodec *codec, int channels, const char *path)
+{
+    if (!codec->ch_layouts)
+        return 0;
+    AVChannelLayout want;
+    vs_channel_layout(&want, channels);
+    char list[256] = "";
+    for (const AVChannelLayout *l = codec->ch_layouts; l->nb_channels; l++) {
+        if (!av_channel_layout_compare(l, &want))
+            return 0;
+        size_t n = strlen(list);
+        if (n + 2 < sizeof list)
+            snprintf(list + n, sizeof list - n, "%s", n ? " " : "");
+        n = strlen(list);
+        av_channel_layout_describe(l, list + n, sizeof list - n);
+    }
+    return vs_fail("%s: codec %s cannot encode %d channels (it takes: %s; use --audio-channels or another codec)",
+                   path, codec->name, channels, list);
+}
+
 static int configure(vs_audio_out *a, const AVCodec *codec, const vs_encoder_options *o)
 {
     AVCodecContext *c = a->codec;
     c->sample_rate = o->audio_rate;
     c->sample_fmt = pick_sample_fmt(codec);
-    av_channel_layout_default(&c->ch_layout, o->audio_channels);
+    vs_channel_layout(&c->ch_layout, o->audio_channels);
     c->time_base = (AVRational){1, o->audio_rate};
     if (o->audio_bit_rate > 0)
         c->bit_rate = o->audio_bit_rate;
@@ -183,7 +206,7 @@ int vs_audio_out_open(vs_audio_out **out, AVFormatContext *fmt, const char *path
     if (avformat_query_codec(fmt->oformat, codec->id, FF_COMPLIANCE_EXPERIMENTAL) == 0)
         return vs_fail("%s: the %s container cannot hold %s sound (use --audio-codec %s)", path, fmt->oformat->name,
                        codec->name, default_codec(fmt->oformat, &(vs_encoder_options){0}));
-    if (check_rate(codec, o->audio_rate, path) < 0)
+    if (check_rate(codec, o->audio_rate, path) < 0 || check_layout(codec, o->audio_channels, path) < 0)
         return -1;
     if (codec->id == AV_CODEC_ID_FLAC && (is_container(fmt->oformat, "mp4") || is_container(fmt->oformat, "mov")))
         fmt->strict_std_compliance = FF_COMPLIANCE_EXPERIMENTAL;

@@ -548,9 +548,9 @@ static void choose_sound(struct engine *e)
     const vs_render_options *o = e->opts;
     if (!e->clip.has_audio || o->no_audio)
         return;
-    int own = e->clip.audio_channels < 1 ? 1 : e->clip.audio_channels > 8 ? 8 : e->clip.audio_channels;
     e->audio_rate = o->encoder.audio_rate > 0 ? o->encoder.audio_rate : 48000;
-    e->audio_channels = o->encoder.audio_channels > 0 ? o->encoder.audio_channels : own;
+    e->audio_channels =
+        o->encoder.audio_channels > 0 ? o->encoder.audio_channels : vs_sound_channels(e->clip.audio_channels);
 }
 
 /* Loads the script once more into the sound's own state, which builds the clip's audio graph

@@ -511,8 +511,10 @@ int vs_decoder_get_stats(const vs_decoder *dec, vs_decoder_stats *stats);
 /* ---- audio sources (audio_source.c): a file's sound by sample number ----
  * The first audio stream of any file libav reads (wav, flac, mp3, aac, opus,
  * the sound of a video), decoded and converted with libswresample to
- * interleaved float at `rate` Hz and `channels` channels (1..8; a mono
- * source is copied to every channel at full level). Opening decodes the
+ * interleaved float at `rate` Hz and `channels` channels (1..8, or 0: the
+ * file's own, as vs_sound_channels keeps it; a mono source is copied to
+ * every channel at full level, other layouts are remixed into vstudio's
+ * for the count: 3.0, quad, 5.0, 5.1, 6.1, 7.1). Opening decodes the
  * stream once to count it: the length is exact (encoder priming and
  * padding removed, as the file's edit list or skip data says), and a
  * corrupt or cut stream fails there, naming the file and the time ("has no
@@ -523,8 +525,13 @@ int vs_decoder_get_stats(const vs_decoder *dec, vs_decoder_stats *stats);
  * with the file. One source is
  * used by one thread at a time; different sources are independent. */
 typedef struct vs_audio_source vs_audio_source;
+/* The most channels vstudio's sound carries: what the default encoders all take. */
+enum { VS_MAX_CHANNELS = 8 };
+/* The channels vstudio keeps of a sound that has `own`: at most VS_MAX_CHANNELS (wider sound
+ * is remixed to 7.1), and 2 when the file does not say (own < 1). */
+int vs_sound_channels(int own);
 vs_audio_source *vs_audio_source_open(const char *path, int rate, int channels);
-/* Its channels: as opened, or (opened with 0) the file's own, at most 8. */
+/* Its channels: as opened, or (opened with 0) vs_sound_channels of the file's own. */
 int vs_audio_source_channels(const vs_audio_source *src);
 /* Samples (per channel) at the source's rate. */
 int64_t vs_audio_source_length(const vs_audio_source *src);

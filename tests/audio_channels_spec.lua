@@ -184,6 +184,100 @@ return vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }:with_audio(vs.mix{ v
   end)
 end)
 
+-- 3 and 4 channels are 3.0 (FL FR FC) and quad (FL FR BL BR) everywhere: libav's defaults
+-- for the counts (2.1, 4.0) would fold a centre or the back pair into other channels, and Opus
+-- refuses them. Each source channel carries its own tone; each output channel must carry it.
+describe('3 and 4 channel sound', function()
+  local dir
+  local n_scripts = 0
+  local FREQS = { ['3.0'] = { 200, 300, 400 }, quad = { 200, 300, 400, 500 } }
+  -- ffprobe's name of path's layout, as text (ffprobe_stream would read '3.0' as a number)
+  local function layout_of(path)
+    return (h.sh('ffprobe -v error -select_streams a:0 -show_entries stream=channel_layout -of csv=p=0 ' .. q(path))
+      :gsub('%s+$', ''))
+  end
+  setup(function()
+    dir = h.tmpdir()
+    for layout, freqs in pairs(FREQS) do
+      local exprs = {}
+      for c, f in ipairs(freqs) do exprs[c] = ('0.2*sin(2*PI*%d*t)'):format(f) end
+      ffmpeg('-f lavfi -i "aevalsrc=' .. table.concat(exprs, '|') .. ':s=48000:d=1:c=' .. layout .. '" -c:a flac ' ..
+             q(dir .. '/' .. layout .. '.flac'))
+      assert.are.equal(layout, layout_of(dir .. '/' .. layout .. '.flac'))
+    end
+  end)
+  teardown(h.cleanup)
+
+  local function render(layout, out, options)
+    n_scripts = n_scripts + 1
+    local script = ('%s/s%d.lua'):format(dir, n_scripts)
+    h.write_file(script, ("local vs = require 'vstudio'\n" ..
+      "return vs.color{ 0, 0, 0, size = { 32, 24 }, duration = 1 }:with_audio(vs.audio('%s'))\n")
+      :format(dir .. '/' .. layout .. '.flac'))
+    out = dir .. '/' .. out
+    local _, err, rc = h.vstudio('run ' .. q(script) .. ' -o ' .. q(out) .. ' ' .. (options or ''))
+    return out, err, rc
+  end
+
+  -- out has layout's channels, each the source's tone at its level, none folded into another
+  local function assert_tones(out, layout, codec)
+    local a = h.ffprobe_stream(out, 'a:0')
+    assert.are.equal(codec, a.codec_name)
+    assert.are.equal(#FREQS[layout], a.channels)
+    assert.are.equal(layout, layout_of(out))
+    local rows = channels_of(out)
+    for c, freq in ipairs(FREQS[layout]) do -- half a second of each
+      local crossings = rising(rows[c], 4096, 4096 + RATE / 2)
+      assert.is_true(math.abs(crossings - freq / 2) <= 2, layout .. ' ' .. c .. ': ' .. crossings)
+      local level = rms(rows[c], 4096, 40000)
+      assert.is_true(math.abs(level - 0.2 / math.sqrt(2)) < 0.01, layout .. ' ' .. c .. ': level ' .. level)
+    end
+  end
+
+  for _, layout in ipairs{ '3.0', 'quad' } do
+    it('keeps a ' .. layout .. ' source channel by channel into MP4 (AAC), MKV (Opus) and FLAC', function()
+      local out, err, rc = render(layout, layout .. '.mp4', '--preset ultrafast')
+      assert.are.equal(0, rc, err)
+      assert_tones(out, layout, 'aac')
+      out, err, rc = render(layout, layout .. '.mkv', '--preset ultrafast')
+      assert.are.equal(0, rc, err)
+      assert_tones(out, layout, 'opus')
+      out, err, rc = render(layout, layout .. '-out.flac')
+      assert.are.equal(0, rc, err)
+      assert_tones(out, layout, 'flac')
+      -- exact through FLAC: the resampler maps the channels one to one
+      local src, rows = channels_of(dir .. '/' .. layout .. '.flac'), channels_of(out)
+      for c = 1, #FREQS[layout] do
+        for j = 0, RATE - 1, 13 do assert.is_true(math.abs(rows[c][j] - src[c][j]) < 1e-4, c .. ':' .. j) end
+      end
+    end)
+  end
+
+  it('refuses 3 channels into MP3, naming the file, the codec and what it takes', function()
+    local out, err, rc = render('3.0', 'three.mp3')
+    assert.are_not.equal(0, rc)
+    assert.truthy(err:find('three.mp3: codec libmp3lame cannot encode 3 channels (it takes: mono stereo', 1, true), err)
+    assert.is_false(h.exists(out))
+    out, err, rc = render('3.0', 'two.mp3', '--audio-channels 2')
+    assert.are.equal(0, rc, err)
+    assert.are.equal(2, h.ffprobe_stream(out, 'a:0').channels)
+  end)
+
+  it('extracts a 3.0 video\'s sound as 3.0', function()
+    local video = render('3.0', 'v3.mkv', '--audio-codec flac')
+    local out = dir .. '/v3.wav'
+    local _, err, rc = h.vstudio('extract ' .. q(video) .. ' --audio ' .. q(out))
+    assert.are.equal(0, rc, err)
+    local a = h.ffprobe_stream(out, 'a:0')
+    assert.are.equal(3, a.channels)
+    assert.are.equal('3.0', layout_of(out))
+    local src, rows = channels_of(dir .. '/3.0.flac'), channels_of(out)
+    for c = 1, 3 do
+      for j = 0, RATE - 1, 13 do assert.is_true(math.abs(rows[c][j] - src[c][j]) < 1e-4, c .. ':' .. j) end
+    end
+  end)
+end)
+
 describe('convert --audio channels', function()
   local dir
   setup(function()
@@ -226,5 +320,27 @@ describe('convert --audio channels', function()
                                  q(dir .. '/mono.wav') .. ' --audio-channels 9')
     assert.are.equal(2, rc, err)
     assert.truthy(err:find('--audio-channels', 1, true), err)
+  end)
+
+  it('resumes by --audio-channels: the same count is up to date, another converts again', function()
+    local out = dir .. '/resume.mp4'
+    local function run(options)
+      local _, err, rc = h.vstudio('convert ' .. q(dir .. '/shot') .. ' -o ' .. q(out) .. ' --audio ' ..
+                                   q(dir .. '/stereo.wav') .. ' ' .. options)
+      assert.are.equal(0, rc, err)
+      return err
+    end
+    run('')
+    assert.are.equal(2, h.ffprobe_stream(out, 'a:0').channels)
+    assert.truthy(run(''):find('0 converted, 1 up to date', 1, true))
+    local err = run('--audio-channels 1')
+    assert.truthy(err:find('1 converted, 0 up to date', 1, true), err)
+    assert.are.equal(1, h.ffprobe_stream(out, 'a:0').channels)
+    err = run('--audio-channels 1')
+    assert.truthy(err:find('0 converted, 1 up to date', 1, true), err)
+    -- asking for the file's own count by number is another setting, converted once more
+    err = run('--audio-channels 2')
+    assert.truthy(err:find('1 converted, 0 up to date', 1, true), err)
+    assert.are.equal(2, h.ffprobe_stream(out, 'a:0').channels)
   end)
 end)

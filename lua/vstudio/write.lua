@@ -110,7 +110,7 @@ function M.encoder_options(path, opts)
     o.audio_rate = check.int(opts.audio_rate, 8000, 384000, 'write: ' .. path .. ': audio_rate')
   end
   if opts.audio_channels ~= nil then
-    o.audio_channels = check.int(opts.audio_channels, 1, 8, 'write: ' .. path .. ': audio_channels')
+    o.audio_channels = check.int(opts.audio_channels, 1, C.VS_MAX_CHANNELS, 'write: ' .. path .. ': audio_channels')
   end
   if opts.audio_bitrate ~= nil then
     o.audio_bit_rate = check.int(opts.audio_bitrate, 1000, 10e6, 'write: ' .. path .. ': audio_bitrate')
@@ -228,11 +228,11 @@ function M.install(vs)
     if opts ~= nil and type(opts) ~= 'table' then check.fail('write: options must be a table') end
     opts = opts or {}
     local o, keep = M.encoder_options(path, opts)
-    -- an audio stream: 48 kHz unless asked, with the sound's own channels (at most 8), or
-    -- stereo for push_audio
+    -- an audio stream: 48 kHz unless asked, with the sound's own channels (as vs_sound_channels
+    -- keeps them, at most 8), or stereo for push_audio
     if opts.audio ~= nil or opts.audio_rate ~= nil or opts.audio_channels ~= nil then
       if o.audio_rate == 0 then o.audio_rate = 48000 end
-      if o.audio_channels == 0 then o.audio_channels = opts.audio and math.min(8, opts.audio.channels) or 2 end
+      if o.audio_channels == 0 then o.audio_channels = opts.audio and C.vs_sound_channels(opts.audio.channels) or 2 end
     end
     return setmetatable({ path = path, options = o, keep = keep, count = 0, closed = false,
                           audio = opts and opts.audio }, Writer)

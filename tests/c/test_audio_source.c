@@ -66,6 +66,18 @@ static int all_zero(const float *a, size_t n)
     return 1;
 }
 
+/* path opened at its own count has `channels`, channel c at the constant level 0.1 * (c + 1) */
+static void check_own_levels(const char *path, int channels)
+{
+    vs_audio_source *a = vs_audio_source_open(path, 48000, 0);
+    CHECK(a && vs_audio_source_channels(a) == channels);
+    float got[8 * 100];
+    CHECK(a && vs_audio_source_read(a, 1000, 100, got) == 0);
+    for (int c = 0; a && c < channels; c++)
+        CHECK(fabsf(got[channels * 50 + c] - 0.1f * (float)(c + 1)) < 1e-4f);
+    vs_audio_source_close(a);
+}
+
 int main(void)
 {
     const char *tmp = check_tmpdir("audio_source");
@@ -150,13 +162,16 @@ int main(void)
     free(got);
     CHECK(sh("ffmpeg -v error -y -f lavfi -i \"%s\" -c:a flac '%s'",
              "aevalsrc=0.1|0.2|0.3|0.4|0.5|0.6:s=48000:d=1:c=5.1", file("six.flac")) == 0);
-    a = vs_audio_source_open(file("six.flac"), 48000, 0);
-    CHECK(a && vs_audio_source_channels(a) == 6);
-    float six[6 * 100];
-    CHECK(a && vs_audio_source_read(a, 1000, 100, six) == 0);
-    for (int c = 0; a && c < 6; c++)
-        CHECK(fabsf(six[6 * 50 + c] - 0.1f * (float)(c + 1)) < 1e-4f);
-    vs_audio_source_close(a);
+    check_own_levels(file("six.flac"), 6);
+
+    /* one rule for a file's own count: as it is up to 8, 8 above, stereo when unknown; and a
+     * 3-channel file with no layout in its header (NUT keeps only the count) maps channel by
+     * channel */
+    CHECK(vs_sound_channels(1) == 1 && vs_sound_channels(3) == 3 && vs_sound_channels(VS_MAX_CHANNELS) == 8);
+    CHECK(vs_sound_channels(9) == 8 && vs_sound_channels(64) == 8 && vs_sound_channels(0) == 2);
+    CHECK(sh("ffmpeg -v error -y -f lavfi -i \"%s\" -c:a pcm_f32le '%s'",
+             "aevalsrc=0.1|0.2|0.3:s=48000:d=1", file("three.nut")) == 0);
+    check_own_levels(file("three.nut"), 3);
 
     /* a video without sound */
     CHECK(sh("ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=10:duration=1 -c:v libx264 '%s'%s",
