@@ -229,12 +229,31 @@ static int is_caption_file(const char *ext)
     return 0;
 }
 
+/* Whether path is one of the batch's outputs (a rerun finds them beside the soundtracks). */
+static int is_output(const char *path, const vs_cli_strings *outs)
+{
+    struct stat a, b;
+    if (stat(path, &a) != 0)
+        return 0;
+    for (int k = 0; k < outs->n; k++)
+        if (stat(outs->items[k], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+            return 1;
+    return 0;
+}
+
+static int has_sound(const char *path)
+{
+    vs_probe_info info;
+    return vs_probe_audio(path, 0, &info) == 0;
+}
+
 /* In a soundtrack folder, the file named like the frame folder with one
  * extension (shots/a takes sound/a.wav or sound/a.mp3; never sound/a.old.wav,
- * which is folder a.old's, nor a caption file), or *found = NULL: that folder
- * gets no sound. Two such files are an error naming both: which one was meant
- * is not ours to guess. */
-static int soundtrack_in(const char *sound_dir, const char *dir, char **found)
+ * which is folder a.old's, a caption file, or one of the batch's outputs), or
+ * *found = NULL: that folder gets no sound. Of several such files, the one
+ * with sound; else an error naming them: which one was meant is not ours to
+ * guess. */
+static int soundtrack_in(const char *sound_dir, const char *dir, const vs_cli_strings *outs, char **found)
 {
     char name[4096], pattern[8192 + 16];
     folder_name(name, sizeof name, dir);
@@ -253,26 +272,53 @@ static int soundtrack_in(const char *sound_dir, const char *dir, char **found)
     glob_t g;
     if (glob(pattern, 0, NULL, &g) != 0)
         return 0;
-    int rc = 0;
-    for (size_t i = 0; i < g.gl_pathc && rc == 0; i++) {
+    const char **cand = calloc(g.gl_pathc, sizeof *cand);
+    if (!cand) {
+        globfree(&g);
+        return vs_cli_fail(CMD, "out of memory");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
         const char *path = g.gl_pathv[i];
         const char *ext = strrchr(path, '/');
         ext = (ext ? ext + 1 : path) + strlen(name) + 1;
-        if (strchr(ext, '.') || is_caption_file(ext) || is_dir(path))
-            continue;
-        if (*found)
-            rc = vs_cli_fail(CMD, "%s: two soundtracks named like it: %s and %s; keep one, or give --audio FILE",
-                             dir, *found, path);
-        else if (!(*found = strdup(path)))
-            rc = vs_cli_fail(CMD, "out of memory");
+        if (!strchr(ext, '.') && !is_caption_file(ext) && !is_dir(path) && !is_output(path, outs))
+            cand[n++] = path;
     }
+    /* of several, those with sound move to the front */
+    size_t with_sound = n == 1;
+    for (size_t i = 0; n > 1 && i < n; i++)
+        if (has_sound(cand[i])) {
+            const char *t = cand[with_sound];
+            cand[with_sound++] = cand[i];
+            cand[i] = t;
+        }
+    int rc = 0;
+    if (n > 0 && with_sound == 1) {
+        if (!(*found = strdup(cand[0])))
+            rc = vs_cli_fail(CMD, "out of memory");
+    } else if (n > 1) {
+        size_t shown = with_sound ? with_sound : n;
+        char list[2048] = "";
+        for (size_t i = 0; i < shown; i++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", i ? (i + 1 == shown ? " and " : ", ") : "", cand[i]);
+        }
+        if (with_sound)
+            rc = vs_cli_fail(CMD, "%s: %zu soundtracks named like it: %s; keep one, or give --audio FILE", dir,
+                             with_sound, list);
+        else
+            rc = vs_cli_fail(CMD, "%s: files named like it, none with readable sound: %s; remove the others, "
+                             "or give --audio FILE", dir, list);
+    }
+    free(cand);
     globfree(&g);
     return rc;
 }
 
 /* Each folder's soundtrack from --audio: the file itself, or for a folder
  * of soundtracks the file named like each frame folder (NULL when none). */
-static int plan_sound(const vs_cli_strings *dirs, const char *audio, char **sounds)
+static int plan_sound(const vs_cli_strings *dirs, const vs_cli_strings *outs, const char *audio, char **sounds)
 {
     if (!audio)
         return 0;
@@ -281,7 +327,7 @@ static int plan_sound(const vs_cli_strings *dirs, const char *audio, char **soun
         return vs_cli_fail(CMD, "%s: %s", audio, errno == ENOENT ? "no such file" : strerror(errno));
     for (int k = 0; k < dirs->n; k++) {
         if (S_ISDIR(st.st_mode)) {
-            int rc = soundtrack_in(audio, dirs->items[k], &sounds[k]);
+            int rc = soundtrack_in(audio, dirs->items[k], outs, &sounds[k]);
             if (rc != 0)
                 return rc;
         } else if (!(sounds[k] = strdup(audio))) {
@@ -297,7 +343,7 @@ static int convert(const vs_cli_strings *dirs, const vs_cli_strings *outs, const
 {
     vs_convert_task *tasks = calloc((size_t)dirs->n, sizeof *tasks);
     char **sounds = calloc((size_t)dirs->n, sizeof *sounds);
-    int ret = tasks && sounds ? plan_sound(dirs, audio, sounds) : vs_cli_fail(CMD, "out of memory");
+    int ret = tasks && sounds ? plan_sound(dirs, outs, audio, sounds) : vs_cli_fail(CMD, "out of memory");
     for (int k = 0; ret == 0 && k < dirs->n; k++) {
         tasks[k].dir = dirs->items[k];
         tasks[k].out = outs->items[k];
