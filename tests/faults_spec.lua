@@ -170,7 +170,8 @@ local vs = require 'vstudio'
 jit.off() -- interpreted, so the stop hook reaches the slow frame
 return vs.clip{ size = {64, 48}, fps = 25, duration = 1, draw = function(frame, t)
   local k = math.floor(t * 25 + 0.5)
-  if k == 4 then local t0 = os.clock() while os.clock() - t0 < 3 do end end
+  -- after the failing frame: a frame before it is drawn to the end, as it could fail first
+  if k == 14 then local t0 = os.clock() while os.clock() - t0 < 3 do end end
   if k == 10 then error('frame ten is broken') end
 end }
 ]])
