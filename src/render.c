@@ -67,6 +67,10 @@
  * reads it forward. */
 #define CHUNK 4
 
+/* Seconds a thread that ignores the hook (a JIT loop) gets before it is
+ * abandoned, and the frames before a failed one get to come. */
+#define STOP_GRACE 2.0
+
 /* Frames in flight for n workers: two chunks each, and a few spare. */
 static int window_for(int workers)
 {
@@ -120,6 +124,7 @@ struct worker {
     double waited;      /* seconds blocked on a full window: waiting for the encoder */
     double cpu;         /* thread CPU seconds spent on frames */
     int64_t frames;
+    _Atomic int64_t drawing; /* the frame in produce_frame, or -1 */
 };
 
 /* What every worker loads; the engine's own copy, since a worker left
@@ -342,16 +347,42 @@ static void fail_frame(struct engine *e, int64_t frame, const char *msg)
     fail_at(e, frame, line);
 }
 
-/* Frame k's draw failed: the error waits in its slot for the encoding thread,
- * which takes frames in order, so a frame before k still being drawn elsewhere
- * fails first if it fails at all: the first failing frame is reported, whatever
- * the workers' timing. */
-static void leave_draw_error(struct engine *e, int64_t k, const char *msg)
+/* Frame k failed (its draw, or its pictures): the error waits in its slot for
+ * the encoding thread, which takes frames in order, so a frame before k still
+ * being drawn elsewhere fails first if it fails at all: the first failing
+ * frame is reported, whatever the workers' timing. No frame after k is drawn
+ * any more, and those before it get STOP_GRACE to come (fail_late). */
+static void leave_frame_error(struct engine *e, int64_t k, const char *msg)
 {
     struct slot *slot = &e->slots[vs_pool_slot(e->pool, k)];
     if (!(slot->error = strdup(msg)))
         fail_frame(e, k, msg);
-    vs_pool_put(e->pool, k);
+    vs_pool_put_failed(e->pool, k, STOP_GRACE);
+}
+
+/* Frame k, before the first failed one, did not come within the grace: the
+ * render fails with the failed frame's error, naming the frames still being
+ * drawn (stuck in a loop the hook cannot stop, or just slow). */
+static void fail_late(struct engine *e, int64_t k)
+{
+    int64_t failed = vs_pool_first_failed(e->pool);
+    const char *why = e->slots[vs_pool_slot(e->pool, failed)].error;
+    char frames[256] = "";
+    int n = 0;
+    size_t len = 0;
+    for (int i = 0; i < e->n_workers; i++) {
+        int64_t d = atomic_load(&e->workers[i].drawing);
+        if (d >= k && d < failed && len < sizeof frames - 32)
+            len += (size_t)snprintf(frames + len, sizeof frames - len, "%s%lld", n++ ? ", " : "", (long long)d);
+    }
+    if (!n)
+        snprintf(frames, sizeof frames, "%lld", (long long)k);
+    /* the note ends the message's first line, before the traceback */
+    size_t first_line = strcspn(why, "\n");
+    char line[sizeof e->error - 64]; /* room for fail_frame's "frame N: " */
+    snprintf(line, sizeof line, "%.*s; frame%s %s %s still drawing after %g s%s", (int)first_line, why,
+             n > 1 ? "s" : "", frames, n > 1 ? "were" : "was", STOP_GRACE, why + first_line);
+    fail_frame(e, failed, line);
 }
 
 /* Draws frame k and converts it for every output. */
@@ -367,7 +398,7 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     if (vs_lua_pcall(L, 2, 0) != 0) {
         /* stopped for another frame's error or a signal: that one is reported */
         if (!stopped_by_hook)
-            leave_draw_error(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
+            leave_frame_error(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
         lua_pop(L, 1);
         return -1;
     }
@@ -433,7 +464,9 @@ static void *worker_main(void *arg)
     while ((k = vs_pool_claim(e->pool, &run, &w->waited)) >= 0) {
         vs_picture *pictures[VS_MAX_OUTPUTS] = {0};
         double t0 = vs_now();
+        atomic_store(&w->drawing, k);
         int rc = produce_frame(w, k, pictures);
+        atomic_store(&w->drawing, -1);
         w->busy += vs_now() - t0;
         if (rc < 0)
             break;
@@ -830,7 +863,7 @@ static void abort_outputs(struct engine *e)
 static int join_workers(struct engine *e)
 {
     struct sound *snd = &e->sound;
-    double deadline = vs_now() + 2.0;
+    double deadline = vs_now() + STOP_GRACE;
     pthread_mutex_lock(&e->lock);
     while ((e->finished_workers < e->n_workers || (snd->started && !snd->finished)) && vs_now() < deadline) {
         vs_cond_wait_ms(&e->changed, &e->lock, 20);
@@ -1068,6 +1101,7 @@ static int start_worker(struct engine *e)
     struct worker *w = &e->workers[e->n_workers];
     w->engine = e;
     w->index = e->n_workers;
+    atomic_init(&w->drawing, -1);
     pthread_mutex_lock(&e->lock);
     int late = w->L == NULL;
     if (late)
@@ -1242,7 +1276,10 @@ static void encode_in_order(struct engine *e, vs_progress *progress)
     const vs_render_options *o = e->opts;
     double ramp_t = vs_now(), ramp_wait = 0;
     for (int64_t k = e->first; k < e->end; k++) {
-        if (vs_pool_take(e->pool, k, &e->main_wait) < 0)
+        int taken = vs_pool_take(e->pool, k, &e->main_wait);
+        if (taken == VS_POOL_LATE)
+            fail_late(e, k);
+        if (taken < 0)
             break;
         struct slot *slot = &e->slots[vs_pool_slot(e->pool, k)];
         if (slot->error) {
