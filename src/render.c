@@ -794,6 +794,21 @@ static int start_sound(struct engine *e)
     return 0;
 }
 
+/* The clip frame whose sound holds an output's sample s (an output's sound
+ * starts at frame first's: [s(k), s(k + 1)) as in pull_frame). */
+static int64_t frame_of_sample(const struct engine *e, int64_t s)
+{
+    const struct clip_info *c = &e->clip;
+    int rate = e->audio_rate;
+    int64_t at = vs_audio_frame_start(e->first, rate, c->fps_num, c->fps_den) + (s > 0 ? s : 0);
+    int64_t k = (int64_t)((double)at * c->fps_num / ((double)rate * c->fps_den));
+    while (k > e->first && vs_audio_frame_start(k, rate, c->fps_num, c->fps_den) > at)
+        k--;
+    while (k + 1 < e->end && vs_audio_frame_start(k + 1, rate, c->fps_num, c->fps_den) <= at)
+        k++;
+    return k < e->first ? e->first : k;
+}
+
 /* The encoding thread, after frame k's pictures: lets the sound run on, waits until it has
  * frame k (it is ahead but for a sound slower than the pictures), fails the render if frame
  * k's sound failed, and writes the sound's packets made so far into the encoders' muxers. */
@@ -816,9 +831,12 @@ static int mux_sound(struct engine *e, int64_t k)
         return -1;
     }
     for (int i = 0; i < snd->n_streams; i++) {
-        if (vs_audio_out_mux(snd->streams[i]) < 0) {
-            name_sound_failure(vs_audio_out_path(snd->streams[i]), k);
-            fail_at(e, k, vs_last_error()); /* stops the sound's thread, and nothing is committed */
+        int64_t at = 0;
+        if (vs_audio_out_mux(snd->streams[i], &at) < 0) {
+            /* the failing packet may be up to the sound's lead past frame k: name its own frame */
+            int64_t frame = frame_of_sample(e, at);
+            name_sound_failure(vs_audio_out_path(snd->streams[i]), frame);
+            fail_at(e, frame, vs_last_error()); /* stops the sound's thread, and nothing is committed */
             return -1;
         }
     }

@@ -256,7 +256,14 @@ int av_interleaved_write_frame(AVFormatContext *s, AVPacket *p)
                             ' $(pkg-config --cflags libavcodec libavformat) -ldl')
     assert.are.equal(0, rc, err)
     local s = dir .. '/named.lua'
-    h.write_file(s, tone_script)
+    -- pictures slower than the sound, so its packets run ahead of the pictures muxed
+    h.write_file(s, [[
+local vs = require 'vstudio'
+local ffi = require 'ffi'
+pcall(ffi.cdef, 'int usleep(unsigned);')
+return vs.clip{ size = {32, 24}, fps = 25, duration = 2, draw = function() ffi.C.usleep(20000) end }
+  :with_audio(vs.tone{ freq = 220, duration = 2, volume = 0.2 })
+]])
     local cases = {
       { 'encode', 'named.mp4', 'encoder: Input/output error' }, -- the video's stream, in the sound's thread
       { 'write', 'named.mp4', 'write failed: Input/output error' }, -- muxed by the encoding thread
@@ -273,6 +280,9 @@ int av_interleaved_write_frame(AVFormatContext *s, AVPacket *p)
       local at = err:find('vstudio: run: ' .. out .. ': frame ', 1, true)
       assert.truthy(at, what)
       assert.truthy(err:find('^%d+: sound at [%d.]+ s: ' .. why, at + #('vstudio: run: ' .. out .. ': frame ')), what)
+      -- the frame the failing sound's time falls in (25 fps), however far ahead the sound ran
+      local frame, t = err:match(': frame (%d+): sound at ([%d.]+) s: ', at)
+      assert.are.equal(math.floor(tonumber(t) * 25), tonumber(frame), what)
       assert.is_false(h.exists(out), what)
       assert.are.same({}, h.temporaries(dir), what)
     end
