@@ -618,7 +618,8 @@ static int pull_frame(struct engine *e, int64_t k, int64_t *n)
     lua_pushnumber(L, (lua_Number)*n);
     lua_pushlightuserdata(L, snd->buf);
     if (vs_lua_pcall(L, 3, 0) != 0) {
-        vs_fail("%s: frame %lld: sound at %.3f s: %s", e->script.path, (long long)k, (double)first / e->audio_rate,
+        /* worded as a draw's error: the why starts with the script's file:line */
+        vs_fail("frame %lld: sound at %.3f s: %s", (long long)k, (double)first / e->audio_rate,
                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         lua_pop(L, 1);
         return -1;

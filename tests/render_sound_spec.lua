@@ -91,9 +91,8 @@ end }:with_audio(a)
     -- the sample at 8192 is in frame 4 (samples 7680..9599)
     local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/e.mp4') .. ' -- 20')
     assert.are.equal(1, rc, err)
-    -- the script first (its fill failed), then the frame, then why
-    assert.truthy(err:find('vstudio: run: ' .. s .. ': frame 4: sound at 0.160 s: ' .. s .. ':6: out of notes', 1,
-                           true), err)
+    -- as a draw's error reads: the frame, then why (which names the script's line)
+    assert.truthy(err:find('vstudio: run: frame 4: sound at 0.160 s: ' .. s .. ':6: out of notes', 1, true), err)
     assert.falsy(err:find('picture 20', 1, true), err)
     _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/e.mp4') .. ' -- 2')
     assert.are.equal(1, rc, err)
