@@ -1363,7 +1363,11 @@ static int close_outputs(struct engine *e)
         char why[1024];
         snprintf(why, sizeof why, "%s", vs_last_error());
         abort_outputs(e);
-        return e->n_encoders + e->n_sound_files > 1 ? vs_fail("%s; no output written", why) : vs_fail("%s", why);
+        if (e->n_encoders + e->n_sound_files == 1)
+            return vs_fail("%s", why);
+        /* a stream already sent cannot be taken back */
+        return vs_fail("%s; %s", why, e->script.stdout_output ? "no file written (what went to stdout stays sent)"
+                                                                : "no output written");
     }
     for (int i = 0; i < e->n_encoders; i++) {
         vs_encoder *enc = e->encoders[i];

@@ -105,6 +105,17 @@ int fsync(int fd)
     assert.is_false(h.exists(wav))
     assert.is_false(h.exists(mkv))
     assert.are.same({}, h.temporaries(dir))
+    -- a stream on stdout is out before the end: the message does not claim it was taken back
+    local piped = dir .. '/piped.y4m'
+    _, err, rc = h.sh('ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 LD_PRELOAD=' .. h.q(shim) .. ' ' ..
+                      h.q(h.bin) .. ' run ' .. h.q(script) .. ' -q -o - -o ' .. h.q(wav) .. ' > ' .. h.q(piped))
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:find('vstudio: run: ' .. wav .. ': write failed: Input/output error; no file written ' ..
+                           '(what went to stdout stays sent)', 1, true), err)
+    assert.are.equal(50, h.ffprobe_frames(piped))
+    assert.is_false(h.exists(wav))
+    os.remove(piped)
+    assert.are.same({}, h.temporaries(dir))
     -- without the fault the same render writes all three
     _, err, rc = h.vstudio('run ' .. h.q(script) .. ' -q -o ' .. h.q(mp4) .. ' -o ' .. h.q(wav) .. ' -o ' .. h.q(mkv))
     assert.are.equal(0, rc, err)
