@@ -407,9 +407,9 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     for (int i = 0; i < e->n_encoders; i++) {
         pictures[i] = vs_encoder_picture_get(e->encoders[i]);
         if (!pictures[i] || vs_picture_from_rgba(pictures[i], w->scratch) < 0) {
-            fail_frame(e, k, vs_last_error());
             for (int j = 0; j <= i; j++)
                 vs_picture_release(pictures[j]);
+            leave_frame_error(e, k, vs_last_error());
             return -1;
         }
     }

@@ -181,6 +181,56 @@ end }
     assert.falsy(err:find('render stopped', 1, true), err)
   end)
 
+  it("reports an earlier frame's draw error before a later frame's picture that cannot be made", function()
+    -- a shim: the Nth picture buffer cannot be made writable (out of memory while converting)
+    local shim = dir .. '/bad_picture.so'
+    h.write_file(dir .. '/bad_picture.c', [[
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <libavutil/error.h>
+#include <libavutil/frame.h>
+static atomic_int calls;
+int av_frame_make_writable(AVFrame *f)
+{
+    int (*real)(AVFrame *) = (int (*)(AVFrame *))dlsym(RTLD_NEXT, "av_frame_make_writable");
+    if (getenv("FAIL_PICTURE") && atomic_fetch_add(&calls, 1) + 1 == atoi(getenv("FAIL_PICTURE")))
+        return AVERROR(ENOMEM);
+    return real(f);
+}
+]])
+    local _, err, rc = h.sh('cc -shared -fPIC -o ' .. h.q(shim) .. ' ' .. h.q(dir .. '/bad_picture.c') ..
+                            ' $(pkg-config --cflags libavutil) -ldl')
+    assert.are.equal(0, rc, err)
+    local s = dir .. '/early.lua'
+    h.write_file(s, [[
+local vs = require 'vstudio'
+local ffi = require 'ffi'
+pcall(ffi.cdef, 'int usleep(unsigned);')
+local bad = tonumber(arg[1])
+return vs.clip{ size = {64, 48}, fps = 25, duration = 2, draw = function(frame, t)
+  local k = math.floor(t * 25 + 0.5)
+  if k == bad then ffi.C.usleep(300000) error('picture ' .. k .. ' is broken') end
+end }
+]])
+    local function run(bad)
+      -- the 6th picture is another worker's (the first has at most frames 0 and 1 before frame 2)
+      return h.sh('FAIL_PICTURE=6 ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 LD_PRELOAD=' .. h.q(shim) ..
+                  ' ' .. h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q --workers 2 -o ' .. h.q(dir .. '/e.y4m') ..
+                  ' -- ' .. bad)
+    end
+    _, err, rc = run(-1) -- the shim alone: that frame fails
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:find('vstudio: run: frame %d+: out of memory'), err)
+    _, err, rc = run(2)
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:find('vstudio: run: frame 2: ' .. s .. ':7: picture 2 is broken', 1, true), err)
+    assert.falsy(err:find('out of memory', 1, true), err)
+    assert.is_false(h.exists(dir .. '/e.y4m'))
+    assert.are.same({}, h.temporaries_of(dir .. '/e.y4m'))
+  end)
+
   it('keeps what an abandoned worker can reach alive until it leaves (vs.render from luajit)', function()
     local s = dir .. '/abandon.lua'
     h.write_file(s, [[
