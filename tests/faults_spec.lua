@@ -183,8 +183,7 @@ end }
 
   it("reports an earlier frame's draw error before a later frame's picture that cannot be made", function()
     -- a shim: the Nth picture buffer cannot be made writable (out of memory while converting)
-    local shim = dir .. '/bad_picture.so'
-    h.write_file(dir .. '/bad_picture.c', [[
+    local preload = h.preload_shim(dir, 'bad_picture', [[
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -199,10 +198,8 @@ int av_frame_make_writable(AVFrame *f)
         return AVERROR(ENOMEM);
     return real(f);
 }
-]])
-    local _, err, rc = h.sh('cc -shared -fPIC -o ' .. h.q(shim) .. ' ' .. h.q(dir .. '/bad_picture.c') ..
-                            ' $(pkg-config --cflags libavutil) -ldl')
-    assert.are.equal(0, rc, err)
+]], 'libavutil')
+    local _, err, rc
     local s = dir .. '/early.lua'
     h.write_file(s, [[
 local vs = require 'vstudio'
@@ -216,9 +213,8 @@ end }
 ]])
     local function run(bad)
       -- the 6th picture is another worker's (the first has at most frames 0 and 1 before frame 2)
-      return h.sh('FAIL_PICTURE=6 ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 LD_PRELOAD=' .. h.q(shim) ..
-                  ' ' .. h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q --workers 2 -o ' .. h.q(dir .. '/e.y4m') ..
-                  ' -- ' .. bad)
+      return h.sh('FAIL_PICTURE=6 ' .. preload .. h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q --workers 2 -o ' ..
+                  h.q(dir .. '/e.y4m') .. ' -- ' .. bad)
     end
     _, err, rc = run(-1) -- the shim alone: that frame fails
     assert.are.equal(1, rc, err)
