@@ -24,7 +24,8 @@
  * workers stopped because of it record nothing. A draw's error waits in its
  * frame's slot until the encoding thread reaches that frame, as the sound's
  * does, so the first frame in order that fails is the one reported, however
- * the workers ran. SIGINT/SIGTERM do the same
+ * the workers ran; no later frame is drawn meanwhile, and the earlier ones
+ * get a grace to come (a stuck one is named). SIGINT/SIGTERM do the same
  * and return 130/143. A draw stuck in a JIT-compiled loop cannot be
  * interrupted by a Lua hook, so after a grace period such workers are
  * abandoned: the outputs are still removed at once, and the engine (its
@@ -367,6 +368,8 @@ static void fail_late(struct engine *e, int64_t k)
 {
     int64_t failed = vs_pool_first_failed(e->pool);
     const char *why = e->slots[vs_pool_slot(e->pool, failed)].error;
+    if (!why) /* out of memory parking it: that failure stopped the render already */
+        why = "error in draw";
     char frames[256] = "";
     int n = 0;
     size_t len = 0;
