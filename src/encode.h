@@ -59,7 +59,10 @@ int vs_audio_out_finish(vs_audio_out *a);
  * writes those made so far, in order. Only the FIFO between them is
  * shared; push and finish must not overlap. */
 int vs_audio_out_defer_muxing(vs_audio_out *a);
-int vs_audio_out_mux(vs_audio_out *a);
+/* A failing write sets *failed_at (if given) to the packet's first sample
+ * (its pts at the sample rate, counted from the stream's start): the
+ * packets made so far may run well past the pictures muxed. */
+int vs_audio_out_mux(vs_audio_out *a, int64_t *failed_at);
 /* Samples pushed so far. */
 int64_t vs_audio_out_samples(const vs_audio_out *a);
 /* The file the stream is in (a sound file's name), which its messages start with. */

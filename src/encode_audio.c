@@ -298,13 +298,15 @@ static AVPacket *next_waiting(vs_audio_out *a)
     return pkt;
 }
 
-int vs_audio_out_mux(vs_audio_out *a)
+int vs_audio_out_mux(vs_audio_out *a, int64_t *failed_at)
 {
     if (!a->waiting)
         return 0;
     AVPacket *pkt;
     while ((pkt = next_waiting(a))) {
         int rc = write_packet(a, pkt);
+        if (rc < 0 && failed_at)
+            *failed_at = av_rescale_q(pkt->pts, a->stream->time_base, (AVRational){1, a->codec->sample_rate});
         av_packet_free(&pkt);
         if (rc < 0)
             return -1;
@@ -363,7 +365,7 @@ int vs_audio_out_push(vs_audio_out *a, const float *samples, int64_t n)
 int vs_audio_out_finish(vs_audio_out *a)
 {
     /* the encoding thread is done: the rest goes to the muxer at once */
-    if (vs_audio_out_mux(a) < 0)
+    if (vs_audio_out_mux(a, NULL) < 0)
         return -1;
     free_waiting(a);
     if (a->filled > 0) {

@@ -20,6 +20,8 @@ struct vs_pool {
     int64_t done;        /* items below this are consumed */
     int capacity, window, chunk;
     int workers;         /* joined and not yet left */
+    int64_t failed;      /* the first item that failed, or -1: none after it is handed out */
+    double late_at;      /* when the items before it are late */
     unsigned char *ready; /* per slot */
     atomic_int stop;
     atomic_int *signalled;
@@ -42,6 +44,7 @@ vs_pool *vs_pool_new(int64_t first, int64_t end, int capacity, int chunk, atomic
     p->capacity = p->window = capacity > 0 ? capacity : 1;
     p->chunk = chunk > 0 ? chunk : 1;
     p->signalled = signalled;
+    p->failed = -1;
     return p;
 }
 
@@ -118,6 +121,8 @@ int64_t vs_pool_claim(vs_pool *p, vs_pool_run *run, double *waited)
         p->next_claim = run->end;
     }
     int64_t k = run->next < run->end ? run->next : -1;
+    if (p->failed >= 0 && k > p->failed)
+        k = -1; /* it would be thrown away */
     if (k >= 0 && !stopping(p) && k >= p->done + p->window) {
         double t0 = vs_now();
         while (!stopping(p) && k >= p->done + p->window)
@@ -141,22 +146,46 @@ void vs_pool_put(vs_pool *p, int64_t k)
     pthread_mutex_unlock(&p->lock);
 }
 
+void vs_pool_put_failed(vs_pool *p, int64_t k, double grace)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->failed < 0)
+        p->late_at = vs_now() + grace;
+    if (p->failed < 0 || k < p->failed)
+        p->failed = k;
+    pthread_mutex_unlock(&p->lock);
+    vs_pool_put(p, k);
+}
+
+int64_t vs_pool_first_failed(vs_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int64_t k = p->failed;
+    pthread_mutex_unlock(&p->lock);
+    return k;
+}
+
 int vs_pool_take(vs_pool *p, int64_t k, double *waited)
 {
     int slot = vs_pool_slot(p, k);
     pthread_mutex_lock(&p->lock);
     double t0 = p->ready[slot] ? 0 : vs_now();
+    int late = 0;
     while (!p->ready[slot] && !stopping(p)) {
         if (p->workers == 0) {
             /* every worker gone and item k never came: they stopped */
             atomic_store(&p->stop, 1);
             break;
         }
+        if (p->failed >= 0 && k < p->failed && vs_now() >= p->late_at) {
+            late = 1;
+            break;
+        }
         wait_change(p);
     }
     if (t0 > 0 && waited)
         *waited += vs_now() - t0;
-    int rc = p->ready[slot] && !atomic_load(&p->stop) ? 0 : -1;
+    int rc = late ? VS_POOL_LATE : p->ready[slot] && !atomic_load(&p->stop) ? 0 : -1;
     pthread_mutex_unlock(&p->lock);
     return rc;
 }

@@ -49,10 +49,20 @@ void vs_pool_leave(vs_pool *p);
 int64_t vs_pool_claim(vs_pool *p, vs_pool_run *run, double *waited);
 /* Worker: item k is in its slot. */
 void vs_pool_put(vs_pool *p, int64_t k);
+/* Worker: item k failed and its slot says why (put, as the consumer reports
+ * it when it gets there). No item after the first failed one is handed out
+ * from now on, and the items before it get grace seconds from the first
+ * failure to come: a take of one that is still missing then returns
+ * VS_POOL_LATE, so a stuck earlier item cannot hide the failure. */
+void vs_pool_put_failed(vs_pool *p, int64_t k, double grace);
+/* The first item that failed (vs_pool_put_failed), or -1. */
+int64_t vs_pool_first_failed(vs_pool *p);
 
+#define VS_POOL_LATE (-2)
 /* Consumer: waits for item k, the next in order (adding the seconds to
  * *waited, if given); 0 when it is in its slot, -1 when the pool stopped or
- * every worker left without producing it. */
+ * every worker left without producing it, VS_POOL_LATE when a later item
+ * failed and k did not come within its grace. */
 int vs_pool_take(vs_pool *p, int64_t k, double *waited);
 /* Consumer: done with item k; its slot may be reused. */
 void vs_pool_done(vs_pool *p, int64_t k);

@@ -24,7 +24,8 @@
  * workers stopped because of it record nothing. A draw's error waits in its
  * frame's slot until the encoding thread reaches that frame, as the sound's
  * does, so the first frame in order that fails is the one reported, however
- * the workers ran. SIGINT/SIGTERM do the same
+ * the workers ran; no later frame is drawn meanwhile, and the earlier ones
+ * get a grace to come (a stuck one is named). SIGINT/SIGTERM do the same
  * and return 130/143. A draw stuck in a JIT-compiled loop cannot be
  * interrupted by a Lua hook, so after a grace period such workers are
  * abandoned: the outputs are still removed at once, and the engine (its
@@ -66,6 +67,10 @@
 /* Frames a worker claims at once: contiguous, so a clip reading a video
  * reads it forward. */
 #define CHUNK 4
+
+/* Seconds a thread that ignores the hook (a JIT loop) gets before it is
+ * abandoned, and the frames before a failed one get to come. */
+#define STOP_GRACE 2.0
 
 /* Frames in flight for n workers: two chunks each, and a few spare. */
 static int window_for(int workers)
@@ -122,6 +127,7 @@ struct worker {
     double waited;      /* seconds blocked on a full window: waiting for the encoder */
     double cpu;         /* thread CPU seconds spent on frames */
     int64_t frames;
+    _Atomic int64_t drawing; /* the frame in produce_frame, or -1 */
 };
 
 /* What every worker loads; the engine's own copy, since a worker left
@@ -347,16 +353,44 @@ static void fail_frame(struct engine *e, int64_t frame, const char *msg)
     fail_at(e, frame, line);
 }
 
-/* Frame k's draw failed: the error waits in its slot for the encoding thread,
- * which takes frames in order, so a frame before k still being drawn elsewhere
- * fails first if it fails at all: the first failing frame is reported, whatever
- * the workers' timing. */
-static void leave_draw_error(struct engine *e, int64_t k, const char *msg)
+/* Frame k failed (its draw, or its pictures): the error waits in its slot for
+ * the encoding thread, which takes frames in order, so a frame before k still
+ * being drawn elsewhere fails first if it fails at all: the first failing
+ * frame is reported, whatever the workers' timing. No frame after k is drawn
+ * any more, and those before it get STOP_GRACE to come (fail_late). */
+static void leave_frame_error(struct engine *e, int64_t k, const char *msg)
 {
     struct slot *slot = &e->slots[vs_pool_slot(e->pool, k)];
     if (!(slot->error = strdup(msg)))
         fail_frame(e, k, msg);
-    vs_pool_put(e->pool, k);
+    vs_pool_put_failed(e->pool, k, STOP_GRACE);
+}
+
+/* Frame k, before the first failed one, did not come within the grace: the
+ * render fails with the failed frame's error, naming the frames still being
+ * drawn (stuck in a loop the hook cannot stop, or just slow). */
+static void fail_late(struct engine *e, int64_t k)
+{
+    int64_t failed = vs_pool_first_failed(e->pool);
+    const char *why = e->slots[vs_pool_slot(e->pool, failed)].error;
+    if (!why) /* out of memory parking it: that failure stopped the render already */
+        why = "error in draw";
+    char frames[256] = "";
+    int n = 0;
+    size_t len = 0;
+    for (int i = 0; i < e->n_workers; i++) {
+        int64_t d = atomic_load(&e->workers[i].drawing);
+        if (d >= k && d < failed && len < sizeof frames - 32)
+            len += (size_t)snprintf(frames + len, sizeof frames - len, "%s%lld", n++ ? ", " : "", (long long)d);
+    }
+    if (!n)
+        snprintf(frames, sizeof frames, "%lld", (long long)k);
+    /* the note ends the message's first line, before the traceback */
+    size_t first_line = strcspn(why, "\n");
+    char line[sizeof e->error - 64]; /* room for fail_frame's "frame N: " */
+    snprintf(line, sizeof line, "%.*s; frame%s %s %s still drawing after %g s%s", (int)first_line, why,
+             n > 1 ? "s" : "", frames, n > 1 ? "were" : "was", STOP_GRACE, why + first_line);
+    fail_frame(e, failed, line);
 }
 
 /* Draws frame k and converts it for every output. */
@@ -372,7 +406,7 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     if (vs_lua_pcall(L, 2, 0) != 0) {
         /* stopped for another frame's error or a signal: that one is reported */
         if (!stopped_by_hook)
-            leave_draw_error(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
+            leave_frame_error(e, k, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error in draw");
         lua_pop(L, 1);
         return -1;
     }
@@ -381,9 +415,9 @@ static int produce_frame(struct worker *w, int64_t k, vs_picture **pictures)
     for (int i = 0; i < e->n_encoders; i++) {
         pictures[i] = vs_encoder_picture_get(e->encoders[i]);
         if (!pictures[i] || vs_picture_from_rgba(pictures[i], w->scratch) < 0) {
-            fail_frame(e, k, vs_last_error());
             for (int j = 0; j <= i; j++)
                 vs_picture_release(pictures[j]);
+            leave_frame_error(e, k, vs_last_error());
             return -1;
         }
     }
@@ -441,7 +475,9 @@ static void *worker_main(void *arg)
     while ((k = vs_pool_claim(e->pool, &run, &w->waited)) >= 0) {
         vs_picture *pictures[VS_MAX_OUTPUTS] = {0};
         double t0 = vs_now();
+        atomic_store(&w->drawing, k);
         int rc = produce_frame(w, k, pictures);
+        atomic_store(&w->drawing, -1);
         w->busy += vs_now() - t0;
         if (rc < 0)
             break;
@@ -597,7 +633,8 @@ static int pull_frame(struct engine *e, int64_t k, int64_t *n)
     lua_pushnumber(L, (lua_Number)*n);
     lua_pushlightuserdata(L, snd->buf);
     if (vs_lua_pcall(L, 3, 0) != 0) {
-        vs_fail("%s: frame %lld: sound at %.3f s: %s", e->script.path, (long long)k, (double)first / e->audio_rate,
+        /* worded as a draw's error: the why starts with the script's file:line */
+        vs_fail("frame %lld: sound at %.3f s: %s", (long long)k, (double)first / e->audio_rate,
                 lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
         lua_pop(L, 1);
         return -1;
@@ -776,6 +813,21 @@ static int start_sound(struct engine *e)
     return 0;
 }
 
+/* The clip frame whose sound holds an output's sample s (an output's sound
+ * starts at frame first's: [s(k), s(k + 1)) as in pull_frame). */
+static int64_t frame_of_sample(const struct engine *e, int64_t s)
+{
+    const struct clip_info *c = &e->clip;
+    int rate = e->audio_rate;
+    int64_t at = vs_audio_frame_start(e->first, rate, c->fps_num, c->fps_den) + (s > 0 ? s : 0);
+    int64_t k = (int64_t)((double)at * c->fps_num / ((double)rate * c->fps_den));
+    while (k > e->first && vs_audio_frame_start(k, rate, c->fps_num, c->fps_den) > at)
+        k--;
+    while (k + 1 < e->end && vs_audio_frame_start(k + 1, rate, c->fps_num, c->fps_den) <= at)
+        k++;
+    return k < e->first ? e->first : k;
+}
+
 /* The encoding thread, after frame k's pictures: lets the sound run on, waits until it has
  * frame k (it is ahead but for a sound slower than the pictures), fails the render if frame
  * k's sound failed, and writes the sound's packets made so far into the encoders' muxers. */
@@ -798,9 +850,12 @@ static int mux_sound(struct engine *e, int64_t k)
         return -1;
     }
     for (int i = 0; i < snd->n_streams; i++) {
-        if (vs_audio_out_mux(snd->streams[i]) < 0) {
-            name_sound_failure(vs_audio_out_path(snd->streams[i]), k);
-            fail_at(e, k, vs_last_error()); /* stops the sound's thread, and nothing is committed */
+        int64_t at = 0;
+        if (vs_audio_out_mux(snd->streams[i], &at) < 0) {
+            /* the failing packet may be up to the sound's lead past frame k: name its own frame */
+            int64_t frame = frame_of_sample(e, at);
+            name_sound_failure(vs_audio_out_path(snd->streams[i]), frame);
+            fail_at(e, frame, vs_last_error()); /* stops the sound's thread, and nothing is committed */
             return -1;
         }
     }
@@ -845,7 +900,7 @@ static void abort_outputs(struct engine *e)
 static int join_workers(struct engine *e)
 {
     struct sound *snd = &e->sound;
-    double deadline = vs_now() + 2.0;
+    double deadline = vs_now() + STOP_GRACE;
     pthread_mutex_lock(&e->lock);
     while ((e->finished_workers < e->n_workers || (snd->started && !snd->finished)) && vs_now() < deadline) {
         vs_cond_wait_ms(&e->changed, &e->lock, 20);
@@ -1086,6 +1141,7 @@ static int start_worker(struct engine *e)
     struct worker *w = &e->workers[e->n_workers];
     w->engine = e;
     w->index = e->n_workers;
+    atomic_init(&w->drawing, -1);
     pthread_mutex_lock(&e->lock);
     int late = w->L == NULL;
     if (late)
@@ -1260,7 +1316,10 @@ static void encode_in_order(struct engine *e, vs_progress *progress)
     const vs_render_options *o = e->opts;
     double ramp_t = vs_now(), ramp_wait = 0;
     for (int64_t k = e->first; k < e->end; k++) {
-        if (vs_pool_take(e->pool, k, &e->main_wait) < 0)
+        int taken = vs_pool_take(e->pool, k, &e->main_wait);
+        if (taken == VS_POOL_LATE)
+            fail_late(e, k);
+        if (taken < 0)
             break;
         struct slot *slot = &e->slots[vs_pool_slot(e->pool, k)];
         if (slot->error) {
@@ -1325,7 +1384,11 @@ static int close_outputs(struct engine *e)
         char why[1024];
         snprintf(why, sizeof why, "%s", vs_last_error());
         abort_outputs(e);
-        return e->n_encoders + e->n_sound_files > 1 ? vs_fail("%s; no output written", why) : vs_fail("%s", why);
+        if (e->n_encoders + e->n_sound_files == 1)
+            return vs_fail("%s", why);
+        /* a stream already sent cannot be taken back */
+        return vs_fail("%s; %s", why, e->script.stdout_output ? "no file written (what went to stdout stays sent)"
+                                                                : "no output written");
     }
     for (int i = 0; i < e->n_encoders; i++) {
         vs_encoder *enc = e->encoders[i];

@@ -170,7 +170,8 @@ local vs = require 'vstudio'
 jit.off() -- interpreted, so the stop hook reaches the slow frame
 return vs.clip{ size = {64, 48}, fps = 25, duration = 1, draw = function(frame, t)
   local k = math.floor(t * 25 + 0.5)
-  if k == 4 then local t0 = os.clock() while os.clock() - t0 < 3 do end end
+  -- after the failing frame: a frame before it is drawn to the end, as it could fail first
+  if k == 14 then local t0 = os.clock() while os.clock() - t0 < 3 do end end
   if k == 10 then error('frame ten is broken') end
 end }
 ]])
@@ -178,6 +179,52 @@ end }
     assert.are.equal(1, rc)
     assert.truthy(err:find('frame 10: ', 1, true) and err:find('frame ten is broken', 1, true), err)
     assert.falsy(err:find('render stopped', 1, true), err)
+  end)
+
+  it("reports an earlier frame's draw error before a later frame's picture that cannot be made", function()
+    -- a shim: the Nth picture buffer cannot be made writable (out of memory while converting)
+    local preload = h.preload_shim(dir, 'bad_picture', [[
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <libavutil/error.h>
+#include <libavutil/frame.h>
+static atomic_int calls;
+int av_frame_make_writable(AVFrame *f)
+{
+    int (*real)(AVFrame *) = (int (*)(AVFrame *))dlsym(RTLD_NEXT, "av_frame_make_writable");
+    if (getenv("FAIL_PICTURE") && atomic_fetch_add(&calls, 1) + 1 == atoi(getenv("FAIL_PICTURE")))
+        return AVERROR(ENOMEM);
+    return real(f);
+}
+]], 'libavutil')
+    local _, err, rc
+    local s = dir .. '/early.lua'
+    h.write_file(s, [[
+local vs = require 'vstudio'
+local ffi = require 'ffi'
+pcall(ffi.cdef, 'int usleep(unsigned);')
+local bad = tonumber(arg[1])
+return vs.clip{ size = {64, 48}, fps = 25, duration = 2, draw = function(frame, t)
+  local k = math.floor(t * 25 + 0.5)
+  if k == bad then ffi.C.usleep(300000) error('picture ' .. k .. ' is broken') end
+end }
+]])
+    local function run(bad)
+      -- the 6th picture is another worker's (the first has at most frames 0 and 1 before frame 2)
+      return h.sh('FAIL_PICTURE=6 ' .. preload .. h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q --workers 2 -o ' ..
+                  h.q(dir .. '/e.y4m') .. ' -- ' .. bad)
+    end
+    _, err, rc = run(-1) -- the shim alone: that frame fails
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:find('vstudio: run: frame %d+: out of memory'), err)
+    _, err, rc = run(2)
+    assert.are.equal(1, rc, err)
+    assert.truthy(err:find('vstudio: run: frame 2: ' .. s .. ':7: picture 2 is broken', 1, true), err)
+    assert.falsy(err:find('out of memory', 1, true), err)
+    assert.is_false(h.exists(dir .. '/e.y4m'))
+    assert.are.same({}, h.temporaries_of(dir .. '/e.y4m'))
   end)
 
   it('keeps what an abandoned worker can reach alive until it leaves (vs.render from luajit)', function()

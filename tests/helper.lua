@@ -50,6 +50,18 @@ function helper.sh(cmd)
   return out, err, rc
 end
 
+-- Builds dir/NAME.so from C source (cflags of the pkg-config packages named,
+-- if any) and returns the environment that preloads it, to put before a
+-- command for helper.sh. The sanitizers' runtimes need not come first for it.
+function helper.preload_shim(dir, name, source, packages)
+  local c, so = dir .. '/' .. name .. '.c', dir .. '/' .. name .. '.so'
+  helper.write_file(c, source)
+  local cflags = packages and ' $(pkg-config --cflags ' .. packages .. ')' or ''
+  local _, err, rc = helper.sh('cc -shared -fPIC -o ' .. shell_quote(so) .. ' ' .. shell_quote(c) .. cflags .. ' -ldl')
+  assert(rc == 0, err)
+  return 'ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 LD_PRELOAD=' .. shell_quote(so) .. ' '
+end
+
 -- CRC-32 (as in PNG chunks and zlib) of a string, for tests that patch files.
 function helper.crc32(s)
   local crc = 0xffffffff

@@ -91,9 +91,8 @@ end }:with_audio(a)
     -- the sample at 8192 is in frame 4 (samples 7680..9599)
     local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/e.mp4') .. ' -- 20')
     assert.are.equal(1, rc, err)
-    -- the script first (its fill failed), then the frame, then why
-    assert.truthy(err:find('vstudio: run: ' .. s .. ': frame 4: sound at 0.160 s: ' .. s .. ':6: out of notes', 1,
-                           true), err)
+    -- as a draw's error reads: the frame, then why (which names the script's line)
+    assert.truthy(err:find('vstudio: run: frame 4: sound at 0.160 s: ' .. s .. ':6: out of notes', 1, true), err)
     assert.falsy(err:find('picture 20', 1, true), err)
     _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q -o ' .. h.q(dir .. '/e.mp4') .. ' -- 2')
     assert.are.equal(1, rc, err)
@@ -182,8 +181,7 @@ end }:with_audio(a)
   it("stops with 130 on SIGINT while the sound's thread is stuck writing a sound file, and writes nothing",
      function()
     -- a disk that never finishes: write() to the .wav's temporary blocks off the main thread
-    local shim = dir .. '/stuck_write.so'
-    h.write_file(dir .. '/stuck_write.c', [[
+    local preload = h.preload_shim(dir, 'stuck_write', [[
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
@@ -204,15 +202,12 @@ ssize_t write(int fd, const void *buf, size_t n)
     return real(fd, buf, n);
 }
 ]])
-    local _, err, rc = h.sh('cc -shared -fPIC -o ' .. h.q(shim) .. ' ' .. h.q(dir .. '/stuck_write.c') .. ' -ldl')
-    assert.are.equal(0, rc, err)
+    local _, err, rc
     local s = dir .. '/stuck.lua'
     h.write_file(s, tone_script)
     local mov, wav = dir .. '/stuck.mov', dir .. '/stuck.wav'
     local t0 = os.time()
-    -- the sanitizers' runtimes need not come first for this
-    _, err, rc = h.sh('ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 LD_PRELOAD=' .. h.q(shim) .. ' ' ..
-                      h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o ' .. h.q(mov) .. ' -o ' .. h.q(wav) ..
+    _, err, rc = h.sh(preload .. h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o ' .. h.q(mov) .. ' -o ' .. h.q(wav) ..
                       ' & pid=$!; sleep 1; kill -INT $pid; ' ..
                       '(sleep 15; kill -KILL $pid) >/dev/null 2>&1 & guard=$!; wait $pid; rc=$?; kill $guard; exit $rc')
     assert.are.equal(130, rc, err)
@@ -225,8 +220,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 
   it('names the file first, then the frame, then why, when the sound cannot be encoded or written', function()
     -- a codec that refuses the sound from 1 s on (encode), or a muxer that cannot write it (write)
-    local shim = dir .. '/bad_sound.so'
-    h.write_file(dir .. '/bad_sound.c', [[
+    local preload = h.preload_shim(dir, 'bad_sound', [[
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -251,12 +245,17 @@ int av_interleaved_write_frame(AVFormatContext *s, AVPacket *p)
     }
     return real(s, p);
 }
-]])
-    local _, err, rc = h.sh('cc -shared -fPIC -o ' .. h.q(shim) .. ' ' .. h.q(dir .. '/bad_sound.c') ..
-                            ' $(pkg-config --cflags libavcodec libavformat) -ldl')
-    assert.are.equal(0, rc, err)
+]], 'libavcodec libavformat')
+    local _, err, rc
     local s = dir .. '/named.lua'
-    h.write_file(s, tone_script)
+    -- pictures slower than the sound, so its packets run ahead of the pictures muxed
+    h.write_file(s, [[
+local vs = require 'vstudio'
+local ffi = require 'ffi'
+pcall(ffi.cdef, 'int usleep(unsigned);')
+return vs.clip{ size = {32, 24}, fps = 25, duration = 2, draw = function() ffi.C.usleep(20000) end }
+  :with_audio(vs.tone{ freq = 220, duration = 2, volume = 0.2 })
+]])
     local cases = {
       { 'encode', 'named.mp4', 'encoder: Input/output error' }, -- the video's stream, in the sound's thread
       { 'write', 'named.mp4', 'write failed: Input/output error' }, -- muxed by the encoding thread
@@ -265,14 +264,16 @@ int av_interleaved_write_frame(AVFormatContext *s, AVPacket *p)
     }
     for _, case in ipairs(cases) do
       local mode, out, why = case[1], dir .. '/' .. case[2], case[3]
-      -- the sanitizers' runtimes need not come first for this
-      _, err, rc = h.sh('FAIL_SOUND=' .. mode .. ' ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 LD_PRELOAD=' ..
-                        h.q(shim) .. ' ' .. h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o ' .. h.q(out))
+      _, err, rc = h.sh('FAIL_SOUND=' .. mode .. ' ' .. preload .. h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q -o ' ..
+                        h.q(out))
       local what = mode .. ' ' .. case[2] .. ': ' .. err
       assert.are.equal(1, rc, what)
       local at = err:find('vstudio: run: ' .. out .. ': frame ', 1, true)
       assert.truthy(at, what)
       assert.truthy(err:find('^%d+: sound at [%d.]+ s: ' .. why, at + #('vstudio: run: ' .. out .. ': frame ')), what)
+      -- the frame the failing sound's time falls in (25 fps), however far ahead the sound ran
+      local frame, t = err:match(': frame (%d+): sound at ([%d.]+) s: ', at)
+      assert.are.equal(math.floor(tonumber(t) * 25), tonumber(frame), what)
       assert.is_false(h.exists(out), what)
       assert.are.same({}, h.temporaries(dir), what)
     end

@@ -185,6 +185,31 @@ return vs.clip{ size = {64, 48}, fps = 10, duration = 3,
     assert.are.same({}, h.temporaries_of(out))
   end)
 
+  it('fails with a later frame\'s error when an earlier frame is stuck, naming it, within the grace', function()
+    -- frame 3 spins in a JIT-compiled loop the hook cannot stop; frame 9 (the other worker's) fails
+    local s = script(dir, 'stuck3.lua', [[
+local vs = require 'vstudio'
+return vs.clip{ size = {64, 48}, fps = 10, duration = 3,
+  draw = function(frame, t)
+    local k = math.floor(t * 10 + 0.5)
+    local x = 0
+    if k == 3 then while x >= 0 do x = x + 1 end end
+    if k == 9 then error('broken at ' .. k) end
+  end }
+]])
+    local out = dir .. '/stuck3.mp4'
+    local t0 = os.time()
+    local _, err, rc = h.sh('timeout -s KILL 30 ' .. h.q(h.bin) .. ' run ' .. h.q(s) .. ' -q --workers 2 -o ' ..
+                            h.q(out))
+    local took = os.time() - t0
+    assert.are.equal(1, rc, err)
+    assert.is_true(took <= 8, took .. ' s')
+    assert.truthy(err:find('vstudio: run: frame 9: ' .. s .. ':7: broken at 9; frame 3 was still drawing after 2 s\n',
+                           1, true), err)
+    assert.is_false(h.exists(out))
+    assert.are.same({}, h.temporaries_of(out))
+  end)
+
   it('reports a syntax error and a script that returns no clip', function()
     local s = script(dir, 'syntax.lua', 'return vs.clip{ size = ')
     local _, err, rc = h.vstudio('run ' .. h.q(s) .. ' -q')

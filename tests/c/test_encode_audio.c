@@ -80,7 +80,7 @@ static int write_clip_threaded(const char *path, vs_encoder_options *o, int soun
         vs_frame_fill(f, (uint8_t)(k * 5), 60, 90, 255);
         rc = vs_encoder_push(enc, f);
         if (rc == 0)
-            rc = vs_audio_out_mux(t.audio);
+            rc = vs_audio_out_mux(t.audio, NULL);
     }
     if (started)
         pthread_join(thread, NULL);

@@ -116,10 +116,38 @@ static void stops(int by_signal)
     vs_pool_free(p);
 }
 
+/* A failed item: nothing after it is handed out, and the consumer waiting
+ * for an earlier item that never comes gets VS_POOL_LATE after the grace
+ * (single-threaded: one worker's claims, the consumer's take). */
+static void failed_item_cuts_and_bounds_the_wait(void)
+{
+    vs_pool *p = vs_pool_new(0, 100, 16, 4, NULL);
+    vs_pool_join(p);
+    vs_pool_run early = {0}, late = {0};
+    CHECK(vs_pool_claim(p, &early, NULL) == 0); /* items 0..3: never put, as if stuck */
+    CHECK(vs_pool_first_failed(p) == -1);
+    CHECK(vs_pool_claim(p, &late, NULL) == 4);
+    CHECK(vs_pool_claim(p, &late, NULL) == 5);
+    vs_pool_put(p, 4);
+    vs_pool_put_failed(p, 5, 0.2);
+    CHECK(vs_pool_first_failed(p) == 5);
+    CHECK(vs_pool_claim(p, &late, NULL) == -1); /* 6 comes after the failed 5 */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(vs_pool_take(p, 0, NULL) == VS_POOL_LATE);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    CHECK(waited > 0.1 && waited < 2.0);
+    CHECK(!vs_pool_stopped(p)); /* the caller decides what a late item means */
+    vs_pool_leave(p);
+    vs_pool_free(p);
+}
+
 int main(void)
 {
     ordered_and_bounded();
     stops(0);
     stops(1);
+    failed_item_cuts_and_bounds_the_wait();
     return check_status();
 }
