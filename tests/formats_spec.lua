@@ -115,7 +115,7 @@ describe('formats by extension', function()
   it('GIF palettes (libimagequant, per frame) beat ffmpeg palettegen/paletteuse in PSNR', function()
     local src = dir .. '/src'
     helper.sh('mkdir -p ' .. helper.q(src))
-    local _, err = helper.sh('ffmpeg -v error -f lavfi -i gradients=s=320x180:r=10:speed=0.05 -f lavfi ' ..
+    local _, err = helper.sh('ffmpeg -v error -f lavfi -i gradients=s=320x180:r=10:speed=0.05:seed=1 -f lavfi ' ..
       '-i testsrc2=s=320x180:r=10 -filter_complex "[0][1]blend=all_mode=average,format=rgb24" -frames:v 20 ' ..
       helper.q(src .. '/f%03d.png'))
     assert.is_true(helper.exists(src .. '/f020.png'), err)
