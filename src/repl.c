@@ -11,18 +11,23 @@
  * chunk raised an error.
  *
  * Ctrl-C: libedit's own signal handling is off (rl_catch_signals = 0); our
- * handler only sets a flag, which makes readline() return NULL with EINTR:
- * the line is dropped and a fresh prompt comes. While a chunk runs, the
+ * handler only sets a flag, and keys are read by read_key, which waits in
+ * ppoll with SIGINT blocked everywhere else, so a Ctrl-C that lands while
+ * libedit is between two reads is not lost: readline() returns NULL, the
+ * line is dropped and a fresh prompt comes. While a chunk runs, the
  * handler sets a Lua hook (as lua.c does) that raises "interrupted" at the
  * next Lua instruction count/call; a second Ctrl-C before the hook fires
  * (a long C call) ends the process with the usual SIGINT status.
  */
 #include <errno.h>
 #include <limits.h>
+#include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -218,6 +223,53 @@ static char **complete(const char *text, int start, int end)
 
 /* ---------------------------------------------------------------- the loop */
 
+/* rl_getc_function: one character (a whole multibyte sequence in the
+ * current locale, as libedit's own reader decodes), or -1 (libedit takes it
+ * as the end of the line's input) once Ctrl-C is pending. The check and the
+ * wait are one step: SIGINT stays blocked until ppoll unblocks it. */
+static int read_key(FILE *in)
+{
+    int fd = in ? fileno(in) : STDIN_FILENO;
+    sigset_t sigint, before, waiting;
+    sigemptyset(&sigint);
+    sigaddset(&sigint, SIGINT);
+    sigprocmask(SIG_BLOCK, &sigint, &before);
+    waiting = before;
+    sigdelset(&waiting, SIGINT);
+    mbstate_t state;
+    memset(&state, 0, sizeof state);
+    int key = -1;
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (sig_pending)
+            break;
+        if (ppoll(&pfd, 1, NULL, &waiting) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        unsigned char byte;
+        ssize_t n = read(fd, &byte, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != 1)
+            break;
+        wchar_t wc;
+        size_t used = mbrtowc(&wc, (const char *)&byte, 1, &state);
+        if (used == (size_t)-2)
+            continue; /* more bytes of this character to come */
+        if (used == (size_t)-1) {
+            /* not a character of this locale: dropped, as libedit's reader does */
+            memset(&state, 0, sizeof state);
+            continue;
+        }
+        key = (int)wc;
+        break;
+    }
+    sigprocmask(SIG_SETMASK, &before, NULL);
+    return key;
+}
+
 static const char *feed(lua_State *L, int ref, const char *line)
 {
     lua_pushstring(L, line);
@@ -235,6 +287,8 @@ static int loop_terminal(lua_State *L, int ref)
     history_path(hist, sizeof hist);
     rl_readline_name = "vstudio";
     rl_catch_signals = 0;
+    rl_getc_function = read_key;
+    setlocale(LC_CTYPE, ""); /* UTF-8 keys are characters in a UTF-8 terminal */
     /* '.' and ':' are part of a word: vs.ea<TAB> completes vs.ease */
     rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^~#[])}";
     rl_completion_append_character = '\0';

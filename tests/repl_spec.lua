@@ -157,6 +157,14 @@ describe('vstudio repl in a terminal', function()
     t:wait('\n6\n')
   end)
 
+  it('takes UTF-8 keys whole (the bytes reach Lua as typed)', function()
+    if not has_tmux then pending('tmux is not installed') return end
+    start(nil, 'LC_ALL=C.UTF-8')
+    t:line('print(#"é€", "xé€y")')
+    t:wait('xé€y')
+    assert.truthy(t:screen():find('\n5%s+xé€y'))
+  end)
+
   it('is what plain `vstudio` starts on a terminal', function()
     if not has_tmux then pending('tmux is not installed') return end
     t = term(string.format('env XDG_STATE_HOME=%s %s; echo $? > %s/rc; sleep 30', h.q(dir .. '/state'), h.q(h.bin),
