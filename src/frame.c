@@ -39,11 +39,13 @@
 #define VS_FRAME_MAX_SIDE 32768
 #define VS_FRAME_ALIGN 64
 
-/* 16 720p frames, 7 at 1080p: a GC cycle's worth of vs.load in a loop;
+/* 16 frames up to 1080p (8.3 MB each), 4 at 4K: a GC cycle's worth of
+ * vs.load in a loop (at 64 MiB, 1080p loads missed it 9 times in 16 and
+ * faulted every page again: 11% of their CPU);
  * smaller buffers (sprites, text) are malloc's own business and would only
  * push the big ones out */
 enum { STASH_SLOTS = 16 };
-#define STASH_BYTES ((size_t)64 << 20)
+#define STASH_BYTES ((size_t)160 << 20)
 #define STASH_MIN_BYTES ((size_t)256 << 10)
 
 static struct {

@@ -37,7 +37,7 @@ typedef struct vs_frame {
 } vs_frame;
 
 /* A new frame is transparent black. A freed frame's pixels (from 256 KiB) are kept
- * a while (up to 16 buffers, 64 MiB, for the process) for the next frame of their size. */
+ * a while (up to 16 buffers, 160 MiB, for the process) for the next frame of their size. */
 vs_frame *vs_frame_new(int width, int height);
 void vs_frame_free(vs_frame *frame);
 vs_frame *vs_frame_copy(const vs_frame *frame);
