@@ -25,13 +25,15 @@ typedef enum vs_unfilter_level {
 int vs_png_unfilter(uint8_t *row, const uint8_t *prev, size_t n, int bpp, int type);
 int vs_png_unfilter_at(vs_unfilter_level level, uint8_t *row, const uint8_t *prev, size_t n, int bpp,
                        int type);
-/* Two consecutive rows (next's row above is row, once unfiltered): two
- * Paeth rows at 3 or 4 bytes per pixel go through together, about twice as
- * fast; anything else is two vs_png_unfilter calls. 0, or -1 for a bad type. */
-int vs_png_unfilter_pair(uint8_t *row, uint8_t *next, const uint8_t *prev, size_t n, int bpp, int type,
-                         int next_type);
-int vs_png_unfilter_pair_at(vs_unfilter_level level, uint8_t *row, uint8_t *next, const uint8_t *prev, size_t n,
-                            int bpp, int type, int next_type);
+/* count rows as an inflated PNG holds them: each a filter type byte, then
+ * its n bytes (data advances n + 1 a row), undone in order, prev the
+ * unfiltered row above the first. Runs of Paeth rows at 3 or 4 bytes per
+ * pixel go through two or four at a time, which is faster (see
+ * png_unfilter.c); anything else goes row by row. 0, or -1 for a filter
+ * type above 4 (the rows before it are done). */
+int vs_png_unfilter_rows(uint8_t *data, size_t count, const uint8_t *prev, size_t n, int bpp);
+int vs_png_unfilter_rows_at(vs_unfilter_level level, uint8_t *data, size_t count, const uint8_t *prev, size_t n,
+                            int bpp);
 /* The level VS_UNFILTER_BEST means here. */
 vs_unfilter_level vs_png_unfilter_best(void);
 

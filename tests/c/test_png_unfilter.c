@@ -2,8 +2,9 @@
  * specification's own definition (written out again here, independently of
  * png_unfilter.c), for every filter type, 1..8 bytes per pixel, random rows
  * and widths that are and are not multiples of the vector size; the same
- * for two rows at once (vs_png_unfilter_pair: the two-row Paeth kernel and
- * every other pair of types). Rows are
+ * for runs of rows as an inflated PNG holds them (vs_png_unfilter_rows: the
+ * two- and four-row Paeth kernels, where runs of Paeth rows start and end
+ * anywhere, between rows of every other type). Rows are
  * allocated at their exact size so a sanitizer build sees any read or
  * write past a row's end. */
 #include <stdint.h>
@@ -69,28 +70,35 @@ static int same_as_reference(vs_unfilter_level level, size_t n, int bpp, int typ
     return ok;
 }
 
-/* Two consecutive rows through vs_png_unfilter_pair_at: next's "above" is row. */
-static int pair_same_as_reference(vs_unfilter_level level, size_t n, int bpp, int type, int next_type, int style)
+/* count rows of the given types (type byte + n bytes each, allocated at
+ * their exact size) through vs_png_unfilter_rows_at. */
+static int rows_same_as_reference(vs_unfilter_level level, size_t n, int bpp, const int *types, size_t count,
+                                  int style)
 {
-    uint8_t *prev = malloc(n), *want = malloc(2 * n), *row = malloc(n), *next = malloc(n);
-    int ok = prev && want && row && next;
+    size_t step = n + 1;
+    uint8_t *prev = malloc(n), *want = malloc(count * n), *data = malloc(count * step);
+    int ok = prev && want && data;
     if (ok) {
         fill(prev, n, style);
-        fill(want, 2 * n, style);
-        memcpy(row, want, n);
-        memcpy(next, want + n, n);
-        reference(want, prev, n, (size_t)bpp, type);
-        reference(want + n, want, n, (size_t)bpp, next_type);
-        ok = vs_png_unfilter_pair_at(level, row, next, prev, n, bpp, type, next_type) == 0 &&
-             !memcmp(want, row, n) && !memcmp(want + n, next, n);
-        if (!ok)
-            printf("# pair: level %d types %d %d bpp %d n %zu style %d differ\n", level, type, next_type, bpp, n,
-                   style);
+        fill(want, count * n, style);
+        for (size_t y = 0; y < count; y++) {
+            data[y * step] = (uint8_t)types[y];
+            memcpy(data + y * step + 1, want + y * n, n);
+            reference(want + y * n, y ? want + (y - 1) * n : prev, n, (size_t)bpp, types[y]);
+        }
+        ok = vs_png_unfilter_rows_at(level, data, count, prev, n, bpp) == 0;
+        for (size_t y = 0; ok && y < count; y++)
+            ok = !memcmp(want + y * n, data + y * step + 1, n);
+        if (!ok) {
+            printf("# rows: level %d bpp %d n %zu style %d types", level, bpp, n, style);
+            for (size_t y = 0; y < count; y++)
+                printf(" %d", types[y]);
+            printf(" differ\n");
+        }
     }
     free(prev);
     free(want);
-    free(row);
-    free(next);
+    free(data);
     return ok;
 }
 
@@ -115,17 +123,35 @@ int main(void)
             }
         }
     }
+    /* runs of Paeth rows (1 to 6, the kernels take 4 and 2) starting at
+     * every place among rows of each other type */
+    static const int runs[][7] = {
+        {4, 4, 4, 4, 4, 4, -1}, {4, 4, 4, 4, 4, -1}, {4, 4, 4, 4, -1}, {4, 4, 4, -1}, {4, 4, -1}, {4, -1},
+        {1, 4, 4, 4, 4, 2, -1}, {4, 4, 4, 3, 4, 4, -1}, {0, 4, 4, 4, 4, 4, -1}, {2, 4, 1, 4, 4, 4, -1},
+    };
     for (vs_unfilter_level level = VS_UNFILTER_BEST; level <= VS_UNFILTER_SSSE3; level++) {
         for (int bpp = 1; bpp <= 8; bpp++) {
             int ok = 1;
-            for (int type = 0; type <= 4; type++)
-                for (int next_type = 0; next_type <= 4; next_type++)
+            for (size_t r = 0; r < sizeof runs / sizeof *runs; r++) {
+                size_t count = 0;
+                while (runs[r][count] >= 0)
+                    count++;
+                int types[7];
+                memcpy(types, runs[r], sizeof types);
+                for (int other = 0; other <= 3; other++) {
+                    for (size_t y = 0; y < count; y++) /* the non-Paeth rows take each other type */
+                        types[y] = runs[r][y] == 4 ? 4 : (runs[r][y] + other) % 4;
                     for (size_t k = 0; k < sizeof widths / sizeof *widths; k++)
-                        ok &= pair_same_as_reference(level, widths[k] * (size_t)bpp, bpp, type, next_type,
+                        ok &= rows_same_as_reference(level, widths[k] * (size_t)bpp, bpp, types, count,
                                                      (int)(k % 3));
-            for (int r = 0; r < 60; r++) /* Paeth pairs at random widths */
-                ok &= pair_same_as_reference(level, 1 + rnd() % 700u, bpp, 4, 4, r % 3);
-            printf("# pairs: level %d bpp %d\n", level, bpp);
+                }
+            }
+            for (int r = 0; r < 60; r++) { /* four Paeth rows, random widths around the kernels' limits */
+                static const int paeth4[] = {4, 4, 4, 4};
+                ok &= rows_same_as_reference(level, 1 + rnd() % 40u + (r & 1) * (rnd() % 700u), bpp, paeth4, 4,
+                                             r % 3);
+            }
+            printf("# row runs: level %d bpp %d\n", level, bpp);
             CHECK(ok);
         }
     }
@@ -149,5 +175,7 @@ int main(void)
     uint8_t byte = 0, up = 0;
     CHECK(vs_png_unfilter(&byte, &up, 1, 1, 5) == -1);
     CHECK(vs_png_unfilter(&byte, &up, 1, 1, 255) == -1);
+    uint8_t bad[2] = {5, 0};
+    CHECK(vs_png_unfilter_rows(bad, 1, &up, 1, 1) == -1);
     return check_status();
 }
