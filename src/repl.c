@@ -14,7 +14,8 @@
  * handler only sets a flag, and keys are read by read_key, which waits in
  * ppoll with SIGINT blocked everywhere else, so a Ctrl-C that lands while
  * libedit is between two reads is not lost: readline() returns NULL, the
- * line is dropped and a fresh prompt comes. While a chunk runs, the
+ * line is dropped and a fresh prompt comes. A Ctrl-C that a worker thread
+ * takes is passed on to the REPL's thread. While a chunk runs, the
  * handler sets a Lua hook (as lua.c does) that raises "interrupted" at the
  * next Lua instruction count/call; a second Ctrl-C before the hook fires
  * (a long C call) ends the process with the usual SIGINT status.
@@ -23,6 +24,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,7 @@
 static lua_State *volatile sig_state;
 static volatile sig_atomic_t sig_pending;
 static volatile sig_atomic_t sig_evaluating;
+static pthread_t sig_thread; /* the REPL's own thread, where the handler acts */
 
 static void stop_hook(lua_State *L, lua_Debug *ar)
 {
@@ -55,6 +58,12 @@ static void stop_hook(lua_State *L, lua_Debug *ar)
 
 static void on_sigint(int sig)
 {
+    if (!pthread_equal(pthread_self(), sig_thread)) {
+        /* a worker thread (a dataset's, a render's) took it: the REPL's
+         * thread must see it, to leave ppoll or stop its chunk */
+        pthread_kill(sig_thread, sig);
+        return;
+    }
     if (sig_evaluating && sig_state) {
         if (sig_pending) {
             /* the hook never ran: a long C call; leave as SIGINT would */
@@ -78,6 +87,7 @@ void vs_repl_signals(lua_State *L, int on)
     sa.sa_flags = 0; /* no SA_RESTART: a blocked read must return EINTR */
     sig_state = on ? L : NULL;
     sig_evaluating = 0;
+    sig_thread = pthread_self();
     sigaction(SIGINT, &sa, NULL);
 }
 
@@ -238,7 +248,7 @@ static int read_key(FILE *in)
     sigdelset(&waiting, SIGINT);
     mbstate_t state;
     memset(&state, 0, sizeof state);
-    int key = -1;
+    int key = -1, partial = 0;
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         if (sig_pending)
@@ -256,11 +266,17 @@ static int read_key(FILE *in)
             break;
         wchar_t wc;
         size_t used = mbrtowc(&wc, (const char *)&byte, 1, &state);
-        if (used == (size_t)-2)
+        if (used == (size_t)-1 && partial) {
+            /* a sequence broken off: it is dropped (as libedit's reader
+             * does), the byte that broke it starts afresh */
+            memset(&state, 0, sizeof state);
+            used = mbrtowc(&wc, (const char *)&byte, 1, &state);
+        }
+        partial = used == (size_t)-2;
+        if (partial)
             continue; /* more bytes of this character to come */
         if (used == (size_t)-1) {
-            /* not a character of this locale: dropped, as libedit's reader does */
-            memset(&state, 0, sizeof state);
+            memset(&state, 0, sizeof state); /* not a character of this locale: dropped */
             continue;
         }
         key = (int)wc;
@@ -288,7 +304,10 @@ static int loop_terminal(lua_State *L, int ref)
     rl_readline_name = "vstudio";
     rl_catch_signals = 0;
     rl_getc_function = read_key;
-    setlocale(LC_CTYPE, ""); /* UTF-8 keys are characters in a UTF-8 terminal */
+    /* the terminal's character set (UTF-8 keys are characters) for libedit
+     * while it reads a line, and only then: the rest of the program, the
+     * Lua chunks included, keeps the C locale */
+    locale_t keys = newlocale(LC_CTYPE_MASK, "", (locale_t)0);
     /* '.' and ':' are part of a word: vs.ea<TAB> completes vs.ease */
     rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^~#[])}";
     rl_completion_append_character = '\0';
@@ -304,7 +323,10 @@ static int loop_terminal(lua_State *L, int ref)
     for (;;) {
         vs_repl_clear_interrupt();
         errno = 0;
+        locale_t outside = keys ? uselocale(keys) : (locale_t)0;
         char *line = readline(more ? ">> " : "> ");
+        if (keys)
+            uselocale(outside);
         if (!line) {
             if (vs_repl_interrupted()) {
                 /* Ctrl-C: drop the line (and an incomplete chunk) */
@@ -336,6 +358,8 @@ static int loop_terminal(lua_State *L, int ref)
         more = strcmp(status, "more") == 0;
     }
     complete_clear();
+    if (keys)
+        freelocale(keys);
     return VS_EXIT_OK;
 }
 
