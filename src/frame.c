@@ -39,7 +39,7 @@
 #define VS_FRAME_MAX_SIDE 32768
 #define VS_FRAME_ALIGN 64
 
-/* 16 frames up to 1080p (8.3 MB each), 4 at 4K: a GC cycle's worth of
+/* 16 frames up to 1080p (8.3 MB each), 5 at 4K: a GC cycle's worth of
  * vs.load in a loop (at 64 MiB, 1080p loads missed it 9 times in 16 and
  * faulted every page again: 11% of their CPU);
  * smaller buffers (sprites, text) are malloc's own business and would only
@@ -115,6 +115,22 @@ static void stash_put(uint8_t *data, size_t size)
         free(drop[i]); /* poisoned memory is free()d as usual */
 }
 
+/* Lets every stashed buffer go; whether there was one. */
+static int stash_drain(void)
+{
+    uint8_t *drop[STASH_SLOTS];
+    pthread_once(&stash_fork_once, stash_register_fork);
+    pthread_mutex_lock(&stash.lock);
+    int ndrop = stash.n;
+    memcpy(drop, stash.data, sizeof drop[0] * (size_t)ndrop);
+    stash.n = 0;
+    stash.bytes = 0;
+    pthread_mutex_unlock(&stash.lock);
+    for (int i = 0; i < ndrop; i++)
+        free(drop[i]);
+    return ndrop > 0;
+}
+
 vs_frame *vs_frame_new(int width, int height)
 {
     if (width <= 0 || height <= 0 || width > VS_FRAME_MAX_SIDE || height > VS_FRAME_MAX_SIDE) {
@@ -131,6 +147,8 @@ vs_frame *vs_frame_new(int width, int height)
         goto fail;
     frame->data = stash_take(stride * (size_t)height);
     if (!frame->data)
+        frame->data = aligned_alloc(VS_FRAME_ALIGN, stride * (size_t)height);
+    if (!frame->data && stash_drain()) /* under a memory limit the stash's buffers come first */
         frame->data = aligned_alloc(VS_FRAME_ALIGN, stride * (size_t)height);
     if (!frame->data)
         goto fail;

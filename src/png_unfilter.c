@@ -345,8 +345,9 @@ int vs_png_unfilter(uint8_t *row, const uint8_t *prev, size_t n, int bpp, int ty
     return vs_png_unfilter_at(VS_UNFILTER_BEST, row, prev, n, bpp, type);
 }
 
-/* Rows first..first+count of data whose types all are Paeth and whose
- * kernel applies: 4, 2 or 0 (none applies). */
+#ifdef HAVE_X86
+/* How many of the next rows (left of them; data at the first's type byte)
+ * a Paeth kernel takes: 4, 2, or 0 when none applies. */
 static int paeth_run(vs_unfilter_level level, const uint8_t *data, size_t left, size_t n, int bpp)
 {
     if (level < VS_UNFILTER_SSE2 || (bpp != 3 && bpp != 4))
@@ -358,6 +359,7 @@ static int paeth_run(vs_unfilter_level level, const uint8_t *data, size_t left, 
         return 4;
     return run >= 2 && n >= (size_t)bpp + 4 ? 2 : 0;
 }
+#endif
 
 int vs_png_unfilter_rows_at(vs_unfilter_level level, uint8_t *data, size_t count, const uint8_t *prev, size_t n,
                             int bpp)

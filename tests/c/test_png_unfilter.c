@@ -4,9 +4,9 @@
  * and widths that are and are not multiples of the vector size; the same
  * for runs of rows as an inflated PNG holds them (vs_png_unfilter_rows: the
  * two- and four-row Paeth kernels, where runs of Paeth rows start and end
- * anywhere, between rows of every other type). Rows are
- * allocated at their exact size so a sanitizer build sees any read or
- * write past a row's end. */
+ * anywhere, between rows of every other type). Single rows are allocated
+ * at their exact size, and runs of rows as one block of exactly theirs, so
+ * a sanitizer build sees any read or write past the end. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
