@@ -314,6 +314,12 @@ static int loop_terminal(lua_State *L, int ref)
     rl_attempted_completion_function = complete;
     complete_L = L;
     complete_ref = ref;
+    /* libedit binds the locale's printable characters to "insert" when it
+     * starts (in C, 0xE9 would be Meta-i): so it starts under keys */
+    locale_t outside = keys ? uselocale(keys) : (locale_t)0;
+    rl_initialize();
+    if (keys)
+        uselocale(outside);
     using_history();
     stifle_history(1000);
     if (hist[0])
@@ -323,7 +329,7 @@ static int loop_terminal(lua_State *L, int ref)
     for (;;) {
         vs_repl_clear_interrupt();
         errno = 0;
-        locale_t outside = keys ? uselocale(keys) : (locale_t)0;
+        outside = keys ? uselocale(keys) : (locale_t)0;
         char *line = readline(more ? ">> " : "> ");
         if (keys)
             uselocale(outside);
