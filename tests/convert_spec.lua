@@ -549,6 +549,12 @@ describe('vstudio convert', function()
     assert.matches("unknown option '%-%-bogus'", err)
     _, err, rc = convert('')
     assert.are.equal(2, rc)
+    -- ffmpeg's order (folder, then the video's name): refused, nothing written
+    _, err, rc = convert(q(dir) .. ' ' .. q(dir .. '/named.mp4'))
+    assert.are.equal(2, rc)
+    assert.matches('named.mp4 is not a folder of frames; to name the video, put %-o before it', err)
+    assert.is_nil(io.open(dir .. '.mp4'))
+    assert.is_nil(io.open(dir .. '/named.mp4'))
     local out
     out, _, rc = convert('--help')
     assert.are.equal(0, rc)
