@@ -151,19 +151,15 @@ static int looks_like_video(const char *path)
     return of && !(of->flags & AVFMT_NOFILE);
 }
 
-/* `vstudio convert frames out.mp4` (ffmpeg's order) would convert frames
- * to frames.mp4 and then fail on a folder out.mp4: refused before anything
- * is written, saying how to name the video. */
-static int check_not_videos(const vs_cli_strings *dirs, const char *out)
+/* The first folder argument named like a video and not a folder, or NULL:
+ * `vstudio convert frames out.mp4` (ffmpeg's order) would convert frames
+ * to frames.mp4 and then fail on a folder out.mp4. */
+static const char *video_among_folders(const vs_cli_strings *dirs)
 {
-    for (int i = 0; i < dirs->n; i++) {
-        const char *arg = dirs->items[i];
-        if (!is_dir(arg) && looks_like_video(arg))
-            return vs_cli_usage_error(CMD, "%s is not a folder of frames; %s", arg,
-                                      out ? "give only folders (the video is -o's)"
-                                          : "to name the video, put -o before it (-o OUT.mp4)");
-    }
-    return 0;
+    for (int i = 0; i < dirs->n; i++)
+        if (!is_dir(dirs->items[i]) && looks_like_video(dirs->items[i]))
+            return dirs->items[i];
+    return NULL;
 }
 
 /* The name a folder's video takes (its last component; "frames" for "." and ".."), into buf. */
@@ -450,8 +446,10 @@ int vs_cmd_convert(int argc, char **argv)
     if (vs_cli_parse(&syntax, argc, argv, &ret) == 0) {
         if (dirs.n == 0)
             ret = vs_cli_usage_error(CMD, "no folders given (vstudio convert DIR... -o OUT)");
-        else if ((ret = check_not_videos(&dirs, out)) != 0)
-            ;
+        else if (video_among_folders(&dirs))
+            ret = vs_cli_usage_error(CMD, "%s is not a folder of frames; %s", video_among_folders(&dirs),
+                                     out ? "give only folders (the video is -o's)"
+                                         : "to name the video, put -o before it (-o OUT.mp4)");
         else if (o.captions && vs_captions_check(o.captions) < 0)
             ret = vs_cli_fail(CMD, "%s", vs_last_error());
         else if ((ret = plan_outputs(&dirs, out, &outs)) == 0) {
